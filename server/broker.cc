@@ -1,0 +1,207 @@
+#include "server/broker.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "server/connection.h"
+#include "server/log.h"
+#include "server/topic_store.h"
+#include "storage/partition_dir.h"
+
+namespace runnel::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Reads key=value lines of a Kafka meta.properties file.
+std::map<std::string, std::string> read_meta_properties(const fs::path& p) {
+    std::map<std::string, std::string> out;
+    std::ifstream in(p);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        auto eq = line.find('=');
+        if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return out;
+}
+
+}  // namespace
+
+broker::broker(broker_config config)
+    : config_(std::move(config)), shards_(config_.shard_count()), stores_(shards_.size()) {
+    admin_ = std::make_unique<topic_admin>(*this);
+}
+
+broker::~broker() { stop(); }
+
+const advertised_endpoint& broker::endpoint_for(const std::string& listener) const {
+    for (const auto& e : endpoints_) {
+        if (e.listener == listener) return e;
+    }
+    return endpoints_.front();
+}
+
+void broker::prepare_log_dirs() {
+    // Each log dir carries Kafka's meta.properties naming the cluster and node; all must agree.
+    std::string cluster = config_.cluster_id.value_or("");
+    for (const auto& d : config_.log_dirs) {
+        std::error_code ec;
+        fs::create_directories(d, ec);
+        if (ec) throw std::runtime_error("cannot create log dir " + d + ": " + ec.message());
+        auto meta = read_meta_properties(fs::path(d) / "meta.properties");
+        if (auto it = meta.find("cluster.id"); it != meta.end()) {
+            if (!cluster.empty() && cluster != it->second) {
+                throw std::runtime_error("log dir " + d + " belongs to cluster " + it->second +
+                                         ", not " + cluster);
+            }
+            cluster = it->second;
+        }
+        if (auto it = meta.find("node.id"); it != meta.end()) {
+            if (it->second != std::to_string(config_.node_id)) {
+                throw std::runtime_error("log dir " + d + " belongs to node " + it->second +
+                                         ", but node.id is " + std::to_string(config_.node_id));
+            }
+        }
+    }
+    if (cluster.empty()) cluster = storage::topic_id_to_string(random_uuid());
+    cluster_id_ = cluster;
+    for (const auto& d : config_.log_dirs) {
+        auto path = fs::path(d) / "meta.properties";
+        if (fs::exists(path)) continue;
+        std::ostringstream text;
+        text << "#\n# Written by Runnel\nversion=1\ncluster.id=" << cluster_id_
+             << "\nnode.id=" << config_.node_id
+             << "\ndirectory.id=" << storage::topic_id_to_string(random_uuid()) << "\n";
+        if (auto werr = write_file_atomically(path, text.str())) {
+            throw std::runtime_error("cannot write " + path.string() + ": " + werr.message());
+        }
+    }
+}
+
+void broker::bind_listeners() {
+    for (const auto& l : config_.listeners) {
+        if (l.protocol != security_protocol::plaintext) {
+            throw std::runtime_error("listener " + to_string(l) +
+                                     ": only PLAINTEXT listeners are supported so far");
+        }
+        boost::system::error_code ec;
+        asio::ip::address addr = l.host.empty() ? asio::ip::address(asio::ip::address_v6::any())
+                                                : asio::ip::make_address(l.host, ec);
+        if (ec) {
+            // A host name: resolve it.
+            asio::ip::tcp::resolver resolver(controller_shard().context());
+            auto results = resolver.resolve(l.host, std::to_string(l.port), ec);
+            if (ec || results.empty()) {
+                throw std::runtime_error("listener " + to_string(l) + ": cannot resolve host '" +
+                                         l.host + "'");
+            }
+            addr = results.begin()->endpoint().address();
+        }
+        auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(controller_shard().context());
+        asio::ip::tcp::endpoint ep(addr, l.port);
+        acceptor->open(ep.protocol(), ec);
+        if (!ec && addr.is_v6() && l.host.empty()) acceptor->set_option(asio::ip::v6_only(false), ec);
+        if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor->bind(ep, ec);
+        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            throw std::runtime_error("cannot listen on " + to_string(l) + ": " + ec.message());
+        }
+        uint16_t bound_port = acceptor->local_endpoint().port();
+        acceptors_.push_back(acceptor);
+        advertised_endpoint adv{l.name, l.host, bound_port};
+        for (const auto& a : config_.advertised_listeners) {
+            if (a.name == l.name) {
+                adv.host = a.host;
+                adv.port = a.port == 0 || a.port == l.port ? bound_port : a.port;
+            }
+        }
+        if (adv.host.empty()) adv.host = local_canonical_host_name();
+        endpoints_.push_back(adv);
+        server_log().info("listening on {} ({}), advertised as {}:{}", to_string(l),
+                          acceptor->local_endpoint().address().to_string() + ":" +
+                              std::to_string(bound_port),
+                          adv.host, adv.port);
+        asio::co_spawn(controller_shard().executor(), accept_loop(acceptor, l.name),
+                       asio::detached);
+    }
+}
+
+asio::awaitable<void> broker::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
+                                          std::string listener) {
+    for (;;) {
+        // Connections are spread over the shards round-robin and stay on their shard.
+        shard& target = shards_.at(next_shard_++ % shards_.size());
+        auto [ec, socket] = co_await acceptor->async_accept(
+            target.context(), asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+            server_log().warn("accept on {} failed: {}", listener, ec.message());
+            continue;
+        }
+        auto conn = std::make_shared<connection>(*this, target, std::move(socket), listener);
+        asio::co_spawn(target.executor(), connection::run(std::move(conn)), [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                server_log().error("connection ended by an unexpected error: {}", ex.what());
+            }
+        });
+    }
+}
+
+void broker::start() {
+    if (started_) return;
+    started_ = true;
+    prepare_log_dirs();
+    shards_.start();
+    admin_->load();
+    // Listeners are bound on shard 0's context from this thread before any accept runs there.
+    std::promise<void> bound;
+    asio::post(controller_shard().executor(), [&] {
+        try {
+            bind_listeners();
+            bound.set_value();
+        } catch (...) {
+            bound.set_exception(std::current_exception());
+        }
+    });
+    bound.get_future().get();
+    std::string dirs;
+    for (const auto& d : config_.log_dirs) dirs += (dirs.empty() ? "" : ",") + d;
+    server_log().info("Runnel node {} started: cluster {}, {} shard(s), log dirs {}",
+                      config_.node_id, cluster_id_, shards_.size(), dirs);
+}
+
+void broker::stop() {
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+    server_log().info("shutting down");
+    std::promise<void> closed;
+    asio::post(controller_shard().executor(), [&] {
+        for (auto& a : acceptors_) {
+            boost::system::error_code ec;
+            a->close(ec);
+        }
+        closed.set_value();
+    });
+    closed.get_future().get();
+    admin_->close_all();
+    shards_.stop();
+    shards_.join();
+    server_log().info("shut down cleanly");
+}
+
+}  // namespace runnel::server

@@ -1,0 +1,72 @@
+// The broker process: shards, listeners, the topic table and every shard's partitions.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/broker_config.h"
+#include "server/dispatch.h"
+#include "server/partition.h"
+#include "server/shard.h"
+#include "server/topic_admin.h"
+#include "server/topic_registry.h"
+
+namespace runnel::server {
+
+struct advertised_endpoint {
+    std::string listener;  // listener name, e.g. PLAINTEXT
+    std::string host;
+    int32_t port = 0;
+};
+
+class broker {
+public:
+    explicit broker(broker_config config);
+    ~broker();
+    broker(const broker&) = delete;
+    broker& operator=(const broker&) = delete;
+
+    // Prepares log dirs, loads topics and partitions, binds listeners and starts serving.
+    // Throws std::runtime_error when the broker cannot start.
+    void start();
+    // Stops accepting, flushes and closes every log, stops the shards. Idempotent.
+    void stop();
+
+    const broker_config& config() const { return config_; }
+    const dispatch& api_dispatch() const { return dispatch_; }
+    shard_set& shards() { return shards_; }
+    shard& controller_shard() { return shards_.at(0); }
+    topic_registry& topics() { return topics_; }
+    topic_admin& admin() { return *admin_; }
+    // The partitions owned by shard `id`; use only from that shard.
+    partition_store& partitions_on(shard_id id) { return stores_[id]; }
+
+    int32_t node_id() const { return config_.node_id; }
+    const std::string& cluster_id() const { return cluster_id_; }
+    // Where clients reach this broker, per listener (ports resolved after binding).
+    const std::vector<advertised_endpoint>& endpoints() const { return endpoints_; }
+    const advertised_endpoint& endpoint_for(const std::string& listener) const;
+
+private:
+    void prepare_log_dirs();
+    void bind_listeners();
+    asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
+                                      std::string listener);
+
+    broker_config config_;
+    shard_set shards_;
+    dispatch dispatch_;
+    topic_registry topics_;
+    std::vector<partition_store> stores_;
+    std::unique_ptr<topic_admin> admin_;
+    std::string cluster_id_;
+    std::vector<advertised_endpoint> endpoints_;
+    std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
+    uint32_t next_shard_ = 0;
+    bool started_ = false;
+    bool stopped_ = false;
+};
+
+}  // namespace runnel::server

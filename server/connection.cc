@@ -1,0 +1,168 @@
+#include "server/connection.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "protocol/errors.h"
+#include "protocol/messages/api_versions.h"
+#include "protocol/messages/request_header.h"
+#include "protocol/messages/response_header.h"
+#include "server/broker.h"
+#include "server/dispatch.h"
+#include "server/log.h"
+#include "server/shard.h"
+
+namespace runnel::server {
+
+using asio::use_awaitable;
+constexpr auto nothrow = asio::as_tuple(use_awaitable);
+
+namespace {
+
+std::string describe_peer(const asio::ip::tcp::socket& s) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return "unknown peer";
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// The smallest request header: api key, version, correlation id, client id length.
+constexpr size_t min_request_size = 10;
+
+}  // namespace
+
+connection::connection(broker& b, shard& s, asio::ip::tcp::socket socket, std::string listener)
+    : broker_(b),
+      shard_(s),
+      socket_(std::move(socket)),
+      peer_(describe_peer(socket_)),
+      listener_(std::move(listener)) {
+    boost::system::error_code ec;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+void connection::close() {
+    boost::system::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+}
+
+asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
+    co_await self->serve();
+}
+
+asio::awaitable<void> connection::serve() {
+    const auto max_frame = static_cast<uint64_t>(broker_.config().socket_request_max_bytes);
+    for (;;) {
+        uint8_t size_bytes[4];
+        auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(size_bytes), nothrow);
+        if (ec) break;  // peer closed or shutdown
+        int32_t size = static_cast<int32_t>((uint32_t(size_bytes[0]) << 24) |
+                                            (uint32_t(size_bytes[1]) << 16) |
+                                            (uint32_t(size_bytes[2]) << 8) | size_bytes[3]);
+        if (size < static_cast<int32_t>(min_request_size) || static_cast<uint64_t>(size) > max_frame) {
+            server_log().warn("closing connection from {}: request size {} outside [{}, {}] "
+                              "(socket.request.max.bytes)",
+                              peer_, size, min_request_size, max_frame);
+            break;
+        }
+        auto frame = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(size));
+        auto [ec2, n2] = co_await asio::async_read(socket_, asio::buffer(*frame), nothrow);
+        if (ec2) break;
+        if (!co_await serve_frame(std::move(frame))) break;
+    }
+    close();
+}
+
+asio::awaitable<bool> connection::serve_frame(std::shared_ptr<std::vector<uint8_t>> frame) {
+    protocol::reader peek(frame->data(), frame->size());
+    const int16_t api_key = peek.read_int16();
+    const int16_t api_version = peek.read_int16();
+    const int32_t correlation_id = peek.read_int32();
+
+    const api_handler* handler = broker_.api_dispatch().find(api_key);
+    const bool is_api_versions = api_key == protocol::msg::api_versions_api_key;
+    if (!handler || !handler->supports(api_version)) {
+        if (is_api_versions) {
+            // KIP-511: a client newer than us sends a version we do not know; answer v0 with
+            // UNSUPPORTED_VERSION and our ranges so it can retry with a version we support.
+            protocol::writer w;
+            write_api_versions_fallback(correlation_id, w);
+            co_return co_await send(w);
+        }
+        server_log().warn("closing connection from {}: unsupported API key {} version {}", peer_,
+                          api_key, api_version);
+        co_return false;
+    }
+
+    protocol::reader r(frame->data(), frame->size(), frame);
+    protocol::msg::request_header header;
+    header.decode(r, handler->flexible(api_version) ? 2 : 1);
+    if (!r.ok()) {
+        server_log().warn("closing connection from {}: malformed request header ({} v{})", peer_,
+                          handler->name, api_version);
+        co_return false;
+    }
+
+    request_context ctx{broker_, shard_, api_key, api_version, correlation_id,
+                        std::move(header.client_id), peer_, listener_};
+    protocol::writer w;
+    w.write_int32(0);  // frame size, patched below
+    protocol::msg::response_header rh;
+    rh.correlation_id = correlation_id;
+    // ApiVersions always answers with header v0 so a client can parse it before it knows
+    // which versions we support (KIP-511).
+    rh.encode(w, handler->flexible(api_version) && !is_api_versions ? 1 : 0);
+
+    handler_outcome outcome;
+    try {
+        outcome = co_await handler->run(ctx, r, w);
+    } catch (const std::exception& e) {
+        server_log().error("{} v{} from {} failed: {}; closing the connection", handler->name,
+                           api_version, peer_, e.what());
+        co_return false;
+    }
+    if (outcome == handler_outcome::malformed) {
+        server_log().warn("closing connection from {}: malformed {} v{} request body", peer_,
+                          handler->name, api_version);
+        co_return false;
+    }
+    if (outcome == handler_outcome::no_response) co_return true;
+    w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
+    co_return co_await send(w);
+}
+
+void connection::write_api_versions_fallback(int32_t correlation_id, protocol::writer& w) {
+    w.write_int32(0);
+    w.write_int32(correlation_id);
+    protocol::msg::api_versions_response resp;
+    resp.error_code = protocol::to_wire(protocol::error_code::unsupported_version);
+    for (const api_handler* h : broker_.api_dispatch().all()) {
+        protocol::msg::api_versions_response::api_version e;
+        e.api_key = h->key;
+        e.min_version = h->min_version;
+        e.max_version = h->max_version;
+        resp.api_keys.push_back(e);
+    }
+    resp.encode(w, 0);
+    w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
+}
+
+asio::awaitable<bool> connection::send(const protocol::writer& w) {
+    const auto& buf = w.buffer();
+    std::vector<asio::const_buffer> parts;
+    parts.reserve(w.splices().size() * 2 + 1);
+    size_t from = 0;
+    for (const auto& s : w.splices()) {
+        if (s.at > from) parts.emplace_back(buf.data() + from, s.at - from);
+        parts.emplace_back(s.chunk.bytes.data(), s.chunk.bytes.size());
+        from = s.at;
+    }
+    if (buf.size() > from) parts.emplace_back(buf.data() + from, buf.size() - from);
+    auto [ec, n] = co_await asio::async_write(socket_, parts, nothrow);
+    co_return !ec;
+}
+
+}  // namespace runnel::server

@@ -1,0 +1,222 @@
+// Fetch (1): whole stored batches from each requested partition, read on the owner shard, with
+// long polling (max_wait_ms / min_bytes) woken as soon as an append lands.
+//
+// Fetch sessions (KIP-227): this broker never creates one. A full fetch gets session id 0, which
+// tells clients to keep sending full fetches; an incremental fetch naming a session id gets
+// FETCH_SESSION_ID_NOT_FOUND so the client falls back to a full fetch.
+#include "protocol/messages/fetch.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <chrono>
+
+#include "protocol/errors.h"
+#include "protocol/record_batch.h"
+#include "server/broker.h"
+#include "server/dispatch.h"
+#include "server/error_mapping.h"
+#include "server/handlers/handlers.h"
+#include "server/owner_calls.h"
+
+namespace runnel::server {
+
+using namespace protocol::msg;
+using protocol::error_code;
+using protocol::to_wire;
+
+namespace {
+
+using partition_data = fetch_response::fetchable_topic_response::partition_data;
+
+struct partition_read {
+    size_t slot = 0;
+    shard_id owner = 0;
+    protocol::uuid topic_id{};
+    int32_t index = 0;
+    int64_t fetch_offset = 0;
+    int32_t max_bytes = 0;
+
+    error_code error = error_code::none;
+    int64_t high_watermark = -1;
+    int64_t log_start_offset = -1;
+    std::shared_ptr<std::vector<uint8_t>> bytes;
+};
+
+void read_one(broker& b, shard_id owner, partition_read& r) {
+    partition* p = b.partitions_on(owner).find(r.topic_id, r.index);
+    if (!p) {
+        r.error = error_code::unknown_topic_or_partition;
+        return;
+    }
+    auto& log = p->log();
+    r.high_watermark = log.log_end_offset();
+    r.log_start_offset = log.log_start_offset();
+    if (r.max_bytes <= 0) return;
+    // Always at least one whole batch, so a batch larger than the limits cannot stall a
+    // consumer; the home shard trims later partitions to the response's limits.
+    auto read = log.read(r.fetch_offset, static_cast<size_t>(r.max_bytes), true);
+    if (!read) {
+        r.error = map_to_kafka_error(read.error());
+        return;
+    }
+    r.bytes = std::move(read->bytes);
+}
+
+// Length of the longest run of whole batches at the start of `bytes` within `budget`.
+size_t whole_batches_within(std::span<const uint8_t> bytes, size_t budget) {
+    size_t pos = 0;
+    while (pos < bytes.size()) {
+        auto h = protocol::parse_batch_header(bytes.subspan(pos));
+        if (!h) break;
+        auto size = static_cast<size_t>(h->total_size());
+        if (pos + size > budget) break;
+        pos += size;
+    }
+    return pos;
+}
+
+asio::awaitable<std::vector<partition_read>> read_all(broker& b, shard& home,
+                                                      std::vector<partition_read> reads) {
+    auto read_group = [&b](shard_id owner, std::vector<partition_read> items)
+        -> asio::awaitable<std::vector<partition_read>> {
+        for (auto& r : items) read_one(b, owner, r);
+        co_return items;
+    };
+    co_return co_await run_on_owners(b.shards(), home, std::move(reads), read_group);
+}
+
+asio::awaitable<void> watch_all(broker& b, shard& home, const std::vector<partition_read>& reads,
+                                std::shared_ptr<fetch_wakeup> wake) {
+    struct watch_item {
+        size_t slot;
+        shard_id owner;
+        protocol::uuid topic_id;
+        int32_t index;
+        int64_t offset;
+    };
+    std::vector<watch_item> items;
+    for (const auto& r : reads) items.push_back({r.slot, r.owner, r.topic_id, r.index, r.fetch_offset});
+    auto watch_group = [&b, wake](shard_id owner, std::vector<watch_item> group)
+        -> asio::awaitable<std::vector<watch_item>> {
+            for (auto& w : group) {
+                if (partition* p = b.partitions_on(owner).find(w.topic_id, w.index)) {
+                    p->watch(wake, w.offset);
+                } else {
+                    fetch_wakeup::wake(wake);
+                }
+            }
+            co_return group;
+    };
+    co_await run_on_owners(b.shards(), home, std::move(items), watch_group);
+}
+
+asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetch_request req) {
+    broker& b = ctx.owner;
+    const bool use_ids = ctx.api_version >= 13;
+    fetch_response resp;
+    resp.session_id = 0;
+    if (req.session_id != 0) {
+        resp.error_code = to_wire(error_code::fetch_session_id_not_found);
+        co_return resp;
+    }
+
+    auto snap = b.topics().snapshot();
+    std::vector<partition_read> reads;
+    for (size_t ti = 0; ti < req.topics.size(); ++ti) {
+        auto& ft = req.topics[ti];
+        auto& tr = resp.responses.emplace_back();
+        tr.topic = ft.topic;
+        tr.topic_id = ft.topic_id;
+        auto topic = use_ids ? snap->find(ft.topic_id) : snap->find(ft.topic);
+        for (auto& fp : ft.partitions) {
+            auto& pd = tr.partitions.emplace_back();
+            pd.partition_index = fp.partition;
+            pd.high_watermark = -1;
+            pd.last_stable_offset = -1;
+            pd.log_start_offset = -1;
+            if (!topic) {
+                pd.error_code = to_wire(use_ids ? error_code::unknown_topic_id
+                                                : error_code::unknown_topic_or_partition);
+                continue;
+            }
+            if (fp.partition < 0 || fp.partition >= topic->partition_count()) {
+                pd.error_code = to_wire(error_code::unknown_topic_or_partition);
+                continue;
+            }
+            // Every partition's leader epoch is 0 on a single node (KIP-320).
+            if (fp.current_leader_epoch > 0) {
+                pd.error_code = to_wire(error_code::unknown_leader_epoch);
+                continue;
+            }
+            partition_read r;
+            r.slot = (ti << 32) | (tr.partitions.size() - 1);
+            r.owner = topic->partitions[static_cast<size_t>(fp.partition)].owner;
+            r.topic_id = topic->id;
+            r.index = fp.partition;
+            r.fetch_offset = fp.fetch_offset;
+            r.max_bytes = fp.partition_max_bytes;
+            reads.push_back(r);
+        }
+    }
+
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::milliseconds(std::max(0, req.max_wait_ms));
+    std::vector<partition_read> results;
+    for (;;) {
+        results = co_await read_all(b, ctx.home, reads);
+        size_t total = 0;
+        bool any_error = false;
+        for (const auto& r : results) {
+            if (r.bytes) total += r.bytes->size();
+            any_error = any_error || r.error != error_code::none;
+        }
+        if (total >= static_cast<size_t>(std::max(1, req.min_bytes)) || any_error ||
+            reads.empty() || clock::now() >= deadline) {
+            break;
+        }
+        auto wake = std::make_shared<fetch_wakeup>(ctx.home);
+        co_await watch_all(b, ctx.home, reads, wake);
+        if (!wake->fired) {
+            wake->timer.expires_at(deadline);
+            co_await wake->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        if (clock::now() >= deadline) {
+            results = co_await read_all(b, ctx.home, reads);
+            break;
+        }
+    }
+
+    // Apply the response-wide limit in request order: the first non-empty partition keeps at
+    // least its first batch (KIP-74), later ones only whole batches that fit.
+    size_t budget = static_cast<size_t>(std::max(0, req.max_bytes));
+    size_t used = 0;
+    bool first_data = true;
+    for (auto& r : results) {
+        partition_data& pd = resp.responses[r.slot >> 32].partitions[r.slot & 0xffffffff];
+        pd.error_code = to_wire(r.error);
+        pd.high_watermark = r.high_watermark;
+        pd.last_stable_offset = r.high_watermark;  // no transactions yet
+        pd.log_start_offset = r.log_start_offset;
+        if (req.isolation_level == 1) pd.aborted_transactions.emplace();
+        if (!r.bytes || r.bytes->empty()) continue;
+        std::span<const uint8_t> data(*r.bytes);
+        const size_t remaining = budget > used ? budget - used : 0;
+        size_t limit;
+        if (first_data) {
+            first_data = false;
+            limit = std::max(remaining, static_cast<size_t>(protocol::parse_batch_header(data)->total_size()));
+        } else {
+            limit = std::min(remaining, static_cast<size_t>(std::max(0, r.max_bytes)));
+        }
+        const size_t keep = whole_batches_within(data, limit);
+        if (keep == 0) continue;
+        used += keep;
+        pd.records.append({r.bytes, data.first(keep)});
+    }
+    co_return resp;
+}
+
+}  // namespace
+
+void register_fetch(dispatch& d) { d.add<api_types<1>>(handle); }
+
+}  // namespace runnel::server

@@ -1,0 +1,169 @@
+// Produce (0): validate each partition's record batches and append them to the partition's log
+// on its owner shard. Batches are stored exactly as received, with base offsets (and, for
+// LogAppendTime topics, timestamps) stamped in place.
+#include "protocol/messages/produce.h"
+
+#include "protocol/errors.h"
+#include "protocol/record_batch.h"
+#include "server/broker.h"
+#include "server/dispatch.h"
+#include "server/error_mapping.h"
+#include "server/handlers/handlers.h"
+#include "server/log.h"
+#include "server/owner_calls.h"
+
+namespace runnel::server {
+
+using namespace protocol::msg;
+using protocol::error_code;
+using protocol::to_wire;
+
+namespace {
+
+struct partition_append {
+    size_t slot = 0;
+    shard_id owner = 0;
+    protocol::uuid topic_id{};
+    int32_t index = 0;
+    // Points into the request frame, which stays alive for the whole request (keep_alive).
+    std::span<uint8_t> records;
+    std::shared_ptr<const void> keep_alive;
+    bool null_records = false;
+
+    error_code error = error_code::none;
+    std::optional<std::string> message;
+    int64_t base_offset = -1;
+    int64_t log_append_time = -1;
+    int64_t log_start_offset = -1;
+};
+
+int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void append_one(broker& b, shard_id owner, partition_append& a) {
+    partition* p = b.partitions_on(owner).find(a.topic_id, a.index);
+    if (!p) {
+        a.error = error_code::unknown_topic_or_partition;
+        return;
+    }
+    if (a.null_records || a.records.empty()) {
+        a.error = error_code::corrupt_message;
+        a.message = "The produce request carries no record batch.";
+        return;
+    }
+    const auto& settings = p->settings();
+    auto check = protocol::validate_batches(a.records, settings.max_message_bytes);
+    if (check.error == error_code::none && check.batch_count != 1) {
+        // Produce v3+ carries exactly one batch per partition (ProduceRequest.validateRecords).
+        check.error = error_code::invalid_record;
+        check.message = "Produce requests with version 3 and above must contain exactly one "
+                        "record batch per partition.";
+    }
+    if (check.error == error_code::none && settings.compact && check.has_null_key) {
+        check.error = error_code::invalid_record;
+        check.message = "Compacted topic cannot accept message without key in topic partition " +
+                        p->topic() + "-" + std::to_string(p->index()) + ".";
+    }
+    if (check.error != error_code::none) {
+        a.error = check.error;
+        a.message = check.message;
+        a.log_start_offset = p->log().log_start_offset();
+        return;
+    }
+    std::optional<int64_t> append_time;
+    if (settings.log_append_time) {
+        append_time = now_ms();
+        size_t pos = 0;
+        while (pos < a.records.size()) {
+            auto h = protocol::parse_batch_header(a.records.subspan(pos));
+            auto size = static_cast<size_t>(h->total_size());
+            protocol::stamp_log_append_time(a.records.subspan(pos, size), *append_time);
+            pos += size;
+        }
+    }
+    auto appended = p->log().append(a.records, append_time);
+    if (!appended) {
+        a.error = map_to_kafka_error(appended.error());
+        a.message = "Cannot append to " + p->topic() + "-" + std::to_string(p->index()) + ": " +
+                    appended.error().message();
+        server_log().error("{}", *a.message);
+        return;
+    }
+    a.base_offset = appended->base_offset;
+    a.log_append_time = appended->log_append_time;
+    a.log_start_offset = p->log().log_start_offset();
+    p->data_arrived();
+}
+
+asio::awaitable<std::optional<produce_response>> handle(request_context& ctx,
+                                                        produce_request req) {
+    broker& b = ctx.owner;
+    produce_response resp;
+    const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
+    auto snap = b.topics().snapshot();
+    std::vector<partition_append> work;
+
+    for (size_t ti = 0; ti < req.topic_data.size(); ++ti) {
+        auto& td = req.topic_data[ti];
+        auto& tr = resp.responses.emplace_back();
+        tr.name = td.name;
+        auto topic = snap->find(td.name);
+        for (auto& pd : td.partition_data) {
+            auto& pr = tr.partition_responses.emplace_back();
+            pr.index = pd.index;
+            if (!valid_acks) {
+                pr.error_code = to_wire(error_code::invalid_required_acks);
+                continue;
+            }
+            if (!topic || pd.index < 0 || pd.index >= topic->partition_count()) {
+                pr.error_code = to_wire(error_code::unknown_topic_or_partition);
+                continue;
+            }
+            if (topic->internal) {
+                pr.error_code = to_wire(error_code::invalid_topic_exception);
+                pr.error_message = "Cannot append to internal topic " + td.name;
+                continue;
+            }
+            partition_append a;
+            a.slot = (ti << 32) | (tr.partition_responses.size() - 1);
+            a.owner = topic->partitions[static_cast<size_t>(pd.index)].owner;
+            a.topic_id = topic->id;
+            a.index = pd.index;
+            a.null_records = pd.records.is_null();
+            if (!a.null_records && !pd.records.chunks().empty()) {
+                const auto& chunk = pd.records.chunks().front();
+                // The request frame is ours alone: stamping offsets into it in place saves a copy.
+                a.records = std::span<uint8_t>(const_cast<uint8_t*>(chunk.bytes.data()),
+                                               chunk.bytes.size());
+                a.keep_alive = chunk.owner;
+            }
+            work.push_back(std::move(a));
+        }
+    }
+
+    auto append_all = [&b](shard_id owner,
+         std::vector<partition_append> items) -> asio::awaitable<std::vector<partition_append>> {
+        for (auto& a : items) append_one(b, owner, a);
+        co_return items;
+    };
+    auto done = co_await run_on_owners(b.shards(), ctx.home, std::move(work), append_all);
+
+    for (auto& a : done) {
+        auto& pr = resp.responses[a.slot >> 32].partition_responses[a.slot & 0xffffffff];
+        pr.error_code = to_wire(a.error);
+        pr.error_message = a.message;
+        pr.base_offset = a.base_offset;
+        pr.log_append_time_ms = a.log_append_time;
+        pr.log_start_offset = a.log_start_offset;
+    }
+    if (req.acks == 0) co_return std::nullopt;  // acks=0: the producer expects no answer
+    co_return resp;
+}
+
+}  // namespace
+
+void register_produce(dispatch& d) { d.add<api_types<0>>(handle); }
+
+}  // namespace runnel::server

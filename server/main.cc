@@ -1,0 +1,75 @@
+// runnel <server.properties> [--override key=value]...  — the same arguments as Kafka's
+// kafka-server-start.sh. SIGTERM or SIGINT shuts the broker down cleanly.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstring>
+#include <iostream>
+
+#include "server/broker.h"
+#include "server/log.h"
+
+namespace {
+
+int usage() {
+    std::cerr << "USAGE: runnel server.properties [--override property=value]*\n";
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace runnel::server;
+    if (argc < 2) return usage();
+    std::string path;
+    std::vector<std::string> overrides;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--override") {
+            if (i + 1 >= argc) return usage();
+            overrides.push_back(argv[++i]);
+        } else if (arg.starts_with("--override=")) {
+            overrides.push_back(arg.substr(std::strlen("--override=")));
+        } else if (arg == "-h" || arg == "--help") {
+            return usage();
+        } else if (path.empty()) {
+            path = arg;
+        } else {
+            std::cerr << "unexpected argument: " << arg << "\n";
+            return usage();
+        }
+    }
+    if (path.empty()) return usage();
+
+    configure_logging();
+    broker_config config;
+    try {
+        config = broker_config::load(path, overrides);
+    } catch (const std::exception& e) {
+        server_log().critical("invalid configuration: {}", e.what());
+        return 1;
+    }
+    for (const auto& w : config.warnings) server_log().warn("{}", w);
+    if (!config.ignored_keys.empty()) {
+        std::string keys;
+        for (const auto& k : config.ignored_keys) keys += (keys.empty() ? "" : ", ") + k;
+        server_log().warn("these settings are accepted but have no effect yet: {}", keys);
+    }
+
+    // Signals are taken on this thread so shard threads never see them.
+    boost::asio::io_context signals_ctx;
+    boost::asio::signal_set signals(signals_ctx, SIGTERM, SIGINT);
+    broker b(std::move(config));
+    try {
+        b.start();
+    } catch (const std::exception& e) {
+        server_log().critical("cannot start: {}", e.what());
+        b.stop();
+        return 1;
+    }
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+        server_log().info("received signal {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    });
+    signals_ctx.run();
+    b.stop();
+    return 0;
+}

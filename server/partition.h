@@ -1,0 +1,109 @@
+// A partition as its owner shard holds it: the log plus the fetches waiting for new data.
+// Touched only on the owner shard.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/codec.h"
+#include "server/shard.h"
+#include "storage/partition_log.h"
+
+namespace runnel::server {
+
+// Lives on the shard of the fetch that waits. Owner shards post to that shard to wake it.
+struct fetch_wakeup {
+    explicit fetch_wakeup(shard& home) : home(home), timer(home.context()) {}
+    shard& home;
+    asio::steady_timer timer;
+    bool fired = false;  // home shard only
+
+    // Callable from any shard.
+    static void wake(const std::shared_ptr<fetch_wakeup>& w);
+};
+
+// Settings a partition applies to appends, derived from its topic's config.
+struct partition_settings {
+    int32_t max_message_bytes = 1048588;
+    bool log_append_time = false;
+    bool compact = false;  // cleanup.policy has compact: records need keys
+};
+
+class partition {
+public:
+    partition(std::string topic, protocol::uuid topic_id, int32_t index,
+              std::unique_ptr<storage::partition_log> log, partition_settings settings)
+        : topic_(std::move(topic)),
+          topic_id_(topic_id),
+          index_(index),
+          log_(std::move(log)),
+          settings_(settings) {}
+
+    const std::string& topic() const { return topic_; }
+    const protocol::uuid& topic_id() const { return topic_id_; }
+    int32_t index() const { return index_; }
+    storage::partition_log& log() { return *log_; }
+    const partition_settings& settings() const { return settings_; }
+    void set_settings(partition_settings s) { settings_ = s; }
+
+    // Registers a fetch waiting for data past `fetch_offset`; wakes it at once if there is some.
+    void watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset);
+    // Wakes every waiting fetch (after an append).
+    void data_arrived();
+
+private:
+    std::string topic_;
+    protocol::uuid topic_id_;
+    int32_t index_;
+    std::unique_ptr<storage::partition_log> log_;
+    partition_settings settings_;
+    std::vector<std::weak_ptr<fetch_wakeup>> waiters_;
+};
+
+struct partition_key {
+    protocol::uuid topic_id;
+    int32_t index;
+    bool operator==(const partition_key&) const = default;
+};
+
+struct partition_key_hash {
+    size_t operator()(const partition_key& k) const {
+        uint64_t a, b;
+        std::memcpy(&a, k.topic_id.data(), 8);
+        std::memcpy(&b, k.topic_id.data() + 8, 8);
+        return std::hash<uint64_t>{}(a ^ (b * 0x9e3779b97f4a7c15ULL) ^ static_cast<uint64_t>(k.index));
+    }
+};
+
+// The partitions one shard owns.
+class partition_store {
+public:
+    partition* find(const protocol::uuid& topic_id, int32_t index) {
+        auto it = partitions_.find({topic_id, index});
+        return it == partitions_.end() ? nullptr : it->second.get();
+    }
+    void add(std::unique_ptr<partition> p) {
+        partition_key k{p->topic_id(), p->index()};
+        partitions_[k] = std::move(p);
+    }
+    std::unique_ptr<partition> remove(const protocol::uuid& topic_id, int32_t index) {
+        auto it = partitions_.find({topic_id, index});
+        if (it == partitions_.end()) return nullptr;
+        auto p = std::move(it->second);
+        partitions_.erase(it);
+        return p;
+    }
+    template <class F>
+    void for_each(F&& f) {
+        for (auto& [k, p] : partitions_) f(*p);
+    }
+    size_t size() const { return partitions_.size(); }
+
+private:
+    std::unordered_map<partition_key, std::unique_ptr<partition>, partition_key_hash> partitions_;
+};
+
+}  // namespace runnel::server

@@ -1,0 +1,24 @@
+// What a handler knows about the request it serves.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace runnel::server {
+
+class broker;
+class shard;
+
+struct request_context {
+    broker& owner;
+    shard& home;  // the shard serving this connection
+    int16_t api_key = 0;
+    int16_t api_version = 0;
+    int32_t correlation_id = 0;
+    std::optional<std::string> client_id;
+    std::string peer;      // "ip:port" for log lines
+    std::string listener;  // listener name the connection arrived on (Metadata answers with it)
+};
+
+}  // namespace runnel::server

@@ -1,0 +1,55 @@
+#include "server/shard.h"
+
+#include <spdlog/spdlog.h>
+
+namespace runnel::server {
+
+namespace {
+thread_local shard* current_shard = nullptr;
+}
+
+shard_set::shard_set(size_t count) {
+    if (count == 0) count = 1;
+    for (size_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<shard>(i));
+}
+
+shard_set::~shard_set() {
+    stop();
+    join();
+}
+
+void shard_set::start() {
+    for (auto& s : shards_) guards_.emplace_back(s->context().get_executor());
+    for (auto& s : shards_) {
+        shard* sp = s.get();
+        threads_.emplace_back([sp] {
+            current_shard = sp;
+            for (;;) {
+                try {
+                    sp->context().run();
+                    break;
+                } catch (const std::exception& e) {
+                    // A bug escaped a handler; keep the shard serving everyone else.
+                    spdlog::error("shard {}: unhandled exception: {}", sp->id(), e.what());
+                }
+            }
+            current_shard = nullptr;
+        });
+    }
+}
+
+void shard_set::stop() {
+    guards_.clear();
+    for (auto& s : shards_) s->context().stop();
+}
+
+void shard_set::join() {
+    for (auto& t : threads_) {
+        if (t.joinable()) t.join();
+    }
+    threads_.clear();
+}
+
+shard* shard_set::current() { return current_shard; }
+
+}  // namespace runnel::server

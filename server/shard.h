@@ -1,0 +1,62 @@
+// Thread per core: each shard is one io_context run by one thread. Code running on a shard never
+// locks; work for data owned by another shard is sent there explicitly with on_shard().
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace runnel::server {
+
+namespace asio = boost::asio;
+using shard_id = uint32_t;
+
+class shard {
+public:
+    explicit shard(shard_id id) : id_(id), ctx_(1) {}
+    shard_id id() const { return id_; }
+    asio::io_context& context() { return ctx_; }
+    asio::io_context::executor_type executor() { return ctx_.get_executor(); }
+
+private:
+    shard_id id_;
+    asio::io_context ctx_;
+};
+
+class shard_set {
+public:
+    explicit shard_set(size_t count);
+    ~shard_set();
+
+    size_t size() const { return shards_.size(); }
+    shard& at(shard_id id) { return *shards_[id]; }
+
+    // Starts one thread per shard (shard 0 included) and returns; stop() ends them.
+    void start();
+    void stop();
+    void join();
+
+    // The shard whose thread is calling, or nullptr outside shard threads.
+    static shard* current();
+
+private:
+    std::vector<std::unique_ptr<shard>> shards_;
+    std::vector<std::jthread> threads_;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+};
+
+// Runs the coroutine produced by `make()` on shard `target` and resumes the caller on its own
+// shard with the result. Everything `make` captures crosses threads, so capture by value/move.
+//
+// `make` must be a named lambda (an lvalue): g++ 12 destroys a temporary lambda with
+// non-trivially destructible captures twice when it appears in a co_await expression.
+template <class F>
+auto on_shard(shard& target, F& make) -> decltype(make()) {
+    co_return co_await asio::co_spawn(target.executor(), make(), asio::use_awaitable);
+}
+
+}  // namespace runnel::server

@@ -1,0 +1,113 @@
+#include "storage/file.h"
+
+#include "storage/log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace runnel::storage {
+
+std::error_code errno_error(int err, std::string_view what, const std::filesystem::path& path) {
+    storage_log().error("{} {}: {}", what, path.string(), std::strerror(err));
+    if (err == ENOSPC || err == EDQUOT) return errc::no_space;
+    return errc::io_error;
+}
+
+file& file::operator=(file&& o) noexcept {
+    if (this != &o) {
+        close();
+        fd_ = o.fd_;
+        path_ = std::move(o.path_);
+        o.fd_ = -1;
+    }
+    return *this;
+}
+
+result<file> file::open(const std::filesystem::path& path, int flags, mode_t mode) {
+    int fd;
+    do {
+        fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return errno_error(errno, "open", path);
+    file f;
+    f.fd_ = fd;
+    f.path_ = path;
+    return f;
+}
+
+result<int64_t> file::size() const {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return errno_error(errno, "fstat", path_);
+    return static_cast<int64_t>(st.st_size);
+}
+
+result<size_t> file::read_at(void* buf, size_t n, int64_t pos) const {
+    auto* p = static_cast<uint8_t*>(buf);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = ::pread(fd_, p + done, n - done, static_cast<off_t>(pos + done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return errno_error(errno, "pread", path_);
+        }
+        if (r == 0) break;  // end of file
+        done += static_cast<size_t>(r);
+    }
+    return done;
+}
+
+std::error_code file::write_at(const void* buf, size_t n, int64_t pos) {
+    auto* p = static_cast<const uint8_t*>(buf);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = ::pwrite(fd_, p + done, n - done, static_cast<off_t>(pos + done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            // Drop whatever part did land so the file never ends in half a write.
+            if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(pos)) != 0) {
+                storage_log().error("ftruncate {} back to {} after a failed write: {}",
+                                    path_.string(), pos, std::strerror(errno));
+            }
+            return errno_error(err, "pwrite", path_);
+        }
+        done += static_cast<size_t>(r);
+    }
+    return {};
+}
+
+std::error_code file::truncate(int64_t size) {
+    int r;
+    do {
+        r = ::ftruncate(fd_, static_cast<off_t>(size));
+    } while (r != 0 && errno == EINTR);
+    if (r != 0) return errno_error(errno, "ftruncate", path_);
+    return {};
+}
+
+std::error_code file::datasync() {
+    if (::fdatasync(fd_) != 0) return errno_error(errno, "fdatasync", path_);
+    return {};
+}
+
+std::error_code file::close() {
+    if (fd_ < 0) return {};
+    int fd = fd_;
+    fd_ = -1;
+    // Linux releases the descriptor even when close fails, so it must not be retried.
+    if (::close(fd) != 0 && errno != EINTR) return errno_error(errno, "close", path_);
+    return {};
+}
+
+std::error_code sync_directory(const std::filesystem::path& dir) {
+    auto f = file::open(dir, O_RDONLY | O_DIRECTORY);
+    if (!f) return f.error();
+    if (::fsync(f->fd()) != 0) return errno_error(errno, "fsync", dir);
+    return f->close();
+}
+
+}  // namespace runnel::storage

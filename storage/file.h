@@ -1,0 +1,56 @@
+// A small owning wrapper around a file descriptor with the few system calls storage needs. Every
+// failure is logged here (with the path and errno text) and returned as a storage errc, so callers
+// only decide what to do about it.
+#pragma once
+
+#include "storage/errors.h"
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+#include <system_error>
+
+namespace runnel::storage {
+
+// Maps an errno value to a storage error (no_space for ENOSPC/EDQUOT, io_error otherwise) and logs
+// `what` with the path and strerror text.
+std::error_code errno_error(int err, std::string_view what, const std::filesystem::path& path);
+
+class file {
+  public:
+    file() = default;
+    ~file() { close(); }
+    file(file&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+    file& operator=(file&& o) noexcept;
+    file(const file&) = delete;
+    file& operator=(const file&) = delete;
+
+    // open(2) with O_CLOEXEC added.
+    static result<file> open(const std::filesystem::path& path, int flags, mode_t mode = 0644);
+
+    bool is_open() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
+    const std::filesystem::path& path() const { return path_; }
+
+    result<int64_t> size() const;
+    // Reads up to n bytes at pos, looping over short reads; returns fewer only at end of file.
+    result<size_t> read_at(void* buf, size_t n, int64_t pos) const;
+    // Writes all n bytes at pos (looping over partial writes). On failure the file is truncated
+    // back to `pos`, so a failed append leaves the file as it was.
+    std::error_code write_at(const void* buf, size_t n, int64_t pos);
+    std::error_code truncate(int64_t size);
+    std::error_code datasync();
+    std::error_code close();
+
+  private:
+    int fd_ = -1;
+    std::filesystem::path path_;
+};
+
+// fsync of a directory, so that created, renamed or removed entries survive a crash.
+std::error_code sync_directory(const std::filesystem::path& dir);
+
+}  // namespace runnel::storage

@@ -1,0 +1,27 @@
+// The "storage" spdlog logger. Created on first use (sharing the default logger's sinks) so tests
+// and tools that never configure logging still work; the server may register its own "storage"
+// logger before any storage code runs.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <mutex>
+
+namespace runnel::storage {
+
+inline spdlog::logger& storage_log() {
+    if (auto existing = spdlog::get("storage")) return *existing;  // the registry keeps it alive
+    static std::mutex create_mutex;
+    std::lock_guard lock(create_mutex);
+    if (auto existing = spdlog::get("storage")) return *existing;
+    auto default_logger = spdlog::default_logger();
+    auto logger = default_logger
+                      ? std::make_shared<spdlog::logger>("storage", default_logger->sinks().begin(),
+                                                         default_logger->sinks().end())
+                      : std::make_shared<spdlog::logger>("storage");
+    spdlog::initialize_logger(logger);  // registers it and applies the global level and pattern
+    return *logger;
+}
+
+}  // namespace runnel::storage

@@ -1,0 +1,310 @@
+#include "storage/partition_log.h"
+
+#include "protocol/record_batch_header.h"
+#include "storage/file.h"
+#include "storage/log.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace runnel::storage {
+
+namespace bl = protocol::batch_layout;
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+constexpr int64_t max_relative_offset = std::numeric_limits<int32_t>::max();
+constexpr int64_t max_segment_size = std::numeric_limits<int32_t>::max();
+
+}  // namespace
+
+partition_log::partition_log(fs::path dir, log_config config)
+    : dir_(std::move(dir)), config_(config), clock_(wall_clock_ms) {}
+
+partition_log::~partition_log() = default;
+
+segment_options partition_log::options() const {
+    return {config_.index_interval_bytes, config_.segment_index_bytes};
+}
+
+result<std::unique_ptr<partition_log>> partition_log::open(fs::path dir, log_config config) {
+    std::unique_ptr<partition_log> log(new partition_log(std::move(dir), config));
+    const auto& d = log->dir_;
+    std::error_code ec;
+    fs::create_directories(d, ec);
+    if (ec) {
+        storage_log().error("create directory {}: {}", d.string(), ec.message());
+        return make_error_code(errc::io_error);
+    }
+
+    std::vector<int64_t> bases;
+    std::vector<fs::path> index_files;
+    for (fs::directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec)) {
+        auto name = it->path().filename().string();
+        if (auto base = parse_segment_file_name(name, log_suffix)) {
+            bases.push_back(*base);
+        } else if (parse_segment_file_name(name, index_suffix) ||
+                   parse_segment_file_name(name, time_index_suffix)) {
+            index_files.push_back(it->path());
+        }
+    }
+    if (ec) {
+        storage_log().error("list directory {}: {}", d.string(), ec.message());
+        return make_error_code(errc::io_error);
+    }
+    std::sort(bases.begin(), bases.end());
+
+    // Index files whose .log is gone are leftovers (Kafka deletes them too).
+    for (const auto& p : index_files) {
+        auto base = parse_segment_file_name(p.stem().string() + ".log", log_suffix);
+        if (base && !std::binary_search(bases.begin(), bases.end(), *base)) {
+            storage_log().info("{}: deleting orphaned index file {}", d.string(), p.string());
+            fs::remove(p, ec);
+        }
+    }
+
+    int64_t now = log->now_ms();
+    for (size_t i = 0; i < bases.size(); ++i) {
+        auto seg = segment::open(d, bases[i], log->options(), now);
+        if (!seg) return seg.error();
+        bool last = i + 1 == bases.size();
+        if (last || seg->needs_recovery()) {
+            if (!last) {
+                storage_log().warn("{}: rebuilding the indexes of segment {}", d.string(),
+                                   bases[i]);
+            }
+            auto dropped = seg->recover();
+            if (!dropped) return dropped.error();
+            if (*dropped > 0) {
+                storage_log().warn(
+                    "{}: dropped {} bytes of torn or corrupt data at the end of "
+                    "segment {}",
+                    d.string(), *dropped, bases[i]);
+            }
+        }
+        log->segments_.push_back(std::move(*seg));
+    }
+    if (log->segments_.empty()) {
+        auto seg = segment::create(d, 0, log->options(), now);
+        if (!seg) return seg.error();
+        log->segments_.push_back(std::move(*seg));
+        if (auto sync_ec = sync_directory(d)) return sync_ec;
+    }
+    log->next_offset_ =
+        log->segments_.back().next_offset().value_or(log->segments_.back().base_offset());
+    log->last_flush_ms_ = now;
+    storage_log().debug("{}: opened with {} segments, log end offset {}", d.string(),
+                        log->segments_.size(), log->next_offset_);
+    return log;
+}
+
+std::error_code partition_log::roll(int64_t now) {
+    auto& active = segments_.back();
+    // Flush before moving on so that after a crash only the last segment needs recovery.
+    if (auto ec = active.seal()) return ec;
+    if (auto ec = active.flush()) return ec;
+    auto seg = segment::create(dir_, next_offset_, options(), now);
+    if (!seg) return seg.error();
+    segments_.push_back(std::move(*seg));
+    storage_log().debug("{}: rolled new segment {}", dir_.string(), next_offset_);
+    return sync_directory(dir_);
+}
+
+result<append_info> partition_log::append(std::span<uint8_t> batches,
+                                          std::optional<int64_t> log_append_time) {
+    if (closed_) return make_error_code(errc::log_closed);
+    if (batches.empty()) return make_error_code(errc::invalid_batch);
+
+    // First pass: check the framing and work out the offsets, touching nothing.
+    int64_t next = next_offset_;
+    int64_t records = 0;
+    int64_t max_ts = no_timestamp;
+    int64_t offset_of_max_ts = -1;
+    for (size_t pos = 0; pos < batches.size();) {
+        size_t left = batches.size() - pos;
+        const uint8_t* p = batches.data() + pos;
+        if (left < bl::header_size) return make_error_code(errc::invalid_batch);
+        auto h = parse_batch_header(p, static_cast<int64_t>(pos));
+        if (!h || static_cast<uint64_t>(h->size()) > left)
+            return make_error_code(errc::invalid_batch);
+        int64_t last = next + h->last_offset_delta;
+        if (h->max_timestamp > max_ts) {
+            max_ts = h->max_timestamp;
+            offset_of_max_ts = last;
+        }
+        records += h->records_count;
+        next = last + 1;
+        pos += static_cast<size_t>(h->size());
+    }
+    int64_t first_offset = next_offset_;
+    int64_t last_offset = next - 1;
+
+    int64_t now = now_ms();
+    {
+        const auto& active = segments_.back();
+        auto size = static_cast<int64_t>(batches.size());
+        bool roll_needed =
+            !active.empty() &&
+            (active.size() + size > config_.segment_bytes ||
+             active.size() + size > max_segment_size ||
+             (config_.segment_ms >= 0 && now - active.first_append_ms() > config_.segment_ms) ||
+             active.index_full() || last_offset - active.base_offset() > max_relative_offset);
+        if (roll_needed) {
+            if (auto ec = roll(now)) return ec;
+        }
+    }
+
+    int64_t offset = first_offset;
+    for (size_t pos = 0; pos < batches.size();) {
+        uint8_t* p = batches.data() + pos;
+        bl::store_i64(p + bl::base_offset, offset);
+        offset += int64_t{bl::load_i32(p + bl::last_offset_delta)} + 1;
+        pos += bl::log_overhead + static_cast<size_t>(bl::load_i32(p + bl::batch_length));
+    }
+    if (auto ec = segments_.back().append(batches, last_offset, max_ts, offset_of_max_ts, now))
+        return ec;
+    next_offset_ = last_offset + 1;
+
+    unflushed_messages_ += records;
+    bool flush_due =
+        (config_.flush_messages > 0 && unflushed_messages_ >= config_.flush_messages) ||
+        (config_.flush_ms >= 0 && now - last_flush_ms_ >= config_.flush_ms);
+    if (flush_due) {
+        // The records are in the log either way; a failed flush still fails the produce, since
+        // the data may not be durable.
+        if (auto ec = flush()) return ec;
+    }
+    return append_info{first_offset, last_offset, log_append_time.value_or(-1), records};
+}
+
+size_t partition_log::segment_for(int64_t offset) const {
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                               [](int64_t o, const segment& s) { return o < s.base_offset(); });
+    return it == segments_.begin() ? 0 : static_cast<size_t>(it - segments_.begin()) - 1;
+}
+
+result<read_result> partition_log::read(int64_t offset, size_t max_bytes,
+                                        bool min_one_batch) const {
+    if (closed_) return make_error_code(errc::log_closed);
+    if (offset < log_start_offset() || offset > next_offset_)
+        return make_error_code(errc::offset_out_of_range);
+
+    read_result r;
+    r.bytes = std::make_shared<std::vector<uint8_t>>();
+    r.next_offset = offset;
+    r.log_start_offset = log_start_offset();
+    r.log_end_offset = next_offset_;
+    if (offset == next_offset_) return r;
+
+    size_t start = segment_for(offset);
+    for (size_t i = start; i < segments_.size(); ++i) {
+        const auto& seg = segments_[i];
+        int64_t position = 0;
+        if (i == start) {
+            auto h = seg.find_position(offset);
+            if (!h) return h.error();
+            if (!*h) continue;  // everything in this segment is below `offset`
+            position = (*h)->position;
+        }
+        size_t budget = max_bytes > r.bytes->size() ? max_bytes - r.bytes->size() : 0;
+        auto part = seg.read(position, budget, min_one_batch && r.bytes->empty(), r.bytes.get());
+        if (!part) return part.error();
+        if (part->length > 0) {
+            if (r.first_offset < 0) r.first_offset = part->first_offset;
+            r.next_offset = part->last_offset + 1;
+        }
+        if (!part->to_end || r.bytes->size() >= max_bytes) break;
+    }
+    return r;
+}
+
+result<timestamp_lookup> partition_log::read_batch(const segment& seg,
+                                                   const batch_header& h) const {
+    timestamp_lookup t;
+    t.base_offset = h.base_offset;
+    t.last_offset = h.last_offset();
+    t.max_timestamp = h.max_timestamp;
+    t.batch = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(h.size()));
+    if (auto ec = seg.read_bytes(h.position, t.batch->size(), t.batch->data())) return ec;
+    return t;
+}
+
+result<std::optional<timestamp_lookup>> partition_log::find_batch_by_timestamp(int64_t ts) const {
+    if (closed_) return make_error_code(errc::log_closed);
+    for (const auto& seg : segments_) {
+        if (seg.empty() || seg.max_timestamp() < ts) continue;
+        auto h = seg.find_by_timestamp(ts);
+        if (!h) return h.error();
+        if (!*h) continue;
+        auto t = read_batch(seg, **h);
+        if (!t) return t.error();
+        return std::optional<timestamp_lookup>(std::move(*t));
+    }
+    return std::optional<timestamp_lookup>();
+}
+
+result<std::optional<timestamp_lookup>> partition_log::max_timestamp_batch() const {
+    if (closed_) return make_error_code(errc::log_closed);
+    const segment* best = nullptr;
+    for (const auto& seg : segments_) {
+        if (!seg.empty() && (!best || seg.max_timestamp() > best->max_timestamp())) best = &seg;
+    }
+    if (!best || best->max_timestamp() <= no_timestamp) return std::optional<timestamp_lookup>();
+    auto h = best->find_position(best->offset_of_max_timestamp());
+    if (!h) return h.error();
+    if (!*h) return std::optional<timestamp_lookup>();
+    auto t = read_batch(*best, **h);
+    if (!t) return t.error();
+    return std::optional<timestamp_lookup>(std::move(*t));
+}
+
+int64_t partition_log::size_bytes() const {
+    int64_t total = 0;
+    for (const auto& seg : segments_) total += seg.size();
+    return total;
+}
+
+std::vector<int64_t> partition_log::segment_base_offsets() const {
+    std::vector<int64_t> v;
+    v.reserve(segments_.size());
+    for (const auto& seg : segments_) v.push_back(seg.base_offset());
+    return v;
+}
+
+std::error_code partition_log::flush() {
+    if (closed_) return errc::log_closed;
+    if (auto ec = segments_.back().flush()) return ec;
+    unflushed_messages_ = 0;
+    last_flush_ms_ = now_ms();
+    return {};
+}
+
+std::error_code partition_log::close() {
+    if (closed_) return {};
+    std::error_code first = flush();
+    for (auto& seg : segments_) {
+        if (auto ec = seg.close(); ec && !first) first = ec;
+    }
+    closed_ = true;
+    return first;
+}
+
+std::error_code partition_log::remove(const fs::path& dir) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec) {
+        storage_log().error("remove {}: {}", dir.string(), ec.message());
+        return errc::io_error;
+    }
+    if (dir.has_parent_path()) return sync_directory(dir.parent_path());
+    return {};
+}
+
+}  // namespace runnel::storage

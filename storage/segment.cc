@@ -1,0 +1,467 @@
+#include "storage/segment.h"
+
+#include "protocol/crc32c.h"
+#include "protocol/record_batch_header.h"
+#include "storage/log.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+namespace runnel::storage {
+
+namespace bl = protocol::batch_layout;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t max_relative_offset = std::numeric_limits<int32_t>::max();
+// Index positions are 4 bytes, so a .log file may not grow past this.
+constexpr int64_t max_segment_size = std::numeric_limits<int32_t>::max();
+constexpr size_t scan_window = 16 * 1024;       // header walks: a few batches per read
+constexpr size_t recover_window = 1024 * 1024;  // recovery reads whole batches sequentially
+
+// A buffered view of [0, limit) of a file for forward scans: get() returns n bytes at pos from the
+// buffer, refilling it from pos when they are not there.
+class file_window {
+  public:
+    file_window(const file& f, int64_t limit, size_t capacity)
+        : file_(f), limit_(limit), buf_(capacity) {}
+
+    size_t capacity() const { return buf_.size(); }
+
+    // nullptr (with no error) when [pos, pos + n) is not all in the file.
+    result<const uint8_t*> get(int64_t pos, size_t n) {
+        if (pos >= start_ && pos + static_cast<int64_t>(n) <= start_ + static_cast<int64_t>(len_))
+            return buf_.data() + (pos - start_);
+        if (n > buf_.size() || pos + static_cast<int64_t>(n) > limit_)
+            return static_cast<const uint8_t*>(nullptr);
+        size_t want = static_cast<size_t>(std::min<int64_t>(buf_.size(), limit_ - pos));
+        auto got = file_.read_at(buf_.data(), want, pos);
+        if (!got) return got.error();
+        start_ = pos;
+        len_ = *got;
+        if (len_ < n) return static_cast<const uint8_t*>(nullptr);  // file shorter than expected
+        return buf_.data();
+    }
+
+  private:
+    const file& file_;
+    int64_t limit_;
+    std::vector<uint8_t> buf_;
+    int64_t start_ = 0;
+    size_t len_ = 0;
+};
+
+int64_t header_field_last_offset(const uint8_t* p) {
+    return bl::load_i64(p + bl::base_offset) + bl::load_i32(p + bl::last_offset_delta);
+}
+
+}  // namespace
+
+std::optional<batch_header> parse_batch_header(const uint8_t* p, int64_t position) {
+    batch_header h;
+    h.position = position;
+    h.base_offset = bl::load_i64(p + bl::base_offset);
+    h.length = bl::load_i32(p + bl::batch_length);
+    h.magic = static_cast<int8_t>(p[bl::magic]);
+    h.crc = static_cast<uint32_t>(bl::load_i32(p + bl::crc));
+    h.attributes = bl::load_i16(p + bl::attributes);
+    h.last_offset_delta = bl::load_i32(p + bl::last_offset_delta);
+    h.max_timestamp = bl::load_i64(p + bl::max_timestamp);
+    h.records_count = bl::load_i32(p + bl::records_count);
+    if (h.length < static_cast<int32_t>(bl::header_size - bl::log_overhead) || h.magic != 2 ||
+        h.last_offset_delta < 0) {
+        return std::nullopt;
+    }
+    return h;
+}
+
+std::string segment_file_name(int64_t base_offset, std::string_view suffix) {
+    return fmt::format("{:020d}{}", base_offset, suffix);
+}
+
+std::optional<int64_t> parse_segment_file_name(std::string_view name, std::string_view suffix) {
+    if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) return std::nullopt;
+    auto digits = name.substr(0, 20);
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec != std::errc() || ptr != digits.data() + digits.size()) return std::nullopt;
+    return v;
+}
+
+result<segment> segment::open_files(const fs::path& dir, int64_t base_offset,
+                                    const segment_options& options, bool create) {
+    segment s;
+    s.dir_ = dir;
+    s.base_offset_ = base_offset;
+    s.options_ = options;
+
+    auto log_path = dir / segment_file_name(base_offset, log_suffix);
+    auto index_path = dir / segment_file_name(base_offset, index_suffix);
+    auto time_index_path = dir / segment_file_name(base_offset, time_index_suffix);
+
+    if (!create) {
+        std::error_code ec;
+        if (!fs::exists(index_path, ec) || !fs::exists(time_index_path, ec)) {
+            s.needs_recovery_ = true;
+        }
+    }
+    auto log = file::open(log_path, create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR);
+    if (!log) return log.error();
+    s.log_ = std::move(*log);
+    if (create) {
+        // Stale index files without a .log would otherwise be loaded as if they were ours.
+        std::error_code ec;
+        fs::remove(index_path, ec);
+        fs::remove(time_index_path, ec);
+    }
+    auto oi = offset_index::open(index_path, base_offset, options.segment_index_bytes);
+    if (!oi) return oi.error();
+    s.offset_index_ = std::move(*oi);
+    auto ti = time_index::open(time_index_path, base_offset, options.segment_index_bytes);
+    if (!ti) return ti.error();
+    s.time_index_ = std::move(*ti);
+    return s;
+}
+
+result<segment> segment::create(const fs::path& dir, int64_t base_offset,
+                                const segment_options& options, int64_t now_ms) {
+    auto s = open_files(dir, base_offset, options, true);
+    if (!s) return s.error();
+    s->next_offset_ = base_offset;
+    s->first_append_ms_ = now_ms;
+    return s;
+}
+
+result<segment> segment::open(const fs::path& dir, int64_t base_offset,
+                              const segment_options& options, int64_t now_ms) {
+    auto s = open_files(dir, base_offset, options, false);
+    if (!s) return s.error();
+    auto size = s->log_.size();
+    if (!size) return size.error();
+    s->size_ = *size;
+    s->first_append_ms_ = now_ms;
+    // Index entries must point inside the log; anything else means the files do not belong
+    // together.
+    if (s->offset_index_.entries() > 0 && s->offset_index_.last_entry().position >= s->size_) {
+        s->needs_recovery_ = true;
+    }
+    if (s->size_ > max_segment_size) s->needs_recovery_ = true;
+    // A sealed segment's last time index entry is its largest timestamp (Kafka relies on it too).
+    if (s->time_index_.entries() > 0) {
+        auto last = s->time_index_.last_entry();
+        s->max_timestamp_ = last.timestamp;
+        s->offset_of_max_timestamp_ = last.offset;
+    }
+    if (s->size_ == 0) s->next_offset_ = base_offset;
+    s->bytes_since_last_index_entry_ = s->size_ - s->offset_index_.last_entry().position;
+    return s;
+}
+
+std::error_code segment::append(std::span<const uint8_t> batches, int64_t last_offset,
+                                int64_t max_timestamp, int64_t offset_of_max_timestamp,
+                                int64_t now_ms) {
+    if (batches.empty()) return {};
+    if (last_offset < base_offset_ || last_offset - base_offset_ > max_relative_offset ||
+        size_ + static_cast<int64_t>(batches.size()) > max_segment_size) {
+        return errc::offset_overflow;
+    }
+    int64_t position = size_;
+    if (auto ec = log_.write_at(batches.data(), batches.size(), position)) return ec;
+
+    int64_t new_max_ts = max_timestamp_;
+    int64_t new_offset_of_max = offset_of_max_timestamp_;
+    if (max_timestamp > max_timestamp_) {
+        new_max_ts = max_timestamp;
+        new_offset_of_max = offset_of_max_timestamp;
+    }
+    bool indexed = false;
+    if (bytes_since_last_index_entry_ > options_.index_interval_bytes) {
+        size_t offset_entries = offset_index_.entries();
+        size_t time_entries = time_index_.entries();
+        auto ec = offset_index_.append(last_offset, position);
+        if (!ec) ec = time_index_.maybe_append(new_max_ts, new_offset_of_max);
+        if (ec) {
+            // Keep the log and its indexes in step: undo the whole append.
+            (void)offset_index_.truncate_to_entries(offset_entries);
+            (void)time_index_.truncate_to_entries(time_entries);
+            (void)log_.truncate(position);
+            return ec;
+        }
+        indexed = true;
+    }
+    if (size_ == 0) first_append_ms_ = now_ms;
+    max_timestamp_ = new_max_ts;
+    offset_of_max_timestamp_ = new_offset_of_max;
+    if (indexed) bytes_since_last_index_entry_ = 0;
+    bytes_since_last_index_entry_ += static_cast<int64_t>(batches.size());
+    size_ += static_cast<int64_t>(batches.size());
+    next_offset_ = last_offset + 1;
+    return {};
+}
+
+result<batch_header> segment::read_header(int64_t position) const {
+    uint8_t buf[bl::header_size];
+    if (position < 0 || position + static_cast<int64_t>(bl::header_size) > size_) {
+        storage_log().error("{}: no batch header fits at position {} (size {})",
+                            log_.path().string(), position, size_);
+        return errc::corrupt_segment;
+    }
+    auto got = log_.read_at(buf, sizeof buf, position);
+    if (!got) return got.error();
+    auto h = *got == sizeof buf ? parse_batch_header(buf, position) : std::nullopt;
+    if (!h || position + h->size() > size_) {
+        storage_log().error("{}: bad batch header at position {}", log_.path().string(), position);
+        return errc::corrupt_segment;
+    }
+    return *h;
+}
+
+result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_one_batch,
+                                   std::vector<uint8_t>* out) const {
+    segment_read r;
+    r.position = position;
+    if (position >= size_) {
+        r.to_end = true;
+        return r;
+    }
+    auto first = read_header(position);
+    if (!first) return first.error();
+    auto available = static_cast<size_t>(size_ - position);
+    size_t budget = max_bytes;
+    if (min_one_batch) budget = std::max(budget, static_cast<size_t>(first->size()));
+    budget = std::min(budget, available);
+    if (static_cast<size_t>(first->size()) > budget) return r;
+
+    size_t used = 0;
+    if (out) {
+        size_t old = out->size();
+        out->resize(old + budget);
+        uint8_t* buf = out->data() + old;
+        auto got = log_.read_at(buf, budget, position);
+        if (!got || *got != budget) {
+            out->resize(old);
+            if (!got) return got.error();
+            storage_log().error("{}: short read at {}", log_.path().string(), position);
+            return errc::corrupt_segment;
+        }
+        while (used + bl::log_overhead <= budget) {
+            int64_t size = int64_t{12} + bl::load_i32(buf + used + bl::batch_length);
+            bool bad = size < static_cast<int64_t>(bl::header_size);
+            if (!bad && used + static_cast<size_t>(size) > budget) break;
+            if (bad || buf[used + bl::magic] != 2) {
+                out->resize(old);
+                storage_log().error("{}: bad batch header at position {}", log_.path().string(),
+                                    position + static_cast<int64_t>(used));
+                return errc::corrupt_segment;
+            }
+            if (r.first_offset < 0) r.first_offset = bl::load_i64(buf + used);
+            r.last_offset = header_field_last_offset(buf + used);
+            used += static_cast<size_t>(size);
+        }
+        out->resize(old + used);
+    } else {
+        int64_t pos = position;
+        while (pos < size_) {
+            auto h = pos == position ? first : read_header(pos);
+            if (!h) return h.error();
+            if (used + static_cast<size_t>(h->size()) > budget) break;
+            if (r.first_offset < 0) r.first_offset = h->base_offset;
+            r.last_offset = h->last_offset();
+            used += static_cast<size_t>(h->size());
+            pos += h->size();
+        }
+    }
+    r.length = used;
+    r.to_end = position + static_cast<int64_t>(used) == size_;
+    return r;
+}
+
+std::error_code segment::read_bytes(int64_t position, size_t length, uint8_t* out) const {
+    if (position < 0 || position + static_cast<int64_t>(length) > size_)
+        return errc::corrupt_segment;
+    auto got = log_.read_at(out, length, position);
+    if (!got) return got.error();
+    if (*got != length) return errc::corrupt_segment;
+    return {};
+}
+
+result<std::optional<batch_header>> segment::find_position(int64_t offset) const {
+    if (next_offset_ && offset >= *next_offset_) return std::optional<batch_header>();
+    int64_t pos = offset_index_.lookup(offset).position;
+    file_window window(log_, size_, scan_window);
+    while (pos < size_) {
+        auto p = window.get(pos, bl::header_size);
+        if (!p) return p.error();
+        auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
+        if (!h || pos + h->size() > size_) {
+            storage_log().error("{}: bad batch header at position {}", log_.path().string(), pos);
+            return errc::corrupt_segment;
+        }
+        if (h->last_offset() >= offset) return std::optional<batch_header>(*h);
+        pos += h->size();
+    }
+    return std::optional<batch_header>();
+}
+
+result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp) const {
+    // The time index entry (t <= timestamp, o) says every batch before the one ending at o has
+    // smaller timestamps, so the scan can start at that batch.
+    auto entry = time_index_.lookup(timestamp);
+    int64_t pos = offset_index_.lookup(entry.offset).position;
+    file_window window(log_, size_, scan_window);
+    while (pos < size_) {
+        auto p = window.get(pos, bl::header_size);
+        if (!p) return p.error();
+        auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
+        if (!h || pos + h->size() > size_) {
+            storage_log().error("{}: bad batch header at position {}", log_.path().string(), pos);
+            return errc::corrupt_segment;
+        }
+        if (h->max_timestamp >= timestamp) return std::optional<batch_header>(*h);
+        pos += h->size();
+    }
+    return std::optional<batch_header>();
+}
+
+result<int64_t> segment::recover() {
+    auto file_size = log_.size();
+    if (!file_size) return file_size.error();
+    if (auto ec = offset_index_.reset()) return ec;
+    if (auto ec = time_index_.reset()) return ec;
+
+    file_window window(log_, *file_size, recover_window);
+    int64_t pos = 0;
+    int64_t expected_offset = base_offset_;
+    int64_t max_ts = no_timestamp;
+    int64_t offset_of_max = -1;
+    int64_t last_index_position = 0;
+    std::optional<int64_t> first_batch_ts;
+    const char* stop_reason = nullptr;
+
+    while (pos < *file_size) {
+        if (pos + static_cast<int64_t>(bl::header_size) > *file_size) {
+            stop_reason = "partial batch header";
+            break;
+        }
+        auto p = window.get(pos, bl::header_size);
+        if (!p) return p.error();  // an I/O error is not corruption: change nothing
+        if (!*p) {
+            stop_reason = "short read";
+            break;
+        }
+        auto h = parse_batch_header(*p, pos);
+        if (!h) {
+            stop_reason = "bad batch header (length, magic or last offset delta)";
+            break;
+        }
+        if (pos + h->size() > *file_size || pos + h->size() > max_segment_size) {
+            stop_reason = "batch extends past the end of the file";
+            break;
+        }
+        if (h->base_offset < expected_offset ||
+            h->last_offset() - base_offset_ > max_relative_offset) {
+            stop_reason = "batch offsets out of order";
+            break;
+        }
+        uint32_t crc = 0;
+        bool short_read = false;
+        for (int64_t at = pos + static_cast<int64_t>(bl::crc + 4), end = pos + h->size();
+             at < end;) {
+            auto n = static_cast<size_t>(std::min<int64_t>(end - at, window.capacity()));
+            auto chunk = window.get(at, n);
+            if (!chunk) return chunk.error();
+            if (!*chunk) {
+                short_read = true;
+                break;
+            }
+            crc = protocol::crc32c(*chunk, n, crc);
+            at += static_cast<int64_t>(n);
+        }
+        if (short_read) {
+            stop_reason = "short read";
+            break;
+        }
+        if (crc != h->crc) {
+            stop_reason = "CRC mismatch";
+            break;
+        }
+
+        if (!first_batch_ts) first_batch_ts = h->max_timestamp;
+        if (h->max_timestamp > max_ts) {
+            max_ts = h->max_timestamp;
+            offset_of_max = h->last_offset();
+        }
+        // Same rule as Kafka's recovery, so rebuilt indexes match what Kafka would write.
+        if (pos - last_index_position > options_.index_interval_bytes && !offset_index_.full() &&
+            !time_index_.full()) {
+            if (auto ec = offset_index_.append(h->last_offset(), pos)) return ec;
+            if (auto ec = time_index_.maybe_append(max_ts, offset_of_max)) return ec;
+            last_index_position = pos;
+        }
+        pos += h->size();
+        expected_offset = h->next_offset();
+    }
+
+    int64_t dropped = *file_size - pos;
+    if (dropped > 0) {
+        storage_log().info("{}: {} at position {}; dropping {} bytes", log_.path().string(),
+                           stop_reason ? stop_reason : "invalid data", pos, dropped);
+        if (auto ec = log_.truncate(pos)) return ec;
+    }
+    if (max_ts > no_timestamp) {
+        if (auto ec = time_index_.maybe_append(max_ts, offset_of_max, true)) return ec;
+    }
+    size_ = pos;
+    next_offset_ = expected_offset;
+    max_timestamp_ = max_ts;
+    offset_of_max_timestamp_ = offset_of_max;
+    bytes_since_last_index_entry_ = pos - last_index_position;
+    if (first_batch_ts && *first_batch_ts >= 0 && *first_batch_ts <= first_append_ms_) {
+        first_append_ms_ = *first_batch_ts;  // best guess at when the segment was started
+    }
+    needs_recovery_ = false;
+    return dropped;
+}
+
+std::error_code segment::seal() {
+    if (max_timestamp_ <= no_timestamp) return {};
+    return time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_, true);
+}
+
+std::error_code segment::flush() {
+    if (auto ec = log_.datasync()) return ec;
+    if (auto ec = offset_index_.flush()) return ec;
+    return time_index_.flush();
+}
+
+std::error_code segment::close() {
+    std::error_code first;
+    if (log_.is_open()) first = seal();
+    for (auto ec : {offset_index_.close(), time_index_.close(), log_.close()}) {
+        if (ec && !first) first = ec;
+    }
+    return first;
+}
+
+std::error_code segment::remove() {
+    auto first = close();
+    for (auto suffix : {log_suffix, index_suffix, time_index_suffix}) {
+        auto path = dir_ / segment_file_name(base_offset_, suffix);
+        std::error_code ec;
+        fs::remove(path, ec);
+        if (ec) {
+            storage_log().error("remove {}: {}", path.string(), ec.message());
+            if (!first) first = errc::io_error;
+        }
+    }
+    return first;
+}
+
+}  // namespace runnel::storage

@@ -1,0 +1,150 @@
+// One log segment: <base>.log (record batches exactly as received, base offsets stamped) plus its
+// sparse <base>.index and <base>.timeindex, in Apache Kafka's on-disk format. A segment is owned by
+// a single shard thread; nothing here locks.
+#pragma once
+
+#include "storage/errors.h"
+#include "storage/file.h"
+#include "storage/offset_index.h"
+#include "storage/time_index.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace runnel::storage {
+
+// The fields of a batch header storage looks at, plus where the batch sits in its file.
+struct batch_header {
+    int64_t position = 0;  // in the .log file (or in a buffer)
+    int64_t base_offset = 0;
+    int32_t length = 0;  // batch_length field: bytes after the first 12
+    int8_t magic = 0;
+    uint32_t crc = 0;
+    int16_t attributes = 0;
+    int32_t last_offset_delta = 0;
+    int64_t max_timestamp = 0;
+    int32_t records_count = 0;
+
+    int64_t last_offset() const { return base_offset + last_offset_delta; }
+    int64_t next_offset() const { return last_offset() + 1; }
+    int64_t size() const { return int64_t{12} + length; }
+};
+
+// Parses the 61-byte header at p. Checks only what makes the batch walkable and v2 (length at least
+// a header, magic 2, last_offset_delta >= 0); the CRC is not verified here.
+std::optional<batch_header> parse_batch_header(const uint8_t* p, int64_t position);
+
+// Segment file names: the base offset as 20 zero-padded digits plus the suffix.
+std::string segment_file_name(int64_t base_offset, std::string_view suffix);
+std::optional<int64_t> parse_segment_file_name(std::string_view name, std::string_view suffix);
+
+inline constexpr std::string_view log_suffix = ".log";
+inline constexpr std::string_view index_suffix = ".index";
+inline constexpr std::string_view time_index_suffix = ".timeindex";
+
+struct segment_options {
+    int32_t index_interval_bytes = 4096;     // index.interval.bytes
+    int32_t segment_index_bytes = 10 << 20;  // segment.index.bytes: cap of each index file
+};
+
+// A run of whole batches in the .log file.
+struct segment_read {
+    int64_t position = 0;
+    size_t length = 0;
+    int64_t first_offset = -1;  // base offset of the first batch; -1 when empty
+    int64_t last_offset = -1;   // last offset of the last batch; -1 when empty
+    bool to_end = false;        // the run ends at the end of the segment
+};
+
+class segment {
+  public:
+    segment(segment&&) noexcept = default;
+    segment& operator=(segment&&) noexcept = default;
+
+    // Creates an empty segment; fails if its .log file already exists.
+    static result<segment> create(const std::filesystem::path& dir, int64_t base_offset,
+                                  const segment_options& options, int64_t now_ms);
+    // Opens an existing segment and loads its indexes without scanning the log. When an index
+    // was missing or does not fit the log, needs_recovery() is true and the caller must recover().
+    static result<segment> open(const std::filesystem::path& dir, int64_t base_offset,
+                                const segment_options& options, int64_t now_ms);
+
+    int64_t base_offset() const { return base_offset_; }
+    int64_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    // One past the last offset written; only known after recover() or an append (else nullopt).
+    std::optional<int64_t> next_offset() const { return next_offset_; }
+    int64_t max_timestamp() const { return max_timestamp_; }
+    // Last offset of the first batch holding max_timestamp().
+    int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
+    bool needs_recovery() const { return needs_recovery_; }
+    bool index_full() const { return offset_index_.full() || time_index_.full(); }
+    // Wall-clock ms of the first append (for segment.ms); for a reopened segment, the first
+    // batch's max timestamp when it has one, else the time it was opened.
+    int64_t first_append_ms() const { return first_append_ms_; }
+    const std::filesystem::path& log_path() const { return log_.path(); }
+    const offset_index& offsets() const { return offset_index_; }
+    const time_index& times() const { return time_index_; }
+
+    // Appends whole batches (base offsets already stamped). `last_offset` is the last offset in
+    // them, `offset_of_max_timestamp` the last offset of the first batch holding max_timestamp. On
+    // failure nothing is left behind: the .log is cut back to its old size.
+    std::error_code append(std::span<const uint8_t> batches, int64_t last_offset,
+                           int64_t max_timestamp, int64_t offset_of_max_timestamp, int64_t now_ms);
+
+    // Whole batches starting at `position` (which must be a batch start), at most max_bytes in
+    // total; with min_one_batch the first batch is included even if larger. If `out` is given
+    // the bytes are appended to it (one pread, trimmed to whole batches); without it only the
+    // headers are read, for callers that send the range with sendfile(2).
+    result<segment_read> read(int64_t position, size_t max_bytes, bool min_one_batch,
+                              std::vector<uint8_t>* out = nullptr) const;
+    // Copies `length` bytes at `position` (e.g. a range returned by read()).
+    std::error_code read_bytes(int64_t position, size_t length, uint8_t* out) const;
+
+    // The batch containing `offset` (base <= offset <= last), or else the first batch after it;
+    // nullopt when every batch here ends before `offset`.
+    result<std::optional<batch_header>> find_position(int64_t offset) const;
+    // The first batch whose max_timestamp >= timestamp, or nullopt.
+    result<std::optional<batch_header>> find_by_timestamp(int64_t timestamp) const;
+    // Header of the batch at `position`.
+    result<batch_header> read_header(int64_t position) const;
+
+    // Scans every batch from the start (sane length, magic 2, valid CRC-32C, increasing offsets),
+    // cuts the file after the last good batch and rebuilds both indexes. Returns the bytes dropped.
+    result<int64_t> recover();
+
+    // Writes the final time index entry (the largest timestamp) when the segment stops being the
+    // active one, as Kafka does on roll.
+    std::error_code seal();
+    std::error_code flush();
+    std::error_code close();
+    // Closes and deletes the three files.
+    std::error_code remove();
+
+  private:
+    segment() = default;
+    static result<segment> open_files(const std::filesystem::path& dir, int64_t base_offset,
+                                      const segment_options& options, bool create);
+
+    std::filesystem::path dir_;
+    int64_t base_offset_ = 0;
+    segment_options options_;
+    file log_;
+    offset_index offset_index_;
+    time_index time_index_;
+    int64_t size_ = 0;
+    std::optional<int64_t> next_offset_;
+    int64_t max_timestamp_ = no_timestamp;
+    int64_t offset_of_max_timestamp_ = -1;
+    int64_t bytes_since_last_index_entry_ = 0;
+    int64_t first_append_ms_ = 0;
+    bool needs_recovery_ = false;
+};
+
+}  // namespace runnel::storage

@@ -1,0 +1,210 @@
+#include "storage/offset_index.h"
+#include "storage/time_index.h"
+
+#include "test_batches.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+
+namespace runnel::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using test::temp_dir;
+
+std::vector<uint8_t> file_bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void append_bytes(const fs::path& p, const std::vector<uint8_t>& bytes) {
+    std::ofstream out(p, std::ios::binary | std::ios::app);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST(OffsetIndex, LookupReturnsFloorEntry) {
+    temp_dir dir;
+    auto idx = offset_index::open(dir.path() / "00000000000000000100.index", 100, 1024);
+    ASSERT_TRUE(idx) << idx.error().message();
+    EXPECT_EQ(idx->lookup(150), (offset_position{100, 0}));  // empty: (base, 0)
+    ASSERT_FALSE(idx->append(110, 4000));
+    ASSERT_FALSE(idx->append(120, 8000));
+    ASSERT_FALSE(idx->append(135, 12000));
+    EXPECT_EQ(idx->entries(), 3u);
+    EXPECT_EQ(idx->lookup(99), (offset_position{100, 0}));
+    EXPECT_EQ(idx->lookup(105), (offset_position{100, 0}));
+    EXPECT_EQ(idx->lookup(110), (offset_position{110, 4000}));
+    EXPECT_EQ(idx->lookup(119), (offset_position{110, 4000}));
+    EXPECT_EQ(idx->lookup(120), (offset_position{120, 8000}));
+    EXPECT_EQ(idx->lookup(1000), (offset_position{135, 12000}));
+    EXPECT_EQ(idx->last_entry(), (offset_position{135, 12000}));
+    EXPECT_EQ(idx->entry(1), (offset_position{120, 8000}));
+}
+
+TEST(OffsetIndex, FileIsKafkaFormat) {
+    temp_dir dir;
+    auto path = dir.path() / "00000000000000000256.index";
+    {
+        auto idx = offset_index::open(path, 0x100, 1024);
+        ASSERT_TRUE(idx);
+        ASSERT_FALSE(idx->append(0x302, 0x01020304));
+    }
+    std::vector<uint8_t> want{0, 0, 0x02, 0x02, 0x01, 0x02, 0x03, 0x04};
+    EXPECT_EQ(file_bytes(path), want);
+}
+
+TEST(OffsetIndex, RejectsOutOfOrderAndFull) {
+    temp_dir dir;
+    auto idx = offset_index::open(dir.path() / "x.index", 0, 24);  // 3 entries
+    ASSERT_TRUE(idx);
+    EXPECT_EQ(idx->max_entries(), 3u);
+    ASSERT_FALSE(idx->append(5, 100));
+    EXPECT_EQ(idx->append(5, 200), make_error_code(errc::invalid_index_entry));
+    EXPECT_EQ(idx->append(4, 200), make_error_code(errc::invalid_index_entry));
+    EXPECT_EQ(idx->append(6, 100), make_error_code(errc::invalid_index_entry));
+    EXPECT_EQ(idx->append(-1, 300), make_error_code(errc::invalid_index_entry));
+    ASSERT_FALSE(idx->append(6, 200));
+    EXPECT_FALSE(idx->full());
+    ASSERT_FALSE(idx->append(7, 300));
+    EXPECT_TRUE(idx->full());
+    EXPECT_EQ(idx->append(8, 400), make_error_code(errc::invalid_index_entry));
+    // Relative offsets are 4 bytes.
+    auto idx2 = offset_index::open(dir.path() / "y.index", 0, 1024);
+    ASSERT_TRUE(idx2);
+    EXPECT_EQ(idx2->append(int64_t{1} << 31, 100), make_error_code(errc::invalid_index_entry));
+}
+
+TEST(OffsetIndex, ReopenAndTruncate) {
+    temp_dir dir;
+    auto path = dir.path() / "00000000000000000000.index";
+    {
+        auto idx = offset_index::open(path, 0, 1024);
+        ASSERT_TRUE(idx);
+        for (int i = 1; i <= 5; ++i) ASSERT_FALSE(idx->append(i * 10, i * 1000));
+    }
+    auto idx = offset_index::open(path, 0, 1024);
+    ASSERT_TRUE(idx);
+    ASSERT_EQ(idx->entries(), 5u);
+    EXPECT_EQ(idx->lookup(35), (offset_position{30, 3000}));
+    // Exact offset: that entry goes too.
+    ASSERT_FALSE(idx->truncate_to(40));
+    EXPECT_EQ(idx->entries(), 3u);
+    EXPECT_EQ(idx->last_entry(), (offset_position{30, 3000}));
+    // Between entries: everything larger goes.
+    ASSERT_FALSE(idx->truncate_to(25));
+    EXPECT_EQ(idx->entries(), 2u);
+    EXPECT_EQ(fs::file_size(path), 16u);
+    ASSERT_FALSE(idx->append(22, 2500));  // appends continue after the cut
+    ASSERT_FALSE(idx->truncate_to(0));
+    EXPECT_EQ(idx->entries(), 0u);
+    EXPECT_EQ(fs::file_size(path), 0u);
+}
+
+TEST(OffsetIndex, LoadToleratesPartialEntryAndZeroFill) {
+    temp_dir dir;
+    auto path = dir.path() / "00000000000000000000.index";
+    {
+        auto idx = offset_index::open(path, 0, 1024);
+        ASSERT_TRUE(idx);
+        ASSERT_FALSE(idx->append(3, 500));
+        ASSERT_FALSE(idx->append(9, 1200));
+    }
+    // Kafka preallocates (zero fill) and a crash can leave half an entry.
+    append_bytes(path, std::vector<uint8_t>(80, 0));
+    append_bytes(path, {0, 0, 0});
+    {
+        auto idx = offset_index::open(path, 0, 1024);
+        ASSERT_TRUE(idx);
+        EXPECT_EQ(idx->entries(), 2u);
+        EXPECT_EQ(idx->last_entry(), (offset_position{9, 1200}));
+        EXPECT_EQ(fs::file_size(path), 16u);  // trimmed so appends land after the real entries
+        ASSERT_FALSE(idx->append(12, 2000));
+    }
+    auto idx = offset_index::open(path, 0, 1024);
+    ASSERT_TRUE(idx);
+    EXPECT_EQ(idx->entries(), 3u);
+
+    // A file that is all zero fill is an empty index (or one harmless (base, 0) entry).
+    auto zero_path = dir.path() / "zero.index";
+    append_bytes(zero_path, std::vector<uint8_t>(64, 0));
+    auto zero = offset_index::open(zero_path, 0, 1024);
+    ASSERT_TRUE(zero);
+    EXPECT_LE(zero->entries(), 1u);
+    EXPECT_EQ(zero->lookup(5), (offset_position{0, 0}));
+}
+
+TEST(TimeIndex, AppendsOnlyIncreasingTimestamps) {
+    temp_dir dir;
+    auto idx = time_index::open(dir.path() / "00000000000000000050.timeindex", 50, 1024);
+    ASSERT_TRUE(idx);
+    EXPECT_EQ(idx->last_entry(), (timestamp_offset{no_timestamp, 50}));
+    ASSERT_FALSE(idx->maybe_append(1000, 55));
+    ASSERT_FALSE(idx->maybe_append(1000, 57));  // same timestamp: ignored
+    ASSERT_FALSE(idx->maybe_append(900, 58));   // smaller: ignored
+    ASSERT_FALSE(idx->maybe_append(2000, 60));
+    EXPECT_EQ(idx->entries(), 2u);
+    EXPECT_EQ(idx->maybe_append(3000, 59), make_error_code(errc::invalid_index_entry));
+    EXPECT_EQ(idx->lookup(999), (timestamp_offset{no_timestamp, 50}));
+    EXPECT_EQ(idx->lookup(1000), (timestamp_offset{1000, 55}));
+    EXPECT_EQ(idx->lookup(1999), (timestamp_offset{1000, 55}));
+    EXPECT_EQ(idx->lookup(5000), (timestamp_offset{2000, 60}));
+}
+
+TEST(TimeIndex, FileIsKafkaFormatAndReloads) {
+    temp_dir dir;
+    auto path = dir.path() / "00000000000000000256.timeindex";
+    {
+        auto idx = time_index::open(path, 0x100, 1024);
+        ASSERT_TRUE(idx);
+        ASSERT_FALSE(idx->maybe_append(0x0102030405060708, 0x105));
+        ASSERT_FALSE(idx->maybe_append(0x0102030405060709, 0x106));
+    }
+    auto bytes = file_bytes(path);
+    std::vector<uint8_t> first{1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 5};
+    ASSERT_EQ(bytes.size(), 24u);
+    EXPECT_TRUE(std::equal(first.begin(), first.end(), bytes.begin()));
+
+    append_bytes(path, std::vector<uint8_t>(36, 0));  // zero-filled preallocation
+    append_bytes(path, {1, 2, 3, 4, 5});              // torn entry
+    auto idx = time_index::open(path, 0x100, 1024);
+    ASSERT_TRUE(idx);
+    EXPECT_EQ(idx->entries(), 2u);
+    EXPECT_EQ(idx->last_entry(), (timestamp_offset{0x0102030405060709, 0x106}));
+    EXPECT_EQ(fs::file_size(path), 24u);
+}
+
+TEST(TimeIndex, FullKeepsOneSlotForRoll) {
+    temp_dir dir;
+    auto idx = time_index::open(dir.path() / "t.timeindex", 0, 36);  // 3 entries
+    ASSERT_TRUE(idx);
+    ASSERT_FALSE(idx->maybe_append(10, 1));
+    EXPECT_FALSE(idx->full());
+    ASSERT_FALSE(idx->maybe_append(20, 2));
+    EXPECT_TRUE(idx->full());
+    EXPECT_EQ(idx->maybe_append(30, 3), make_error_code(errc::invalid_index_entry));
+    ASSERT_FALSE(idx->maybe_append(30, 3, true));
+    EXPECT_EQ(idx->entries(), 3u);
+}
+
+TEST(TimeIndex, TruncateTo) {
+    temp_dir dir;
+    auto idx = time_index::open(dir.path() / "t.timeindex", 0, 1024);
+    ASSERT_TRUE(idx);
+    ASSERT_FALSE(idx->maybe_append(10, 5));
+    ASSERT_FALSE(idx->maybe_append(20, 9));
+    ASSERT_FALSE(idx->maybe_append(30, 14));
+    ASSERT_FALSE(idx->truncate_to(9));
+    EXPECT_EQ(idx->entries(), 1u);
+    EXPECT_EQ(idx->last_entry(), (timestamp_offset{10, 5}));
+    ASSERT_FALSE(idx->maybe_append(15, 6));
+    EXPECT_EQ(idx->entries(), 2u);
+}
+
+}  // namespace
+}  // namespace runnel::storage
