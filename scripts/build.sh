@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Configures (once) and builds Runnel in build/ (Release, tests included: one configuration for
+# running and testing). Extra arguments are ninja targets, e.g. `scripts/build.sh runnel`.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="$root/build"
+# ccache keeps its cache outside the clone, so a fresh clone still builds from cache.
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/runnel-ccache}"
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+if [[ ! -f "$build/build.ninja" ]]; then
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+jobs="${RUNNEL_BUILD_JOBS:-$(nproc)}"
+cmake --build "$build" -j "$jobs" ${1:+--target "$@"}

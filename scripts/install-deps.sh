@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Runnel needs, skipping those already present.
+#   scripts/install-deps.sh          build dependencies
+#   scripts/install-deps.sh --test   also the test clients (librdkafka, kcat, kafka-python, ...)
+set -euo pipefail
+
+build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
+    libboost1.81-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
+    zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
+test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka)
+
+pkgs=("${build_pkgs[@]}")
+[[ "${1:-}" == "--test" ]] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "installing: ${missing[*]}"
+SUDO=""
+[[ $(id -u) -ne 0 ]] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
