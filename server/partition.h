@@ -30,6 +30,9 @@ struct partition_settings {
     int32_t max_message_bytes = 1048588;
     bool log_append_time = false;
     bool compact = false;  // cleanup.policy has compact: records need keys
+    // message.timestamp.before/after.max.ms: how far CreateTime timestamps may stray from now.
+    int64_t timestamp_before_max_ms = INT64_MAX;
+    int64_t timestamp_after_max_ms = INT64_MAX;
 };
 
 class partition {

@@ -74,6 +74,8 @@ partition_settings make_partition_settings(const topic_config& c) {
     s.max_message_bytes = c.max_message_bytes();
     s.log_append_time = c.message_timestamp_type() == timestamp_type::log_append_time;
     s.compact = c.compact();
+    s.timestamp_before_max_ms = c.message_timestamp_before_max_ms();
+    s.timestamp_after_max_ms = c.message_timestamp_after_max_ms();
     return s;
 }
 

@@ -22,6 +22,7 @@ namespace {
 
 struct partition_append {
     size_t slot = 0;
+    int16_t version = 0;
     shard_id owner = 0;
     protocol::uuid topic_id{};
     int32_t index = 0;
@@ -60,6 +61,25 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
         check.error = error_code::invalid_record;
         check.message = "Produce requests with version 3 and above must contain exactly one "
                         "record batch per partition.";
+    }
+    if (check.error == error_code::none && a.version < 7 &&
+        protocol::parse_batch_header(a.records)->codec() == protocol::compression_codec::zstd) {
+        // KIP-110: zstd needs Produce v7+, so older clients cannot write what they cannot read.
+        check.error = error_code::unsupported_compression_type;
+        check.message = "Produce requests with ZStandard compression need version 7 or later.";
+    }
+    if (check.error == error_code::none && !settings.log_append_time &&
+        check.min_timestamp >= 0) {
+        // KIP-937: CreateTime timestamps must lie within the topic's window around now.
+        const int64_t now = now_ms();
+        if (now - check.min_timestamp > settings.timestamp_before_max_ms ||
+            check.max_timestamp - now > settings.timestamp_after_max_ms) {
+            check.error = error_code::invalid_timestamp;
+            check.message = "Timestamp of a record in " + p->topic() + "-" +
+                            std::to_string(p->index()) +
+                            " is out of range (message.timestamp.before.max.ms / "
+                            "message.timestamp.after.max.ms).";
+        }
     }
     if (check.error == error_code::none && settings.compact && check.has_null_key) {
         check.error = error_code::invalid_record;
@@ -127,6 +147,7 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx,
                 continue;
             }
             partition_append a;
+            a.version = ctx.api_version;
             a.slot = (ti << 32) | (tr.partition_responses.size() - 1);
             a.owner = topic->partitions[static_cast<size_t>(pd.index)].owner;
             a.topic_id = topic->id;
