@@ -142,7 +142,7 @@ void connection::write_api_versions_fallback(int32_t correlation_id, protocol::w
     for (const api_handler* h : broker_.api_dispatch().all()) {
         protocol::msg::api_versions_response::api_version e;
         e.api_key = h->key;
-        e.min_version = h->min_version;
+        e.min_version = h->advertised_min_version;
         e.max_version = h->max_version;
         resp.api_keys.push_back(e);
     }

@@ -25,6 +25,8 @@ struct api_handler {
     int16_t min_version = 0;
     int16_t max_version = -1;
     int16_t first_flexible = -1;
+    // What ApiVersions reports as the minimum; below min_version only for KAFKA-18659.
+    int16_t advertised_min_version = 0;
     std::function<asio::awaitable<handler_outcome>(request_context&, protocol::reader&,
                                                    protocol::writer&)>
         run;
@@ -45,6 +47,10 @@ public:
     // Registered handlers in key order (for ApiVersions).
     std::vector<const api_handler*> all() const;
 
+    // Advertises `key` from `version` in ApiVersions while still refusing requests below the
+    // handler's real minimum (requests below it close the connection, as Kafka 4.0 does).
+    void advertise_from(int16_t key, int16_t version) { handlers_.at(key).advertised_min_version = version; }
+
     // Registers `fn(ctx, request) -> awaitable<std::optional<response>>` for API `Api`,
     // advertising [min, max] (by default the schema's whole range).
     template <class Api, class Fn>
@@ -53,6 +59,7 @@ public:
         h.key = Api::key;
         h.name = Api::name;
         h.min_version = min;
+        h.advertised_min_version = min;
         h.max_version = max;
         h.first_flexible = Api::first_flexible;
         h.run = [fn](request_context& ctx, protocol::reader& r,

@@ -18,7 +18,7 @@ asio::awaitable<std::optional<api_versions_response>> handle(request_context& ct
     for (const api_handler* h : ctx.owner.api_dispatch().all()) {
         api_versions_response::api_version e;
         e.api_key = h->key;
-        e.min_version = h->min_version;
+        e.min_version = h->advertised_min_version;
         e.max_version = h->max_version;
         resp.api_keys.push_back(e);
     }

@@ -185,6 +185,11 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx,
 
 }  // namespace
 
-void register_produce(dispatch& d) { d.add<api_types<0>>(handle); }
+void register_produce(dispatch& d) {
+    d.add<api_types<0>>(handle);
+    // KAFKA-18659: librdkafka up to 2.8 only compresses with gzip/snappy when Produce v0 is
+    // advertised, so ApiVersions lists v0 while v0-2 requests (message formats v0/v1) are refused.
+    d.advertise_from(0, 0);
+}
 
 }  // namespace runnel::server
