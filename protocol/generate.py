@@ -179,8 +179,10 @@ def parse_schema(path):
             tokens = tokenize(line)
             if indent == 0:
                 word = tokens[0]
-                if word in ("api", "header"):
-                    schema.kind = word
+                if word in ("api", "header", "data"):
+                    # "data" (records stored in internal topics) is generated like a header:
+                    # one versioned struct.
+                    schema.kind = "api" if word == "api" else "header"
                     if word == "api":
                         schema.key = int(tokens[1])
                         rest = tokens[2:]
@@ -222,7 +224,7 @@ def parse_schema(path):
                 parent.children.append(field)
             stack.append((indent, field))
     if schema.kind is None:
-        raise SchemaError(f"{path}: missing 'api' or 'header' line")
+        raise SchemaError(f"{path}: missing 'api', 'header' or 'data' line")
     return schema
 
 
