@@ -249,6 +249,26 @@ class BadInputTest(BrokerTestCase):
                                    "next request's")
         self.assertEqual(self.latest(1), before + 4)
 
+    def test_acks_0_failure_closes_connection(self):
+        # With acks=0 the producer reads no answer; Kafka closes the connection when the
+        # produce failed so the client notices and refreshes its metadata.
+        c = self.connect()
+        self.assertIsNone(c.produce({self.topic: {99: self.batch(1)}}, acks=0))
+        self.assert_closed(c, "a failed acks=0 produce")
+
+    def test_fetch_v4_of_zstd_data_is_refused(self):
+        # KIP-110: Fetch below v10 cannot carry zstd batches, so the partition reports
+        # UNSUPPORTED_COMPRESSION_TYPE (76) instead of data the client cannot decode.
+        start = self.latest(0)
+        p = make_producer(self.broker.bootstrap, acks="all", **{"compression.type": "zstd"})
+        d = Deliveries()
+        p.produce(self.topic, value=b"z" * 1000, partition=0, on_delivery=d)
+        self.assertEqual(p.flush(TIMEOUT), 0)
+        d.check(self, 1)
+        c = self.connect()
+        res = c.fetch({self.topic: {0: start}})[(self.topic, 0)]
+        self.assertEqual(res["error_code"], 76)
+
     def test_valid_raw_produce_and_fetch(self):
         c = self.connect()
         recs = [kw.Record(b"rk%d" % i, b"rv%d" % i, [("h", b"%d" % i)], 1_600_000_000_000 + i)

@@ -129,6 +129,12 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<std::vector<uint8_
                           handler->name, api_version);
         co_return false;
     }
+    if (ctx.close_connection) {
+        server_log().info("closing connection from {} (client {}) after a failed {} v{} request "
+                          "with acks=0",
+                          peer_, ctx.client_id.value_or(""), handler->name, api_version);
+        co_return false;
+    }
     if (outcome == handler_outcome::no_response) co_return true;
     w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
     co_return co_await send(w);

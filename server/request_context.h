@@ -19,6 +19,9 @@ struct request_context {
     std::optional<std::string> client_id;
     std::string peer;      // "ip:port" for log lines
     std::string listener;  // listener name the connection arrived on (Metadata answers with it)
+    // Set by a handler when the connection must close after this request (an acks=0 produce
+    // that failed: the producer gets no answer, so closing is the only way to tell it).
+    bool close_connection = false;
 };
 
 }  // namespace runnel::server

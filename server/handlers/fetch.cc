@@ -74,6 +74,17 @@ size_t whole_batches_within(std::span<const uint8_t> bytes, size_t budget) {
     return pos;
 }
 
+bool has_zstd_batch(std::span<const uint8_t> bytes) {
+    size_t pos = 0;
+    while (pos < bytes.size()) {
+        auto h = protocol::parse_batch_header(bytes.subspan(pos));
+        if (!h) return false;
+        if (h->codec() == protocol::compression_codec::zstd) return true;
+        pos += static_cast<size_t>(h->total_size());
+    }
+    return false;
+}
+
 asio::awaitable<std::vector<partition_read>> read_all(broker& b, shard& home,
                                                       std::vector<partition_read> reads) {
     auto read_group = [&b](shard_id owner, std::vector<partition_read> items)
@@ -209,6 +220,11 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
         }
         const size_t keep = whole_batches_within(data, limit);
         if (keep == 0) continue;
+        if (ctx.api_version < 10 && has_zstd_batch(data.first(keep))) {
+            // KIP-110: clients older than Fetch v10 cannot decompress zstd.
+            pd.error_code = to_wire(error_code::unsupported_compression_type);
+            continue;
+        }
         used += keep;
         pd.records.append({r.bytes, data.first(keep)});
     }

@@ -179,7 +179,16 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx,
         pr.log_append_time_ms = a.log_append_time;
         pr.log_start_offset = a.log_start_offset;
     }
-    if (req.acks == 0) co_return std::nullopt;  // acks=0: the producer expects no answer
+    if (req.acks == 0) {
+        // acks=0: the producer expects no answer. Kafka closes the connection when something
+        // failed so the producer notices (and refreshes its metadata).
+        for (const auto& tr : resp.responses) {
+            for (const auto& pr : tr.partition_responses) {
+                if (pr.error_code != 0) ctx.close_connection = true;
+            }
+        }
+        co_return std::nullopt;
+    }
     co_return resp;
 }
 
