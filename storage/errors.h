@@ -13,7 +13,7 @@ enum class errc {
     offset_out_of_range = 1,  // read/lookup outside [log_start_offset, log_end_offset]
     corrupt_segment,          // bad batch header, length or CRC found in a .log file
     corrupt_index,            // unusable .index/.timeindex content
-    corrupt_metadata,         // malformed partition.metadata
+    corrupt_metadata,         // malformed partition.metadata or offset checkpoint file
     io_error,                 // a system call failed (details are logged where it happened)
     no_space,                 // ENOSPC / EDQUOT
     invalid_batch,            // append() given bytes that are not whole v2 batches
@@ -34,7 +34,7 @@ class storage_category_impl final : public std::error_category {
             case errc::corrupt_index:
                 return "corrupt index file";
             case errc::corrupt_metadata:
-                return "corrupt partition metadata";
+                return "corrupt partition metadata or checkpoint";
             case errc::io_error:
                 return "I/O error";
             case errc::no_space:

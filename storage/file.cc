@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace runnel::storage {
@@ -43,6 +44,12 @@ result<int64_t> file::size() const {
     struct stat st;
     if (::fstat(fd_, &st) != 0) return errno_error(errno, "fstat", path_);
     return static_cast<int64_t>(st.st_size);
+}
+
+result<int64_t> file::modified_ms() const {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return errno_error(errno, "fstat", path_);
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
 }
 
 result<size_t> file::read_at(void* buf, size_t n, int64_t pos) const {
@@ -108,6 +115,20 @@ std::error_code sync_directory(const std::filesystem::path& dir) {
     if (!f) return f.error();
     if (::fsync(f->fd()) != 0) return errno_error(errno, "fsync", dir);
     return f->close();
+}
+
+std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+    auto tmp = path;
+    tmp += ".tmp";
+    {
+        auto f = file::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+        if (!f) return f.error();
+        if (auto ec = f->write_at(content.data(), content.size(), 0)) return ec;
+        if (auto ec = f->datasync()) return ec;
+        if (auto ec = f->close()) return ec;
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error(errno, "rename", tmp);
+    return sync_directory(path.has_parent_path() ? path.parent_path() : ".");
 }
 
 }  // namespace runnel::storage

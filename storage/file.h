@@ -36,6 +36,8 @@ class file {
     const std::filesystem::path& path() const { return path_; }
 
     result<int64_t> size() const;
+    // Last modification time in ms since the epoch (fstat's st_mtim).
+    result<int64_t> modified_ms() const;
     // Reads up to n bytes at pos, looping over short reads; returns fewer only at end of file.
     result<size_t> read_at(void* buf, size_t n, int64_t pos) const;
     // Writes all n bytes at pos (looping over partial writes). On failure the file is truncated
@@ -52,5 +54,9 @@ class file {
 
 // fsync of a directory, so that created, renamed or removed entries survive a crash.
 std::error_code sync_directory(const std::filesystem::path& dir);
+
+// Replaces `path` with `content` atomically: writes <path>.tmp, fdatasyncs it, renames it over
+// `path` and fsyncs the directory. After a crash the file is either the old or the new one.
+std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content);
 
 }  // namespace runnel::storage

@@ -1,16 +1,15 @@
 // Sparse offset index of one segment (<base>.index), Kafka's format: entries of a 4-byte offset
 // relative to the segment base and a 4-byte position in the .log file, both big-endian, strictly
-// increasing. Entries are kept in memory and appended to the file; lookups never touch the disk.
+// increasing. Loading, truncation and preallocation are index_file's; lookups never touch the disk.
 #pragma once
 
 #include "storage/errors.h"
-#include "storage/file.h"
+#include "storage/index_file.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <system_error>
-#include <vector>
 
 namespace runnel::storage {
 
@@ -20,25 +19,28 @@ struct offset_position {
     bool operator==(const offset_position&) const = default;
 };
 
-class offset_index {
+struct offset_index_entry {
+    static constexpr size_t size = 8;
+    int32_t relative_offset = 0;
+    int32_t position = 0;
+
+    static offset_index_entry decode(const uint8_t* p);
+    void encode(uint8_t* p) const;
+    bool valid() const { return relative_offset >= 0 && position >= 0; }
+    bool follows(const offset_index_entry& prev) const {
+        return valid() && relative_offset > prev.relative_offset && position > prev.position;
+    }
+};
+
+class offset_index : public index_file<offset_index_entry> {
   public:
-    static constexpr size_t entry_size = 8;
-
-    offset_index() = default;
-    offset_index(offset_index&&) noexcept = default;
-    offset_index& operator=(offset_index&&) noexcept = default;
-
     // Opens or creates the file and loads it. A trailing partial entry and anything from the first
-    // entry that breaks the ordering on (such as Kafka's zero-filled preallocation) are dropped and
+    // entry that breaks the ordering on (such as a zero-filled preallocated tail) are dropped and
     // the file is trimmed to the valid entries. `max_index_bytes` is segment.index.bytes.
     static result<offset_index> open(const std::filesystem::path& path, int64_t base_offset,
                                      int32_t max_index_bytes);
 
-    const std::filesystem::path& path() const { return file_.path(); }
-    int64_t base_offset() const { return base_offset_; }
-    size_t entries() const { return entries_.size(); }
-    size_t max_entries() const { return max_entries_; }
-    bool full() const { return entries_.size() >= max_entries_; }
+    bool full() const { return entries() >= max_entries(); }
 
     offset_position entry(size_t n) const;
     // The last entry, or (base_offset, 0) when empty.
@@ -49,24 +51,6 @@ class offset_index {
 
     // Adds an entry; the offset must be larger than the last one and fit the relative form.
     std::error_code append(int64_t offset, int64_t position);
-    // Removes every entry whose offset is >= offset.
-    std::error_code truncate_to(int64_t offset);
-    std::error_code truncate_to_entries(size_t n);
-    std::error_code reset() { return truncate_to_entries(0); }
-
-    std::error_code flush() { return file_.datasync(); }
-    std::error_code close() { return file_.close(); }
-
-  private:
-    struct entry_t {
-        int32_t relative_offset;
-        int32_t position;
-    };
-
-    file file_;
-    int64_t base_offset_ = 0;
-    size_t max_entries_ = 0;
-    std::vector<entry_t> entries_;
 };
 
 }  // namespace runnel::storage

@@ -119,19 +119,8 @@ std::optional<protocol::uuid> topic_id_from_string(std::string_view s) {
 
 std::error_code write_partition_metadata(const fs::path& partition_dir,
                                          const protocol::uuid& topic_id) {
-    auto path = partition_dir / partition_metadata_file_name;
-    auto tmp = path;
-    tmp += ".tmp";
-    std::string content = "version: 0\ntopic_id: " + topic_id_to_string(topic_id);
-    {
-        auto f = file::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
-        if (!f) return f.error();
-        if (auto ec = f->write_at(content.data(), content.size(), 0)) return ec;
-        if (auto ec = f->datasync()) return ec;
-        if (auto ec = f->close()) return ec;
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error(errno, "rename", tmp);
-    return sync_directory(partition_dir);
+    return write_file_atomically(partition_dir / partition_metadata_file_name,
+                                 "version: 0\ntopic_id: " + topic_id_to_string(topic_id));
 }
 
 result<protocol::uuid> read_partition_metadata(const fs::path& partition_dir) {

@@ -21,6 +21,7 @@ struct topic_partition_name {
     std::string topic;
     int32_t partition = 0;
     bool operator==(const topic_partition_name&) const = default;
+    auto operator<=>(const topic_partition_name&) const = default;
 };
 
 // Kafka's legal topic names: 1..249 characters from [a-zA-Z0-9._-], not "." or "..".

@@ -34,82 +34,11 @@ segment_options partition_log::options() const {
     return {config_.index_interval_bytes, config_.segment_index_bytes};
 }
 
-result<std::unique_ptr<partition_log>> partition_log::open(fs::path dir, log_config config) {
-    std::unique_ptr<partition_log> log(new partition_log(std::move(dir), config));
-    const auto& d = log->dir_;
-    std::error_code ec;
-    fs::create_directories(d, ec);
-    if (ec) {
-        storage_log().error("create directory {}: {}", d.string(), ec.message());
-        return make_error_code(errc::io_error);
-    }
-
-    std::vector<int64_t> bases;
-    std::vector<fs::path> index_files;
-    for (fs::directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec)) {
-        auto name = it->path().filename().string();
-        if (auto base = parse_segment_file_name(name, log_suffix)) {
-            bases.push_back(*base);
-        } else if (parse_segment_file_name(name, index_suffix) ||
-                   parse_segment_file_name(name, time_index_suffix)) {
-            index_files.push_back(it->path());
-        }
-    }
-    if (ec) {
-        storage_log().error("list directory {}: {}", d.string(), ec.message());
-        return make_error_code(errc::io_error);
-    }
-    std::sort(bases.begin(), bases.end());
-
-    // Index files whose .log is gone are leftovers (Kafka deletes them too).
-    for (const auto& p : index_files) {
-        auto base = parse_segment_file_name(p.stem().string() + ".log", log_suffix);
-        if (base && !std::binary_search(bases.begin(), bases.end(), *base)) {
-            storage_log().info("{}: deleting orphaned index file {}", d.string(), p.string());
-            fs::remove(p, ec);
-        }
-    }
-
-    int64_t now = log->now_ms();
-    for (size_t i = 0; i < bases.size(); ++i) {
-        auto seg = segment::open(d, bases[i], log->options(), now);
-        if (!seg) return seg.error();
-        bool last = i + 1 == bases.size();
-        if (last || seg->needs_recovery()) {
-            if (!last) {
-                storage_log().warn("{}: rebuilding the indexes of segment {}", d.string(),
-                                   bases[i]);
-            }
-            auto dropped = seg->recover();
-            if (!dropped) return dropped.error();
-            if (*dropped > 0) {
-                storage_log().warn(
-                    "{}: dropped {} bytes of torn or corrupt data at the end of "
-                    "segment {}",
-                    d.string(), *dropped, bases[i]);
-            }
-        }
-        log->segments_.push_back(std::move(*seg));
-    }
-    if (log->segments_.empty()) {
-        auto seg = segment::create(d, 0, log->options(), now);
-        if (!seg) return seg.error();
-        log->segments_.push_back(std::move(*seg));
-        if (auto sync_ec = sync_directory(d)) return sync_ec;
-    }
-    log->next_offset_ =
-        log->segments_.back().next_offset().value_or(log->segments_.back().base_offset());
-    log->last_flush_ms_ = now;
-    storage_log().debug("{}: opened with {} segments, log end offset {}", d.string(),
-                        log->segments_.size(), log->next_offset_);
-    return log;
-}
-
 std::error_code partition_log::roll(int64_t now) {
-    auto& active = segments_.back();
-    // Flush before moving on so that after a crash only the last segment needs recovery.
-    if (auto ec = active.seal()) return ec;
-    if (auto ec = active.flush()) return ec;
+    // Seal and flush before moving on, so the recovery point passes the old segment and a
+    // crash only needs the new one scanned.
+    if (auto ec = segments_.back().seal()) return ec;
+    if (auto ec = flush_unflushed(true)) return ec;
     auto seg = segment::create(dir_, next_offset_, options(), now);
     if (!seg) return seg.error();
     segments_.push_back(std::move(*seg));
@@ -238,9 +167,13 @@ result<timestamp_lookup> partition_log::read_batch(const segment& seg,
 
 result<std::optional<timestamp_lookup>> partition_log::find_batch_by_timestamp(int64_t ts) const {
     if (closed_) return make_error_code(errc::log_closed);
-    for (const auto& seg : segments_) {
+    for (size_t i = 0; i < segments_.size(); ++i) {
+        const auto& seg = segments_[i];
         if (seg.empty() || seg.max_timestamp() < ts) continue;
-        auto h = seg.find_by_timestamp(ts);
+        // A segment wholly below the log start offset (not deleted yet) is skipped.
+        if (i + 1 < segments_.size() && segments_[i + 1].base_offset() <= log_start_offset_)
+            continue;
+        auto h = seg.find_by_timestamp(ts, log_start_offset_);
         if (!h) return h.error();
         if (!*h) continue;
         auto t = read_batch(seg, **h);
@@ -278,17 +211,29 @@ std::vector<int64_t> partition_log::segment_base_offsets() const {
     return v;
 }
 
-std::error_code partition_log::flush() {
-    if (closed_) return errc::log_closed;
-    if (auto ec = segments_.back().flush()) return ec;
+std::error_code partition_log::flush_unflushed(bool force_active) {
+    size_t from = segment_for(recovery_point_);
+    if (recovery_point_ >= next_offset_)
+        from = force_active ? segments_.size() - 1 : segments_.size();
+    for (size_t i = from; i < segments_.size(); ++i) {
+        if (auto ec = segments_[i].flush()) return ec;
+    }
+    recovery_point_ = next_offset_;
     unflushed_messages_ = 0;
     last_flush_ms_ = now_ms();
     return {};
 }
 
+std::error_code partition_log::flush() {
+    if (closed_) return errc::log_closed;
+    return flush_unflushed(false);
+}
+
 std::error_code partition_log::close() {
     if (closed_) return {};
-    std::error_code first = flush();
+    // Trim the active segment's indexes before the last flush so the trim is durable too.
+    std::error_code first = segments_.back().seal();
+    if (auto ec = flush_unflushed(true); ec && !first) first = ec;
     for (auto& seg : segments_) {
         if (auto ec = seg.close(); ec && !first) first = ec;
     }

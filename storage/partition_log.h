@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -48,6 +49,34 @@ struct read_result {
     bool empty() const { return !bytes || bytes->empty(); }
 };
 
+// How partition_log::open treats what is on disk. The broker fills it from the log dir's
+// checkpoint files and clean shutdown marker (see checkpoint_file.h, clean_shutdown.h).
+struct open_options {
+    static constexpr int64_t recover_last_segment = -1;
+
+    // Offset up to which the log was known to be flushed: the partition's entry in
+    // recovery-point-offset-checkpoint, or 0 when it has none (Kafka's default: scan it all).
+    // Without a clean shutdown, the segment holding this offset and every later one are
+    // recovered: scanned, cut at the first bad batch (later segments are then deleted) and their
+    // indexes rebuilt. Earlier segments are trusted unless an index is missing or inconsistent.
+    // recover_last_segment (the default) scans only the last segment, as before checkpoints.
+    int64_t recovery_point = recover_last_segment;
+    // The partition's entry in log-start-offset-checkpoint, or 0 when it has none. The log start
+    // offset becomes max(this, first segment's base offset). If the whole log ends below it, the
+    // segments are deleted and the log restarts empty at this offset (as Kafka does).
+    int64_t log_start_offset = 0;
+    // The log dir had the clean shutdown marker: no segment is scanned; the last one's end is found
+    // from its offset index and the batch headers after it.
+    bool clean_shutdown = false;
+};
+
+// What delete_old_segments removed.
+struct retention_result {
+    std::vector<int64_t> deleted_segments;  // base offsets, oldest first
+    int64_t deleted_bytes = 0;              // .log bytes
+    int64_t log_start_offset = 0;           // after the deletion
+};
+
 // One batch found by timestamp; the caller walks its records for the exact offset.
 struct timestamp_lookup {
     int64_t base_offset = 0;
@@ -58,10 +87,12 @@ struct timestamp_lookup {
 
 class partition_log {
   public:
-    // Loads the segments in `dir` (created if missing), recovers the last one (a torn or corrupt
-    // tail is cut off and logged), rebuilds missing indexes, and creates segment 0 in an empty dir.
-    static result<std::unique_ptr<partition_log>> open(std::filesystem::path dir,
-                                                       log_config config);
+    // Loads the segments in `dir` (created if missing), recovers what `options` says may be
+    // unflushed (a torn or corrupt tail is cut off, later segments dropped, and one line per
+    // recovered partition is logged), rebuilds missing indexes, and creates an empty segment in an
+    // empty dir. The last segment's indexes are preallocated to segment.index.bytes.
+    static result<std::unique_ptr<partition_log>> open(std::filesystem::path dir, log_config config,
+                                                       open_options options = {});
 
     ~partition_log();
     partition_log(const partition_log&) = delete;
@@ -78,13 +109,19 @@ class partition_log {
     // errc::offset_out_of_range.
     result<read_result> read(int64_t offset, size_t max_bytes, bool min_one_batch) const;
 
-    // The first batch whose max_timestamp >= ts, or nullopt.
+    // The first batch whose max_timestamp >= ts and whose last offset >= log_start_offset(), or
+    // nullopt. (The batch may start below log_start_offset() after delete_records_before.)
     result<std::optional<timestamp_lookup>> find_batch_by_timestamp(int64_t ts) const;
     // The batch holding the largest timestamp (the first one, if several), or nullopt when the log
     // is empty or no batch carries a timestamp.
     result<std::optional<timestamp_lookup>> max_timestamp_batch() const;
 
-    int64_t log_start_offset() const { return segments_.front().base_offset(); }
+    // The first offset a read may ask for: the first segment's base offset, or higher after
+    // delete_records_before. Still valid after close() (for the checkpoint).
+    int64_t log_start_offset() const { return log_start_offset_; }
+    // Everything below this offset is known to be on disk (fdatasync'ed): advanced by flush(),
+    // roll and close(). Still valid after close() (for the checkpoint).
+    int64_t recovery_point() const { return recovery_point_; }
     int64_t log_end_offset() const { return next_offset_; }
     // The offset the next appended record gets (equal to log_end_offset for now).
     int64_t next_offset() const { return next_offset_; }
@@ -94,10 +131,28 @@ class partition_log {
     const std::filesystem::path& dir() const { return dir_; }
     const log_config& config() const { return config_; }
 
-    // fdatasync of the active segment (older ones were flushed when they were rolled).
+    // fdatasync of every segment holding offsets at or above recovery_point() (normally just the
+    // active one; older ones were flushed when they rolled), then recovery_point() =
+    // log_end_offset(). Cheap when nothing was appended since the last flush.
     std::error_code flush();
-    // Flushes and closes every segment; later calls return errc::log_closed.
+    // Trims the active segment's indexes, flushes and closes every segment; later calls return
+    // errc::log_closed (the offset accessors keep working).
     std::error_code close();
+
+    // Retention (UnifiedLog.deleteOldSegments with cleanup.policy=delete): deletes whole closed
+    // segments, oldest first, never the active one. In Kafka's order: segments wholly below
+    // log_start_offset(); then, if retention_bytes >= 0, the oldest while the log stays at least
+    // retention_bytes big without them; then, if retention_ms >= 0, the oldest whose largest
+    // timestamp (else the file's mtime) is more than retention_ms before now_ms. Each rule stops
+    // at the first segment it keeps. log_start_offset() rises to the first remaining segment's
+    // base offset (unless it is already higher).
+    result<retention_result> delete_old_segments(int64_t now_ms, int64_t retention_ms,
+                                                 int64_t retention_bytes);
+    // DeleteRecords: log_start_offset() = max(log_start_offset(), offset) and closed segments that
+    // end at or below it are deleted. offset < 0 or > log_end_offset() (the high watermark of a
+    // single replica) is errc::offset_out_of_range. Returns the new log start offset (the low
+    // watermark). Reads below it then fail with offset_out_of_range.
+    result<int64_t> delete_records_before(int64_t offset);
     // Deletes a partition directory and everything in it (the log must be closed).
     static std::error_code remove(const std::filesystem::path& dir);
 
@@ -109,6 +164,13 @@ class partition_log {
     segment_options options() const;
     int64_t now_ms() const { return clock_(); }
     std::error_code roll(int64_t now);
+    // Flushes every segment from the one holding recovery_point_ on, if it is below the LEO
+    // (and the active one regardless when force_active); then recovery_point_ = LEO.
+    std::error_code flush_unflushed(bool force_active);
+    // Recovery and loading steps of open().
+    std::error_code load_segments(const open_options& opts);
+    // Deletes segments_[0, n) (n < segments_.size()), raising the log start offset first.
+    std::error_code delete_front_segments(size_t n, std::string_view reason);
     // Index of the segment whose range holds `offset` (the last with base <= offset).
     size_t segment_for(int64_t offset) const;
     result<timestamp_lookup> read_batch(const segment& seg, const batch_header& h) const;
@@ -117,6 +179,8 @@ class partition_log {
     log_config config_;
     std::vector<segment> segments_;  // sorted by base offset; back() is the active one
     int64_t next_offset_ = 0;
+    int64_t log_start_offset_ = 0;
+    int64_t recovery_point_ = 0;
     int64_t unflushed_messages_ = 0;
     int64_t last_flush_ms_ = 0;
     bool closed_ = false;

@@ -134,6 +134,7 @@ result<segment> segment::create(const fs::path& dir, int64_t base_offset,
                                 const segment_options& options, int64_t now_ms) {
     auto s = open_files(dir, base_offset, options, true);
     if (!s) return s.error();
+    if (auto ec = s->activate()) return ec;
     s->next_offset_ = base_offset;
     s->first_append_ms_ = now_ms;
     return s;
@@ -310,11 +311,13 @@ result<std::optional<batch_header>> segment::find_position(int64_t offset) const
     return std::optional<batch_header>();
 }
 
-result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp) const {
+result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp,
+                                                               int64_t start_offset) const {
     // The time index entry (t <= timestamp, o) says every batch before the one ending at o has
-    // smaller timestamps, so the scan can start at that batch.
+    // smaller timestamps, so the scan can start at that batch (or at start_offset's, if later).
     auto entry = time_index_.lookup(timestamp);
-    int64_t pos = offset_index_.lookup(entry.offset).position;
+    int64_t pos = std::max(offset_index_.lookup(entry.offset).position,
+                           offset_index_.lookup(start_offset).position);
     file_window window(log_, size_, scan_window);
     while (pos < size_) {
         auto p = window.get(pos, bl::header_size);
@@ -324,7 +327,8 @@ result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp
             storage_log().error("{}: bad batch header at position {}", log_.path().string(), pos);
             return errc::corrupt_segment;
         }
-        if (h->max_timestamp >= timestamp) return std::optional<batch_header>(*h);
+        if (h->max_timestamp >= timestamp && h->last_offset() >= start_offset)
+            return std::optional<batch_header>(*h);
         pos += h->size();
     }
     return std::optional<batch_header>();
@@ -430,9 +434,62 @@ result<int64_t> segment::recover() {
     return dropped;
 }
 
+result<bool> segment::load_tail() {
+    if (next_offset_) return true;
+    auto start = offset_index_.last_entry();
+    int64_t pos = start.position;
+    int64_t next = base_offset_;
+    int64_t max_ts = max_timestamp_;
+    int64_t offset_of_max = offset_of_max_timestamp_;
+    file_window window(log_, size_, scan_window);
+    while (pos < size_) {
+        auto p = window.get(pos, bl::header_size);
+        if (!p) return result<bool>(boost::system::in_place_error, p.error());
+        auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
+        if (!h || pos + h->size() > size_ || h->base_offset < next ||
+            h->last_offset() - base_offset_ > max_relative_offset) {
+            storage_log().warn("{}: bad batch at position {} after the last index entry",
+                               log_.path().string(), pos);
+            needs_recovery_ = true;
+            return false;
+        }
+        if (h->max_timestamp > max_ts) {
+            max_ts = h->max_timestamp;
+            offset_of_max = h->last_offset();
+        }
+        next = h->next_offset();
+        pos += h->size();
+    }
+    if (size_ > 0) {
+        // segment.ms counts from the first batch's timestamp, as in Kafka.
+        auto first = read_header(0);
+        if (!first) return result<bool>(boost::system::in_place_error, first.error());
+        if (first->max_timestamp >= 0 && first->max_timestamp <= first_append_ms_)
+            first_append_ms_ = first->max_timestamp;
+    }
+    next_offset_ = next;
+    max_timestamp_ = max_ts;
+    offset_of_max_timestamp_ = offset_of_max;
+    return true;
+}
+
+result<int64_t> segment::largest_timestamp() const {
+    if (max_timestamp_ >= 0) return max_timestamp_;
+    return log_.modified_ms();
+}
+
+std::error_code segment::activate() {
+    if (auto ec = offset_index_.preallocate()) return ec;
+    return time_index_.preallocate();
+}
+
 std::error_code segment::seal() {
-    if (max_timestamp_ <= no_timestamp) return {};
-    return time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_, true);
+    if (max_timestamp_ > no_timestamp) {
+        if (auto ec = time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_, true))
+            return ec;
+    }
+    if (auto ec = offset_index_.trim()) return ec;
+    return time_index_.trim();
 }
 
 std::error_code segment::flush() {
@@ -451,7 +508,11 @@ std::error_code segment::close() {
 }
 
 std::error_code segment::remove() {
-    auto first = close();
+    // No seal(): the files are about to go.
+    std::error_code first;
+    for (auto ec : {offset_index_.close(), time_index_.close(), log_.close()}) {
+        if (ec && !first) first = ec;
+    }
     for (auto suffix : {log_suffix, index_suffix, time_index_suffix}) {
         auto path = dir_ / segment_file_name(base_offset_, suffix);
         std::error_code ec;

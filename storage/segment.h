@@ -67,11 +67,12 @@ class segment {
     segment(segment&&) noexcept = default;
     segment& operator=(segment&&) noexcept = default;
 
-    // Creates an empty segment; fails if its .log file already exists.
+    // Creates an empty active segment (indexes preallocated); fails if its .log already exists.
     static result<segment> create(const std::filesystem::path& dir, int64_t base_offset,
                                   const segment_options& options, int64_t now_ms);
-    // Opens an existing segment and loads its indexes without scanning the log. When an index
-    // was missing or does not fit the log, needs_recovery() is true and the caller must recover().
+    // Opens an existing segment and loads its indexes (trimmed) without scanning the log. When an
+    // index was missing or does not fit the log, needs_recovery() is true and the caller must
+    // recover() (or, for a trusted last segment, load_tail()).
     static result<segment> open(const std::filesystem::path& dir, int64_t base_offset,
                                 const segment_options& options, int64_t now_ms);
 
@@ -81,6 +82,9 @@ class segment {
     // One past the last offset written; only known after recover() or an append (else nullopt).
     std::optional<int64_t> next_offset() const { return next_offset_; }
     int64_t max_timestamp() const { return max_timestamp_; }
+    // Kafka's LogSegment.largestTimestamp: max_timestamp() when some batch carried one (>= 0),
+    // else the .log file's modification time; retention.ms compares against it.
+    result<int64_t> largest_timestamp() const;
     // Last offset of the first batch holding max_timestamp().
     int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
     bool needs_recovery() const { return needs_recovery_; }
@@ -110,17 +114,26 @@ class segment {
     // The batch containing `offset` (base <= offset <= last), or else the first batch after it;
     // nullopt when every batch here ends before `offset`.
     result<std::optional<batch_header>> find_position(int64_t offset) const;
-    // The first batch whose max_timestamp >= timestamp, or nullopt.
-    result<std::optional<batch_header>> find_by_timestamp(int64_t timestamp) const;
+    // The first batch whose max_timestamp >= timestamp and whose last offset >= start_offset, or
+    // nullopt.
+    result<std::optional<batch_header>> find_by_timestamp(int64_t timestamp,
+                                                          int64_t start_offset = 0) const;
     // Header of the batch at `position`.
     result<batch_header> read_header(int64_t position) const;
 
     // Scans every batch from the start (sane length, magic 2, valid CRC-32C, increasing offsets),
     // cuts the file after the last good batch and rebuilds both indexes. Returns the bytes dropped.
     result<int64_t> recover();
+    // For a segment trusted without recover() (a clean shutdown): finds next_offset() by walking
+    // the batch headers after the last offset index entry (framing only, no CRC), as Kafka's
+    // readNextOffset does. Returns false, and sets needs_recovery(), if the walk finds a bad
+    // header or a batch running past the end of the file.
+    result<bool> load_tail();
 
-    // Writes the final time index entry (the largest timestamp) when the segment stops being the
-    // active one, as Kafka does on roll.
+    // Preallocates both index files to segment.index.bytes: the segment becomes the active one.
+    std::error_code activate();
+    // When the segment stops being the active one (roll, close): writes the final time index
+    // entry (the largest timestamp) and trims both index files to their entries, as Kafka does.
     std::error_code seal();
     std::error_code flush();
     std::error_code close();

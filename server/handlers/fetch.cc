@@ -1,6 +1,9 @@
 // Fetch (1): whole stored batches from each requested partition, read on the owner shard, with
 // long polling (max_wait_ms / min_bytes) woken as soon as an append lands.
 //
+// zstd batches are served to every Fetch version. Kafka refuses them below v10 (KIP-110), but
+// kafka-python 2.0.2 fetches with v4 and decodes zstd, and refusing would leave it stuck.
+//
 // Fetch sessions (KIP-227): this broker never creates one. A full fetch gets session id 0, which
 // tells clients to keep sending full fetches; an incremental fetch naming a session id gets
 // FETCH_SESSION_ID_NOT_FOUND so the client falls back to a full fetch.
@@ -72,17 +75,6 @@ size_t whole_batches_within(std::span<const uint8_t> bytes, size_t budget) {
         pos += size;
     }
     return pos;
-}
-
-bool has_zstd_batch(std::span<const uint8_t> bytes) {
-    size_t pos = 0;
-    while (pos < bytes.size()) {
-        auto h = protocol::parse_batch_header(bytes.subspan(pos));
-        if (!h) return false;
-        if (h->codec() == protocol::compression_codec::zstd) return true;
-        pos += static_cast<size_t>(h->total_size());
-    }
-    return false;
 }
 
 asio::awaitable<std::vector<partition_read>> read_all(broker& b, shard& home,
@@ -220,11 +212,6 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
         }
         const size_t keep = whole_batches_within(data, limit);
         if (keep == 0) continue;
-        if (ctx.api_version < 10 && has_zstd_batch(data.first(keep))) {
-            // KIP-110: clients older than Fetch v10 cannot decompress zstd.
-            pd.error_code = to_wire(error_code::unsupported_compression_type);
-            continue;
-        }
         used += keep;
         pd.records.append({r.bytes, data.first(keep)});
     }

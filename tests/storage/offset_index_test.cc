@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -204,6 +205,86 @@ TEST(TimeIndex, TruncateTo) {
     EXPECT_EQ(idx->last_entry(), (timestamp_offset{10, 5}));
     ASSERT_FALSE(idx->maybe_append(15, 6));
     EXPECT_EQ(idx->entries(), 2u);
+}
+
+TEST(IndexFile, PreallocateAndTrim) {
+    temp_dir dir;
+    auto path = dir.path() / "00000000000000000000.index";
+    auto tpath = dir.path() / "00000000000000000000.timeindex";
+    auto idx = offset_index::open(path, 0, 1000);  // 125 slots of 8 bytes
+    auto tidx = time_index::open(tpath, 0, 1000);  // 83 slots of 12 bytes (996 bytes)
+    ASSERT_TRUE(idx && tidx);
+    ASSERT_FALSE(idx->preallocate());
+    ASSERT_FALSE(tidx->preallocate());
+    EXPECT_TRUE(idx->preallocated());
+    EXPECT_EQ(fs::file_size(path), 1000u);
+    EXPECT_EQ(fs::file_size(tpath), 996u);
+    for (int i = 1; i <= 4; ++i) {
+        ASSERT_FALSE(idx->append(i * 10, i * 100));
+        ASSERT_FALSE(tidx->maybe_append(i * 1000, i * 10));
+    }
+    EXPECT_EQ(fs::file_size(path), 1000u);  // entries land inside the preallocated file
+    // Truncating keeps the preallocated length and zeroes the dropped slots.
+    ASSERT_FALSE(idx->truncate_to(30));
+    ASSERT_FALSE(tidx->truncate_to(30));
+    EXPECT_EQ(fs::file_size(path), 1000u);
+    EXPECT_EQ(fs::file_size(tpath), 996u);
+    auto bytes = file_bytes(path);
+    EXPECT_TRUE(std::all_of(bytes.begin() + 16, bytes.end(), [](uint8_t b) { return b == 0; }));
+
+    // A crash now leaves the zero tail: loading stops at it.
+    {
+        auto again = offset_index::open(path, 0, 1000);
+        ASSERT_TRUE(again);
+        EXPECT_EQ(again->entries(), 2u);
+        EXPECT_EQ(again->last_entry(), (offset_position{20, 200}));
+        EXPECT_FALSE(again->preallocated());
+        EXPECT_EQ(fs::file_size(path), 16u);  // loading trims
+        ASSERT_FALSE(again->preallocate());
+        auto tagain = time_index::open(tpath, 0, 1000);
+        ASSERT_TRUE(tagain);
+        EXPECT_EQ(tagain->entries(), 2u);
+        EXPECT_EQ(tagain->last_entry(), (timestamp_offset{2000, 20}));
+    }
+    ASSERT_FALSE(idx->trim());
+    ASSERT_FALSE(tidx->trim());
+    EXPECT_EQ(fs::file_size(path), 16u);
+    EXPECT_EQ(fs::file_size(tpath), 24u);
+    ASSERT_FALSE(idx->append(25, 250));  // appends work on a trimmed index too
+    EXPECT_EQ(fs::file_size(path), 24u);
+}
+
+TEST(IndexFile, PreallocationNeverCutsEntries) {
+    temp_dir dir;
+    auto path = dir.path() / "x.index";
+    {
+        auto idx = offset_index::open(path, 0, 1024);
+        ASSERT_TRUE(idx);
+        for (int i = 1; i <= 6; ++i) ASSERT_FALSE(idx->append(i, i * 10));
+    }
+    // segment.index.bytes shrank below what the file holds: the entries stay.
+    auto idx = offset_index::open(path, 0, 16);
+    ASSERT_TRUE(idx);
+    EXPECT_EQ(idx->entries(), 6u);
+    EXPECT_TRUE(idx->full());
+    ASSERT_FALSE(idx->preallocate());
+    EXPECT_EQ(fs::file_size(path), 48u);
+}
+
+TEST(IndexFile, LoadsLargePreallocatedFileQuickly) {
+    temp_dir dir;
+    auto path = dir.path() / "big.index";
+    {
+        auto idx = offset_index::open(path, 0, 10 << 20);
+        ASSERT_TRUE(idx);
+        ASSERT_FALSE(idx->preallocate());
+        ASSERT_FALSE(idx->append(5, 4096));
+    }
+    EXPECT_EQ(fs::file_size(path), 10u << 20);
+    auto idx = offset_index::open(path, 0, 10 << 20);
+    ASSERT_TRUE(idx);
+    EXPECT_EQ(idx->entries(), 1u);
+    EXPECT_EQ(fs::file_size(path), 8u);
 }
 
 }  // namespace

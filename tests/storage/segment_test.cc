@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 
@@ -349,6 +350,66 @@ TEST_F(SegmentTest, RemoveDeletesFiles) {
     append(1, 1);
     ASSERT_FALSE(seg_->remove());
     EXPECT_TRUE(fs::is_empty(dir_.path()));
+}
+
+TEST_F(SegmentTest, ActiveIndexesArePreallocatedAndTrimmedWhenSealed) {
+    auto index = dir_.path() / "00000000000000001000.index";
+    auto time_index = dir_.path() / "00000000000000001000.timeindex";
+    EXPECT_EQ(fs::file_size(index), 4096u);       // segment.index.bytes
+    EXPECT_EQ(fs::file_size(time_index), 4092u);  // rounded down to whole 12-byte entries
+    for (int i = 0; i < 10; ++i) append(2, 3'000 + i);
+    EXPECT_EQ(fs::file_size(index), 4096u);
+    size_t offset_entries = seg_->offsets().entries();
+    ASSERT_GT(offset_entries, 0u);
+    ASSERT_FALSE(seg_->seal());
+    EXPECT_EQ(fs::file_size(index), offset_entries * 8);
+    EXPECT_EQ(fs::file_size(time_index), seg_->times().entries() * 12);
+    EXPECT_EQ(seg_->times().last_entry().timestamp, seg_->max_timestamp());
+    ASSERT_FALSE(seg_->activate());
+    EXPECT_EQ(fs::file_size(index), 4096u);
+    ASSERT_FALSE(seg_->close());  // close trims too
+    EXPECT_EQ(fs::file_size(index), offset_entries * 8);
+}
+
+TEST_F(SegmentTest, LoadTailFindsTheEndWithoutRecovery) {
+    for (int i = 0; i < 12; ++i) append(3, 4'000 + i);
+    ASSERT_FALSE(seg_->close());
+    auto s = segment::open(dir_.path(), base, options_, 0);
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->next_offset());
+    auto ok = s->load_tail();
+    ASSERT_TRUE(ok);
+    EXPECT_TRUE(*ok);
+    EXPECT_EQ(s->next_offset(), batches_.back().last_offset + 1);
+    EXPECT_EQ(s->max_timestamp(), batches_.back().max_timestamp);
+    EXPECT_EQ(s->first_append_ms(), 0);  // the first batch's timestamp (4000) is not earlier
+    ASSERT_FALSE(s->close());
+
+    // A torn tail is noticed (and left for recover()).
+    auto log_path = dir_.path() / "00000000000000001000.log";
+    fs::resize_file(log_path, fs::file_size(log_path) - 5);
+    auto t = segment::open(dir_.path(), base, options_, 0);
+    ASSERT_TRUE(t);
+    ok = t->load_tail();
+    ASSERT_TRUE(ok);
+    EXPECT_FALSE(*ok);
+    EXPECT_TRUE(t->needs_recovery());
+    auto dropped = t->recover();
+    ASSERT_TRUE(dropped);
+    EXPECT_EQ(*dropped, static_cast<int64_t>(batches_.back().bytes.size()) - 5);
+    EXPECT_EQ(t->next_offset(), batches_.back().base_offset);
+}
+
+TEST_F(SegmentTest, LargestTimestampFallsBackToFileTime) {
+    EXPECT_EQ(seg_->max_timestamp(), no_timestamp);
+    auto largest = seg_->largest_timestamp();
+    ASSERT_TRUE(largest);
+    auto mtime = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+    EXPECT_NEAR(static_cast<double>(*largest), static_cast<double>(mtime), 60'000.0);
+    append(1, 777);
+    EXPECT_EQ(seg_->largest_timestamp().value(), 777);
 }
 
 }  // namespace

@@ -1,0 +1,187 @@
+// partition_log::open: loading a partition directory and recovering what may not have been flushed
+// (Kafka's LogLoader).
+#include "storage/file.h"
+#include "storage/log.h"
+#include "storage/partition_log.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace runnel::storage {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Base offsets of the .log files in `dir`; index files without a .log are deleted (Kafka does too).
+result<std::vector<int64_t>> list_segments(const fs::path& dir) {
+    std::vector<int64_t> bases;
+    std::vector<fs::path> index_files;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        auto name = it->path().filename().string();
+        if (auto base = parse_segment_file_name(name, log_suffix)) {
+            bases.push_back(*base);
+        } else if (parse_segment_file_name(name, index_suffix) ||
+                   parse_segment_file_name(name, time_index_suffix)) {
+            index_files.push_back(it->path());
+        }
+    }
+    if (ec) {
+        storage_log().error("list directory {}: {}", dir.string(), ec.message());
+        return make_error_code(errc::io_error);
+    }
+    std::sort(bases.begin(), bases.end());
+    for (const auto& p : index_files) {
+        auto base = parse_segment_file_name(p.stem().string() + ".log", log_suffix);
+        if (base && !std::binary_search(bases.begin(), bases.end(), *base)) {
+            storage_log().info("{}: deleting orphaned index file {}", dir.string(), p.string());
+            fs::remove(p, ec);
+        }
+    }
+    return bases;
+}
+
+// A trusted segment whose index entries point at or past the next segment's base offset does not
+// belong with its log.
+bool indexes_overrun(const segment& seg, int64_t next_base) {
+    return (seg.offsets().entries() > 0 && seg.offsets().last_entry().offset >= next_base) ||
+           (seg.times().entries() > 0 && seg.times().last_entry().offset >= next_base);
+}
+
+}  // namespace
+
+result<std::unique_ptr<partition_log>> partition_log::open(fs::path dir, log_config config,
+                                                           open_options options) {
+    std::unique_ptr<partition_log> log(new partition_log(std::move(dir), config));
+    if (auto ec = log->load_segments(options)) return ec;
+    return log;
+}
+
+std::error_code partition_log::load_segments(const open_options& opts) {
+    const auto& d = dir_;
+    auto started = std::chrono::steady_clock::now();
+    std::error_code ec;
+    fs::create_directories(d, ec);
+    if (ec) {
+        storage_log().error("create directory {}: {}", d.string(), ec.message());
+        return errc::io_error;
+    }
+    auto bases = list_segments(d);
+    if (!bases) return bases.error();
+
+    int64_t now = now_ms();
+    for (int64_t base : *bases) {
+        auto seg = segment::open(d, base, options(), now);
+        if (!seg) return seg.error();
+        segments_.push_back(std::move(*seg));
+    }
+
+    // Segments [first_unflushed, n) may hold data that never reached the disk.
+    size_t n = segments_.size();
+    size_t first_unflushed = n;
+    if (!opts.clean_shutdown && n > 0) {
+        first_unflushed = opts.recovery_point == open_options::recover_last_segment
+                              ? n - 1
+                              : segment_for(opts.recovery_point);
+    }
+    for (size_t i = 0; i < first_unflushed; ++i) {
+        auto& seg = segments_[i];
+        if (!seg.needs_recovery() && (i + 1 == n || !indexes_overrun(seg, (*bases)[i + 1])))
+            continue;
+        storage_log().warn("{}: rebuilding the indexes of segment {}", d.string(),
+                           seg.base_offset());
+        auto dropped = seg.recover();
+        if (!dropped) return dropped.error();
+        if (*dropped > 0) {
+            storage_log().warn("{}: dropped {} bytes of corrupt data in flushed segment {}",
+                               d.string(), *dropped, seg.base_offset());
+        }
+    }
+
+    int64_t dropped_bytes = 0;
+    size_t recovered = 0;
+    size_t deleted_after = 0;
+    for (size_t i = first_unflushed; i < segments_.size(); ++i) {
+        auto dropped = segments_[i].recover();
+        if (!dropped) return dropped.error();
+        ++recovered;
+        if (*dropped == 0) continue;
+        dropped_bytes += *dropped;
+        // Nothing after a bad batch may be served: the later segments go too (as in Kafka). Make
+        // the cut durable first so the deleted segments cannot come back without it.
+        if (auto flush_ec = segments_[i].flush()) return flush_ec;
+        for (size_t j = i + 1; j < segments_.size(); ++j) {
+            dropped_bytes += segments_[j].size();
+            ++deleted_after;
+            if (auto rm_ec = segments_[j].remove()) return rm_ec;
+        }
+        segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(i) + 1, segments_.end());
+        if (deleted_after > 0) {
+            if (auto sync_ec = sync_directory(d)) return sync_ec;
+        }
+        break;
+    }
+    if (!segments_.empty() && !segments_.back().next_offset()) {
+        // Trusted last segment (clean shutdown): find its end without scanning it all.
+        auto& last = segments_.back();
+        auto ok = last.load_tail();
+        if (!ok) return ok.error();
+        if (!*ok) {
+            auto dropped = last.recover();
+            if (!dropped) return dropped.error();
+            ++recovered;
+            dropped_bytes += *dropped;
+        }
+    }
+
+    if (!segments_.empty() && *segments_.back().next_offset() < opts.log_start_offset) {
+        storage_log().warn(
+            "{}: the log ends at offset {}, below its checkpointed log start offset {}; deleting "
+            "all {} segments",
+            d.string(), *segments_.back().next_offset(), opts.log_start_offset, segments_.size());
+        for (auto& seg : segments_) {
+            if (auto rm_ec = seg.remove()) return rm_ec;
+        }
+        segments_.clear();
+    }
+    if (segments_.empty()) {
+        auto seg = segment::create(d, std::max<int64_t>(opts.log_start_offset, 0), options(), now);
+        if (!seg) return seg.error();
+        segments_.push_back(std::move(*seg));
+        if (auto sync_ec = sync_directory(d)) return sync_ec;
+    } else if (auto act_ec = segments_.back().activate()) {
+        return act_ec;
+    }
+
+    next_offset_ = segments_.back().next_offset().value_or(segments_.back().base_offset());
+    log_start_offset_ = std::max(opts.log_start_offset, segments_.front().base_offset());
+    if (opts.clean_shutdown) {
+        recovery_point_ = next_offset_;
+    } else {
+        int64_t rp = opts.recovery_point == open_options::recover_last_segment
+                         ? segments_.back().base_offset()
+                         : opts.recovery_point;
+        recovery_point_ = std::clamp<int64_t>(rp, 0, next_offset_);
+    }
+    last_flush_ms_ = now;
+
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
+    if (dropped_bytes > 0) {
+        storage_log().warn(
+            "{}: recovered {} segment(s) in {} ms: dropped {} bytes of torn or corrupt data "
+            "({} later segment(s) deleted); log end offset {}",
+            d.string(), recovered, ms, dropped_bytes, deleted_after, next_offset_);
+    } else if (recovered > 0 && opts.recovery_point != open_options::recover_last_segment) {
+        storage_log().info(
+            "{}: recovered {} segment(s) in {} ms: dropped 0 bytes; log end offset {}", d.string(),
+            recovered, ms, next_offset_);
+    }
+    storage_log().debug("{}: opened with {} segments, log start offset {}, log end offset {}",
+                        d.string(), segments_.size(), log_start_offset_, next_offset_);
+    return {};
+}
+
+}  // namespace runnel::storage

@@ -1,0 +1,61 @@
+// A partition_log in a temp dir with a fake clock, for the recovery and retention tests.
+#pragma once
+
+#include "storage/partition_log.h"
+
+#include "test_batches.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace runnel::storage::test {
+
+class PartitionLogFixture : public ::testing::Test {
+  protected:
+    void open_log(open_options options = {}) {
+        auto l = partition_log::open(path(), config_, options);
+        ASSERT_TRUE(l) << l.error().message();
+        log_ = std::move(*l);
+        log_->set_clock([this] { return now_; });
+    }
+    void close_log() {
+        ASSERT_FALSE(log_->close());
+        log_.reset();
+    }
+    std::filesystem::path path() const { return dir_.path() / "orders-3"; }
+    std::filesystem::path file(int64_t base, std::string_view suffix) const {
+        return path() / segment_file_name(base, suffix);
+    }
+
+    // Appends one batch; returns its stored bytes.
+    std::vector<uint8_t> append(int32_t records, int64_t ts, size_t value_size = 30) {
+        auto b = make_batch(records, ts, value_size);
+        auto info = log_->append(b, std::nullopt);
+        EXPECT_TRUE(info) << info.error().message();
+        return b;
+    }
+
+    std::vector<uint8_t> read_all() {
+        auto r = log_->read(log_->log_start_offset(), 1 << 30, true);
+        EXPECT_TRUE(r) << r.error().message();
+        return r ? *r->bytes : std::vector<uint8_t>{};
+    }
+
+    // XORs one byte of a file.
+    static void flip_byte(const std::filesystem::path& p, int64_t at) {
+        std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekg(at);
+        char c = 0;
+        f.get(c);
+        f.seekp(at);
+        f.put(static_cast<char>(c ^ 0x5a));
+    }
+
+    temp_dir dir_;
+    log_config config_{};
+    std::unique_ptr<partition_log> log_;
+    int64_t now_ = 1'700'000'000'000;
+};
+
+}  // namespace runnel::storage::test

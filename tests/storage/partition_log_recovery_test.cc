@@ -1,0 +1,209 @@
+// partition_log::open with a recovery point, a log start offset and the clean shutdown flag.
+#include "partition_log_fixture.h"
+
+#include "protocol/record_batch_header.h"
+
+namespace runnel::storage {
+namespace {
+
+namespace fs = std::filesystem;
+namespace bl = protocol::batch_layout;
+using test::make_batch;
+using test::split_batches;
+
+class PartitionLogRecoveryTest : public test::PartitionLogFixture {
+  protected:
+    // 20 one-record batches in segments of 4 or so.
+    void fill() {
+        config_.segment_bytes = 500;
+        config_.index_interval_bytes = 64;
+        open_log();
+        for (int i = 0; i < 20; ++i) batch_size_ = append(1, 1000 + i, 40).size();
+        bases_ = log_->segment_base_offsets();
+        ASSERT_GE(bases_.size(), 4u);
+        before_ = read_all();
+        leo_ = log_->log_end_offset();
+    }
+    // Flips a byte inside the CRC-covered part of the n-th batch of segment `seg`.
+    void corrupt(size_t seg, int64_t n) {
+        flip_byte(file(bases_[seg], log_suffix), n * static_cast<int64_t>(batch_size_) + 30);
+    }
+
+    size_t batch_size_ = 0;
+    std::vector<int64_t> bases_;
+    std::vector<uint8_t> before_;
+    int64_t leo_ = 0;
+};
+
+TEST_F(PartitionLogRecoveryTest, RecoveryPointFollowsFlushRollAndClose) {
+    config_.segment_bytes = 400;
+    open_log();
+    EXPECT_EQ(log_->recovery_point(), 0);
+    append(2, 10);
+    EXPECT_EQ(log_->recovery_point(), 0);
+    ASSERT_FALSE(log_->flush());
+    EXPECT_EQ(log_->recovery_point(), 2);
+    ASSERT_FALSE(log_->flush());  // nothing new: still fine
+    EXPECT_EQ(log_->recovery_point(), 2);
+    while (log_->segment_count() == 1) append(1, 20);
+    // The roll flushed the old segment: the recovery point is the new segment's base.
+    EXPECT_EQ(log_->recovery_point(), log_->segment_base_offsets().back());
+    append(1, 30);
+    EXPECT_LT(log_->recovery_point(), log_->log_end_offset());
+    int64_t leo = log_->log_end_offset();
+    ASSERT_FALSE(log_->close());
+    EXPECT_EQ(log_->recovery_point(), leo);  // still readable after close, for the checkpoint
+    EXPECT_EQ(log_->flush(), make_error_code(errc::log_closed));
+    log_.reset();
+
+    open_log({3, 0, false});
+    EXPECT_EQ(log_->recovery_point(), 3);
+    close_log();
+    open_log({leo + 100, 0, false});  // never past the log end
+    EXPECT_EQ(log_->recovery_point(), leo);
+    close_log();
+    open_log({0, 0, true});  // clean shutdown: everything on disk is flushed
+    EXPECT_EQ(log_->recovery_point(), leo);
+}
+
+TEST_F(PartitionLogRecoveryTest, CleanShutdownSkipsTheScan) {
+    fill();
+    close_log();
+    // A flipped payload byte in the last batch: only a CRC check would notice it.
+    corrupt(bases_.size() - 1, 0);
+    open_log({0, 0, true});
+    EXPECT_EQ(log_->log_end_offset(), leo_);
+    EXPECT_EQ(log_->size_bytes(), static_cast<int64_t>(before_.size()));
+    EXPECT_NE(read_all(), before_);  // served unchecked: no segment was scanned
+    close_log();
+
+    open_log({0, 0, false});  // without the marker everything from offset 0 is scanned
+    EXPECT_EQ(log_->log_end_offset(), bases_.back());
+    EXPECT_EQ(log_->segment_base_offsets().size(), bases_.size());
+}
+
+TEST_F(PartitionLogRecoveryTest, CleanShutdownStillNoticesATornTail) {
+    fill();
+    close_log();
+    fs::resize_file(file(bases_.back(), log_suffix),
+                    fs::file_size(file(bases_.back(), log_suffix)) - 7);
+    open_log({leo_, 0, true});
+    EXPECT_EQ(log_->log_end_offset(), leo_ - 1);
+    auto want = before_;
+    want.resize(want.size() - batch_size_);
+    EXPECT_EQ(read_all(), want);
+}
+
+TEST_F(PartitionLogRecoveryTest, SegmentsFromTheRecoveryPointOnAreRecovered) {
+    fill();
+    close_log();
+    corrupt(2, 1);  // second batch of the third segment
+    // The recovery point lies in segment 1: segments 1.. are scanned, segment 2 is cut after its
+    // first batch and everything after it is deleted.
+    open_log({bases_[1] + 1, 0, false});
+    EXPECT_EQ(log_->log_end_offset(), bases_[2] + 1);
+    EXPECT_EQ(log_->segment_base_offsets(),
+              (std::vector<int64_t>{bases_[0], bases_[1], bases_[2]}));
+    for (size_t i = 3; i < bases_.size(); ++i) {
+        EXPECT_FALSE(fs::exists(file(bases_[i], log_suffix))) << bases_[i];
+        EXPECT_FALSE(fs::exists(file(bases_[i], index_suffix))) << bases_[i];
+    }
+    auto want = before_;
+    want.resize(static_cast<size_t>(bases_[2] + 1) * batch_size_);
+    EXPECT_EQ(read_all(), want);
+    EXPECT_EQ(log_->recovery_point(), bases_[1] + 1);
+    // Appends continue right after the cut, in the cut segment.
+    auto b = make_batch(1, 5, 40);
+    auto info = log_->append(b, std::nullopt);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->base_offset, bases_[2] + 1);
+}
+
+TEST_F(PartitionLogRecoveryTest, SegmentsBeforeTheRecoveryPointAreTrusted) {
+    fill();
+    close_log();
+    corrupt(1, 0);
+    open_log({leo_, 0, false});  // only the last segment is scanned
+    EXPECT_EQ(log_->log_end_offset(), leo_);
+    EXPECT_EQ(log_->segment_base_offsets(), bases_);
+    close_log();
+    open_log({0, 0, false});
+    EXPECT_EQ(log_->log_end_offset(), bases_[1]);
+    EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{bases_[0], bases_[1]}));
+}
+
+TEST_F(PartitionLogRecoveryTest, DefaultOptionsScanOnlyTheLastSegment) {
+    fill();
+    close_log();
+    corrupt(1, 0);
+    corrupt(bases_.size() - 1, 1);
+    open_log();
+    EXPECT_EQ(log_->log_end_offset(), bases_.back() + 1);
+    EXPECT_EQ(log_->segment_base_offsets(), bases_);
+    EXPECT_EQ(log_->recovery_point(), bases_.back());
+}
+
+TEST_F(PartitionLogRecoveryTest, InconsistentIndexOfATrustedSegmentIsRebuilt) {
+    fill();
+    close_log();
+    // One plausible-looking entry pointing past the segment's own offsets.
+    {
+        std::ofstream out(file(bases_[0], index_suffix), std::ios::binary | std::ios::trunc);
+        uint8_t e[8];
+        bl::store_i32(e, static_cast<int32_t>(bases_[1] - bases_[0] + 3));
+        bl::store_i32(e + 4, static_cast<int32_t>(batch_size_));
+        out.write(reinterpret_cast<const char*>(e), 8);
+    }
+    open_log({leo_, 0, true});
+    EXPECT_EQ(read_all(), before_);
+    for (int64_t o = 0; o < leo_; ++o) {
+        auto r = log_->read(o, 1, true);
+        ASSERT_TRUE(r);
+        auto got = split_batches(*r->bytes);
+        ASSERT_EQ(got.size(), 1u);
+        EXPECT_EQ(got[0].base_offset, o);
+    }
+}
+
+TEST_F(PartitionLogRecoveryTest, OnlyTheActiveSegmentsIndexesArePreallocated) {
+    config_.segment_index_bytes = 4000;
+    fill();
+    EXPECT_EQ(fs::file_size(file(bases_.back(), index_suffix)), 4000u);
+    EXPECT_EQ(fs::file_size(file(bases_.back(), time_index_suffix)), 3996u);
+    for (size_t i = 0; i + 1 < bases_.size(); ++i) {
+        EXPECT_LT(fs::file_size(file(bases_[i], index_suffix)), 100u) << bases_[i];
+        EXPECT_EQ(fs::file_size(file(bases_[i], time_index_suffix)) % 12, 0u);
+    }
+    close_log();
+    EXPECT_LT(fs::file_size(file(bases_.back(), index_suffix)), 100u);
+    open_log({leo_, 0, true});
+    EXPECT_EQ(fs::file_size(file(bases_.back(), index_suffix)), 4000u);
+    EXPECT_EQ(read_all(), before_);
+}
+
+TEST_F(PartitionLogRecoveryTest, LogStartOffsetComesBackFromTheCheckpoint) {
+    fill();
+    close_log();
+    open_log({leo_, 5, true});
+    EXPECT_EQ(log_->log_start_offset(), 5);
+    EXPECT_EQ(log_->read(4, 100, true).error(), make_error_code(errc::offset_out_of_range));
+    ASSERT_TRUE(log_->read(5, 100, true));
+    close_log();
+    // A checkpoint below the first segment is raised to it.
+    open_log({leo_, 0, true});
+    EXPECT_EQ(log_->log_start_offset(), 0);
+    close_log();
+    // The whole log ends below the checkpointed log start: it restarts empty there.
+    open_log({leo_, leo_ + 50, false});
+    EXPECT_EQ(log_->log_start_offset(), leo_ + 50);
+    EXPECT_EQ(log_->log_end_offset(), leo_ + 50);
+    EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{leo_ + 50}));
+    EXPECT_FALSE(fs::exists(file(0, log_suffix)));
+    auto b = make_batch(2, 1);
+    auto info = log_->append(b, std::nullopt);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->base_offset, leo_ + 50);
+}
+
+}  // namespace
+}  // namespace runnel::storage
