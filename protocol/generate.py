@@ -192,7 +192,7 @@ def parse_schema(path):
                     opts = dict(zip(rest[1::2], rest[2::2]))
                     schema.valid = Versions(opts["versions"])
                     schema.flexible = Versions(opts.get("flexible", "none"))
-                    if word == "header":
+                    if word in ("header", "data"):
                         current = schema.sections.setdefault("header", [])
                         stack = []
                 elif word in ("request", "response"):

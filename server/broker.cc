@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "server/connection.h"
+#include "server/groups/coordinator_set.h"
 #include "server/log.h"
 #include "server/topic_store.h"
 #include "storage/partition_dir.h"
@@ -41,6 +42,7 @@ std::map<std::string, std::string> read_meta_properties(const fs::path& p) {
 broker::broker(broker_config config)
     : config_(std::move(config)), shards_(config_.shard_count()), stores_(shards_.size()) {
     admin_ = std::make_unique<topic_admin>(*this);
+    groups_ = std::make_unique<groups::coordinator_set>(*this);
 }
 
 broker::~broker() { stop(); }
@@ -168,6 +170,7 @@ void broker::start() {
     prepare_log_dirs();
     shards_.start();
     admin_->load();
+    groups_->start();  // loads the __consumer_offsets partitions each shard owns
     // Listeners are bound on shard 0's context from this thread before any accept runs there.
     std::promise<void> bound;
     asio::post(controller_shard().executor(), [&] {
@@ -198,6 +201,7 @@ void broker::stop() {
         closed.set_value();
     });
     closed.get_future().get();
+    groups_->stop();
     admin_->close_all();
     shards_.stop();
     shards_.join();

@@ -15,6 +15,10 @@
 
 namespace runnel::server {
 
+namespace groups {
+class coordinator_set;
+}
+
 struct advertised_endpoint {
     std::string listener;  // listener name, e.g. PLAINTEXT
     std::string host;
@@ -40,6 +44,8 @@ public:
     shard& controller_shard() { return shards_.at(0); }
     topic_registry& topics() { return topics_; }
     topic_admin& admin() { return *admin_; }
+    // The consumer group coordinators (one per shard).
+    groups::coordinator_set& groups() { return *groups_; }
     // The partitions owned by shard `id`; use only from that shard.
     partition_store& partitions_on(shard_id id) { return stores_[id]; }
 
@@ -61,6 +67,7 @@ private:
     topic_registry topics_;
     std::vector<partition_store> stores_;
     std::unique_ptr<topic_admin> admin_;
+    std::unique_ptr<groups::coordinator_set> groups_;
     std::string cluster_id_;
     std::vector<advertised_endpoint> endpoints_;
     std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;

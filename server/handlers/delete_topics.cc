@@ -4,6 +4,7 @@
 #include "protocol/errors.h"
 #include "server/broker.h"
 #include "server/dispatch.h"
+#include "server/groups/offsets_topic.h"
 #include "server/handlers/handlers.h"
 
 namespace runnel::server {
@@ -36,6 +37,12 @@ asio::awaitable<std::optional<delete_topics_response>> handle(request_context& c
                 r.error_message = "Topic id does not exist.";
                 continue;
             }
+        }
+        if (*name == groups::offsets_topic_name) {
+            // The consumer groups' state lives there; Runnel never deletes it.
+            r.error_code = to_wire(error_code::invalid_topic_exception);
+            r.error_message = "Cannot delete the internal topic " + *name + ".";
+            continue;
         }
         auto deleted = co_await b.admin().delete_topic(*name);
         r.error_code = to_wire(deleted.error);

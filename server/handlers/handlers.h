@@ -15,6 +15,17 @@ void register_delete_topics(dispatch& d);
 void register_create_partitions(dispatch& d);
 void register_describe_configs(dispatch& d);
 void register_describe_cluster(dispatch& d);
+void register_find_coordinator(dispatch& d);
+void register_join_group(dispatch& d);
+void register_sync_group(dispatch& d);
+void register_heartbeat(dispatch& d);
+void register_leave_group(dispatch& d);
+void register_offset_commit(dispatch& d);
+void register_offset_fetch(dispatch& d);
+void register_list_groups(dispatch& d);
+void register_describe_groups(dispatch& d);
+void register_delete_groups(dispatch& d);
+void register_offset_delete(dispatch& d);
 
 inline void register_handlers(dispatch& d) {
     register_api_versions(d);
@@ -27,6 +38,17 @@ inline void register_handlers(dispatch& d) {
     register_create_partitions(d);
     register_describe_configs(d);
     register_describe_cluster(d);
+    register_find_coordinator(d);
+    register_join_group(d);
+    register_sync_group(d);
+    register_heartbeat(d);
+    register_leave_group(d);
+    register_offset_commit(d);
+    register_offset_fetch(d);
+    register_list_groups(d);
+    register_describe_groups(d);
+    register_delete_groups(d);
+    register_offset_delete(d);
 }
 
 }  // namespace runnel::server

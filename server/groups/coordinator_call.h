@@ -1,0 +1,75 @@
+// For handlers: running work on the shard that coordinates a group, and waiting there for a
+// parked JoinGroup / SyncGroup to complete.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/errors.h"
+#include "server/broker.h"
+#include "server/groups/coordinator_set.h"
+#include "server/shard.h"
+
+namespace runnel::server::groups {
+
+// A value completed once by a callback and awaited by one coroutine, on one shard.
+template <class T>
+class oneshot {
+  public:
+    explicit oneshot(asio::any_io_executor ex) : timer_(ex) {
+        timer_.expires_at(asio::steady_timer::time_point::max());
+    }
+    void set(T v) {
+        if (value_) return;
+        value_ = std::move(v);
+        timer_.cancel();
+    }
+    asio::awaitable<T> wait() {
+        while (!value_) co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_return std::move(*value_);
+    }
+
+  private:
+    asio::steady_timer timer_;
+    std::optional<T> value_;
+};
+
+// Kafka's client host: "/" + the peer's address ("/127.0.0.1"), from the "ip:port" peer text;
+// IPv4-mapped IPv6 addresses are shown as IPv4.
+inline std::string client_host_of(const std::string& peer) {
+    std::string ip = peer.substr(0, peer.rfind(':'));
+    if (ip.rfind("::ffff:", 0) == 0 && ip.find('.') != std::string::npos) ip = ip.substr(7);
+    return "/" + ip;
+}
+
+template <class R>
+struct coordinated {
+    protocol::error_code error = protocol::error_code::none;  // set when `fn` did not run
+    R value{};
+};
+
+// Runs fn(group_coordinator&, partition) -> asio::awaitable<R> on the shard coordinating
+// `group_id`, once its __consumer_offsets partition is ready. `fn` must be a named lambda (see
+// on_shard); what it captures is read on that shard.
+template <class R, class F>
+asio::awaitable<coordinated<R>> call_coordinator(broker& b, std::string_view group_id, F& fn) {
+    const group_location loc = b.groups().locate(group_id);
+    if (loc.error != protocol::error_code::none) co_return coordinated<R>{loc.error, R{}};
+    auto task = [&b, loc, &fn]() -> asio::awaitable<coordinated<R>> {
+        if (auto e = b.groups().activate(loc.owner, loc.partition);
+            e != protocol::error_code::none) {
+            co_return coordinated<R>{e, R{}};
+        }
+        R value = co_await fn(b.groups().on(loc.owner), loc.partition);
+        co_return coordinated<R>{protocol::error_code::none, std::move(value)};
+    };
+    co_return co_await on_shard(b.shards().at(loc.owner), task);
+}
+
+}  // namespace runnel::server::groups

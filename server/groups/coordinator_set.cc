@@ -1,0 +1,172 @@
+#include "server/groups/coordinator_set.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <exception>
+#include <latch>
+
+#include "server/broker.h"
+#include "server/groups/group_loader.h"
+#include "server/groups/offsets_topic.h"
+#include "server/log.h"
+#include "storage/errors.h"
+
+namespace runnel::server::groups {
+
+using protocol::error_code;
+
+namespace {
+
+// Runs f(shard id) on every shard and waits.
+template <class F>
+void on_every_shard(shard_set& shards, F f) {
+    std::latch done(static_cast<std::ptrdiff_t>(shards.size()));
+    for (shard_id i = 0; i < shards.size(); ++i) {
+        asio::post(shards.at(i).executor(), [&, i] {
+            try {
+                f(i);
+            } catch (const std::exception& e) {
+                server_log().error("group coordinator on shard {}: {}", i, e.what());
+            }
+            done.count_down();
+        });
+    }
+    done.wait();
+}
+
+void log_failure(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        server_log().error("group coordinator task failed: {}", ex.what());
+    }
+}
+
+}  // namespace
+
+coordinator_set::coordinator_set(broker& b) : broker_(b) {
+    const auto config = coordinator_config::from(b.config());
+    for (shard_id i = 0; i < b.shards().size(); ++i) {
+        timers_.push_back(std::make_unique<asio_group_timers>(b.shards().at(i).context()));
+        coordinators_.push_back(
+            std::make_unique<group_coordinator>(config, *timers_.back(), make_append(i)));
+    }
+}
+
+coordinator_set::~coordinator_set() = default;
+
+append_fn coordinator_set::make_append(shard_id id) {
+    return [this, id](int32_t p, std::vector<protocol::record_input> records) -> std::error_code {
+        auto t = broker_.topics().snapshot()->find(offsets_topic_name);
+        partition* part = t ? broker_.partitions_on(id).find(t->id, p) : nullptr;
+        if (!part) return storage::make_error_code(storage::errc::log_closed);
+        auto batch = protocol::build_batch({}, records);
+        auto appended = part->log().append(batch, std::nullopt);
+        if (!appended) return appended.error();
+        part->data_arrived();
+        return {};
+    };
+}
+
+void coordinator_set::start() {
+    auto t = broker_.topics().snapshot()->find(offsets_topic_name);
+    if (!t) return;  // created on first use
+    on_every_shard(broker_.shards(), [&](shard_id me) {
+        std::vector<int32_t> mine;
+        for (int32_t p = 0; p < t->partition_count(); ++p) {
+            if (t->partitions[static_cast<size_t>(p)].owner != me) continue;
+            coordinators_[me]->begin_load(p);
+            mine.push_back(p);
+        }
+        if (mine.empty()) return;
+        asio::co_spawn(broker_.shards().at(me).executor(), load_shard(me, std::move(mine)),
+                       log_failure);
+    });
+}
+
+asio::awaitable<void> coordinator_set::load_shard(shard_id id, std::vector<int32_t> partitions) {
+    auto& c = *coordinators_[id];
+    for (int32_t p : partitions) {
+        auto t = broker_.topics().snapshot()->find(offsets_topic_name);
+        partition* part = t ? broker_.partitions_on(id).find(t->id, p) : nullptr;
+        if (part) {
+            load_stats stats;
+            if (auto ec = co_await replay_partition_async(c, p, part->log(), &stats)) {
+                server_log().error("cannot read __consumer_offsets-{}: {}", p, ec.message());
+            }
+            if (stats.records > 0) {
+                server_log().debug("__consumer_offsets-{}: replayed {} record(s), {} skipped", p,
+                                   stats.records, stats.skipped);
+            }
+        }
+        c.finish_load(p);
+    }
+}
+
+void coordinator_set::stop() {
+    on_every_shard(broker_.shards(), [&](shard_id me) { coordinators_[me]->shutdown(); });
+}
+
+group_location coordinator_set::locate(std::string_view group_id) {
+    group_location loc;
+    auto t = broker_.topics().snapshot()->find(offsets_topic_name);
+    if (!t || t->partition_count() == 0) {
+        if (!creating_.exchange(true)) {
+            asio::co_spawn(broker_.controller_shard().executor(), create_in_background(),
+                           log_failure);
+        }
+        loc.error = error_code::coordinator_load_in_progress;
+        return loc;
+    }
+    loc.partition = partition_for_group(group_id, t->partition_count());
+    loc.owner = t->partitions[static_cast<size_t>(loc.partition)].owner;
+    return loc;
+}
+
+asio::awaitable<void> coordinator_set::create_in_background() {
+    co_await ensure_topic();
+    creating_ = false;
+}
+
+asio::awaitable<error_code> coordinator_set::ensure_topic() {
+    if (broker_.topics().snapshot()->find(offsets_topic_name)) co_return error_code::none;
+    const auto& cfg = broker_.config();
+    if (cfg.offsets_topic_replication_factor > 1 && !warned_replication_.exchange(true)) {
+        server_log().warn(
+            "offsets.topic.replication.factor is {}, but a single node holds one replica: "
+            "creating {} with replication factor 1",
+            cfg.offsets_topic_replication_factor, offsets_topic_name);
+    }
+    auto created = co_await broker_.admin().create_topic(offsets_topic_spec(cfg), false);
+    if (created.error == error_code::none || created.error == error_code::topic_already_exists) {
+        co_return error_code::none;
+    }
+    server_log().error("cannot create {}: {}", offsets_topic_name,
+                       created.message.value_or("unknown error"));
+    co_return error_code::coordinator_not_available;
+}
+
+error_code coordinator_set::activate(shard_id owner, int32_t index) {
+    auto& c = *coordinators_.at(owner);
+    switch (c.status(index)) {
+        case group_coordinator::partition_status::active:
+            return error_code::none;
+        case group_coordinator::partition_status::loading:
+            return error_code::coordinator_load_in_progress;
+        case group_coordinator::partition_status::unknown:
+            break;
+    }
+    auto t = broker_.topics().snapshot()->find(offsets_topic_name);
+    partition* part = t ? broker_.partitions_on(owner).find(t->id, index) : nullptr;
+    if (!part) return error_code::coordinator_not_available;
+    c.begin_load(index);
+    if (auto ec = replay_partition(c, index, part->log())) {
+        server_log().error("cannot read __consumer_offsets-{}: {}", index, ec.message());
+    }
+    c.finish_load(index);
+    return error_code::none;
+}
+
+}  // namespace runnel::server::groups

@@ -1,0 +1,258 @@
+// group_coordinator: OffsetCommit, OffsetFetch, OffsetDelete, DeleteGroups and offset expiry
+// (Kafka's OffsetMetadataManager and the group clean-up of GroupCoordinatorShard).
+#include "server/groups/group_coordinator.h"
+#include "server/log.h"
+
+namespace runnel::server::groups {
+
+using protocol::error_code;
+using protocol::to_wire;
+namespace msg = protocol::msg;
+
+msg::offset_commit_response group_coordinator::commit_offsets(int32_t partition,
+                                                              const msg::offset_commit_request& req,
+                                                              int16_t version) {
+    msg::offset_commit_response resp;
+    for (const auto& t : req.topics) {
+        auto& rt = resp.topics.emplace_back();
+        rt.name = t.name;
+        for (const auto& p : t.partitions) rt.partitions.push_back({p.partition_index, 0, {}});
+    }
+    auto fail_all = [&](error_code e) {
+        for (auto& t : resp.topics) {
+            for (auto& p : t.partitions) p.error_code = to_wire(e);
+        }
+        return resp;
+    };
+    partition_state* ps = state_of(partition);
+    if (!ps || ps->loading) return fail_all(error_code::coordinator_load_in_progress);
+    classic_group* g = find_group(partition, req.group_id);
+    if (!g) {
+        if (req.generation_id_or_member_epoch >= 0) {
+            // v9+ says so; older versions get ILLEGAL_GENERATION for compatibility.
+            return fail_all(version >= 9 ? error_code::group_id_not_found
+                                         : error_code::illegal_generation);
+        }
+        // Offsets committed without group management: a "simple" group holds them.
+        g = &get_or_create_group(*ps, req.group_id);
+    }
+    if (auto e = g->validate_offset_commit(req.member_id, req.group_instance_id,
+                                           req.generation_id_or_member_epoch);
+        e != error_code::none) {
+        return fail_all(e);
+    }
+    // A commit keeps the member's session alive.
+    if (g->in(group_state::stable) || g->in(group_state::preparing_rebalance)) {
+        if (group_member* m = g->member(req.member_id)) {
+            reschedule_heartbeat(partition, *g, *m, m->session_timeout_ms);
+        }
+    }
+    const int64_t now = timers_.now_ms();
+    std::optional<int64_t> expire;
+    if (req.retention_time_ms != -1) expire = now + req.retention_time_ms;
+    std::vector<group_record> records;
+    for (size_t ti = 0; ti < req.topics.size(); ++ti) {
+        const auto& t = req.topics[ti];
+        for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
+            const auto& p = t.partitions[pi];
+            if (p.committed_metadata &&
+                p.committed_metadata->size() >
+                    static_cast<size_t>(config_.offset_metadata_max_bytes)) {
+                resp.topics[ti].partitions[pi].error_code =
+                    to_wire(error_code::offset_metadata_too_large);
+                continue;
+            }
+            offset_entry e;
+            e.offset = p.committed_offset;
+            e.leader_epoch = p.committed_leader_epoch;
+            e.metadata = p.committed_metadata.value_or("");
+            e.commit_timestamp = p.commit_timestamp == -1 ? now : p.commit_timestamp;
+            e.expire_timestamp = expire;
+            records.push_back(offset_commit(req.group_id, t.name, p.partition_index, e));
+        }
+    }
+    if (auto ec = write(partition, records, true)) {
+        const auto e = to_wire(append_error_to_response(ec));
+        for (auto& t : resp.topics) {
+            for (auto& p : t.partitions) {
+                if (p.error_code == 0) p.error_code = e;
+            }
+        }
+    }
+    return resp;
+}
+
+fetch_group_result group_coordinator::fetch_offsets(int32_t partition, const std::string& group_id,
+                                                    const fetch_topics& topics) {
+    fetch_group_result out;
+    out.group_id = group_id;
+    const partition_state* ps = state_of(partition);
+    if (!ps || ps->loading) {
+        out.error_code = to_wire(error_code::coordinator_load_in_progress);
+        return out;
+    }
+    // No transactional offsets exist yet, so there is nothing unstable to wait for
+    // (RequireStable) and no UNSTABLE_OFFSET_COMMIT to report.
+    const offsets_by_topic* offsets = offsets_of(partition, group_id);
+    if (topics) {
+        for (const auto& t : *topics) {
+            auto& rt = out.topics.emplace_back();
+            rt.name = t.name;
+            const std::map<int32_t, offset_entry>* committed = nullptr;
+            if (offsets) {
+                if (auto it = offsets->find(t.name); it != offsets->end()) committed = &it->second;
+            }
+            for (int32_t p : t.partition_indexes) {
+                auto& rp = rt.partitions.emplace_back();
+                rp.partition_index = p;
+                rp.committed_offset = -1;
+                rp.metadata = "";
+                if (!committed) continue;
+                if (auto it = committed->find(p); it != committed->end()) {
+                    rp.committed_offset = it->second.offset;
+                    rp.committed_leader_epoch = it->second.leader_epoch;
+                    rp.metadata = it->second.metadata;
+                }
+            }
+        }
+        return out;
+    }
+    if (!offsets) return out;
+    for (const auto& [topic, parts] : *offsets) {
+        auto& rt = out.topics.emplace_back();
+        rt.name = topic;
+        for (const auto& [p, e] : parts) {
+            auto& rp = rt.partitions.emplace_back();
+            rp.partition_index = p;
+            rp.committed_offset = e.offset;
+            rp.committed_leader_epoch = e.leader_epoch;
+            rp.metadata = e.metadata;
+        }
+    }
+    return out;
+}
+
+msg::offset_delete_response group_coordinator::delete_offsets(
+    int32_t partition, const msg::offset_delete_request& req) {
+    msg::offset_delete_response resp;
+    partition_state* ps = state_of(partition);
+    if (!ps || ps->loading) {
+        resp.error_code = to_wire(error_code::coordinator_load_in_progress);
+        return resp;
+    }
+    classic_group* g = find_group(partition, req.group_id);
+    if (!g || g->in(group_state::dead)) {
+        resp.error_code = to_wire(error_code::group_id_not_found);
+        return resp;
+    }
+    // A non-empty group may only drop offsets of topics it does not consume (consumer protocol).
+    if (!g->in(group_state::empty) && !g->uses_consumer_protocol()) {
+        resp.error_code = to_wire(error_code::non_empty_group);
+        return resp;
+    }
+    const offsets_by_topic* offsets = offsets_of(partition, req.group_id);
+    std::vector<group_record> records;
+    for (const auto& t : req.topics) {
+        auto& rt = resp.topics.emplace_back();
+        rt.name = t.name;
+        const bool subscribed = g->is_subscribed_to_topic(t.name);
+        for (const auto& p : t.partitions) {
+            auto& rp = rt.partitions.emplace_back();
+            rp.partition_index = p.partition_index;
+            if (subscribed) {
+                rp.error_code = to_wire(error_code::group_subscribed_to_topic);
+                continue;
+            }
+            if (!offsets) continue;
+            auto it = offsets->find(t.name);
+            if (it != offsets->end() && it->second.count(p.partition_index)) {
+                records.push_back(offset_tombstone(req.group_id, t.name, p.partition_index));
+            }
+        }
+    }
+    if (auto ec = write(partition, records, true)) {
+        resp.error_code = to_wire(append_error_to_response(ec));
+        resp.topics.clear();
+    }
+    return resp;
+}
+
+error_code group_coordinator::delete_group(int32_t partition, const std::string& group_id) {
+    partition_state* ps = state_of(partition);
+    if (!ps || ps->loading) return error_code::coordinator_load_in_progress;
+    classic_group* g = find_group(partition, group_id);
+    if (!g || g->in(group_state::dead)) return error_code::group_id_not_found;
+    if (!g->in(group_state::empty)) return error_code::non_empty_group;
+    std::vector<group_record> records;
+    if (const offsets_by_topic* offsets = offsets_of(partition, group_id)) {
+        for (const auto& [topic, parts] : *offsets) {
+            for (const auto& [p, e] : parts)
+                records.push_back(offset_tombstone(group_id, topic, p));
+        }
+    }
+    records.push_back(group_tombstone(group_id));
+    const size_t offsets_deleted = records.size() - 1;
+    if (auto ec = write(partition, records, true)) return append_error_to_response(ec);
+    server_log().info("deleted group {} and {} committed offset(s)", group_id, offsets_deleted);
+    return error_code::none;
+}
+
+void group_coordinator::expire_offsets() {
+    const int64_t now = timers_.now_ms();
+    const int64_t retention = config_.offsets_retention_ms;
+    for (auto& [partition, ps] : partitions_) {
+        if (ps.loading) continue;
+        std::vector<group_record> records;
+        size_t expired = 0;
+        for (auto& [id, gp] : ps.groups) {
+            const classic_group& g = *gp;
+            bool all_expired = true;
+            auto it = ps.offsets.find(id);
+            if (it != ps.offsets.end()) {
+                // When an offset's retention starts (Kafka's offsetExpirationCondition).
+                enum class base { none, state_change, commit } from = base::none;
+                if (!g.protocol_type()) {
+                    from = base::commit;  // a simple group: since the commit
+                } else if (g.in(group_state::empty)) {
+                    from = base::state_change;  // since the group became empty
+                } else if (g.uses_consumer_protocol() && g.subscribed_topics() &&
+                           g.in(group_state::stable)) {
+                    from = base::commit;  // topics the group no longer consumes
+                }
+                if (from == base::none) continue;  // nothing expires in this group
+                for (const auto& [topic, parts] : it->second) {
+                    if (g.is_subscribed_to_topic(topic)) {
+                        all_expired = false;
+                        continue;
+                    }
+                    for (const auto& [p, e] : parts) {
+                        bool gone;
+                        if (e.expire_timestamp) {
+                            gone = now >= *e.expire_timestamp;  // OffsetCommit v2-4 retention
+                        } else {
+                            int64_t start = e.commit_timestamp;
+                            if (from == base::state_change && g.state_timestamp()) {
+                                start = *g.state_timestamp();
+                            }
+                            gone = now - start >= retention;
+                        }
+                        if (gone) {
+                            records.push_back(offset_tombstone(id, topic, p));
+                            ++expired;
+                        } else {
+                            all_expired = false;
+                        }
+                    }
+                }
+            }
+            // An empty group whose offsets are all gone is deleted.
+            if (all_expired && g.in(group_state::empty)) records.push_back(group_tombstone(id));
+        }
+        if (records.empty()) continue;
+        server_log().info("__consumer_offsets-{}: expired {} offset(s), {} tombstone(s)", partition,
+                          expired, records.size());
+        write(partition, records, true);
+    }
+}
+
+}  // namespace runnel::server::groups
