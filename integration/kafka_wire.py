@@ -7,11 +7,15 @@ Only what the raw-socket tests need:
   * encoders/decoders for a handful of request versions:
         ApiVersions v0 / v3 (and any version number, for the "unsupported version" test),
         Metadata v12, Produce v3, ListOffsets v1, Fetch v4, CreateTopics v2;
+  * the consumer-group APIs at any of their versions (FindCoordinator, JoinGroup, SyncGroup,
+    Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, ListGroups, DescribeGroups,
+    DeleteGroups, OffsetDelete) and the "consumer" protocol's subscription/assignment blobs;
   * a blocking Connection with timeouts that frames requests and reads responses.
 
 Field layouts follow Apache Kafka's clients/src/main/resources/common/message/*.json.
 """
 
+import select
 import socket
 import struct
 import time
@@ -26,11 +30,22 @@ PRODUCE = 0
 FETCH = 1
 LIST_OFFSETS = 2
 METADATA = 3
+OFFSET_COMMIT = 8
+OFFSET_FETCH = 9
+FIND_COORDINATOR = 10
+JOIN_GROUP = 11
+HEARTBEAT = 12
+LEAVE_GROUP = 13
+SYNC_GROUP = 14
+DESCRIBE_GROUPS = 15
+LIST_GROUPS = 16
 API_VERSIONS = 18
 CREATE_TOPICS = 19
 DELETE_TOPICS = 20
 DESCRIBE_CONFIGS = 32
 CREATE_PARTITIONS = 37
+DELETE_GROUPS = 42
+OFFSET_DELETE = 47
 DESCRIBE_CLUSTER = 60
 
 NONE = 0
@@ -38,15 +53,33 @@ OFFSET_OUT_OF_RANGE = 1
 CORRUPT_MESSAGE = 2
 UNKNOWN_TOPIC_OR_PARTITION = 3
 MESSAGE_TOO_LARGE = 10
+OFFSET_METADATA_TOO_LARGE = 12
+COORDINATOR_LOAD_IN_PROGRESS = 14
+COORDINATOR_NOT_AVAILABLE = 15
+NOT_COORDINATOR = 16
 INVALID_TOPIC_EXCEPTION = 17
 RECORD_LIST_TOO_LARGE = 18
 INVALID_REQUIRED_ACKS = 21
+ILLEGAL_GENERATION = 22
+INCONSISTENT_GROUP_PROTOCOL = 23
+INVALID_GROUP_ID = 24
+UNKNOWN_MEMBER_ID = 25
+INVALID_SESSION_TIMEOUT = 26
+REBALANCE_IN_PROGRESS = 27
 UNSUPPORTED_VERSION = 35
 TOPIC_ALREADY_EXISTS = 36
 INVALID_PARTITIONS = 37
 INVALID_REPLICATION_FACTOR = 38
 INVALID_CONFIG = 40
 INVALID_REQUEST = 42
+NON_EMPTY_GROUP = 68
+GROUP_ID_NOT_FOUND = 69
+MEMBER_ID_REQUIRED = 79
+FENCED_INSTANCE_ID = 82
+GROUP_SUBSCRIBED_TO_TOPIC = 86
+
+# errors a group client retries after a short pause (coordinator still loading / moving)
+COORDINATOR_RETRIABLE = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR)
 
 LATEST_TIMESTAMP = -1
 EARLIEST_TIMESTAMP = -2
@@ -522,6 +555,8 @@ def request_header_version(api_key, version):
         DESCRIBE_CLUSTER: 0,
     }.get(api_key)
     if flexible_from is None:
+        flexible_from = GROUP_API_FLEXIBLE_FROM.get(api_key)
+    if flexible_from is None:
         return 1
     return 2 if version >= flexible_from else 1
 
@@ -754,6 +789,521 @@ def decode_describe_cluster_v0(r):
 
 
 # --------------------------------------------------------------------------------------------
+# Consumer-group APIs (classic protocol), any version
+# --------------------------------------------------------------------------------------------
+
+# first flexible version of each group API (OffsetDelete has none)
+GROUP_API_FLEXIBLE_FROM = {
+    FIND_COORDINATOR: 3, JOIN_GROUP: 6, SYNC_GROUP: 4, HEARTBEAT: 4, LEAVE_GROUP: 4,
+    OFFSET_COMMIT: 8, OFFSET_FETCH: 6, LIST_GROUPS: 3, DESCRIBE_GROUPS: 5, DELETE_GROUPS: 2,
+}
+
+
+def is_flexible(api_key, version):
+    return request_header_version(api_key, version) == 2
+
+
+class VWriter(Writer):
+    """A Writer that picks the classic or the compact encoding by `flexible`."""
+
+    def __init__(self, flexible):
+        super().__init__()
+        self.flexible = flexible
+
+    def str_(self, s):
+        return self.compact_string(s) if self.flexible else self.string(s)
+
+    def blob(self, b):
+        return self.compact_bytes(b) if self.flexible else self.bytes_(b)
+
+    def arr(self, items, fn):
+        return self.compact_array(items, fn) if self.flexible else self.array(items, fn)
+
+    def end(self):
+        """The tagged-field section of a flexible struct (nothing in classic versions)."""
+        return self.tags() if self.flexible else self
+
+
+class VReader(Reader):
+    def __init__(self, reader, flexible):
+        super().__init__(reader.data, reader.pos)
+        self.flexible = flexible
+
+    def str_(self):
+        return self.compact_string() if self.flexible else self.string()
+
+    def blob(self):
+        return self.compact_bytes() if self.flexible else self.bytes_()
+
+    def arr(self, fn):
+        return self.compact_array(fn) if self.flexible else self.array(fn)
+
+    def end(self):
+        return self.tags() if self.flexible else {}
+
+
+def _vw(api_key, version):
+    return VWriter(is_flexible(api_key, version))
+
+
+def _vr(r, api_key, version):
+    return r if isinstance(r, VReader) else VReader(r, is_flexible(api_key, version))
+
+
+# --- FindCoordinator (10) ---
+
+def encode_find_coordinator(version, key=None, keys=None, key_type=0):
+    """v0-3 look up one `key`; v4+ a batch (`keys`, default [key])."""
+    w = _vw(FIND_COORDINATOR, version)
+    if version >= 4:
+        w.i8(key_type).arr(list(keys if keys is not None else [key]), lambda ww, k: ww.str_(k))
+    else:
+        w.str_(key)
+        if version >= 1:
+            w.i8(key_type)
+    return w.end().getvalue()
+
+
+def decode_find_coordinator(r, version):
+    """Returns {"throttle_ms", "coordinators": [{key, node_id, host, port, error_code,
+    error_message}]}; before v4 the one entry has key None."""
+    r = _vr(r, FIND_COORDINATOR, version)
+    out = {"throttle_ms": r.i32() if version >= 1 else 0}
+    if version >= 4:
+        def one(rr):
+            c = {"key": rr.str_(), "node_id": rr.i32(), "host": rr.str_(), "port": rr.i32(),
+                 "error_code": rr.i16(), "error_message": rr.str_()}
+            rr.end()
+            return c
+        out["coordinators"] = r.arr(one) or []
+    else:
+        c = {"key": None, "error_code": r.i16()}
+        c["error_message"] = r.str_() if version >= 1 else None
+        c["node_id"], c["host"], c["port"] = r.i32(), r.str_(), r.i32()
+        out["coordinators"] = [c]
+    r.end()
+    return out
+
+
+# --- JoinGroup (11) ---
+
+def encode_join_group(version, group_id, member_id="", protocols=(), protocol_type="consumer",
+                      session_timeout_ms=10000, rebalance_timeout_ms=30000,
+                      group_instance_id=None, reason=None):
+    """protocols: [(name, metadata bytes)]."""
+    w = _vw(JOIN_GROUP, version)
+    w.str_(group_id).i32(session_timeout_ms)
+    if version >= 1:
+        w.i32(rebalance_timeout_ms)
+    w.str_(member_id)
+    if version >= 5:
+        w.str_(group_instance_id)
+    elif group_instance_id is not None:
+        raise ValueError("JoinGroup v%d has no group instance id" % version)
+    w.str_(protocol_type)
+
+    def proto(ww, p):
+        ww.str_(p[0]).blob(p[1]).end()
+    w.arr(list(protocols), proto)
+    if version >= 8:
+        w.str_(reason)
+    return w.end().getvalue()
+
+
+def decode_join_group(r, version):
+    r = _vr(r, JOIN_GROUP, version)
+    out = {"throttle_ms": r.i32() if version >= 2 else 0, "error_code": r.i16(),
+           "generation_id": r.i32()}
+    out["protocol_type"] = r.str_() if version >= 7 else None
+    out["protocol_name"] = r.str_()
+    out["leader"] = r.str_()
+    out["skip_assignment"] = r.boolean() if version >= 9 else False
+    out["member_id"] = r.str_()
+
+    def member(rr):
+        m = {"member_id": rr.str_()}
+        m["group_instance_id"] = rr.str_() if version >= 5 else None
+        m["metadata"] = rr.blob()
+        rr.end()
+        return m
+    out["members"] = r.arr(member) or []
+    r.end()
+    return out
+
+
+# --- SyncGroup (14) ---
+
+def encode_sync_group(version, group_id, generation_id, member_id, assignments=None,
+                      group_instance_id=None, protocol_type="consumer", protocol_name=None):
+    """assignments: {member_id: assignment bytes} (the leader's), or None/{} (followers)."""
+    w = _vw(SYNC_GROUP, version)
+    w.str_(group_id).i32(generation_id).str_(member_id)
+    if version >= 3:
+        w.str_(group_instance_id)
+    if version >= 5:
+        w.str_(protocol_type).str_(protocol_name)
+
+    def assignment(ww, item):
+        ww.str_(item[0]).blob(item[1]).end()
+    w.arr(sorted((assignments or {}).items()), assignment)
+    return w.end().getvalue()
+
+
+def decode_sync_group(r, version):
+    r = _vr(r, SYNC_GROUP, version)
+    out = {"throttle_ms": r.i32() if version >= 1 else 0, "error_code": r.i16()}
+    if version >= 5:
+        out["protocol_type"], out["protocol_name"] = r.str_(), r.str_()
+    out["assignment"] = r.blob()
+    r.end()
+    return out
+
+
+# --- Heartbeat (12) ---
+
+def encode_heartbeat(version, group_id, generation_id, member_id, group_instance_id=None):
+    w = _vw(HEARTBEAT, version)
+    w.str_(group_id).i32(generation_id).str_(member_id)
+    if version >= 3:
+        w.str_(group_instance_id)
+    return w.end().getvalue()
+
+
+def decode_heartbeat(r, version):
+    r = _vr(r, HEARTBEAT, version)
+    out = {"throttle_ms": r.i32() if version >= 1 else 0, "error_code": r.i16()}
+    r.end()
+    return out
+
+
+# --- LeaveGroup (13) ---
+
+def encode_leave_group(version, group_id, member_id=None, members=None):
+    """v0-2: one member_id; v3+: members [(member_id, group_instance_id[, reason])]
+    (default [(member_id, None)])."""
+    w = _vw(LEAVE_GROUP, version)
+    w.str_(group_id)
+    if version <= 2:
+        w.str_(member_id)
+    else:
+        if members is None:
+            members = [(member_id, None)]
+
+        def member(ww, m):
+            ww.str_(m[0]).str_(m[1])
+            if version >= 5:
+                ww.str_(m[2] if len(m) > 2 else None)
+            ww.end()
+        w.arr(list(members), member)
+    return w.end().getvalue()
+
+
+def decode_leave_group(r, version):
+    r = _vr(r, LEAVE_GROUP, version)
+    out = {"throttle_ms": r.i32() if version >= 1 else 0, "error_code": r.i16(), "members": []}
+    if version >= 3:
+        def member(rr):
+            m = {"member_id": rr.str_(), "group_instance_id": rr.str_(), "error_code": rr.i16()}
+            rr.end()
+            return m
+        out["members"] = r.arr(member) or []
+    r.end()
+    return out
+
+
+# --- OffsetCommit (8) ---
+
+def encode_offset_commit(version, group_id, offsets, generation_id=-1, member_id="",
+                         group_instance_id=None, retention_time_ms=-1):
+    """offsets: {topic: {partition: offset or (offset, metadata) or (offset, metadata,
+    leader_epoch)}}. Metadata defaults to "" (as the Java client sends)."""
+    w = _vw(OFFSET_COMMIT, version)
+    w.str_(group_id)
+    if version >= 1:
+        w.i32(generation_id).str_(member_id)
+    if version >= 7:
+        w.str_(group_instance_id)
+    if 2 <= version <= 4:
+        w.i64(retention_time_ms)
+
+    def partition(ww, item):
+        p, v = item
+        if not isinstance(v, tuple):
+            v = (v,)
+        offset = v[0]
+        metadata = v[1] if len(v) > 1 else ""
+        epoch = v[2] if len(v) > 2 else -1
+        ww.i32(p).i64(offset)
+        if version >= 6:
+            ww.i32(epoch)
+        if version == 1:
+            ww.i64(-1)  # commit timestamp: now
+        ww.str_(metadata).end()
+
+    def topic(ww, item):
+        ww.str_(item[0]).arr(sorted(item[1].items()), partition).end()
+    w.arr(sorted(offsets.items()), topic)
+    return w.end().getvalue()
+
+
+def decode_offset_commit(r, version):
+    """Returns ({(topic, partition): error_code}, throttle_ms)."""
+    r = _vr(r, OFFSET_COMMIT, version)
+    throttle = r.i32() if version >= 3 else 0
+    out = {}
+
+    def topic(rr):
+        name = rr.str_()
+
+        def partition(x):
+            p = x.i32()
+            out[(name, p)] = x.i16()
+            x.end()
+        rr.arr(partition)
+        rr.end()
+    r.arr(topic)
+    r.end()
+    return out, throttle
+
+
+# --- OffsetFetch (9) ---
+
+def encode_offset_fetch(version, group_id=None, topics=None, require_stable=False, groups=None):
+    """v0-7: one group; topics {topic: [partitions]} or None (all, v2+).
+    v8+: groups {group_id: topics or None} (default {group_id: topics})."""
+    w = _vw(OFFSET_FETCH, version)
+
+    def topic(ww, item):
+        ww.str_(item[0]).arr(sorted(item[1]), lambda x, p: x.i32(p)).end()
+
+    def topic_list(t):
+        return None if t is None else sorted(t.items())
+    if version <= 7:
+        if topics is None and version < 2:
+            raise ValueError("OffsetFetch v%d cannot ask for all topics" % version)
+        w.str_(group_id).arr(topic_list(topics), topic)
+    else:
+        if groups is None:
+            groups = {group_id: topics}
+
+        def group(ww, item):
+            ww.str_(item[0])
+            if version >= 9:
+                ww.str_(None).i32(-1)  # member id, member epoch (KIP-848 only)
+            ww.arr(topic_list(item[1]), topic).end()
+        w.arr(sorted(groups.items()), group)
+    if version >= 7:
+        w.boolean(require_stable)
+    return w.end().getvalue()
+
+
+def decode_offset_fetch(r, version):
+    """Returns {group_id: {"error_code": e, "partitions": {(topic, p): {offset, leader_epoch,
+    metadata, error_code}}}, "throttle_ms": t}. Before v8 the single group's key is None."""
+    r = _vr(r, OFFSET_FETCH, version)
+    throttle = r.i32() if version >= 3 else 0
+
+    def topics(rr, out):
+        def topic(x):
+            name = x.str_()
+
+            def partition(y):
+                p = y.i32()
+                d = {"offset": y.i64()}
+                d["leader_epoch"] = y.i32() if version >= 5 else -1
+                d["metadata"] = y.str_()
+                d["error_code"] = y.i16()
+                y.end()
+                out[(name, p)] = d
+            x.arr(partition)
+            x.end()
+        rr.arr(topic)
+
+    result = {"throttle_ms": throttle}
+    if version <= 7:
+        parts = {}
+        topics(r, parts)
+        err = r.i16() if version >= 2 else 0
+        result[None] = {"error_code": err, "partitions": parts}
+    else:
+        def group(rr):
+            gid = rr.str_()
+            parts = {}
+            topics(rr, parts)
+            result[gid] = {"partitions": parts, "error_code": rr.i16()}
+            rr.end()
+        r.arr(group)
+    r.end()
+    return result
+
+
+# --- ListGroups (16) ---
+
+def encode_list_groups(version, states_filter=None, types_filter=None):
+    w = _vw(LIST_GROUPS, version)
+    if version >= 4:
+        w.arr(list(states_filter or []), lambda ww, s: ww.str_(s))
+    if version >= 5:
+        w.arr(list(types_filter or []), lambda ww, s: ww.str_(s))
+    return w.end().getvalue()
+
+
+def decode_list_groups(r, version):
+    """Returns (error_code, {group_id: {protocol_type, state, type}})."""
+    r = _vr(r, LIST_GROUPS, version)
+    if version >= 1:
+        r.i32()
+    err = r.i16()
+    groups = {}
+
+    def group(rr):
+        g = {"group_id": rr.str_(), "protocol_type": rr.str_()}
+        g["state"] = rr.str_() if version >= 4 else None
+        g["type"] = rr.str_() if version >= 5 else None
+        rr.end()
+        groups[g["group_id"]] = g
+    r.arr(group)
+    r.end()
+    return err, groups
+
+
+# --- DescribeGroups (15) ---
+
+def encode_describe_groups(version, groups, include_authorized_operations=False):
+    w = _vw(DESCRIBE_GROUPS, version)
+    w.arr(list(groups), lambda ww, g: ww.str_(g))
+    if version >= 3:
+        w.boolean(include_authorized_operations)
+    return w.end().getvalue()
+
+
+def decode_describe_groups(r, version):
+    """Returns {group_id: {error_code, state, protocol_type, protocol_data, members: [...],
+    authorized_operations}}."""
+    r = _vr(r, DESCRIBE_GROUPS, version)
+    if version >= 1:
+        r.i32()
+    out = {}
+
+    def member(rr):
+        m = {"member_id": rr.str_()}
+        m["group_instance_id"] = rr.str_() if version >= 4 else None
+        m["client_id"], m["client_host"] = rr.str_(), rr.str_()
+        m["metadata"], m["assignment"] = rr.blob(), rr.blob()
+        rr.end()
+        return m
+
+    def group(rr):
+        g = {"error_code": rr.i16(), "group_id": rr.str_(), "state": rr.str_(),
+             "protocol_type": rr.str_(), "protocol_data": rr.str_()}
+        g["members"] = rr.arr(member) or []
+        g["authorized_operations"] = rr.i32() if version >= 3 else None
+        rr.end()
+        out[g["group_id"]] = g
+    r.arr(group)
+    r.end()
+    return out
+
+
+# --- DeleteGroups (42) ---
+
+def encode_delete_groups(version, groups):
+    w = _vw(DELETE_GROUPS, version)
+    w.arr(list(groups), lambda ww, g: ww.str_(g))
+    return w.end().getvalue()
+
+
+def decode_delete_groups(r, version):
+    """Returns {group_id: error_code}."""
+    r = _vr(r, DELETE_GROUPS, version)
+    r.i32()
+    out = {}
+
+    def result(rr):
+        g = rr.str_()
+        out[g] = rr.i16()
+        rr.end()
+    r.arr(result)
+    r.end()
+    return out
+
+
+# --- OffsetDelete (47), v0 only ---
+
+def encode_offset_delete(group_id, topics):
+    """topics: {topic: [partitions]}"""
+    w = Writer()
+    w.string(group_id)
+
+    def topic(ww, item):
+        ww.string(item[0]).array(sorted(item[1]), lambda x, p: x.i32(p))
+    w.array(sorted(topics.items()), topic)
+    return w.getvalue()
+
+
+def decode_offset_delete(r):
+    """Returns (error_code, {(topic, partition): error_code})."""
+    err = r.i16()
+    r.i32()
+    out = {}
+
+    def topic(rr):
+        name = rr.string()
+
+        def partition(x):
+            p = x.i32()
+            out[(name, p)] = x.i16()
+        rr.array(partition)
+    r.array(topic)
+    return err, out
+
+
+# --- the "consumer" protocol's embedded blobs (ConsumerProtocolSubscription/Assignment) ---
+
+def encode_consumer_subscription(topics, user_data=None, version=0, owned_partitions=None):
+    """Subscription metadata for JoinGroup's protocol list (v0, or v1 with owned partitions)."""
+    w = Writer()
+    w.i16(version).array(list(topics), lambda ww, t: ww.string(t)).bytes_(user_data)
+    if version >= 1:
+        def owned(ww, item):
+            ww.string(item[0]).array(sorted(item[1]), lambda x, p: x.i32(p))
+        w.array(sorted((owned_partitions or {}).items()), owned)
+    return w.getvalue()
+
+
+def decode_consumer_subscription(data):
+    r = Reader(data)
+    out = {"version": r.i16(), "topics": r.array(lambda x: x.string()) or []}
+    out["user_data"] = r.bytes_()
+    return out
+
+
+def encode_consumer_assignment(assignment, user_data=None, version=0):
+    """assignment: {topic: [partitions]}"""
+    w = Writer()
+
+    def topic(ww, item):
+        ww.string(item[0]).array(sorted(item[1]), lambda x, p: x.i32(p))
+    w.i16(version).array(sorted(assignment.items()), topic).bytes_(user_data)
+    return w.getvalue()
+
+
+def decode_consumer_assignment(data):
+    """Returns {topic: [partitions]} (empty for an empty/None blob)."""
+    if not data:
+        return {}
+    r = Reader(data)
+    r.i16()
+    out = {}
+
+    def topic(rr):
+        name = rr.string()
+        out[name] = rr.array(lambda x: x.i32()) or []
+    r.array(topic)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Connection
 # --------------------------------------------------------------------------------------------
 
@@ -912,3 +1462,113 @@ class Connection:
     def create_topics(self, topics, timeout_ms=10000, validate_only=False):
         body = encode_create_topics_v2(topics, timeout_ms, validate_only)
         return decode_create_topics_v2(self.call(CREATE_TOPICS, 2, body))[0]
+
+    # --- consumer-group calls (version first; keyword arguments as in the encoders) ---
+
+    def send_async(self, api_key, api_version, body, decode):
+        """Sends a request without waiting; returns a Pending whose result() reads and decodes
+        the response (responses on one connection arrive in request order)."""
+        cid = self.send_request(api_key, api_version, body)
+        return Pending(self, cid, api_key, api_version, decode)
+
+    def _call_decoded(self, api_key, version, body, decode):
+        return decode(self.call(api_key, version, body), version)
+
+    def find_coordinator(self, key, version=0, key_type=0):
+        """v0-3: the coordinator dict for `key`; v4+: looked up as a one-key batch."""
+        res = self._call_decoded(FIND_COORDINATOR, version,
+                                 encode_find_coordinator(version, key=key, key_type=key_type),
+                                 decode_find_coordinator)
+        return res["coordinators"][0]
+
+    def find_coordinators(self, keys, version=4, key_type=0):
+        res = self._call_decoded(FIND_COORDINATOR, version,
+                                 encode_find_coordinator(version, keys=keys, key_type=key_type),
+                                 decode_find_coordinator)
+        return res["coordinators"]
+
+    def join_group(self, version, group_id, **kw):
+        return self._call_decoded(JOIN_GROUP, version, encode_join_group(version, group_id, **kw),
+                                  decode_join_group)
+
+    def join_group_async(self, version, group_id, **kw):
+        return self.send_async(JOIN_GROUP, version, encode_join_group(version, group_id, **kw),
+                               decode_join_group)
+
+    def sync_group(self, version, group_id, generation_id, member_id, assignments=None, **kw):
+        return self._call_decoded(SYNC_GROUP, version, encode_sync_group(
+            version, group_id, generation_id, member_id, assignments, **kw), decode_sync_group)
+
+    def sync_group_async(self, version, group_id, generation_id, member_id, assignments=None,
+                         **kw):
+        return self.send_async(SYNC_GROUP, version, encode_sync_group(
+            version, group_id, generation_id, member_id, assignments, **kw), decode_sync_group)
+
+    def heartbeat(self, version, group_id, generation_id, member_id, group_instance_id=None):
+        """Returns the error code."""
+        return self._call_decoded(HEARTBEAT, version, encode_heartbeat(
+            version, group_id, generation_id, member_id, group_instance_id),
+            decode_heartbeat)["error_code"]
+
+    def leave_group(self, version, group_id, member_id=None, members=None):
+        return self._call_decoded(LEAVE_GROUP, version, encode_leave_group(
+            version, group_id, member_id, members), decode_leave_group)
+
+    def offset_commit(self, version, group_id, offsets, **kw):
+        """Returns {(topic, partition): error_code}."""
+        return self._call_decoded(OFFSET_COMMIT, version, encode_offset_commit(
+            version, group_id, offsets, **kw), decode_offset_commit)[0]
+
+    def offset_fetch(self, version, group_id, topics=None, require_stable=False):
+        """One group (any version). Returns (group error_code, {(topic, p): {offset,
+        leader_epoch, metadata, error_code}})."""
+        res = self._call_decoded(OFFSET_FETCH, version, encode_offset_fetch(
+            version, group_id, topics, require_stable), decode_offset_fetch)
+        g = res[None] if version <= 7 else res[group_id]
+        return g["error_code"], g["partitions"]
+
+    def list_groups(self, version, states_filter=None, types_filter=None):
+        """Returns (error_code, {group_id: {group_id, protocol_type, state, type}})."""
+        return self._call_decoded(LIST_GROUPS, version, encode_list_groups(
+            version, states_filter, types_filter), decode_list_groups)
+
+    def describe_groups(self, version, groups, include_authorized_operations=False):
+        return self._call_decoded(DESCRIBE_GROUPS, version, encode_describe_groups(
+            version, groups, include_authorized_operations), decode_describe_groups)
+
+    def delete_groups(self, version, groups):
+        return self._call_decoded(DELETE_GROUPS, version, encode_delete_groups(version, groups),
+                                  decode_delete_groups)
+
+    def offset_delete(self, group_id, topics):
+        return decode_offset_delete(self.call(OFFSET_DELETE, 0,
+                                              encode_offset_delete(group_id, topics)))
+
+
+class Pending:
+    """A request sent by Connection.send_async whose response has not been read yet."""
+
+    def __init__(self, conn, correlation_id, api_key, api_version, decode):
+        self.conn = conn
+        self.correlation_id = correlation_id
+        self.api_key = api_key
+        self.api_version = api_version
+        self.decode = decode
+
+    def result(self, timeout=None):
+        """Reads the response, waiting up to `timeout` s (default: the connection's timeout);
+        socket.timeout if it does not come."""
+        old = self.conn.sock.gettimeout()
+        if timeout is not None:
+            self.conn.sock.settimeout(timeout)
+        try:
+            _, r = self.conn.recv_response(
+                self.correlation_id, response_header_version(self.api_key, self.api_version))
+        finally:
+            self.conn.sock.settimeout(old)
+        return self.decode(r, self.api_version)
+
+    def ready(self, timeout=0.0):
+        """True if response bytes are waiting on the socket within `timeout` s."""
+        readable, _, _ = select.select([self.conn.sock], [], [], timeout)
+        return bool(readable)

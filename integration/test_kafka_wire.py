@@ -215,5 +215,172 @@ class RequestEncodingTest(unittest.TestCase):
         self.assertEqual([p["partition_index"] for p in md["topics"][0]["partitions"]], [0, 1])
 
 
+def _kp(cls_factory):
+    """A kafka-python protocol struct's encoding (the object kept alive across encode())."""
+    obj = cls_factory()
+    return obj.encode()
+
+
+class GroupApiEncodingTest(unittest.TestCase):
+    """Group API encoders/decoders against kafka-python's structs (classic versions), and
+    hand-built bytes for flexible versions."""
+
+    def setUp(self):
+        try:
+            import kafka.protocol.admin as admin
+            import kafka.protocol.commit as commit
+            import kafka.protocol.group as group
+            from kafka.coordinator import protocol as cproto
+        except ImportError:
+            self.skipTest("kafka-python not importable")
+        self.admin, self.commit, self.group, self.cproto = admin, commit, group, cproto
+
+    def test_find_coordinator_requests(self):
+        c = self.commit
+        self.assertEqual(kw.encode_find_coordinator(0, "g1"),
+                         _kp(lambda: c.GroupCoordinatorRequest[0]("g1")))
+        self.assertEqual(kw.encode_find_coordinator(1, "g1", key_type=0),
+                         _kp(lambda: c.GroupCoordinatorRequest[1]("g1", 0)))
+        # v3 flexible: compact key, key type, empty tags
+        self.assertEqual(kw.encode_find_coordinator(3, "g1"), b"\x03g1\x00\x00")
+        # v4: key type, compact array of compact strings, tags
+        self.assertEqual(kw.encode_find_coordinator(4, keys=["a", "bc"]),
+                         b"\x00\x03\x02a\x03bc\x00")
+
+    def test_find_coordinator_responses(self):
+        v0 = struct.pack(">hih", 0, 7, 9) + b"127.0.0.1" + struct.pack(">i", 9092)
+        (c,) = kw.decode_find_coordinator(kw.Reader(v0), 0)["coordinators"]
+        self.assertEqual((c["error_code"], c["node_id"], c["host"], c["port"]),
+                         (0, 7, "127.0.0.1", 9092))
+        w = kw.Writer().i32(0)
+
+        def coord(ww, k):
+            ww.compact_string(k).i32(1).compact_string("h").i32(5).i16(0).compact_string(None)
+            ww.tags()
+        w.compact_array(["a", "b"], coord).tags()
+        res = kw.decode_find_coordinator(kw.Reader(w.getvalue()), 4)
+        self.assertEqual([(x["key"], x["node_id"], x["host"], x["port"], x["error_code"])
+                          for x in res["coordinators"]], [("a", 1, "h", 5, 0), ("b", 1, "h", 5, 0)])
+
+    def test_join_sync_heartbeat_leave_requests(self):
+        g = self.group
+        meta = kw.encode_consumer_subscription(["t1", "t2"], b"ud")
+        self.assertEqual(meta, _kp(lambda: self.cproto.ConsumerProtocolMemberMetadata(
+            0, ["t1", "t2"], b"ud")))
+        self.assertEqual(
+            kw.encode_join_group(2, "g", "m", [("range", meta)], session_timeout_ms=6000,
+                                 rebalance_timeout_ms=9000),
+            _kp(lambda: g.JoinGroupRequest[2]("g", 6000, 9000, "m", "consumer",
+                                              [("range", meta)])))
+        assignment = kw.encode_consumer_assignment({"t1": [1, 0]}, None)
+        self.assertEqual(assignment, _kp(lambda: self.cproto.ConsumerProtocolMemberAssignment(
+            0, [("t1", [0, 1])], None)))
+        self.assertEqual(kw.decode_consumer_assignment(assignment), {"t1": [0, 1]})
+        self.assertEqual(kw.encode_sync_group(1, "g", 3, "m", {"m": assignment}),
+                         _kp(lambda: g.SyncGroupRequest[1]("g", 3, "m", [("m", assignment)])))
+        self.assertEqual(kw.encode_heartbeat(1, "g", 3, "m"),
+                         _kp(lambda: g.HeartbeatRequest[1]("g", 3, "m")))
+        self.assertEqual(kw.encode_leave_group(1, "g", "m"),
+                         _kp(lambda: g.LeaveGroupRequest[1]("g", "m")))
+        # flexible versions
+        self.assertEqual(kw.encode_heartbeat(4, "g", 3, "m", "i"),
+                         b"\x02g" + struct.pack(">i", 3) + b"\x02m\x02i\x00")
+        self.assertEqual(kw.encode_leave_group(5, "g", members=[("m", None, "bye")]),
+                         b"\x02g\x02\x02m\x00\x04bye\x00\x00")
+        j6 = kw.encode_join_group(6, "g", "", [("range", b"M")], session_timeout_ms=1,
+                                  rebalance_timeout_ms=2, group_instance_id="i")
+        self.assertEqual(j6, b"\x02g" + struct.pack(">ii", 1, 2) + b"\x01\x02i\x09consumer"
+                         + b"\x02\x06range\x02M\x00" + b"\x00")
+
+    def test_join_sync_responses(self):
+        g = self.group
+        raw = _kp(lambda: g.JoinGroupResponse[2](5, 0, 4, "range", "m1", "m2",
+                                                 [("m1", b"a"), ("m2", b"b")]))
+        res = kw.decode_join_group(kw.Reader(raw), 2)
+        self.assertEqual((res["throttle_ms"], res["error_code"], res["generation_id"],
+                          res["protocol_name"], res["leader"], res["member_id"]),
+                         (5, 0, 4, "range", "m1", "m2"))
+        self.assertEqual([(m["member_id"], m["metadata"]) for m in res["members"]],
+                         [("m1", b"a"), ("m2", b"b")])
+        raw = _kp(lambda: g.SyncGroupResponse[1](0, 27, b"xyz"))
+        self.assertEqual(kw.decode_sync_group(kw.Reader(raw), 1),
+                         {"throttle_ms": 0, "error_code": 27, "assignment": b"xyz"})
+        # JoinGroup v9 (flexible, protocol type, skip assignment, instance ids)
+        w = kw.Writer().i32(0).i16(79).i32(-1).compact_string("consumer")
+        w.compact_string(None).compact_string("").boolean(False).compact_string("mid")
+        w.compact_array([], None).tags()
+        res = kw.decode_join_group(kw.Reader(w.getvalue()), 9)
+        self.assertEqual((res["error_code"], res["member_id"], res["protocol_name"],
+                          res["members"]), (79, "mid", None, []))
+
+    def test_offset_commit_and_fetch(self):
+        c = self.commit
+        self.assertEqual(
+            kw.encode_offset_commit(2, "g", {"t": {0: (5, "m"), 1: (7, "")}}, generation_id=3,
+                                    member_id="mm"),
+            _kp(lambda: c.OffsetCommitRequest[2]("g", 3, "mm", -1,
+                                                 [("t", [(0, 5, "m"), (1, 7, "")])])))
+        raw = _kp(lambda: c.OffsetCommitResponse[2]([("t", [(0, 0), (1, 12)])]))
+        self.assertEqual(kw.decode_offset_commit(kw.Reader(raw), 2)[0],
+                         {("t", 0): 0, ("t", 1): 12})
+        self.assertEqual(kw.encode_offset_fetch(1, "g", {"t": [1, 0]}),
+                         _kp(lambda: c.OffsetFetchRequest[1]("g", [("t", [0, 1])])))
+        self.assertEqual(kw.encode_offset_fetch(3, "g", None),
+                         _kp(lambda: c.OffsetFetchRequest[3]("g", None)))
+        raw = _kp(lambda: c.OffsetFetchResponse[3](0, [("t", [(0, 5, "m", 0), (1, -1, "", 0)])],
+                                                   0))
+        res = kw.decode_offset_fetch(kw.Reader(raw), 3)
+        self.assertEqual(res[None]["error_code"], 0)
+        self.assertEqual(res[None]["partitions"][("t", 0)]["offset"], 5)
+        self.assertEqual(res[None]["partitions"][("t", 0)]["metadata"], "m")
+        self.assertEqual(res[None]["partitions"][("t", 1)]["offset"], -1)
+        # v8: groups array
+        body = kw.encode_offset_fetch(8, groups={"g": None})
+        self.assertEqual(body, b"\x02\x02g\x00\x00" + b"\x00" + b"\x00")
+        w = kw.Writer().i32(0)
+
+        def group(ww, gid):
+            def topic(x, name):
+                x.compact_string(name).compact_array(
+                    [0], lambda y, p: y.i32(p).i64(9).i32(-1).compact_string("md").i16(0).tags())
+                x.tags()
+            ww.compact_string(gid).compact_array(["t"], topic).i16(0).tags()
+        w.compact_array(["g"], group).tags()
+        res = kw.decode_offset_fetch(kw.Reader(w.getvalue()), 8)
+        self.assertEqual(res["g"]["partitions"][("t", 0)]["offset"], 9)
+        self.assertEqual(res["g"]["partitions"][("t", 0)]["metadata"], "md")
+
+    def test_list_describe_delete(self):
+        a = self.admin
+        self.assertEqual(kw.encode_list_groups(2), b"")
+        self.assertEqual(kw.encode_list_groups(4, ["Stable"]), b"\x02\x07Stable\x00")
+        raw = _kp(lambda: a.ListGroupsResponse[2](0, 0, [("g1", "consumer"), ("g2", "")]))
+        err, groups = kw.decode_list_groups(kw.Reader(raw), 2)
+        self.assertEqual(err, 0)
+        self.assertEqual({g: v["protocol_type"] for g, v in groups.items()},
+                         {"g1": "consumer", "g2": ""})
+        self.assertEqual(kw.encode_describe_groups(3, ["g1", "g2"], True),
+                         _kp(lambda: a.DescribeGroupsRequest[3](["g1", "g2"], True)))
+        raw = _kp(lambda: a.DescribeGroupsResponse[1](0, [
+            (0, "g1", "Stable", "consumer", "range",
+             [("m1", "cid", "/127.0.0.1", b"meta", b"asg")])]))
+        res = kw.decode_describe_groups(kw.Reader(raw), 1)
+        self.assertEqual(res["g1"]["state"], "Stable")
+        self.assertEqual(res["g1"]["members"][0]["client_id"], "cid")
+        self.assertEqual(res["g1"]["members"][0]["assignment"], b"asg")
+        self.assertEqual(kw.encode_delete_groups(1, ["g"]),
+                         _kp(lambda: a.DeleteGroupsRequest[1](["g"])))
+        raw = _kp(lambda: a.DeleteGroupsResponse[1](0, [("g", 68)]))
+        self.assertEqual(kw.decode_delete_groups(kw.Reader(raw), 1), {"g": 68})
+
+    def test_header_versions(self):
+        self.assertEqual(kw.request_header_version(kw.JOIN_GROUP, 5), 1)
+        self.assertEqual(kw.request_header_version(kw.JOIN_GROUP, 6), 2)
+        self.assertEqual(kw.request_header_version(kw.FIND_COORDINATOR, 3), 2)
+        self.assertEqual(kw.request_header_version(kw.OFFSET_DELETE, 0), 1)
+        self.assertEqual(kw.response_header_version(kw.HEARTBEAT, 4), 1)
+        self.assertEqual(kw.response_header_version(kw.OFFSET_FETCH, 5), 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -168,9 +168,11 @@ void broker::start() {
     if (started_) return;
     started_ = true;
     prepare_log_dirs();
+    maintenance_.read_startup_state();
     shards_.start();
     admin_->load();
     groups_->start();  // loads the __consumer_offsets partitions each shard owns
+    maintenance_.start();
     // Listeners are bound on shard 0's context from this thread before any accept runs there.
     std::promise<void> bound;
     asio::post(controller_shard().executor(), [&] {
@@ -202,7 +204,9 @@ void broker::stop() {
     });
     closed.get_future().get();
     groups_->stop();
-    admin_->close_all();
+    maintenance_.stop();
+    const bool clean = admin_->close_all();
+    maintenance_.finish(clean);
     shards_.stop();
     shards_.join();
     server_log().info("shut down cleanly");

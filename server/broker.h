@@ -8,6 +8,7 @@
 
 #include "server/broker_config.h"
 #include "server/dispatch.h"
+#include "server/log_maintenance.h"
 #include "server/partition.h"
 #include "server/shard.h"
 #include "server/topic_admin.h"
@@ -44,6 +45,7 @@ public:
     shard& controller_shard() { return shards_.at(0); }
     topic_registry& topics() { return topics_; }
     topic_admin& admin() { return *admin_; }
+    log_maintenance& maintenance() { return maintenance_; }
     // The consumer group coordinators (one per shard).
     groups::coordinator_set& groups() { return *groups_; }
     // The partitions owned by shard `id`; use only from that shard.
@@ -67,6 +69,7 @@ private:
     topic_registry topics_;
     std::vector<partition_store> stores_;
     std::unique_ptr<topic_admin> admin_;
+    log_maintenance maintenance_{*this};
     std::unique_ptr<groups::coordinator_set> groups_;
     std::string cluster_id_;
     std::vector<advertised_endpoint> endpoints_;

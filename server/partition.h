@@ -33,6 +33,11 @@ struct partition_settings {
     // message.timestamp.before/after.max.ms: how far CreateTime timestamps may stray from now.
     int64_t timestamp_before_max_ms = INT64_MAX;
     int64_t timestamp_after_max_ms = INT64_MAX;
+    // Retention (retention.ms / retention.bytes, -1 = unlimited), applied when cleanup.policy
+    // includes delete.
+    int64_t retention_ms = -1;
+    int64_t retention_bytes = -1;
+    bool delete_enabled = true;
 };
 
 class partition {

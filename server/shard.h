@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -48,6 +49,10 @@ private:
     std::vector<std::jthread> threads_;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
 };
+
+// Runs f(shard id) on every shard and blocks until all are done; rethrows the first exception.
+// For start-up and shutdown only: call it from a thread that is not a shard.
+void run_on_every_shard(shard_set& shards, const std::function<void(shard_id)>& f);
 
 // Runs the coroutine produced by `make()` on shard `target` and resumes the caller on its own
 // shard with the result. Everything `make` captures crosses threads, so capture by value/move.

@@ -21,27 +21,6 @@ using protocol::error_code;
 
 namespace {
 
-// Runs f(shard_id) on every shard and waits; rethrows the first exception.
-template <class F>
-void run_on_every_shard(shard_set& shards, F f) {
-    std::latch done(static_cast<std::ptrdiff_t>(shards.size()));
-    std::vector<std::exception_ptr> errors(shards.size());
-    for (shard_id i = 0; i < shards.size(); ++i) {
-        asio::post(shards.at(i).executor(), [&, i] {
-            try {
-                f(i);
-            } catch (...) {
-                errors[i] = std::current_exception();
-            }
-            done.count_down();
-        });
-    }
-    done.wait();
-    for (auto& e : errors) {
-        if (e) std::rethrow_exception(e);
-    }
-}
-
 // Releases the admin lock when an operation ends.
 struct admin_guard {
     asio::experimental::channel<void(boost::system::error_code)>* lock;
@@ -76,6 +55,9 @@ partition_settings make_partition_settings(const topic_config& c) {
     s.compact = c.compact();
     s.timestamp_before_max_ms = c.message_timestamp_before_max_ms();
     s.timestamp_after_max_ms = c.message_timestamp_after_max_ms();
+    s.retention_ms = c.retention_ms();
+    s.retention_bytes = c.retention_bytes();
+    s.delete_enabled = c.delete_enabled();
     return s;
 }
 
@@ -168,7 +150,9 @@ void topic_admin::load() {
                                                  dir.string() + ": " + werr.message());
                     }
                 }
-                auto log = storage::partition_log::open(dir, lc);
+                auto log = storage::partition_log::open(
+                    dir, lc,
+                    broker_.maintenance().open_options_for(placement.log_dir, t->name, p));
                 if (!log) {
                     throw std::runtime_error("cannot open the log in " + dir.string() + ": " +
                                              log.error().message());
@@ -188,14 +172,17 @@ void topic_admin::load() {
     server_log().info("loaded {} topics with {} partitions", topics.size(), partitions);
 }
 
-void topic_admin::close_all() {
+bool topic_admin::close_all() {
+    std::atomic<bool> clean{true};
     run_on_every_shard(broker_.shards(), [&](shard_id me) {
-        broker_.partitions_on(me).for_each([](partition& p) {
+        broker_.partitions_on(me).for_each([&](partition& p) {
             if (auto ec = p.log().close()) {
                 server_log().error("closing {}-{}: {}", p.topic(), p.index(), ec.message());
+                clean = false;
             }
         });
     });
+    return clean;
 }
 
 std::map<std::string, size_t> topic_admin::count_partitions_per_dir() const {

@@ -52,7 +52,8 @@ public:
     // opens each partition's log on its owner shard (shards must be running). Throws on failure.
     void load();
     // Shutdown: flushes and closes every log on its owner shard (shards must be running).
-    void close_all();
+    // Returns whether every log closed without an error.
+    bool close_all();
 
     // Callable from any shard; the work runs on the controller shard.
     asio::awaitable<admin_result> create_topic(new_topic spec, bool validate_only);

@@ -15,6 +15,7 @@ void register_delete_topics(dispatch& d);
 void register_create_partitions(dispatch& d);
 void register_describe_configs(dispatch& d);
 void register_describe_cluster(dispatch& d);
+void register_delete_records(dispatch& d);
 void register_find_coordinator(dispatch& d);
 void register_join_group(dispatch& d);
 void register_sync_group(dispatch& d);
@@ -38,6 +39,7 @@ inline void register_handlers(dispatch& d) {
     register_create_partitions(d);
     register_describe_configs(d);
     register_describe_cluster(d);
+    register_delete_records(d);
     register_find_coordinator(d);
     register_join_group(d);
     register_sync_group(d);

@@ -105,7 +105,18 @@ void look_up(broker& b, shard_id owner, offset_lookup& q) {
         return;
     }
     if (!*found) return;  // nothing at or after the target: offset -1, timestamp -1
-    auto rec = first_record(*(*found)->batch, [&](int64_t ts) { return ts >= q.target; });
+    // The batch may begin below the log start offset (after DeleteRecords); skip those records.
+    const int64_t start = log.log_start_offset();
+    std::optional<std::pair<int64_t, int64_t>> rec;
+    std::vector<uint8_t> scratch;
+    protocol::for_each_record(
+        *(*found)->batch,
+        [&](const protocol::record& r) {
+            if (r.offset < start || r.timestamp < q.target) return true;
+            rec = std::pair(r.offset, r.timestamp);
+            return false;
+        },
+        &scratch);
     if (rec) {
         q.offset = rec->first;
         q.timestamp = rec->second;

@@ -1,0 +1,197 @@
+#include "server/log_maintenance.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <filesystem>
+
+#include "server/broker.h"
+#include "server/log.h"
+#include "server/partition.h"
+#include "storage/clean_shutdown.h"
+
+namespace runnel::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string log_dir_of(const partition& p) {
+    return const_cast<partition&>(p).log().dir().parent_path().string();
+}
+
+// Offsets of one partition, read on its owner shard.
+struct partition_offsets {
+    std::string log_dir;
+    storage::topic_partition_name name;
+    int64_t recovery_point = 0;
+    int64_t log_start_offset = 0;
+};
+
+std::vector<partition_offsets> offsets_on(partition_store& store) {
+    std::vector<partition_offsets> out;
+    store.for_each([&](partition& p) {
+        out.push_back({log_dir_of(p), {p.topic(), p.index()}, p.log().recovery_point(),
+                       p.log().log_start_offset()});
+    });
+    return out;
+}
+
+}  // namespace
+
+void log_maintenance::read_startup_state() {
+    for (const auto& d : broker_.config().log_dirs) {
+        dir_state state;
+        auto marker = storage::take_clean_shutdown_marker(d);
+        state.clean_shutdown = marker && *marker;
+        auto read = [&](std::string_view name, storage::checkpoint_map& into) {
+            auto r = storage::checkpoint_file(fs::path(d) / name).read();
+            if (r) {
+                into = std::move(*r);
+            } else {
+                server_log().warn("{}/{}: {}; recovering without it", d, name,
+                                  r.error().message());
+            }
+        };
+        read(storage::recovery_point_checkpoint_file_name, state.recovery_points);
+        read(storage::log_start_offset_checkpoint_file_name, state.log_start_offsets);
+        if (!state.clean_shutdown) {
+            server_log().info("log dir {} was not shut down cleanly: logs after their recovery "
+                              "points will be checked",
+                              d);
+        }
+        dirs_[d] = std::move(state);
+    }
+}
+
+storage::open_options log_maintenance::open_options_for(const std::string& log_dir,
+                                                        const std::string& topic,
+                                                        int32_t partition) const {
+    storage::open_options o;
+    auto it = dirs_.find(log_dir);
+    if (it == dirs_.end()) return o;
+    const dir_state& s = it->second;
+    storage::topic_partition_name key{topic, partition};
+    auto rp = s.recovery_points.find(key);
+    auto lso = s.log_start_offsets.find(key);
+    // Without an entry Kafka assumes 0: the whole log is checked.
+    o.recovery_point = rp == s.recovery_points.end() ? 0 : rp->second;
+    o.log_start_offset = lso == s.log_start_offsets.end() ? 0 : lso->second;
+    o.clean_shutdown = s.clean_shutdown;
+    return o;
+}
+
+void log_maintenance::start() {
+    asio::co_spawn(broker_.controller_shard().executor(), checkpoint_loop(), asio::detached);
+    for (shard_id i = 0; i < broker_.shards().size(); ++i) {
+        asio::co_spawn(broker_.shards().at(i).executor(), retention_loop(), asio::detached);
+    }
+}
+
+asio::awaitable<void> log_maintenance::checkpoint_loop() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto every = std::chrono::milliseconds(
+        std::max<int64_t>(1000, broker_.config().log_flush_offset_checkpoint_interval_ms));
+    while (!stopping_) {
+        timer.expires_after(every);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || stopping_) co_return;
+        co_await write_checkpoints();
+    }
+}
+
+asio::awaitable<void> log_maintenance::write_checkpoints() {
+    std::map<std::string, std::pair<storage::checkpoint_map, storage::checkpoint_map>> per_dir;
+    for (shard_id i = 0; i < broker_.shards().size(); ++i) {
+        auto collect = [this, i]() -> asio::awaitable<std::vector<partition_offsets>> {
+            co_return offsets_on(broker_.partitions_on(i));
+        };
+        auto got = co_await on_shard(broker_.shards().at(i), collect);
+        for (auto& o : got) {
+            per_dir[o.log_dir].first[o.name] = o.recovery_point;
+            per_dir[o.log_dir].second[o.name] = o.log_start_offset;
+        }
+    }
+    write_checkpoint_files(per_dir);
+}
+
+void log_maintenance::write_checkpoint_files(
+    const std::map<std::string, std::pair<storage::checkpoint_map, storage::checkpoint_map>>&
+        per_dir) {
+    for (const auto& d : broker_.config().log_dirs) {
+        auto it = per_dir.find(d);
+        static const storage::checkpoint_map empty;
+        const auto& rp = it == per_dir.end() ? empty : it->second.first;
+        const auto& lso = it == per_dir.end() ? empty : it->second.second;
+        for (auto [name, map] : {std::pair{storage::recovery_point_checkpoint_file_name, &rp},
+                                 std::pair{storage::log_start_offset_checkpoint_file_name, &lso}}) {
+            if (auto ec = storage::checkpoint_file(fs::path(d) / name).write(*map)) {
+                server_log().error("cannot write {}/{}: {}", d, name, ec.message());
+            }
+        }
+    }
+}
+
+asio::awaitable<void> log_maintenance::retention_loop() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    shard* me = shard_set::current();
+    const auto every = std::chrono::milliseconds(
+        std::max<int64_t>(100, broker_.config().log_retention_check_interval_ms));
+    while (!stopping_) {
+        timer.expires_after(every);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || stopping_ || !me) co_return;
+        const int64_t now = now_ms();
+        broker_.partitions_on(me->id()).for_each([&](partition& p) { apply_retention(p, now); });
+    }
+}
+
+void log_maintenance::apply_retention(partition& p, int64_t now) {
+    const auto& s = p.settings();
+    // Without "delete" in cleanup.policy only segments below the log start offset go.
+    const int64_t ms = s.delete_enabled ? s.retention_ms : -1;
+    const int64_t bytes = s.delete_enabled ? s.retention_bytes : -1;
+    auto r = p.log().delete_old_segments(now, ms, bytes);
+    if (!r) {
+        server_log().error("retention of {}-{}: {}", p.topic(), p.index(), r.error().message());
+        return;
+    }
+    if (!r->deleted_segments.empty()) {
+        server_log().info("retention deleted {} segment(s) ({} bytes) of {}-{}; log start offset "
+                          "now {}",
+                          r->deleted_segments.size(), r->deleted_bytes, p.topic(), p.index(),
+                          r->log_start_offset);
+    }
+}
+
+void log_maintenance::finish(bool logs_closed_cleanly) {
+    stopping_ = true;
+    std::map<std::string, std::pair<storage::checkpoint_map, storage::checkpoint_map>> per_dir;
+    std::mutex m;  // shards report concurrently into one map
+    run_on_every_shard(broker_.shards(), [&](shard_id id) {
+        auto got = offsets_on(broker_.partitions_on(id));
+        std::lock_guard lock(m);
+        for (auto& o : got) {
+            per_dir[o.log_dir].first[o.name] = o.recovery_point;
+            per_dir[o.log_dir].second[o.name] = o.log_start_offset;
+        }
+    });
+    write_checkpoint_files(per_dir);
+    if (!logs_closed_cleanly) return;
+    for (const auto& d : broker_.config().log_dirs) {
+        if (auto ec = storage::write_clean_shutdown_marker(d)) {
+            server_log().error("cannot write the clean-shutdown marker in {}: {}", d,
+                               ec.message());
+        }
+    }
+}
+
+}  // namespace runnel::server
