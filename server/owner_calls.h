@@ -11,8 +11,33 @@
 #include <vector>
 
 #include "server/shard.h"
+#include "server/topic_registry.h"
 
 namespace runnel::server {
+
+// One requested partition on its way to its owner shard. `slot` says where its answer goes:
+// topic `slot_topic(slot)`, partition entry `slot_partition(slot)` of the caller's response.
+struct partition_work {
+    size_t slot = 0;
+    shard_id owner = 0;
+    protocol::uuid topic_id{};
+    int32_t index = 0;
+};
+
+inline size_t make_slot(size_t topic, size_t partition) { return (topic << 32) | partition; }
+inline size_t slot_topic(size_t slot) { return slot >> 32; }
+inline size_t slot_partition(size_t slot) { return slot & 0xffffffff; }
+
+// Fills `w` for partition `index` of `topic`; false when the topic or partition doesn't exist.
+inline bool locate_partition(const topic_metadata* topic, int32_t index, size_t slot,
+                             partition_work& w) {
+    if (!topic || index < 0 || index >= topic->partition_count()) return false;
+    w.slot = slot;
+    w.owner = topic->partitions[static_cast<size_t>(index)].owner;
+    w.topic_id = topic->id;
+    w.index = index;
+    return true;
+}
 
 // `Item` has `shard_id owner` and `size_t slot` (its position in the caller's answer).
 // fn(owner, items) runs on shard `owner` and returns the items with results filled in.
@@ -37,8 +62,8 @@ asio::awaitable<std::vector<Item>> run_on_owners(shard_set& shards, shard& home,
             has_local = true;
             continue;
         }
-        remote.push_back(asio::co_spawn(shards.at(owner).executor(),
-                                        fn(owner, std::move(group)), asio::deferred));
+        remote.push_back(asio::co_spawn(shards.at(owner).executor(), fn(owner, std::move(group)),
+                                        asio::deferred));
     }
     if (has_local) {
         auto out = co_await fn(home.id(), std::move(local));
@@ -55,7 +80,8 @@ asio::awaitable<std::vector<Item>> run_on_owners(shard_set& shards, shard& home,
             for (auto& it : group) done.push_back(std::move(it));
         }
     }
-    std::sort(done.begin(), done.end(), [](const Item& a, const Item& b) { return a.slot < b.slot; });
+    std::sort(done.begin(), done.end(),
+              [](const Item& a, const Item& b) { return a.slot < b.slot; });
     co_return done;
 }
 

@@ -18,11 +18,7 @@ using protocol::to_wire;
 
 namespace {
 
-struct records_deletion {
-    size_t slot = 0;
-    shard_id owner = 0;
-    protocol::uuid topic_id{};
-    int32_t index = 0;
+struct records_deletion : partition_work {
     int64_t offset = 0;
 
     error_code error = error_code::none;
@@ -42,8 +38,8 @@ void delete_one(broker& b, shard_id owner, records_deletion& d) {
         return;
     }
     d.low_watermark = *moved;
-    server_log().info("DeleteRecords: log start offset of {}-{} is now {}", p->topic(),
-                      p->index(), d.low_watermark);
+    server_log().info("DeleteRecords: log start offset of {}-{} is now {}", p->topic(), p->index(),
+                      d.low_watermark);
 }
 
 asio::awaitable<std::optional<delete_records_response>> handle(request_context& ctx,
@@ -61,8 +57,9 @@ asio::awaitable<std::optional<delete_records_response>> handle(request_context& 
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = rp.partition_index;
             pr.low_watermark = -1;
-            if (!topic || rp.partition_index < 0 ||
-                rp.partition_index >= topic->partition_count()) {
+            records_deletion d;
+            if (!locate_partition(topic.get(), rp.partition_index,
+                                  make_slot(ti, tr.partitions.size() - 1), d)) {
                 pr.error_code = to_wire(error_code::unknown_topic_or_partition);
                 continue;
             }
@@ -70,11 +67,6 @@ asio::awaitable<std::optional<delete_records_response>> handle(request_context& 
                 pr.error_code = to_wire(error_code::offset_out_of_range);
                 continue;
             }
-            records_deletion d;
-            d.slot = (ti << 32) | (tr.partitions.size() - 1);
-            d.owner = topic->partitions[static_cast<size_t>(rp.partition_index)].owner;
-            d.topic_id = topic->id;
-            d.index = rp.partition_index;
             d.offset = rp.offset;
             work.push_back(d);
         }
@@ -86,7 +78,7 @@ asio::awaitable<std::optional<delete_records_response>> handle(request_context& 
     };
     auto done = co_await run_on_owners(b.shards(), ctx.home, std::move(work), delete_all);
     for (auto& d : done) {
-        auto& pr = resp.topics[d.slot >> 32].partitions[d.slot & 0xffffffff];
+        auto& pr = resp.topics[slot_topic(d.slot)].partitions[slot_partition(d.slot)];
         pr.error_code = to_wire(d.error);
         pr.low_watermark = d.low_watermark;
     }

@@ -30,11 +30,7 @@ namespace {
 
 using partition_data = fetch_response::fetchable_topic_response::partition_data;
 
-struct partition_read {
-    size_t slot = 0;
-    shard_id owner = 0;
-    protocol::uuid topic_id{};
-    int32_t index = 0;
+struct partition_read : partition_work {
     int64_t fetch_offset = 0;
     int32_t max_bytes = 0;
 
@@ -79,8 +75,9 @@ size_t whole_batches_within(std::span<const uint8_t> bytes, size_t budget) {
 
 asio::awaitable<std::vector<partition_read>> read_all(broker& b, shard& home,
                                                       std::vector<partition_read> reads) {
-    auto read_group = [&b](shard_id owner, std::vector<partition_read> items)
-        -> asio::awaitable<std::vector<partition_read>> {
+    auto read_group =
+        [&b](shard_id owner,
+             std::vector<partition_read> items) -> asio::awaitable<std::vector<partition_read>> {
         for (auto& r : items) read_one(b, owner, r);
         co_return items;
     };
@@ -89,26 +86,18 @@ asio::awaitable<std::vector<partition_read>> read_all(broker& b, shard& home,
 
 asio::awaitable<void> watch_all(broker& b, shard& home, const std::vector<partition_read>& reads,
                                 std::shared_ptr<fetch_wakeup> wake) {
-    struct watch_item {
-        size_t slot;
-        shard_id owner;
-        protocol::uuid topic_id;
-        int32_t index;
-        int64_t offset;
-    };
-    std::vector<watch_item> items;
-    for (const auto& r : reads) items.push_back({r.slot, r.owner, r.topic_id, r.index, r.fetch_offset});
-    auto watch_group = [&b, wake](shard_id owner, std::vector<watch_item> group)
-        -> asio::awaitable<std::vector<watch_item>> {
-            for (auto& w : group) {
-                if (partition* p = b.partitions_on(owner).find(w.topic_id, w.index)) {
-                    p->watch(wake, w.offset);
-                } else {
-                    fetch_wakeup::wake(wake);
-                }
+    auto watch_group = [&b, wake](shard_id owner, std::vector<partition_read> group)
+        -> asio::awaitable<std::vector<partition_read>> {
+        for (auto& w : group) {
+            if (partition* p = b.partitions_on(owner).find(w.topic_id, w.index)) {
+                p->watch(wake, w.fetch_offset);
+            } else {
+                fetch_wakeup::wake(wake);
             }
-            co_return group;
+        }
+        co_return group;
     };
+    std::vector<partition_read> items = reads;
     co_await run_on_owners(b.shards(), home, std::move(items), watch_group);
 }
 
@@ -141,7 +130,9 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
                                                 : error_code::unknown_topic_or_partition);
                 continue;
             }
-            if (fp.partition < 0 || fp.partition >= topic->partition_count()) {
+            partition_read r;
+            if (!locate_partition(topic.get(), fp.partition,
+                                  make_slot(ti, tr.partitions.size() - 1), r)) {
                 pd.error_code = to_wire(error_code::unknown_topic_or_partition);
                 continue;
             }
@@ -150,11 +141,6 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
                 pd.error_code = to_wire(error_code::unknown_leader_epoch);
                 continue;
             }
-            partition_read r;
-            r.slot = (ti << 32) | (tr.partitions.size() - 1);
-            r.owner = topic->partitions[static_cast<size_t>(fp.partition)].owner;
-            r.topic_id = topic->id;
-            r.index = fp.partition;
             r.fetch_offset = fp.fetch_offset;
             r.max_bytes = fp.partition_max_bytes;
             reads.push_back(r);
@@ -194,7 +180,7 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
     size_t used = 0;
     bool first_data = true;
     for (auto& r : results) {
-        partition_data& pd = resp.responses[r.slot >> 32].partitions[r.slot & 0xffffffff];
+        partition_data& pd = resp.responses[slot_topic(r.slot)].partitions[slot_partition(r.slot)];
         pd.error_code = to_wire(r.error);
         pd.high_watermark = r.high_watermark;
         pd.last_stable_offset = r.high_watermark;  // no transactions yet
@@ -206,7 +192,8 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
         size_t limit;
         if (first_data) {
             first_data = false;
-            limit = std::max(remaining, static_cast<size_t>(protocol::parse_batch_header(data)->total_size()));
+            limit = std::max(remaining,
+                             static_cast<size_t>(protocol::parse_batch_header(data)->total_size()));
         } else {
             limit = std::min(remaining, static_cast<size_t>(std::max(0, r.max_bytes)));
         }

@@ -25,11 +25,7 @@ constexpr int64_t max_timestamp = -3;
 constexpr int64_t earliest_local_timestamp = -4;
 constexpr int64_t latest_tiered_timestamp = -5;
 
-struct offset_lookup {
-    size_t slot = 0;
-    shard_id owner = 0;
-    protocol::uuid topic_id{};
-    int32_t index = 0;
+struct offset_lookup : partition_work {
     int64_t target = 0;
 
     error_code error = error_code::none;
@@ -64,36 +60,36 @@ void look_up(broker& b, shard_id owner, offset_lookup& q) {
     }
     auto& log = p->log();
     switch (q.target) {
-    case latest_timestamp:
-        q.offset = log.log_end_offset();
-        q.leader_epoch = 0;
-        return;
-    case earliest_timestamp:
-    case earliest_local_timestamp:
-        q.offset = log.log_start_offset();
-        q.leader_epoch = 0;
-        return;
-    case latest_tiered_timestamp:
-        return;  // no tiered storage: offset -1
-    case max_timestamp: {
-        auto found = log.max_timestamp_batch();
-        if (!found) {
-            q.error = map_to_kafka_error(found.error());
+        case latest_timestamp:
+            q.offset = log.log_end_offset();
+            q.leader_epoch = 0;
+            return;
+        case earliest_timestamp:
+        case earliest_local_timestamp:
+            q.offset = log.log_start_offset();
+            q.leader_epoch = 0;
+            return;
+        case latest_tiered_timestamp:
+            return;  // no tiered storage: offset -1
+        case max_timestamp: {
+            auto found = log.max_timestamp_batch();
+            if (!found) {
+                q.error = map_to_kafka_error(found.error());
+                return;
+            }
+            if (!*found) return;
+            const auto& batch = **found;
+            auto rec =
+                first_record(*batch.batch, [&](int64_t ts) { return ts == batch.max_timestamp; });
+            if (rec) {
+                q.offset = rec->first;
+                q.timestamp = rec->second;
+                q.leader_epoch = 0;
+            }
             return;
         }
-        if (!*found) return;
-        const auto& batch = **found;
-        auto rec = first_record(*batch.batch,
-                                [&](int64_t ts) { return ts == batch.max_timestamp; });
-        if (rec) {
-            q.offset = rec->first;
-            q.timestamp = rec->second;
-            q.leader_epoch = 0;
-        }
-        return;
-    }
-    default:
-        break;
+        default:
+            break;
     }
     if (q.target < 0) {
         q.error = error_code::invalid_request;
@@ -138,8 +134,9 @@ asio::awaitable<std::optional<list_offsets_response>> handle(request_context& ct
         for (auto& rp : rt.partitions) {
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = rp.partition_index;
-            if (!topic || rp.partition_index < 0 ||
-                rp.partition_index >= topic->partition_count()) {
+            offset_lookup q;
+            if (!locate_partition(topic.get(), rp.partition_index,
+                                  make_slot(ti, tr.partitions.size() - 1), q)) {
                 pr.error_code = to_wire(error_code::unknown_topic_or_partition);
                 continue;
             }
@@ -147,23 +144,19 @@ asio::awaitable<std::optional<list_offsets_response>> handle(request_context& ct
                 pr.error_code = to_wire(error_code::unknown_leader_epoch);
                 continue;
             }
-            offset_lookup q;
-            q.slot = (ti << 32) | (tr.partitions.size() - 1);
-            q.owner = topic->partitions[static_cast<size_t>(rp.partition_index)].owner;
-            q.topic_id = topic->id;
-            q.index = rp.partition_index;
             q.target = rp.timestamp;
             work.push_back(q);
         }
     }
-    auto look_up_all = [&b](shard_id owner,
-         std::vector<offset_lookup> items) -> asio::awaitable<std::vector<offset_lookup>> {
+    auto look_up_all =
+        [&b](shard_id owner,
+             std::vector<offset_lookup> items) -> asio::awaitable<std::vector<offset_lookup>> {
         for (auto& q : items) look_up(b, owner, q);
         co_return items;
     };
     auto done = co_await run_on_owners(b.shards(), ctx.home, std::move(work), look_up_all);
     for (auto& q : done) {
-        auto& pr = resp.topics[q.slot >> 32].partitions[q.slot & 0xffffffff];
+        auto& pr = resp.topics[slot_topic(q.slot)].partitions[slot_partition(q.slot)];
         pr.error_code = to_wire(q.error);
         pr.offset = q.offset;
         pr.timestamp = q.timestamp;

@@ -20,12 +20,8 @@ using protocol::to_wire;
 
 namespace {
 
-struct partition_append {
-    size_t slot = 0;
+struct partition_append : partition_work {
     int16_t version = 0;
-    shard_id owner = 0;
-    protocol::uuid topic_id{};
-    int32_t index = 0;
     // Points into the request frame, which stays alive for the whole request (keep_alive).
     std::span<uint8_t> records;
     std::shared_ptr<const void> keep_alive;
@@ -59,8 +55,9 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
     if (check.error == error_code::none && check.batch_count != 1) {
         // Produce v3+ carries exactly one batch per partition (ProduceRequest.validateRecords).
         check.error = error_code::invalid_record;
-        check.message = "Produce requests with version 3 and above must contain exactly one "
-                        "record batch per partition.";
+        check.message =
+            "Produce requests with version 3 and above must contain exactly one "
+            "record batch per partition.";
     }
     if (check.error == error_code::none && a.version < 7 &&
         protocol::parse_batch_header(a.records)->codec() == protocol::compression_codec::zstd) {
@@ -68,8 +65,7 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
         check.error = error_code::unsupported_compression_type;
         check.message = "Produce requests with ZStandard compression need version 7 or later.";
     }
-    if (check.error == error_code::none && !settings.log_append_time &&
-        check.min_timestamp >= 0) {
+    if (check.error == error_code::none && !settings.log_append_time && check.min_timestamp >= 0) {
         // KIP-937: CreateTime timestamps must lie within the topic's window around now.
         const int64_t now = now_ms();
         if (now - check.min_timestamp > settings.timestamp_before_max_ms ||
@@ -117,8 +113,7 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
     p->data_arrived();
 }
 
-asio::awaitable<std::optional<produce_response>> handle(request_context& ctx,
-                                                        produce_request req) {
+asio::awaitable<std::optional<produce_response>> handle(request_context& ctx, produce_request req) {
     broker& b = ctx.owner;
     produce_response resp;
     const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
@@ -137,7 +132,9 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx,
                 pr.error_code = to_wire(error_code::invalid_required_acks);
                 continue;
             }
-            if (!topic || pd.index < 0 || pd.index >= topic->partition_count()) {
+            partition_append a;
+            if (!locate_partition(topic.get(), pd.index,
+                                  make_slot(ti, tr.partition_responses.size() - 1), a)) {
                 pr.error_code = to_wire(error_code::unknown_topic_or_partition);
                 continue;
             }
@@ -146,12 +143,7 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx,
                 pr.error_message = "Cannot append to internal topic " + td.name;
                 continue;
             }
-            partition_append a;
             a.version = ctx.api_version;
-            a.slot = (ti << 32) | (tr.partition_responses.size() - 1);
-            a.owner = topic->partitions[static_cast<size_t>(pd.index)].owner;
-            a.topic_id = topic->id;
-            a.index = pd.index;
             a.null_records = pd.records.is_null();
             if (!a.null_records && !pd.records.chunks().empty()) {
                 const auto& chunk = pd.records.chunks().front();
@@ -164,15 +156,15 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx,
         }
     }
 
-    auto append_all = [&b](shard_id owner,
-         std::vector<partition_append> items) -> asio::awaitable<std::vector<partition_append>> {
+    auto append_all = [&b](shard_id owner, std::vector<partition_append> items)
+        -> asio::awaitable<std::vector<partition_append>> {
         for (auto& a : items) append_one(b, owner, a);
         co_return items;
     };
     auto done = co_await run_on_owners(b.shards(), ctx.home, std::move(work), append_all);
 
     for (auto& a : done) {
-        auto& pr = resp.responses[a.slot >> 32].partition_responses[a.slot & 0xffffffff];
+        auto& pr = resp.responses[slot_topic(a.slot)].partition_responses[slot_partition(a.slot)];
         pr.error_code = to_wire(a.error);
         pr.error_message = a.message;
         pr.base_offset = a.base_offset;
