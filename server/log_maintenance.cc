@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
@@ -34,15 +35,25 @@ struct partition_offsets {
     storage::topic_partition_name name;
     int64_t recovery_point = 0;
     int64_t log_start_offset = 0;
+    int64_t cleaner_offset = -1;  // -1: not a compacted topic (no entry)
 };
 
 std::vector<partition_offsets> offsets_on(partition_store& store) {
     std::vector<partition_offsets> out;
     store.for_each([&](partition& p) {
         out.push_back({log_dir_of(p), {p.topic(), p.index()}, p.log().recovery_point(),
-                       p.log().log_start_offset()});
+                       p.log().log_start_offset(),
+                       p.settings().compact ? p.log().cleaner_offset() : -1});
     });
     return out;
+}
+
+template <class Map>
+void add_offsets(Map& per_dir, const partition_offsets& o) {
+    auto& d = per_dir[o.log_dir];
+    d.recovery_points[o.name] = o.recovery_point;
+    d.log_start_offsets[o.name] = o.log_start_offset;
+    if (o.cleaner_offset >= 0) d.cleaner_offsets[o.name] = o.cleaner_offset;
 }
 
 }  // namespace
@@ -63,6 +74,7 @@ void log_maintenance::read_startup_state() {
         };
         read(storage::recovery_point_checkpoint_file_name, state.recovery_points);
         read(storage::log_start_offset_checkpoint_file_name, state.log_start_offsets);
+        read(storage::cleaner_offset_checkpoint_file_name, state.cleaner_offsets);
         if (!state.clean_shutdown) {
             server_log().info("log dir {} was not shut down cleanly: logs after their recovery "
                               "points will be checked",
@@ -86,6 +98,8 @@ storage::open_options log_maintenance::open_options_for(const std::string& log_d
     o.recovery_point = rp == s.recovery_points.end() ? 0 : rp->second;
     o.log_start_offset = lso == s.log_start_offsets.end() ? 0 : lso->second;
     o.clean_shutdown = s.clean_shutdown;
+    auto co = s.cleaner_offsets.find(key);
+    o.cleaner_offset = co == s.cleaner_offsets.end() ? 0 : co->second;
     return o;
 }
 
@@ -93,6 +107,9 @@ void log_maintenance::start() {
     asio::co_spawn(broker_.controller_shard().executor(), checkpoint_loop(), asio::detached);
     for (shard_id i = 0; i < broker_.shards().size(); ++i) {
         asio::co_spawn(broker_.shards().at(i).executor(), retention_loop(), asio::detached);
+        if (broker_.config().log_cleaner_enable) {
+            asio::co_spawn(broker_.shards().at(i).executor(), cleaner_loop(), asio::detached);
+        }
     }
 }
 
@@ -109,30 +126,26 @@ asio::awaitable<void> log_maintenance::checkpoint_loop() {
 }
 
 asio::awaitable<void> log_maintenance::write_checkpoints() {
-    std::map<std::string, std::pair<storage::checkpoint_map, storage::checkpoint_map>> per_dir;
+    std::map<std::string, dir_offsets> per_dir;
     for (shard_id i = 0; i < broker_.shards().size(); ++i) {
         auto collect = [this, i]() -> asio::awaitable<std::vector<partition_offsets>> {
             co_return offsets_on(broker_.partitions_on(i));
         };
         auto got = co_await on_shard(broker_.shards().at(i), collect);
-        for (auto& o : got) {
-            per_dir[o.log_dir].first[o.name] = o.recovery_point;
-            per_dir[o.log_dir].second[o.name] = o.log_start_offset;
-        }
+        for (auto& o : got) add_offsets(per_dir, o);
     }
     write_checkpoint_files(per_dir);
 }
 
-void log_maintenance::write_checkpoint_files(
-    const std::map<std::string, std::pair<storage::checkpoint_map, storage::checkpoint_map>>&
-        per_dir) {
+void log_maintenance::write_checkpoint_files(const std::map<std::string, dir_offsets>& per_dir) {
     for (const auto& d : broker_.config().log_dirs) {
         auto it = per_dir.find(d);
-        static const storage::checkpoint_map empty;
-        const auto& rp = it == per_dir.end() ? empty : it->second.first;
-        const auto& lso = it == per_dir.end() ? empty : it->second.second;
-        for (auto [name, map] : {std::pair{storage::recovery_point_checkpoint_file_name, &rp},
-                                 std::pair{storage::log_start_offset_checkpoint_file_name, &lso}}) {
+        static const dir_offsets empty;
+        const auto& o = it == per_dir.end() ? empty : it->second;
+        for (auto [name, map] :
+             {std::pair{storage::recovery_point_checkpoint_file_name, &o.recovery_points},
+              std::pair{storage::log_start_offset_checkpoint_file_name, &o.log_start_offsets},
+              std::pair{storage::cleaner_offset_checkpoint_file_name, &o.cleaner_offsets}}) {
             if (auto ec = storage::checkpoint_file(fs::path(d) / name).write(*map)) {
                 server_log().error("cannot write {}/{}: {}", d, name, ec.message());
             }
@@ -172,17 +185,58 @@ void log_maintenance::apply_retention(partition& p, int64_t now) {
     }
 }
 
+asio::awaitable<void> log_maintenance::cleaner_loop() {
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor);
+    shard* me = shard_set::current();
+    const auto every =
+        std::chrono::milliseconds(std::max<int64_t>(10, broker_.config().log_cleaner_backoff_ms));
+    while (!stopping_) {
+        timer.expires_after(every);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || stopping_ || !me) co_return;
+        // Keys, not pointers: a partition may go (topic deleted) while this coroutine yields.
+        std::vector<std::pair<protocol::uuid, int32_t>> compacted;
+        broker_.partitions_on(me->id()).for_each([&](partition& p) {
+            if (p.settings().compact) compacted.emplace_back(p.topic_id(), p.index());
+        });
+        for (const auto& [id, index] : compacted) {
+            for (;;) {
+                if (stopping_) co_return;
+                partition* p = broker_.partitions_on(me->id()).find(id, index);
+                if (!p || !p->settings().compact || !clean_step(*p, now_ms())) break;
+                // Let the shard's connections run between two groups.
+                co_await asio::post(executor, asio::use_awaitable);
+            }
+            co_await asio::post(executor, asio::use_awaitable);
+        }
+    }
+}
+
+bool log_maintenance::clean_step(partition& p, int64_t now) {
+    const auto& s = p.settings();
+    storage::cleaning_options o;
+    o.delete_retention_ms = s.delete_retention_ms;
+    o.min_cleanable_dirty_ratio = s.min_cleanable_dirty_ratio;
+    o.min_compaction_lag_ms = s.min_compaction_lag_ms;
+    o.max_compaction_lag_ms = s.max_compaction_lag_ms;
+    o.max_segment_bytes = s.segment_bytes;
+    auto r = p.log().clean(o, now);
+    if (!r) {
+        server_log().error("cleaning {}-{}: {}", p.topic(), p.index(), r.error().message());
+        return false;
+    }
+    return !r->pass_done;
+}
+
 void log_maintenance::finish(bool logs_closed_cleanly) {
     stopping_ = true;
-    std::map<std::string, std::pair<storage::checkpoint_map, storage::checkpoint_map>> per_dir;
+    std::map<std::string, dir_offsets> per_dir;
     std::mutex m;  // shards report concurrently into one map
     run_on_every_shard(broker_.shards(), [&](shard_id id) {
         auto got = offsets_on(broker_.partitions_on(id));
         std::lock_guard lock(m);
-        for (auto& o : got) {
-            per_dir[o.log_dir].first[o.name] = o.recovery_point;
-            per_dir[o.log_dir].second[o.name] = o.log_start_offset;
-        }
+        for (auto& o : got) add_offsets(per_dir, o);
     });
     write_checkpoint_files(per_dir);
     if (!logs_closed_cleanly) return;

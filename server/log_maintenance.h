@@ -1,5 +1,6 @@
 // Background care of the logs, as Kafka's LogManager does it: recovery-point and log-start-offset
-// checkpoints per log dir, the clean-shutdown marker, and retention.
+// checkpoints per log dir, the clean-shutdown marker, retention, and the log cleaner (compaction of
+// cleanup.policy=compact topics, in bounded steps on each partition's owner shard).
 #pragma once
 
 #include <atomic>
@@ -37,22 +38,30 @@ public:
 
     // Applies retention to one partition now (the periodic task calls this on the owner shard).
     void apply_retention(partition& p, int64_t now_ms);
+    // One cleaner step for one partition (see storage::partition_log::clean); true while a pass
+    // is under way and more steps are due.
+    bool clean_step(partition& p, int64_t now_ms);
 
 private:
     asio::awaitable<void> checkpoint_loop();
     asio::awaitable<void> retention_loop();
+    // Every log.cleaner.backoff.ms: cleans each compacted partition of this shard, one segment
+    // group per step, yielding to the shard's event loop between steps.
+    asio::awaitable<void> cleaner_loop();
     // Collects every partition's offsets (each on its owner shard) and writes both checkpoints
     // of every log dir. From shard 0.
     asio::awaitable<void> write_checkpoints();
-    void write_checkpoint_files(
-        const std::map<std::string, std::pair<storage::checkpoint_map, storage::checkpoint_map>>&
-            per_dir);
+    struct dir_offsets {
+        storage::checkpoint_map recovery_points, log_start_offsets, cleaner_offsets;
+    };
+    void write_checkpoint_files(const std::map<std::string, dir_offsets>& per_dir);
 
     broker& broker_;
     struct dir_state {
         bool clean_shutdown = false;
         storage::checkpoint_map recovery_points;
         storage::checkpoint_map log_start_offsets;
+        storage::checkpoint_map cleaner_offsets;
     };
     std::map<std::string, dir_state> dirs_;
     std::atomic<bool> stopping_{false};

@@ -38,6 +38,13 @@ struct partition_settings {
     int64_t retention_ms = -1;
     int64_t retention_bytes = -1;
     bool delete_enabled = true;
+    // Log compaction (cleanup.policy has compact): delete.retention.ms, min.cleanable.dirty.ratio,
+    // min.compaction.lag.ms, max.compaction.lag.ms, segment.bytes (cap of a cleaned segment).
+    int64_t delete_retention_ms = 86400000;
+    double min_cleanable_dirty_ratio = 0.5;
+    int64_t min_compaction_lag_ms = 0;
+    int64_t max_compaction_lag_ms = INT64_MAX;
+    int64_t segment_bytes = int64_t{1} << 30;
 };
 
 class partition {

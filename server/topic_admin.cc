@@ -58,6 +58,11 @@ partition_settings make_partition_settings(const topic_config& c) {
     s.retention_ms = c.retention_ms();
     s.retention_bytes = c.retention_bytes();
     s.delete_enabled = c.delete_enabled();
+    s.delete_retention_ms = c.delete_retention_ms();
+    s.min_cleanable_dirty_ratio = c.min_cleanable_dirty_ratio();
+    s.min_compaction_lag_ms = c.min_compaction_lag_ms();
+    s.max_compaction_lag_ms = c.max_compaction_lag_ms();
+    s.segment_bytes = c.segment_bytes();
     return s;
 }
 

@@ -28,6 +28,8 @@ inline constexpr std::string_view recovery_point_checkpoint_file_name =
 inline constexpr std::string_view log_start_offset_checkpoint_file_name =
     "log-start-offset-checkpoint";
 
+inline constexpr std::string_view cleaner_offset_checkpoint_file_name = "cleaner-offset-checkpoint";
+
 using checkpoint_map = std::map<topic_partition_name, int64_t>;
 
 // The text Kafka writes for `offsets` (sorted by topic, then partition).

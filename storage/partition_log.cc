@@ -3,6 +3,7 @@
 #include "protocol/record_batch_header.h"
 #include "storage/file.h"
 #include "storage/log.h"
+#include "storage/log_cleaner.h"
 
 #include <algorithm>
 #include <chrono>

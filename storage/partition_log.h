@@ -68,6 +68,8 @@ struct open_options {
     // The log dir had the clean shutdown marker: no segment is scanned; the last one's end is found
     // from its offset index and the batch headers after it.
     bool clean_shutdown = false;
+    // The partition's entry in cleaner-offset-checkpoint, or 0 (clean from the log start).
+    int64_t cleaner_offset = 0;
 };
 
 // What delete_old_segments removed.
@@ -76,6 +78,30 @@ struct retention_result {
     int64_t deleted_bytes = 0;              // .log bytes
     int64_t log_start_offset = 0;           // after the deletion
 };
+
+// Log compaction settings (cleanup.policy=compact): the topic's delete.retention.ms,
+// min.cleanable.dirty.ratio, min.compaction.lag.ms and max.compaction.lag.ms.
+struct cleaning_options {
+    int64_t delete_retention_ms = 86400000;
+    double min_cleanable_dirty_ratio = 0.5;
+    int64_t min_compaction_lag_ms = 0;
+    int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();
+    // Cleaned groups of segments stay at or below this size (segment.bytes); <= 0 = config's.
+    int64_t max_segment_bytes = 0;
+};
+
+// What one partition_log::clean step did.
+struct cleaning_result {
+    bool started_pass = false;  // this step chose to clean (dirty ratio, max lag or tombstones due)
+    bool cleaned_group = false; // a group of segments was rewritten and swapped in
+    bool pass_done = true;      // no pass is under way after this step
+    std::vector<int64_t> group; // base offsets of the segments replaced
+    int64_t bytes_before = 0;
+    int64_t bytes_after = 0;
+    int64_t records_removed = 0;
+};
+
+struct cleaner_pass;  // log_cleaner.h
 
 // One batch found by timestamp; the caller walks its records for the exact offset.
 struct timestamp_lookup {
@@ -153,6 +179,20 @@ class partition_log {
     // single replica) is errc::offset_out_of_range. Returns the new log start offset (the low
     // watermark). Reads below it then fail with offset_out_of_range.
     result<int64_t> delete_records_before(int64_t offset);
+    // Log compaction (Kafka's LogCleaner), one bounded step per call: the first call of a pass
+    // checks the dirty ratio of the cleanable part ([log start, first uncleanable offset): closed
+    // segments only, and none younger than min_compaction_lag_ms) and, when it is due, builds the
+    // key -> last offset map of the dirty part; every call then rewrites one group of adjacent
+    // closed segments (at most max_segment_bytes) into a .cleaned file and swaps it in; the call
+    // after the last group ends the pass and moves cleaner_offset() to the end of the map.
+    // Returns without doing anything when no pass is due. See log_cleaner.h for the rules.
+    result<cleaning_result> clean(const cleaning_options& options, int64_t now_ms);
+    // dirty bytes / cleanable bytes, as the cleaner computes it now (0 when nothing is cleanable).
+    double dirty_ratio(const cleaning_options& options, int64_t now_ms) const;
+    // First offset not cleaned yet (Kafka's cleaner checkpoint). Kept in cleaner-offset-checkpoint.
+    int64_t cleaner_offset() const { return cleaner_offset_; }
+    bool cleaning_in_progress() const { return pass_ != nullptr; }
+
     // Deletes a partition directory and everything in it (the log must be closed).
     static std::error_code remove(const std::filesystem::path& dir);
 
@@ -173,6 +213,11 @@ class partition_log {
     std::error_code delete_front_segments(size_t n, std::string_view reason);
     // Index of the segment whose range holds `offset` (the last with base <= offset).
     size_t segment_for(int64_t offset) const;
+    // Cleaner steps (partition_log_cleaner.cc).
+    int64_t first_uncleanable_offset(const cleaning_options& o, int64_t now) const;
+    // Starts a pass (sets pass_) when one is due.
+    std::error_code start_cleaning_pass(const cleaning_options& o, int64_t now, cleaning_result& r);
+    std::error_code clean_group(size_t first, size_t last, int64_t now, cleaning_result& r);
     result<timestamp_lookup> read_batch(const segment& seg, const batch_header& h) const;
 
     std::filesystem::path dir_;
@@ -184,6 +229,11 @@ class partition_log {
     int64_t unflushed_messages_ = 0;
     int64_t last_flush_ms_ = 0;
     bool closed_ = false;
+    int64_t cleaner_offset_ = 0;
+    // Smallest delete horizon of the tombstones kept by the last pass (-1 = none): when it has
+    // passed, a pass runs even without dirty data (Kafka's latestDeleteHorizon check).
+    int64_t min_delete_horizon_ = -1;
+    std::unique_ptr<cleaner_pass> pass_;
     std::function<int64_t()> clock_;
 };
 

@@ -2,6 +2,7 @@
 // (Kafka's LogLoader).
 #include "storage/file.h"
 #include "storage/log.h"
+#include "storage/log_cleaner.h"
 #include "storage/partition_log.h"
 
 #include <algorithm>
@@ -67,6 +68,7 @@ std::error_code partition_log::load_segments(const open_options& opts) {
         storage_log().error("create directory {}: {}", d.string(), ec.message());
         return errc::io_error;
     }
+    if (auto swap_ec = recover_interrupted_swaps(d)) return swap_ec;
     auto bases = list_segments(d);
     if (!bases) return bases.error();
 
@@ -156,6 +158,7 @@ std::error_code partition_log::load_segments(const open_options& opts) {
 
     next_offset_ = segments_.back().next_offset().value_or(segments_.back().base_offset());
     log_start_offset_ = std::max(opts.log_start_offset, segments_.front().base_offset());
+    cleaner_offset_ = std::clamp<int64_t>(opts.cleaner_offset, log_start_offset_, next_offset_);
     if (opts.clean_shutdown) {
         recovery_point_ = next_offset_;
     } else {

@@ -1,0 +1,54 @@
+// Log compaction (cleanup.policy=compact), following Apache Kafka's LogCleaner:
+//
+// - Only closed segments below the first uncleanable offset are cleaned: that offset is the active
+//   segment's base offset, or the base offset of the first segment whose largest timestamp is
+//   within min.compaction.lag.ms of now, whichever is lower.
+// - A pass starts when dirty bytes / (clean + dirty bytes) >= min.cleanable.dirty.ratio, or when
+//   the first dirty segment is older than max.compaction.lag.ms, or when a tombstone's delete
+//   horizon has passed. It maps each key of the dirty part [cleaner offset, first uncleanable) to
+//   its last offset, then rewrites the segments from the log start to the end of that part, one
+//   group of adjacent segments (at most segment.bytes) per step.
+// - A record is kept when it has a key, and the map has no later offset for that key. A tombstone
+//   (null value) is kept until its batch's delete horizon (KIP-534: attribute bit 6 set and
+//   base_timestamp = horizon) has passed; a batch with kept tombstones but no horizon gets
+//   now + delete.retention.ms when it is rewritten.
+// - Offsets never change: a rewritten batch keeps its base offset and last_offset_delta and every
+//   header field (producer id/epoch, base sequence, leader epoch, timestamp type, codec,
+//   transactional bit); its kept records are re-encoded with their own offset deltas and
+//   re-compressed with the batch's codec. A batch whose records all go is dropped, unless it has
+//   a producer id: then an empty batch (no records, codec none, same offsets) is kept so the
+//   producer's sequence state survives. Control batches are kept as they are.
+// - Swap: the group is written to <base>.log.cleaned, fdatasync'ed, renamed to <base>.log.swap,
+//   the old segments' files are deleted, and the swap is renamed to <base>.log (directory fsyncs
+//   in between); its indexes are rebuilt. On open, *.cleaned files are deleted and a *.swap file
+//   replaces every segment whose base offset lies in its offset range (finishing the swap).
+#pragma once
+
+#include "storage/errors.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace runnel::storage {
+
+inline constexpr std::string_view cleaned_suffix = ".cleaned";
+inline constexpr std::string_view swap_suffix = ".swap";
+// Attribute bit 6 of a v2 batch: base_timestamp holds the delete horizon (KIP-534).
+inline constexpr int16_t delete_horizon_bit = 0x40;
+
+// State of a cleaning pass between steps.
+struct cleaner_pass {
+    std::unordered_map<std::string, int64_t> offset_map;  // key -> last offset in the dirty part
+    int64_t end_offset = 0;   // first uncleanable offset when the pass started
+    int64_t next_base = 0;    // segments with base offset >= this are still to be cleaned
+    int64_t min_horizon = -1; // smallest delete horizon kept so far in this pass
+    int64_t delete_retention_ms = 0;
+};
+
+// Finishes or undoes a swap interrupted by a crash, before the segments of `dir` are loaded.
+std::error_code recover_interrupted_swaps(const std::filesystem::path& dir);
+
+}  // namespace runnel::storage
