@@ -47,6 +47,8 @@ CREATE_PARTITIONS = 37
 DELETE_GROUPS = 42
 OFFSET_DELETE = 47
 DESCRIBE_CLUSTER = 60
+CONSUMER_GROUP_HEARTBEAT = 68
+CONSUMER_GROUP_DESCRIBE = 69
 
 NONE = 0
 OFFSET_OUT_OF_RANGE = 1
@@ -77,6 +79,10 @@ GROUP_ID_NOT_FOUND = 69
 MEMBER_ID_REQUIRED = 79
 FENCED_INSTANCE_ID = 82
 GROUP_SUBSCRIBED_TO_TOPIC = 86
+FENCED_MEMBER_EPOCH = 110
+UNRELEASED_INSTANCE_ID = 111
+UNSUPPORTED_ASSIGNOR = 112
+STALE_MEMBER_EPOCH = 113
 
 # errors a group client retries after a short pause (coordinator still loading / moving)
 COORDINATOR_RETRIABLE = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR)
@@ -552,7 +558,7 @@ def request_header_version(api_key, version):
     flexible_from = {
         PRODUCE: 9, FETCH: 12, LIST_OFFSETS: 6, METADATA: 9, API_VERSIONS: 3,
         CREATE_TOPICS: 5, DELETE_TOPICS: 4, DESCRIBE_CONFIGS: 4, CREATE_PARTITIONS: 2,
-        DESCRIBE_CLUSTER: 0,
+        DESCRIBE_CLUSTER: 0, CONSUMER_GROUP_HEARTBEAT: 0, CONSUMER_GROUP_DESCRIBE: 0,
     }.get(api_key)
     if flexible_from is None:
         flexible_from = GROUP_API_FLEXIBLE_FROM.get(api_key)
@@ -1228,6 +1234,100 @@ def decode_delete_groups(r, version):
     return out
 
 
+# --- ConsumerGroupHeartbeat (68), v0-1, and ConsumerGroupDescribe (69), v0 (KIP-848) ---
+# Both are flexible from v0. Topic ids are uuid.UUID; partitions lists of ints.
+
+def encode_consumer_group_heartbeat(version, group_id, member_id="", member_epoch=0,
+                                    instance_id=None, rack_id=None, rebalance_timeout_ms=-1,
+                                    subscribed_topic_names=None, subscribed_topic_regex=None,
+                                    server_assignor=None, topic_partitions=None):
+    """topic_partitions: None or {topic_id: [partitions]}."""
+    w = Writer()
+    w.compact_string(group_id).compact_string(member_id).i32(member_epoch)
+    w.compact_string(instance_id).compact_string(rack_id).i32(rebalance_timeout_ms)
+    w.compact_array(None if subscribed_topic_names is None else list(subscribed_topic_names),
+                    lambda ww, t: ww.compact_string(t))
+    if version >= 1:
+        w.compact_string(subscribed_topic_regex)
+    w.compact_string(server_assignor)
+
+    def tp(ww, item):
+        ww.uuid(item[0]).compact_array(sorted(item[1]), lambda x, p: x.i32(p)).tags()
+    w.compact_array(None if topic_partitions is None else sorted(topic_partitions.items(),
+                                                                 key=lambda i: str(i[0])), tp)
+    return w.tags().getvalue()
+
+
+def decode_consumer_group_heartbeat(r, version):
+    """Returns {throttle_ms, error_code, error_message, member_id, member_epoch,
+    heartbeat_interval_ms, assignment: None or {topic_id: [partitions]}}."""
+    out = {"throttle_ms": r.i32(), "error_code": r.i16(), "error_message": r.compact_string(),
+           "member_id": r.compact_string(), "member_epoch": r.i32(),
+           "heartbeat_interval_ms": r.i32(), "assignment": None}
+    if r.i8() >= 0:
+        assignment = {}
+
+        def tp(rr):
+            tid = rr.uuid()
+            assignment[tid] = rr.compact_array(lambda x: x.i32()) or []
+            rr.tags()
+        r.compact_array(tp)
+        r.tags()
+        out["assignment"] = assignment
+    r.tags()
+    return out
+
+
+def encode_consumer_group_describe(version, groups, include_authorized_operations=False):
+    w = Writer()
+    w.compact_array(list(groups), lambda ww, g: ww.compact_string(g))
+    w.boolean(include_authorized_operations)
+    return w.tags().getvalue()
+
+
+def decode_consumer_group_describe(r, version):
+    """Returns {group_id: {error_code, error_message, state, group_epoch, assignment_epoch,
+    assignor_name, members: {member_id: {...}}}}; assignments as {topic_name: [partitions]}."""
+    r.i32()
+    out = {}
+
+    def assignment(rr):
+        a = {}
+
+        def tp(x):
+            x.uuid()
+            name = x.compact_string()
+            a[name] = x.compact_array(lambda y: y.i32()) or []
+            x.tags()
+        rr.compact_array(tp)
+        rr.tags()
+        return a
+
+    def member(rr):
+        m = {"member_id": rr.compact_string(), "instance_id": rr.compact_string(),
+             "rack_id": rr.compact_string(), "member_epoch": rr.i32(),
+             "client_id": rr.compact_string(), "client_host": rr.compact_string(),
+             "subscribed_topic_names": rr.compact_array(lambda x: x.compact_string()) or [],
+             "subscribed_topic_regex": rr.compact_string()}
+        m["assignment"] = assignment(rr)
+        m["target_assignment"] = assignment(rr)
+        rr.tags()
+        return m
+
+    def group(rr):
+        g = {"error_code": rr.i16(), "error_message": rr.compact_string(),
+             "group_id": rr.compact_string(), "state": rr.compact_string(),
+             "group_epoch": rr.i32(), "assignment_epoch": rr.i32(),
+             "assignor_name": rr.compact_string()}
+        g["members"] = {m["member_id"]: m for m in (rr.compact_array(member) or [])}
+        g["authorized_operations"] = rr.i32()
+        rr.tags()
+        out[g["group_id"]] = g
+    r.compact_array(group)
+    r.tags()
+    return out
+
+
 # --- OffsetDelete (47), v0 only ---
 
 def encode_offset_delete(group_id, topics):
@@ -1539,6 +1639,16 @@ class Connection:
     def delete_groups(self, version, groups):
         return self._call_decoded(DELETE_GROUPS, version, encode_delete_groups(version, groups),
                                   decode_delete_groups)
+
+    def consumer_group_heartbeat(self, version, group_id, **kw):
+        return self._call_decoded(CONSUMER_GROUP_HEARTBEAT, version,
+                                  encode_consumer_group_heartbeat(version, group_id, **kw),
+                                  decode_consumer_group_heartbeat)
+
+    def consumer_group_describe(self, groups, version=0):
+        return self._call_decoded(CONSUMER_GROUP_DESCRIBE, version,
+                                  encode_consumer_group_describe(version, groups),
+                                  decode_consumer_group_describe)
 
     def offset_delete(self, group_id, topics):
         return decode_offset_delete(self.call(OFFSET_DELETE, 0,

@@ -187,6 +187,10 @@ constexpr config_key broker_keys[] = {
      "Longest session timeout a group member may ask for."},
     {"group.max.size", t::int32, int_max, at_least(1),
      "Most members a classic consumer group may have."},
+    {"group.consumer.heartbeat.interval.ms", t::int32, "5000", at_least(1),
+     "Heartbeat interval given to members of consumer groups (KIP-848 protocol)."},
+    {"group.consumer.session.timeout.ms", t::int32, "45000", at_least(1),
+     "Session timeout of members of consumer groups (KIP-848 protocol)."},
 
     // Transactions and idempotence.
     {"transaction.state.log.num.partitions", t::int32, "50", at_least(1),
@@ -612,6 +616,8 @@ broker_config loader::run() {
     c.group_min_session_timeout_ms = get_i32("group.min.session.timeout.ms");
     c.group_max_session_timeout_ms = get_i32("group.max.session.timeout.ms");
     c.group_max_size = get_i32("group.max.size");
+    c.group_consumer_heartbeat_interval_ms = get_i32("group.consumer.heartbeat.interval.ms");
+    c.group_consumer_session_timeout_ms = get_i32("group.consumer.session.timeout.ms");
 
     c.transaction_state_log_num_partitions = get_i32("transaction.state.log.num.partitions");
     c.transaction_state_log_replication_factor =

@@ -121,6 +121,8 @@ struct broker_config {
     int32_t group_min_session_timeout_ms = 6000;
     int32_t group_max_session_timeout_ms = 1800000;
     int32_t group_max_size = INT32_MAX;
+    int32_t group_consumer_heartbeat_interval_ms = 5000;  // KIP-848 consumer groups
+    int32_t group_consumer_session_timeout_ms = 45000;
 
     // Transactions and idempotence.
     int32_t transaction_state_log_num_partitions = 50;

@@ -17,6 +17,8 @@ coordinator_config coordinator_config::from(const broker_config& c) {
     out.max_session_timeout_ms = c.group_max_session_timeout_ms;
     out.initial_rebalance_delay_ms = c.group_initial_rebalance_delay_ms;
     out.max_group_size = c.group_max_size;
+    out.consumer_heartbeat_interval_ms = c.group_consumer_heartbeat_interval_ms;
+    out.consumer_session_timeout_ms = c.group_consumer_session_timeout_ms;
     out.offset_metadata_max_bytes = c.offset_metadata_max_bytes;
     out.offsets_retention_ms = int64_t{c.offsets_retention_minutes} * 60 * 1000;
     out.retention_check_interval_ms = c.offsets_retention_check_interval_ms;
@@ -95,8 +97,9 @@ void group_coordinator::apply(partition_state& ps, const group_record& r) {
     if (const auto* oc = std::get_if<offset_commit_record>(&r)) {
         const auto& k = oc->key;
         if (oc->value) {
-            // Offsets committed without group management create a "simple" group to hold them.
-            get_or_create_group(ps, k.group);
+            // Offsets committed without group management create a "simple" group to hold them
+            // (not for a KIP-848 consumer group, which holds its own).
+            if (!ps.consumer_groups.count(k.group)) get_or_create_group(ps, k.group);
             ps.offsets[k.group][k.topic][k.partition] = to_offset_entry(*oc->value);
             return;
         }
@@ -239,7 +242,25 @@ std::vector<std::string> group_coordinator::group_ids(int32_t partition) const {
 std::vector<msg::list_groups_response::listed_group> group_coordinator::list_groups(
     const std::set<std::string>& states, const std::set<std::string>& types) const {
     std::vector<msg::list_groups_response::listed_group> out;
-    // Every group here is a classic group.
+    auto state_passes = [&states](std::string state) {
+        if (states.empty()) return true;
+        for (auto& c : state) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return states.count(state) > 0;
+    };
+    // KIP-848 consumer groups.
+    if (types.empty() || types.count("consumer")) {
+        for (const auto& [p, ps] : partitions_) {
+            if (ps.loading) continue;
+            for (const auto& [id, g] : ps.consumer_groups) {
+                if (!state_passes(g->state())) continue;
+                auto& e = out.emplace_back();
+                e.group_id = id;
+                e.protocol_type = "consumer";
+                e.group_state = g->state();
+                e.group_type = "consumer";
+            }
+        }
+    }
     if (!types.empty() && !types.count("classic")) return out;
     for (const auto& [p, ps] : partitions_) {
         if (ps.loading) continue;

@@ -11,7 +11,9 @@
 //
 // Implementation files: group_coordinator.cc (partitions, loading, timers, list/describe),
 // group_join.cc (JoinGroup and the rebalance), group_members.cc (SyncGroup, Heartbeat,
-// LeaveGroup, session expiry), group_offsets.cc (offsets, DeleteGroups, expiry).
+// LeaveGroup, session expiry), group_offsets.cc (offsets, DeleteGroups, expiry),
+// group_consumer.cc (KIP-848 consumer groups: ConsumerGroupHeartbeat / Describe, kept in memory
+// only, beside the classic groups of the same partition).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,8 @@
 #include <vector>
 
 #include "protocol/errors.h"
+#include "protocol/messages/consumer_group_describe.h"
+#include "protocol/messages/consumer_group_heartbeat.h"
 #include "protocol/messages/describe_groups.h"
 #include "protocol/messages/heartbeat.h"
 #include "protocol/messages/leave_group.h"
@@ -34,6 +38,7 @@
 #include "protocol/messages/offset_fetch.h"
 #include "protocol/record_batch.h"
 #include "server/groups/classic_group.h"
+#include "server/groups/consumer_group.h"
 #include "server/groups/group_records.h"
 
 namespace runnel::server {
@@ -52,6 +57,8 @@ struct coordinator_config {
     int64_t retention_check_interval_ms = 600000;        // offsets.retention.check.interval.ms
     // How long a new member's JoinGroup may stay parked (Kafka's fixed 5 minutes).
     int32_t new_member_join_timeout_ms = 5 * 60 * 1000;
+    int32_t consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
+    int32_t consumer_session_timeout_ms = 45000;    // group.consumer.session.timeout.ms
 
     static coordinator_config from(const broker_config& c);
 };
@@ -83,6 +90,18 @@ struct join_params {
     std::string client_host;
     int16_t api_version = 0;
     std::string reason;
+};
+
+// Resolves a topic name to its id and partition count (null: no such topic).
+using consumer_topic_resolver =
+    std::function<std::optional<consumer_topic_info>(const std::string& topic)>;
+
+// The caller-side facts of a ConsumerGroupHeartbeat.
+struct consumer_heartbeat_context {
+    int16_t api_version = 0;
+    std::string client_id;
+    std::string client_host;
+    consumer_topic_resolver topics;
 };
 
 // topic → partition → committed offset
@@ -133,6 +152,17 @@ class group_coordinator {
         const std::set<std::string>& states, const std::set<std::string>& types) const;
     protocol::msg::describe_groups_response::described_group describe_group(
         int32_t partition, const std::string& group_id) const;
+    // KIP-848 consumer groups (group_consumer.cc). The group id was checked non-empty.
+    protocol::msg::consumer_group_heartbeat_response consumer_heartbeat(
+        int32_t partition, const protocol::msg::consumer_group_heartbeat_request& req,
+        const consumer_heartbeat_context& ctx);
+    protocol::msg::consumer_group_describe_response::described_group consumer_describe(
+        int32_t partition, const std::string& group_id) const;
+    // Whether an offset commit/fetch by (member id, member epoch) may go on for a consumer
+    // group; NONE when `group_id` is not a consumer group.
+    protocol::error_code check_consumer_member(int32_t partition, const std::string& group_id,
+                                               const std::string& member_id,
+                                               int32_t member_epoch) const;
     // Whether a partition served here is still loading.
     bool any_loading() const;
     // One offset expiry pass (also run every offsets.retention.check.interval.ms).
@@ -140,6 +170,7 @@ class group_coordinator {
 
     // Inspection (tests, loader).
     classic_group* find_group(int32_t partition, const std::string& id);
+    consumer_group* find_consumer_group(int32_t partition, const std::string& id);
     const offsets_by_topic* offsets_of(int32_t partition, const std::string& group) const;
     std::vector<std::string> group_ids(int32_t partition) const;
 
@@ -147,6 +178,7 @@ class group_coordinator {
     struct partition_state {
         bool loading = true;
         std::map<std::string, std::unique_ptr<classic_group>> groups;
+        std::map<std::string, std::unique_ptr<consumer_group>> consumer_groups;  // KIP-848
         std::map<std::string, offsets_by_topic> offsets;  // by group id
     };
 
@@ -186,6 +218,12 @@ class group_coordinator {
     void set_and_propagate_assignment(int32_t partition, classic_group& g,
                                       const std::map<std::string, std::vector<uint8_t>>& a);
     void propagate_assignment(int32_t partition, classic_group& g, protocol::error_code e);
+
+    // group_consumer.cc
+    void schedule_consumer_session(int32_t partition, const std::string& group_id,
+                                   const std::string& member_id);
+    void fence_consumer_member(int32_t partition, const std::string& group_id,
+                               const std::string& member_id);
 
     // group_members.cc
     void reschedule_heartbeat(int32_t partition, classic_group& g, group_member& m,

@@ -42,6 +42,13 @@ void group_coordinator::join(int32_t partition, join_params p, join_callback don
     if (!ps || ps->loading) {
         return done(join_error(p.member_id, error_code::coordinator_load_in_progress));
     }
+    // A KIP-848 consumer group of that id: refused while it has members, else it gives way.
+    if (auto cg = ps->consumer_groups.find(p.group_id); cg != ps->consumer_groups.end()) {
+        if (!cg->second->empty()) {
+            return done(join_error(p.member_id, error_code::inconsistent_group_protocol));
+        }
+        ps->consumer_groups.erase(cg);
+    }
     const bool unknown_member = p.member_id.empty();
     const bool new_group = ps->groups.count(p.group_id) == 0;
     // A member id for a group that does not exist is unknown.

@@ -26,25 +26,39 @@ msg::offset_commit_response group_coordinator::commit_offsets(int32_t partition,
     };
     partition_state* ps = state_of(partition);
     if (!ps || ps->loading) return fail_all(error_code::coordinator_load_in_progress);
-    classic_group* g = find_group(partition, req.group_id);
-    if (!g) {
-        if (req.generation_id_or_member_epoch >= 0) {
-            // v9+ says so; older versions get ILLEGAL_GENERATION for compatibility.
-            return fail_all(version >= 9 ? error_code::group_id_not_found
-                                         : error_code::illegal_generation);
+    if (consumer_group* cg = find_consumer_group(partition, req.group_id)) {
+        // KIP-848 (Kafka's ConsumerGroup.validateOffsetCommit): an empty group takes commits
+        // without a member (epoch < 0); otherwise the member id and member epoch must match.
+        const int32_t epoch = req.generation_id_or_member_epoch;
+        if (!(epoch < 0 && cg->empty())) {
+            const consumer_member* m = cg->find_member(req.member_id);
+            if (!m) return fail_all(error_code::unknown_member_id);
+            if (epoch != m->member_epoch) {
+                return fail_all(version >= 9 ? error_code::stale_member_epoch
+                                             : error_code::illegal_generation);
+            }
         }
-        // Offsets committed without group management: a "simple" group holds them.
-        g = &get_or_create_group(*ps, req.group_id);
-    }
-    if (auto e = g->validate_offset_commit(req.member_id, req.group_instance_id,
-                                           req.generation_id_or_member_epoch);
-        e != error_code::none) {
-        return fail_all(e);
-    }
-    // A commit keeps the member's session alive.
-    if (g->in(group_state::stable) || g->in(group_state::preparing_rebalance)) {
-        if (group_member* m = g->member(req.member_id)) {
-            reschedule_heartbeat(partition, *g, *m, m->session_timeout_ms);
+    } else {
+        classic_group* g = find_group(partition, req.group_id);
+        if (!g) {
+            if (req.generation_id_or_member_epoch >= 0) {
+                // v9+ says so; older versions get ILLEGAL_GENERATION for compatibility.
+                return fail_all(version >= 9 ? error_code::group_id_not_found
+                                             : error_code::illegal_generation);
+            }
+            // Offsets committed without group management: a "simple" group holds them.
+            g = &get_or_create_group(*ps, req.group_id);
+        }
+        if (auto e = g->validate_offset_commit(req.member_id, req.group_instance_id,
+                                               req.generation_id_or_member_epoch);
+            e != error_code::none) {
+            return fail_all(e);
+        }
+        // A commit keeps the member's session alive.
+        if (g->in(group_state::stable) || g->in(group_state::preparing_rebalance)) {
+            if (group_member* m = g->member(req.member_id)) {
+                reschedule_heartbeat(partition, *g, *m, m->session_timeout_ms);
+            }
         }
     }
     const int64_t now = timers_.now_ms();
@@ -180,9 +194,16 @@ msg::offset_delete_response group_coordinator::delete_offsets(
 error_code group_coordinator::delete_group(int32_t partition, const std::string& group_id) {
     partition_state* ps = state_of(partition);
     if (!ps || ps->loading) return error_code::coordinator_load_in_progress;
-    classic_group* g = find_group(partition, group_id);
-    if (!g || g->in(group_state::dead)) return error_code::group_id_not_found;
-    if (!g->in(group_state::empty)) return error_code::non_empty_group;
+    if (auto cg = ps->consumer_groups.find(group_id); cg != ps->consumer_groups.end()) {
+        // A KIP-848 consumer group: deletable once it has no members. It is not persisted, so
+        // the tombstones written are its offsets' (and a group tombstone, harmless on replay).
+        if (!cg->second->empty()) return error_code::non_empty_group;
+        ps->consumer_groups.erase(cg);
+    } else {
+        classic_group* g = find_group(partition, group_id);
+        if (!g || g->in(group_state::dead)) return error_code::group_id_not_found;
+        if (!g->in(group_state::empty)) return error_code::non_empty_group;
+    }
     std::vector<group_record> records;
     if (const offsets_by_topic* offsets = offsets_of(partition, group_id)) {
         for (const auto& [topic, parts] : *offsets) {

@@ -27,6 +27,8 @@ void register_list_groups(dispatch& d);
 void register_describe_groups(dispatch& d);
 void register_delete_groups(dispatch& d);
 void register_offset_delete(dispatch& d);
+void register_consumer_group_heartbeat(dispatch& d);
+void register_consumer_group_describe(dispatch& d);
 
 inline void register_handlers(dispatch& d) {
     register_api_versions(d);
@@ -51,6 +53,8 @@ inline void register_handlers(dispatch& d) {
     register_describe_groups(d);
     register_delete_groups(d);
     register_offset_delete(d);
+    register_consumer_group_heartbeat(d);
+    register_consumer_group_describe(d);
 }
 
 }  // namespace runnel::server

@@ -24,6 +24,18 @@ asio::awaitable<response_group> fetch_group(broker& b, request_group g) {
     const std::string group_id = g.group_id;
     auto fetch = [group = std::move(g)](groups::group_coordinator& c,
                                         int32_t partition) -> asio::awaitable<response_group> {
+        // KIP-848 consumer groups (v9+): a member's fetch must carry its current member epoch;
+        // without member id and epoch (admin clients) it is accepted.
+        if (group.member_id || group.member_epoch >= 0) {
+            const auto e = c.check_consumer_member(
+                partition, group.group_id, group.member_id.value_or(""), group.member_epoch);
+            if (e != error_code::none) {
+                response_group failed;
+                failed.group_id = group.group_id;
+                failed.error_code = to_wire(e);
+                co_return failed;
+            }
+        }
         co_return c.fetch_offsets(partition, group.group_id, group.topics);
     };
     auto r = co_await groups::call_coordinator<response_group>(b, group_id, fetch);
