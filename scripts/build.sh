@@ -7,6 +7,9 @@ build="$root/build"
 # ccache keeps its cache outside the clone, so a fresh clone still builds from cache.
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/runnel-ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+# Paths inside the clone are hashed relative to it, so another clone (CI's) hits the same cache.
+export CCACHE_BASEDIR="$root"
+export CCACHE_NOHASHDIR=1
 if [[ ! -f "$build/build.ninja" ]]; then
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
