@@ -72,4 +72,30 @@ asio::awaitable<coordinated<R>> call_coordinator(broker& b, std::string_view gro
     co_return co_await on_shard(b.shards().at(loc.owner), task);
 }
 
+// Describes each group id on its coordinator with `describe(coordinator, partition, id)`; a
+// group whose coordinator can't be reached is answered with its id and the error only.
+// (Authorized operations are reported only with an authorizer; none is configured.)
+template <class Described, class F>
+asio::awaitable<std::vector<Described>> describe_each(broker& b,
+                                                     const std::vector<std::string>& ids,
+                                                     F describe) {
+    std::vector<Described> out;
+    for (const auto& id : ids) {
+        auto one = [&describe, id](group_coordinator& c,
+                                   int32_t partition) -> asio::awaitable<Described> {
+            co_return describe(c, partition, id);
+        };
+        auto r = co_await call_coordinator<Described>(b, id, one);
+        if (r.error != protocol::error_code::none) {
+            Described failed;
+            failed.group_id = id;
+            failed.error_code = protocol::to_wire(r.error);
+            out.push_back(std::move(failed));
+            continue;
+        }
+        out.push_back(std::move(r.value));
+    }
+    co_return out;
+}
+
 }  // namespace runnel::server::groups
