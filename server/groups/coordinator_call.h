@@ -77,8 +77,8 @@ asio::awaitable<coordinated<R>> call_coordinator(broker& b, std::string_view gro
 // (Authorized operations are reported only with an authorizer; none is configured.)
 template <class Described, class F>
 asio::awaitable<std::vector<Described>> describe_each(broker& b,
-                                                     const std::vector<std::string>& ids,
-                                                     F describe) {
+                                                      const std::vector<std::string>& ids,
+                                                      F describe) {
     std::vector<Described> out;
     for (const auto& id : ids) {
         auto one = [&describe, id](group_coordinator& c,
