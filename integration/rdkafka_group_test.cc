@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "integration/broker_process.h"
+#include "integration/broker_test.h"
 
 namespace runnel::it {
 namespace {
@@ -344,39 +345,15 @@ class GroupConsumer : public RdKafka::RebalanceCb {
     int commits_ = 0;
 };
 
-class GroupTest : public ::testing::Test {
+class GroupTest : public BrokerTestBase {
   protected:
     BrokerProcess& start_broker() {
         BrokerOptions options;
-        options.name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
         options.properties = {{"offsets.topic.replication.factor", "1"},
                               {"group.initial.rebalance.delay.ms", "0"},
                               {"group.min.session.timeout.ms", "1000"},
                               {"num.partitions", std::to_string(kPartitions)}};
-        broker_ = std::make_unique<BrokerProcess>(std::move(options));
-        try {
-            broker_->start();
-        } catch (...) {
-            broker_.reset();
-            throw;
-        }
-        return *broker_;
-    }
-
-    void TearDown() override {
-        if (!broker_) return;
-        if (HasFailure()) std::cerr << broker_->log_tail();
-        if (broker_->running()) {
-            try {
-                broker_->stop();
-            } catch (const std::exception& e) {
-                ADD_FAILURE() << e.what();
-            }
-        } else {
-            ADD_FAILURE() << "broker was not running at the end of the test\n"
-                          << broker_->log_tail();
-        }
-        broker_.reset();
+        return BrokerTestBase::start_broker(std::move(options));
     }
 
     // Polls the consumers in turn (one batch of up to `batch` records each) until done() or
@@ -404,7 +381,6 @@ class GroupTest : public ::testing::Test {
         return out.str();
     }
 
-    std::unique_ptr<BrokerProcess> broker_;
 };
 
 std::set<int32_t> all_partitions() {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "integration/broker_process.h"
+#include "integration/broker_test.h"
 
 namespace runnel::it {
 namespace {
@@ -229,39 +230,8 @@ BrokerOptions with_properties(std::map<std::string, std::string> properties) {
     return o;
 }
 
-class BrokerTest : public ::testing::Test {
+class BrokerTest : public BrokerTestBase {
 protected:
-    BrokerProcess& start_broker(BrokerOptions options = {}) {
-        options.name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-        for (char& c : options.name) {
-            if (c == '/') c = '_';
-        }
-        broker_ = std::make_unique<BrokerProcess>(std::move(options));
-        try {
-            broker_->start();  // the exception's message carries the log's tail
-        } catch (...) {
-            broker_.reset();
-            throw;
-        }
-        return *broker_;
-    }
-
-    void TearDown() override {
-        if (!broker_) return;
-        if (HasFailure()) std::cerr << broker_->log_tail();
-        if (broker_->running()) {
-            try {
-                broker_->stop();
-            } catch (const std::exception& e) {
-                ADD_FAILURE() << e.what();
-            }
-        } else {
-            ADD_FAILURE() << "broker was not running at the end of the test\n"
-                          << broker_->log_tail();
-        }
-        broker_.reset();
-    }
-
     // Produces `msgs` with checks on the delivery reports: every message delivered without
     // error, offsets consecutive per partition. Returns the reports in production order.
     std::vector<Delivery> produce_all(Producer& p, const std::string& topic,
@@ -289,7 +259,6 @@ protected:
         return reports;
     }
 
-    std::unique_ptr<BrokerProcess> broker_;
 };
 
 std::vector<OutMessage> make_messages(int n, const std::string& tag, int64_t base_ts,
