@@ -46,9 +46,7 @@ class BadInputTest(BrokerTestCase):
     def prepare_class(cls):
         cls.topic = unique_name("bad-input")
         with kw.Connection.to(cls.broker.bootstrap) as c:
-            res = c.create_topics([(cls.topic, 2, 1, {})])
-        if res.get(cls.topic, (None,))[0] != 0:
-            raise AssertionError("prepare: CreateTopics v2 %s -> %r" % (cls.topic, res))
+            c.create_topic_or_fail(cls.topic, 2)
 
     def connect(self):
         c = kw.Connection.to(self.broker.bootstrap, timeout=10)
@@ -359,9 +357,7 @@ class RawProtocolTest(BrokerTestCase):
     def prepare_class(cls):
         cls.topic = unique_name("raw")
         with kw.Connection.to(cls.broker.bootstrap) as c:
-            res = c.create_topics([(cls.topic, 1, 1, {})])
-        if res.get(cls.topic, (None,))[0] != 0:
-            raise AssertionError("prepare: CreateTopics v2 %s -> %r" % (cls.topic, res))
+            c.create_topic_or_fail(cls.topic, 1)
 
     def connect(self):
         c = kw.Connection.to(self.broker.bootstrap, timeout=15)

@@ -77,9 +77,7 @@ class ConsumerGroupProtocolTest(BrokerTestCase):
     def prepare_class(cls):
         cls.topic = unique_name("cg848")
         with kw.Connection.to(cls.broker.bootstrap) as c:
-            res = c.create_topics([(cls.topic, TOPIC_PARTITIONS, 1, {})])
-            if res.get(cls.topic, (None,))[0] != 0:
-                raise AssertionError("prepare: CreateTopics %s -> %r" % (cls.topic, res))
+            c.create_topic_or_fail(cls.topic, TOPIC_PARTITIONS)
             md = c.metadata([cls.topic])
             cls.topic_id = md["topics"][0]["topic_id"]
 

@@ -140,9 +140,7 @@ class GroupTestBase(BrokerTestCase):
     def prepare_class(cls):
         cls.topic = unique_name("grp-raw")
         with kw.Connection.to(cls.broker.bootstrap) as c:
-            res = c.create_topics([(cls.topic, TOPIC_PARTITIONS, 1, {})])
-            if res.get(cls.topic, (None,))[0] != 0:
-                raise AssertionError("prepare: CreateTopics %s -> %r" % (cls.topic, res))
+            c.create_topic_or_fail(cls.topic, TOPIC_PARTITIONS)
             cls.node_id = c.metadata([])["brokers"][0]["node_id"]
 
     def connect(self, timeout=15.0, client_id="runnel-it-raw"):
