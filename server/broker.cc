@@ -40,7 +40,10 @@ std::map<std::string, std::string> read_meta_properties(const fs::path& p) {
 }  // namespace
 
 broker::broker(broker_config config)
-    : config_(std::move(config)), shards_(config_.shard_count()), stores_(shards_.size()) {
+    : config_(std::move(config)),
+      shards_(config_.shard_count()),
+      io_pool_(std::make_unique<asio::thread_pool>(static_cast<size_t>(config_.num_io_threads))),
+      stores_(shards_.size()) {
     admin_ = std::make_unique<topic_admin>(*this);
     groups_ = std::make_unique<groups::coordinator_set>(*this);
 }
@@ -207,6 +210,8 @@ void broker::stop() {
     maintenance_.stop();
     const bool clean = admin_->close_all();
     maintenance_.finish(clean);
+    // Flushes still running post their outcome to the shards, so they finish first.
+    io_pool_->join();
     shards_.stop();
     shards_.join();
     server_log().info("shut down cleanly");

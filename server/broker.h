@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,9 @@ public:
     log_maintenance& maintenance() { return maintenance_; }
     // The consumer group coordinators (one per shard).
     groups::coordinator_set& groups() { return *groups_; }
+    // Threads for blocking disk work kept off the shards (log flushes, reads of data not in the
+    // page cache); num.io.threads of them.
+    asio::thread_pool& io_pool() { return *io_pool_; }
     // The partitions owned by shard `id`; use only from that shard.
     partition_store& partitions_on(shard_id id) { return stores_[id]; }
 
@@ -65,6 +69,7 @@ private:
 
     broker_config config_;
     shard_set shards_;
+    std::unique_ptr<asio::thread_pool> io_pool_;
     dispatch dispatch_;
     topic_registry topics_;
     std::vector<partition_store> stores_;

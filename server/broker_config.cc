@@ -64,7 +64,8 @@ constexpr config_key broker_keys[] = {
     {"num.network.threads", t::int32, "3", at_least(1),
      "Accepted for compatibility; Runnel sizes its threads with runnel.shards."},
     {"num.io.threads", t::int32, "8", at_least(1),
-     "Accepted for compatibility; Runnel sizes its threads with runnel.shards."},
+     "Threads for blocking disk work kept off the shards: log flushes (fdatasync) and reads of "
+     "data that is not in the page cache."},
 
     // Topic creation.
     {"log.dirs", t::string, std::nullopt, no_rule(),

@@ -59,7 +59,7 @@ struct broker_config {
     int64_t connections_max_idle_ms = 600000;
     int32_t fetch_max_bytes = 57671680;
     int32_t num_network_threads = 3;  // accepted for compatibility; Runnel uses shards
-    int32_t num_io_threads = 8;  // accepted for compatibility; Runnel uses shards
+    int32_t num_io_threads = 8;  // blocking disk work (flushes, cold reads) off the shards
     int32_t shards = 0;  // runnel.shards; 0 = one per CPU core (see shard_count())
 
     // Topic creation.

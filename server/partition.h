@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "protocol/codec.h"
+#include "server/log_sync.h"
 #include "server/shard.h"
 #include "storage/partition_log.h"
 
@@ -55,12 +56,15 @@ public:
           topic_id_(topic_id),
           index_(index),
           log_(std::move(log)),
+          sync_(*log_),
           settings_(settings) {}
 
     const std::string& topic() const { return topic_; }
     const protocol::uuid& topic_id() const { return topic_id_; }
     int32_t index() const { return index_; }
     storage::partition_log& log() { return *log_; }
+    // Group commit of the log's flushes (fdatasync on the broker's I/O pool).
+    log_sync& sync() { return sync_; }
     const partition_settings& settings() const { return settings_; }
     void set_settings(partition_settings s) { settings_ = s; }
 
@@ -74,6 +78,7 @@ private:
     protocol::uuid topic_id_;
     int32_t index_;
     std::unique_ptr<storage::partition_log> log_;
+    log_sync sync_;  // after log_: destroyed first, as it points into it
     partition_settings settings_;
     std::vector<std::weak_ptr<fetch_wakeup>> waiters_;
 };

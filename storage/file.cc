@@ -101,6 +101,15 @@ std::error_code file::datasync() {
     return {};
 }
 
+result<file> file::duplicate() const {
+    int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return errno_error(errno, "dup", path_);
+    file f;
+    f.fd_ = fd;
+    f.path_ = path_;
+    return f;
+}
+
 std::error_code file::close() {
     if (fd_ < 0) return {};
     int fd = fd_;

@@ -46,6 +46,9 @@ class file {
     std::error_code truncate(int64_t size);
     std::error_code datasync();
     std::error_code close();
+    // A second descriptor for the same open file (fcntl F_DUPFD_CLOEXEC), e.g. for an fdatasync on
+    // another thread that must not race with this one being closed.
+    result<file> duplicate() const;
 
   private:
     int fd_ = -1;

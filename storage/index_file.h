@@ -83,6 +83,7 @@ class index_file {
     }
 
     std::error_code flush() { return file_.datasync(); }
+    result<file> duplicate() const { return file_.duplicate(); }
     std::error_code close() { return file_.close(); }
 
   protected:

@@ -5,7 +5,11 @@
 #include "storage/log.h"
 #include "storage/log_cleaner.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 namespace runnel::storage {
@@ -36,15 +40,16 @@ segment_options partition_log::options() const {
 }
 
 std::error_code partition_log::roll(int64_t now) {
-    // Seal and flush before moving on, so the recovery point passes the old segment and a
-    // crash only needs the new one scanned.
+    // The old segment is not flushed here (that would stall the shard for as long as its dirty
+    // pages take to write): append reports the roll and the next flush job covers it, as Kafka
+    // schedules an asynchronous flush of the rolled segment.
     if (auto ec = segments_.back().seal()) return ec;
-    if (auto ec = flush_unflushed(true)) return ec;
     auto seg = segment::create(dir_, next_offset_, options(), now);
     if (!seg) return seg.error();
     segments_.push_back(std::move(*seg));
+    dir_unsynced_ = true;
     storage_log().debug("{}: rolled new segment {}", dir_.string(), next_offset_);
-    return sync_directory(dir_);
+    return {};
 }
 
 result<append_info> partition_log::append(std::span<uint8_t> batches,
@@ -77,6 +82,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
     int64_t last_offset = next - 1;
 
     int64_t now = now_ms();
+    bool rolled = false;
     {
         const auto& active = segments_.back();
         auto size = static_cast<int64_t>(batches.size());
@@ -88,6 +94,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
              active.index_full() || last_offset - active.base_offset() > max_relative_offset);
         if (roll_needed) {
             if (auto ec = roll(now)) return ec;
+            rolled = true;
         }
     }
 
@@ -103,15 +110,12 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
     next_offset_ = last_offset + 1;
 
     unflushed_messages_ += records;
-    bool flush_due =
+    append_info info{first_offset, last_offset, log_append_time.value_or(-1), records};
+    info.flush_due =
         (config_.flush_messages > 0 && unflushed_messages_ >= config_.flush_messages) ||
         (config_.flush_ms >= 0 && now - last_flush_ms_ >= config_.flush_ms);
-    if (flush_due) {
-        // The records are in the log either way; a failed flush still fails the produce, since
-        // the data may not be durable.
-        if (auto ec = flush()) return ec;
-    }
-    return append_info{first_offset, last_offset, log_append_time.value_or(-1), records};
+    info.rolled = rolled;
+    return info;
 }
 
 size_t partition_log::segment_for(int64_t offset) const {
@@ -212,16 +216,57 @@ std::vector<int64_t> partition_log::segment_base_offsets() const {
     return v;
 }
 
+size_t partition_log::first_unflushed_segment(bool force_active) const {
+    if (recovery_point_ >= next_offset_) return force_active ? segments_.size() - 1 : segments_.size();
+    return segment_for(recovery_point_);
+}
+
 std::error_code partition_log::flush_unflushed(bool force_active) {
-    size_t from = segment_for(recovery_point_);
-    if (recovery_point_ >= next_offset_)
-        from = force_active ? segments_.size() - 1 : segments_.size();
-    for (size_t i = from; i < segments_.size(); ++i) {
+    for (size_t i = first_unflushed_segment(force_active); i < segments_.size(); ++i) {
         if (auto ec = segments_[i].flush()) return ec;
+    }
+    if (dir_unsynced_) {
+        if (auto ec = sync_directory(dir_)) return ec;
+        dir_unsynced_ = false;
     }
     recovery_point_ = next_offset_;
     unflushed_messages_ = 0;
     last_flush_ms_ = now_ms();
+    return {};
+}
+
+result<std::optional<flush_job>> partition_log::prepare_flush() {
+    if (closed_) return make_error_code(errc::log_closed);
+    unflushed_messages_ = 0;
+    last_flush_ms_ = now_ms();
+    if (recovery_point_ >= next_offset_ && !dir_unsynced_) return std::optional<flush_job>();
+    flush_job job;
+    job.target = next_offset_;
+    for (size_t i = first_unflushed_segment(false); i < segments_.size(); ++i) {
+        if (auto ec = segments_[i].duplicate_files(job.files)) return ec;
+    }
+    if (dir_unsynced_) {
+        auto d = file::open(dir_, O_RDONLY | O_DIRECTORY);
+        if (!d) return d.error();
+        job.dir = std::move(*d);
+        dir_unsynced_ = false;
+    }
+    return std::optional<flush_job>(std::move(job));
+}
+
+void partition_log::flush_done(const flush_job& job, std::error_code outcome) {
+    if (outcome) {
+        if (job.dir) dir_unsynced_ = true;
+        return;
+    }
+    recovery_point_ = std::max(recovery_point_, std::min(job.target, next_offset_));
+}
+
+std::error_code flush_job::run() {
+    for (auto& f : files) {
+        if (auto ec = f.datasync()) return ec;
+    }
+    if (dir && ::fsync(dir->fd()) != 0) return errno_error(errno, "fsync", dir->path());
     return {};
 }
 

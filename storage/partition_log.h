@@ -3,6 +3,7 @@
 #pragma once
 
 #include "storage/errors.h"
+#include "storage/file.h"
 #include "storage/segment.h"
 
 #include <cstddef>
@@ -36,6 +37,23 @@ struct append_info {
     int64_t last_offset = -1;      // last offset of the last batch
     int64_t log_append_time = -1;  // the log_append_time passed in, or -1
     int64_t record_count = 0;      // sum of records_count over the batches
+    // flush.messages or flush.ms says the log must be flushed now: the caller runs a flush_job
+    // (see prepare_flush) and, for acks != 0, answers only once it is done.
+    bool flush_due = false;
+    // The append rolled a new segment: the old one is unflushed until a flush_job covers it.
+    bool rolled = false;
+};
+
+// The fdatasyncs that make a log durable up to `target`, on duplicated descriptors so they can run
+// on a thread other than the log's shard while appends go on (group commit: everything appended
+// before prepare_flush is covered by one job).
+struct flush_job {
+    std::vector<file> files;   // segment .log/.index/.timeindex files: fdatasync
+    std::optional<file> dir;   // the partition directory after a roll: fsync
+    int64_t target = 0;        // the recovery point once every sync succeeded
+
+    // Runs the syncs (blocking); the first failure is returned.
+    std::error_code run();
 };
 
 struct read_result {
@@ -158,9 +176,17 @@ class partition_log {
     const log_config& config() const { return config_; }
 
     // fdatasync of every segment holding offsets at or above recovery_point() (normally just the
-    // active one; older ones were flushed when they rolled), then recovery_point() =
-    // log_end_offset(). Cheap when nothing was appended since the last flush.
+    // active one, or also the one a roll just closed), then recovery_point() = log_end_offset().
+    // Blocking: the broker uses prepare_flush instead while serving. Cheap when nothing was
+    // appended since the last flush.
     std::error_code flush();
+    // The same flush, prepared to run elsewhere: duplicates the descriptors of every segment at or
+    // above recovery_point() and resets the flush.messages/flush.ms counters. nullopt when the
+    // log is already flushed up to its end. Hand the job's outcome to flush_done.
+    result<std::optional<flush_job>> prepare_flush();
+    // recovery_point() = max(recovery_point(), job.target) when the job succeeded; after a failure
+    // the next prepare_flush covers the same files again.
+    void flush_done(const flush_job& job, std::error_code outcome);
     // Trims the active segment's indexes, flushes and closes every segment; later calls return
     // errc::log_closed (the offset accessors keep working).
     std::error_code close();
@@ -207,6 +233,7 @@ class partition_log {
     // Flushes every segment from the one holding recovery_point_ on, if it is below the LEO
     // (and the active one regardless when force_active); then recovery_point_ = LEO.
     std::error_code flush_unflushed(bool force_active);
+    size_t first_unflushed_segment(bool force_active) const;
     // Recovery and loading steps of open().
     std::error_code load_segments(const open_options& opts);
     // Deletes segments_[0, n) (n < segments_.size()), raising the log start offset first.
@@ -229,6 +256,7 @@ class partition_log {
     int64_t unflushed_messages_ = 0;
     int64_t last_flush_ms_ = 0;
     bool closed_ = false;
+    bool dir_unsynced_ = false;  // a segment was created since the directory was last fsync'ed
     int64_t cleaner_offset_ = 0;
     // Smallest delete horizon of the tombstones kept by the last pass (-1 = none): when it has
     // passed, a pass runs even without dirty data (Kafka's latestDeleteHorizon check).

@@ -498,6 +498,17 @@ std::error_code segment::flush() {
     return time_index_.flush();
 }
 
+std::error_code segment::duplicate_files(std::vector<file>& out) const {
+    auto add = [&out](result<file> f) -> std::error_code {
+        if (!f) return f.error();
+        out.push_back(std::move(*f));
+        return {};
+    };
+    if (auto ec = add(log_.duplicate())) return ec;
+    if (auto ec = add(offset_index_.duplicate())) return ec;
+    return add(time_index_.duplicate());
+}
+
 std::error_code segment::close() {
     std::error_code first;
     if (log_.is_open()) first = seal();

@@ -136,6 +136,8 @@ class segment {
     // entry (the largest timestamp) and trims both index files to their entries, as Kafka does.
     std::error_code seal();
     std::error_code flush();
+    // Adds duplicates of the three descriptors to `out`, for a flush run on another thread.
+    std::error_code duplicate_files(std::vector<file>& out) const;
     std::error_code close();
     // Closes and deletes the three files.
     std::error_code remove();

@@ -65,6 +65,8 @@ append_fn coordinator_set::make_append(shard_id id) {
         auto batch = protocol::build_batch({}, records);
         auto appended = part->log().append(batch, std::nullopt);
         if (!appended) return appended.error();
+        // Flushed in the background: the coordinator answers without waiting for the sync.
+        if (appended->flush_due || appended->rolled) part->sync().request(broker_.io_pool());
         part->data_arrived();
         return {};
     };

@@ -32,6 +32,9 @@ struct partition_append : partition_work {
     int64_t base_offset = -1;
     int64_t log_append_time = -1;
     int64_t log_start_offset = -1;
+    // flush.messages/flush.ms made this append due for a flush: with acks != 0 the answer waits
+    // for it (group commit, see log_sync.h).
+    int64_t flush_end_offset = -1;
 };
 
 int64_t now_ms() {
@@ -110,7 +113,32 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
     a.base_offset = appended->base_offset;
     a.log_append_time = appended->log_append_time;
     a.log_start_offset = p->log().log_start_offset();
+    if (appended->flush_due) {
+        a.flush_end_offset = appended->last_offset + 1;
+        p->sync().request(b.io_pool());
+    } else if (appended->rolled) {
+        p->sync().request(b.io_pool());  // the rolled segment, in the background
+    }
     p->data_arrived();
+}
+
+// Waits for the flushes that acks != 0 appends depend on; all were started by append_one, so
+// they run concurrently and this waits for the slowest.
+asio::awaitable<void> wait_for_flushes(broker& b, shard_id owner,
+                                       std::vector<partition_append>& items) {
+    for (auto& a : items) {
+        if (a.flush_end_offset < 0 || a.error != error_code::none) continue;
+        partition* p = b.partitions_on(owner).find(a.topic_id, a.index);
+        std::error_code ec = p ? co_await p->sync().wait_flushed(b.io_pool(), a.flush_end_offset)
+                               : std::error_code(storage::errc::log_closed);
+        if (ec) {
+            a.error = map_to_kafka_error(ec);
+            a.message = "Cannot flush " + (p ? p->topic() + "-" + std::to_string(p->index())
+                                             : std::string("a deleted partition")) +
+                        ": " + ec.message();
+            a.base_offset = -1;
+        }
+    }
 }
 
 asio::awaitable<std::optional<produce_response>> handle(request_context& ctx, produce_request req) {
@@ -156,9 +184,11 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx, pr
         }
     }
 
-    auto append_all = [&b](shard_id owner, std::vector<partition_append> items)
+    const bool wait_for_flush = req.acks != 0;
+    auto append_all = [&b, wait_for_flush](shard_id owner, std::vector<partition_append> items)
         -> asio::awaitable<std::vector<partition_append>> {
         for (auto& a : items) append_one(b, owner, a);
+        if (wait_for_flush) co_await wait_for_flushes(b, owner, items);
         co_return items;
     };
     auto done = co_await run_on_owners(b.shards(), ctx.home, std::move(work), append_all);

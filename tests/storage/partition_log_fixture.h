@@ -36,6 +36,14 @@ class PartitionLogFixture : public ::testing::Test {
         return b;
     }
 
+    // Appends one batch of `records`; returns what append reported.
+    append_info log_append(int32_t records) {
+        auto b = make_batch(records, now_, 30);
+        auto info = log_->append(b, std::nullopt);
+        EXPECT_TRUE(info) << info.error().message();
+        return info ? *info : append_info{};
+    }
+
     std::vector<uint8_t> read_all() {
         auto r = log_->read(log_->log_start_offset(), 1 << 30, true);
         EXPECT_TRUE(r) << r.error().message();

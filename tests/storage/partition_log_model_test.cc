@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -59,9 +60,11 @@ class model_run {
             int what = pick(0, 99);
             if (what < 50) {
                 append();
-            } else if (what < 56) {
+            } else if (what < 53) {
                 ASSERT_FALSE(log_->flush());
                 ASSERT_EQ(log_->recovery_point(), leo_);
+            } else if (what < 56) {
+                flush_job_step();
             } else if (what < 62) {
                 rp_checkpoint_ = log_->recovery_point();  // the broker's periodic checkpoint
             } else if (what < 70) {
@@ -94,6 +97,7 @@ class model_run {
     }
 
     void open(open_options options) {
+        pending_.reset();  // a job of the previous instance
         auto l = partition_log::open(dir(), config_, options);
         ASSERT_TRUE(l) << l.error().message();
         log_ = std::move(*l);
@@ -130,6 +134,27 @@ class model_run {
         }
         ASSERT_EQ(info->last_offset, leo_ - 1);
         ASSERT_EQ(log_->log_end_offset(), leo_);
+    }
+
+    // The broker's group commit: prepare a job, let appends, rolls and retention happen, then
+    // run it and hand the outcome back. The recovery point reaches the job's target, never more.
+    void flush_job_step() {
+        if (!pending_) {
+            auto job = log_->prepare_flush();
+            ASSERT_TRUE(job) << job.error().message();
+            if (!*job) {
+                ASSERT_EQ(log_->recovery_point(), leo_);
+                return;
+            }
+            ASSERT_EQ((*job)->target, leo_);
+            pending_ = std::move(**job);
+            return;
+        }
+        int64_t before = log_->recovery_point();
+        ASSERT_FALSE(pending_->run());
+        log_->flush_done(*pending_, {});
+        ASSERT_EQ(log_->recovery_point(), std::max(before, pending_->target));
+        pending_.reset();
     }
 
     // Drops the model batches of segments that were deleted (everything below `first_base`).
@@ -382,6 +407,7 @@ class model_run {
     int64_t lso_ = 0;
     int64_t leo_ = 0;
     int64_t rp_checkpoint_ = 0;
+    std::optional<flush_job> pending_;  // prepared by flush_job_step, not run yet
     int64_t now_ = 1'700'000'000'000;
 };
 

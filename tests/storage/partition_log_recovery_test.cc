@@ -46,9 +46,17 @@ TEST_F(PartitionLogRecoveryTest, RecoveryPointFollowsFlushRollAndClose) {
     ASSERT_FALSE(log_->flush());  // nothing new: still fine
     EXPECT_EQ(log_->recovery_point(), 2);
     while (log_->segment_count() == 1) append(1, 20);
-    // The roll flushed the old segment: the recovery point is the new segment's base.
-    EXPECT_EQ(log_->recovery_point(), log_->segment_base_offsets().back());
-    append(1, 30);
+    // A roll does not flush (that would stall the shard): the old segment waits for a flush job.
+    EXPECT_EQ(log_->recovery_point(), 2);
+    auto job = log_->prepare_flush();
+    ASSERT_TRUE(job && *job);
+    EXPECT_TRUE((*job)->dir.has_value());  // the new segment's directory entry needs an fsync
+    EXPECT_EQ((*job)->files.size(), 6u);   // both segments' .log, .index and .timeindex
+    EXPECT_EQ((*job)->target, log_->log_end_offset());
+    append(1, 30);  // appended while the job runs: not covered by it
+    ASSERT_FALSE((*job)->run());
+    log_->flush_done(**job, {});
+    EXPECT_EQ(log_->recovery_point(), (*job)->target);
     EXPECT_LT(log_->recovery_point(), log_->log_end_offset());
     int64_t leo = log_->log_end_offset();
     ASSERT_FALSE(log_->close());
@@ -64,6 +72,35 @@ TEST_F(PartitionLogRecoveryTest, RecoveryPointFollowsFlushRollAndClose) {
     close_log();
     open_log({0, 0, true});  // clean shutdown: everything on disk is flushed
     EXPECT_EQ(log_->recovery_point(), leo);
+}
+
+TEST_F(PartitionLogRecoveryTest, FlushJobsCoverWhatWasAppendedBeforeThem) {
+    config_.flush_messages = 3;
+    open_log();
+    auto none = log_->prepare_flush();
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(none->has_value());  // an empty log has nothing to flush
+    EXPECT_FALSE(log_append(1).flush_due);
+    EXPECT_TRUE(log_append(2).flush_due);  // 3 records since the last flush
+    auto job = log_->prepare_flush();      // resets the count
+    ASSERT_TRUE(job && *job);
+    EXPECT_FALSE((*job)->dir.has_value());
+    EXPECT_EQ((*job)->files.size(), 3u);
+    EXPECT_FALSE(log_append(1).flush_due);
+
+    // A failed job leaves the recovery point where it was; the next job covers the same files.
+    log_->flush_done(**job, make_error_code(errc::io_error));
+    EXPECT_EQ(log_->recovery_point(), 0);
+    auto retry = log_->prepare_flush();
+    ASSERT_TRUE(retry && *retry);
+    EXPECT_EQ((*retry)->target, 4);
+    ASSERT_FALSE((*retry)->run());
+    log_->flush_done(**retry, {});
+    EXPECT_EQ(log_->recovery_point(), 4);
+    // A job that finishes after a later one never moves the recovery point back.
+    log_->flush_done(**job, {});
+    EXPECT_EQ(log_->recovery_point(), 4);
+    close_log();
 }
 
 TEST_F(PartitionLogRecoveryTest, CleanShutdownSkipsTheScan) {
