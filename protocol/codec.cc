@@ -1,7 +1,11 @@
 #include "protocol/codec.h"
 
+#include <unistd.h>
+
 #include <bit>
+#include <cerrno>
 #include <limits>
+#include <stdexcept>
 
 namespace runnel::protocol {
 
@@ -12,10 +16,27 @@ record_set record_set::copy_of(std::span<const uint8_t> bytes) {
     return r;
 }
 
+void shared_bytes::copy_to(std::vector<uint8_t>& out) const {
+    if (!is_file()) {
+        out.insert(out.end(), bytes.begin(), bytes.end());
+        return;
+    }
+    size_t old = out.size();
+    out.resize(old + file_length);
+    size_t done = 0;
+    while (done < file_length) {
+        ssize_t n = ::pread(fd, out.data() + old + done, file_length - done,
+                            static_cast<off_t>(file_position + static_cast<int64_t>(done)));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error("cannot read back a record set from its file");
+        done += static_cast<size_t>(n);
+    }
+}
+
 std::vector<uint8_t> record_set::flatten() const {
     std::vector<uint8_t> out;
     out.reserve(size_);
-    for (const auto& c : chunks_) out.insert(out.end(), c.bytes.begin(), c.bytes.end());
+    for (const auto& c : chunks_) c.copy_to(out);
     return out;
 }
 
@@ -247,13 +268,13 @@ void writer::write_records(const record_set& r, bool compact) {
         write_int32(static_cast<int32_t>(r.size()));
     }
     for (const auto& c : r.chunks()) {
-        if (c.bytes.empty()) continue;
-        // Small chunks are cheaper to copy than to send as a separate iovec.
-        if (c.bytes.size() < 256) {
+        if (c.size() == 0) continue;
+        // Small chunks in memory are cheaper to copy than to send as a separate iovec.
+        if (!c.is_file() && c.bytes.size() < 256) {
             write_raw(c.bytes.data(), c.bytes.size());
         } else {
             splices_.push_back({buf_.size(), c});
-            spliced_bytes_ += c.bytes.size();
+            spliced_bytes_ += c.size();
         }
     }
 }
@@ -286,7 +307,7 @@ std::vector<uint8_t> writer::flatten() const {
     size_t from = 0;
     for (const auto& s : splices_) {
         out.insert(out.end(), buf_.begin() + from, buf_.begin() + s.at);
-        out.insert(out.end(), s.chunk.bytes.begin(), s.chunk.bytes.end());
+        s.chunk.copy_to(out);
         from = s.at;
     }
     out.insert(out.end(), buf_.begin() + from, buf_.end());

@@ -28,10 +28,26 @@ struct tagged_field {
     bool operator==(const tagged_field&) const = default;
 };
 
-// A piece of memory kept alive by `owner` (a request frame, a segment read buffer, ...).
+// A piece of a record set. Usually memory kept alive by `owner` (a request frame, a segment read
+// buffer, ...). When `fd` >= 0 the bytes are instead `file_length` bytes of that open file at
+// `file_position`, sent with sendfile(2) without passing through memory; `owner` then keeps the
+// descriptor open.
 struct shared_bytes {
     std::shared_ptr<const void> owner;
     std::span<const uint8_t> bytes;
+    int fd = -1;
+    int64_t file_position = 0;
+    size_t file_length = 0;
+
+    static shared_bytes in_file(std::shared_ptr<const void> owner, int fd, int64_t position,
+                                size_t length) {
+        return {std::move(owner), {}, fd, position, length};
+    }
+    bool is_file() const { return fd >= 0; }
+    size_t size() const { return is_file() ? file_length : bytes.size(); }
+    // Appends the bytes to `out` (for file chunks: pread; a short read throws, as the range was
+    // valid when it was taken).
+    void copy_to(std::vector<uint8_t>& out) const;
 };
 
 // The value of a `records` field: possibly null, otherwise a list of byte ranges sent back to back.
@@ -52,7 +68,7 @@ public:
     const std::vector<shared_bytes>& chunks() const { return chunks_; }
     void append(shared_bytes chunk) {
         null_ = false;
-        size_ += chunk.bytes.size();
+        size_ += chunk.size();
         chunks_.push_back(std::move(chunk));
     }
     // Copies all chunks into one contiguous vector (tests and small paths only).

@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include "protocol/errors.h"
 #include "protocol/messages/api_versions.h"
@@ -12,6 +11,7 @@
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/log.h"
+#include "server/response_sender.h"
 #include "server/shard.h"
 
 namespace runnel::server {
@@ -41,6 +41,9 @@ connection::connection(broker& b, shard& s, asio::ip::tcp::socket socket, std::s
       listener_(std::move(listener)) {
     boost::system::error_code ec;
     socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    // Responses are written with sendmsg/sendfile directly (response_sender.h), which must not
+    // block the shard.
+    socket_.non_blocking(true, ec);
 }
 
 void connection::close() {
@@ -157,18 +160,7 @@ void connection::write_api_versions_fallback(int32_t correlation_id, protocol::w
 }
 
 asio::awaitable<bool> connection::send(const protocol::writer& w) {
-    const auto& buf = w.buffer();
-    std::vector<asio::const_buffer> parts;
-    parts.reserve(w.splices().size() * 2 + 1);
-    size_t from = 0;
-    for (const auto& s : w.splices()) {
-        if (s.at > from) parts.emplace_back(buf.data() + from, s.at - from);
-        parts.emplace_back(s.chunk.bytes.data(), s.chunk.bytes.size());
-        from = s.at;
-    }
-    if (buf.size() > from) parts.emplace_back(buf.data() + from, buf.size() - from);
-    auto [ec, n] = co_await asio::async_write(socket_, parts, nothrow);
-    co_return !ec;
+    co_return co_await send_response(socket_, w, broker_.io_pool());
 }
 
 }  // namespace runnel::server

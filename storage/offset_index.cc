@@ -46,6 +46,14 @@ offset_position offset_index::lookup(int64_t target) const {
     return entry(static_cast<size_t>(it - all.begin()) - 1);
 }
 
+offset_position offset_index::floor_by_position(int64_t position) const {
+    const auto& all = raw_entries();
+    auto it = std::upper_bound(all.begin(), all.end(), position,
+                               [](int64_t p, const auto& e) { return p < e.position; });
+    if (it == all.begin()) return {base_offset(), 0};
+    return entry(static_cast<size_t>(it - all.begin()) - 1);
+}
+
 std::error_code offset_index::append(int64_t offset, int64_t position) {
     int64_t rel = offset - base_offset();
     offset_index_entry e{};

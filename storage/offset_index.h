@@ -48,6 +48,8 @@ class offset_index : public index_file<offset_index_entry> {
     // The entry with the largest offset <= target, or (base_offset, 0) when there is none: reading
     // forward from its position finds the batch holding `target`.
     offset_position lookup(int64_t target) const;
+    // The entry with the largest position <= position (a batch start), or (base_offset, 0).
+    offset_position floor_by_position(int64_t position) const;
 
     // Adds an entry; the offset must be larger than the last one and fit the relative form.
     std::error_code append(int64_t offset, int64_t position);

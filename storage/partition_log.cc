@@ -124,14 +124,15 @@ size_t partition_log::segment_for(int64_t offset) const {
     return it == segments_.begin() ? 0 : static_cast<size_t>(it - segments_.begin()) - 1;
 }
 
-result<read_result> partition_log::read(int64_t offset, size_t max_bytes,
-                                        bool min_one_batch) const {
+result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool min_one_batch,
+                                        read_mode mode) const {
     if (closed_) return make_error_code(errc::log_closed);
     if (offset < log_start_offset() || offset > next_offset_)
         return make_error_code(errc::offset_out_of_range);
 
+    const bool copy = mode == read_mode::copy;
     read_result r;
-    r.bytes = std::make_shared<std::vector<uint8_t>>();
+    if (copy) r.bytes = std::make_shared<std::vector<uint8_t>>();
     r.next_offset = offset;
     r.log_start_offset = log_start_offset();
     r.log_end_offset = next_offset_;
@@ -147,14 +148,20 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes,
             if (!*h) continue;  // everything in this segment is below `offset`
             position = (*h)->position;
         }
-        size_t budget = max_bytes > r.bytes->size() ? max_bytes - r.bytes->size() : 0;
-        auto part = seg.read(position, budget, min_one_batch && r.bytes->empty(), r.bytes.get());
+        size_t budget = max_bytes > r.size ? max_bytes - r.size : 0;
+        auto part = seg.read(position, budget, min_one_batch && r.size == 0,
+                             copy ? r.bytes.get() : nullptr);
         if (!part) return part.error();
         if (part->length > 0) {
-            if (r.first_offset < 0) r.first_offset = part->first_offset;
+            if (r.first_offset < 0) {
+                r.first_offset = part->first_offset;
+                r.first_batch_size = part->first_batch_size;
+            }
             r.next_offset = part->last_offset + 1;
+            if (!copy) r.ranges.push_back({seg.log_file(), part->position, part->length});
+            r.size += part->length;
         }
-        if (!part->to_end || r.bytes->size() >= max_bytes) break;
+        if (!part->to_end || r.size >= max_bytes) break;
     }
     return r;
 }

@@ -56,15 +56,33 @@ struct flush_job {
     std::error_code run();
 };
 
+// A run of whole batches in a segment's .log file, to send with sendfile(2). Holding `log` keeps
+// the descriptor open even if the segment is deleted or compacted meanwhile.
+struct file_range {
+    std::shared_ptr<const file> log;
+    int64_t position = 0;
+    size_t length = 0;
+};
+
+enum class read_mode {
+    copy,       // read_result::bytes holds the batches
+    zero_copy,  // read_result::ranges says where they are; only batch headers are read
+};
+
 struct read_result {
-    // Whole batches back to back; shared so the server can wrap it as protocol::shared_bytes.
+    // Whole batches back to back (read_mode::copy); shared so the server can wrap it as
+    // protocol::shared_bytes.
     std::shared_ptr<std::vector<uint8_t>> bytes;
+    // The same batches as file ranges, one per segment (read_mode::zero_copy).
+    std::vector<file_range> ranges;
+    size_t size = 0;              // bytes returned, in either mode
+    int64_t first_batch_size = 0; // size of the first batch returned (0 when empty)
     int64_t first_offset = -1;  // base offset of the first batch returned, -1 when empty
     int64_t next_offset = 0;    // one past the last offset returned; the requested offset if empty
     int64_t log_start_offset = 0;
     int64_t log_end_offset = 0;
 
-    bool empty() const { return !bytes || bytes->empty(); }
+    bool empty() const { return size == 0; }
 };
 
 // How partition_log::open treats what is on disk. The broker fills it from the log dir's
@@ -151,7 +169,8 @@ class partition_log {
     // most max_bytes (with min_one_batch the first batch is returned whole even if larger).
     // offset == log_end_offset gives an empty result; outside [log_start, log_end] is
     // errc::offset_out_of_range.
-    result<read_result> read(int64_t offset, size_t max_bytes, bool min_one_batch) const;
+    result<read_result> read(int64_t offset, size_t max_bytes, bool min_one_batch,
+                             read_mode mode = read_mode::copy) const;
 
     // The first batch whose max_timestamp >= ts and whose last offset >= log_start_offset(), or
     // nullopt. (The batch may start below log_start_offset() after delete_records_before.)

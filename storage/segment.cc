@@ -114,7 +114,7 @@ result<segment> segment::open_files(const fs::path& dir, int64_t base_offset,
     }
     auto log = file::open(log_path, create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR);
     if (!log) return log.error();
-    s.log_ = std::move(*log);
+    s.log_ = std::make_shared<file>(std::move(*log));
     if (create) {
         // Stale index files without a .log would otherwise be loaded as if they were ours.
         std::error_code ec;
@@ -144,7 +144,7 @@ result<segment> segment::open(const fs::path& dir, int64_t base_offset,
                               const segment_options& options, int64_t now_ms) {
     auto s = open_files(dir, base_offset, options, false);
     if (!s) return s.error();
-    auto size = s->log_.size();
+    auto size = s->log_->size();
     if (!size) return size.error();
     s->size_ = *size;
     s->first_append_ms_ = now_ms;
@@ -174,7 +174,7 @@ std::error_code segment::append(std::span<const uint8_t> batches, int64_t last_o
         return errc::offset_overflow;
     }
     int64_t position = size_;
-    if (auto ec = log_.write_at(batches.data(), batches.size(), position)) return ec;
+    if (auto ec = log_->write_at(batches.data(), batches.size(), position)) return ec;
 
     int64_t new_max_ts = max_timestamp_;
     int64_t new_offset_of_max = offset_of_max_timestamp_;
@@ -192,7 +192,7 @@ std::error_code segment::append(std::span<const uint8_t> batches, int64_t last_o
             // Keep the log and its indexes in step: undo the whole append.
             (void)offset_index_.truncate_to_entries(offset_entries);
             (void)time_index_.truncate_to_entries(time_entries);
-            (void)log_.truncate(position);
+            (void)log_->truncate(position);
             return ec;
         }
         indexed = true;
@@ -211,14 +211,14 @@ result<batch_header> segment::read_header(int64_t position) const {
     uint8_t buf[bl::header_size];
     if (position < 0 || position + static_cast<int64_t>(bl::header_size) > size_) {
         storage_log().error("{}: no batch header fits at position {} (size {})",
-                            log_.path().string(), position, size_);
+                            log_->path().string(), position, size_);
         return errc::corrupt_segment;
     }
-    auto got = log_.read_at(buf, sizeof buf, position);
+    auto got = log_->read_at(buf, sizeof buf, position);
     if (!got) return got.error();
     auto h = *got == sizeof buf ? parse_batch_header(buf, position) : std::nullopt;
     if (!h || position + h->size() > size_) {
-        storage_log().error("{}: bad batch header at position {}", log_.path().string(), position);
+        storage_log().error("{}: bad batch header at position {}", log_->path().string(), position);
         return errc::corrupt_segment;
     }
     return *h;
@@ -245,11 +245,11 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
         size_t old = out->size();
         out->resize(old + budget);
         uint8_t* buf = out->data() + old;
-        auto got = log_.read_at(buf, budget, position);
+        auto got = log_->read_at(buf, budget, position);
         if (!got || *got != budget) {
             out->resize(old);
             if (!got) return got.error();
-            storage_log().error("{}: short read at {}", log_.path().string(), position);
+            storage_log().error("{}: short read at {}", log_->path().string(), position);
             return errc::corrupt_segment;
         }
         while (used + bl::log_overhead <= budget) {
@@ -258,7 +258,7 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
             if (!bad && used + static_cast<size_t>(size) > budget) break;
             if (bad || buf[used + bl::magic] != 2) {
                 out->resize(old);
-                storage_log().error("{}: bad batch header at position {}", log_.path().string(),
+                storage_log().error("{}: bad batch header at position {}", log_->path().string(),
                                     position + static_cast<int64_t>(used));
                 return errc::corrupt_segment;
             }
@@ -268,18 +268,34 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
         }
         out->resize(old + used);
     } else {
-        int64_t pos = position;
+        // Only the end of the run is needed: every batch before the last indexed batch start
+        // within the budget fits, so walk the headers from there (about index.interval.bytes).
+        const int64_t limit = position + static_cast<int64_t>(budget);
+        int64_t pos = std::max(position, offset_index_.floor_by_position(limit).position);
+        r.first_offset = first->base_offset;
+        r.last_offset = -1;
+        file_window window(*log_, size_, scan_window);
         while (pos < size_) {
-            auto h = pos == position ? first : read_header(pos);
-            if (!h) return h.error();
-            if (used + static_cast<size_t>(h->size()) > budget) break;
-            if (r.first_offset < 0) r.first_offset = h->base_offset;
+            auto p = window.get(pos, bl::header_size);
+            if (!p) return p.error();
+            auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
+            if (!h) {
+                storage_log().error("{}: bad batch header at position {}", log_->path().string(),
+                                    pos);
+                return errc::corrupt_segment;
+            }
+            if (pos + h->size() > limit) {
+                // The run ends before this batch; its base offset tells where.
+                if (r.last_offset < 0) r.last_offset = h->base_offset - 1;
+                break;
+            }
             r.last_offset = h->last_offset();
-            used += static_cast<size_t>(h->size());
             pos += h->size();
         }
+        used = static_cast<size_t>(pos - position);
     }
     r.length = used;
+    if (used > 0) r.first_batch_size = first->size();
     r.to_end = position + static_cast<int64_t>(used) == size_;
     return r;
 }
@@ -287,7 +303,7 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
 std::error_code segment::read_bytes(int64_t position, size_t length, uint8_t* out) const {
     if (position < 0 || position + static_cast<int64_t>(length) > size_)
         return errc::corrupt_segment;
-    auto got = log_.read_at(out, length, position);
+    auto got = log_->read_at(out, length, position);
     if (!got) return got.error();
     if (*got != length) return errc::corrupt_segment;
     return {};
@@ -296,13 +312,13 @@ std::error_code segment::read_bytes(int64_t position, size_t length, uint8_t* ou
 result<std::optional<batch_header>> segment::find_position(int64_t offset) const {
     if (next_offset_ && offset >= *next_offset_) return std::optional<batch_header>();
     int64_t pos = offset_index_.lookup(offset).position;
-    file_window window(log_, size_, scan_window);
+    file_window window(*log_, size_, scan_window);
     while (pos < size_) {
         auto p = window.get(pos, bl::header_size);
         if (!p) return p.error();
         auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
         if (!h || pos + h->size() > size_) {
-            storage_log().error("{}: bad batch header at position {}", log_.path().string(), pos);
+            storage_log().error("{}: bad batch header at position {}", log_->path().string(), pos);
             return errc::corrupt_segment;
         }
         if (h->last_offset() >= offset) return std::optional<batch_header>(*h);
@@ -318,13 +334,13 @@ result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp
     auto entry = time_index_.lookup(timestamp);
     int64_t pos = std::max(offset_index_.lookup(entry.offset).position,
                            offset_index_.lookup(start_offset).position);
-    file_window window(log_, size_, scan_window);
+    file_window window(*log_, size_, scan_window);
     while (pos < size_) {
         auto p = window.get(pos, bl::header_size);
         if (!p) return p.error();
         auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
         if (!h || pos + h->size() > size_) {
-            storage_log().error("{}: bad batch header at position {}", log_.path().string(), pos);
+            storage_log().error("{}: bad batch header at position {}", log_->path().string(), pos);
             return errc::corrupt_segment;
         }
         if (h->max_timestamp >= timestamp && h->last_offset() >= start_offset)
@@ -335,12 +351,12 @@ result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp
 }
 
 result<int64_t> segment::recover() {
-    auto file_size = log_.size();
+    auto file_size = log_->size();
     if (!file_size) return file_size.error();
     if (auto ec = offset_index_.reset()) return ec;
     if (auto ec = time_index_.reset()) return ec;
 
-    file_window window(log_, *file_size, recover_window);
+    file_window window(*log_, *file_size, recover_window);
     int64_t pos = 0;
     int64_t expected_offset = base_offset_;
     int64_t max_ts = no_timestamp;
@@ -415,9 +431,9 @@ result<int64_t> segment::recover() {
 
     int64_t dropped = *file_size - pos;
     if (dropped > 0) {
-        storage_log().info("{}: {} at position {}; dropping {} bytes", log_.path().string(),
+        storage_log().info("{}: {} at position {}; dropping {} bytes", log_->path().string(),
                            stop_reason ? stop_reason : "invalid data", pos, dropped);
-        if (auto ec = log_.truncate(pos)) return ec;
+        if (auto ec = log_->truncate(pos)) return ec;
     }
     if (max_ts > no_timestamp) {
         if (auto ec = time_index_.maybe_append(max_ts, offset_of_max, true)) return ec;
@@ -441,7 +457,7 @@ result<bool> segment::load_tail() {
     int64_t next = base_offset_;
     int64_t max_ts = max_timestamp_;
     int64_t offset_of_max = offset_of_max_timestamp_;
-    file_window window(log_, size_, scan_window);
+    file_window window(*log_, size_, scan_window);
     while (pos < size_) {
         auto p = window.get(pos, bl::header_size);
         if (!p) return result<bool>(boost::system::in_place_error, p.error());
@@ -449,7 +465,7 @@ result<bool> segment::load_tail() {
         if (!h || pos + h->size() > size_ || h->base_offset < next ||
             h->last_offset() - base_offset_ > max_relative_offset) {
             storage_log().warn("{}: bad batch at position {} after the last index entry",
-                               log_.path().string(), pos);
+                               log_->path().string(), pos);
             needs_recovery_ = true;
             return false;
         }
@@ -475,7 +491,7 @@ result<bool> segment::load_tail() {
 
 result<int64_t> segment::largest_timestamp() const {
     if (max_timestamp_ >= 0) return max_timestamp_;
-    return log_.modified_ms();
+    return log_->modified_ms();
 }
 
 std::error_code segment::activate() {
@@ -493,7 +509,7 @@ std::error_code segment::seal() {
 }
 
 std::error_code segment::flush() {
-    if (auto ec = log_.datasync()) return ec;
+    if (auto ec = log_->datasync()) return ec;
     if (auto ec = offset_index_.flush()) return ec;
     return time_index_.flush();
 }
@@ -504,15 +520,23 @@ std::error_code segment::duplicate_files(std::vector<file>& out) const {
         out.push_back(std::move(*f));
         return {};
     };
-    if (auto ec = add(log_.duplicate())) return ec;
+    if (auto ec = add(log_->duplicate())) return ec;
     if (auto ec = add(offset_index_.duplicate())) return ec;
     return add(time_index_.duplicate());
 }
 
+std::error_code segment::release_log() {
+    if (!log_) return {};
+    auto log = std::move(log_);
+    // A fetch response still being sent holds the file: it closes when the last holder lets go.
+    if (log.use_count() > 1) return {};
+    return log->close();
+}
+
 std::error_code segment::close() {
     std::error_code first;
-    if (log_.is_open()) first = seal();
-    for (auto ec : {offset_index_.close(), time_index_.close(), log_.close()}) {
+    if (log_ && log_->is_open()) first = seal();
+    for (auto ec : {offset_index_.close(), time_index_.close(), release_log()}) {
         if (ec && !first) first = ec;
     }
     return first;
@@ -521,7 +545,7 @@ std::error_code segment::close() {
 std::error_code segment::remove() {
     // No seal(): the files are about to go.
     std::error_code first;
-    for (auto ec : {offset_index_.close(), time_index_.close(), log_.close()}) {
+    for (auto ec : {offset_index_.close(), time_index_.close(), release_log()}) {
         if (ec && !first) first = ec;
     }
     for (auto suffix : {log_suffix, index_suffix, time_index_suffix}) {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -59,6 +60,7 @@ struct segment_read {
     size_t length = 0;
     int64_t first_offset = -1;  // base offset of the first batch; -1 when empty
     int64_t last_offset = -1;   // last offset of the last batch; -1 when empty
+    int64_t first_batch_size = 0;
     bool to_end = false;        // the run ends at the end of the segment
 };
 
@@ -92,7 +94,10 @@ class segment {
     // Wall-clock ms of the first append (for segment.ms); for a reopened segment, the first
     // batch's max timestamp when it has one, else the time it was opened.
     int64_t first_append_ms() const { return first_append_ms_; }
-    const std::filesystem::path& log_path() const { return log_.path(); }
+    const std::filesystem::path& log_path() const { return log_->path(); }
+    // The .log file, for sendfile(2): holding it keeps the descriptor open after the segment is
+    // closed or deleted.
+    std::shared_ptr<const file> log_file() const { return log_; }
     const offset_index& offsets() const { return offset_index_; }
     const time_index& times() const { return time_index_; }
 
@@ -144,13 +149,14 @@ class segment {
 
   private:
     segment() = default;
+    std::error_code release_log();
     static result<segment> open_files(const std::filesystem::path& dir, int64_t base_offset,
                                       const segment_options& options, bool create);
 
     std::filesystem::path dir_;
     int64_t base_offset_ = 0;
     segment_options options_;
-    file log_;
+    std::shared_ptr<file> log_;  // shared with fetch responses sending from it (sendfile)
     offset_index offset_index_;
     time_index time_index_;
     int64_t size_ = 0;

@@ -607,3 +607,69 @@ TEST(PartitionDir, ChooseAndScanLogDirs) {
 
 }  // namespace
 }  // namespace runnel::storage
+
+namespace runnel::storage {
+namespace {
+
+// Zero-copy reads return the same batches as copied reads, as ranges of the segment files, for
+// every start offset and budget: the index jump in segment::read must find the same end.
+TEST_F(PartitionLogTest, ZeroCopyReadsMatchCopiedReads) {
+    config_.segment_bytes = 3000;
+    config_.index_interval_bytes = 100;
+    open_log();
+    std::mt19937 rng(7);
+    for (int i = 0; i < 60; ++i) {
+        append(static_cast<int32_t>(rng() % 4 + 1), 1000 + i, rng() % 150);
+    }
+    ASSERT_GT(log_->segment_count(), 2u);
+    for (int64_t offset = 0; offset <= log_->log_end_offset(); offset += 3) {
+        for (size_t budget : {size_t{1}, size_t{90}, size_t{500}, size_t{2999}, size_t{7000},
+                              size_t{1} << 20}) {
+            for (bool min_one : {false, true}) {
+                SCOPED_TRACE(::testing::Message() << "offset " << offset << " budget " << budget
+                                                  << " min_one " << min_one);
+                auto copied = log_->read(offset, budget, min_one, read_mode::copy);
+                auto ranged = log_->read(offset, budget, min_one, read_mode::zero_copy);
+                ASSERT_TRUE(copied && ranged);
+                EXPECT_EQ(ranged->bytes, nullptr);
+                std::vector<uint8_t> joined;
+                for (const auto& fr : ranged->ranges) {
+                    ASSERT_GT(fr.length, 0u);
+                    std::vector<uint8_t> part(fr.length);
+                    auto got = fr.log->read_at(part.data(), part.size(), fr.position);
+                    ASSERT_TRUE(got && *got == fr.length);
+                    joined.insert(joined.end(), part.begin(), part.end());
+                }
+                EXPECT_EQ(joined, *copied->bytes);
+                EXPECT_EQ(ranged->size, copied->bytes->size());
+                EXPECT_EQ(copied->size, copied->bytes->size());
+                EXPECT_EQ(ranged->first_offset, copied->first_offset);
+                EXPECT_EQ(ranged->next_offset, copied->next_offset);
+                EXPECT_EQ(ranged->first_batch_size, copied->first_batch_size);
+                if (!joined.empty()) {
+                    EXPECT_EQ(static_cast<size_t>(ranged->first_batch_size), split_batches(joined)[0].size);
+                }
+            }
+        }
+    }
+}
+
+// A range handed out keeps its file readable after the segment is deleted by retention.
+TEST_F(PartitionLogTest, FileRangesOutliveDeletedSegments) {
+    config_.segment_bytes = 500;
+    open_log();
+    for (int i = 0; i < 20; ++i) append(1, 1000 + i, 100);
+    auto r = log_->read(0, 400, true, read_mode::zero_copy);
+    ASSERT_TRUE(r && !r->ranges.empty());
+    auto first = log_->segment_base_offsets().front();
+    ASSERT_TRUE(log_->delete_records_before(log_->log_end_offset()));
+    EXPECT_NE(log_->segment_base_offsets().front(), first);
+    std::vector<uint8_t> buf(r->ranges[0].length);
+    auto got = r->ranges[0].log->read_at(buf.data(), buf.size(), r->ranges[0].position);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, buf.size());
+    EXPECT_EQ(bl::load_i64(buf.data()), 0);  // the first batch, intact
+}
+
+}  // namespace
+}  // namespace runnel::storage
