@@ -20,6 +20,9 @@ enum class errc {
     invalid_index_entry,      // index append out of order or into a full index (a caller bug)
     offset_overflow,          // offset does not fit the 4-byte relative offset of a segment
     log_closed,               // operation on a closed partition_log
+    out_of_order_sequence,    // idempotent producer: a gap in sequence numbers
+    invalid_producer_epoch,   // idempotent producer: an epoch older than the partition's
+    unknown_producer_id,      // idempotent producer: no state here and the sequence is not 0
 };
 
 class storage_category_impl final : public std::error_category {
@@ -47,6 +50,12 @@ class storage_category_impl final : public std::error_category {
                 return "offset overflows segment";
             case errc::log_closed:
                 return "log is closed";
+            case errc::out_of_order_sequence:
+                return "out of order sequence number";
+            case errc::invalid_producer_epoch:
+                return "producer epoch is older than the partition's";
+            case errc::unknown_producer_id:
+                return "no state for this producer id";
         }
         return "unknown storage error";
     }

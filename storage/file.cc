@@ -126,6 +126,19 @@ std::error_code sync_directory(const std::filesystem::path& dir) {
     return f->close();
 }
 
+std::error_code write_file_quickly(const std::filesystem::path& path, std::string_view content) {
+    auto tmp = path;
+    tmp += ".tmp";
+    {
+        auto f = file::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+        if (!f) return f.error();
+        if (auto ec = f->write_at(content.data(), content.size(), 0)) return ec;
+        if (auto ec = f->close()) return ec;
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error(errno, "rename", tmp);
+    return {};
+}
+
 std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content) {
     auto tmp = path;
     tmp += ".tmp";

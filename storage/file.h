@@ -61,5 +61,8 @@ std::error_code sync_directory(const std::filesystem::path& dir);
 // Replaces `path` with `content` atomically: writes <path>.tmp, fdatasyncs it, renames it over
 // `path` and fsyncs the directory. After a crash the file is either the old or the new one.
 std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content);
+// The same write-and-rename without any sync, for files whose loss or tearing a reader detects
+// (a CRC) and survives: after a crash the file may be missing, old, or torn.
+std::error_code write_file_quickly(const std::filesystem::path& path, std::string_view content);
 
 }  // namespace runnel::storage

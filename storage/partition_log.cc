@@ -48,6 +48,7 @@ std::error_code partition_log::roll(int64_t now) {
     if (!seg) return seg.error();
     segments_.push_back(std::move(*seg));
     dir_unsynced_ = true;
+    snapshot_producers(false);
     storage_log().debug("{}: rolled new segment {}", dir_.string(), next_offset_);
     return {};
 }
@@ -81,6 +82,21 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
     int64_t first_offset = next_offset_;
     int64_t last_offset = next - 1;
 
+    // Idempotent producers: refuse gaps and stale epochs, answer retries with the original
+    // offsets. (A produce carries one batch; the checks look at each against the stored state.)
+    for (size_t pos = 0; pos < batches.size();) {
+        auto h = parse_batch_header(batches.data() + pos, static_cast<int64_t>(pos));
+        auto verdict = producers_.check(producer_append::of(*h));
+        if (!verdict) return verdict.error();
+        if (*verdict) {
+            append_info dup{(*verdict)->first_offset, (*verdict)->last_offset,
+                            log_append_time.value_or(-1), 0};
+            dup.duplicate = true;
+            return dup;
+        }
+        pos += static_cast<size_t>(h->size());
+    }
+
     int64_t now = now_ms();
     bool rolled = false;
     {
@@ -108,6 +124,11 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
     if (auto ec = segments_.back().append(batches, last_offset, max_ts, offset_of_max_ts, now))
         return ec;
     next_offset_ = last_offset + 1;
+    for (size_t pos = 0; pos < batches.size();) {
+        auto h = parse_batch_header(batches.data() + pos, static_cast<int64_t>(pos));
+        producers_.update(producer_append::of(*h), h->base_offset, h->last_offset());
+        pos += static_cast<size_t>(h->size());
+    }
 
     unflushed_messages_ += records;
     append_info info{first_offset, last_offset, log_append_time.value_or(-1), records};
@@ -286,6 +307,7 @@ std::error_code partition_log::close() {
     if (closed_) return {};
     // Trim the active segment's indexes before the last flush so the trim is durable too.
     std::error_code first = segments_.back().seal();
+    snapshot_producers(true);
     if (auto ec = flush_unflushed(true); ec && !first) first = ec;
     for (auto& seg : segments_) {
         if (auto ec = seg.close(); ec && !first) first = ec;

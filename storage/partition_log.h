@@ -4,6 +4,7 @@
 
 #include "storage/errors.h"
 #include "storage/file.h"
+#include "storage/producer_state.h"
 #include "storage/segment.h"
 
 #include <cstddef>
@@ -42,6 +43,9 @@ struct append_info {
     bool flush_due = false;
     // The append rolled a new segment: the old one is unflushed until a flush_job covers it.
     bool rolled = false;
+    // An idempotent producer's retry of a batch already in the log: nothing was written and
+    // base_offset/last_offset are the original batch's.
+    bool duplicate = false;
 };
 
 // The fdatasyncs that make a log durable up to `target`, on duplicated descriptors so they can run
@@ -238,6 +242,13 @@ class partition_log {
     int64_t cleaner_offset() const { return cleaner_offset_; }
     bool cleaning_in_progress() const { return pass_ != nullptr; }
 
+    // Idempotent producers' state (see producer_state.h).
+    const producer_state& producers() const { return producers_; }
+    // Drops producers idle longer than expiration_ms (producer.id.expiration.ms); returns how many.
+    size_t expire_producers(int64_t now_ms, int64_t expiration_ms) {
+        return producers_.expire(now_ms, expiration_ms);
+    }
+
     // Deletes a partition directory and everything in it (the log must be closed).
     static std::error_code remove(const std::filesystem::path& dir);
 
@@ -265,6 +276,10 @@ class partition_log {
     std::error_code start_cleaning_pass(const cleaning_options& o, int64_t now, cleaning_result& r);
     std::error_code clean_group(size_t first, size_t last, int64_t now, cleaning_result& r);
     result<timestamp_lookup> read_batch(const segment& seg, const batch_header& h) const;
+    // Producer state (partition_log_producers.cc): loads the newest usable snapshot and replays
+    // the batch headers after it; writes a snapshot as of log_end_offset().
+    std::error_code load_producer_state();
+    void snapshot_producers(bool sync);
 
     std::filesystem::path dir_;
     log_config config_;
@@ -281,6 +296,7 @@ class partition_log {
     // passed, a pass runs even without dirty data (Kafka's latestDeleteHorizon check).
     int64_t min_delete_horizon_ = -1;
     std::unique_ptr<cleaner_pass> pass_;
+    producer_state producers_;
     std::function<int64_t()> clock_;
 };
 

@@ -168,6 +168,7 @@ std::error_code partition_log::load_segments(const open_options& opts) {
         recovery_point_ = std::clamp<int64_t>(rp, 0, next_offset_);
     }
     last_flush_ms_ = now;
+    if (auto prod_ec = load_producer_state()) return prod_ec;
 
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started)

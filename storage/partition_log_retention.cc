@@ -16,6 +16,9 @@ std::error_code partition_log::delete_front_segments(size_t n, std::string_view 
         if (auto ec = segments_[i].remove(); ec && !first) first = ec;
     }
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(n));
+    // Producers whose batches all went are forgotten, and so are snapshots no reload needs.
+    producers_.drop_below(log_start_offset_);
+    delete_producer_snapshots(dir_, segments_.front().base_offset(), true);
     if (auto ec = sync_directory(dir_); ec && !first) first = ec;
     return first;
 }
@@ -73,6 +76,7 @@ result<int64_t> partition_log::delete_records_before(int64_t offset) {
         storage_log().info("{}: log start offset {} -> {} (DeleteRecords)", dir_.string(),
                            log_start_offset_, offset);
         log_start_offset_ = offset;
+        producers_.drop_below(log_start_offset_);
     }
     size_t n = 0;
     while (n + 1 < segments_.size() && segments_[n + 1].base_offset() <= log_start_offset_) ++n;

@@ -72,6 +72,9 @@ std::optional<batch_header> parse_batch_header(const uint8_t* p, int64_t positio
     h.attributes = bl::load_i16(p + bl::attributes);
     h.last_offset_delta = bl::load_i32(p + bl::last_offset_delta);
     h.max_timestamp = bl::load_i64(p + bl::max_timestamp);
+    h.producer_id = bl::load_i64(p + bl::producer_id);
+    h.producer_epoch = bl::load_i16(p + bl::producer_epoch);
+    h.base_sequence = bl::load_i32(p + bl::base_sequence);
     h.records_count = bl::load_i32(p + bl::records_count);
     if (h.length < static_cast<int32_t>(bl::header_size - bl::log_overhead) || h.magic != 2 ||
         h.last_offset_delta < 0) {
@@ -448,6 +451,28 @@ result<int64_t> segment::recover() {
     }
     needs_recovery_ = false;
     return dropped;
+}
+
+std::error_code segment::for_each_header(int64_t offset,
+                                         const std::function<void(const batch_header&)>& f) const {
+    auto start = find_position(offset);
+    if (!start) return start.error();
+    if (!*start) return {};
+    // A small window: large batches cost one short read each, small ones share a read.
+    constexpr size_t header_window = 1024;
+    file_window window(*log_, size_, header_window);
+    for (int64_t pos = (*start)->position; pos < size_;) {
+        auto p = window.get(pos, bl::header_size);
+        if (!p) return p.error();
+        auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
+        if (!h || pos + h->size() > size_) {
+            storage_log().error("{}: bad batch header at position {}", log_->path().string(), pos);
+            return errc::corrupt_segment;
+        }
+        f(*h);
+        pos += h->size();
+    }
+    return {};
 }
 
 result<bool> segment::load_tail() {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -30,6 +31,9 @@ struct batch_header {
     int16_t attributes = 0;
     int32_t last_offset_delta = 0;
     int64_t max_timestamp = 0;
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+    int32_t base_sequence = -1;
     int32_t records_count = 0;
 
     int64_t last_offset() const { return base_offset + last_offset_delta; }
@@ -125,6 +129,10 @@ class segment {
                                                           int64_t start_offset = 0) const;
     // Header of the batch at `position`.
     result<batch_header> read_header(int64_t position) const;
+    // Calls f(header) for every batch from the one containing `offset` on (framing only, no CRC:
+    // the segment was recovered or trusted already).
+    std::error_code for_each_header(int64_t offset,
+                                    const std::function<void(const batch_header&)>& f) const;
 
     // Scans every batch from the start (sane length, magic 2, valid CRC-32C, increasing offsets),
     // cuts the file after the last good batch and rebuilds both indexes. Returns the bytes dropped.

@@ -241,14 +241,14 @@ TEST_F(LogCleanerTest, ProducerFieldsArePreservedAndEmptyIdempotentBatchesKept) 
     protocol::batch_options o;
     o.producer_id = 77;
     o.producer_epoch = 3;
-    o.base_sequence = 10;
+    o.base_sequence = 0;  // a new producer starts at 0
     o.partition_leader_epoch = 5;
     put({{"k1", "a"}, {"k1", "b"}}, o);  // offsets 0-1
-    o.base_sequence = 12;
+    o.base_sequence = 2;
     put({{"k2", "x"}}, o);  // offset 2: superseded below, batch kept empty
     put({{"k3", "x"}});     // offset 3: no producer id, superseded: dropped
     roll();
-    o.base_sequence = 13;
+    o.base_sequence = 3;
     put({{"k2", "y"}, {"k3", "y"}}, o);
     roll();
     put({{"z", "active"}});
@@ -258,17 +258,17 @@ TEST_F(LogCleanerTest, ProducerFieldsArePreservedAndEmptyIdempotentBatchesKept) 
     EXPECT_EQ(hs[0].base_offset, 0);
     EXPECT_EQ(hs[0].producer_id, 77);
     EXPECT_EQ(hs[0].producer_epoch, 3);
-    EXPECT_EQ(hs[0].base_sequence, 10);
+    EXPECT_EQ(hs[0].base_sequence, 0);
     EXPECT_EQ(hs[0].partition_leader_epoch, 5);
     EXPECT_EQ(hs[0].last_offset_delta, 1);
     EXPECT_EQ(hs[0].records_count, 1);
     EXPECT_EQ(hs[1].base_offset, 2);
     EXPECT_EQ(hs[1].producer_id, 77);
-    EXPECT_EQ(hs[1].base_sequence, 12);
+    EXPECT_EQ(hs[1].base_sequence, 2);
     EXPECT_EQ(hs[1].records_count, 0);
     EXPECT_EQ(hs[1].total_size(), static_cast<int64_t>(bl::header_size));
     EXPECT_EQ(hs[2].base_offset, 4);
-    EXPECT_EQ(hs[2].base_sequence, 13);
+    EXPECT_EQ(hs[2].base_sequence, 3);
     EXPECT_EQ(all(), (std::vector<rec>{{1, "k1", "b", 0}, {4, "k2", "y", 0}, {5, "k3", "y", 0},
                                        {6, "z", "active", 0}}));
     // The rewritten log passes recovery (CRCs, framing).

@@ -1,0 +1,93 @@
+// Idempotent producers' state in one partition (Kafka's ProducerStateManager): per producer id,
+// the epoch and the last five batches written, so a retried batch is recognised and answered with
+// its original offsets, and a gap or a stale epoch is refused. Saved in Kafka's .snapshot files and
+// rebuilt from the log's batch headers after the snapshot on open. One shard owns it; no locks.
+#pragma once
+
+#include "storage/errors.h"
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace runnel::storage {
+
+struct batch_header;
+
+// One written batch of a producer.
+struct producer_batch {
+    int32_t first_seq = -1;
+    int32_t last_seq = -1;
+    int64_t first_offset = -1;
+    int64_t last_offset = -1;
+    int64_t timestamp = -1;  // max timestamp of the batch
+};
+
+struct producer_entry {
+    int16_t epoch = -1;
+    std::deque<producer_batch> batches;  // oldest first, at most producer_state::kept_batches
+    int32_t coordinator_epoch = -1;
+    int64_t last_timestamp = -1;            // for producer.id.expiration.ms
+    int64_t current_txn_first_offset = -1;  // -1: no open transaction
+};
+
+// The producer fields of one incoming batch.
+struct producer_append {
+    int64_t producer_id = -1;
+    int16_t epoch = -1;
+    int32_t first_seq = -1;
+    int32_t last_seq = -1;  // first_seq + last_offset_delta, wrapping at INT32_MAX
+    int64_t timestamp = -1;
+
+    bool idempotent() const { return producer_id >= 0; }
+    static producer_append of(const batch_header& h);
+};
+
+class producer_state {
+  public:
+    // Kafka keeps this many batches per producer (the most a producer has in flight).
+    static constexpr size_t kept_batches = 5;
+
+    // Checks a batch before it is appended. nullopt: append it. A producer_batch: it is a retry
+    // of that batch, already in the log. Errors: errc::invalid_producer_epoch (an older epoch),
+    // errc::out_of_order_sequence (a gap, or a new epoch not starting at 0),
+    // errc::unknown_producer_id (no state for this producer, e.g. expired, and the sequence does
+    // not start at 0).
+    result<std::optional<producer_batch>> check(const producer_append& a) const;
+    // Records a batch written at [first_offset, last_offset] (after check, or while replaying the
+    // log on open).
+    void update(const producer_append& a, int64_t first_offset, int64_t last_offset);
+
+    // Drops producers idle for longer than expiration_ms (producer.id.expiration.ms); returns how
+    // many.
+    size_t expire(int64_t now_ms, int64_t expiration_ms);
+    // Drops producers whose last batch lies wholly below the log start offset (retention,
+    // DeleteRecords): their data is gone, as Kafka's truncateHead does.
+    void drop_below(int64_t log_start_offset);
+
+    const producer_entry* find(int64_t producer_id) const;
+    size_t size() const { return producers_.size(); }
+    void clear() { producers_.clear(); }
+
+    // Kafka's snapshot format (see protocol/schema/producer_snapshot.msg). Only each producer's
+    // last batch is saved, as in Kafka.
+    std::vector<uint8_t> serialize() const;
+    static result<producer_state> parse(const std::vector<uint8_t>& bytes);
+
+  private:
+    std::unordered_map<int64_t, producer_entry> producers_;
+};
+
+// <offset>.snapshot files in a partition directory.
+inline constexpr std::string_view snapshot_suffix = ".snapshot";
+// Offsets of the snapshot files in `dir`, ascending.
+std::vector<int64_t> list_producer_snapshots(const std::filesystem::path& dir);
+result<producer_state> read_producer_snapshot(const std::filesystem::path& dir, int64_t offset);
+// Deletes the snapshots at offsets above `offset` (after truncation) or, with below = true, the
+// ones below it except the newest of those (after retention), as Kafka does.
+void delete_producer_snapshots(const std::filesystem::path& dir, int64_t offset, bool below);
+
+}  // namespace runnel::storage
