@@ -38,10 +38,17 @@ segment_options partition_log::options() const {
 std::error_code partition_log::roll(int64_t now) {
     // Seal and flush before moving on, so the recovery point passes the old segment and a
     // crash only needs the new one scanned.
-    if (auto ec = segments_.back().seal()) return ec;
-    if (auto ec = flush_unflushed(true)) return ec;
+    auto& old = segments_.back();
+    // On failure the old segment stays the active one (a full disk, say): its indexes get their
+    // preallocated length back. If even that fails they still work, growing entry by entry.
+    auto keep_old = [&](std::error_code ec) {
+        (void)old.activate();
+        return ec;
+    };
+    if (auto ec = old.seal()) return keep_old(ec);
+    if (auto ec = flush_unflushed(true)) return keep_old(ec);
     auto seg = segment::create(dir_, next_offset_, options(), now);
-    if (!seg) return seg.error();
+    if (!seg) return keep_old(seg.error());
     segments_.push_back(std::move(*seg));
     storage_log().debug("{}: rolled new segment {}", dir_.string(), next_offset_);
     return sync_directory(dir_);

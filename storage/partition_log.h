@@ -127,6 +127,8 @@ class partition_log {
     // Appends one or more validated v2 batches (back to back), stamping their base offsets in
     // place. If log_append_time is set the caller has already stamped the timestamps. Rolls first
     // when the active segment is full (segment_bytes, index), old (segment_ms) or would overflow.
+    // A failed write or roll (errc::no_space on a full disk) takes no offsets and leaves the log
+    // as it was, the active segment still usable; the next append tries the roll again.
     result<append_info> append(std::span<uint8_t> batches, std::optional<int64_t> log_append_time);
 
     // Whole batches starting with the one containing `offset`, crossing segments, totalling at
