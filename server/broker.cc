@@ -209,7 +209,12 @@ void broker::stop() {
     maintenance_.finish(clean);
     shards_.stop();
     shards_.join();
-    server_log().info("shut down cleanly");
+    if (clean) {
+        server_log().info("shut down cleanly");
+    } else {
+        server_log().warn("shut down; some logs could not be closed cleanly (see above), so the "
+                          "next start recovers them");
+    }
 }
 
 }  // namespace runnel::server
