@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <thread>
 
 namespace runnel::server {
@@ -530,6 +531,19 @@ broker_config loader::run() {
     std::string_view dirs_key = is_set("log.dirs") ? "log.dirs" : "log.dir";
     c.log_dirs = split_csv(get_string(dirs_key));
     if (c.log_dirs.empty()) fail(dirs_key, "expected at least one directory");
+    for (auto& d : c.log_dirs) {
+        // "/data/a/" and "/data/a" are one dir: partitions find their log dir as the parent path
+        // of their directory, which never ends in a separator.
+        while (d.size() > 1 && d.back() == '/') d.pop_back();
+    }
+    for (size_t i = 0; i < c.log_dirs.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+            if (std::filesystem::path(c.log_dirs[i]).lexically_normal() ==
+                std::filesystem::path(c.log_dirs[j]).lexically_normal()) {
+                fail(dirs_key, "duplicate log directory " + c.log_dirs[i]);
+            }
+        }
+    }
     c.num_partitions = get_i32("num.partitions");
     c.default_replication_factor = get_i32("default.replication.factor");
     c.auto_create_topics_enable = get_bool("auto.create.topics.enable");

@@ -167,6 +167,12 @@ TEST(BrokerConfigTest, LogDirs) {
               (std::vector<std::string>{"/a", "/b", "/c"}));
     EXPECT_EQ(error_of("log.dirs= , "),
               "server.properties:1: log.dirs = \", \": expected at least one directory");
+    // A trailing separator names the same dir (partitions find theirs as a parent path).
+    EXPECT_EQ(from_text("log.dirs=/a/,/b//,/").log_dirs,
+              (std::vector<std::string>{"/a", "/b", "/"}));
+    EXPECT_EQ(error_of("log.dirs=/a,/b,/a/"),
+              "server.properties:1: log.dirs = \"/a,/b,/a/\": duplicate log directory /a");
+    EXPECT_NE(error_of("log.dirs=/a/./x,/a/x"), "");
 }
 
 TEST(BrokerConfigTest, OverridesApplyAfterTheFile) {
