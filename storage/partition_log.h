@@ -167,13 +167,16 @@ class partition_log {
     // errc::log_closed (the offset accessors keep working).
     std::error_code close();
 
-    // Retention (UnifiedLog.deleteOldSegments with cleanup.policy=delete): deletes whole closed
-    // segments, oldest first, never the active one. In Kafka's order: segments wholly below
-    // log_start_offset(); then, if retention_bytes >= 0, the oldest while the log stays at least
-    // retention_bytes big without them; then, if retention_ms >= 0, the oldest whose largest
-    // timestamp (else the file's mtime) is more than retention_ms before now_ms. Each rule stops
-    // at the first segment it keeps. log_start_offset() rises to the first remaining segment's
-    // base offset (unless it is already higher).
+    // Retention (UnifiedLog.deleteOldSegments with cleanup.policy=delete): deletes whole
+    // segments, oldest first. In Kafka's order: closed segments wholly below log_start_offset();
+    // then, if retention_bytes >= 0, the oldest while the log stays at least retention_bytes big
+    // without them; then, if retention_ms >= 0, the oldest whose largest timestamp (else the
+    // file's mtime) is more than retention_ms before now_ms. Each rule stops at the first segment
+    // it keeps. The size and time rules may reach the active segment when it is not empty: then
+    // every segment is deletable, so (as Kafka does) a new empty active segment is rolled at the
+    // log end and all the old ones go; an idle log past retention ends with zero bytes and
+    // log_start_offset() == log_end_offset(). log_start_offset() rises to the first remaining
+    // segment's base offset (unless it is already higher).
     result<retention_result> delete_old_segments(int64_t now_ms, int64_t retention_ms,
                                                  int64_t retention_bytes);
     // DeleteRecords: log_start_offset() = max(log_start_offset(), offset) and closed segments that
