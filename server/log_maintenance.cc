@@ -242,6 +242,11 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
     }
 }
 
+int64_t log_maintenance::key_map_bytes_per_shard() const {
+    const auto shards = static_cast<int64_t>(std::max<size_t>(1, broker_.shards().size()));
+    return broker_.config().log_cleaner_dedupe_buffer_size / shards;
+}
+
 bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& failures) {
     const auto& s = p.settings();
     storage::cleaning_options o;
@@ -250,6 +255,8 @@ bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& f
     o.min_compaction_lag_ms = s.min_compaction_lag_ms;
     o.max_compaction_lag_ms = s.max_compaction_lag_ms;
     o.max_segment_bytes = s.segment_bytes;
+    o.key_map_bytes = key_map_bytes_per_shard();
+    o.key_map_load_factor = broker_.config().log_cleaner_io_buffer_load_factor;
     const std::string subject = "cleaning " + p.topic() + "-" + std::to_string(p.index());
     auto r = p.log().clean(o, now);
     if (!r) {

@@ -47,6 +47,9 @@ public:
     // One cleaner step for one partition (see storage::partition_log::clean); true while a pass
     // is under way and more steps are due. Failures are logged as in apply_retention.
     bool clean_step(partition& p, int64_t now_ms, repeated_failures& failures);
+    // Bytes of cleaner key map one shard may use: log.cleaner.dedupe.buffer.size shared by the
+    // shards, which all clean at once (Kafka shares it among log.cleaner.threads).
+    int64_t key_map_bytes_per_shard() const;
 
 private:
     asio::awaitable<void> checkpoint_loop();

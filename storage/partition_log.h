@@ -88,11 +88,17 @@ struct cleaning_options {
     int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();
     // Cleaned groups of segments stay at or below this size (segment.bytes); <= 0 = config's.
     int64_t max_segment_bytes = 0;
+    // Memory of the pass's key map (log.cleaner.dedupe.buffer.size for this cleaner, 24 bytes a
+    // key) and the share of it that may fill (log.cleaner.io.buffer.load.factor). When the dirty
+    // part has more keys, the pass cleans up to the first offset whose key did not fit.
+    int64_t key_map_bytes = int64_t{128} << 20;
+    double key_map_load_factor = 0.9;
 };
 
 // What one partition_log::clean step did.
 struct cleaning_result {
     bool started_pass = false;  // this step chose to clean (dirty ratio, max lag or tombstones due)
+    bool key_map_full = false;  // (with started_pass) the pass stops where its key map filled
     bool cleaned_group = false; // a group of segments was rewritten and swapped in
     bool pass_done = true;      // no pass is under way after this step
     std::vector<int64_t> group; // base offsets of the segments replaced
@@ -187,9 +193,11 @@ class partition_log {
     // Log compaction (Kafka's LogCleaner), one bounded step per call: the first call of a pass
     // checks the dirty ratio of the cleanable part ([log start, first uncleanable offset): closed
     // segments only, and none younger than min_compaction_lag_ms) and, when it is due, builds the
-    // key -> last offset map of the dirty part; every call then rewrites one group of adjacent
-    // closed segments (at most max_segment_bytes) into a .cleaned file and swaps it in; the call
-    // after the last group ends the pass and moves cleaner_offset() to the end of the map.
+    // key -> last offset map of the dirty part, or of as much of it as the key map holds (the
+    // pass then ends at the first offset whose key did not fit, and the next pass goes on from
+    // there); every call then rewrites one group of adjacent closed segments (at most
+    // max_segment_bytes) into a .cleaned file and swaps it in; the call after the last group
+    // ends the pass and moves cleaner_offset() to the end of the map.
     // Returns without doing anything when no pass is due. See log_cleaner.h for the rules.
     result<cleaning_result> clean(const cleaning_options& options, int64_t now_ms);
     // dirty bytes / cleanable bytes, as the cleaner computes it now (0 when nothing is cleanable).
