@@ -1,7 +1,8 @@
 """Retention, DeleteRecords and the log start offset, seen through real clients.
 
-Topics use tiny segments so retention has closed segments to delete; the broker checks retention
-every 200 ms. Retention never deletes the active segment.
+Topics use tiny segments so retention has several segments to delete; the broker checks retention
+every 200 ms. The active segment goes too when it breaches retention itself (a new empty one is
+rolled first, as Kafka does).
 """
 import os
 import sys
@@ -82,21 +83,28 @@ class RetentionTest(BrokerTestCase):
         finally:
             c.close()
 
-    def test_time_retention_deletes_old_closed_segments(self):
+    def test_time_retention_deletes_every_segment_of_an_idle_log(self):
         topic = self.create(**{"segment.bytes": 1024, "retention.ms": 60000})
         hour_ago = int(time.time() * 1000) - 3600 * 1000
         self.produce(topic, 30, timestamp=hour_ago)
-        # Everything is older than retention.ms, but the active segment stays.
-        low, high = wait_until(lambda: (lambda w: w if w[0] > 0 else None)(self.watermarks(topic)),
-                               timeout=20, message="log start offset advanced by retention")
-        self.assertEqual(high, 30)
-        self.assertLess(low, 30)
-        got = self.read_all(topic, high - low)
-        self.assertEqual([m.offset() for m in got], list(range(low, high)))
+        # Every segment is older than retention.ms, the active one too: as in Kafka, a new empty
+        # active segment is rolled and all the old ones go, so the log starts at its end.
+        wait_until(lambda: self.watermarks(topic) == (30, 30), timeout=20,
+                   message="every record removed by retention.ms")
+        part_dir = os.path.join(self.broker.data_dir, "%s-0" % topic)
+        logs = [f for f in os.listdir(part_dir) if f.endswith(".log")]
+        self.assertEqual(logs, ["%020d.log" % 30])
+        self.assertEqual(os.path.getsize(os.path.join(part_dir, logs[0])), 0)
         # A fetch below the log start offset is out of range.
         with kw.Connection.to(self.broker.bootstrap) as c:
             res = c.fetch({topic: {0: 0}})[(topic, 0)]
             self.assertEqual(res["error_code"], kw.OFFSET_OUT_OF_RANGE)
+        # The log goes on at the next offset with new records, which retention keeps.
+        self.produce(topic, 3)
+        time.sleep(0.6)  # a few retention checks
+        self.assertEqual(self.watermarks(topic), (30, 33))
+        got = self.read_all(topic, 3)
+        self.assertEqual([m.offset() for m in got], [30, 31, 32])
 
     def test_recent_records_are_kept(self):
         topic = self.create(**{"segment.bytes": 1024, "retention.ms": 3600000})

@@ -214,7 +214,12 @@ void broker::stop() {
     io_pool_->join();
     shards_.stop();
     shards_.join();
-    server_log().info("shut down cleanly");
+    if (clean) {
+        server_log().info("shut down cleanly");
+    } else {
+        server_log().warn("shut down; some logs could not be closed cleanly (see above), so the "
+                          "next start recovers them");
+    }
 }
 
 }  // namespace runnel::server

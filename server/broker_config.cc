@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <thread>
 
 namespace runnel::server {
@@ -155,7 +156,10 @@ constexpr config_key broker_keys[] = {
     {"log.cleaner.backoff.ms", t::int64, "15000", at_least(0),
      "Sleep of the log cleaner when there is nothing to clean."},
     {"log.cleaner.dedupe.buffer.size", t::int64, "134217728", no_rule(),
-     "Memory for key deduplication across cleaner threads."},
+     "Memory for the cleaner's key maps (24 bytes per key), shared by the shards; a pass whose "
+     "dirty part has more keys cleans up to where its map filled."},
+    {"log.cleaner.io.buffer.load.factor", t::float64, "0.9", between(0, 1),
+     "How full a cleaner key map may get before the pass stops adding keys."},
     {"log.cleaner.io.buffer.size", t::int32, "524288", at_least(0),
      "Memory for cleaner I/O buffers across cleaner threads."},
     {"log.cleaner.min.cleanable.ratio", t::float64, "0.5", between(0, 1),
@@ -531,6 +535,19 @@ broker_config loader::run() {
     std::string_view dirs_key = is_set("log.dirs") ? "log.dirs" : "log.dir";
     c.log_dirs = split_csv(get_string(dirs_key));
     if (c.log_dirs.empty()) fail(dirs_key, "expected at least one directory");
+    for (auto& d : c.log_dirs) {
+        // "/data/a/" and "/data/a" are one dir: partitions find their log dir as the parent path
+        // of their directory, which never ends in a separator.
+        while (d.size() > 1 && d.back() == '/') d.pop_back();
+    }
+    for (size_t i = 0; i < c.log_dirs.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+            if (std::filesystem::path(c.log_dirs[i]).lexically_normal() ==
+                std::filesystem::path(c.log_dirs[j]).lexically_normal()) {
+                fail(dirs_key, "duplicate log directory " + c.log_dirs[i]);
+            }
+        }
+    }
     c.num_partitions = get_i32("num.partitions");
     c.default_replication_factor = get_i32("default.replication.factor");
     c.auto_create_topics_enable = get_bool("auto.create.topics.enable");
@@ -595,6 +612,16 @@ broker_config loader::run() {
     c.log_cleaner_threads = get_i32("log.cleaner.threads");
     c.log_cleaner_backoff_ms = get_int("log.cleaner.backoff.ms");
     c.log_cleaner_dedupe_buffer_size = get_int("log.cleaner.dedupe.buffer.size");
+    // Kafka's own check (KafkaConfig): less than 1 MiB of map per cleaner is refused.
+    if (c.log_cleaner_dedupe_buffer_size / std::max(1, c.log_cleaner_threads) <= 1024 * 1024) {
+        fail("log.cleaner.dedupe.buffer.size",
+             "must be at least 1MB per cleaner thread (log.cleaner.threads = " +
+                 std::to_string(c.log_cleaner_threads) + ")");
+    }
+    c.log_cleaner_io_buffer_load_factor = get_double("log.cleaner.io.buffer.load.factor");
+    if (c.log_cleaner_io_buffer_load_factor <= 0) {
+        fail("log.cleaner.io.buffer.load.factor", "expected a number above 0, at most 1");
+    }
     c.log_cleaner_io_buffer_size = get_i32("log.cleaner.io.buffer.size");
     c.log_cleaner_min_cleanable_ratio = get_double("log.cleaner.min.cleanable.ratio");
     c.log_cleaner_delete_retention_ms = get_int("log.cleaner.delete.retention.ms");

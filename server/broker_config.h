@@ -104,6 +104,7 @@ struct broker_config {
     int32_t log_cleaner_threads = 1;
     int64_t log_cleaner_backoff_ms = 15000;
     int64_t log_cleaner_dedupe_buffer_size = 134217728;
+    double log_cleaner_io_buffer_load_factor = 0.9;
     int32_t log_cleaner_io_buffer_size = 524288;
     double log_cleaner_min_cleanable_ratio = 0.5;
     int64_t log_cleaner_delete_retention_ms = 86400000;

@@ -134,28 +134,47 @@ asio::awaitable<void> log_maintenance::write_checkpoints() {
         auto got = co_await on_shard(broker_.shards().at(i), collect);
         for (auto& o : got) add_offsets(per_dir, o);
     }
-    write_checkpoint_files(per_dir);
+    write_checkpoint_files(per_dir, false);
 }
 
-void log_maintenance::write_checkpoint_files(const std::map<std::string, dir_offsets>& per_dir) {
+std::set<std::string> log_maintenance::write_checkpoint_files(
+    const std::map<std::string, dir_offsets>& per_dir, bool final) {
+    std::lock_guard lock(checkpoint_mutex_);
+    std::set<std::string> written;
+    // Offsets collected by the periodic task before shutdown began must not replace the final
+    // ones (finish() sets stopping_ before it takes the lock).
+    if (!final && stopping_) return written;
     for (const auto& d : broker_.config().log_dirs) {
         auto it = per_dir.find(d);
         static const dir_offsets empty;
         const auto& o = it == per_dir.end() ? empty : it->second;
+        bool all = true;
         for (auto [name, map] :
              {std::pair{storage::recovery_point_checkpoint_file_name, &o.recovery_points},
               std::pair{storage::log_start_offset_checkpoint_file_name, &o.log_start_offsets},
               std::pair{storage::cleaner_offset_checkpoint_file_name, &o.cleaner_offsets}}) {
-            if (auto ec = storage::checkpoint_file(fs::path(d) / name).write(*map)) {
-                server_log().error("cannot write {}/{}: {}", d, name, ec.message());
+            const auto path = (fs::path(d) / name).string();
+            if (auto ec = storage::checkpoint_file(path).write(*map)) {
+                all = false;
+                // Once per streak: the task retries every interval until space returns.
+                if (checkpoint_failures_.failed(path, ec)) {
+                    server_log().error("cannot write {}: {} (retried every round; logged again "
+                                       "only when it works or fails differently)",
+                                       path, ec.message());
+                }
+            } else if (checkpoint_failures_.succeeded(path)) {
+                server_log().info("{} written again after failing", path);
             }
         }
+        if (all) written.insert(d);
     }
+    return written;
 }
 
 asio::awaitable<void> log_maintenance::retention_loop() {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     shard* me = shard_set::current();
+    repeated_failures failures;  // this shard's partitions
     const auto every = std::chrono::milliseconds(
         std::max<int64_t>(100, broker_.config().log_retention_check_interval_ms));
     while (!stopping_) {
@@ -163,19 +182,28 @@ asio::awaitable<void> log_maintenance::retention_loop() {
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_ || !me) co_return;
         const int64_t now = now_ms();
-        broker_.partitions_on(me->id()).for_each([&](partition& p) { apply_retention(p, now); });
+        broker_.partitions_on(me->id()).for_each(
+            [&](partition& p) { apply_retention(p, now, failures); });
     }
 }
 
-void log_maintenance::apply_retention(partition& p, int64_t now) {
+void log_maintenance::apply_retention(partition& p, int64_t now, repeated_failures& failures) {
     const auto& s = p.settings();
     // Without "delete" in cleanup.policy only segments below the log start offset go.
     const int64_t ms = s.delete_enabled ? s.retention_ms : -1;
     const int64_t bytes = s.delete_enabled ? s.retention_bytes : -1;
+    const std::string subject = "retention " + p.topic() + "-" + std::to_string(p.index());
     auto r = p.log().delete_old_segments(now, ms, bytes);
     if (!r) {
-        server_log().error("retention of {}-{}: {}", p.topic(), p.index(), r.error().message());
+        if (failures.failed(subject, r.error())) {
+            server_log().error("retention of {}-{}: {} (logged again only when it works or fails "
+                               "differently)",
+                               p.topic(), p.index(), r.error().message());
+        }
         return;
+    }
+    if (failures.succeeded(subject)) {
+        server_log().info("retention of {}-{} works again", p.topic(), p.index());
     }
     if (!r->deleted_segments.empty()) {
         server_log().info("retention deleted {} segment(s) ({} bytes) of {}-{}; log start offset "
@@ -189,6 +217,7 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
     auto executor = co_await asio::this_coro::executor;
     asio::steady_timer timer(executor);
     shard* me = shard_set::current();
+    repeated_failures failures;  // this shard's partitions
     const auto every =
         std::chrono::milliseconds(std::max<int64_t>(10, broker_.config().log_cleaner_backoff_ms));
     while (!stopping_) {
@@ -204,7 +233,7 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
             for (;;) {
                 if (stopping_) co_return;
                 partition* p = broker_.partitions_on(me->id()).find(id, index);
-                if (!p || !p->settings().compact || !clean_step(*p, now_ms())) break;
+                if (!p || !p->settings().compact || !clean_step(*p, now_ms(), failures)) break;
                 // Let the shard's connections run between two groups.
                 co_await asio::post(executor, asio::use_awaitable);
             }
@@ -213,7 +242,12 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
     }
 }
 
-bool log_maintenance::clean_step(partition& p, int64_t now) {
+int64_t log_maintenance::key_map_bytes_per_shard() const {
+    const auto shards = static_cast<int64_t>(std::max<size_t>(1, broker_.shards().size()));
+    return broker_.config().log_cleaner_dedupe_buffer_size / shards;
+}
+
+bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& failures) {
     const auto& s = p.settings();
     storage::cleaning_options o;
     o.delete_retention_ms = s.delete_retention_ms;
@@ -221,10 +255,20 @@ bool log_maintenance::clean_step(partition& p, int64_t now) {
     o.min_compaction_lag_ms = s.min_compaction_lag_ms;
     o.max_compaction_lag_ms = s.max_compaction_lag_ms;
     o.max_segment_bytes = s.segment_bytes;
+    o.key_map_bytes = key_map_bytes_per_shard();
+    o.key_map_load_factor = broker_.config().log_cleaner_io_buffer_load_factor;
+    const std::string subject = "cleaning " + p.topic() + "-" + std::to_string(p.index());
     auto r = p.log().clean(o, now);
     if (!r) {
-        server_log().error("cleaning {}-{}: {}", p.topic(), p.index(), r.error().message());
+        if (failures.failed(subject, r.error())) {
+            server_log().error("cleaning {}-{}: {} (logged again only when it works or fails "
+                               "differently)",
+                               p.topic(), p.index(), r.error().message());
+        }
         return false;
+    }
+    if (failures.succeeded(subject)) {
+        server_log().info("cleaning {}-{} works again", p.topic(), p.index());
     }
     return !r->pass_done;
 }
@@ -238,9 +282,16 @@ void log_maintenance::finish(bool logs_closed_cleanly) {
         std::lock_guard lock(m);
         for (auto& o : got) add_offsets(per_dir, o);
     });
-    write_checkpoint_files(per_dir);
+    auto written = write_checkpoint_files(per_dir, true);
     if (!logs_closed_cleanly) return;
     for (const auto& d : broker_.config().log_dirs) {
+        if (!written.count(d)) {
+            // The next start must not trust stale checkpoints: it recovers this dir instead.
+            server_log().warn("not writing the clean-shutdown marker in {}: its checkpoints could "
+                              "not be written",
+                              d);
+            continue;
+        }
         if (auto ec = storage::write_clean_shutdown_marker(d)) {
             server_log().error("cannot write the clean-shutdown marker in {}: {}", d,
                                ec.message());

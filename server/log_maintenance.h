@@ -6,8 +6,11 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
 
+#include "server/repeated_failures.h"
 #include "server/shard.h"
 #include "storage/checkpoint_file.h"
 #include "storage/partition_log.h"
@@ -32,15 +35,21 @@ public:
     void start();
     // Shutdown, before logs are closed: the periodic tasks stop touching them.
     void stop() { stopping_ = true; }
-    // Shutdown, after every log was closed: writes final checkpoints and, for each log dir whose
-    // logs all closed cleanly, the clean-shutdown marker. Shards must still be running.
+    // Shutdown, after every log was closed: writes final checkpoints and, if every log closed
+    // cleanly, the clean-shutdown marker of each log dir whose checkpoints were written (a
+    // marker next to stale checkpoints would make the next start trust them). Shards must still
+    // be running.
     void finish(bool logs_closed_cleanly);
 
     // Applies retention to one partition now (the periodic task calls this on the owner shard).
-    void apply_retention(partition& p, int64_t now_ms);
+    // A failure is logged unless `failures` shows it was already logged for this partition.
+    void apply_retention(partition& p, int64_t now_ms, repeated_failures& failures);
     // One cleaner step for one partition (see storage::partition_log::clean); true while a pass
-    // is under way and more steps are due.
-    bool clean_step(partition& p, int64_t now_ms);
+    // is under way and more steps are due. Failures are logged as in apply_retention.
+    bool clean_step(partition& p, int64_t now_ms, repeated_failures& failures);
+    // Bytes of cleaner key map one shard may use: log.cleaner.dedupe.buffer.size shared by the
+    // shards, which all clean at once (Kafka shares it among log.cleaner.threads).
+    int64_t key_map_bytes_per_shard() const;
 
 private:
     asio::awaitable<void> checkpoint_loop();
@@ -54,7 +63,10 @@ private:
     struct dir_offsets {
         storage::checkpoint_map recovery_points, log_start_offsets, cleaner_offsets;
     };
-    void write_checkpoint_files(const std::map<std::string, dir_offsets>& per_dir);
+    // Writes the checkpoint files of every log dir; returns the dirs where all were written.
+    // A periodic (not final) write is skipped once shutdown has begun.
+    std::set<std::string> write_checkpoint_files(const std::map<std::string, dir_offsets>& per_dir,
+                                                 bool final);
 
     broker& broker_;
     struct dir_state {
@@ -65,6 +77,10 @@ private:
     };
     std::map<std::string, dir_state> dirs_;
     std::atomic<bool> stopping_{false};
+    // The periodic writer (shard 0) and finish() (the stopping thread) may overlap; both write
+    // the same <file>.tmp, so they take turns. Guards checkpoint_failures_ too.
+    std::mutex checkpoint_mutex_;
+    repeated_failures checkpoint_failures_;
 };
 
 }  // namespace runnel::server

@@ -15,7 +15,7 @@ enum class errc {
     corrupt_index,            // unusable .index/.timeindex content
     corrupt_metadata,         // malformed partition.metadata or offset checkpoint file
     io_error,                 // a system call failed (details are logged where it happened)
-    no_space,                 // ENOSPC / EDQUOT
+    no_space,                 // ENOSPC / EDQUOT / EFBIG (no room to write until space is made)
     invalid_batch,            // append() given bytes that are not whole v2 batches
     invalid_index_entry,      // index append out of order or into a full index (a caller bug)
     offset_overflow,          // offset does not fit the 4-byte relative offset of a segment

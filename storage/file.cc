@@ -7,14 +7,52 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
 namespace runnel::storage {
 
+namespace {
+
+bool is_no_space(int err) { return err == ENOSPC || err == EDQUOT || err == EFBIG; }
+
+// A full disk fails every write until space returns; one line per shard thread every
+// no_space_log_interval is enough to say so (the rest go to debug, counted in the next line).
+constexpr auto no_space_log_interval = std::chrono::seconds(10);
+
+void log_errno(int err, std::string_view what, const std::filesystem::path& path) {
+    if (!is_no_space(err)) {
+        storage_log().error("{} {}: {}", what, path.string(), std::strerror(err));
+        return;
+    }
+    thread_local std::chrono::steady_clock::time_point last_logged{};
+    thread_local bool logged_once = false;
+    thread_local int64_t suppressed = 0;
+    auto now = std::chrono::steady_clock::now();
+    if (logged_once && now - last_logged < no_space_log_interval) {
+        ++suppressed;
+        storage_log().debug("{} {}: {}", what, path.string(), std::strerror(err));
+        return;
+    }
+    if (suppressed > 0) {
+        storage_log().error("{} {}: {} ({} more out-of-space errors on this thread since)", what,
+                            path.string(), std::strerror(err), suppressed);
+    } else {
+        storage_log().error("{} {}: {}", what, path.string(), std::strerror(err));
+    }
+    logged_once = true;
+    last_logged = now;
+    suppressed = 0;
+}
+
+}  // namespace
+
 std::error_code errno_error(int err, std::string_view what, const std::filesystem::path& path) {
-    storage_log().error("{} {}: {}", what, path.string(), std::strerror(err));
-    if (err == ENOSPC || err == EDQUOT) return errc::no_space;
+    log_errno(err, what, path);
+    // EFBIG (RLIMIT_FSIZE, or the file system's largest file) is the same condition for a
+    // client: no room to write until an operator makes some.
+    if (is_no_space(err)) return errc::no_space;
     return errc::io_error;
 }
 
@@ -126,30 +164,43 @@ std::error_code sync_directory(const std::filesystem::path& dir) {
     return f->close();
 }
 
-std::error_code write_file_quickly(const std::filesystem::path& path, std::string_view content) {
+namespace {
+
+// Writes <path>.tmp (fdatasync'ed when `sync`) and renames it over `path`. On failure `path` is
+// untouched and the half-written temp file goes, so it neither holds space on a full disk nor
+// lingers next to the real file.
+std::error_code write_and_rename(const std::filesystem::path& path, std::string_view content,
+                                 bool sync) {
     auto tmp = path;
     tmp += ".tmp";
-    {
+    auto attempt = [&]() -> std::error_code {
         auto f = file::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
         if (!f) return f.error();
         if (auto ec = f->write_at(content.data(), content.size(), 0)) return ec;
+        if (sync) {
+            if (auto ec = f->datasync()) return ec;
+        }
         if (auto ec = f->close()) return ec;
+        if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error(errno, "rename", tmp);
+        return {};
+    };
+    if (auto ec = attempt()) {
+        if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+            storage_log().warn("unlink {}: {}", tmp.string(), std::strerror(errno));
+        }
+        return ec;
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error(errno, "rename", tmp);
     return {};
 }
 
+}  // namespace
+
+std::error_code write_file_quickly(const std::filesystem::path& path, std::string_view content) {
+    return write_and_rename(path, content, false);
+}
+
 std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content) {
-    auto tmp = path;
-    tmp += ".tmp";
-    {
-        auto f = file::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
-        if (!f) return f.error();
-        if (auto ec = f->write_at(content.data(), content.size(), 0)) return ec;
-        if (auto ec = f->datasync()) return ec;
-        if (auto ec = f->close()) return ec;
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error(errno, "rename", tmp);
+    if (auto ec = write_and_rename(path, content, true)) return ec;
     return sync_directory(path.has_parent_path() ? path.parent_path() : ".");
 }
 

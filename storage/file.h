@@ -15,8 +15,9 @@
 
 namespace runnel::storage {
 
-// Maps an errno value to a storage error (no_space for ENOSPC/EDQUOT, io_error otherwise) and logs
-// `what` with the path and strerror text.
+// Maps an errno value to a storage error (no_space for ENOSPC/EDQUOT/EFBIG, io_error otherwise)
+// and logs `what` with the path and strerror text (out-of-space errors at most once per 10 s per
+// thread at error level, the others at debug).
 std::error_code errno_error(int err, std::string_view what, const std::filesystem::path& path);
 
 class file {
@@ -59,7 +60,8 @@ class file {
 std::error_code sync_directory(const std::filesystem::path& dir);
 
 // Replaces `path` with `content` atomically: writes <path>.tmp, fdatasyncs it, renames it over
-// `path` and fsyncs the directory. After a crash the file is either the old or the new one.
+// `path` and fsyncs the directory. After a crash the file is either the old or the new one; when a
+// step before the rename fails (e.g. ENOSPC), `path` is unchanged and <path>.tmp is removed.
 std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content);
 // The same write-and-rename without any sync, for files whose loss or tearing a reader detects
 // (a CRC) and survives: after a crash the file may be missing, old, or torn.

@@ -7,7 +7,10 @@
 //   the first dirty segment is older than max.compaction.lag.ms, or when a tombstone's delete
 //   horizon has passed. It maps each key of the dirty part [cleaner offset, first uncleanable) to
 //   its last offset, then rewrites the segments from the log start to the end of that part, one
-//   group of adjacent segments (at most segment.bytes) per step.
+//   group of adjacent segments (at most segment.bytes) per step. The map is capped
+//   (key_offset_map.h); when it fills, the pass's part ends at the first offset whose key did not
+//   fit, so records past it are kept (no later offset is known for them) and the cleaner offset
+//   stops there, inside a segment, for the next pass to go on from.
 // - A record is kept when it has a key, and the map has no later offset for that key. A tombstone
 //   (null value) is kept until its batch's delete horizon (KIP-534: attribute bit 6 set and
 //   base_timestamp = horizon) has passed; a batch with kept tombstones but no horizon gets
@@ -25,12 +28,11 @@
 #pragma once
 
 #include "storage/errors.h"
+#include "storage/key_offset_map.h"
 
 #include <cstdint>
 #include <filesystem>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 
 namespace runnel::storage {
 
@@ -41,8 +43,12 @@ inline constexpr int16_t delete_horizon_bit = 0x40;
 
 // State of a cleaning pass between steps.
 struct cleaner_pass {
-    std::unordered_map<std::string, int64_t> offset_map;  // key -> last offset in the dirty part
-    int64_t end_offset = 0;   // first uncleanable offset when the pass started
+    explicit cleaner_pass(int64_t map_bytes, double load_factor)
+        : offset_map(map_bytes, load_factor) {}
+    key_offset_map offset_map;  // key -> last offset in [first dirty offset, end_offset)
+    // Where the map ends: the first uncleanable offset when the pass started, or the first
+    // offset whose key did not fit in the map.
+    int64_t end_offset = 0;
     int64_t next_base = 0;    // segments with base offset >= this are still to be cleaned
     int64_t min_horizon = -1; // smallest delete horizon kept so far in this pass
     int64_t delete_retention_ms = 0;

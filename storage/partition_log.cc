@@ -43,9 +43,16 @@ std::error_code partition_log::roll(int64_t now) {
     // The old segment is not flushed here (that would stall the shard for as long as its dirty
     // pages take to write): append reports the roll and the next flush job covers it, as Kafka
     // schedules an asynchronous flush of the rolled segment.
-    if (auto ec = segments_.back().seal()) return ec;
+    auto& old = segments_.back();
+    // On failure the old segment stays the active one (a full disk, say): its indexes get their
+    // preallocated length back. If even that fails they still work, growing entry by entry.
+    auto keep_old = [&](std::error_code ec) {
+        (void)old.activate();
+        return ec;
+    };
+    if (auto ec = old.seal()) return keep_old(ec);
     auto seg = segment::create(dir_, next_offset_, options(), now);
-    if (!seg) return seg.error();
+    if (!seg) return keep_old(seg.error());
     segments_.push_back(std::move(*seg));
     dir_unsynced_ = true;
     snapshot_producers(false);

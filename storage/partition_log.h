@@ -128,11 +128,17 @@ struct cleaning_options {
     int64_t max_compaction_lag_ms = std::numeric_limits<int64_t>::max();
     // Cleaned groups of segments stay at or below this size (segment.bytes); <= 0 = config's.
     int64_t max_segment_bytes = 0;
+    // Memory of the pass's key map (log.cleaner.dedupe.buffer.size for this cleaner, 24 bytes a
+    // key) and the share of it that may fill (log.cleaner.io.buffer.load.factor). When the dirty
+    // part has more keys, the pass cleans up to the first offset whose key did not fit.
+    int64_t key_map_bytes = int64_t{128} << 20;
+    double key_map_load_factor = 0.9;
 };
 
 // What one partition_log::clean step did.
 struct cleaning_result {
     bool started_pass = false;  // this step chose to clean (dirty ratio, max lag or tombstones due)
+    bool key_map_full = false;  // (with started_pass) the pass stops where its key map filled
     bool cleaned_group = false; // a group of segments was rewritten and swapped in
     bool pass_done = true;      // no pass is under way after this step
     std::vector<int64_t> group; // base offsets of the segments replaced
@@ -167,6 +173,8 @@ class partition_log {
     // Appends one or more validated v2 batches (back to back), stamping their base offsets in
     // place. If log_append_time is set the caller has already stamped the timestamps. Rolls first
     // when the active segment is full (segment_bytes, index), old (segment_ms) or would overflow.
+    // A failed write or roll (errc::no_space on a full disk) takes no offsets and leaves the log
+    // as it was, the active segment still usable; the next append tries the roll again.
     result<append_info> append(std::span<uint8_t> batches, std::optional<int64_t> log_append_time);
 
     // Whole batches starting with the one containing `offset`, crossing segments, totalling at
@@ -214,13 +222,16 @@ class partition_log {
     // errc::log_closed (the offset accessors keep working).
     std::error_code close();
 
-    // Retention (UnifiedLog.deleteOldSegments with cleanup.policy=delete): deletes whole closed
-    // segments, oldest first, never the active one. In Kafka's order: segments wholly below
-    // log_start_offset(); then, if retention_bytes >= 0, the oldest while the log stays at least
-    // retention_bytes big without them; then, if retention_ms >= 0, the oldest whose largest
-    // timestamp (else the file's mtime) is more than retention_ms before now_ms. Each rule stops
-    // at the first segment it keeps. log_start_offset() rises to the first remaining segment's
-    // base offset (unless it is already higher).
+    // Retention (UnifiedLog.deleteOldSegments with cleanup.policy=delete): deletes whole
+    // segments, oldest first. In Kafka's order: closed segments wholly below log_start_offset();
+    // then, if retention_bytes >= 0, the oldest while the log stays at least retention_bytes big
+    // without them; then, if retention_ms >= 0, the oldest whose largest timestamp (else the
+    // file's mtime) is more than retention_ms before now_ms. Each rule stops at the first segment
+    // it keeps. The size and time rules may reach the active segment when it is not empty: then
+    // every segment is deletable, so (as Kafka does) a new empty active segment is rolled at the
+    // log end and all the old ones go; an idle log past retention ends with zero bytes and
+    // log_start_offset() == log_end_offset(). log_start_offset() rises to the first remaining
+    // segment's base offset (unless it is already higher).
     result<retention_result> delete_old_segments(int64_t now_ms, int64_t retention_ms,
                                                  int64_t retention_bytes);
     // DeleteRecords: log_start_offset() = max(log_start_offset(), offset) and closed segments that
@@ -231,9 +242,11 @@ class partition_log {
     // Log compaction (Kafka's LogCleaner), one bounded step per call: the first call of a pass
     // checks the dirty ratio of the cleanable part ([log start, first uncleanable offset): closed
     // segments only, and none younger than min_compaction_lag_ms) and, when it is due, builds the
-    // key -> last offset map of the dirty part; every call then rewrites one group of adjacent
-    // closed segments (at most max_segment_bytes) into a .cleaned file and swaps it in; the call
-    // after the last group ends the pass and moves cleaner_offset() to the end of the map.
+    // key -> last offset map of the dirty part, or of as much of it as the key map holds (the
+    // pass then ends at the first offset whose key did not fit, and the next pass goes on from
+    // there); every call then rewrites one group of adjacent closed segments (at most
+    // max_segment_bytes) into a .cleaned file and swaps it in; the call after the last group
+    // ends the pass and moves cleaner_offset() to the end of the map.
     // Returns without doing anything when no pass is due. See log_cleaner.h for the rules.
     result<cleaning_result> clean(const cleaning_options& options, int64_t now_ms);
     // dirty bytes / cleanable bytes, as the cleaner computes it now (0 when nothing is cleanable).

@@ -139,14 +139,22 @@ std::error_code partition_log::start_cleaning_pass(const cleaning_options& o, in
     bool due = (dirty_bytes > 0 && ratio >= o.min_cleanable_dirty_ratio) || forced || horizon_due;
     if (!due) return {};
 
-    auto pass = std::make_unique<cleaner_pass>();
+    auto pass = std::make_unique<cleaner_pass>(o.key_map_bytes, o.key_map_load_factor);
     pass->end_offset = segments_[end_idx].base_offset();
     pass->next_base = segments_.front().base_offset();
     pass->delete_retention_ms = std::max<int64_t>(0, o.delete_retention_ms);
     std::vector<uint8_t> batch, scratch;
-    for (size_t i = dirty_idx; i < end_idx; ++i) {
+    int64_t map_full_at = -1;  // first offset whose key did not fit
+    for (size_t i = dirty_idx; i < end_idx && map_full_at < 0; ++i) {
         const auto& seg = segments_[i];
-        for (int64_t pos = 0; pos < seg.size();) {
+        int64_t pos = 0;
+        if (i == dirty_idx) {
+            // A pass that stopped at a full map left first_dirty inside this segment.
+            auto start = seg.find_position(first_dirty);
+            if (!start) return start.error();
+            pos = *start ? (*start)->position : seg.size();
+        }
+        while (pos < seg.size() && map_full_at < 0) {
             auto h = seg.read_header(pos);
             if (!h) return h.error();
             pos += h->size();
@@ -156,17 +164,26 @@ std::error_code partition_log::start_cleaning_pass(const cleaning_options& o, in
             bool ok = protocol::for_each_record(
                 batch,
                 [&](const protocol::record& rec) {
-                    if (rec.key) pass->offset_map[as_string(*rec.key)] = rec.offset;
-                    return true;
+                    // Records below first_dirty were mapped by the pass that ended there.
+                    if (!rec.key || rec.offset < first_dirty) return true;
+                    if (pass->offset_map.put(*rec.key, rec.offset)) return true;
+                    map_full_at = rec.offset;
+                    return false;
                 },
                 &scratch);
-            if (!ok) return errc::corrupt_segment;
+            if (!ok && map_full_at < 0) return errc::corrupt_segment;
         }
     }
+    if (map_full_at >= 0) {
+        // Kafka's buildOffsetMap does the same: clean as far as the map reaches, then go on.
+        pass->end_offset = map_full_at;
+        r.key_map_full = true;
+    }
     storage_log().info(
-        "{}: cleaning offsets [{}, {}) (dirty ratio {:.3f}{}{}), {} keys in the dirty part",
+        "{}: cleaning offsets [{}, {}) (dirty ratio {:.3f}{}{}), {} keys in the dirty part{}",
         dir_.string(), log_start_offset_, pass->end_offset, ratio, forced ? ", max lag" : "",
-        horizon_due ? ", tombstones due" : "", pass->offset_map.size());
+        horizon_due ? ", tombstones due" : "", pass->offset_map.size(),
+        map_full_at >= 0 ? " (key map full: the next pass goes on from there)" : "");
     pass_ = std::move(pass);
     min_delete_horizon_ = -1;
     r.started_pass = true;
@@ -259,8 +276,7 @@ std::error_code partition_log::clean_group(size_t first, size_t last, int64_t no
                 [&](const protocol::record& rec) {
                     ++seen;
                     if (!rec.key) return true;  // compacted logs have no keyless records
-                    auto it = pass.offset_map.find(as_string(*rec.key));
-                    if (it != pass.offset_map.end() && it->second > rec.offset) return true;
+                    if (pass.offset_map.get(*rec.key) > rec.offset) return true;
                     if (!rec.value) {
                         if (has_horizon && now >= horizon) return true;  // tombstone expired
                         kept_tombstone = true;

@@ -27,18 +27,30 @@ result<retention_result> partition_log::delete_old_segments(int64_t now_ms, int6
                                                             int64_t retention_bytes) {
     if (closed_) return make_error_code(errc::log_closed);
     retention_result r;
+    // Deletes segments_[0, n). n may include the active segment (only when it holds data and
+    // breaches the rule itself): then, as Kafka's deleteSegments does, a new empty active segment
+    // is rolled at the log end first, so the log keeps one segment and starts at its end.
     auto remove = [&](size_t n, std::string_view reason) -> std::error_code {
         if (n == 0) return {};
+        if (n == segments_.size()) {
+            if (auto ec = roll(now_ms)) return ec;  // nothing deleted; retried next check
+            storage_log().info("{}: rolled segment {} so that retention can delete the active one",
+                               dir_.string(), next_offset_);
+        }
         for (size_t i = 0; i < n; ++i) {
             r.deleted_segments.push_back(segments_[i].base_offset());
             r.deleted_bytes += segments_[i].size();
         }
         return delete_front_segments(n, reason);
     };
-    // Every rule walks from the oldest segment, stops at the first one it keeps, and never
-    // reaches the active one (segments_.back()).
+    // Every rule walks from the oldest segment and stops at the first one it keeps. The active
+    // segment (segments_.back()) counts only when it is not empty.
+    auto may_consider = [&](size_t n) {  // may segments_[n] be looked at by a rule?
+        return n + 1 < segments_.size() || (n + 1 == segments_.size() && !segments_[n].empty());
+    };
 
-    // Segments wholly below the log start offset (left by DeleteRecords).
+    // Segments wholly below the log start offset (left by DeleteRecords); never the active one,
+    // which is where the log goes on.
     size_t n = 0;
     while (n + 1 < segments_.size() && segments_[n + 1].base_offset() <= log_start_offset_) ++n;
     if (auto ec = remove(n, "below the log start offset")) return ec;
@@ -47,7 +59,7 @@ result<retention_result> partition_log::delete_old_segments(int64_t now_ms, int6
     if (retention_bytes >= 0) {
         int64_t excess = size_bytes() - retention_bytes;
         n = 0;
-        while (n + 1 < segments_.size() && excess >= segments_[n].size()) {
+        while (may_consider(n) && excess >= segments_[n].size()) {
             excess -= segments_[n].size();
             ++n;
         }
@@ -57,7 +69,7 @@ result<retention_result> partition_log::delete_old_segments(int64_t now_ms, int6
     // retention.ms: the segment's largest timestamp is more than retention_ms old.
     if (retention_ms >= 0) {
         n = 0;
-        while (n + 1 < segments_.size()) {
+        while (may_consider(n)) {
             auto largest = segments_[n].largest_timestamp();
             if (!largest) return largest.error();
             if (now_ms - *largest <= retention_ms) break;

@@ -124,11 +124,17 @@ result<segment> segment::open_files(const fs::path& dir, int64_t base_offset,
         fs::remove(index_path, ec);
         fs::remove(time_index_path, ec);
     }
+    // From here on the .log is ours (O_EXCL): if an index cannot be made, the files go again so
+    // a retry (the next roll) does not fail on a leftover .log.
+    auto undo_create = [&](std::error_code ec) -> result<segment> {
+        if (create) (void)s.remove();
+        return ec;
+    };
     auto oi = offset_index::open(index_path, base_offset, options.segment_index_bytes);
-    if (!oi) return oi.error();
+    if (!oi) return undo_create(oi.error());
     s.offset_index_ = std::move(*oi);
     auto ti = time_index::open(time_index_path, base_offset, options.segment_index_bytes);
-    if (!ti) return ti.error();
+    if (!ti) return undo_create(ti.error());
     s.time_index_ = std::move(*ti);
     return s;
 }
@@ -136,8 +142,13 @@ result<segment> segment::open_files(const fs::path& dir, int64_t base_offset,
 result<segment> segment::create(const fs::path& dir, int64_t base_offset,
                                 const segment_options& options, int64_t now_ms) {
     auto s = open_files(dir, base_offset, options, true);
-    if (!s) return s.error();
-    if (auto ec = s->activate()) return ec;
+    if (!s) return s.error();  // open_files removed whatever it had created
+    if (auto ec = s->activate()) {
+        // A half-made segment must not stay behind: its .log would make the next create (the
+        // retried roll) fail with EEXIST, and its files hold space on a full disk.
+        (void)s->remove();
+        return ec;
+    }
     s->next_offset_ = base_offset;
     s->first_append_ms_ = now_ms;
     return s;

@@ -74,6 +74,7 @@ class segment {
     segment& operator=(segment&&) noexcept = default;
 
     // Creates an empty active segment (indexes preallocated); fails if its .log already exists.
+    // A create that fails part way (no space for an index, say) removes the files it made.
     static result<segment> create(const std::filesystem::path& dir, int64_t base_offset,
                                   const segment_options& options, int64_t now_ms);
     // Opens an existing segment and loads its indexes (trimmed) without scanning the log. When an

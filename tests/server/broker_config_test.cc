@@ -64,6 +64,8 @@ TEST(BrokerConfigTest, Defaults) {
     EXPECT_EQ(c.log_cleaner_backoff_ms, 15000);
     EXPECT_DOUBLE_EQ(c.log_cleaner_min_cleanable_ratio, 0.5);
     EXPECT_EQ(c.log_cleaner_delete_retention_ms, 86400000);
+    EXPECT_EQ(c.log_cleaner_dedupe_buffer_size, 134217728);
+    EXPECT_DOUBLE_EQ(c.log_cleaner_io_buffer_load_factor, 0.9);
     EXPECT_EQ(c.offsets_topic_num_partitions, 50);
     EXPECT_EQ(c.offsets_topic_replication_factor, 3);
     EXPECT_EQ(c.offsets_retention_minutes, 10080);
@@ -167,6 +169,27 @@ TEST(BrokerConfigTest, LogDirs) {
               (std::vector<std::string>{"/a", "/b", "/c"}));
     EXPECT_EQ(error_of("log.dirs= , "),
               "server.properties:1: log.dirs = \", \": expected at least one directory");
+    // A trailing separator names the same dir (partitions find theirs as a parent path).
+    EXPECT_EQ(from_text("log.dirs=/a/,/b//,/").log_dirs,
+              (std::vector<std::string>{"/a", "/b", "/"}));
+    EXPECT_EQ(error_of("log.dirs=/a,/b,/a/"),
+              "server.properties:1: log.dirs = \"/a,/b,/a/\": duplicate log directory /a");
+    EXPECT_NE(error_of("log.dirs=/a/./x,/a/x"), "");
+}
+
+TEST(BrokerConfigTest, CleanerKeyMapSize) {
+    auto c = from_text(
+        "log.cleaner.dedupe.buffer.size=4194304\nlog.cleaner.io.buffer.load.factor=0.5");
+    EXPECT_EQ(c.log_cleaner_dedupe_buffer_size, 4194304);
+    EXPECT_DOUBLE_EQ(c.log_cleaner_io_buffer_load_factor, 0.5);
+    // Kafka's rule: more than 1 MiB per cleaner thread.
+    EXPECT_EQ(error_of("log.cleaner.dedupe.buffer.size=1048576"),
+              "server.properties:1: log.cleaner.dedupe.buffer.size = \"1048576\": must be at least "
+              "1MB per cleaner thread (log.cleaner.threads = 1)");
+    EXPECT_NE(error_of("log.cleaner.dedupe.buffer.size=4194304\nlog.cleaner.threads=4"), "");
+    EXPECT_EQ(error_of("log.cleaner.dedupe.buffer.size=4194304\nlog.cleaner.threads=3"), "");
+    EXPECT_NE(error_of("log.cleaner.io.buffer.load.factor=0"), "");
+    EXPECT_NE(error_of("log.cleaner.io.buffer.load.factor=1.5"), "");
 }
 
 TEST(BrokerConfigTest, OverridesApplyAfterTheFile) {

@@ -1,6 +1,7 @@
 #include "storage/checkpoint_file.h"
 #include "storage/clean_shutdown.h"
 
+#include "file_size_limit.h"
 #include "test_batches.h"
 
 #include <gtest/gtest.h>
@@ -95,6 +96,37 @@ TEST(Checkpoint, CorruptFileIsAnError) {
     checkpoint_file f(d.path() / recovery_point_checkpoint_file_name);
     write_text(f.path(), "0\n2\norders 0 5\n");
     EXPECT_EQ(f.read().error(), make_error_code(errc::corrupt_metadata));
+}
+
+TEST(Checkpoint, FailedWriteKeepsTheOldFileAndLeavesNoTempFile) {
+    temp_dir d;
+    checkpoint_file f(d.path() / recovery_point_checkpoint_file_name);
+    checkpoint_map old{{{"orders", 0}, 5}};
+    ASSERT_FALSE(f.write(old));
+    checkpoint_map big;
+    for (int32_t p = 0; p < 200; ++p) big[{"orders", p}] = 1'000'000 + p;
+    {
+        test::file_size_limit limit(256);  // no room for the new content (a full disk)
+        EXPECT_EQ(f.write(big), make_error_code(errc::no_space));
+    }
+    auto back = f.read();
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(*back, old);
+    EXPECT_FALSE(fs::exists(d.path() / "recovery-point-offset-checkpoint.tmp"));
+    ASSERT_FALSE(f.write(big));  // and it works again once there is room
+    EXPECT_EQ(*f.read(), big);
+}
+
+TEST(CleanShutdown, MarkerThatCannotBeWrittenLeavesNothing) {
+    temp_dir d;
+    {
+        test::file_size_limit limit(8);
+        EXPECT_EQ(write_clean_shutdown_marker(d.path()), make_error_code(errc::no_space));
+    }
+    EXPECT_TRUE(fs::is_empty(d.path()));
+    auto taken = take_clean_shutdown_marker(d.path());
+    ASSERT_TRUE(taken);
+    EXPECT_FALSE(*taken);
 }
 
 TEST(CleanShutdown, MarkerIsWrittenAndTakenOnce) {

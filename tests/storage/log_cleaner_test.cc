@@ -415,3 +415,72 @@ TEST_F(LogCleanerTest, GroupsLargerThanTheWriteChunkAreCleaned) {
 
 }  // namespace
 }  // namespace runnel::storage
+
+namespace runnel::storage {
+namespace {
+
+// log.cleaner.dedupe.buffer.size: a map of 3 keys cannot hold the 4 keys of the dirty part, so
+// the first pass stops where the map filled and the second pass goes on from there.
+TEST_F(LogCleanerTest, KeyMapCapSplitsCleaningIntoPassesWithTheSameResult) {
+    auto fill = [&] {
+        put({{"k1", "a0"}, {"k2", "b0"}});  // offsets 0, 1
+        roll();
+        put({{"k1", "a1"}, {"k3", "c0"}});  // 2, 3
+        roll();
+        put({{"k2", "b1"}, {"k4", "d0"}});  // 4, 5: k4 does not fit the map of pass 1
+        roll();
+        put({{"k3", "c1"}, {"k1", "a2"}});  // 6, 7
+        roll();
+        put({{"k9", "z"}});  // 8, active
+    };
+    const std::vector<rec> want{
+        {4, "k2", "b1", 0}, {5, "k4", "d0", 0}, {6, "k3", "c1", 0}, {7, "k1", "a2", 0},
+        {8, "k9", "z", 0}};
+
+    // One pass with an uncapped map: the reference result.
+    fill();
+    ASSERT_TRUE(clean_all());
+    ASSERT_EQ(all(), want);
+    close_log();
+    fs::remove_all(path());
+    open_log();
+
+    fill();
+    opts_.key_map_bytes = 4 * key_offset_map::entry_bytes;  // 4 slots: 3 keys at load 0.9
+    opts_.key_map_load_factor = 0.9;
+    // Runs one pass to its end; returns whether its map filled.
+    auto pass = [&] {
+        bool full = false, started = false;
+        for (int i = 0; i < 100; ++i) {
+            auto r = log_->clean(opts_, now_);
+            EXPECT_TRUE(r) << r.error().message();
+            if (!r) break;
+            started |= r->started_pass;
+            full |= r->key_map_full;
+            if (r->pass_done) break;
+        }
+        EXPECT_TRUE(started);
+        return full;
+    };
+
+    EXPECT_TRUE(pass());
+    // k1, k2, k3 were mapped (k1 and k2 up to offsets 2 and 4); the map filled at k4 (offset 5).
+    EXPECT_EQ(log_->cleaner_offset(), 5);
+    EXPECT_EQ(all(), (std::vector<rec>{{2, "k1", "a1", 0}, {3, "k3", "c0", 0}, {4, "k2", "b1", 0},
+                                       {5, "k4", "d0", 0}, {6, "k3", "c1", 0}, {7, "k1", "a2", 0},
+                                       {8, "k9", "z", 0}}));
+
+    // The cleaner offset sits inside a segment now; it survives a restart through the checkpoint.
+    close_log();
+    open_log({.recovery_point = 0, .cleaner_offset = 5});
+    EXPECT_EQ(log_->cleaner_offset(), 5);
+
+    EXPECT_FALSE(pass());  // k4, k3, k1 fit
+    EXPECT_EQ(log_->cleaner_offset(), 8);
+    EXPECT_EQ(all(), want);
+    EXPECT_FALSE(clean_all());  // nothing dirty is left
+    EXPECT_EQ(all(), want);
+}
+
+}  // namespace
+}  // namespace runnel::storage

@@ -207,17 +207,21 @@ class model_run {
         int64_t retention_ms = chance(0.3) ? -1 : pick(0, 4000);
         int64_t retention_bytes = chance(0.3) ? -1 : pick(0, total + 100);
 
-        // Kafka's three rules, in order, each stopping at the first segment it keeps.
+        // Kafka's three rules, in order, each stopping at the first segment it keeps. The size
+        // and time rules may take the active segment too, unless it is empty.
+        auto may_consider = [&](size_t k) {
+            return k + 1 < bases.size() || (k + 1 == bases.size() && f[k].size > 0);
+        };
         size_t n = 0;
         while (n + 1 < bases.size() && bases[n + 1] <= lso_) ++n;
         if (retention_bytes >= 0) {
             int64_t remaining = 0;
             for (size_t i = n; i < f.size(); ++i) remaining += f[i].size;
             int64_t excess = remaining - retention_bytes;
-            while (n + 1 < bases.size() && excess >= f[n].size) excess -= f[n++].size;
+            while (may_consider(n) && excess >= f[n].size) excess -= f[n++].size;
         }
         if (retention_ms >= 0) {
-            while (n + 1 < bases.size() && now_ - f[n].largest_ts > retention_ms) ++n;
+            while (may_consider(n) && now_ - f[n].largest_ts > retention_ms) ++n;
         }
         std::vector<int64_t> want(bases.begin(), bases.begin() + static_cast<std::ptrdiff_t>(n));
         int64_t want_bytes = 0;
@@ -228,10 +232,14 @@ class model_run {
         ASSERT_EQ(r->deleted_segments, want)
             << "retention_ms " << retention_ms << " retention_bytes " << retention_bytes;
         ASSERT_EQ(r->deleted_bytes, want_bytes);
-        if (n > 0) lso_ = std::max(lso_, bases[n]);
+        // With every segment gone the log goes on from an empty segment at its end.
+        const int64_t first_kept = n < bases.size() ? bases[n] : leo_;
+        if (n > 0) lso_ = std::max(lso_, first_kept);
         ASSERT_EQ(r->log_start_offset, lso_);
-        drop_below(bases[n]);
+        drop_below(first_kept);
         ASSERT_EQ(log_->log_start_offset(), lso_);
+        ASSERT_EQ(log_->segment_base_offsets().front(), first_kept);
+        ASSERT_EQ(log_->log_end_offset(), leo_);
     }
 
     void close_and_reopen() {

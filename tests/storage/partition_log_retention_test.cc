@@ -44,14 +44,41 @@ TEST_F(PartitionLogRetentionTest, RetentionBytesKeepsAtLeastThatMuch) {
     r = log_->delete_old_segments(now_, -1, 2 * seg_bytes());  // exactly: one more goes
     ASSERT_TRUE(r);
     EXPECT_EQ(r->deleted_segments, (std::vector<int64_t>{6}));
-    r = log_->delete_old_segments(now_, -1, 0);  // never the active segment
+    r = log_->delete_old_segments(now_, -1, seg_bytes() - 1);  // the active one stays
     ASSERT_TRUE(r);
     EXPECT_EQ(r->deleted_segments, (std::vector<int64_t>{9}));
     EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{12}));
+    EXPECT_EQ(log_->log_end_offset(), 15);
+}
+
+TEST_F(PartitionLogRetentionTest, RetentionBytesZeroRollsAndDeletesTheActiveSegment) {
+    fill();
+    // Every segment, the active one included, is over retention.bytes = 0: Kafka rolls a new
+    // empty active segment at the log end and deletes all the old ones.
+    auto r = log_->delete_old_segments(now_, -1, 0);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->deleted_segments, (std::vector<int64_t>{0, 3, 6, 9, 12}));
+    EXPECT_EQ(r->deleted_bytes, 5 * seg_bytes());
+    EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{15}));
+    EXPECT_EQ(log_->size_bytes(), 0);
+    EXPECT_EQ(log_->log_start_offset(), 15);
+    EXPECT_EQ(log_->log_end_offset(), 15);
+    EXPECT_FALSE(fs::exists(file(12, log_suffix)));
+    EXPECT_TRUE(fs::exists(file(15, log_suffix)));
+    EXPECT_EQ(log_->read(14, 100, true).error(), make_error_code(errc::offset_out_of_range));
+    // An empty active segment is never rolled again or deleted.
     r = log_->delete_old_segments(now_, -1, 0);
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->deleted_segments.empty());
-    EXPECT_EQ(log_->log_end_offset(), 15);
+    EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{15}));
+    // The log goes on from there, and survives a reopen.
+    append(1, 9000, 40);
+    EXPECT_EQ(log_->log_end_offset(), 16);
+    close_log();
+    open_log();
+    EXPECT_EQ(log_->log_start_offset(), 15);
+    EXPECT_EQ(log_->log_end_offset(), 16);
+    EXPECT_EQ(split_batches(read_all()).at(0).base_offset, 15);
 }
 
 TEST_F(PartitionLogRetentionTest, RetentionMsComparesTheLargestTimestamp) {
@@ -63,11 +90,20 @@ TEST_F(PartitionLogRetentionTest, RetentionMsComparesTheLargestTimestamp) {
     r = log_->delete_old_segments(2002 + 501, 500, -1);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->deleted_segments, (std::vector<int64_t>{3}));
-    r = log_->delete_old_segments(1'000'000, 500, -1);  // all expired: the active one stays
+    // The active segment's newest record (5002) is not expired yet: it stays.
+    r = log_->delete_old_segments(5002 + 500, 500, -1);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->deleted_segments, (std::vector<int64_t>{6, 9}));
     EXPECT_EQ(log_->log_start_offset(), 12);
     EXPECT_EQ(split_batches(read_all()).size(), 3u);
+    // An idle log past retention.ms ends empty, starting at its end.
+    r = log_->delete_old_segments(5002 + 501, 500, -1);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->deleted_segments, (std::vector<int64_t>{12}));
+    EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{15}));
+    EXPECT_EQ(log_->log_start_offset(), 15);
+    EXPECT_EQ(log_->log_end_offset(), 15);
+    EXPECT_TRUE(read_all().empty());
 }
 
 TEST_F(PartitionLogRetentionTest, RetentionMsStopsAtTheFirstSegmentItKeeps) {

@@ -1,11 +1,10 @@
 #include "storage/segment.h"
 
+#include "file_size_limit.h"
 #include "test_batches.h"
 
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -315,26 +314,17 @@ TEST_F(SegmentTest, FailedWriteLeavesFileUnchanged) {
     int64_t before = seg_->size();
     auto log_path = dir_.path() / "00000000000000001000.log";
 
-    // RLIMIT_FSIZE makes the kernel accept only part of the write, then fail with EFBIG.
-    struct sigaction ignore {
-    }, old{};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(SIGXFSZ, &ignore, &old);
-    rlimit saved{};
-    getrlimit(RLIMIT_FSIZE, &saved);
-    rlimit small = saved;
-    small.rlim_cur = static_cast<rlim_t>(before + 100);
-    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
-
     auto big = make_batch(5, 200, 100);
     bl::store_i64(big.data(), batches_.back().last_offset + 1);
-    auto ec =
-        seg_->append(big, batches_.back().last_offset + 5, 204, batches_.back().last_offset + 5, 0);
+    std::error_code ec;
+    {
+        // The kernel accepts only part of the write, then fails with EFBIG.
+        test::file_size_limit limit(before + 100);
+        ec = seg_->append(big, batches_.back().last_offset + 5, 204,
+                          batches_.back().last_offset + 5, 0);
+    }
 
-    setrlimit(RLIMIT_FSIZE, &saved);
-    sigaction(SIGXFSZ, &old, nullptr);
-
-    EXPECT_EQ(ec, make_error_code(errc::io_error));
+    EXPECT_EQ(ec, make_error_code(errc::no_space));  // EFBIG counts as no space
     EXPECT_EQ(seg_->size(), before);
     EXPECT_EQ(static_cast<int64_t>(fs::file_size(log_path)), before);
     EXPECT_EQ(seg_->next_offset(), batches_.back().last_offset + 1);
