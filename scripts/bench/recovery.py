@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Recovery time after SIGKILL: fills a broker with --gb GB of 1 KiB records (rdkafka_performance),
+kills it with SIGKILL and times restarts until the broker listens again, --runs times.
+
+Two cases:
+  worst    no recovery-point checkpoint was ever written (log.flush.offset.checkpoint.interval.ms is
+           set beyond the run), so every segment of every partition is scanned: framing, CRC-32C,
+           index rebuild.
+  typical  the broker wrote its checkpoints (every second here) before it was killed; only
+           segments after each partition's recovery point are scanned.
+Each case is timed with the segments in the page cache (a process crash) and, when the machine
+lets us drop caches, cold (as after a power loss; reads come from the disk).
+
+Prints a Markdown table of medians, with the CPU steal of each run. Only the standard library.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BROKER = os.path.join(ROOT, "build", "server", "runnel")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_times():
+    """(total jiffies, steal jiffies) from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return sum(fields), fields[7]
+
+
+def steal_since(before):
+    total, steal = cpu_times()
+    dt = total - before[0]
+    return 100.0 * (steal - before[1]) / dt if dt else 0.0
+
+
+class Broker:
+    def __init__(self, workdir, shards, checkpoint_ms):
+        self.port = free_port()
+        self.data = os.path.join(workdir, "data")
+        self.props = os.path.join(workdir, "server.properties")
+        self.log_path = os.path.join(workdir, "broker.log")
+        with open(self.props, "w") as f:
+            f.write("node.id=1\nlisteners=PLAINTEXT://127.0.0.1:%d\nlog.dirs=%s\n"
+                    "num.partitions=8\nrunnel.shards=%d\n"
+                    "log.flush.offset.checkpoint.interval.ms=%d\n"
+                    % (self.port, self.data, shards, checkpoint_ms))
+        self.proc = None
+
+    def start(self):
+        """Starts the broker; returns seconds until it accepts connections."""
+        log = open(self.log_path, "a")
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen([BROKER, self.props], stdout=log, stderr=subprocess.STDOUT)
+        while True:
+            if self.proc.poll() is not None:
+                sys.exit("broker exited with %d; see %s" % (self.proc.returncode, self.log_path))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.05):
+                    return time.monotonic() - t0
+            except OSError:
+                time.sleep(0.005)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def fill(perf, broker, gb):
+    count = int(gb * (1 << 30) / 1024)
+    subprocess.run([perf, "-P", "-t", "recovery", "-b", "127.0.0.1:%d" % broker.port,
+                    "-s", "1024", "-c", str(count), "-a", "1", "-X", "linger.ms=5", "-q"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def data_bytes(path):
+    total = 0
+    for d, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(d, f)) for f in files if f.endswith(".log"))
+    return total
+
+
+def drop_caches():
+    try:
+        subprocess.run(["sync"], check=True)
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def recovered_segments(log_path, since):
+    with open(log_path) as f:
+        f.seek(since)
+        return sum(int(m.group(1)) for m in re.finditer(r"recovered (\d+) segment", f.read()))
+
+
+def measure(broker, runs, cold):
+    times, steals, segments = [], [], []
+    for _ in range(runs):
+        broker.kill()
+        if cold and not drop_caches():
+            return None
+        offset = os.path.getsize(broker.log_path)
+        before = cpu_times()
+        times.append(broker.start())
+        steals.append(steal_since(before))
+        segments.append(recovered_segments(broker.log_path, offset))
+    return times, steals, segments
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--gb", type=float, default=10.0, help="data to recover (default 10)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--shards", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--workdir", default=os.path.join(ROOT, "build", "bench", "recovery"))
+    ap.add_argument("--no-cold", action="store_true", help="skip the cold-cache runs")
+    args = ap.parse_args()
+    perf = subprocess.run([os.path.join(ROOT, "scripts", "bench", "build-rdkafka-performance.sh")],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+    rows = []
+    for case, checkpoint_ms in (("worst", 1 << 30), ("typical", 1000)):
+        shutil.rmtree(args.workdir, ignore_errors=True)
+        os.makedirs(args.workdir)
+        broker = Broker(args.workdir, args.shards, checkpoint_ms)
+        broker.start()
+        fill(perf, broker, args.gb)
+        if case == "typical":
+            time.sleep(2.5)  # a checkpoint after the fill
+        size = data_bytes(broker.data)
+        for cold in (False, True):
+            if cold and args.no_cold:
+                continue
+            r = measure(broker, args.runs, cold)
+            if r is None:
+                print("cannot drop the page cache here: cold runs skipped", file=sys.stderr)
+                continue
+            times, steals, segs = r
+            med = statistics.median(times)
+            rows.append((case, "cold" if cold else "page cache", size, med,
+                         size / med / 1e9 if case == "worst" else None, times, steals, segs))
+        broker.kill()
+        shutil.rmtree(args.workdir, ignore_errors=True)
+
+    print("| Case | Segments | Data | Median time to listening | Scan rate | Runs (s) | Steal % | "
+          "Segments recovered |")
+    print("|---|---|---|---|---|---|---|---|")
+    for case, where, size, med, rate, times, steals, segs in rows:
+        print("| %s | %s | %.2f GB | %.2f s | %s | %s | %s | %s |" % (
+            case, where, size / 1e9, med, "%.1f GB/s" % rate if rate else "-",
+            ", ".join("%.2f" % t for t in times), ", ".join("%.1f" % s for s in steals),
+            ", ".join(str(s) for s in segs)))
+    print("\n%s shard(s); `scripts/bench/recovery.py --gb %g --runs %d`" %
+          (args.shards, args.gb, args.runs))
+
+
+if __name__ == "__main__":
+    main()
