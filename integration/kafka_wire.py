@@ -49,6 +49,7 @@ OFFSET_DELETE = 47
 DESCRIBE_CLUSTER = 60
 CONSUMER_GROUP_HEARTBEAT = 68
 CONSUMER_GROUP_DESCRIBE = 69
+INIT_PRODUCER_ID = 22
 
 NONE = 0
 OFFSET_OUT_OF_RANGE = 1
@@ -58,6 +59,10 @@ MESSAGE_TOO_LARGE = 10
 OFFSET_METADATA_TOO_LARGE = 12
 COORDINATOR_LOAD_IN_PROGRESS = 14
 COORDINATOR_NOT_AVAILABLE = 15
+OUT_OF_ORDER_SEQUENCE_NUMBER = 45
+INVALID_PRODUCER_EPOCH = 47
+INVALID_TXN_STATE = 48
+UNKNOWN_PRODUCER_ID = 59
 NOT_COORDINATOR = 16
 INVALID_TOPIC_EXCEPTION = 17
 RECORD_LIST_TOO_LARGE = 18
@@ -559,6 +564,7 @@ def request_header_version(api_key, version):
         PRODUCE: 9, FETCH: 12, LIST_OFFSETS: 6, METADATA: 9, API_VERSIONS: 3,
         CREATE_TOPICS: 5, DELETE_TOPICS: 4, DESCRIBE_CONFIGS: 4, CREATE_PARTITIONS: 2,
         DESCRIBE_CLUSTER: 0, CONSUMER_GROUP_HEARTBEAT: 0, CONSUMER_GROUP_DESCRIBE: 0,
+        INIT_PRODUCER_ID: 2,
     }.get(api_key)
     if flexible_from is None:
         flexible_from = GROUP_API_FLEXIBLE_FROM.get(api_key)
@@ -854,6 +860,26 @@ def _vw(api_key, version):
 
 def _vr(r, api_key, version):
     return r if isinstance(r, VReader) else VReader(r, is_flexible(api_key, version))
+
+
+# --- InitProducerId (22) ---
+
+def encode_init_producer_id(version, transactional_id=None, timeout_ms=60000, producer_id=-1,
+                            producer_epoch=-1):
+    w = _vw(INIT_PRODUCER_ID, version)
+    w.str_(transactional_id).i32(timeout_ms)
+    if version >= 3:
+        w.i64(producer_id).i16(producer_epoch)
+    w.end()
+    return w.getvalue()
+
+
+def decode_init_producer_id(r, version):
+    r = _vr(r, INIT_PRODUCER_ID, version)
+    out = {"throttle_time_ms": r.i32(), "error_code": r.i16(), "producer_id": r.i64(),
+           "producer_epoch": r.i16()}
+    r.end()
+    return out
 
 
 # --- FindCoordinator (10) ---
@@ -1541,6 +1567,10 @@ class Connection:
 
     def produce_one(self, topic, partition, batch, acks=1, timeout_ms=10000):
         return self.produce({topic: {partition: batch}}, acks, timeout_ms)[(topic, partition)]
+
+    def init_producer_id(self, version=4, **kw):
+        return decode_init_producer_id(
+            self.call(INIT_PRODUCER_ID, version, encode_init_producer_id(version, **kw)), version)
 
     def list_offsets(self, requests):
         return decode_list_offsets_v1(self.call(LIST_OFFSETS, 1, encode_list_offsets_v1(requests)))

@@ -171,6 +171,9 @@ void broker::start() {
     if (started_) return;
     started_ = true;
     prepare_log_dirs();
+    producer_ids_ = std::make_unique<server::producer_ids>(fs::path(config_.log_dirs.front()) /
+                                                           "runnel-producer-ids");
+    producer_ids_->load();
     maintenance_.read_startup_state();
     shards_.start();
     admin_->load();

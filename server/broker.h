@@ -11,6 +11,7 @@
 #include "server/dispatch.h"
 #include "server/log_maintenance.h"
 #include "server/partition.h"
+#include "server/producer_ids.h"
 #include "server/shard.h"
 #include "server/topic_admin.h"
 #include "server/topic_registry.h"
@@ -52,6 +53,8 @@ public:
     // Threads for blocking disk work kept off the shards (log flushes, reads of data not in the
     // page cache); num.io.threads of them.
     asio::thread_pool& io_pool() { return *io_pool_; }
+    // Producer ids for InitProducerId (any thread).
+    server::producer_ids& producer_ids() { return *producer_ids_; }
     // The partitions owned by shard `id`; use only from that shard.
     partition_store& partitions_on(shard_id id) { return stores_[id]; }
 
@@ -76,6 +79,7 @@ private:
     std::unique_ptr<topic_admin> admin_;
     log_maintenance maintenance_{*this};
     std::unique_ptr<groups::coordinator_set> groups_;
+    std::unique_ptr<server::producer_ids> producer_ids_;
     std::string cluster_id_;
     std::vector<advertised_endpoint> endpoints_;
     std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;

@@ -107,6 +107,8 @@ void log_maintenance::start() {
     asio::co_spawn(broker_.controller_shard().executor(), checkpoint_loop(), asio::detached);
     for (shard_id i = 0; i < broker_.shards().size(); ++i) {
         asio::co_spawn(broker_.shards().at(i).executor(), retention_loop(), asio::detached);
+        asio::co_spawn(broker_.shards().at(i).executor(), producer_expiration_loop(),
+                       asio::detached);
         if (broker_.config().log_cleaner_enable) {
             asio::co_spawn(broker_.shards().at(i).executor(), cleaner_loop(), asio::detached);
         }
@@ -184,6 +186,23 @@ asio::awaitable<void> log_maintenance::retention_loop() {
         const int64_t now = now_ms();
         broker_.partitions_on(me->id()).for_each(
             [&](partition& p) { apply_retention(p, now, failures); });
+    }
+}
+
+asio::awaitable<void> log_maintenance::producer_expiration_loop() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    shard* me = shard_set::current();
+    const auto& cfg = broker_.config();
+    while (!stopping_) {
+        timer.expires_after(std::chrono::milliseconds(cfg.producer_id_expiration_check_interval_ms));
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || stopping_ || !me) co_return;
+        const int64_t now = now_ms();
+        broker_.partitions_on(me->id()).for_each([&](partition& p) {
+            if (size_t n = p.log().expire_producers(now, cfg.producer_id_expiration_ms)) {
+                server_log().info("{}-{}: {} idle producer id(s) expired", p.topic(), p.index(), n);
+            }
+        });
     }
 }
 

@@ -54,6 +54,8 @@ public:
 private:
     asio::awaitable<void> checkpoint_loop();
     asio::awaitable<void> retention_loop();
+    // Drops idle idempotent producers (producer.id.expiration.ms) on this shard's partitions.
+    asio::awaitable<void> producer_expiration_loop();
     // Every log.cleaner.backoff.ms: cleans each compacted partition of this shard, one segment
     // group per step, yielding to the shard's event loop between steps.
     asio::awaitable<void> cleaner_loop();

@@ -29,6 +29,7 @@ void register_delete_groups(dispatch& d);
 void register_offset_delete(dispatch& d);
 void register_consumer_group_heartbeat(dispatch& d);
 void register_consumer_group_describe(dispatch& d);
+void register_init_producer_id(dispatch& d);
 
 inline void register_handlers(dispatch& d) {
     register_api_versions(d);
@@ -55,6 +56,7 @@ inline void register_handlers(dispatch& d) {
     register_offset_delete(d);
     register_consumer_group_heartbeat(d);
     register_consumer_group_describe(d);
+    register_init_producer_id(d);
 }
 
 }  // namespace runnel::server

@@ -80,6 +80,13 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
                             "message.timestamp.after.max.ms).";
         }
     }
+    if (check.error == error_code::none &&
+        protocol::parse_batch_header(a.records)->is_transactional()) {
+        // Transactional batches need a transaction coordinator, which this broker does not run
+        // yet: InitProducerId refuses transactional ids, so only a misbehaving client gets here.
+        check.error = error_code::invalid_txn_state;
+        check.message = "Transactions are not supported by this broker yet.";
+    }
     if (check.error == error_code::none && settings.compact && check.has_null_key) {
         check.error = error_code::invalid_record;
         check.message = "Compacted topic cannot accept message without key in topic partition " +
@@ -113,6 +120,12 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
     a.base_offset = appended->base_offset;
     a.log_append_time = appended->log_append_time;
     a.log_start_offset = p->log().log_start_offset();
+    if (appended->duplicate) {
+        // An idempotent producer's retry: acknowledged with the original offsets. With a flush
+        // per message the original may still be waiting for its sync; so does the retry.
+        if (p->log().config().flush_messages == 1) a.flush_end_offset = appended->last_offset + 1;
+        return;
+    }
     if (appended->flush_due) {
         a.flush_end_offset = appended->last_offset + 1;
         p->sync().request(b.io_pool());
