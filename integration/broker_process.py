@@ -67,6 +67,19 @@ def shard_count():
     return int(os.environ.get("RUNNEL_SHARDS", "1"))
 
 
+def parse_checkpoint(path):
+    """Entries of a Kafka offset checkpoint file; AssertionError when it is malformed."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    if len(lines) < 2 or lines[0] != "0" or int(lines[1]) != len(lines) - 2:
+        raise AssertionError("malformed checkpoint %s: %r" % (path, lines))
+    out = {}
+    for line in lines[2:]:
+        topic, partition, offset = line.split()
+        out[(topic, int(partition))] = int(offset)
+    return out
+
+
 def free_port():
     """A loopback TCP port that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

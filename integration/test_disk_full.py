@@ -19,7 +19,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kafka_wire as kw  # noqa: E402
-from broker_process import BrokerTestCase  # noqa: E402
+from broker_process import parse_checkpoint, BrokerTestCase  # noqa: E402
 
 KAFKA_STORAGE_ERROR = 56
 TMPFS_SIZE = "4m"
@@ -54,19 +54,6 @@ def fill_up(path):
             written += n
             if n < len(chunk):
                 return written
-
-
-def parse_checkpoint(path):
-    """Entries of a Kafka offset checkpoint file; AssertionError when it is malformed."""
-    with open(path) as f:
-        lines = f.read().splitlines()
-    if len(lines) < 2 or lines[0] != "0" or int(lines[1]) != len(lines) - 2:
-        raise AssertionError("malformed checkpoint %s: %r" % (path, lines))
-    out = {}
-    for line in lines[2:]:
-        topic, partition, offset = line.split()
-        out[(topic, int(partition))] = int(offset)
-    return out
 
 
 class DiskFullTest(BrokerTestCase):

@@ -19,25 +19,13 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kafka_wire as kw  # noqa: E402
-from broker_process import BrokerTestCase, wait_until  # noqa: E402
+from broker_process import parse_checkpoint, BrokerTestCase, wait_until  # noqa: E402
 from ck_helpers import TIMEOUT, admin_client, result  # noqa: E402
 
 from confluent_kafka.admin import NewPartitions  # noqa: E402
 
 CHECKPOINTS = ("recovery-point-offset-checkpoint", "log-start-offset-checkpoint")
 PARTITION_DIR = re.compile(r"^(.+)-(\d+)$")
-
-
-def parse_checkpoint(path):
-    with open(path) as f:
-        lines = f.read().splitlines()
-    if len(lines) < 2 or lines[0] != "0" or int(lines[1]) != len(lines) - 2:
-        raise AssertionError("malformed checkpoint %s: %r" % (path, lines))
-    out = {}
-    for line in lines[2:]:
-        topic, partition, offset = line.split()
-        out[(topic, int(partition))] = int(offset)
-    return out
 
 
 def read_properties(path):

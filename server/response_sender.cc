@@ -26,23 +26,32 @@ asio::awaitable<bool> writable(tcp::socket& socket) {
     co_return !ec;
 }
 
+// Runs the non-blocking system call `call` until it does something: again on EINTR, and after
+// the socket becomes writable on EAGAIN. Returns its result, or -1 when it or the socket failed.
+template <class Call>
+asio::awaitable<ssize_t> until_progress(tcp::socket& socket, Call& call) {
+    for (;;) {
+        ssize_t n = call();
+        if (n >= 0) co_return n;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) co_return -1;
+        if (!co_await writable(socket)) co_return -1;
+    }
+}
+
 // Sends every iovec; `more` tells the kernel a file part follows (MSG_MORE), so the response
 // header and the first records share packets.
 asio::awaitable<bool> send_memory(tcp::socket& socket, std::vector<iovec>& iov, bool more) {
     size_t first = 0;
     while (first < iov.size()) {
-        msghdr m{};
-        m.msg_iov = iov.data() + first;
-        m.msg_iovlen = std::min<size_t>(iov.size() - first, IOV_MAX);
-        ssize_t n = ::sendmsg(socket.native_handle(), &m, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (!co_await writable(socket)) co_return false;
-                continue;
-            }
-            co_return false;
-        }
+        auto send = [&] {
+            msghdr m{};
+            m.msg_iov = iov.data() + first;
+            m.msg_iovlen = std::min<size_t>(iov.size() - first, IOV_MAX);
+            return ::sendmsg(socket.native_handle(), &m, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        };
+        ssize_t n = co_await until_progress(socket, send);
+        if (n < 0) co_return false;
         auto left = static_cast<size_t>(n);
         while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
         if (left > 0) {
@@ -80,17 +89,11 @@ asio::awaitable<bool> send_file(tcp::socket& socket, const protocol::shared_byte
     off_t offset = static_cast<off_t>(part.file_position);
     size_t left = part.file_length;
     while (left > 0) {
-        ssize_t n = ::sendfile(socket.native_handle(), part.fd, &offset, left);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (!co_await writable(socket)) co_return false;
-                continue;
-            }
-            co_return false;
-        }
-        // The file ended early: the frame can no longer be completed, so the connection goes.
-        if (n == 0) co_return false;
+        auto send = [&] { return ::sendfile(socket.native_handle(), part.fd, &offset, left); };
+        ssize_t n = co_await until_progress(socket, send);
+        // n == 0: the file ended early; the frame can no longer be completed, so the connection
+        // goes.
+        if (n <= 0) co_return false;
         left -= static_cast<size_t>(n);
     }
     co_return true;

@@ -288,24 +288,17 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
         int64_t pos = std::max(position, offset_index_.floor_by_position(limit).position);
         r.first_offset = first->base_offset;
         r.last_offset = -1;
-        file_window window(*log_, size_, scan_window);
-        while (pos < size_) {
-            auto p = window.get(pos, bl::header_size);
-            if (!p) return p.error();
-            auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
-            if (!h) {
-                storage_log().error("{}: bad batch header at position {}", log_->path().string(),
-                                    pos);
-                return errc::corrupt_segment;
-            }
-            if (pos + h->size() > limit) {
+        auto ec = walk_headers(pos, scan_window, [&](const batch_header& h) {
+            if (h.position + h.size() > limit) {
                 // The run ends before this batch; its base offset tells where.
-                if (r.last_offset < 0) r.last_offset = h->base_offset - 1;
-                break;
+                if (r.last_offset < 0) r.last_offset = h.base_offset - 1;
+                return false;
             }
-            r.last_offset = h->last_offset();
-            pos += h->size();
-        }
+            r.last_offset = h.last_offset();
+            pos = h.position + h.size();
+            return true;
+        });
+        if (ec) return ec;
         used = static_cast<size_t>(pos - position);
     }
     r.length = used;
@@ -325,20 +318,15 @@ std::error_code segment::read_bytes(int64_t position, size_t length, uint8_t* ou
 
 result<std::optional<batch_header>> segment::find_position(int64_t offset) const {
     if (next_offset_ && offset >= *next_offset_) return std::optional<batch_header>();
-    int64_t pos = offset_index_.lookup(offset).position;
-    file_window window(*log_, size_, scan_window);
-    while (pos < size_) {
-        auto p = window.get(pos, bl::header_size);
-        if (!p) return p.error();
-        auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
-        if (!h || pos + h->size() > size_) {
-            storage_log().error("{}: bad batch header at position {}", log_->path().string(), pos);
-            return errc::corrupt_segment;
-        }
-        if (h->last_offset() >= offset) return std::optional<batch_header>(*h);
-        pos += h->size();
-    }
-    return std::optional<batch_header>();
+    std::optional<batch_header> found;
+    auto ec = walk_headers(offset_index_.lookup(offset).position, scan_window,
+                           [&](const batch_header& h) {
+                               if (h.last_offset() < offset) return true;
+                               found = h;
+                               return false;
+                           });
+    if (ec) return ec;
+    return found;
 }
 
 result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp,
@@ -348,20 +336,14 @@ result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp
     auto entry = time_index_.lookup(timestamp);
     int64_t pos = std::max(offset_index_.lookup(entry.offset).position,
                            offset_index_.lookup(start_offset).position);
-    file_window window(*log_, size_, scan_window);
-    while (pos < size_) {
-        auto p = window.get(pos, bl::header_size);
-        if (!p) return p.error();
-        auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
-        if (!h || pos + h->size() > size_) {
-            storage_log().error("{}: bad batch header at position {}", log_->path().string(), pos);
-            return errc::corrupt_segment;
-        }
-        if (h->max_timestamp >= timestamp && h->last_offset() >= start_offset)
-            return std::optional<batch_header>(*h);
-        pos += h->size();
-    }
-    return std::optional<batch_header>();
+    std::optional<batch_header> found;
+    auto ec = walk_headers(pos, scan_window, [&](const batch_header& h) {
+        if (h.max_timestamp < timestamp || h.last_offset() < start_offset) return true;
+        found = h;
+        return false;
+    });
+    if (ec) return ec;
+    return found;
 }
 
 result<int64_t> segment::recover() {
@@ -471,8 +453,16 @@ std::error_code segment::for_each_header(int64_t offset,
     if (!*start) return {};
     // A small window: large batches cost one short read each, small ones share a read.
     constexpr size_t header_window = 1024;
-    file_window window(*log_, size_, header_window);
-    for (int64_t pos = (*start)->position; pos < size_;) {
+    return walk_headers((*start)->position, header_window, [&f](const batch_header& h) {
+        f(h);
+        return true;
+    });
+}
+
+std::error_code segment::walk_headers(int64_t position, size_t window_size,
+                                      const std::function<bool(const batch_header&)>& visit) const {
+    file_window window(*log_, size_, window_size);
+    for (int64_t pos = position; pos < size_;) {
         auto p = window.get(pos, bl::header_size);
         if (!p) return p.error();
         auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
@@ -480,7 +470,7 @@ std::error_code segment::for_each_header(int64_t offset,
             storage_log().error("{}: bad batch header at position {}", log_->path().string(), pos);
             return errc::corrupt_segment;
         }
-        f(*h);
+        if (!visit(*h)) break;
         pos += h->size();
     }
     return {};

@@ -159,6 +159,11 @@ class segment {
   private:
     segment() = default;
     std::error_code release_log();
+    // Walks the batch headers from `position` (a batch start) while visit(header) returns true,
+    // reading through a window of `window_size` bytes. A malformed header or a batch running past
+    // the end of the file is errc::corrupt_segment.
+    std::error_code walk_headers(int64_t position, size_t window_size,
+                                 const std::function<bool(const batch_header&)>& visit) const;
     static result<segment> open_files(const std::filesystem::path& dir, int64_t base_offset,
                                       const segment_options& options, bool create);
 
