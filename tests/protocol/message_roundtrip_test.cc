@@ -6,6 +6,13 @@
 #include <tuple>
 
 #include "protocol/messages/api_table.h"
+#include "protocol/messages/group_metadata_key.h"
+#include "protocol/messages/group_metadata_value.h"
+#include "protocol/messages/offset_commit_key.h"
+#include "protocol/messages/offset_commit_value.h"
+#include "protocol/messages/producer_snapshot.h"
+#include "protocol/messages/transaction_log_key.h"
+#include "protocol/messages/transaction_log_value.h"
 
 namespace runnel::protocol::msg {
 namespace {
@@ -59,6 +66,18 @@ TEST(message_round_trip, every_api_every_version) {
 TEST(message_round_trip, headers) {
     for (int16_t v = 0; v <= 2; ++v) expect_round_trip<request_header>("RequestHeader", v);
     for (int16_t v = 0; v <= 1; ++v) expect_round_trip<response_header>("ResponseHeader", v);
+}
+
+// Record and file formats defined in the schema (data kind).
+TEST(message_round_trip, data_records) {
+    for (int16_t v = 0; v <= 1; ++v) expect_round_trip<offset_commit_key>("OffsetCommitKey", v);
+    for (int16_t v = 0; v <= 4; ++v) expect_round_trip<offset_commit_value>("OffsetCommitValue", v);
+    expect_round_trip<group_metadata_key>("GroupMetadataKey", 2);
+    for (int16_t v = 0; v <= 4; ++v) expect_round_trip<group_metadata_value>("GroupMetadataValue", v);
+    expect_round_trip<producer_snapshot>("ProducerSnapshot", 1);
+    expect_round_trip<transaction_log_key>("TransactionLogKey", 0);
+    for (int16_t v = 0; v <= 1; ++v)
+        expect_round_trip<transaction_log_value>("TransactionLogValue", v);
 }
 
 }  // namespace
