@@ -18,66 +18,14 @@ import argparse
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BROKER = os.path.join(ROOT, "build", "server", "runnel")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_times():
-    """(total jiffies, steal jiffies) from /proc/stat."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    return sum(fields), fields[7]
-
-
-def steal_since(before):
-    total, steal = cpu_times()
-    dt = total - before[0]
-    return 100.0 * (steal - before[1]) / dt if dt else 0.0
-
-
-class Broker:
-    def __init__(self, workdir, shards, checkpoint_ms):
-        self.port = free_port()
-        self.data = os.path.join(workdir, "data")
-        self.props = os.path.join(workdir, "server.properties")
-        self.log_path = os.path.join(workdir, "broker.log")
-        with open(self.props, "w") as f:
-            f.write("node.id=1\nlisteners=PLAINTEXT://127.0.0.1:%d\nlog.dirs=%s\n"
-                    "num.partitions=8\nrunnel.shards=%d\n"
-                    "log.flush.offset.checkpoint.interval.ms=%d\n"
-                    % (self.port, self.data, shards, checkpoint_ms))
-        self.proc = None
-
-    def start(self):
-        """Starts the broker; returns seconds until it accepts connections."""
-        log = open(self.log_path, "a")
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen([BROKER, self.props], stdout=log, stderr=subprocess.STDOUT)
-        while True:
-            if self.proc.poll() is not None:
-                sys.exit("broker exited with %d; see %s" % (self.proc.returncode, self.log_path))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.05):
-                    return time.monotonic() - t0
-            except OSError:
-                time.sleep(0.005)
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+from bench_broker import ROOT, Broker, cpu_times, rdkafka_performance, steal_since
 
 
 def fill(perf, broker, gb):
@@ -132,14 +80,15 @@ def main():
     ap.add_argument("--workdir", default=os.path.join(ROOT, "build", "bench", "recovery"))
     ap.add_argument("--no-cold", action="store_true", help="skip the cold-cache runs")
     args = ap.parse_args()
-    perf = subprocess.run([os.path.join(ROOT, "scripts", "bench", "build-rdkafka-performance.sh")],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    perf = rdkafka_performance()
 
     rows = []
     for case, checkpoint_ms in (("worst", 1 << 30), ("typical", 1000)):
         shutil.rmtree(args.workdir, ignore_errors=True)
         os.makedirs(args.workdir)
-        broker = Broker(args.workdir, args.shards, checkpoint_ms)
+        broker = Broker(args.workdir, args.shards,
+                        {"num.partitions": 8,
+                         "log.flush.offset.checkpoint.interval.ms": checkpoint_ms})
         broker.start()
         fill(perf, broker, args.gb)
         if case == "typical":

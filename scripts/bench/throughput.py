@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Produce and consume throughput through librdkafka's rdkafka_performance against a broker on
+loopback, with the broker's CPU seconds per GB and the machine's CPU steal for every run.
+
+Produce: 100 B and 1 KiB records, acks=1 and acks=all, 1 and 16 partitions (a fresh topic per
+run). Consume: one partition read from the page cache. Each figure is the median of --runs runs.
+Prints a Markdown table. Standard library only (plus the repository's integration/kafka_wire.py
+to create topics).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_broker import ROOT, Broker, cpu_times, rdkafka_performance, steal_since  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "integration"))
+import kafka_wire as kw  # noqa: E402
+
+PRODUCED = re.compile(r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered.*?in (\d+)ms")
+CONSUMED = re.compile(r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms")
+
+
+def create_topic(broker, name, partitions):
+    with kw.Connection.to(broker.bootstrap) as c:
+        c.create_topic_or_fail(name, partitions)
+
+
+def run_perf(perf, broker, args, pattern):
+    """Runs rdkafka_performance; returns (records, bytes, seconds, broker cpu s, steal %)."""
+    before_cpu = broker.cpu_seconds()
+    before = cpu_times()
+    out = subprocess.run([perf, "-b", broker.bootstrap] + args, capture_output=True, text=True,
+                         timeout=600)
+    steal = steal_since(before)
+    cpu = broker.cpu_seconds() - before_cpu
+    matches = pattern.findall(out.stdout + out.stderr)
+    if out.returncode != 0 or not matches:
+        sys.exit("rdkafka_performance %s failed:\n%s%s" % (" ".join(args), out.stdout[-2000:],
+                                                             out.stderr[-2000:]))
+    last = matches[-1]
+    records, nbytes, ms = int(last[0]), int(last[1]), int(last[-1])
+    return records, nbytes, max(ms, 1) / 1000.0, cpu, steal
+
+
+def summarize(name, runs):
+    recs = [r / s for r, _, s, _, _ in runs]
+    mbs = [b / s / 1e6 for _, b, s, _, _ in runs]
+    cpu_per_gb = [c / (b / 1e9) for _, b, _, c, _ in runs if b]
+    return {"name": name, "msgs": statistics.median(recs), "mbs": statistics.median(mbs),
+            "cpu_gb": statistics.median(cpu_per_gb) if cpu_per_gb else 0.0,
+            "steal": [s for *_, s in runs]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--shards", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiplies the record counts (the smoke run uses 0.01)")
+    args = ap.parse_args()
+    perf = rdkafka_performance()
+    workdir = tempfile.mkdtemp(prefix="runnel-bench-")
+    broker = Broker(workdir, args.shards)
+    broker.start()
+    rows = []
+    try:
+        for size, base_count in ((100, 3_000_000), (1024, 1_000_000)):
+            count = max(1000, int(base_count * args.scale))
+            for acks in (1, -1):
+                for partitions in (1, 16):
+                    runs = []
+                    for i in range(args.runs):
+                        topic = "produce-%d-%d-%d-%d" % (size, acks + 1, partitions, i)
+                        create_topic(broker, topic, partitions)
+                        runs.append(run_perf(perf, broker,
+                                             ["-P", "-t", topic, "-s", str(size), "-c", str(count),
+                                              "-a", str(acks), "-X", "linger.ms=5",
+                                              "-X", "batch.num.messages=10000"], PRODUCED))
+                    rows.append(summarize("produce %d B, acks=%s, %d partition%s" % (
+                        size, "all" if acks < 0 else acks, partitions,
+                        "" if partitions == 1 else "s"), runs))
+        count = max(1000, int(1_000_000 * args.scale))
+        create_topic(broker, "consume", 1)
+        run_perf(perf, broker, ["-P", "-t", "consume", "-p", "0", "-s", "1024", "-c", str(count),
+                                "-a", "1", "-X", "linger.ms=5"], PRODUCED)
+        runs = [run_perf(perf, broker, ["-C", "-t", "consume", "-p", "0", "-o", "beginning",
+                                        "-c", str(count)], CONSUMED) for _ in range(args.runs)]
+        rows.append(summarize("consume 1 KiB, 1 partition, page cache", runs))
+    finally:
+        broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print("| Workload | Records/s | MB/s | Broker CPU s/GB | Steal % per run |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print("| %s | %.0f | %.0f | %.2f | %s |" % (r["name"], r["msgs"], r["mbs"], r["cpu_gb"],
+                                                  ", ".join("%.1f" % s for s in r["steal"])))
+    print("\nMedians of %d run(s); %d shard(s); `scripts/bench/throughput.py --runs %d%s`" % (
+        args.runs, args.shards, args.runs, "" if args.scale == 1 else " --scale %g" % args.scale))
+
+
+if __name__ == "__main__":
+    main()
