@@ -71,16 +71,17 @@ asio::awaitable<void> connection::serve() {
                               peer_, size, min_request_size, max_frame);
             break;
         }
-        auto frame = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(size));
-        auto [ec2, n2] = co_await asio::async_read(socket_, asio::buffer(*frame), nothrow);
+        auto frame = std::make_shared<request_frame>(static_cast<size_t>(size));
+        auto [ec2, n2] =
+            co_await asio::async_read(socket_, asio::buffer(frame->data(), frame->size), nothrow);
         if (ec2) break;
         if (!co_await serve_frame(std::move(frame))) break;
     }
     close();
 }
 
-asio::awaitable<bool> connection::serve_frame(std::shared_ptr<std::vector<uint8_t>> frame) {
-    protocol::reader peek(frame->data(), frame->size());
+asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> frame) {
+    protocol::reader peek(frame->data(), frame->size);
     const int16_t api_key = peek.read_int16();
     const int16_t api_version = peek.read_int16();
     const int32_t correlation_id = peek.read_int32();
@@ -100,7 +101,7 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<std::vector<uint8_
         co_return false;
     }
 
-    protocol::reader r(frame->data(), frame->size(), frame);
+    protocol::reader r(frame->data(), frame->size, frame);
     protocol::msg::request_header header;
     header.decode(r, handler->flexible(api_version) ? 2 : 1);
     if (!r.ok()) {

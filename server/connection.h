@@ -17,6 +17,15 @@ class broker;
 class shard;
 struct api_handler;
 
+// A request frame's bytes. Not zero-filled before the socket read overwrites them: the memset
+// of a value-initialised vector showed up at about 3% of the broker's CPU while producing.
+struct request_frame {
+    explicit request_frame(size_t n) : bytes(new uint8_t[n]), size(n) {}
+    std::unique_ptr<uint8_t[]> bytes;
+    size_t size;
+    uint8_t* data() { return bytes.get(); }
+};
+
 class connection {
 public:
     connection(broker& b, shard& s, asio::ip::tcp::socket socket, std::string listener);
@@ -29,7 +38,7 @@ public:
 private:
     asio::awaitable<void> serve();
     // Returns false when the connection must be closed.
-    asio::awaitable<bool> serve_frame(std::shared_ptr<std::vector<uint8_t>> frame);
+    asio::awaitable<bool> serve_frame(std::shared_ptr<request_frame> frame);
     asio::awaitable<bool> send(const protocol::writer& w);
     void write_api_versions_fallback(int32_t correlation_id, protocol::writer& w);
 
