@@ -1,5 +1,7 @@
 // runnel <server.properties> [--override key=value]...  — the same arguments as Kafka's
 // kafka-server-start.sh. SIGTERM or SIGINT shuts the broker down cleanly.
+#include <sys/resource.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstring>
@@ -16,6 +18,20 @@ int usage() {
 }
 
 }  // namespace
+
+// Every open segment holds descriptors (its .log, and the active one's two indexes too), so the
+// soft limit on open files, often 1024, would cap a broker at a few hundred partitions. Raise it
+// to the hard limit, as Kafka's packaging advises operators to do.
+static void raise_open_file_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    const auto before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) == 0) {
+        runnel::server::server_log().info("open file limit raised from {} to {}", before,
+                                          lim.rlim_max);
+    }
+}
 
 int main(int argc, char** argv) {
     using namespace runnel::server;
@@ -41,6 +57,7 @@ int main(int argc, char** argv) {
     if (path.empty()) return usage();
 
     configure_logging();
+    raise_open_file_limit();
     broker_config config;
     try {
         config = broker_config::load(path, overrides);
