@@ -33,9 +33,8 @@ std::error_code partition_log::load_producer_state(size_t rebuild_first) {
     }
     // Entries of the scanned segments from `from` on come back from the replay. Earlier ones
     // (only when the log start offset lies inside a scanned segment) cannot, so they stay. The
-    // old entries are kept aside for markers of transactions that began before `from` (known to
-    // the replay only through a snapshot): such an entry is written back if the marker it names
-    // is an abort of the same producer.
+    // old entries are kept aside: one is written back when the marker it names is an abort of
+    // the same producer (see replay_marker).
     std::map<int64_t, aborted_txn> old_entries;
     for (size_t i = rebuild_first; i < segments_.size(); ++i) {
         auto& index = segments_[i].txn_index();
@@ -83,14 +82,20 @@ std::error_code partition_log::replay_marker(segment& seg, const batch_header& h
     marker_append m{h.producer_id, h.producer_epoch, marker->coordinator_epoch,
                     marker->result == protocol::txn_result::commit, h.max_timestamp};
     auto done = producers_.completion(m, h.base_offset);
+    // The entry written with this marker, if the old file still has it: it was computed from the
+    // whole history, whereas this replay may have begun after the transaction, or another one
+    // still open then, began (no snapshot there).
+    auto old = old_entries.find(h.base_offset);
+    const aborted_txn* written = old != old_entries.end() && old->second.producer_id == h.producer_id
+                                     ? &old->second
+                                     : nullptr;
     std::optional<aborted_txn> entry;
     if (done && done->aborted) {
         entry = aborted_txn{h.producer_id, done->first_offset, h.base_offset,
                             done->last_stable_offset};
-    } else if (!done && !m.commit) {
-        auto old = old_entries.find(h.base_offset);
-        if (old != old_entries.end() && old->second.producer_id == h.producer_id)
-            entry = old->second;
+        if (written && written->first_offset <= done->first_offset) entry = *written;
+    } else if (!done && !m.commit && written) {
+        entry = *written;
     }
     if (rebuild && entry) {
         bool created = false;

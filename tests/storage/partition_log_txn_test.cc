@@ -444,6 +444,25 @@ TEST_F(PartitionLogTxnTest, RecoveryFromTheLogStartKeepsEntriesOfTransactionsBeg
               (std::vector<aborted_txn>{{1, t, a, a + 1}}));
 }
 
+TEST_F(PartitionLogTxnTest, RebuiltEntriesKeepTheLsoTheyWereWrittenWith) {
+    const int64_t t1 = txn(1, 1);  // 0: producer 1's transaction, open across the next abort
+    plain(1);                      // 1
+    const int64_t t2 = txn(2, 1);  // 2
+    const int64_t a2 = end(2, txn_result::abort);  // 3: its LSO is producer 1's first offset
+    end(1, txn_result::commit);                    // 4
+    const std::vector<aborted_txn> want{{2, t2, a2, t1}};
+    ASSERT_EQ(all_entries(), want);
+    // The log start inside producer 1's transaction, no snapshot: the replay starts after t1
+    // and cannot know that transaction was open at the abort; the entry keeps what it said.
+    ASSERT_TRUE(log_->delete_records_before(1));
+    log_.reset();
+    for (int64_t o : list_producer_snapshots(path()))
+        fs::remove(path() / segment_file_name(o, snapshot_suffix));
+    open_log({0, 1, false});
+    EXPECT_EQ(all_entries(), want);
+    EXPECT_EQ(aborted(1, log_->log_end_offset()), want);
+}
+
 TEST_F(PartitionLogTxnTest, MarkerRollsAndIndexesIntoTheNewSegment) {
     config_.segment_bytes = 150;
     close_log();
