@@ -94,6 +94,11 @@ COORDINATOR_RETRIABLE = (COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE
 
 LATEST_TIMESTAMP = -1
 EARLIEST_TIMESTAMP = -2
+MAX_TIMESTAMP = -3
+
+# Fetch / ListOffsets isolation levels
+READ_UNCOMMITTED = 0
+READ_COMMITTED = 1
 
 # --------------------------------------------------------------------------------------------
 # CRC-32C (Castagnoli), reflected polynomial 0x82F63B78
@@ -715,6 +720,26 @@ def decode_list_offsets_v1(r):
         rr.array(lambda x: partition(x, name))
     r.array(topic)
     return out
+
+
+def encode_list_offsets_v2(requests, isolation_level=READ_UNCOMMITTED, replica_id=-1):
+    """requests: {topic: {partition: timestamp}}; v2 adds the isolation level."""
+    w = Writer()
+    w.i32(replica_id).i8(isolation_level)
+
+    def partition(ww, item):
+        ww.i32(item[0]).i64(item[1])
+
+    def topic(ww, item):
+        ww.string(item[0]).array(sorted(item[1].items()), partition)
+    w.array(sorted(requests.items()), topic)
+    return w.getvalue()
+
+
+def decode_list_offsets_v2(r):
+    """Returns ({(topic, partition): {error_code, timestamp, offset}}, throttle)."""
+    throttle = r.i32()
+    return decode_list_offsets_v1(r), throttle
 
 
 def encode_fetch_v4(requests, max_wait_ms=100, min_bytes=1, max_bytes=50 * 1024 * 1024,
@@ -1574,6 +1599,10 @@ class Connection:
 
     def list_offsets(self, requests):
         return decode_list_offsets_v1(self.call(LIST_OFFSETS, 1, encode_list_offsets_v1(requests)))
+
+    def list_offsets_v2(self, requests, isolation_level=READ_UNCOMMITTED):
+        return decode_list_offsets_v2(self.call(
+            LIST_OFFSETS, 2, encode_list_offsets_v2(requests, isolation_level)))[0]
 
     def latest_offset(self, topic, partition):
         res = self.list_offsets({topic: {partition: LATEST_TIMESTAMP}})[(topic, partition)]

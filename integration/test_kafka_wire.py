@@ -170,6 +170,17 @@ class RequestEncodingTest(unittest.TestCase):
         theirs = theirs.encode()  # (kafka-python binds encode() weakly: keep the object alive)
         self.assertEqual(ours, theirs)
 
+    def test_list_offsets_v2_matches_kafka_python(self):
+        try:
+            from kafka.protocol.offset import OffsetRequest
+        except ImportError:
+            self.skipTest("kafka-python not importable")
+        ours = kw.encode_list_offsets_v2({"t": {0: -1, 3: 12345}}, kw.READ_COMMITTED)
+        theirs = OffsetRequest[2](replica_id=-1, isolation_level=1,
+                                  topics=[("t", [(0, -1), (3, 12345)])])
+        theirs = theirs.encode()  # (kafka-python binds encode() weakly: keep the object alive)
+        self.assertEqual(ours, theirs)
+
     def test_create_topics_v2_matches_kafka_python(self):
         try:
             from kafka.protocol.admin import CreateTopicsRequest

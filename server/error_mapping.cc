@@ -20,6 +20,9 @@ protocol::error_code map_to_kafka_error(const std::error_code& ec) {
         case storage::errc::out_of_order_sequence: return error_code::out_of_order_sequence_number;
         case storage::errc::invalid_producer_epoch: return error_code::invalid_producer_epoch;
         case storage::errc::unknown_producer_id: return error_code::unknown_producer_id;
+        case storage::errc::invalid_txn_state: return error_code::invalid_txn_state;
+        case storage::errc::transaction_coordinator_fenced:
+            return error_code::transaction_coordinator_fenced;
         case storage::errc::invalid_index_entry:
         case storage::errc::offset_overflow: return error_code::unknown_server_error;
         }

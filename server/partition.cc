@@ -11,8 +11,11 @@ void fetch_wakeup::wake(const std::shared_ptr<fetch_wakeup>& w) {
     });
 }
 
-void partition::watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset) {
-    if (log_->log_end_offset() > fetch_offset) {
+void partition::watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset,
+                      bool read_committed) {
+    const int64_t readable_end =
+        read_committed ? log_->last_stable_offset() : log_->log_end_offset();
+    if (readable_end > fetch_offset) {
         fetch_wakeup::wake(w);
         return;
     }

@@ -68,9 +68,11 @@ public:
     const partition_settings& settings() const { return settings_; }
     void set_settings(partition_settings s) { settings_ = s; }
 
-    // Registers a fetch waiting for data past `fetch_offset`; wakes it at once if there is some.
-    void watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset);
-    // Wakes every waiting fetch (after an append).
+    // Registers a fetch waiting for data past `fetch_offset` (below the last stable offset when
+    // read_committed); wakes it at once if there is some.
+    void watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset, bool read_committed);
+    // Wakes every waiting fetch (after an append, including a transaction marker: it may move
+    // the last stable offset).
     void data_arrived();
 
 private:

@@ -23,6 +23,8 @@ enum class errc {
     out_of_order_sequence,    // idempotent producer: a gap in sequence numbers
     invalid_producer_epoch,   // idempotent producer: an epoch older than the partition's
     unknown_producer_id,      // idempotent producer: no state here and the sequence is not 0
+    invalid_txn_state,        // a non-transactional batch while the producer's transaction is open
+    transaction_coordinator_fenced,  // a marker from a coordinator epoch older than the last one
 };
 
 class storage_category_impl final : public std::error_category {
@@ -56,6 +58,10 @@ class storage_category_impl final : public std::error_category {
                 return "producer epoch is older than the partition's";
             case errc::unknown_producer_id:
                 return "no state for this producer id";
+            case errc::invalid_txn_state:
+                return "non-transactional batch while the producer's transaction is open";
+            case errc::transaction_coordinator_fenced:
+                return "transaction marker from an older coordinator epoch";
         }
         return "unknown storage error";
     }

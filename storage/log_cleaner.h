@@ -1,8 +1,9 @@
 // Log compaction (cleanup.policy=compact), following Apache Kafka's LogCleaner:
 //
 // - Only closed segments below the first uncleanable offset are cleaned: that offset is the active
-//   segment's base offset, or the base offset of the first segment whose largest timestamp is
-//   within min.compaction.lag.ms of now, whichever is lower.
+//   segment's base offset, the base offset of the first segment whose largest timestamp is
+//   within min.compaction.lag.ms of now, or the base offset of the segment holding the earliest
+//   open transaction's first offset, whichever is lowest.
 // - A pass starts when dirty bytes / (clean + dirty bytes) >= min.cleanable.dirty.ratio, or when
 //   the first dirty segment is older than max.compaction.lag.ms, or when a tombstone's delete
 //   horizon has passed. It maps each key of the dirty part [cleaner offset, first uncleanable) to
@@ -11,6 +12,8 @@
 //   (key_offset_map.h); when it fills, the pass's part ends at the first offset whose key did not
 //   fit, so records past it are kept (no later offset is known for them) and the cleaner offset
 //   stops there, inside a segment, for the next pass to go on from.
+// - Records of aborted transactions (from .txnindex and the abort markers) are not put in the
+//   map, as in Kafka's buildOffsetMap.
 // - A record is kept when it has a key, and the map has no later offset for that key. A tombstone
 //   (null value) is kept until its batch's delete horizon (KIP-534: attribute bit 6 set and
 //   base_timestamp = horizon) has passed; a batch with kept tombstones but no horizon gets
@@ -23,8 +26,10 @@
 //   producer's sequence state survives. Control batches are kept as they are.
 // - Swap: the group is written to <base>.log.cleaned, fdatasync'ed, renamed to <base>.log.swap,
 //   the old segments' files are deleted, and the swap is renamed to <base>.log (directory fsyncs
-//   in between); its indexes are rebuilt. On open, *.cleaned files are deleted and a *.swap file
-//   replaces every segment whose base offset lies in its offset range (finishing the swap).
+//   in between); its indexes are rebuilt. The group's .txnindex entries are merged into the first
+//   segment's file (same base offset) and synced before the others are deleted. On open,
+//   *.cleaned files are deleted and a *.swap file replaces every segment whose base offset lies in
+//   its offset range (finishing the swap, the .txnindex merge included).
 #pragma once
 
 #include "storage/errors.h"

@@ -60,6 +60,30 @@ std::error_code partition_log::roll(int64_t now) {
     return {};
 }
 
+result<bool> partition_log::roll_if_needed(int64_t size, int64_t last_offset, int64_t now) {
+    const auto& active = segments_.back();
+    bool roll_needed =
+        !active.empty() &&
+        (active.size() + size > config_.segment_bytes || active.size() + size > max_segment_size ||
+         (config_.segment_ms >= 0 && now - active.first_append_ms() > config_.segment_ms) ||
+         active.index_full() || last_offset - active.base_offset() > max_relative_offset);
+    if (!roll_needed) return false;
+    if (auto ec = roll(now)) return result<bool>(boost::system::in_place_error, ec);
+    return true;
+}
+
+append_info partition_log::appended(int64_t first_offset, int64_t last_offset, int64_t records,
+                                    std::optional<int64_t> log_append_time, int64_t now,
+                                    bool rolled) {
+    unflushed_messages_ += records;
+    append_info info{first_offset, last_offset, log_append_time.value_or(-1), records};
+    info.flush_due =
+        (config_.flush_messages > 0 && unflushed_messages_ >= config_.flush_messages) ||
+        (config_.flush_ms >= 0 && now - last_flush_ms_ >= config_.flush_ms);
+    info.rolled = rolled;
+    return info;
+}
+
 result<append_info> partition_log::append(std::span<uint8_t> batches,
                                           std::optional<int64_t> log_append_time) {
     if (closed_) return make_error_code(errc::log_closed);
@@ -75,7 +99,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
         const uint8_t* p = batches.data() + pos;
         if (left < bl::header_size) return make_error_code(errc::invalid_batch);
         auto h = parse_batch_header(p, static_cast<int64_t>(pos));
-        if (!h || static_cast<uint64_t>(h->size()) > left)
+        if (!h || static_cast<uint64_t>(h->size()) > left || (h->attributes & bl::control_bit))
             return make_error_code(errc::invalid_batch);
         int64_t last = next + h->last_offset_delta;
         if (h->max_timestamp > max_ts) {
@@ -105,21 +129,8 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
     }
 
     int64_t now = now_ms();
-    bool rolled = false;
-    {
-        const auto& active = segments_.back();
-        auto size = static_cast<int64_t>(batches.size());
-        bool roll_needed =
-            !active.empty() &&
-            (active.size() + size > config_.segment_bytes ||
-             active.size() + size > max_segment_size ||
-             (config_.segment_ms >= 0 && now - active.first_append_ms() > config_.segment_ms) ||
-             active.index_full() || last_offset - active.base_offset() > max_relative_offset);
-        if (roll_needed) {
-            if (auto ec = roll(now)) return ec;
-            rolled = true;
-        }
-    }
+    auto rolled = roll_if_needed(static_cast<int64_t>(batches.size()), last_offset, now);
+    if (!rolled) return rolled.error();
 
     int64_t offset = first_offset;
     for (size_t pos = 0; pos < batches.size();) {
@@ -136,14 +147,57 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
         producers_.update(producer_append::of(*h), h->base_offset, h->last_offset());
         pos += static_cast<size_t>(h->size());
     }
+    return appended(first_offset, last_offset, records, log_append_time, now, *rolled);
+}
 
-    unflushed_messages_ += records;
-    append_info info{first_offset, last_offset, log_append_time.value_or(-1), records};
-    info.flush_due =
-        (config_.flush_messages > 0 && unflushed_messages_ >= config_.flush_messages) ||
-        (config_.flush_ms >= 0 && now - last_flush_ms_ >= config_.flush_ms);
-    info.rolled = rolled;
-    return info;
+result<append_info> partition_log::append_marker(int64_t producer_id, int16_t producer_epoch,
+                                                 protocol::txn_result result,
+                                                 int32_t coordinator_epoch, int64_t timestamp) {
+    if (closed_) return make_error_code(errc::log_closed);
+    if (producer_id < 0 || producer_epoch < 0) return make_error_code(errc::invalid_batch);
+    marker_append m{producer_id, producer_epoch, coordinator_epoch,
+                    result == protocol::txn_result::commit, timestamp};
+    if (auto ec = producers_.check_marker(m)) return ec;
+    // Leader epoch 0: every partition's leader epoch on a single node (KIP-320).
+    auto batch = protocol::build_end_txn_marker_batch({producer_id, producer_epoch, timestamp, 0},
+                                                      {result, coordinator_epoch});
+    int64_t now = now_ms();
+    const int64_t offset = next_offset_;
+    auto rolled = roll_if_needed(static_cast<int64_t>(batch.size()), offset, now);
+    if (!rolled) return rolled.error();
+    bl::store_i64(batch.data() + bl::base_offset, offset);
+
+    // The index entry is written before the marker: a failed log write takes the entry back,
+    // whereas the other order could leave an abort marker without its entry.
+    auto& seg = segments_.back();
+    auto done = producers_.completion(m, offset);
+    const bool index_it = done && done->aborted;
+    if (index_it) {
+        bool created = false;
+        aborted_txn entry{producer_id, done->first_offset, offset, done->last_stable_offset};
+        if (auto ec = seg.txn_index().append(entry, &created)) return ec;
+        if (created) dir_unsynced_ = true;
+    }
+    if (auto ec = seg.append(batch, offset, timestamp, offset, now)) {
+        if (index_it) {
+            if (auto undo = seg.txn_index().truncate_to(offset)) {
+                storage_log().error("{}: cannot take back the index entry of a failed abort "
+                                    "marker at {}: {}",
+                                    dir_.string(), offset, undo.message());
+            }
+        }
+        return ec;
+    }
+    next_offset_ = offset + 1;
+    producers_.apply_marker(m, offset);
+    return appended(offset, offset, 1, std::nullopt, now, *rolled);
+}
+
+int64_t partition_log::last_stable_offset() const {
+    auto first = producers_.first_unstable_offset();
+    if (!first) return next_offset_;
+    // Kafka keeps it at or above the log start offset (retention may pass an open transaction).
+    return std::clamp(*first, log_start_offset_, next_offset_);
 }
 
 size_t partition_log::segment_for(int64_t offset) const {
@@ -153,7 +207,7 @@ size_t partition_log::segment_for(int64_t offset) const {
 }
 
 result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool min_one_batch,
-                                        read_mode mode) const {
+                                        read_mode mode, int64_t end_offset) const {
     if (closed_) return make_error_code(errc::log_closed);
     if (offset < log_start_offset() || offset > next_offset_)
         return make_error_code(errc::offset_out_of_range);
@@ -164,10 +218,21 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
     r.next_offset = offset;
     r.log_start_offset = log_start_offset();
     r.log_end_offset = next_offset_;
-    if (offset == next_offset_) return r;
+    if (offset == next_offset_ || offset >= end_offset) return r;
+
+    // With an end_offset inside the log, the read stops at the start of the batch holding it.
+    size_t stop_segment = segments_.size();
+    int64_t stop_position = -1;
+    if (end_offset < next_offset_) {
+        stop_segment = segment_for(end_offset);
+        const auto& seg = segments_[stop_segment];
+        auto h = seg.find_position(end_offset);
+        if (!h) return h.error();
+        stop_position = *h ? (*h)->position : seg.size();
+    }
 
     size_t start = segment_for(offset);
-    for (size_t i = start; i < segments_.size(); ++i) {
+    for (size_t i = start; i < segments_.size() && i <= stop_segment; ++i) {
         const auto& seg = segments_[i];
         int64_t position = 0;
         if (i == start) {
@@ -178,7 +243,7 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
         }
         size_t budget = max_bytes > r.size ? max_bytes - r.size : 0;
         auto part = seg.read(position, budget, min_one_batch && r.size == 0,
-                             copy ? r.bytes.get() : nullptr);
+                             copy ? r.bytes.get() : nullptr, i == stop_segment ? stop_position : -1);
         if (!part) return part.error();
         if (part->length > 0) {
             if (r.first_offset < 0) {
@@ -192,6 +257,29 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
         if (!part->to_end || r.size >= max_bytes) break;
     }
     return r;
+}
+
+result<std::vector<aborted_txn>> partition_log::collect_aborted(int64_t fetch_offset,
+                                                                int64_t upper_bound) const {
+    if (closed_) return make_error_code(errc::log_closed);
+    std::vector<aborted_txn> out;
+    for (size_t i = segment_for(fetch_offset); i < segments_.size(); ++i) {
+        const auto& index = segments_[i].txn_index();
+        if (index.entries() == 0) continue;
+        const size_t before = out.size();
+        auto complete = index.collect(fetch_offset, upper_bound, out);
+        if (!complete) return complete.error();
+        // Each marker once: an interrupted cleaner swap can leave a segment holding entries of the
+        // next ones (until the next open trims them), and clients count every entry.
+        if (before > 0) {
+            const int64_t seen = out[before - 1].last_offset;
+            out.erase(std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
+                                     [seen](const aborted_txn& e) { return e.last_offset <= seen; }),
+                      out.end());
+        }
+        if (*complete) break;
+    }
+    return out;
 }
 
 result<timestamp_lookup> partition_log::read_batch(const segment& seg,

@@ -2,6 +2,7 @@
 // shard thread; nothing here locks.
 #pragma once
 
+#include "protocol/end_txn_marker.h"
 #include "storage/errors.h"
 #include "storage/file.h"
 #include "storage/producer_state.h"
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -175,14 +177,39 @@ class partition_log {
     // when the active segment is full (segment_bytes, index), old (segment_ms) or would overflow.
     // A failed write or roll (errc::no_space on a full disk) takes no offsets and leaves the log
     // as it was, the active segment still usable; the next append tries the roll again.
+    // Idempotent and transactional producers are checked (producer_state.h); control batches are
+    // errc::invalid_batch (markers are written by append_marker only).
     result<append_info> append(std::span<uint8_t> batches, std::optional<int64_t> log_append_time);
+
+    // Writes a transaction marker (the control batch of protocol/end_txn_marker.h, with base
+    // sequence -1 and the given CreateTime timestamp) for the producer's transaction, as Kafka's
+    // coordinator-origin append does. It ends the producer's open transaction, moving the last
+    // stable offset; for an abort, an entry goes to the active segment's .txnindex first (its last
+    // stable offset: the LSO once this transaction is complete). Refused with
+    // errc::invalid_producer_epoch when producer_epoch is older than the producer's, and with
+    // errc::transaction_coordinator_fenced when coordinator_epoch is older than that of the
+    // producer's last marker; a producer with no open transaction (or no state) gets the marker
+    // anyway. Rolls, flush accounting and failures as for append (a failed write leaves neither
+    // the marker nor its index entry).
+    result<append_info> append_marker(int64_t producer_id, int16_t producer_epoch,
+                                      protocol::txn_result result, int32_t coordinator_epoch,
+                                      int64_t timestamp);
 
     // Whole batches starting with the one containing `offset`, crossing segments, totalling at
     // most max_bytes (with min_one_batch the first batch is returned whole even if larger).
-    // offset == log_end_offset gives an empty result; outside [log_start, log_end] is
-    // errc::offset_out_of_range.
+    // Only batches whose last offset is below end_offset are returned (read_committed passes the
+    // last stable offset; the read stops at the batch holding it, as Kafka's maxPosition does).
+    // offset == log_end_offset or offset >= end_offset gives an empty result; outside
+    // [log_start, log_end] is errc::offset_out_of_range.
     result<read_result> read(int64_t offset, size_t max_bytes, bool min_one_batch,
-                             read_mode mode = read_mode::copy) const;
+                             read_mode mode = read_mode::copy,
+                             int64_t end_offset = std::numeric_limits<int64_t>::max()) const;
+
+    // Kafka's collectAbortedTxns over the segments from the one holding fetch_offset on: every
+    // aborted transaction with last offset >= fetch_offset and first offset < upper_bound (the
+    // end of the data a read_committed fetch returns), in marker order.
+    result<std::vector<aborted_txn>> collect_aborted(int64_t fetch_offset,
+                                                     int64_t upper_bound) const;
 
     // The first batch whose max_timestamp >= ts and whose last offset >= log_start_offset(), or
     // nullopt. (The batch may start below log_start_offset() after delete_records_before.)
@@ -200,6 +227,10 @@ class partition_log {
     int64_t log_end_offset() const { return next_offset_; }
     // The offset the next appended record gets (equal to log_end_offset for now).
     int64_t next_offset() const { return next_offset_; }
+    // The last stable offset: the first offset of the earliest open transaction (not below the
+    // log start offset), else the log end offset (the high watermark of a single replica). Every
+    // offset below it is decided: not transactional, or committed or aborted.
+    int64_t last_stable_offset() const;
     int64_t size_bytes() const;
     size_t segment_count() const { return segments_.size(); }
     std::vector<int64_t> segment_base_offsets() const;
@@ -255,7 +286,7 @@ class partition_log {
     int64_t cleaner_offset() const { return cleaner_offset_; }
     bool cleaning_in_progress() const { return pass_ != nullptr; }
 
-    // Idempotent producers' state (see producer_state.h).
+    // Idempotent and transactional producers' state (see producer_state.h).
     const producer_state& producers() const { return producers_; }
     // Drops producers idle longer than expiration_ms (producer.id.expiration.ms); returns how many.
     size_t expire_producers(int64_t now_ms, int64_t expiration_ms) {
@@ -273,6 +304,12 @@ class partition_log {
     segment_options options() const;
     int64_t now_ms() const { return clock_(); }
     std::error_code roll(int64_t now);
+    // Rolls first when the active segment cannot take `size` more bytes ending at last_offset
+    // (segment_bytes, index, segment_ms, relative offsets); returns whether it rolled.
+    result<bool> roll_if_needed(int64_t size, int64_t last_offset, int64_t now);
+    // Bookkeeping after a successful append of [first_offset, last_offset]: the flush counters.
+    append_info appended(int64_t first_offset, int64_t last_offset, int64_t records,
+                         std::optional<int64_t> log_append_time, int64_t now, bool rolled);
     // Flushes every segment from the one holding recovery_point_ on, if it is below the LEO
     // (and the active one regardless when force_active); then recovery_point_ = LEO.
     std::error_code flush_unflushed(bool force_active);
@@ -290,8 +327,12 @@ class partition_log {
     std::error_code clean_group(size_t first, size_t last, int64_t now, cleaning_result& r);
     result<timestamp_lookup> read_batch(const segment& seg, const batch_header& h) const;
     // Producer state (partition_log_producers.cc): loads the newest usable snapshot and replays
-    // the batch headers after it; writes a snapshot as of log_end_offset().
-    std::error_code load_producer_state();
+    // the batch headers after it (markers included), rebuilding the .txnindex of segments_
+    // [rebuild_first, end), the ones recovery scanned; writes a snapshot as of log_end_offset().
+    std::error_code load_producer_state(size_t rebuild_first);
+    std::error_code replay_marker(segment& seg, const batch_header& h, bool rebuild,
+                                  const std::map<int64_t, aborted_txn>& old_entries,
+                                  std::vector<uint8_t>& buf);
     void snapshot_producers(bool sync);
 
     std::filesystem::path dir_;

@@ -1,6 +1,7 @@
 // partition_log: log compaction (Kafka's LogCleaner / LogCleanerManager). Rules: log_cleaner.h.
 #include "protocol/compression.h"
 #include "protocol/crc32c.h"
+#include "protocol/end_txn_marker.h"
 #include "protocol/record_batch.h"
 #include "protocol/record_batch_header.h"
 #include "storage/file.h"
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <unordered_set>
 
 namespace runnel::storage {
 
@@ -78,10 +80,46 @@ std::vector<uint8_t> rewrite_batch(const uint8_t* orig, int16_t attributes, int6
     return b;
 }
 
+// Which transactional batches belong to aborted transactions, as the batches of a range are
+// visited in offset order (Kafka's CleanedTransactionMetadata): an aborted transaction (from the
+// .txnindex) begins at its first offset and ends at the producer's abort marker.
+class aborted_batches {
+  public:
+    explicit aborted_batches(std::vector<aborted_txn> aborted) : by_first_(std::move(aborted)) {
+        std::sort(by_first_.begin(), by_first_.end(),
+                  [](const aborted_txn& a, const aborted_txn& b) {
+                      return a.first_offset < b.first_offset;
+                  });
+    }
+    // A data batch: is it in an aborted transaction?
+    bool aborted(const batch_header& h) {
+        reach(h.last_offset());
+        return (h.attributes & bl::transactional_bit) && open_.contains(h.producer_id);
+    }
+    // A transaction marker: an abort ends the producer's aborted transaction.
+    void marker(const batch_header& h, bool abort) {
+        reach(h.last_offset());
+        if (abort) open_.erase(h.producer_id);
+    }
+
+  private:
+    void reach(int64_t offset) {
+        while (next_ < by_first_.size() && by_first_[next_].first_offset <= offset)
+            open_.insert(by_first_[next_++].producer_id);
+    }
+    std::vector<aborted_txn> by_first_;
+    size_t next_ = 0;
+    std::unordered_set<int64_t> open_;  // producers inside an aborted transaction here
+};
+
 }  // namespace
 
 int64_t partition_log::first_uncleanable_offset(const cleaning_options& o, int64_t now) const {
     int64_t first = segments_.back().base_offset();
+    // Undecided data is not cleaned (Kafka bounds the cleaner by the first unstable offset too):
+    // stop at the start of the segment holding the earliest open transaction.
+    if (auto unstable = producers_.first_unstable_offset())
+        first = std::min(first, segments_[segment_for(*unstable)].base_offset());
     if (o.min_compaction_lag_ms > 0) {
         for (size_t i = 0; i + 1 < segments_.size(); ++i) {
             auto largest = segments_[i].largest_timestamp();
@@ -145,6 +183,11 @@ std::error_code partition_log::start_cleaning_pass(const cleaning_options& o, in
     pass->delete_retention_ms = std::max<int64_t>(0, o.delete_retention_ms);
     std::vector<uint8_t> batch, scratch;
     int64_t map_full_at = -1;  // first offset whose key did not fit
+    // Aborted records stay out of the map, as in Kafka's buildOffsetMap: an aborted write must not
+    // make the cleaner drop the committed value it would have replaced.
+    auto aborted_list = collect_aborted(first_dirty, pass->end_offset);
+    if (!aborted_list) return aborted_list.error();
+    aborted_batches aborted(std::move(*aborted_list));
     for (size_t i = dirty_idx; i < end_idx && map_full_at < 0; ++i) {
         const auto& seg = segments_[i];
         int64_t pos = 0;
@@ -158,8 +201,15 @@ std::error_code partition_log::start_cleaning_pass(const cleaning_options& o, in
             auto h = seg.read_header(pos);
             if (!h) return h.error();
             pos += h->size();
-            if (h->attributes & bl::control_bit) continue;
             batch.resize(static_cast<size_t>(h->size()));
+            if (h->attributes & bl::control_bit) {
+                if (h->producer_id < 0) continue;
+                if (auto ec = seg.read_bytes(h->position, batch.size(), batch.data())) return ec;
+                auto marker = protocol::parse_end_txn_marker(batch);
+                aborted.marker(*h, marker && marker->result == protocol::txn_result::abort);
+                continue;
+            }
+            if (aborted.aborted(*h)) continue;
             if (auto ec = seg.read_bytes(h->position, batch.size(), batch.data())) return ec;
             bool ok = protocol::for_each_record(
                 batch,
@@ -377,8 +427,20 @@ std::error_code partition_log::clean_group(size_t first, size_t last, int64_t no
         return errc::io_error;
     }
     if (auto sync_ec = sync_directory(dir_)) return sync_ec;
+    // The cleaned segment keeps every aborted transaction of the group (control batches all stay,
+    // so none of them is stale): the first segment's .txnindex, which has the group's base
+    // offset, takes the others' entries, made durable before their files go.
+    auto& merged = segments_[first].txn_index();
+    bool created = false;
+    for (size_t i = first + 1; i <= last; ++i) {
+        if (auto merge_ec = merged.merge_from(segments_[i].txn_index(), &created)) return merge_ec;
+    }
+    if (auto flush_ec = merged.flush()) return flush_ec;
+    if (created) {
+        if (auto sync_ec = sync_directory(dir_)) return sync_ec;
+    }
     for (size_t i = first; i <= last; ++i) {
-        if (auto rm_ec = segments_[i].remove()) return rm_ec;
+        if (auto rm_ec = segments_[i].remove(i == first)) return rm_ec;
     }
     segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(first),
                     segments_.begin() + static_cast<std::ptrdiff_t>(last) + 1);
@@ -445,9 +507,27 @@ std::error_code recover_interrupted_swaps(const fs::path& dir) {
             auto b = parse_segment_file_name(it->path().filename().string(), log_suffix);
             if (b && (*b == *base || (*b > *base && *b < end_offset))) old.push_back(*b);
         }
+        // As clean_group does: the replaced segments' aborted transactions move into the
+        // .txnindex at the swap's base offset before their files go.
+        std::sort(old.begin(), old.end());
+        bool created = false;
+        auto merged = transaction_index::open(dir / segment_file_name(*base, txn_index_suffix), *base);
+        if (!merged) return merged.error();
+        for (int64_t b : old) {
+            if (b == *base) continue;
+            auto other = transaction_index::open(dir / segment_file_name(b, txn_index_suffix), b);
+            if (!other) return other.error();
+            if (auto merge_ec = merged->merge_from(*other, &created)) return merge_ec;
+        }
+        if (auto flush_ec = merged->flush()) return flush_ec;
+        if (created) {
+            if (auto sync_ec = sync_directory(dir)) return sync_ec;
+        }
+        (void)merged->close();
         for (int64_t b : old) {
             for (auto suffix : {log_suffix, index_suffix, time_index_suffix})
                 fs::remove(dir / segment_file_name(b, suffix), ec);
+            if (b != *base) fs::remove(dir / segment_file_name(b, txn_index_suffix), ec);
         }
         fs::remove(dir / segment_file_name(*base, index_suffix), ec);
         fs::remove(dir / segment_file_name(*base, time_index_suffix), ec);

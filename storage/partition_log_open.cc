@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Base offsets of the .log files in `dir`; index files without a .log are deleted (Kafka does too).
+// Base offsets of the .log files in `dir`; index files (.index, .timeindex, .txnindex) without a
+// .log are deleted (Kafka does too).
 result<std::vector<int64_t>> list_segments(const fs::path& dir) {
     std::vector<int64_t> bases;
     std::vector<fs::path> index_files;
@@ -24,7 +25,8 @@ result<std::vector<int64_t>> list_segments(const fs::path& dir) {
         if (auto base = parse_segment_file_name(name, log_suffix)) {
             bases.push_back(*base);
         } else if (parse_segment_file_name(name, index_suffix) ||
-                   parse_segment_file_name(name, time_index_suffix)) {
+                   parse_segment_file_name(name, time_index_suffix) ||
+                   parse_segment_file_name(name, txn_index_suffix)) {
             index_files.push_back(it->path());
         }
     }
@@ -87,6 +89,16 @@ std::error_code partition_log::load_segments(const open_options& opts) {
                               ? n - 1
                               : segment_for(opts.recovery_point);
     }
+    for (size_t i = 0; i + 1 < n; ++i) {
+        // A .txnindex entry belongs to the segment holding its marker; later ones are left over
+        // from an interrupted cleaner swap (their own segments still hold them).
+        auto& index = segments_[i].txn_index();
+        if (index.last_offset() && *index.last_offset() >= (*bases)[i + 1]) {
+            storage_log().warn("{}: dropping entries past segment {} from {}", d.string(),
+                               (*bases)[i + 1], index.path().string());
+            if (auto trunc_ec = index.truncate_to((*bases)[i + 1])) return trunc_ec;
+        }
+    }
     for (size_t i = 0; i < first_unflushed; ++i) {
         auto& seg = segments_[i];
         if (!seg.needs_recovery() && (i + 1 == n || !indexes_overrun(seg, (*bases)[i + 1])))
@@ -104,6 +116,8 @@ std::error_code partition_log::load_segments(const open_options& opts) {
     int64_t dropped_bytes = 0;
     size_t recovered = 0;
     size_t deleted_after = 0;
+    // Segments from here on were scanned: the producer replay rebuilds their .txnindex.
+    size_t rebuild_first = first_unflushed;
     for (size_t i = first_unflushed; i < segments_.size(); ++i) {
         auto dropped = segments_[i].recover();
         if (!dropped) return dropped.error();
@@ -134,6 +148,7 @@ std::error_code partition_log::load_segments(const open_options& opts) {
             if (!dropped) return dropped.error();
             ++recovered;
             dropped_bytes += *dropped;
+            rebuild_first = std::min(rebuild_first, segments_.size() - 1);
         }
     }
 
@@ -168,7 +183,8 @@ std::error_code partition_log::load_segments(const open_options& opts) {
         recovery_point_ = std::clamp<int64_t>(rp, 0, next_offset_);
     }
     last_flush_ms_ = now;
-    if (auto prod_ec = load_producer_state()) return prod_ec;
+    if (auto prod_ec = load_producer_state(std::min(rebuild_first, segments_.size())))
+        return prod_ec;
 
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started)

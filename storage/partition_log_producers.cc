@@ -1,18 +1,29 @@
-// partition_log: idempotent producers' state across restarts. Like Kafka, a snapshot is written
-// when a segment rolls (as of the new segment's base offset) and at close (as of the log end);
-// open loads the newest snapshot at or below the log end and replays the batch headers after it.
+// partition_log: producer state across restarts. Like Kafka, a snapshot is written when a segment
+// rolls (as of the new segment's base offset) and at close (as of the log end); open loads the
+// newest snapshot at or below the log end (or below the first segment recovery scanned) and
+// replays the batch headers after it: data batches update sequences and open transactions,
+// markers close them and, in the scanned segments, put aborted transactions back into .txnindex.
+#include "protocol/end_txn_marker.h"
+#include "protocol/record_batch_header.h"
 #include "storage/log.h"
 #include "storage/partition_log.h"
 
 namespace runnel::storage {
 
-std::error_code partition_log::load_producer_state() {
+namespace bl = protocol::batch_layout;
+
+std::error_code partition_log::load_producer_state(size_t rebuild_first) {
     producers_.clear();
     // Snapshots past the log end describe data that was cut off by recovery.
     delete_producer_snapshots(dir_, next_offset_, false);
+    // The replay must cover every scanned segment to rebuild its .txnindex (Kafka too reloads
+    // the producer state as of a recovered segment's base offset before scanning it).
+    const int64_t rebuild_from =
+        rebuild_first < segments_.size() ? segments_[rebuild_first].base_offset() : next_offset_;
     int64_t from = log_start_offset_;
     auto snapshots = list_producer_snapshots(dir_);
     for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
+        if (*it > rebuild_from) continue;
         if (*it < log_start_offset_) break;
         auto s = read_producer_snapshot(dir_, *it);
         if (!s) continue;  // torn or corrupt (it is written without a sync): try an older one
@@ -20,19 +31,78 @@ std::error_code partition_log::load_producer_state() {
         from = *it;
         break;
     }
+    // Entries of the scanned segments from `from` on come back from the replay. Earlier ones
+    // (only when the log start offset lies inside a scanned segment) cannot, so they stay. The
+    // old entries are kept aside: one is written back when the marker it names is an abort of
+    // the same producer (see replay_marker).
+    std::map<int64_t, aborted_txn> old_entries;
+    for (size_t i = rebuild_first; i < segments_.size(); ++i) {
+        auto& index = segments_[i].txn_index();
+        if (!index.last_offset() || *index.last_offset() < from) continue;
+        auto entries = index.all();
+        if (!entries) return entries.error();
+        for (const auto& e : *entries) {
+            if (e.last_offset >= from) old_entries[e.last_offset] = e;
+        }
+        if (auto ec = index.truncate_to(from)) return ec;
+    }
     if (from < next_offset_) {
+        std::vector<uint8_t> buf;
         for (size_t i = segment_for(from); i < segments_.size(); ++i) {
-            auto ec = segments_[i].for_each_header(std::max(from, segments_[i].base_offset()),
-                                                   [this, from](const batch_header& h) {
-                                                       if (h.last_offset() < from) return;
-                                                       producers_.update(producer_append::of(h),
-                                                                         h.base_offset,
-                                                                         h.last_offset());
-                                                   });
+            auto& seg = segments_[i];
+            const bool rebuild = i >= rebuild_first;
+            std::error_code failed;
+            auto ec = seg.for_each_header(std::max(from, seg.base_offset()),
+                                          [&](const batch_header& h) {
+                                              if (failed || h.last_offset() < from) return;
+                                              if (h.attributes & bl::control_bit) {
+                                                  failed = replay_marker(seg, h, rebuild,
+                                                                         old_entries, buf);
+                                                  return;
+                                              }
+                                              producers_.update(producer_append::of(h),
+                                                                h.base_offset, h.last_offset());
+                                          });
+            if (!ec) ec = failed;
             if (ec) return ec;
         }
     }
     producers_.drop_below(log_start_offset_);
+    return {};
+}
+
+std::error_code partition_log::replay_marker(segment& seg, const batch_header& h, bool rebuild,
+                                             const std::map<int64_t, aborted_txn>& old_entries,
+                                             std::vector<uint8_t>& buf) {
+    if (h.producer_id < 0) return {};
+    buf.resize(static_cast<size_t>(h.size()));
+    if (auto ec = seg.read_bytes(h.position, buf.size(), buf.data())) return ec;
+    auto marker = protocol::parse_end_txn_marker(buf);
+    if (!marker) return {};  // another control type, or emptied by a cleaner
+    marker_append m{h.producer_id, h.producer_epoch, marker->coordinator_epoch,
+                    marker->result == protocol::txn_result::commit, h.max_timestamp};
+    auto done = producers_.completion(m, h.base_offset);
+    // The entry written with this marker, if the old file still has it: it was computed from the
+    // whole history, whereas this replay may have begun after the transaction, or another one
+    // still open then, began (no snapshot there).
+    auto old = old_entries.find(h.base_offset);
+    const aborted_txn* written = old != old_entries.end() && old->second.producer_id == h.producer_id
+                                     ? &old->second
+                                     : nullptr;
+    std::optional<aborted_txn> entry;
+    if (done && done->aborted) {
+        entry = aborted_txn{h.producer_id, done->first_offset, h.base_offset,
+                            done->last_stable_offset};
+        if (written && written->first_offset <= done->first_offset) entry = *written;
+    } else if (!done && !m.commit && written) {
+        entry = *written;
+    }
+    if (rebuild && entry) {
+        bool created = false;
+        if (auto ec = seg.txn_index().append(*entry, &created)) return ec;
+        if (created) dir_unsynced_ = true;
+    }
+    producers_.apply_marker(m, h.base_offset);
     return {};
 }
 

@@ -3,6 +3,7 @@
 #include "protocol/codec.h"
 #include "protocol/crc32c.h"
 #include "protocol/messages/producer_snapshot.h"
+#include "protocol/record_batch_header.h"
 #include "storage/file.h"
 #include "storage/log.h"
 #include "storage/segment.h"
@@ -44,6 +45,7 @@ producer_append producer_append::of(const batch_header& h) {
     a.first_seq = h.base_sequence;
     a.last_seq = h.base_sequence < 0 ? -1 : add_wrapping(h.base_sequence, h.last_offset_delta);
     a.timestamp = h.max_timestamp;
+    a.transactional = (h.attributes & protocol::batch_layout::transactional_bit) != 0;
     return a;
 }
 
@@ -63,14 +65,22 @@ result<std::optional<producer_batch>> producer_state::check(const producer_appen
     if (a.epoch > e.epoch) {
         // A bumped epoch restarts the sequence at 0.
         if (a.first_seq != 0 && e.epoch >= 0) return make_error_code(errc::out_of_order_sequence);
-        return none();
+    } else {
+        for (const auto& b : e.batches) {
+            if (b.first_seq == a.first_seq && b.last_seq == a.last_seq) return none(b);  // a retry
+        }
+        if (e.batches.empty()) {
+            // Only a marker of this epoch is known (it bumped the epoch): the epoch's sequences
+            // start at 0, as Kafka checks against the entry's empty sequence state.
+            if (e.epoch >= 0 && a.first_seq != 0)
+                return make_error_code(errc::out_of_order_sequence);
+        } else if (!in_sequence(e.batches.back().last_seq, a.first_seq)) {
+            return make_error_code(errc::out_of_order_sequence);
+        }
     }
-    for (const auto& b : e.batches) {
-        if (b.first_seq == a.first_seq && b.last_seq == a.last_seq) return none(b);  // a retry
-    }
-    if (e.batches.empty()) return none();  // the producer has no batch left here: any sequence
-    if (!in_sequence(e.batches.back().last_seq, a.first_seq))
-        return make_error_code(errc::out_of_order_sequence);
+    // Kafka's appendDataBatch: data outside the transaction while it is open is refused.
+    if (e.current_txn_first_offset >= 0 && !a.transactional)
+        return make_error_code(errc::invalid_txn_state);
     return none();
 }
 
@@ -84,6 +94,55 @@ void producer_state::update(const producer_append& a, int64_t first_offset, int6
     e.batches.push_back({a.first_seq, a.last_seq, first_offset, last_offset, a.timestamp});
     while (e.batches.size() > kept_batches) e.batches.pop_front();
     e.last_timestamp = std::max(e.last_timestamp, a.timestamp);
+    if (a.transactional && e.current_txn_first_offset < 0) {
+        e.current_txn_first_offset = first_offset;
+        ongoing_[first_offset] = a.producer_id;
+    }
+}
+
+std::error_code producer_state::check_marker(const marker_append& m) const {
+    auto it = producers_.find(m.producer_id);
+    if (it == producers_.end()) return {};
+    const producer_entry& e = it->second;
+    if (m.epoch < e.epoch) return errc::invalid_producer_epoch;
+    if (m.coordinator_epoch < e.coordinator_epoch) return errc::transaction_coordinator_fenced;
+    return {};
+}
+
+std::optional<completed_txn> producer_state::completion(const marker_append& m,
+                                                         int64_t offset) const {
+    auto it = producers_.find(m.producer_id);
+    if (it == producers_.end() || it->second.current_txn_first_offset < 0) return std::nullopt;
+    completed_txn c;
+    c.producer_id = m.producer_id;
+    c.first_offset = it->second.current_txn_first_offset;
+    c.last_offset = offset;
+    c.aborted = !m.commit;
+    c.last_stable_offset = offset + 1;
+    for (const auto& [first, pid] : ongoing_) {
+        if (pid != m.producer_id) {
+            c.last_stable_offset = first;
+            break;
+        }
+    }
+    return c;
+}
+
+void producer_state::apply_marker(const marker_append& m, int64_t offset) {
+    producer_entry& e = producers_[m.producer_id];
+    if (e.current_txn_first_offset >= 0) ongoing_.erase(e.current_txn_first_offset);
+    e.current_txn_first_offset = -1;
+    if (m.epoch != e.epoch) {
+        e.batches.clear();
+        e.epoch = m.epoch;
+    }
+    e.coordinator_epoch = m.coordinator_epoch;
+    e.last_timestamp = m.timestamp;
+}
+
+std::optional<int64_t> producer_state::first_unstable_offset() const {
+    if (ongoing_.empty()) return std::nullopt;
+    return ongoing_.begin()->first;
 }
 
 size_t producer_state::expire(int64_t now_ms, int64_t expiration_ms) {
@@ -96,8 +155,8 @@ size_t producer_state::expire(int64_t now_ms, int64_t expiration_ms) {
 void producer_state::drop_below(int64_t log_start_offset) {
     std::erase_if(producers_, [&](const auto& kv) {
         const producer_entry& e = kv.second;
-        return e.current_txn_first_offset < 0 &&
-               (e.batches.empty() || e.batches.back().last_offset < log_start_offset);
+        return e.current_txn_first_offset < 0 && !e.batches.empty() &&
+               e.batches.back().last_offset < log_start_offset;
     });
 }
 
@@ -149,6 +208,7 @@ result<producer_state> producer_state::parse(const std::vector<uint8_t>& bytes) 
         e.epoch = in.epoch;
         e.coordinator_epoch = in.coordinator_epoch;
         e.current_txn_first_offset = in.current_txn_first_offset;
+        if (e.current_txn_first_offset >= 0) s.ongoing_[e.current_txn_first_offset] = in.producer_id;
         e.last_timestamp = in.timestamp;
         if (in.last_offset >= 0) {
             int32_t first_seq = in.last_sequence < 0

@@ -108,6 +108,7 @@ result<segment> segment::open_files(const fs::path& dir, int64_t base_offset,
     auto log_path = dir / segment_file_name(base_offset, log_suffix);
     auto index_path = dir / segment_file_name(base_offset, index_suffix);
     auto time_index_path = dir / segment_file_name(base_offset, time_index_suffix);
+    auto txn_index_path = dir / segment_file_name(base_offset, txn_index_suffix);
 
     if (!create) {
         std::error_code ec;
@@ -123,6 +124,7 @@ result<segment> segment::open_files(const fs::path& dir, int64_t base_offset,
         std::error_code ec;
         fs::remove(index_path, ec);
         fs::remove(time_index_path, ec);
+        fs::remove(txn_index_path, ec);
     }
     // From here on the .log is ours (O_EXCL): if an index cannot be made, the files go again so
     // a retry (the next roll) does not fail on a leftover .log.
@@ -136,6 +138,9 @@ result<segment> segment::open_files(const fs::path& dir, int64_t base_offset,
     auto ti = time_index::open(time_index_path, base_offset, options.segment_index_bytes);
     if (!ti) return undo_create(ti.error());
     s.time_index_ = std::move(*ti);
+    auto xi = transaction_index::open(txn_index_path, base_offset);
+    if (!xi) return undo_create(xi.error());
+    s.txn_index_ = std::move(*xi);
     return s;
 }
 
@@ -239,16 +244,18 @@ result<batch_header> segment::read_header(int64_t position) const {
 }
 
 result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_one_batch,
-                                   std::vector<uint8_t>* out) const {
+                                   std::vector<uint8_t>* out, int64_t end_position) const {
     segment_read r;
     r.position = position;
     if (position >= size_) {
         r.to_end = true;
         return r;
     }
+    const int64_t end = end_position >= 0 ? std::min(end_position, size_) : size_;
+    if (position >= end) return r;  // to_end stays false: the caller stops here
     auto first = read_header(position);
     if (!first) return first.error();
-    auto available = static_cast<size_t>(size_ - position);
+    auto available = static_cast<size_t>(end - position);
     size_t budget = max_bytes;
     if (min_one_batch) budget = std::max(budget, static_cast<size_t>(first->size()));
     budget = std::min(budget, available);
@@ -434,6 +441,7 @@ result<int64_t> segment::recover() {
     if (max_ts > no_timestamp) {
         if (auto ec = time_index_.maybe_append(max_ts, offset_of_max, true)) return ec;
     }
+    if (auto ec = txn_index_.truncate_to(expected_offset)) return ec;
     size_ = pos;
     next_offset_ = expected_offset;
     max_timestamp_ = max_ts;
@@ -537,7 +545,8 @@ std::error_code segment::seal() {
 std::error_code segment::flush() {
     if (auto ec = log_->datasync()) return ec;
     if (auto ec = offset_index_.flush()) return ec;
-    return time_index_.flush();
+    if (auto ec = time_index_.flush()) return ec;
+    return txn_index_.flush();
 }
 
 std::error_code segment::duplicate_files(std::vector<file>& out) const {
@@ -548,7 +557,8 @@ std::error_code segment::duplicate_files(std::vector<file>& out) const {
     };
     if (auto ec = add(log_->duplicate())) return ec;
     if (auto ec = add(offset_index_.duplicate())) return ec;
-    return add(time_index_.duplicate());
+    if (auto ec = add(time_index_.duplicate())) return ec;
+    return txn_index_.duplicate(out);
 }
 
 std::error_code segment::release_log() {
@@ -562,16 +572,17 @@ std::error_code segment::release_log() {
 std::error_code segment::close() {
     std::error_code first;
     if (log_ && log_->is_open()) first = seal();
-    for (auto ec : {offset_index_.close(), time_index_.close(), release_log()}) {
+    for (auto ec : {offset_index_.close(), time_index_.close(), txn_index_.close(), release_log()}) {
         if (ec && !first) first = ec;
     }
     return first;
 }
 
-std::error_code segment::remove() {
+std::error_code segment::remove(bool keep_txn_index) {
     // No seal(): the files are about to go.
     std::error_code first;
-    for (auto ec : {offset_index_.close(), time_index_.close(), release_log()}) {
+    for (auto ec : {offset_index_.close(), time_index_.close(),
+                    keep_txn_index ? txn_index_.close() : txn_index_.remove(), release_log()}) {
         if (ec && !first) first = ec;
     }
     for (auto suffix : {log_suffix, index_suffix, time_index_suffix}) {

@@ -1,5 +1,6 @@
 // One log segment: <base>.log (record batches exactly as received, base offsets stamped) plus its
-// sparse <base>.index and <base>.timeindex, in Apache Kafka's on-disk format. A segment is owned by
+// sparse <base>.index and <base>.timeindex and, once a transaction aborted in it, <base>.txnindex,
+// in Apache Kafka's on-disk format. A segment is owned by
 // a single shard thread; nothing here locks.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include "storage/file.h"
 #include "storage/offset_index.h"
 #include "storage/time_index.h"
+#include "storage/transaction_index.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -105,6 +107,9 @@ class segment {
     std::shared_ptr<const file> log_file() const { return log_; }
     const offset_index& offsets() const { return offset_index_; }
     const time_index& times() const { return time_index_; }
+    // The aborted transactions whose markers are in this segment (transaction_index.h).
+    transaction_index& txn_index() { return txn_index_; }
+    const transaction_index& txn_index() const { return txn_index_; }
 
     // Appends whole batches (base offsets already stamped). `last_offset` is the last offset in
     // them, `offset_of_max_timestamp` the last offset of the first batch holding max_timestamp. On
@@ -115,9 +120,11 @@ class segment {
     // Whole batches starting at `position` (which must be a batch start), at most max_bytes in
     // total; with min_one_batch the first batch is included even if larger. If `out` is given
     // the bytes are appended to it (one pread, trimmed to whole batches); without it only the
-    // headers are read, for callers that send the range with sendfile(2).
+    // headers are read, for callers that send the range with sendfile(2). With end_position >= 0
+    // (a batch start) nothing at or past it is returned, min_one_batch or not.
     result<segment_read> read(int64_t position, size_t max_bytes, bool min_one_batch,
-                              std::vector<uint8_t>* out = nullptr) const;
+                              std::vector<uint8_t>* out = nullptr,
+                              int64_t end_position = -1) const;
     // Copies `length` bytes at `position` (e.g. a range returned by read()).
     std::error_code read_bytes(int64_t position, size_t length, uint8_t* out) const;
 
@@ -136,7 +143,9 @@ class segment {
                                     const std::function<void(const batch_header&)>& f) const;
 
     // Scans every batch from the start (sane length, magic 2, valid CRC-32C, increasing offsets),
-    // cuts the file after the last good batch and rebuilds both indexes. Returns the bytes dropped.
+    // cuts the file after the last good batch and rebuilds both indexes. Transaction index entries
+    // whose markers were cut off go too (rebuilding the rest needs the producer state:
+    // partition_log does it). Returns the bytes dropped.
     result<int64_t> recover();
     // For a segment trusted without recover() (a clean shutdown): finds next_offset() by walking
     // the batch headers after the last offset index entry (framing only, no CRC), as Kafka's
@@ -150,11 +159,13 @@ class segment {
     // entry (the largest timestamp) and trims both index files to their entries, as Kafka does.
     std::error_code seal();
     std::error_code flush();
-    // Adds duplicates of the three descriptors to `out`, for a flush run on another thread.
+    // Adds duplicates of the descriptors (three, or four with a .txnindex) to `out`, for a flush
+    // run on another thread.
     std::error_code duplicate_files(std::vector<file>& out) const;
     std::error_code close();
-    // Closes and deletes the three files.
-    std::error_code remove();
+    // Closes and deletes the files; with keep_txn_index the .txnindex stays (the cleaner hands it
+    // to the segment that replaces this one at the same base offset).
+    std::error_code remove(bool keep_txn_index = false);
 
   private:
     segment() = default;
@@ -173,6 +184,7 @@ class segment {
     std::shared_ptr<file> log_;  // shared with fetch responses sending from it (sendfile)
     offset_index offset_index_;
     time_index time_index_;
+    transaction_index txn_index_;
     int64_t size_ = 0;
     std::optional<int64_t> next_offset_;
     int64_t max_timestamp_ = no_timestamp;

@@ -1,5 +1,8 @@
 // ListOffsets (2): the earliest, latest, max-timestamp offset, or the first offset whose
-// timestamp is at or after a target, per partition; looked up on the owner shard.
+// timestamp is at or after a target, per partition; looked up on the owner shard. As in Kafka,
+// isolation_level=1 (read_committed) answers latest with the last stable offset, and a
+// max-timestamp or timestamp lookup finding an offset at or past it with no offset (-1); earliest
+// is the log start offset either way.
 #include "protocol/messages/list_offsets.h"
 
 #include "protocol/errors.h"
@@ -27,6 +30,7 @@ constexpr int64_t latest_tiered_timestamp = -5;
 
 struct offset_lookup : partition_work {
     int64_t target = 0;
+    bool read_committed = false;
 
     error_code error = error_code::none;
     int64_t offset = -1;
@@ -59,9 +63,12 @@ void look_up(broker& b, shard_id owner, offset_lookup& q) {
         return;
     }
     auto& log = p->log();
+    // Kafka's lastFetchableOffset: what a consumer of this isolation level may read up to.
+    const int64_t fetchable_end =
+        q.read_committed ? log.last_stable_offset() : log.log_end_offset();
     switch (q.target) {
         case latest_timestamp:
-            q.offset = log.log_end_offset();
+            q.offset = fetchable_end;
             q.leader_epoch = 0;
             return;
         case earliest_timestamp:
@@ -81,7 +88,7 @@ void look_up(broker& b, shard_id owner, offset_lookup& q) {
             const auto& batch = **found;
             auto rec =
                 first_record(*batch.batch, [&](int64_t ts) { return ts == batch.max_timestamp; });
-            if (rec) {
+            if (rec && rec->first < fetchable_end) {
                 q.offset = rec->first;
                 q.timestamp = rec->second;
                 q.leader_epoch = 0;
@@ -113,7 +120,7 @@ void look_up(broker& b, shard_id owner, offset_lookup& q) {
             return false;
         },
         &scratch);
-    if (rec) {
+    if (rec && rec->first < fetchable_end) {
         q.offset = rec->first;
         q.timestamp = rec->second;
         q.leader_epoch = 0;
@@ -145,6 +152,7 @@ asio::awaitable<std::optional<list_offsets_response>> handle(request_context& ct
                 continue;
             }
             q.target = rp.timestamp;
+            q.read_committed = req.isolation_level == 1;
             work.push_back(q);
         }
     }

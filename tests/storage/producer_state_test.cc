@@ -170,5 +170,40 @@ TEST_F(ProducerStateTest, SnapshotRoundTripsInKafkasFormat) {
     EXPECT_FALSE(producer_state::parse(bytes));  // CRC-32C catches it
 }
 
+TEST_F(ProducerStateTest, SnapshotKeepsOpenTransactionsAndCoordinatorEpochs) {
+    producer_state s;
+    producer_append txn{1, 0, 0, 4, 1000, true};
+    s.update(txn, 100, 104);  // producer 1 opens a transaction at 100
+    producer_append later{2, 3, 0, 0, 1001, true};
+    s.update(later, 105, 105);
+    marker_append m{2, 3, 7, false, 1002};
+    auto done = s.completion(m, 106);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->first_offset, 105);
+    EXPECT_TRUE(done->aborted);
+    EXPECT_EQ(done->last_stable_offset, 100);  // producer 1 still holds the LSO
+    s.apply_marker(m, 106);
+    s.update({3, 0, 0, 0, 1003, true}, 107, 107);
+    EXPECT_EQ(s.first_unstable_offset(), 100);
+
+    auto back = producer_state::parse(s.serialize());
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->find(1)->current_txn_first_offset, 100);
+    EXPECT_EQ(back->find(2)->current_txn_first_offset, -1);
+    EXPECT_EQ(back->find(2)->coordinator_epoch, 7);
+    EXPECT_EQ(back->ongoing_transactions(), (std::map<int64_t, int64_t>{{100, 1}, {107, 3}}));
+    EXPECT_EQ(back->first_unstable_offset(), 100);
+    // The reloaded state goes on as the original would.
+    EXPECT_EQ(back->check_marker({2, 3, 6, true, 0}), make_error_code(errc::transaction_coordinator_fenced));
+    EXPECT_EQ(back->check({1, 0, 5, 5, 0, false}).error(), make_error_code(errc::invalid_txn_state));
+    back->apply_marker({1, 0, 0, true, 1004}, 108);
+    EXPECT_EQ(back->first_unstable_offset(), 107);
+    // Expiry and retention never drop a producer with an open transaction.
+    EXPECT_EQ(back->expire(1'000'000'000, 1), 2u);  // producers 1 and 2 go, 3 stays
+    back->drop_below(1'000'000);
+    ASSERT_NE(back->find(3), nullptr);
+    EXPECT_EQ(back->first_unstable_offset(), 107);
+}
+
 }  // namespace
 }  // namespace runnel::storage

@@ -4,6 +4,7 @@
 
 #include "protocol/crc32c.h"
 #include "protocol/record_batch_header.h"
+#include "storage/transaction_index.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,16 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+
+namespace runnel::storage {
+
+// Readable .txnindex entries in assertion messages.
+inline void PrintTo(const aborted_txn& e, std::ostream* os) {
+    *os << "{pid " << e.producer_id << ", first " << e.first_offset << ", last " << e.last_offset
+        << ", lso " << e.last_stable_offset << "}";
+}
+
+}  // namespace runnel::storage
 
 namespace runnel::storage::test {
 
