@@ -693,10 +693,12 @@ def decode_produce_v3(r):
     return out, throttle
 
 
-def encode_list_offsets_v1(requests, replica_id=-1):
-    """requests: {topic: {partition: timestamp}}"""
+def encode_list_offsets_v1(requests, replica_id=-1, isolation_level=None):
+    """requests: {topic: {partition: timestamp}}; an isolation_level makes it v2."""
     w = Writer()
     w.i32(replica_id)
+    if isolation_level is not None:
+        w.i8(isolation_level)
 
     def partition(ww, item):
         ww.i32(item[0]).i64(item[1])
@@ -724,16 +726,7 @@ def decode_list_offsets_v1(r):
 
 def encode_list_offsets_v2(requests, isolation_level=READ_UNCOMMITTED, replica_id=-1):
     """requests: {topic: {partition: timestamp}}; v2 adds the isolation level."""
-    w = Writer()
-    w.i32(replica_id).i8(isolation_level)
-
-    def partition(ww, item):
-        ww.i32(item[0]).i64(item[1])
-
-    def topic(ww, item):
-        ww.string(item[0]).array(sorted(item[1].items()), partition)
-    w.array(sorted(requests.items()), topic)
-    return w.getvalue()
+    return encode_list_offsets_v1(requests, replica_id, isolation_level)
 
 
 def decode_list_offsets_v2(r):

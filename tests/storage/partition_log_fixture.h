@@ -50,6 +50,36 @@ class PartitionLogFixture : public ::testing::Test {
         return r ? *r->bytes : std::vector<uint8_t>{};
     }
 
+    // Leaves what a crash during a cleaner swap leaves: cleans a copy of the closed log until the
+    // pass ends, then copies the cleaned first segment back as <first base>.log.swap. Returns the
+    // copy's segment base offsets after cleaning (empty after a failure, which is reported).
+    std::vector<int64_t> leave_swap_file(const cleaning_options& options) {
+        const auto copy = dir_.path() / "copy";
+        std::filesystem::copy(path(), copy, std::filesystem::copy_options::recursive);
+        std::vector<int64_t> bases;
+        {
+            auto l = partition_log::open(copy, config_, {});
+            if (!l) {
+                ADD_FAILURE() << "open the copy: " << l.error().message();
+                return {};
+            }
+            (*l)->set_clock([this] { return now_; });
+            for (;;) {
+                auto r = (*l)->clean(options, now_);
+                if (!r) {
+                    ADD_FAILURE() << "clean the copy: " << r.error().message();
+                    return {};
+                }
+                if (r->pass_done) break;
+            }
+            bases = (*l)->segment_base_offsets();
+            EXPECT_FALSE((*l)->close());
+        }
+        const auto first = segment_file_name(bases.front(), log_suffix);
+        std::filesystem::copy_file(copy / first, path() / (first + ".swap"));
+        return bases;
+    }
+
     // XORs one byte of a file.
     static void flip_byte(const std::filesystem::path& p, int64_t at) {
         std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);

@@ -12,17 +12,9 @@ namespace runnel::storage {
 namespace {
 
 namespace fs = std::filesystem;
+using test::append_bytes;
+using test::file_bytes;
 using test::temp_dir;
-
-std::vector<uint8_t> file_bytes(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void append_bytes(const fs::path& p, const std::vector<uint8_t>& bytes) {
-    std::ofstream out(p, std::ios::binary | std::ios::app);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
 
 class TransactionIndexTest : public ::testing::Test {
   protected:
