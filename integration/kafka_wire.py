@@ -50,6 +50,12 @@ DESCRIBE_CLUSTER = 60
 CONSUMER_GROUP_HEARTBEAT = 68
 CONSUMER_GROUP_DESCRIBE = 69
 INIT_PRODUCER_ID = 22
+ADD_PARTITIONS_TO_TXN = 24
+ADD_OFFSETS_TO_TXN = 25
+END_TXN = 26
+TXN_OFFSET_COMMIT = 28
+DESCRIBE_TRANSACTIONS = 65
+LIST_TRANSACTIONS = 66
 
 NONE = 0
 OFFSET_OUT_OF_RANGE = 1
@@ -62,6 +68,15 @@ COORDINATOR_NOT_AVAILABLE = 15
 OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 INVALID_PRODUCER_EPOCH = 47
 INVALID_TXN_STATE = 48
+INVALID_PRODUCER_ID_MAPPING = 49
+INVALID_TRANSACTION_TIMEOUT = 50
+CONCURRENT_TRANSACTIONS = 51
+TOPIC_AUTHORIZATION_FAILED = 29
+OPERATION_NOT_ATTEMPTED = 55
+PRODUCER_FENCED = 90
+TRANSACTIONAL_ID_NOT_FOUND = 105
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
+NOT_ENOUGH_REPLICAS = 19
 UNKNOWN_PRODUCER_ID = 59
 NOT_COORDINATOR = 16
 INVALID_TOPIC_EXCEPTION = 17
@@ -569,7 +584,8 @@ def request_header_version(api_key, version):
         PRODUCE: 9, FETCH: 12, LIST_OFFSETS: 6, METADATA: 9, API_VERSIONS: 3,
         CREATE_TOPICS: 5, DELETE_TOPICS: 4, DESCRIBE_CONFIGS: 4, CREATE_PARTITIONS: 2,
         DESCRIBE_CLUSTER: 0, CONSUMER_GROUP_HEARTBEAT: 0, CONSUMER_GROUP_DESCRIBE: 0,
-        INIT_PRODUCER_ID: 2,
+        INIT_PRODUCER_ID: 2, ADD_PARTITIONS_TO_TXN: 3, ADD_OFFSETS_TO_TXN: 3, END_TXN: 3,
+        TXN_OFFSET_COMMIT: 3, DESCRIBE_TRANSACTIONS: 0, LIST_TRANSACTIONS: 0,
     }.get(api_key)
     if flexible_from is None:
         flexible_from = GROUP_API_FLEXIBLE_FROM.get(api_key)
@@ -1576,15 +1592,17 @@ class Connection:
         r = self.call(METADATA, 12, encode_metadata_v12(topics, allow_auto_topic_creation))
         return decode_metadata_v12(r)
 
-    def produce(self, topic_data, acks=1, timeout_ms=10000):
-        body = encode_produce_v3(acks, timeout_ms, topic_data)
+    def produce(self, topic_data, acks=1, timeout_ms=10000, transactional_id=None):
+        body = encode_produce_v3(acks, timeout_ms, topic_data, transactional_id)
         if acks == 0:
             self.send_request(PRODUCE, 3, body)
             return None
         return decode_produce_v3(self.call(PRODUCE, 3, body))[0]
 
-    def produce_one(self, topic, partition, batch, acks=1, timeout_ms=10000):
-        return self.produce({topic: {partition: batch}}, acks, timeout_ms)[(topic, partition)]
+    def produce_one(self, topic, partition, batch, acks=1, timeout_ms=10000,
+                    transactional_id=None):
+        return self.produce({topic: {partition: batch}}, acks, timeout_ms,
+                            transactional_id)[(topic, partition)]
 
     def init_producer_id(self, version=4, **kw):
         return decode_init_producer_id(

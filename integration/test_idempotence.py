@@ -13,6 +13,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kafka_wire as kw  # noqa: E402
+import txn_wire  # noqa: E402
 from broker_process import BrokerTestCase, unique_name  # noqa: E402
 from ck_helpers import Deliveries, TIMEOUT, consume_partition, make_consumer, make_producer  # noqa: E402
 from confluent_kafka import TopicPartition, OFFSET_BEGINNING  # noqa: E402
@@ -56,9 +57,13 @@ class IdempotenceTest(BrokerTestCase):
         self.assertEqual(r["error_code"], kw.NONE)
         self.assertNotIn(r["producer_id"], ids)
         ids.append(r["producer_id"])
-        # Transactional ids need the transaction coordinator, which does not exist yet.
-        r = c.init_producer_id(4, transactional_id="txn-1")
-        self.assertEqual(r["error_code"], kw.COORDINATOR_NOT_AVAILABLE)
+        # A transactional id gets its producer id from the transaction coordinator, from the
+        # same never-reused sequence.
+        r = txn_wire.init_transactional(c, "txn-1")
+        self.assertEqual(r["error_code"], kw.NONE)
+        self.assertEqual(r["producer_epoch"], 0)
+        self.assertNotIn(r["producer_id"], ids)
+        ids.append(r["producer_id"])
         c.close()
         self.broker.kill()
         self.broker.start()
@@ -83,10 +88,11 @@ class IdempotenceTest(BrokerTestCase):
         # A producer id this partition never saw must start at sequence 0.
         other = self.init_pid(c)
         self.assertEqual(self.send(c, batch(other, 0, 5))[0], kw.UNKNOWN_PRODUCER_ID)
-        # Transactional batches are refused while there are no transactions.
+        # A transactional batch needs a transactional id (and a transaction holding the
+        # partition, see test_transactions.py).
         tx = kw.build_record_batch([(None, b"t", [])], producer_id=other, producer_epoch=0,
                                    base_sequence=0, attributes=0x10)
-        self.assertEqual(self.send(c, tx)[0], kw.INVALID_TXN_STATE)
+        self.assertEqual(self.send(c, tx)[0], kw.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
         # The log holds each batch once: offsets 0-5, six records.
         end = c.list_offsets({self.topic: {0: -1}})[(self.topic, 0)]["offset"]
         self.assertEqual(end, 6)

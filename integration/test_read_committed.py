@@ -1,15 +1,15 @@
 #!/usr/bin/python3
-"""read_committed over the raw protocol, before the broker runs a transaction coordinator.
+"""read_committed over the raw protocol.
 
 ReadCommittedTest:
-No transaction can be open yet (transactional batches are refused with INVALID_TXN_STATE), so the
-last stable offset must equal the high watermark: Fetch with isolation_level=1 serves exactly
+No transaction is open (a transactional batch outside a transaction is refused), so the last
+stable offset must equal the high watermark: Fetch with isolation_level=1 serves exactly
 what isolation_level=0 serves, with last_stable_offset == high_watermark and an empty (not null)
 aborted_transactions list; ListOffsets v2 with isolation_level=1 answers latest with the LSO and
 timestamp lookups as read_uncommitted does. A read_committed long poll waits at the end and is
 woken by a produce. All of it also after SIGKILL and a restart.
 
-TransactionsOnDiskTest: with no coordinator to write markers yet, the test writes a partition's
+TransactionsOnDiskTest: the test writes a partition's
 log itself while the broker is stopped, in Kafka's format: transactional batches of two
 producers, an abort marker for one, the other left open, and the .txnindex entry Kafka would have
 written. The broker must load it: LSO at the open transaction, read_committed stopping there
@@ -98,13 +98,17 @@ class ReadCommittedTest(BrokerTestCase):
             self.assertEqual(self.list_offset(c, TS0 + 12, level), (4, TS0 + 15))
             self.assertEqual(self.list_offset(c, TS0 + 100, level), (-1, -1))
 
-    def test_transactional_batch_cannot_hold_back_the_lso(self):
+    def test_transactional_batch_outside_a_transaction_cannot_hold_back_the_lso(self):
+        # Transaction verification (KIP-890 part 1): a transactional batch for a partition its
+        # transaction does not contain would open a transaction no marker closes.
         c = self.conn()
         pid = c.init_producer_id(4)["producer_id"]
         tx = kw.build_record_batch([(None, b"t", [])], producer_id=pid, producer_epoch=0,
                                    base_sequence=0, attributes=0x10)
         r = c.produce_one(self.topic, 0, tx, acks=-1)
-        self.assertEqual(r["error_code"], kw.INVALID_TXN_STATE)
+        self.assertEqual(r["error_code"], kw.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        r = c.produce_one(self.topic, 0, tx, acks=-1, transactional_id="no-such-txn")
+        self.assertIn(r["error_code"], (kw.INVALID_TXN_STATE, kw.NOT_ENOUGH_REPLICAS))
         self.assert_read_committed_sees_everything(c, self.end)
 
     def test_read_committed_long_poll_waits_and_wakes_on_produce(self):

@@ -14,6 +14,7 @@
 
 #include "server/connection.h"
 #include "server/groups/coordinator_set.h"
+#include "server/transactions/transaction_coordinator_set.h"
 #include "server/log.h"
 #include "server/topic_store.h"
 #include "storage/partition_dir.h"
@@ -46,6 +47,7 @@ broker::broker(broker_config config)
       stores_(shards_.size()) {
     admin_ = std::make_unique<topic_admin>(*this);
     groups_ = std::make_unique<groups::coordinator_set>(*this);
+    transactions_ = std::make_unique<transactions::transaction_coordinator_set>(*this);
 }
 
 broker::~broker() { stop(); }
@@ -178,6 +180,9 @@ void broker::start() {
     shards_.start();
     admin_->load();
     groups_->start();  // loads the __consumer_offsets partitions each shard owns
+    // Loads __transaction_state, then finishes transactions a crash left half-way (their markers
+    // may go to __consumer_offsets partitions, whose groups are loading by now).
+    transactions_->start();
     maintenance_.start();
     // Listeners are bound on shard 0's context from this thread before any accept runs there.
     std::promise<void> bound;
@@ -209,6 +214,7 @@ void broker::stop() {
         closed.set_value();
     });
     closed.get_future().get();
+    transactions_->stop();
     groups_->stop();
     maintenance_.stop();
     const bool clean = admin_->close_all();

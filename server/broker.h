@@ -21,6 +21,9 @@ namespace runnel::server {
 namespace groups {
 class coordinator_set;
 }
+namespace transactions {
+class transaction_coordinator_set;
+}
 
 struct advertised_endpoint {
     std::string listener;  // listener name, e.g. PLAINTEXT
@@ -50,6 +53,8 @@ public:
     log_maintenance& maintenance() { return maintenance_; }
     // The consumer group coordinators (one per shard).
     groups::coordinator_set& groups() { return *groups_; }
+    // The transaction coordinators (one per shard).
+    transactions::transaction_coordinator_set& transactions() { return *transactions_; }
     // Threads for blocking disk work kept off the shards (log flushes, reads of data not in the
     // page cache); num.io.threads of them.
     asio::thread_pool& io_pool() { return *io_pool_; }
@@ -79,6 +84,7 @@ private:
     std::unique_ptr<topic_admin> admin_;
     log_maintenance maintenance_{*this};
     std::unique_ptr<groups::coordinator_set> groups_;
+    std::unique_ptr<transactions::transaction_coordinator_set> transactions_;
     std::unique_ptr<server::producer_ids> producer_ids_;
     std::string cluster_id_;
     std::vector<advertised_endpoint> endpoints_;

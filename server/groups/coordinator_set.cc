@@ -46,7 +46,10 @@ void log_failure(std::exception_ptr e) {
 
 }  // namespace
 
-coordinator_set::coordinator_set(broker& b) : broker_(b) {
+coordinator_set::coordinator_set(broker& b)
+    : broker_(b),
+      topic_(b, offsets_topic_spec(b.config()), "offsets.topic.replication.factor",
+             b.config().offsets_topic_replication_factor) {
     const auto config = coordinator_config::from(b.config());
     for (shard_id i = 0; i < b.shards().size(); ++i) {
         timers_.push_back(std::make_unique<asio_group_timers>(b.shards().at(i).context()));
@@ -113,12 +116,8 @@ void coordinator_set::stop() {
 
 group_location coordinator_set::locate(std::string_view group_id) {
     group_location loc;
-    auto t = broker_.topics().snapshot()->find(offsets_topic_name);
-    if (!t || t->partition_count() == 0) {
-        if (!creating_.exchange(true)) {
-            asio::co_spawn(broker_.controller_shard().executor(), create_in_background(),
-                           log_failure);
-        }
+    auto t = topic_.find_or_start_creating();
+    if (!t) {
         loc.error = error_code::coordinator_load_in_progress;
         return loc;
     }
@@ -127,28 +126,7 @@ group_location coordinator_set::locate(std::string_view group_id) {
     return loc;
 }
 
-asio::awaitable<void> coordinator_set::create_in_background() {
-    co_await ensure_topic();
-    creating_ = false;
-}
-
-asio::awaitable<error_code> coordinator_set::ensure_topic() {
-    if (broker_.topics().snapshot()->find(offsets_topic_name)) co_return error_code::none;
-    const auto& cfg = broker_.config();
-    if (cfg.offsets_topic_replication_factor > 1 && !warned_replication_.exchange(true)) {
-        server_log().warn(
-            "offsets.topic.replication.factor is {}, but a single node holds one replica: "
-            "creating {} with replication factor 1",
-            cfg.offsets_topic_replication_factor, offsets_topic_name);
-    }
-    auto created = co_await broker_.admin().create_topic(offsets_topic_spec(cfg), false);
-    if (created.error == error_code::none || created.error == error_code::topic_already_exists) {
-        co_return error_code::none;
-    }
-    server_log().error("cannot create {}: {}", offsets_topic_name,
-                       created.message.value_or("unknown error"));
-    co_return error_code::coordinator_not_available;
-}
+asio::awaitable<error_code> coordinator_set::ensure_topic() { return topic_.ensure(); }
 
 error_code coordinator_set::activate(shard_id owner, int32_t index) {
     auto& c = *coordinators_.at(owner);

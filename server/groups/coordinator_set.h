@@ -12,6 +12,7 @@
 #include "protocol/errors.h"
 #include "server/groups/asio_timers.h"
 #include "server/groups/group_coordinator.h"
+#include "server/internal_topic.h"
 #include "server/shard.h"
 
 namespace runnel::server {
@@ -56,14 +57,12 @@ class coordinator_set {
 
   private:
     append_fn make_append(shard_id id);
-    asio::awaitable<void> create_in_background();
     asio::awaitable<void> load_shard(shard_id id, std::vector<int32_t> partitions);
 
     broker& broker_;
     std::vector<std::unique_ptr<asio_group_timers>> timers_;
     std::vector<std::unique_ptr<group_coordinator>> coordinators_;
-    std::atomic<bool> creating_{false};
-    std::atomic<bool> warned_replication_{false};
+    internal_topic topic_;
 };
 
 }  // namespace runnel::server::groups

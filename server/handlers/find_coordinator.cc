@@ -1,5 +1,6 @@
 // FindCoordinator (10): on a single node every coordinator is this node. v0-3 look up one key,
-// v4+ a batch (CoordinatorKeys). The first group lookup creates __consumer_offsets.
+// v4+ a batch (CoordinatorKeys). The first group lookup creates __consumer_offsets, the first
+// transaction lookup __transaction_state.
 #include "protocol/messages/find_coordinator.h"
 
 #include "protocol/errors.h"
@@ -7,6 +8,7 @@
 #include "server/dispatch.h"
 #include "server/groups/coordinator_set.h"
 #include "server/handlers/handlers.h"
+#include "server/transactions/transaction_coordinator_set.h"
 
 namespace runnel::server {
 
@@ -35,9 +37,7 @@ asio::awaitable<lookup> find(request_context& ctx, int8_t key_type) {
             out.error = co_await b.groups().ensure_topic();
             break;
         case transaction_key:
-            // No transaction coordinator yet (transactions are a later issue): clients retry
-            // or report that transactions are unavailable.
-            out.error = error_code::coordinator_not_available;
+            out.error = co_await b.transactions().ensure_topic();
             break;
         case share_key:  // share groups (KIP-932) are not supported
         default:

@@ -30,6 +30,11 @@ void register_offset_delete(dispatch& d);
 void register_consumer_group_heartbeat(dispatch& d);
 void register_consumer_group_describe(dispatch& d);
 void register_init_producer_id(dispatch& d);
+void register_add_partitions_to_txn(dispatch& d);
+void register_add_offsets_to_txn(dispatch& d);
+void register_end_txn(dispatch& d);
+void register_describe_transactions(dispatch& d);
+void register_list_transactions(dispatch& d);
 
 inline void register_handlers(dispatch& d) {
     register_api_versions(d);
@@ -57,6 +62,11 @@ inline void register_handlers(dispatch& d) {
     register_consumer_group_heartbeat(d);
     register_consumer_group_describe(d);
     register_init_producer_id(d);
+    register_add_partitions_to_txn(d);
+    register_add_offsets_to_txn(d);
+    register_end_txn(d);
+    register_describe_transactions(d);
+    register_list_transactions(d);
 }
 
 }  // namespace runnel::server

@@ -1,8 +1,8 @@
-// InitProducerId (22): a producer id and epoch for an idempotent producer. Without a
-// transactional id Kafka always hands out a new id with epoch 0, also when a v3+ request names its
-// previous id and epoch (KIP-360 lets the client ask, the broker answers with a fresh id). With a
-// transactional id the transaction coordinator answers; this broker has none yet, so such
-// requests get COORDINATOR_NOT_AVAILABLE, as FindCoordinator does for transactions.
+// InitProducerId (22): a producer id and epoch. Without a transactional id Kafka always hands
+// out a new id with epoch 0, also when a v3+ request names its previous id and epoch (KIP-360
+// lets the client ask, the broker answers with a fresh id). With one, the transaction
+// coordinator of the id answers: the id's producer id with its epoch bumped, which fences older
+// producers of the same transactional id and aborts their open transaction.
 #include "protocol/messages/init_producer_id.h"
 
 #include "protocol/errors.h"
@@ -10,6 +10,7 @@
 #include "server/dispatch.h"
 #include "server/error_mapping.h"
 #include "server/handlers/handlers.h"
+#include "server/transactions/transaction_call.h"
 
 namespace runnel::server {
 
@@ -25,7 +26,25 @@ asio::awaitable<std::optional<init_producer_id_response>> handle(request_context
     resp.producer_id = -1;
     resp.producer_epoch = -1;
     if (req.transactional_id) {
-        resp.error_code = to_wire(error_code::coordinator_not_available);
+        if (req.transactional_id->empty()) {
+            // Kafka: an empty transactional id is not "no id".
+            resp.error_code = to_wire(error_code::invalid_request);
+            co_return resp;
+        }
+        auto init = [&req](transactions::transaction_coordinator& c,
+                           int32_t partition) -> asio::awaitable<transactions::init_result> {
+            co_return co_await c.init_producer_id(partition, *req.transactional_id,
+                                                  req.transaction_timeout_ms, req.producer_id,
+                                                  req.producer_epoch);
+        };
+        auto r = co_await transactions::call_transaction_coordinator<transactions::init_result>(
+            ctx.owner, *req.transactional_id, init);
+        const error_code e = r.error != error_code::none ? r.error : r.value.error;
+        resp.error_code = to_wire(transactions::fenced_for_version(e, ctx.api_version, 4));
+        if (e == error_code::none) {
+            resp.producer_id = r.value.producer_id;
+            resp.producer_epoch = r.value.producer_epoch;
+        }
         co_return resp;
     }
     int64_t id = -1;

@@ -11,6 +11,7 @@
 #include "server/handlers/handlers.h"
 #include "server/log.h"
 #include "server/owner_calls.h"
+#include "server/transactions/produce_verification.h"
 
 namespace runnel::server {
 
@@ -43,6 +44,7 @@ int64_t now_ms() {
 }
 
 void append_one(broker& b, shard_id owner, partition_append& a) {
+    if (a.error != error_code::none) return;  // refused before (transaction verification)
     partition* p = b.partitions_on(owner).find(a.topic_id, a.index);
     if (!p) {
         a.error = error_code::unknown_topic_or_partition;
@@ -79,13 +81,6 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
                             " is out of range (message.timestamp.before.max.ms / "
                             "message.timestamp.after.max.ms).";
         }
-    }
-    if (check.error == error_code::none &&
-        protocol::parse_batch_header(a.records)->is_transactional()) {
-        // Transactional batches need a transaction coordinator, which this broker does not run
-        // yet: InitProducerId refuses transactional ids, so only a misbehaving client gets here.
-        check.error = error_code::invalid_txn_state;
-        check.message = "Transactions are not supported by this broker yet.";
     }
     if (check.error == error_code::none && settings.compact && check.has_null_key) {
         check.error = error_code::invalid_record;
@@ -135,6 +130,44 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
     p->data_arrived();
 }
 
+// The transactional batches of a request, checked with the transaction coordinator before any is
+// appended (see produce_verification.h).
+struct transactional_batches {
+    std::set<transactions::topic_partition> partitions;
+    std::map<transactions::topic_partition, size_t> work_index;
+    int64_t producer_id = -1;
+    int16_t epoch = -1;
+
+    void note(std::span<const uint8_t> records, const std::string& topic, int32_t index,
+              size_t work_position) {
+        auto h = protocol::parse_batch_header(records);
+        if (!h || !h->is_transactional()) return;
+        producer_id = h->producer_id;
+        epoch = h->producer_epoch;
+        partitions.insert({topic, index});
+        work_index[{topic, index}] = work_position;
+    }
+
+    asio::awaitable<void> verify(broker& b, const std::optional<std::string>& transactional_id,
+                                 std::vector<partition_append>& work) {
+        std::map<transactions::topic_partition, error_code> refused;
+        if (!transactional_id || transactional_id->empty()) {
+            // Kafka refuses transactional records without a transactional id to authorize.
+            for (const auto& tp : partitions)
+                refused[tp] = error_code::transactional_id_authorization_failed;
+        } else {
+            refused = co_await transactions::verify_transactional_produce(
+                b, *transactional_id, producer_id, epoch, partitions);
+        }
+        for (const auto& [tp, e] : refused) {
+            auto& a = work[work_index.at(tp)];
+            a.error = e;
+            if (e == error_code::invalid_txn_state)
+                a.message = "Partition was not added to the transaction";
+        }
+    }
+};
+
 // Waits for the flushes that acks != 0 appends depend on; all were started by append_one, so
 // they run concurrently and this waits for the slowest.
 asio::awaitable<void> wait_for_flushes(broker& b, shard_id owner,
@@ -160,6 +193,7 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx, pr
     const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
     auto snap = b.topics().snapshot();
     std::vector<partition_append> work;
+    transactional_batches txn;
 
     for (size_t ti = 0; ti < req.topic_data.size(); ++ti) {
         auto& td = req.topic_data[ti];
@@ -192,10 +226,13 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx, pr
                 a.records = std::span<uint8_t>(const_cast<uint8_t*>(chunk.bytes.data()),
                                                chunk.bytes.size());
                 a.keep_alive = chunk.owner;
+                txn.note(a.records, td.name, pd.index, work.size());
             }
             work.push_back(std::move(a));
         }
     }
+
+    if (!txn.partitions.empty()) co_await txn.verify(b, req.transactional_id, work);
 
     const bool wait_for_flush = req.acks != 0;
     auto append_all = [&b, wait_for_flush](shard_id owner, std::vector<partition_append> items)

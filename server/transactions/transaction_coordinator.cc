@@ -142,6 +142,31 @@ asio::awaitable<error_code> transaction_coordinator::add_partitions(
     co_return error_code::none;
 }
 
+std::map<topic_partition, error_code> transaction_coordinator::verify_partitions(
+    const std::string& id, int64_t producer_id, int16_t epoch,
+    const std::set<topic_partition>& partitions) const {
+    error_code all = error_code::none;
+    const transaction_metadata* m = find(id);
+    if (!m || m->producer_id != producer_id) {
+        all = error_code::invalid_producer_id_mapping;
+    } else if (m->producer_epoch != epoch) {
+        all = error_code::producer_fenced;
+    } else if (pending_.count(id) || m->status == txn_status::prepare_commit ||
+               m->status == txn_status::prepare_abort) {
+        all = error_code::concurrent_transactions;
+    }
+    std::map<topic_partition, error_code> out;
+    for (const auto& tp : partitions) {
+        if (all != error_code::none) {
+            out[tp] = all;
+        } else {
+            const bool in_txn = m->status == txn_status::ongoing && m->partitions.count(tp);
+            out[tp] = in_txn ? error_code::none : error_code::invalid_txn_state;
+        }
+    }
+    return out;
+}
+
 asio::awaitable<error_code> transaction_coordinator::end_transaction(int32_t partition,
                                                                      const std::string& id,
                                                                      int64_t producer_id,
@@ -171,6 +196,30 @@ asio::awaitable<size_t> transaction_coordinator::abort_timed_out() {
         if (!co_await finish(id)) ++aborted;
     }
     co_return aborted;
+}
+
+asio::awaitable<size_t> transaction_coordinator::expire_ids(int64_t expiration_ms) {
+    std::vector<std::string> due;
+    for (const auto& [id, e] : entries_) {
+        if (!pending_.count(id) && expired(e.metadata, hooks_.now_ms(), expiration_ms))
+            due.push_back(id);
+    }
+    size_t removed = 0;
+    for (const auto& id : due) {
+        // Requests may have used the id while an earlier tombstone was written: check again.
+        auto it = entries_.find(id);
+        if (it == entries_.end() || pending_.count(id) ||
+            !expired(it->second.metadata, hooks_.now_ms(), expiration_ms))
+            continue;
+        const int32_t partition = it->second.partition;
+        pending_.insert(id);
+        std::error_code ec = co_await hooks_.append(partition, encode_key(id), std::nullopt);
+        pending_.erase(id);
+        if (ec) continue;
+        entries_.erase(id);
+        ++removed;
+    }
+    co_return removed;
 }
 
 }  // namespace runnel::server::transactions

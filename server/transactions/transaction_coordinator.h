@@ -65,11 +65,20 @@ public:
     asio::awaitable<protocol::error_code> add_partitions(int32_t partition, const std::string& id,
                                                          int64_t producer_id, int16_t epoch,
                                                          std::set<topic_partition> partitions);
+    // AddPartitionsToTxn v4+ VerifyOnly (KIP-890 part 1): whether each partition is in the
+    // producer's ongoing transaction (NONE) or not (INVALID_TXN_STATE); a request-level problem
+    // (unknown id or producer, fenced epoch, a transaction being completed) applies to all.
+    std::map<topic_partition, protocol::error_code> verify_partitions(
+        const std::string& id, int64_t producer_id, int16_t epoch,
+        const std::set<topic_partition>& partitions) const;
     asio::awaitable<protocol::error_code> end_transaction(int32_t partition, const std::string& id,
                                                           int64_t producer_id, int16_t epoch,
                                                           bool commit);
     // Aborts every transaction open for longer than its timeout; returns how many.
     asio::awaitable<size_t> abort_timed_out();
+    // Forgets the ids idle for longer than expiration_ms (transactional.id.expiration.ms) with no
+    // transaction under way, writing a tombstone for each; returns how many.
+    asio::awaitable<size_t> expire_ids(int64_t expiration_ms);
 
     const transaction_metadata* find(const std::string& id) const;
     template <class F>

@@ -186,4 +186,11 @@ transaction_metadata fence_to_abort(const transaction_metadata& fencing, int64_t
     return m;
 }
 
+bool expired(const transaction_metadata& m, int64_t now_ms, int64_t expiration_ms) {
+    const bool idle_state = m.status == txn_status::empty ||
+                            m.status == txn_status::complete_commit ||
+                            m.status == txn_status::complete_abort;
+    return idle_state && m.last_update_ms <= now_ms - expiration_ms;
+}
+
 }  // namespace runnel::server::transactions

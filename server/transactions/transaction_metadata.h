@@ -84,6 +84,10 @@ transaction_metadata complete_transaction(const transaction_metadata& prepared, 
 std::optional<transaction_metadata> abort_if_timed_out(const transaction_metadata& current,
                                                        int64_t now_ms);
 
+// Whether the id may be forgotten: no transaction under way (Empty, CompleteCommit,
+// CompleteAbort) and no change for expiration_ms (Kafka's transactional.id.expiration.ms rule).
+bool expired(const transaction_metadata& m, int64_t now_ms, int64_t expiration_ms);
+
 // From PrepareEpochFence (InitProducerId found an open transaction): abort it.
 transaction_metadata fence_to_abort(const transaction_metadata& fencing, int64_t now_ms);
 

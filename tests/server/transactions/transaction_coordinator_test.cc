@@ -36,6 +36,7 @@ protected:
             auto rec = decode_record(key, v);
             EXPECT_TRUE(rec);
             if (rec && rec->metadata) statuses_.push_back(rec->metadata->status);
+            if (rec && !rec->metadata) ++tombstones_;
             partitions_.push_back(p);
             co_return std::error_code{};
         };
@@ -72,6 +73,7 @@ protected:
     std::vector<txn_status> statuses_;
     std::vector<int32_t> partitions_;
     std::vector<marker> markers_;
+    int tombstones_ = 0;
     bool fail_appends_ = false;
     bool fail_markers_ = false;
     int64_t next_id_ = 500;
@@ -187,6 +189,55 @@ TEST_F(TransactionCoordinatorTest, LoadedStateAndTombstones) {
     EXPECT_TRUE(markers_[0].commit);
     EXPECT_EQ(markers_[0].producer_id, 42);
     EXPECT_EQ(partitions_.back(), 2);  // written to the partition it was loaded from
+}
+
+TEST_F(TransactionCoordinatorTest, VerifyPartitionsChecksTheOngoingTransactionOnly) {
+    ASSERT_EQ(init("tx").error, error_code::none);
+    const std::set<topic_partition> both{{"a", 0}, {"a", 1}};
+    // No transaction yet: nothing is in one.
+    EXPECT_EQ(coordinator_.verify_partitions("tx", 500, 0, both),
+              (std::map<topic_partition, error_code>{{{"a", 0}, error_code::invalid_txn_state},
+                                                     {{"a", 1}, error_code::invalid_txn_state}}));
+    ASSERT_EQ(run(coordinator_.add_partitions(7, "tx", 500, 0, {{"a", 0}})), error_code::none);
+    const size_t writes = statuses_.size();
+    EXPECT_EQ(coordinator_.verify_partitions("tx", 500, 0, both),
+              (std::map<topic_partition, error_code>{{{"a", 0}, error_code::none},
+                                                     {{"a", 1}, error_code::invalid_txn_state}}));
+    EXPECT_EQ(coordinator_.verify_partitions("tx", 500, 1, {{"a", 0}}).at({"a", 0}),
+              error_code::producer_fenced);
+    EXPECT_EQ(coordinator_.verify_partitions("tx", 501, 0, {{"a", 0}}).at({"a", 0}),
+              error_code::invalid_producer_id_mapping);
+    EXPECT_EQ(coordinator_.verify_partitions("other", 500, 0, {{"a", 0}}).at({"a", 0}),
+              error_code::invalid_producer_id_mapping);
+    EXPECT_EQ(statuses_.size(), writes);  // verifying writes nothing
+    ASSERT_EQ(run(coordinator_.end_transaction(7, "tx", 500, 0, false)), error_code::none);
+    EXPECT_EQ(coordinator_.verify_partitions("tx", 500, 0, {{"a", 0}}).at({"a", 0}),
+              error_code::invalid_txn_state);
+}
+
+TEST_F(TransactionCoordinatorTest, IdleIdsExpireWithATombstoneButOpenTransactionsStay) {
+    ASSERT_EQ(init("idle").error, error_code::none);
+    ASSERT_EQ(init("busy").error, error_code::none);
+    ASSERT_EQ(run(coordinator_.add_partitions(7, "busy", 501, 0, {{"a", 0}})), error_code::none);
+    now_ += 1000;
+    EXPECT_EQ(run(coordinator_.expire_ids(1000)), 1u);  // idle for exactly the expiration
+    EXPECT_EQ(tombstones_, 1);
+    EXPECT_EQ(coordinator_.find("idle"), nullptr);
+    ASSERT_NE(coordinator_.find("busy"), nullptr);
+    EXPECT_EQ(run(coordinator_.expire_ids(1000)), 0u);
+    // A failed tombstone keeps the id.
+    ASSERT_EQ(run(coordinator_.end_transaction(7, "busy", 501, 0, true)), error_code::none);
+    now_ += 5000;
+    fail_appends_ = true;
+    EXPECT_EQ(run(coordinator_.expire_ids(1000)), 0u);
+    EXPECT_NE(coordinator_.find("busy"), nullptr);
+    fail_appends_ = false;
+    EXPECT_EQ(run(coordinator_.expire_ids(1000)), 1u);
+    // An expired id starts over with a new producer id.
+    auto r = init("busy");
+    EXPECT_EQ(r.error, error_code::none);
+    EXPECT_EQ(r.producer_epoch, 0);
+    EXPECT_NE(r.producer_id, 501);
 }
 
 }  // namespace

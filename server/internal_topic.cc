@@ -1,0 +1,59 @@
+#include "server/internal_topic.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <exception>
+
+#include "server/broker.h"
+#include "server/log.h"
+
+namespace runnel::server {
+
+using protocol::error_code;
+
+internal_topic::internal_topic(broker& b, new_topic spec, std::string replication_key,
+                               int16_t configured_replication)
+    : broker_(b),
+      spec_(std::move(spec)),
+      replication_key_(std::move(replication_key)),
+      configured_replication_(configured_replication) {}
+
+std::shared_ptr<const topic_metadata> internal_topic::find_or_start_creating() {
+    auto t = broker_.topics().snapshot()->find(spec_.name);
+    if (t && t->partition_count() > 0) return t;
+    if (!creating_.exchange(true)) {
+        asio::co_spawn(broker_.controller_shard().executor(), create_in_background(),
+                       [name = spec_.name](std::exception_ptr e) {
+                           if (!e) return;
+                           try {
+                               std::rethrow_exception(e);
+                           } catch (const std::exception& ex) {
+                               server_log().error("creating {} failed: {}", name, ex.what());
+                           }
+                       });
+    }
+    return nullptr;
+}
+
+asio::awaitable<void> internal_topic::create_in_background() {
+    co_await ensure();
+    creating_ = false;
+}
+
+asio::awaitable<error_code> internal_topic::ensure() {
+    if (broker_.topics().snapshot()->find(spec_.name)) co_return error_code::none;
+    if (configured_replication_ > 1 && !warned_replication_.exchange(true)) {
+        server_log().warn(
+            "{} is {}, but a single node holds one replica: creating {} with replication "
+            "factor 1",
+            replication_key_, configured_replication_, spec_.name);
+    }
+    auto created = co_await broker_.admin().create_topic(spec_, false);
+    if (created.error == error_code::none || created.error == error_code::topic_already_exists) {
+        co_return error_code::none;
+    }
+    server_log().error("cannot create {}: {}", spec_.name,
+                       created.message.value_or("unknown error"));
+    co_return error_code::coordinator_not_available;
+}
+
+}  // namespace runnel::server
