@@ -10,6 +10,7 @@ Only what the raw-socket tests need:
   * the consumer-group APIs at any of their versions (FindCoordinator, JoinGroup, SyncGroup,
     Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, ListGroups, DescribeGroups,
     DeleteGroups, OffsetDelete) and the "consumer" protocol's subscription/assignment blobs;
+  * InitProducerId at any version, DescribeProducers v0;
   * a blocking Connection with timeouts that frames requests and reads responses.
 
 Field layouts follow Apache Kafka's clients/src/main/resources/common/message/*.json.
@@ -56,6 +57,7 @@ END_TXN = 26
 TXN_OFFSET_COMMIT = 28
 DESCRIBE_TRANSACTIONS = 65
 LIST_TRANSACTIONS = 66
+DESCRIBE_PRODUCERS = 61
 
 NONE = 0
 OFFSET_OUT_OF_RANGE = 1
@@ -585,7 +587,8 @@ def request_header_version(api_key, version):
         CREATE_TOPICS: 5, DELETE_TOPICS: 4, DESCRIBE_CONFIGS: 4, CREATE_PARTITIONS: 2,
         DESCRIBE_CLUSTER: 0, CONSUMER_GROUP_HEARTBEAT: 0, CONSUMER_GROUP_DESCRIBE: 0,
         INIT_PRODUCER_ID: 2, ADD_PARTITIONS_TO_TXN: 3, ADD_OFFSETS_TO_TXN: 3, END_TXN: 3,
-        TXN_OFFSET_COMMIT: 3, DESCRIBE_TRANSACTIONS: 0, LIST_TRANSACTIONS: 0,
+        TXN_OFFSET_COMMIT: 3, DESCRIBE_PRODUCERS: 0, DESCRIBE_TRANSACTIONS: 0,
+        LIST_TRANSACTIONS: 0,
     }.get(api_key)
     if flexible_from is None:
         flexible_from = GROUP_API_FLEXIBLE_FROM.get(api_key)
@@ -913,6 +916,48 @@ def decode_init_producer_id(r, version):
     out = {"throttle_time_ms": r.i32(), "error_code": r.i16(), "producer_id": r.i64(),
            "producer_epoch": r.i16()}
     r.end()
+    return out
+
+
+# --- DescribeProducers (61, KIP-664), v0 only (flexible) ---
+
+def encode_describe_producers(topics):
+    """topics: [(topic, [partitions])], in request order (duplicates are sent as given)."""
+    w = Writer()
+
+    def topic(ww, item):
+        ww.compact_string(item[0]).compact_array(list(item[1]), lambda x, p: x.i32(p)).tags()
+    w.compact_array(list(topics), topic)
+    return w.tags().getvalue()
+
+
+def decode_describe_producers(r):
+    """Returns [(topic, partition, {error_code, error_message, producers})] in response order;
+    producers: [{producer_id, producer_epoch, last_sequence, last_timestamp, coordinator_epoch,
+    current_txn_start_offset}]."""
+    r.i32()  # throttle time
+    out = []
+
+    def producer(x):
+        p = {"producer_id": x.i64(), "producer_epoch": x.i32(), "last_sequence": x.i32(),
+             "last_timestamp": x.i64(), "coordinator_epoch": x.i32(),
+             "current_txn_start_offset": x.i64()}
+        x.tags()
+        return p
+
+    def topic(rr):
+        name = rr.compact_string()
+
+        def partition(x):
+            index = x.i32()
+            res = {"error_code": x.i16(), "error_message": x.compact_string(),
+                   "producers": x.compact_array(producer) or []}
+            x.tags()
+            out.append((name, index, res))
+        rr.compact_array(partition)
+        rr.tags()
+    r.compact_array(topic)
+    r.tags()
     return out
 
 
@@ -1607,6 +1652,11 @@ class Connection:
     def init_producer_id(self, version=4, **kw):
         return decode_init_producer_id(
             self.call(INIT_PRODUCER_ID, version, encode_init_producer_id(version, **kw)), version)
+
+    def describe_producers(self, topics):
+        """topics: [(topic, [partitions])]; the decoded list of (topic, partition, result)."""
+        return decode_describe_producers(self.call(DESCRIBE_PRODUCERS, 0,
+                                                   encode_describe_producers(topics)))
 
     def list_offsets(self, requests):
         return decode_list_offsets_v1(self.call(LIST_OFFSETS, 1, encode_list_offsets_v1(requests)))

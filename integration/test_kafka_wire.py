@@ -225,6 +225,31 @@ class RequestEncodingTest(unittest.TestCase):
         self.assertEqual(md["topics"][0]["topic_id"].int, 5)
         self.assertEqual([p["partition_index"] for p in md["topics"][0]["partitions"]], [0, 1])
 
+    def test_describe_producers(self):
+        # Flexible v0: compact array of (compact name, compact array of int32, tags), then tags.
+        self.assertEqual(kw.encode_describe_producers([("t", [0, 2])]),
+                         b"\x02" + b"\x02t" + b"\x03" + struct.pack(">ii", 0, 2) + b"\x00"
+                         + b"\x00")
+        self.assertEqual(kw.request_header_version(kw.DESCRIBE_PRODUCERS, 0), 2)
+        producer = struct.pack(">qiiqiq", 9, 2, 14, 1_700_000_000_000, -1, -1)
+        raw = (struct.pack(">i", 0) + b"\x02" + b"\x02t" + b"\x03"
+               # partition 0: no error, null message, one producer (with an unknown tag 5)
+               + struct.pack(">ih", 0, 0) + b"\x00" + b"\x02" + producer + b"\x01\x05\x01z"
+               + b"\x00"
+               # partition 7: UNKNOWN_TOPIC_OR_PARTITION, message "m", no producers
+               + struct.pack(">ih", 7, 3) + b"\x02m" + b"\x01" + b"\x00"
+               + b"\x00" + b"\x00")
+        r = kw.Reader(raw)
+        res = kw.decode_describe_producers(r)
+        self.assertEqual(r.remaining(), 0)
+        self.assertEqual([(t, p, x["error_code"], x["error_message"]) for t, p, x in res],
+                         [("t", 0, 0, None), ("t", 7, 3, "m")])
+        self.assertEqual(res[0][2]["producers"], [{
+            "producer_id": 9, "producer_epoch": 2, "last_sequence": 14,
+            "last_timestamp": 1_700_000_000_000, "coordinator_epoch": -1,
+            "current_txn_start_offset": -1}])
+        self.assertEqual(res[1][2]["producers"], [])
+
 
 def _kp(cls_factory):
     """A kafka-python protocol struct's encoding (the object kept alive across encode())."""

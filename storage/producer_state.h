@@ -36,6 +36,9 @@ struct producer_entry {
     int32_t coordinator_epoch = -1;         // of the last transaction marker written
     int64_t last_timestamp = -1;            // for producer.id.expiration.ms
     int64_t current_txn_first_offset = -1;  // -1: no open transaction
+
+    // Last sequence of the newest batch; -1 when only a marker is known (Kafka's lastSeq).
+    int32_t last_seq() const { return batches.empty() ? -1 : batches.back().last_seq; }
 };
 
 // The producer fields of one incoming batch.
@@ -116,6 +119,12 @@ class producer_state {
     void drop_below(int64_t log_start_offset);
 
     const producer_entry* find(int64_t producer_id) const;
+    // fn(producer_id, entry) for every producer with state, in no particular order
+    // (DescribeProducers lists them, KIP-664).
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+        for (const auto& [id, e] : producers_) fn(id, e);
+    }
     size_t size() const { return producers_.size(); }
     void clear() {
         producers_.clear();

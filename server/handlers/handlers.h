@@ -35,6 +35,7 @@ void register_add_offsets_to_txn(dispatch& d);
 void register_end_txn(dispatch& d);
 void register_describe_transactions(dispatch& d);
 void register_list_transactions(dispatch& d);
+void register_describe_producers(dispatch& d);
 
 inline void register_handlers(dispatch& d) {
     register_api_versions(d);
@@ -67,6 +68,7 @@ inline void register_handlers(dispatch& d) {
     register_end_txn(d);
     register_describe_transactions(d);
     register_list_transactions(d);
+    register_describe_producers(d);
 }
 
 }  // namespace runnel::server

@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 
 namespace runnel::storage {
 namespace {
@@ -203,6 +205,34 @@ TEST_F(ProducerStateTest, SnapshotKeepsOpenTransactionsAndCoordinatorEpochs) {
     back->drop_below(1'000'000);
     ASSERT_NE(back->find(3), nullptr);
     EXPECT_EQ(back->first_unstable_offset(), 107);
+}
+
+TEST_F(ProducerStateTest, ForEachVisitsEveryProducerWithItsLastSequence) {
+    producer_state s;
+    s.update({1, 0, 0, 2, 500}, 0, 2);
+    s.update({1, 0, 3, 7, 600}, 3, 7);        // producer 1's newest batch ends at sequence 7
+    s.update({2, 4, 0, 0, 700, true}, 8, 8);  // producer 2 opens a transaction at 8
+    s.apply_marker({3, 1, 5, true, 800}, 9);  // producer 3: only a marker, no batches
+    std::map<int64_t, producer_entry> seen;
+    s.for_each([&](int64_t id, const producer_entry& e) {
+        EXPECT_TRUE(seen.emplace(id, e).second) << "producer " << id << " visited twice";
+    });
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[1].last_seq(), 7);
+    EXPECT_EQ(seen[1].last_timestamp, 600);
+    EXPECT_EQ(seen[1].current_txn_first_offset, -1);
+    EXPECT_EQ(seen[2].epoch, 4);
+    EXPECT_EQ(seen[2].last_seq(), 0);
+    EXPECT_EQ(seen[2].current_txn_first_offset, 8);
+    EXPECT_EQ(seen[3].last_seq(), -1);
+    EXPECT_EQ(seen[3].coordinator_epoch, 5);
+    EXPECT_EQ(seen[3].epoch, 1);
+    // Expired producers are no longer visited.
+    s.expire(650 + 1000, 1000);
+    std::vector<int64_t> left;
+    s.for_each([&](int64_t id, const producer_entry&) { left.push_back(id); });
+    std::sort(left.begin(), left.end());
+    EXPECT_EQ(left, (std::vector<int64_t>{2, 3}));
 }
 
 }  // namespace
