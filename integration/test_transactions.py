@@ -377,9 +377,12 @@ class RawTransactionApiTest(BrokerTestCase):
         self.assertIn(tid, self.t.list(version=0)[2])
         self.assertEqual(self.t.list(states=["Bogus"])[2], {})
 
-        # The open transaction holds read_committed back.
+        # The open transaction holds read_committed back; DescribeProducers shows where it began.
         res = self.c.fetch({self.topic: {0: 0}}, isolation_level=kw.READ_COMMITTED)
         self.assertEqual(res[(self.topic, 0)]["last_stable_offset"], 0)
+        producers = self.c.describe_producers([(self.topic, [0])])[0][2]["producers"]
+        self.assertEqual([(x["producer_id"], x["last_sequence"], x["current_txn_start_offset"])
+                          for x in producers], [(pid, 1, 0)])
         # A stale epoch cannot end it; v1 hears INVALID_PRODUCER_EPOCH.
         self.assertEqual(self.t.end(3, tid, pid, epoch - 1, True), kw.PRODUCER_FENCED)
         self.assertEqual(self.t.end(1, tid, pid, epoch - 1, True), kw.INVALID_PRODUCER_EPOCH)
@@ -392,6 +395,9 @@ class RawTransactionApiTest(BrokerTestCase):
         self.assertEqual(res["last_stable_offset"], 3)  # two records and the commit marker
         self.assertEqual(txn_wire.data_values(res["records"]), [b"t1", b"t2"])
         self.assertEqual(self.t.describe(tid)[tid]["state"], "CompleteCommit")
+        producers = self.c.describe_producers([(self.topic, [0])])[0][2]["producers"]
+        self.assertEqual([(x["current_txn_start_offset"], x["coordinator_epoch"])
+                          for x in producers], [(-1, 0)])
         self.assertEqual(self.t.list(states=["CompleteCommit"], producer_ids=[pid])[2],
                          {tid: (pid, "CompleteCommit")})
 
