@@ -1,13 +1,16 @@
 // What the two sparse segment indexes (<base>.index and <base>.timeindex) have in common: a file of
-// fixed-size big-endian entries, each holding an offset relative to the segment base, kept in
-// memory and written through to the file. offset_index and time_index add their entry layout and
-// lookups on top.
+// fixed-size big-endian entries, each holding an offset relative to the segment base. Lookups only
+// ever use the entries kept in memory, so no descriptor stays open (10,000 partitions would
+// otherwise hold 30,000): the file is opened briefly when entries are written out, which happens
+// in flush jobs for new entries (index_write, run on the I/O threads), and in full when the
+// segment is sealed (roll, close) or flushed on its own shard. A crash can leave the file behind
+// the log; recovery rebuilds the indexes of every segment after the recovery point, and a flush
+// job's entries are on disk before the recovery point passes them.
 //
-// Like Kafka, the index of the active segment is preallocated: the file is extended (sparse, zero
-// filled) to segment.index.bytes rounded down to whole entries, and trimmed back to the real
-// entries when the segment rolls or closes. Loading keeps the longest prefix of valid, correctly
-// ordered entries, so a zero tail (preallocation, or a crash before trimming) or a torn entry is
-// dropped.
+// Kafka preallocates the active segment's index files (it maps them into memory); nothing here
+// needs that, so files hold exactly their entries. Loading keeps the longest prefix of valid,
+// correctly ordered entries, so a zero tail (a Kafka-written preallocated file, or a crash before
+// Kafka trimmed it) or a torn entry is dropped.
 //
 // `Entry` provides:
 //   static constexpr size_t size;                 bytes per entry on disk
@@ -27,10 +30,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <vector>
 
 namespace runnel::storage {
+
+// Entries to write at `position` of an index file, then sync it; with no bytes only the sync.
+// Made on the owning shard, run on an I/O thread. A file deleted meanwhile (retention) is fine.
+struct index_write {
+    std::filesystem::path path;
+    int64_t position = 0;
+    std::vector<uint8_t> bytes;
+
+    std::error_code run() const;
+};
 
 template <class Entry>
 class index_file {
@@ -41,17 +55,10 @@ class index_file {
     index_file(index_file&&) noexcept = default;
     index_file& operator=(index_file&&) noexcept = default;
 
-    const std::filesystem::path& path() const { return file_.path(); }
+    const std::filesystem::path& path() const { return path_; }
     int64_t base_offset() const { return base_offset_; }
     size_t entries() const { return entries_.size(); }
     size_t max_entries() const { return max_entries_; }
-    // True while the file is extended to max_entries() slots.
-    bool preallocated() const { return preallocated_; }
-    // Bytes the file should have now.
-    int64_t file_size() const {
-        size_t slots = preallocated_ ? std::max(max_entries_, entries_.size()) : entries_.size();
-        return static_cast<int64_t>(slots * entry_size);
-    }
 
     // Removes every entry whose offset is >= offset.
     std::error_code truncate_to(int64_t offset) {
@@ -61,30 +68,56 @@ class index_file {
                                    [](const Entry& e, int64_t r) { return e.relative_offset < r; });
         return truncate_to_entries(static_cast<size_t>(it - entries_.begin()));
     }
-    // Keeps the first n entries; the dropped slots read as zeros afterwards.
+    // Keeps the first n entries (in memory and in the file).
     std::error_code truncate_to_entries(size_t n) {
         if (n >= entries_.size()) return {};
-        if (auto ec = file_.truncate(static_cast<int64_t>(n * entry_size))) return ec;
+        if (n < queued_) {
+            auto f = file::open(path_, O_RDWR | O_CREAT);
+            if (!f) return f.error();
+            if (auto ec = f->truncate(static_cast<int64_t>(n * entry_size))) return ec;
+            queued_ = n;
+        }
         entries_.resize(n);
-        if (preallocated_) return file_.truncate(file_size());
         return {};
     }
     std::error_code reset() { return truncate_to_entries(0); }
 
-    // Extends the file to max_entries() zero-filled slots (for the active segment).
-    std::error_code preallocate() {
-        preallocated_ = true;
-        return file_.truncate(file_size());
+    // Writes every entry and cuts the file to them (seal, close: the file is then complete).
+    std::error_code write_all() {
+        auto f = file::open(path_, O_RDWR | O_CREAT);
+        if (!f) return f.error();
+        auto bytes = encode(0);
+        if (!bytes.empty()) {
+            if (auto ec = f->write_at(bytes.data(), bytes.size(), 0)) return ec;
+        }
+        if (auto ec = f->truncate(static_cast<int64_t>(bytes.size()))) return ec;
+        queued_ = entries_.size();
+        unsynced_ = true;
+        return {};
     }
-    // Cuts the file to the real entries (when the segment stops being the active one).
-    std::error_code trim() {
-        preallocated_ = false;
-        return file_.truncate(file_size());
+    // write_all() and a sync (a flush on the owning shard).
+    std::error_code flush() {
+        if (auto ec = write_all()) return ec;
+        if (auto ec = index_write{path_, 0, {}}.run()) return ec;
+        unsynced_ = false;
+        return {};
+    }
+    // For a flush job: the entries not yet handed out, to be written and synced elsewhere;
+    // nullopt when the file has nothing new since the last one.
+    std::optional<index_write> take_pending() {
+        if (queued_ == entries_.size() && !unsynced_) return std::nullopt;
+        index_write w{path_, static_cast<int64_t>(queued_ * entry_size), encode(queued_)};
+        queued_ = entries_.size();
+        unsynced_ = false;
+        return w;
     }
 
-    std::error_code flush() { return file_.datasync(); }
-    result<file> duplicate() const { return file_.duplicate(); }
-    std::error_code close() { return file_.close(); }
+    // A flush job that took entries failed: the next one writes the whole file again (a later
+    // job writing only its own entries would leave a hole of zeros where the lost ones belong).
+    void requeue() {
+        queued_ = 0;
+        unsynced_ = true;
+    }
 
   protected:
     // Opens or creates the file and loads its valid prefix; the file is trimmed to it.
@@ -123,33 +156,30 @@ class index_file {
                                 *size - valid_bytes, entries_.size());
             if (auto ec = f->truncate(valid_bytes)) return ec;
         }
-        file_ = std::move(*f);
-        preallocated_ = false;
+        path_ = path;
+        queued_ = entries_.size();
         return {};
     }
 
-    // Writes e into the next slot and keeps it.
-    std::error_code push(const Entry& e) {
-        uint8_t buf[entry_size];
-        e.encode(buf);
-        auto pos = static_cast<int64_t>(entries_.size() * entry_size);
-        if (auto ec = file_.write_at(buf, entry_size, pos)) {
-            // write_at cut the file back to pos; restore the preallocated length.
-            if (preallocated_) (void)file_.truncate(file_size());
-            return ec;
-        }
-        entries_.push_back(e);
-        return {};
-    }
+    // Keeps e; it reaches the file with the next flush job or seal.
+    void push(const Entry& e) { entries_.push_back(e); }
 
     const std::vector<Entry>& raw_entries() const { return entries_; }
 
   private:
-    file file_;
+    std::vector<uint8_t> encode(size_t from) const {
+        std::vector<uint8_t> out((entries_.size() - std::min(from, entries_.size())) * entry_size);
+        for (size_t i = from; i < entries_.size(); ++i)
+            entries_[i].encode(out.data() + (i - from) * entry_size);
+        return out;
+    }
+
+    std::filesystem::path path_;
     int64_t base_offset_ = 0;
     size_t max_entries_ = 0;
-    bool preallocated_ = false;
     std::vector<Entry> entries_;
+    size_t queued_ = 0;  // entries before this are in the file or in a flush job's index_write
+    bool unsynced_ = false;  // written here since the last sync was handed out
 };
 
 }  // namespace runnel::storage

@@ -65,7 +65,8 @@ std::error_code offset_index::append(int64_t offset, int64_t position) {
                             path().string(), offset, position, entries(), last_entry().offset);
         return errc::invalid_index_entry;
     }
-    return push(e);
+    push(e);
+    return {};
 }
 
 }  // namespace runnel::storage

@@ -1,6 +1,6 @@
 // Sparse offset index of one segment (<base>.index), Kafka's format: entries of a 4-byte offset
 // relative to the segment base and a 4-byte position in the .log file, both big-endian, strictly
-// increasing. Loading, truncation and preallocation are index_file's; lookups never touch the disk.
+// increasing. Loading, truncation and writing out are index_file's; lookups never touch the disk.
 #pragma once
 
 #include "storage/errors.h"
@@ -35,7 +35,7 @@ struct offset_index_entry {
 class offset_index : public index_file<offset_index_entry> {
   public:
     // Opens or creates the file and loads it. A trailing partial entry and anything from the first
-    // entry that breaks the ordering on (such as a zero-filled preallocated tail) are dropped and
+    // entry that breaks the ordering on (such as Kafka's zero-filled preallocated tail) are dropped and
     // the file is trimmed to the valid entries. `max_index_bytes` is segment.index.bytes.
     static result<offset_index> open(const std::filesystem::path& path, int64_t base_offset,
                                      int32_t max_index_bytes);

@@ -44,15 +44,10 @@ std::error_code partition_log::roll(int64_t now) {
     // pages take to write): append reports the roll and the next flush job covers it, as Kafka
     // schedules an asynchronous flush of the rolled segment.
     auto& old = segments_.back();
-    // On failure the old segment stays the active one (a full disk, say): its indexes get their
-    // preallocated length back. If even that fails they still work, growing entry by entry.
-    auto keep_old = [&](std::error_code ec) {
-        (void)old.activate();
-        return ec;
-    };
-    if (auto ec = old.seal()) return keep_old(ec);
+    // On failure the old segment stays the active one (a full disk, say).
+    if (auto ec = old.seal()) return ec;
     auto seg = segment::create(dir_, next_offset_, options(), now);
-    if (!seg) return keep_old(seg.error());
+    if (!seg) return seg.error();
     segments_.push_back(std::move(*seg));
     dir_unsynced_ = true;
     snapshot_producers(false);
@@ -366,7 +361,7 @@ result<std::optional<flush_job>> partition_log::prepare_flush() {
     flush_job job;
     job.target = next_offset_;
     for (size_t i = first_unflushed_segment(false); i < segments_.size(); ++i) {
-        if (auto ec = segments_[i].duplicate_files(job.files)) return ec;
+        if (auto ec = segments_[i].add_to_flush(job.files, job.index_writes)) return ec;
     }
     if (dir_unsynced_) {
         auto d = file::open(dir_, O_RDONLY | O_DIRECTORY);
@@ -380,6 +375,8 @@ result<std::optional<flush_job>> partition_log::prepare_flush() {
 void partition_log::flush_done(const flush_job& job, std::error_code outcome) {
     if (outcome) {
         if (job.dir) dir_unsynced_ = true;
+        for (size_t i = first_unflushed_segment(false); i < segments_.size(); ++i)
+            segments_[i].flush_failed();
         return;
     }
     recovery_point_ = std::max(recovery_point_, std::min(job.target, next_offset_));
@@ -388,6 +385,9 @@ void partition_log::flush_done(const flush_job& job, std::error_code outcome) {
 std::error_code flush_job::run() {
     for (auto& f : files) {
         if (auto ec = f.datasync()) return ec;
+    }
+    for (const auto& w : index_writes) {
+        if (auto ec = w.run()) return ec;
     }
     if (dir && ::fsync(dir->fd()) != 0) return errno_error(errno, "fsync", dir->path());
     return {};

@@ -54,7 +54,8 @@ struct append_info {
 // on a thread other than the log's shard while appends go on (group commit: everything appended
 // before prepare_flush is covered by one job).
 struct flush_job {
-    std::vector<file> files;   // segment .log/.index/.timeindex files: fdatasync
+    std::vector<file> files;   // segment .log (and .txnindex) files: fdatasync
+    std::vector<index_write> index_writes;  // segment index entries to write, then fdatasync
     std::optional<file> dir;   // the partition directory after a roll: fsync
     int64_t target = 0;        // the recovery point once every sync succeeded
 
@@ -164,7 +165,7 @@ class partition_log {
     // Loads the segments in `dir` (created if missing), recovers what `options` says may be
     // unflushed (a torn or corrupt tail is cut off, later segments dropped, and one line per
     // recovered partition is logged), rebuilds missing indexes, and creates an empty segment in an
-    // empty dir. The last segment's indexes are preallocated to segment.index.bytes.
+    // empty dir.
     static result<std::unique_ptr<partition_log>> open(std::filesystem::path dir, log_config config,
                                                        open_options options = {});
 

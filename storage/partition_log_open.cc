@@ -167,8 +167,6 @@ std::error_code partition_log::load_segments(const open_options& opts) {
         if (!seg) return seg.error();
         segments_.push_back(std::move(*seg));
         if (auto sync_ec = sync_directory(d)) return sync_ec;
-    } else if (auto act_ec = segments_.back().activate()) {
-        return act_ec;
     }
 
     next_offset_ = segments_.back().next_offset().value_or(segments_.back().base_offset());

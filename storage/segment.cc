@@ -148,12 +148,6 @@ result<segment> segment::create(const fs::path& dir, int64_t base_offset,
                                 const segment_options& options, int64_t now_ms) {
     auto s = open_files(dir, base_offset, options, true);
     if (!s) return s.error();  // open_files removed whatever it had created
-    if (auto ec = s->activate()) {
-        // A half-made segment must not stay behind: its .log would make the next create (the
-        // retried roll) fail with EEXIST, and its files hold space on a full disk.
-        (void)s->remove();
-        return ec;
-    }
     s->next_offset_ = base_offset;
     s->first_append_ms_ = now_ms;
     return s;
@@ -442,6 +436,9 @@ result<int64_t> segment::recover() {
         if (auto ec = time_index_.maybe_append(max_ts, offset_of_max, true)) return ec;
     }
     if (auto ec = txn_index_.truncate_to(expected_offset)) return ec;
+    // The rebuilt indexes replace the files now (synced with the segment's next flush).
+    if (auto ec = offset_index_.write_all()) return ec;
+    if (auto ec = time_index_.write_all()) return ec;
     size_ = pos;
     next_offset_ = expected_offset;
     max_timestamp_ = max_ts;
@@ -528,18 +525,13 @@ result<int64_t> segment::largest_timestamp() const {
     return log_->modified_ms();
 }
 
-std::error_code segment::activate() {
-    if (auto ec = offset_index_.preallocate()) return ec;
-    return time_index_.preallocate();
-}
-
 std::error_code segment::seal() {
     if (max_timestamp_ > no_timestamp) {
         if (auto ec = time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_, true))
             return ec;
     }
-    if (auto ec = offset_index_.trim()) return ec;
-    return time_index_.trim();
+    if (auto ec = offset_index_.write_all()) return ec;
+    return time_index_.write_all();
 }
 
 std::error_code segment::flush() {
@@ -549,16 +541,16 @@ std::error_code segment::flush() {
     return txn_index_.flush();
 }
 
-std::error_code segment::duplicate_files(std::vector<file>& out) const {
-    auto add = [&out](result<file> f) -> std::error_code {
-        if (!f) return f.error();
-        out.push_back(std::move(*f));
-        return {};
-    };
-    if (auto ec = add(log_->duplicate())) return ec;
-    if (auto ec = add(offset_index_.duplicate())) return ec;
-    if (auto ec = add(time_index_.duplicate())) return ec;
-    return txn_index_.duplicate(out);
+std::error_code segment::add_to_flush(std::vector<file>& files,
+                                      std::vector<index_write>& index_writes) {
+    auto log = log_->duplicate();
+    if (!log) return log.error();
+    if (auto ec = txn_index_.duplicate(files)) return ec;
+    files.push_back(std::move(*log));
+    for (auto w : {offset_index_.take_pending(), time_index_.take_pending()}) {
+        if (w) index_writes.push_back(std::move(*w));
+    }
+    return {};
 }
 
 std::error_code segment::release_log() {
@@ -572,7 +564,7 @@ std::error_code segment::release_log() {
 std::error_code segment::close() {
     std::error_code first;
     if (log_ && log_->is_open()) first = seal();
-    for (auto ec : {offset_index_.close(), time_index_.close(), txn_index_.close(), release_log()}) {
+    for (auto ec : {txn_index_.close(), release_log()}) {
         if (ec && !first) first = ec;
     }
     return first;
@@ -581,8 +573,7 @@ std::error_code segment::close() {
 std::error_code segment::remove(bool keep_txn_index) {
     // No seal(): the files are about to go.
     std::error_code first;
-    for (auto ec : {offset_index_.close(), time_index_.close(),
-                    keep_txn_index ? txn_index_.close() : txn_index_.remove(), release_log()}) {
+    for (auto ec : {keep_txn_index ? txn_index_.close() : txn_index_.remove(), release_log()}) {
         if (ec && !first) first = ec;
     }
     for (auto suffix : {log_suffix, index_suffix, time_index_suffix}) {

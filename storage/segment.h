@@ -75,7 +75,7 @@ class segment {
     segment(segment&&) noexcept = default;
     segment& operator=(segment&&) noexcept = default;
 
-    // Creates an empty active segment (indexes preallocated); fails if its .log already exists.
+    // Creates an empty active segment; fails if its .log already exists.
     // A create that fails part way (no space for an index, say) removes the files it made.
     static result<segment> create(const std::filesystem::path& dir, int64_t base_offset,
                                   const segment_options& options, int64_t now_ms);
@@ -153,15 +153,19 @@ class segment {
     // header or a batch running past the end of the file.
     result<bool> load_tail();
 
-    // Preallocates both index files to segment.index.bytes: the segment becomes the active one.
-    std::error_code activate();
     // When the segment stops being the active one (roll, close): writes the final time index
-    // entry (the largest timestamp) and trims both index files to their entries, as Kafka does.
+    // entry (the largest timestamp), as Kafka does, and both index files in full.
     std::error_code seal();
+    // Syncs the .log and writes and syncs the indexes, here and now.
     std::error_code flush();
-    // Adds duplicates of the descriptors (three, or four with a .txnindex) to `out`, for a flush
-    // run on another thread.
-    std::error_code duplicate_files(std::vector<file>& out) const;
+    // For a flush run on another thread: duplicates of the .log (and .txnindex) descriptors to
+    // sync, and the index entries not yet written (index_file.h).
+    std::error_code add_to_flush(std::vector<file>& files, std::vector<index_write>& index_writes);
+    // That flush failed: its index entries go into the next one again.
+    void flush_failed() {
+        offset_index_.requeue();
+        time_index_.requeue();
+    }
     std::error_code close();
     // Closes and deletes the files; with keep_txn_index the .txnindex stays (the cleaner hands it
     // to the segment that replaces this one at the same base offset).

@@ -58,7 +58,8 @@ std::error_code time_index::maybe_append(int64_t timestamp, int64_t offset, bool
         storage_log().error("{}: time index full ({} entries)", path().string(), entries());
         return errc::invalid_index_entry;
     }
-    return push({timestamp, static_cast<int32_t>(rel)});
+    push({timestamp, static_cast<int32_t>(rel)});
+    return {};
 }
 
 }  // namespace runnel::storage

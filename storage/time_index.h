@@ -1,7 +1,7 @@
 // Sparse time index of one segment (<base>.timeindex), Kafka's format: entries of an 8-byte
 // timestamp and a 4-byte offset relative to the segment base, big-endian. An entry (t, o) says
 // "the largest timestamp up to offset o is t, first reached by the batch ending at o"; timestamps
-// strictly increase, offsets never decrease. Loading, truncation and preallocation are
+// strictly increase, offsets never decrease. Loading, truncation and writing out are
 // index_file's.
 #pragma once
 
@@ -41,7 +41,7 @@ struct time_index_entry {
 class time_index : public index_file<time_index_entry> {
   public:
     // Opens or creates the file and loads it, dropping a trailing partial entry and everything
-    // from the first out-of-order entry on (zero-filled preallocation); the file is trimmed.
+    // from the first out-of-order entry on (Kafka's zero-filled preallocation); the file is trimmed.
     static result<time_index> open(const std::filesystem::path& path, int64_t base_offset,
                                    int32_t max_index_bytes);
 

@@ -46,6 +46,7 @@ TEST(OffsetIndex, FileIsKafkaFormat) {
         auto idx = offset_index::open(path, 0x100, 1024);
         ASSERT_TRUE(idx);
         ASSERT_FALSE(idx->append(0x302, 0x01020304));
+        ASSERT_FALSE(idx->write_all());
     }
     std::vector<uint8_t> want{0, 0, 0x02, 0x02, 0x01, 0x02, 0x03, 0x04};
     EXPECT_EQ(file_bytes(path), want);
@@ -79,6 +80,7 @@ TEST(OffsetIndex, ReopenAndTruncate) {
         auto idx = offset_index::open(path, 0, 1024);
         ASSERT_TRUE(idx);
         for (int i = 1; i <= 5; ++i) ASSERT_FALSE(idx->append(i * 10, i * 1000));
+        ASSERT_FALSE(idx->write_all());
     }
     auto idx = offset_index::open(path, 0, 1024);
     ASSERT_TRUE(idx);
@@ -93,6 +95,8 @@ TEST(OffsetIndex, ReopenAndTruncate) {
     EXPECT_EQ(idx->entries(), 2u);
     EXPECT_EQ(fs::file_size(path), 16u);
     ASSERT_FALSE(idx->append(22, 2500));  // appends continue after the cut
+    ASSERT_FALSE(idx->write_all());
+    EXPECT_EQ(fs::file_size(path), 24u);
     ASSERT_FALSE(idx->truncate_to(0));
     EXPECT_EQ(idx->entries(), 0u);
     EXPECT_EQ(fs::file_size(path), 0u);
@@ -106,6 +110,7 @@ TEST(OffsetIndex, LoadToleratesPartialEntryAndZeroFill) {
         ASSERT_TRUE(idx);
         ASSERT_FALSE(idx->append(3, 500));
         ASSERT_FALSE(idx->append(9, 1200));
+        ASSERT_FALSE(idx->write_all());
     }
     // Kafka preallocates (zero fill) and a crash can leave half an entry.
     append_bytes(path, std::vector<uint8_t>(80, 0));
@@ -117,6 +122,10 @@ TEST(OffsetIndex, LoadToleratesPartialEntryAndZeroFill) {
         EXPECT_EQ(idx->last_entry(), (offset_position{9, 1200}));
         EXPECT_EQ(fs::file_size(path), 16u);  // trimmed so appends land after the real entries
         ASSERT_FALSE(idx->append(12, 2000));
+        auto w = idx->take_pending();
+        ASSERT_TRUE(w);
+        EXPECT_EQ(w->position, 16);
+        ASSERT_FALSE(w->run());
     }
     auto idx = offset_index::open(path, 0, 1024);
     ASSERT_TRUE(idx);
@@ -156,6 +165,7 @@ TEST(TimeIndex, FileIsKafkaFormatAndReloads) {
         ASSERT_TRUE(idx);
         ASSERT_FALSE(idx->maybe_append(0x0102030405060708, 0x105));
         ASSERT_FALSE(idx->maybe_append(0x0102030405060709, 0x106));
+        ASSERT_FALSE(idx->write_all());
     }
     auto bytes = file_bytes(path);
     std::vector<uint8_t> first{1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 5};
@@ -198,83 +208,97 @@ TEST(TimeIndex, TruncateTo) {
     EXPECT_EQ(idx->entries(), 2u);
 }
 
-TEST(IndexFile, PreallocateAndTrim) {
+TEST(IndexFile, EntriesReachTheFileOnlyWhenWrittenOut) {
     temp_dir dir;
     auto path = dir.path() / "00000000000000000000.index";
     auto tpath = dir.path() / "00000000000000000000.timeindex";
-    auto idx = offset_index::open(path, 0, 1000);  // 125 slots of 8 bytes
-    auto tidx = time_index::open(tpath, 0, 1000);  // 83 slots of 12 bytes (996 bytes)
+    auto idx = offset_index::open(path, 0, 1000);
+    auto tidx = time_index::open(tpath, 0, 1000);
     ASSERT_TRUE(idx && tidx);
-    ASSERT_FALSE(idx->preallocate());
-    ASSERT_FALSE(tidx->preallocate());
-    EXPECT_TRUE(idx->preallocated());
-    EXPECT_EQ(fs::file_size(path), 1000u);
-    EXPECT_EQ(fs::file_size(tpath), 996u);
+    EXPECT_EQ(tidx->max_entries(), 83u);  // 996 bytes of 12-byte entries
+    EXPECT_FALSE(idx->take_pending());    // nothing new
     for (int i = 1; i <= 4; ++i) {
         ASSERT_FALSE(idx->append(i * 10, i * 100));
         ASSERT_FALSE(tidx->maybe_append(i * 1000, i * 10));
     }
-    EXPECT_EQ(fs::file_size(path), 1000u);  // entries land inside the preallocated file
-    // Truncating keeps the preallocated length and zeroes the dropped slots.
-    ASSERT_FALSE(idx->truncate_to(30));
-    ASSERT_FALSE(tidx->truncate_to(30));
-    EXPECT_EQ(fs::file_size(path), 1000u);
-    EXPECT_EQ(fs::file_size(tpath), 996u);
-    auto bytes = file_bytes(path);
-    EXPECT_TRUE(std::all_of(bytes.begin() + 16, bytes.end(), [](uint8_t b) { return b == 0; }));
+    EXPECT_EQ(fs::file_size(path), 0u);  // kept in memory: no descriptor stays open
+    EXPECT_EQ(idx->lookup(25), (offset_position{20, 200}));
 
-    // A crash now leaves the zero tail: loading stops at it.
+    // A flush job takes the new entries once and writes them where they belong.
+    auto w = idx->take_pending();
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->position, 0);
+    EXPECT_EQ(w->bytes.size(), 32u);
+    EXPECT_FALSE(idx->take_pending());
+    ASSERT_FALSE(w->run());
+    EXPECT_EQ(fs::file_size(path), 32u);
+    ASSERT_FALSE(idx->append(50, 500));
+    w = idx->take_pending();
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->position, 32);
+    ASSERT_FALSE(w->run());
     {
         auto again = offset_index::open(path, 0, 1000);
         ASSERT_TRUE(again);
-        EXPECT_EQ(again->entries(), 2u);
-        EXPECT_EQ(again->last_entry(), (offset_position{20, 200}));
-        EXPECT_FALSE(again->preallocated());
-        EXPECT_EQ(fs::file_size(path), 16u);  // loading trims
-        ASSERT_FALSE(again->preallocate());
-        auto tagain = time_index::open(tpath, 0, 1000);
-        ASSERT_TRUE(tagain);
-        EXPECT_EQ(tagain->entries(), 2u);
-        EXPECT_EQ(tagain->last_entry(), (timestamp_offset{2000, 20}));
+        EXPECT_EQ(again->entries(), 5u);
+        EXPECT_EQ(again->last_entry(), (offset_position{50, 500}));
     }
-    ASSERT_FALSE(idx->trim());
-    ASSERT_FALSE(tidx->trim());
+
+    // Truncation cuts the file too; write_all leaves exactly the entries.
+    ASSERT_FALSE(idx->truncate_to(30));
+    EXPECT_EQ(idx->entries(), 2u);
     EXPECT_EQ(fs::file_size(path), 16u);
+    ASSERT_FALSE(tidx->truncate_to(30));
+    ASSERT_FALSE(tidx->write_all());
     EXPECT_EQ(fs::file_size(tpath), 24u);
-    ASSERT_FALSE(idx->append(25, 250));  // appends work on a trimmed index too
-    EXPECT_EQ(fs::file_size(path), 24u);
+    auto tagain = time_index::open(tpath, 0, 1000);
+    ASSERT_TRUE(tagain);
+    EXPECT_EQ(tagain->last_entry(), (timestamp_offset{2000, 20}));
+    // A write-out still needs a sync, handed to the next flush job.
+    w = tidx->take_pending();
+    ASSERT_TRUE(w);
+    EXPECT_TRUE(w->bytes.empty());
+    ASSERT_FALSE(w->run());
+
+    // A job for a file deleted meanwhile (retention) has nothing left to do.
+    ASSERT_FALSE(idx->append(60, 600));
+    w = idx->take_pending();
+    fs::remove(path);
+    EXPECT_FALSE(w->run());
+    EXPECT_FALSE(fs::exists(path));
 }
 
-TEST(IndexFile, PreallocationNeverCutsEntries) {
+TEST(IndexFile, ShrunkIndexBytesNeverCutEntries) {
     temp_dir dir;
     auto path = dir.path() / "x.index";
     {
         auto idx = offset_index::open(path, 0, 1024);
         ASSERT_TRUE(idx);
         for (int i = 1; i <= 6; ++i) ASSERT_FALSE(idx->append(i, i * 10));
+        ASSERT_FALSE(idx->flush());
     }
     // segment.index.bytes shrank below what the file holds: the entries stay.
     auto idx = offset_index::open(path, 0, 16);
     ASSERT_TRUE(idx);
     EXPECT_EQ(idx->entries(), 6u);
     EXPECT_TRUE(idx->full());
-    ASSERT_FALSE(idx->preallocate());
     EXPECT_EQ(fs::file_size(path), 48u);
 }
 
-TEST(IndexFile, LoadsLargePreallocatedFileQuickly) {
+TEST(IndexFile, LoadsKafkasPreallocatedFileQuickly) {
     temp_dir dir;
     auto path = dir.path() / "big.index";
     {
-        auto idx = offset_index::open(path, 0, 10 << 20);
-        ASSERT_TRUE(idx);
-        ASSERT_FALSE(idx->preallocate());
-        ASSERT_FALSE(idx->append(5, 4096));
+        // Kafka preallocates segment.index.bytes of zeros and may crash before trimming.
+        std::vector<uint8_t> bytes(10u << 20, 0);
+        bytes[3] = 5;     // relative offset 5
+        bytes[6] = 0x10;  // position 4096
+        append_bytes(path, bytes);
     }
-    EXPECT_EQ(fs::file_size(path), 10u << 20);
     auto idx = offset_index::open(path, 0, 10 << 20);
     ASSERT_TRUE(idx);
     EXPECT_EQ(idx->entries(), 1u);
+    EXPECT_EQ(idx->last_entry(), (offset_position{5, 4096}));
     EXPECT_EQ(fs::file_size(path), 8u);
 }
 

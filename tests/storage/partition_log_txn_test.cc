@@ -487,7 +487,7 @@ TEST_F(PartitionLogTxnTest, FlushJobsCoverTheTxnIndexAndItsDirectoryEntry) {
     auto job = log_->prepare_flush();
     ASSERT_TRUE(job);
     ASSERT_TRUE(*job);
-    EXPECT_EQ((*job)->files.size(), 4u);  // .log, .index, .timeindex, .txnindex
+    EXPECT_EQ((*job)->files.size(), 2u);  // .log and .txnindex (indexes are index_writes)
     EXPECT_TRUE((*job)->dir);             // the new .txnindex's directory entry
     ASSERT_FALSE((*job)->run());
     log_->flush_done(**job, {});

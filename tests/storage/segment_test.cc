@@ -342,23 +342,26 @@ TEST_F(SegmentTest, RemoveDeletesFiles) {
     EXPECT_TRUE(fs::is_empty(dir_.path()));
 }
 
-TEST_F(SegmentTest, ActiveIndexesArePreallocatedAndTrimmedWhenSealed) {
+TEST_F(SegmentTest, IndexesAreWrittenOutWhenSealedClosedAndFlushed) {
     auto index = dir_.path() / "00000000000000001000.index";
     auto time_index = dir_.path() / "00000000000000001000.timeindex";
-    EXPECT_EQ(fs::file_size(index), 4096u);       // segment.index.bytes
-    EXPECT_EQ(fs::file_size(time_index), 4092u);  // rounded down to whole 12-byte entries
+    EXPECT_EQ(fs::file_size(index), 0u);  // no preallocation: nothing maps the files
     for (int i = 0; i < 10; ++i) append(2, 3'000 + i);
-    EXPECT_EQ(fs::file_size(index), 4096u);
     size_t offset_entries = seg_->offsets().entries();
     ASSERT_GT(offset_entries, 0u);
+    EXPECT_EQ(fs::file_size(index), 0u);  // entries wait in memory
     ASSERT_FALSE(seg_->seal());
     EXPECT_EQ(fs::file_size(index), offset_entries * 8);
     EXPECT_EQ(fs::file_size(time_index), seg_->times().entries() * 12);
     EXPECT_EQ(seg_->times().last_entry().timestamp, seg_->max_timestamp());
-    ASSERT_FALSE(seg_->activate());
-    EXPECT_EQ(fs::file_size(index), 4096u);
-    ASSERT_FALSE(seg_->close());  // close trims too
-    EXPECT_EQ(fs::file_size(index), offset_entries * 8);
+    for (int i = 0; i < 10; ++i) append(2, 4'000 + i);
+    ASSERT_GT(seg_->offsets().entries(), offset_entries);
+    ASSERT_FALSE(seg_->flush());
+    EXPECT_EQ(fs::file_size(index), seg_->offsets().entries() * 8);
+    for (int i = 0; i < 10; ++i) append(2, 5'000 + i);
+    ASSERT_FALSE(seg_->close());  // close writes them out too
+    EXPECT_EQ(fs::file_size(index), seg_->offsets().entries() * 8);
+    EXPECT_EQ(fs::file_size(time_index), seg_->times().entries() * 12);
 }
 
 TEST_F(SegmentTest, LoadTailFindsTheEndWithoutRecovery) {
