@@ -30,6 +30,7 @@ void register_offset_delete(dispatch& d);
 void register_consumer_group_heartbeat(dispatch& d);
 void register_consumer_group_describe(dispatch& d);
 void register_init_producer_id(dispatch& d);
+void register_txn_offset_commit(dispatch& d);
 
 inline void register_handlers(dispatch& d) {
     register_api_versions(d);
@@ -57,6 +58,7 @@ inline void register_handlers(dispatch& d) {
     register_consumer_group_heartbeat(d);
     register_consumer_group_describe(d);
     register_init_producer_id(d);
+    register_txn_offset_commit(d);
 }
 
 }  // namespace runnel::server
