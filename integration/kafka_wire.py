@@ -50,6 +50,7 @@ DESCRIBE_CLUSTER = 60
 CONSUMER_GROUP_HEARTBEAT = 68
 CONSUMER_GROUP_DESCRIBE = 69
 INIT_PRODUCER_ID = 22
+TXN_OFFSET_COMMIT = 28
 
 NONE = 0
 OFFSET_OUT_OF_RANGE = 1
@@ -63,6 +64,8 @@ OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 INVALID_PRODUCER_EPOCH = 47
 INVALID_TXN_STATE = 48
 UNKNOWN_PRODUCER_ID = 59
+INVALID_PRODUCER_ID_MAPPING = 49
+UNSTABLE_OFFSET_COMMIT = 88
 NOT_COORDINATOR = 16
 INVALID_TOPIC_EXCEPTION = 17
 RECORD_LIST_TOO_LARGE = 18
@@ -569,7 +572,7 @@ def request_header_version(api_key, version):
         PRODUCE: 9, FETCH: 12, LIST_OFFSETS: 6, METADATA: 9, API_VERSIONS: 3,
         CREATE_TOPICS: 5, DELETE_TOPICS: 4, DESCRIBE_CONFIGS: 4, CREATE_PARTITIONS: 2,
         DESCRIBE_CLUSTER: 0, CONSUMER_GROUP_HEARTBEAT: 0, CONSUMER_GROUP_DESCRIBE: 0,
-        INIT_PRODUCER_ID: 2,
+        INIT_PRODUCER_ID: 2, TXN_OFFSET_COMMIT: 3,
     }.get(api_key)
     if flexible_from is None:
         flexible_from = GROUP_API_FLEXIBLE_FROM.get(api_key)
@@ -900,6 +903,26 @@ def decode_init_producer_id(r, version):
     return out
 
 
+# --- TxnOffsetCommit (28) ---
+
+def encode_txn_offset_commit(version, transactional_id, group_id, producer_id, producer_epoch,
+                             offsets, generation_id=-1, member_id="", group_instance_id=None):
+    """offsets as for encode_offset_commit."""
+    w = _vw(TXN_OFFSET_COMMIT, version)
+    w.str_(transactional_id).str_(group_id).i64(producer_id).i16(producer_epoch)
+    if version >= 3:
+        w.i32(generation_id).str_(member_id).str_(group_instance_id)
+    _commit_topics(w, offsets, leader_epoch=version >= 2)
+    return w.end().getvalue()
+
+
+def decode_txn_offset_commit(r, version):
+    """Returns {(topic, partition): error_code}."""
+    r = _vr(r, TXN_OFFSET_COMMIT, version)
+    r.i32()  # throttle time
+    return _commit_errors(r)
+
+
 # --- FindCoordinator (10) ---
 
 def encode_find_coordinator(version, key=None, keys=None, key_type=0):
@@ -1075,7 +1098,13 @@ def encode_offset_commit(version, group_id, offsets, generation_id=-1, member_id
         w.str_(group_instance_id)
     if 2 <= version <= 4:
         w.i64(retention_time_ms)
+    _commit_topics(w, offsets, leader_epoch=version >= 6, commit_timestamp=version == 1)
+    return w.end().getvalue()
 
+
+def _commit_topics(w, offsets, leader_epoch, commit_timestamp=False):
+    """The topics of an OffsetCommit / TxnOffsetCommit request (see encode_offset_commit for
+    `offsets`); leader_epoch / commit_timestamp: whether the version has that field."""
     def partition(ww, item):
         p, v = item
         if not isinstance(v, tuple):
@@ -1084,22 +1113,19 @@ def encode_offset_commit(version, group_id, offsets, generation_id=-1, member_id
         metadata = v[1] if len(v) > 1 else ""
         epoch = v[2] if len(v) > 2 else -1
         ww.i32(p).i64(offset)
-        if version >= 6:
+        if leader_epoch:
             ww.i32(epoch)
-        if version == 1:
+        if commit_timestamp:
             ww.i64(-1)  # commit timestamp: now
         ww.str_(metadata).end()
 
     def topic(ww, item):
         ww.str_(item[0]).arr(sorted(item[1].items()), partition).end()
     w.arr(sorted(offsets.items()), topic)
-    return w.end().getvalue()
 
 
-def decode_offset_commit(r, version):
-    """Returns ({(topic, partition): error_code}, throttle_ms)."""
-    r = _vr(r, OFFSET_COMMIT, version)
-    throttle = r.i32() if version >= 3 else 0
+def _commit_errors(r):
+    """The rest of an OffsetCommit / TxnOffsetCommit response: {(topic, partition): error}."""
     out = {}
 
     def topic(rr):
@@ -1113,7 +1139,14 @@ def decode_offset_commit(r, version):
         rr.end()
     r.arr(topic)
     r.end()
-    return out, throttle
+    return out
+
+
+def decode_offset_commit(r, version):
+    """Returns ({(topic, partition): error_code}, throttle_ms)."""
+    r = _vr(r, OFFSET_COMMIT, version)
+    throttle = r.i32() if version >= 3 else 0
+    return _commit_errors(r), throttle
 
 
 # --- OffsetFetch (9) ---
@@ -1676,6 +1709,13 @@ class Connection:
         """Returns {(topic, partition): error_code}."""
         return self._call_decoded(OFFSET_COMMIT, version, encode_offset_commit(
             version, group_id, offsets, **kw), decode_offset_commit)[0]
+
+    def txn_offset_commit(self, version, transactional_id, group_id, producer_id, producer_epoch,
+                          offsets, **kw):
+        """Returns {(topic, partition): error_code}."""
+        return self._call_decoded(TXN_OFFSET_COMMIT, version, encode_txn_offset_commit(
+            version, transactional_id, group_id, producer_id, producer_epoch, offsets, **kw),
+            decode_txn_offset_commit)
 
     def offset_fetch(self, version, group_id, topics=None, require_stable=False):
         """One group (any version). Returns (group error_code, {(topic, p): {offset,
