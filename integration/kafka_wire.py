@@ -80,6 +80,8 @@ TRANSACTIONAL_ID_NOT_FOUND = 105
 TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
 NOT_ENOUGH_REPLICAS = 19
 UNKNOWN_PRODUCER_ID = 59
+INVALID_PRODUCER_ID_MAPPING = 49
+UNSTABLE_OFFSET_COMMIT = 88
 NOT_COORDINATOR = 16
 INVALID_TOPIC_EXCEPTION = 17
 RECORD_LIST_TOO_LARGE = 18
@@ -961,6 +963,26 @@ def decode_describe_producers(r):
     return out
 
 
+# --- TxnOffsetCommit (28) ---
+
+def encode_txn_offset_commit(version, transactional_id, group_id, producer_id, producer_epoch,
+                             offsets, generation_id=-1, member_id="", group_instance_id=None):
+    """offsets as for encode_offset_commit."""
+    w = _vw(TXN_OFFSET_COMMIT, version)
+    w.str_(transactional_id).str_(group_id).i64(producer_id).i16(producer_epoch)
+    if version >= 3:
+        w.i32(generation_id).str_(member_id).str_(group_instance_id)
+    _commit_topics(w, offsets, leader_epoch=version >= 2)
+    return w.end().getvalue()
+
+
+def decode_txn_offset_commit(r, version):
+    """Returns {(topic, partition): error_code}."""
+    r = _vr(r, TXN_OFFSET_COMMIT, version)
+    r.i32()  # throttle time
+    return _commit_errors(r)
+
+
 # --- FindCoordinator (10) ---
 
 def encode_find_coordinator(version, key=None, keys=None, key_type=0):
@@ -1136,7 +1158,13 @@ def encode_offset_commit(version, group_id, offsets, generation_id=-1, member_id
         w.str_(group_instance_id)
     if 2 <= version <= 4:
         w.i64(retention_time_ms)
+    _commit_topics(w, offsets, leader_epoch=version >= 6, commit_timestamp=version == 1)
+    return w.end().getvalue()
 
+
+def _commit_topics(w, offsets, leader_epoch, commit_timestamp=False):
+    """The topics of an OffsetCommit / TxnOffsetCommit request (see encode_offset_commit for
+    `offsets`); leader_epoch / commit_timestamp: whether the version has that field."""
     def partition(ww, item):
         p, v = item
         if not isinstance(v, tuple):
@@ -1145,22 +1173,19 @@ def encode_offset_commit(version, group_id, offsets, generation_id=-1, member_id
         metadata = v[1] if len(v) > 1 else ""
         epoch = v[2] if len(v) > 2 else -1
         ww.i32(p).i64(offset)
-        if version >= 6:
+        if leader_epoch:
             ww.i32(epoch)
-        if version == 1:
+        if commit_timestamp:
             ww.i64(-1)  # commit timestamp: now
         ww.str_(metadata).end()
 
     def topic(ww, item):
         ww.str_(item[0]).arr(sorted(item[1].items()), partition).end()
     w.arr(sorted(offsets.items()), topic)
-    return w.end().getvalue()
 
 
-def decode_offset_commit(r, version):
-    """Returns ({(topic, partition): error_code}, throttle_ms)."""
-    r = _vr(r, OFFSET_COMMIT, version)
-    throttle = r.i32() if version >= 3 else 0
+def _commit_errors(r):
+    """The rest of an OffsetCommit / TxnOffsetCommit response: {(topic, partition): error}."""
     out = {}
 
     def topic(rr):
@@ -1174,7 +1199,14 @@ def decode_offset_commit(r, version):
         rr.end()
     r.arr(topic)
     r.end()
-    return out, throttle
+    return out
+
+
+def decode_offset_commit(r, version):
+    """Returns ({(topic, partition): error_code}, throttle_ms)."""
+    r = _vr(r, OFFSET_COMMIT, version)
+    throttle = r.i32() if version >= 3 else 0
+    return _commit_errors(r), throttle
 
 
 # --- OffsetFetch (9) ---
@@ -1744,6 +1776,13 @@ class Connection:
         """Returns {(topic, partition): error_code}."""
         return self._call_decoded(OFFSET_COMMIT, version, encode_offset_commit(
             version, group_id, offsets, **kw), decode_offset_commit)[0]
+
+    def txn_offset_commit(self, version, transactional_id, group_id, producer_id, producer_epoch,
+                          offsets, **kw):
+        """Returns {(topic, partition): error_code}."""
+        return self._call_decoded(TXN_OFFSET_COMMIT, version, encode_txn_offset_commit(
+            version, transactional_id, group_id, producer_id, producer_epoch, offsets, **kw),
+            decode_txn_offset_commit)
 
     def offset_fetch(self, version, group_id, topics=None, require_stable=False):
         """One group (any version). Returns (group error_code, {(topic, p): {offset,

@@ -80,7 +80,8 @@ append_info partition_log::appended(int64_t first_offset, int64_t last_offset, i
 }
 
 result<append_info> partition_log::append(std::span<uint8_t> batches,
-                                          std::optional<int64_t> log_append_time) {
+                                          std::optional<int64_t> log_append_time,
+                                          append_origin origin) {
     if (closed_) return make_error_code(errc::log_closed);
     if (batches.empty()) return make_error_code(errc::invalid_batch);
 
@@ -112,7 +113,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
     // offsets. (A produce carries one batch; the checks look at each against the stored state.)
     for (size_t pos = 0; pos < batches.size();) {
         auto h = parse_batch_header(batches.data() + pos, static_cast<int64_t>(pos));
-        auto verdict = producers_.check(producer_append::of(*h));
+        auto verdict = producers_.check(producer_append::of(*h), origin);
         if (!verdict) return verdict.error();
         if (*verdict) {
             append_info dup{(*verdict)->first_offset, (*verdict)->last_offset,

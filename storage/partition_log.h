@@ -179,8 +179,12 @@ class partition_log {
     // A failed write or roll (errc::no_space on a full disk) takes no offsets and leaves the log
     // as it was, the active segment still usable; the next append tries the roll again.
     // Idempotent and transactional producers are checked (producer_state.h); control batches are
-    // errc::invalid_batch (markers are written by append_marker only).
-    result<append_info> append(std::span<uint8_t> batches, std::optional<int64_t> log_append_time);
+    // errc::invalid_batch (markers are written by append_marker only). append_origin::coordinator
+    // is for the broker's own coordinators (Kafka's AppendOrigin.COORDINATOR): their
+    // transactional batches carry base sequence -1, so only the producer epoch is checked; the
+    // batch opens or extends the producer's transaction as a client's would.
+    result<append_info> append(std::span<uint8_t> batches, std::optional<int64_t> log_append_time,
+                               append_origin origin = append_origin::client);
 
     // Writes a transaction marker (the control batch of protocol/end_txn_marker.h, with base
     // sequence -1 and the given CreateTime timestamp) for the producer's transaction, as Kafka's

@@ -49,10 +49,18 @@ producer_append producer_append::of(const batch_header& h) {
     return a;
 }
 
-result<std::optional<producer_batch>> producer_state::check(const producer_append& a) const {
+result<std::optional<producer_batch>> producer_state::check(const producer_append& a,
+                                                            append_origin origin) const {
     using none = std::optional<producer_batch>;
     if (!a.idempotent()) return none();
     auto it = producers_.find(a.producer_id);
+    if (origin == append_origin::coordinator) {
+        // Kafka's COORDINATOR origin: no sequence to check, but a fenced (older) epoch is still
+        // refused, so a zombie producer's TxnOffsetCommit cannot join the new transaction.
+        if (it != producers_.end() && a.epoch < it->second.epoch)
+            return make_error_code(errc::invalid_producer_epoch);
+        return none();
+    }
     if (it == producers_.end()) {
         // Kafka since KIP-360 accepts an unknown producer at any sequence; we keep the older,
         // stricter answer for a producer whose state expired mid-stream, which every client
@@ -91,8 +99,10 @@ void producer_state::update(const producer_append& a, int64_t first_offset, int6
         e.batches.clear();
         e.epoch = a.epoch;
     }
-    e.batches.push_back({a.first_seq, a.last_seq, first_offset, last_offset, a.timestamp});
-    while (e.batches.size() > kept_batches) e.batches.pop_front();
+    if (a.first_seq >= 0) {
+        e.batches.push_back({a.first_seq, a.last_seq, first_offset, last_offset, a.timestamp});
+        while (e.batches.size() > kept_batches) e.batches.pop_front();
+    }
     e.last_timestamp = std::max(e.last_timestamp, a.timestamp);
     if (a.transactional && e.current_txn_first_offset < 0) {
         e.current_txn_first_offset = first_offset;

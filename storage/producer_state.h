@@ -54,6 +54,11 @@ struct producer_append {
     static producer_append of(const batch_header& h);
 };
 
+// Who appends a data batch (Kafka's AppendOrigin): a client's Produce, or a coordinator of this
+// broker writing to its own internal topic (the group coordinator's transactional offset commits,
+// which carry no sequence numbers).
+enum class append_origin { client, coordinator };
+
 // A transaction marker (control batch) about to be written or replayed.
 struct marker_append {
     int64_t producer_id = -1;
@@ -84,11 +89,16 @@ class producer_state {
     // epoch), errc::out_of_order_sequence (a gap, or a new epoch not starting at 0),
     // errc::unknown_producer_id (no state for this producer, e.g. expired, and the sequence does
     // not start at 0), errc::invalid_txn_state (a non-transactional batch while the producer's
-    // transaction is open, as Kafka refuses it).
-    result<std::optional<producer_batch>> check(const producer_append& a) const;
+    // transaction is open, as Kafka refuses it). A coordinator's batch is checked for its epoch
+    // only (Kafka skips the sequence checks for that origin): errc::invalid_producer_epoch or
+    // nullopt.
+    result<std::optional<producer_batch>> check(const producer_append& a,
+                                                append_origin origin = append_origin::client) const;
     // Records a data batch written at [first_offset, last_offset] (after check, or while replaying
     // the log on open). A transactional batch from a producer with no open transaction opens one
-    // at first_offset.
+    // at first_offset. A batch without a sequence (first_seq -1, a coordinator's) is not kept
+    // among the producer's batches: no retry can match it; it moves the epoch and the
+    // transaction only.
     void update(const producer_append& a, int64_t first_offset, int64_t last_offset);
 
     // Checks a transaction marker before it is written, as Kafka's appendEndTxnMarker does:

@@ -230,7 +230,7 @@ error_code classic_group::validate_member(const std::string& member_id,
 
 error_code classic_group::validate_offset_commit(const std::string& member_id,
                                                  const std::optional<std::string>& instance_id,
-                                                 int32_t generation) const {
+                                                 int32_t generation, bool transactional) const {
     if (in(group_state::dead)) return error_code::coordinator_not_available;
     // Generation -1 on an empty group: a consumer without group management (assign() + commit)
     // or the admin client.
@@ -238,12 +238,13 @@ error_code classic_group::validate_offset_commit(const std::string& member_id,
     if (generation >= 0 || !member_id.empty() || instance_id) {
         if (auto e = validate_member(member_id, instance_id); e != error_code::none) return e;
         if (generation != generation_) return error_code::illegal_generation;
-    } else if (!in(group_state::empty)) {
+    } else if (!transactional && !in(group_state::empty)) {
         // No member id and no generation: only accepted while the group has no members.
         return error_code::unknown_member_id;
     }
     // The member got the new generation from JoinGroup but has not synced yet.
-    if (in(group_state::completing_rebalance)) return error_code::rebalance_in_progress;
+    if (!transactional && in(group_state::completing_rebalance))
+        return error_code::rebalance_in_progress;
     return error_code::none;
 }
 

@@ -143,10 +143,13 @@ class classic_group {
     // UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID, or none.
     protocol::error_code validate_member(const std::string& member_id,
                                          const std::optional<std::string>& instance_id) const;
-    // Kafka's ClassicGroup.validateOffsetCommit (non-transactional).
+    // Kafka's ClassicGroup.validateOffsetCommit. A transactional commit (TxnOffsetCommit) is
+    // not held to the group's state: v0-2 requests carry no member id or generation, and a
+    // member may commit while the group completes a rebalance.
     protocol::error_code validate_offset_commit(const std::string& member_id,
                                                 const std::optional<std::string>& instance_id,
-                                                int32_t generation) const;
+                                                int32_t generation,
+                                                bool transactional = false) const;
 
     bool can_rebalance() const;
     void transition_to(group_state s, int64_t now_ms);

@@ -8,6 +8,7 @@
 
 #include "server/broker.h"
 #include "server/groups/group_loader.h"
+#include "server/groups/offsets_append.h"
 #include "server/groups/offsets_topic.h"
 #include "server/log.h"
 #include "storage/errors.h"
@@ -61,17 +62,17 @@ coordinator_set::coordinator_set(broker& b)
 coordinator_set::~coordinator_set() = default;
 
 append_fn coordinator_set::make_append(shard_id id) {
-    return [this, id](int32_t p, std::vector<protocol::record_input> records) -> std::error_code {
+    return [this, id](int32_t p, std::vector<protocol::record_input> records,
+                      const std::optional<txn_producer>& txn) -> storage::result<int64_t> {
         auto t = broker_.topics().snapshot()->find(offsets_topic_name);
         partition* part = t ? broker_.partitions_on(id).find(t->id, p) : nullptr;
         if (!part) return storage::make_error_code(storage::errc::log_closed);
-        auto batch = protocol::build_batch({}, records);
-        auto appended = part->log().append(batch, std::nullopt);
+        auto appended = append_group_records(part->log(), records, txn);
         if (!appended) return appended.error();
         // Flushed in the background: the coordinator answers without waiting for the sync.
         if (appended->flush_due || appended->rolled) part->sync().request(broker_.io_pool());
         part->data_arrived();
-        return {};
+        return appended->base_offset;
     };
 }
 

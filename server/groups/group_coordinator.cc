@@ -93,16 +93,31 @@ classic_group& group_coordinator::get_or_create_group(partition_state& ps, const
     return *slot;
 }
 
-void group_coordinator::apply(partition_state& ps, const group_record& r) {
+void group_coordinator::put_committed(partition_state& ps, const std::string& group,
+                                      const std::string& topic, int32_t p, const offset_entry& e) {
+    // Offsets committed without group management create a "simple" group to hold them (not for
+    // a KIP-848 consumer group, which holds its own).
+    if (!ps.consumer_groups.count(group)) get_or_create_group(ps, group);
+    ps.offsets[group][topic][p] = e;
+}
+
+void group_coordinator::apply(partition_state& ps, const group_record& r, int64_t record_offset,
+                              int64_t txn_producer_id) {
     if (const auto* oc = std::get_if<offset_commit_record>(&r)) {
         const auto& k = oc->key;
         if (oc->value) {
-            // Offsets committed without group management create a "simple" group to hold them
-            // (not for a KIP-848 consumer group, which holds its own).
+            offset_entry e = to_offset_entry(*oc->value);
+            e.record_offset = record_offset;
+            if (txn_producer_id < 0) {
+                put_committed(ps, k.group, k.topic, k.partition, e);
+                return;
+            }
+            // Kafka creates the simple group for a transactional commit too.
             if (!ps.consumer_groups.count(k.group)) get_or_create_group(ps, k.group);
-            ps.offsets[k.group][k.topic][k.partition] = to_offset_entry(*oc->value);
+            ps.pending.put(txn_producer_id, k.group, k.topic, k.partition, e);
             return;
         }
+        ps.pending.erase(k.group, k.topic, k.partition);
         auto g = ps.offsets.find(k.group);
         if (g == ps.offsets.end()) return;
         auto t = g->second.find(k.topic);
@@ -146,8 +161,13 @@ void group_coordinator::apply(partition_state& ps, const group_record& r) {
     ps.groups[id] = std::move(g);
 }
 
-void group_coordinator::replay(int32_t partition, const group_record& r) {
-    if (auto* ps = state_of(partition)) apply(*ps, r);
+void group_coordinator::replay(int32_t partition, const group_record& r, int64_t record_offset,
+                               int64_t txn_producer_id) {
+    if (auto* ps = state_of(partition)) apply(*ps, r, record_offset, txn_producer_id);
+}
+
+void group_coordinator::replay_marker(int32_t partition, int64_t producer_id, bool commit) {
+    if (auto* ps = state_of(partition)) end_transaction(partition, *ps, producer_id, commit);
 }
 
 void group_coordinator::finish_load(int32_t partition) {
@@ -187,20 +207,32 @@ void group_coordinator::shutdown() {
 }
 
 std::error_code group_coordinator::write(int32_t partition,
-                                         const std::vector<group_record>& records, bool replay) {
+                                         const std::vector<group_record>& records, bool replay,
+                                         const std::optional<txn_producer>& txn) {
     if (records.empty()) return {};
     ++writes_;
     std::vector<protocol::record_input> inputs;
     inputs.reserve(records.size());
     const int64_t now = timers_.now_ms();
     for (const auto& r : records) inputs.push_back(encode_record(r, now));
-    if (auto ec = append_(partition, std::move(inputs))) {
-        server_log().error("cannot append to __consumer_offsets-{}: {}", partition, ec.message());
+    auto appended = append_(partition, std::move(inputs), txn);
+    if (!appended) {
+        // A fenced producer's TxnOffsetCommit is the client's problem, not the log's.
+        const auto& ec = appended.error();
+        if (txn && ec == storage::make_error_code(storage::errc::invalid_producer_epoch)) {
+            server_log().info("__consumer_offsets-{}: producer {} epoch {} is fenced", partition,
+                              txn->producer_id, txn->producer_epoch);
+        } else {
+            server_log().error("cannot append to __consumer_offsets-{}: {}", partition,
+                               ec.message());
+        }
         return ec;
     }
     if (replay) {
         if (auto* ps = state_of(partition)) {
-            for (const auto& r : records) apply(*ps, r);
+            const int64_t producer = txn ? txn->producer_id : -1;
+            for (size_t i = 0; i < records.size(); ++i)
+                apply(*ps, records[i], *appended + static_cast<int64_t>(i), producer);
         }
     }
     return {};
@@ -229,6 +261,13 @@ const offsets_by_topic* group_coordinator::offsets_of(int32_t partition,
     if (!ps) return nullptr;
     auto it = ps->offsets.find(group);
     return it == ps->offsets.end() ? nullptr : &it->second;
+}
+
+const offset_entry* group_coordinator::pending_offset(int32_t partition, int64_t producer_id,
+                                                      const std::string& group,
+                                                      const std::string& topic, int32_t p) const {
+    const auto* ps = state_of(partition);
+    return ps ? ps->pending.find(producer_id, group, topic, p) : nullptr;
 }
 
 std::vector<std::string> group_coordinator::group_ids(int32_t partition) const {

@@ -7,11 +7,13 @@
 // go to the partition log through append_fn, which returns once they are appended. State changes
 // are persisted before the answer leaves: offset commits and tombstones are applied by replaying
 // the records written (the loader applies the same code on start-up), group metadata is written
-// after the in-memory change.
+// after the in-memory change. Transactional offset commits (TxnOffsetCommit) are held as pending
+// offsets of their producer until the transaction coordinator's marker (complete_transaction).
 //
 // Implementation files: group_coordinator.cc (partitions, loading, timers, list/describe),
 // group_join.cc (JoinGroup and the rebalance), group_members.cc (SyncGroup, Heartbeat,
 // LeaveGroup, session expiry), group_offsets.cc (offsets, DeleteGroups, expiry),
+// group_txn_offsets.cc (TxnOffsetCommit and transaction completion),
 // group_consumer.cc (KIP-848 consumer groups: ConsumerGroupHeartbeat / Describe, kept in memory
 // only, beside the classic groups of the same partition).
 #pragma once
@@ -36,10 +38,13 @@
 #include "protocol/messages/offset_commit.h"
 #include "protocol/messages/offset_delete.h"
 #include "protocol/messages/offset_fetch.h"
+#include "protocol/messages/txn_offset_commit.h"
 #include "protocol/record_batch.h"
 #include "server/groups/classic_group.h"
 #include "server/groups/consumer_group.h"
 #include "server/groups/group_records.h"
+#include "server/groups/pending_offsets.h"
+#include "storage/errors.h"
 
 namespace runnel::server {
 struct broker_config;
@@ -74,9 +79,17 @@ class group_timers {
     virtual void cancel_all() = 0;
 };
 
-// Appends records to a __consumer_offsets partition; returns once they are in the log.
-using append_fn =
-    std::function<std::error_code(int32_t partition, std::vector<protocol::record_input>)>;
+// The producer of a transactional write (TxnOffsetCommit): the batch carries its id and epoch.
+struct txn_producer {
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+};
+
+// Appends records to a __consumer_offsets partition as one batch, transactional when `txn` is
+// set; returns, once they are in the log, the offset of the first record (the others follow).
+using append_fn = std::function<storage::result<int64_t>(
+    int32_t partition, std::vector<protocol::record_input> records,
+    const std::optional<txn_producer>& txn)>;
 
 struct join_params {
     std::string group_id;
@@ -104,9 +117,6 @@ struct consumer_heartbeat_context {
     consumer_topic_resolver topics;
 };
 
-// topic → partition → committed offset
-using offsets_by_topic = std::map<std::string, std::map<int32_t, offset_entry>>;
-
 using fetch_group_result = protocol::msg::offset_fetch_response::offset_fetch_response_group;
 using fetch_topics = std::optional<std::vector<
     protocol::msg::offset_fetch_request::offset_fetch_request_group::offset_fetch_request_topics>>;
@@ -124,8 +134,13 @@ class group_coordinator {
     enum class partition_status { unknown, loading, active };
     partition_status status(int32_t partition) const;
     void begin_load(int32_t partition);
-    // Applies one record of the partition's log, in log order (loading only).
-    void replay(int32_t partition, const group_record& r);
+    // Applies one record of the partition's log, in log order (loading only). `record_offset` is
+    // its offset in the log; `txn_producer_id` the producer of a transactional batch (its offset
+    // commits become pending), else -1.
+    void replay(int32_t partition, const group_record& r, int64_t record_offset,
+                int64_t txn_producer_id = -1);
+    // Applies a transaction marker of the partition's log (loading only).
+    void replay_marker(int32_t partition, int64_t producer_id, bool commit);
     // Loading done: starts the loaded members' session timers.
     void finish_load(int32_t partition);
     // Shutdown: cancels every timer and answers parked JoinGroup / SyncGroup requests.
@@ -141,9 +156,21 @@ class group_coordinator {
     // Topics/partitions the caller found unknown are already left out of `req`.
     protocol::msg::offset_commit_response commit_offsets(
         int32_t partition, const protocol::msg::offset_commit_request& req, int16_t version);
-    // `topics` null: every committed partition of the group.
+    // `topics` null: every committed partition of the group. With `require_stable` (OffsetFetch
+    // v7+, KIP-447) a partition an open transaction commits to answers UNSTABLE_OFFSET_COMMIT.
     fetch_group_result fetch_offsets(int32_t partition, const std::string& group_id,
-                                     const fetch_topics& topics);
+                                     const fetch_topics& topics, bool require_stable = false);
+    // TxnOffsetCommit (group_txn_offsets.cc): writes the offsets in one transactional batch of
+    // the request's producer and holds them as that producer's pending offsets. Topics/partitions
+    // the caller found unknown are already left out of `req`.
+    protocol::msg::txn_offset_commit_response txn_commit_offsets(
+        int32_t partition, const protocol::msg::txn_offset_commit_request& req);
+    // The transaction coordinator wrote the producer's commit or abort marker to `partition`
+    // (call it right after the append, with no await in between, so no later TxnOffsetCommit of
+    // the producer's next transaction mixes in): a commit makes the producer's pending offsets
+    // committed, an abort drops them. No-op for a producer with nothing pending, a partition not
+    // served here, or one still loading (the loader reads the marker from the log).
+    void complete_transaction(int32_t partition, int64_t producer_id, bool commit);
     protocol::msg::offset_delete_response delete_offsets(
         int32_t partition, const protocol::msg::offset_delete_request& req);
     protocol::error_code delete_group(int32_t partition, const std::string& group_id);
@@ -172,6 +199,9 @@ class group_coordinator {
     classic_group* find_group(int32_t partition, const std::string& id);
     consumer_group* find_consumer_group(int32_t partition, const std::string& id);
     const offsets_by_topic* offsets_of(int32_t partition, const std::string& group) const;
+    const offset_entry* pending_offset(int32_t partition, int64_t producer_id,
+                                       const std::string& group, const std::string& topic,
+                                       int32_t p) const;
     std::vector<std::string> group_ids(int32_t partition) const;
 
   private:
@@ -180,14 +210,33 @@ class group_coordinator {
         std::map<std::string, std::unique_ptr<classic_group>> groups;
         std::map<std::string, std::unique_ptr<consumer_group>> consumer_groups;  // KIP-848
         std::map<std::string, offsets_by_topic> offsets;  // by group id
+        // Offsets of open transactions (TxnOffsetCommit), until their markers.
+        pending_offsets pending;
     };
 
     partition_state* state_of(int32_t partition);
     const partition_state* state_of(int32_t partition) const;
     classic_group& get_or_create_group(partition_state& ps, const std::string& id);
-    void apply(partition_state& ps, const group_record& r);
-    // Appends the records; with `replay` also applies them. Returns the append error.
-    std::error_code write(int32_t partition, const std::vector<group_record>& records, bool replay);
+    // Applies a record at `record_offset` of the log; a transactional one (producer id >= 0)
+    // becomes pending.
+    void apply(partition_state& ps, const group_record& r, int64_t record_offset,
+               int64_t txn_producer_id);
+    // Stores a committed offset (creating the simple group that holds offsets without a group).
+    void put_committed(partition_state& ps, const std::string& group, const std::string& topic,
+                       int32_t p, const offset_entry& e);
+    // The producer's transaction ended in `ps` (group_txn_offsets.cc).
+    void end_transaction(int32_t partition, partition_state& ps, int64_t producer_id, bool commit);
+    // Appends the records (as one transactional batch for `txn`); with `replay` also applies
+    // them. Returns the append error.
+    std::error_code write(int32_t partition, const std::vector<group_record>& records, bool replay,
+                          const std::optional<txn_producer>& txn = std::nullopt);
+    // Kafka's validateOffsetCommit / validateTransactionalOffsetCommit: whether the member may
+    // commit offsets to the group. A group unknown here is created as a simple group when the
+    // generation is < 0.
+    protocol::error_code validate_commit(partition_state& ps, int32_t partition,
+                                         const std::string& group_id, const std::string& member_id,
+                                         const std::optional<std::string>& instance_id,
+                                         int32_t generation, int16_t version, bool transactional);
     void schedule_expiry();
 
     // Keys of the timers (Kafka's classic-group timer keys).

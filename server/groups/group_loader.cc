@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "protocol/end_txn_marker.h"
 #include "protocol/record_batch.h"
 #include "server/log.h"
 #include "storage/errors.h"
@@ -37,12 +38,21 @@ std::error_code replay_chunk(group_coordinator& c, int32_t partition,
         if (!h || h->total_size() > static_cast<int64_t>(bytes.size() - pos)) break;
         auto batch = bytes.subspan(pos, static_cast<size_t>(h->total_size()));
         pos += batch.size();
-        // Control batches are transaction markers; transactional offset commits wait for
-        // transactions support (nothing writes them yet).
-        if (h->is_control() || h->is_transactional()) {
-            stats.skipped += h->records_count;
+        if (h->is_control()) {
+            // A transaction marker ends the producer's pending offsets here as it did live
+            // (Kafka's loader replays it as replayEndTransactionMarker).
+            auto marker = protocol::parse_end_txn_marker(batch);
+            if (marker && h->producer_id >= 0) {
+                c.replay_marker(partition, h->producer_id,
+                                marker->result == protocol::txn_result::commit);
+                ++stats.markers;
+            } else {
+                stats.skipped += h->records_count;
+            }
             continue;
         }
+        // A transactional batch holds TxnOffsetCommit records: pending until its marker.
+        const int64_t producer = h->is_transactional() ? h->producer_id : -1;
         bool ok = protocol::for_each_record(
             batch,
             [&](const protocol::record& r) {
@@ -52,7 +62,7 @@ std::error_code replay_chunk(group_coordinator& c, int32_t partition,
                                       partition, r.offset, decoded.problem);
                 }
                 if (decoded.record) {
-                    c.replay(partition, *decoded.record);
+                    c.replay(partition, *decoded.record, r.offset, producer);
                     ++stats.records;
                 } else {
                     ++stats.skipped;

@@ -1,6 +1,8 @@
 // Replays a __consumer_offsets partition into a group_coordinator: every record from the log
-// start, in order, so the last record of a key wins and tombstones delete. The caller brackets
-// the replay with group_coordinator::begin_load / finish_load.
+// start, in order, so the last record of a key wins and tombstones delete. Offset commits of
+// transactional batches become pending for the batch's producer and transaction markers end them,
+// so committed transactions' offsets are back and undecided ones stay pending. The caller
+// brackets the replay with group_coordinator::begin_load / finish_load.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -15,7 +17,8 @@ namespace runnel::server::groups {
 
 struct load_stats {
     int64_t records = 0;  // records applied
-    int64_t skipped = 0;  // records of other types (KIP-848 groups, transactions) or malformed
+    int64_t markers = 0;  // transaction markers applied
+    int64_t skipped = 0;  // records of other types (KIP-848 groups) or malformed
     int64_t bytes = 0;
 };
 

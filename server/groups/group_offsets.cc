@@ -1,5 +1,7 @@
 // group_coordinator: OffsetCommit, OffsetFetch, OffsetDelete, DeleteGroups and offset expiry
-// (Kafka's OffsetMetadataManager and the group clean-up of GroupCoordinatorShard).
+// (Kafka's OffsetMetadataManager and the group clean-up of GroupCoordinatorShard), with their
+// rules for the pending offsets of open transactions.
+#include "server/groups/commit_requests.h"
 #include "server/groups/group_coordinator.h"
 #include "server/log.h"
 
@@ -9,95 +11,79 @@ using protocol::error_code;
 using protocol::to_wire;
 namespace msg = protocol::msg;
 
+error_code group_coordinator::validate_commit(partition_state& ps, int32_t partition,
+                                              const std::string& group_id,
+                                              const std::string& member_id,
+                                              const std::optional<std::string>& instance_id,
+                                              int32_t generation, int16_t version,
+                                              bool transactional) {
+    if (consumer_group* cg = find_consumer_group(partition, group_id)) {
+        // KIP-848 (Kafka's ConsumerGroup.validateOffsetCommit): an empty group takes commits
+        // without a member (epoch < 0); otherwise the member id and member epoch must match.
+        if (generation < 0 && cg->empty()) return error_code::none;
+        const consumer_member* m = cg->find_member(member_id);
+        if (!m) return error_code::unknown_member_id;
+        if (generation != m->member_epoch) {
+            // A stale epoch is ILLEGAL_GENERATION for transactional commits, as in Kafka.
+            return version >= 9 && !transactional ? error_code::stale_member_epoch
+                                                  : error_code::illegal_generation;
+        }
+        return error_code::none;
+    }
+    classic_group* g = find_group(partition, group_id);
+    if (!g) {
+        if (generation >= 0) {
+            // OffsetCommit v9+ says so; older versions and TxnOffsetCommit get
+            // ILLEGAL_GENERATION.
+            return version >= 9 && !transactional ? error_code::group_id_not_found
+                                                  : error_code::illegal_generation;
+        }
+        // Offsets committed without group management: a "simple" group holds them.
+        g = &get_or_create_group(ps, group_id);
+    }
+    return g->validate_offset_commit(member_id, instance_id, generation, transactional);
+}
+
 msg::offset_commit_response group_coordinator::commit_offsets(int32_t partition,
                                                               const msg::offset_commit_request& req,
                                                               int16_t version) {
-    msg::offset_commit_response resp;
-    for (const auto& t : req.topics) {
-        auto& rt = resp.topics.emplace_back();
-        rt.name = t.name;
-        for (const auto& p : t.partitions) rt.partitions.push_back({p.partition_index, 0, {}});
-    }
-    auto fail_all = [&](error_code e) {
-        for (auto& t : resp.topics) {
-            for (auto& p : t.partitions) p.error_code = to_wire(e);
-        }
-        return resp;
-    };
+    auto resp = answer_each_partition<msg::offset_commit_response>(req);
     partition_state* ps = state_of(partition);
-    if (!ps || ps->loading) return fail_all(error_code::coordinator_load_in_progress);
-    if (consumer_group* cg = find_consumer_group(partition, req.group_id)) {
-        // KIP-848 (Kafka's ConsumerGroup.validateOffsetCommit): an empty group takes commits
-        // without a member (epoch < 0); otherwise the member id and member epoch must match.
-        const int32_t epoch = req.generation_id_or_member_epoch;
-        if (!(epoch < 0 && cg->empty())) {
-            const consumer_member* m = cg->find_member(req.member_id);
-            if (!m) return fail_all(error_code::unknown_member_id);
-            if (epoch != m->member_epoch) {
-                return fail_all(version >= 9 ? error_code::stale_member_epoch
-                                             : error_code::illegal_generation);
-            }
-        }
-    } else {
-        classic_group* g = find_group(partition, req.group_id);
-        if (!g) {
-            if (req.generation_id_or_member_epoch >= 0) {
-                // v9+ says so; older versions get ILLEGAL_GENERATION for compatibility.
-                return fail_all(version >= 9 ? error_code::group_id_not_found
-                                             : error_code::illegal_generation);
-            }
-            // Offsets committed without group management: a "simple" group holds them.
-            g = &get_or_create_group(*ps, req.group_id);
-        }
-        if (auto e = g->validate_offset_commit(req.member_id, req.group_instance_id,
-                                               req.generation_id_or_member_epoch);
-            e != error_code::none) {
-            return fail_all(e);
-        }
-        // A commit keeps the member's session alive.
-        if (g->in(group_state::stable) || g->in(group_state::preparing_rebalance)) {
-            if (group_member* m = g->member(req.member_id)) {
-                reschedule_heartbeat(partition, *g, *m, m->session_timeout_ms);
-            }
+    if (!ps || ps->loading) {
+        answer_all(resp, error_code::coordinator_load_in_progress);
+        return resp;
+    }
+    if (auto e = validate_commit(*ps, partition, req.group_id, req.member_id, req.group_instance_id,
+                                 req.generation_id_or_member_epoch, version, false);
+        e != error_code::none) {
+        answer_all(resp, e);
+        return resp;
+    }
+    // A commit keeps a classic group member's session alive.
+    classic_group* g = find_consumer_group(partition, req.group_id)
+                           ? nullptr
+                           : find_group(partition, req.group_id);
+    if (g && (g->in(group_state::stable) || g->in(group_state::preparing_rebalance))) {
+        if (group_member* m = g->member(req.member_id)) {
+            reschedule_heartbeat(partition, *g, *m, m->session_timeout_ms);
         }
     }
     const int64_t now = timers_.now_ms();
     std::optional<int64_t> expire;
     if (req.retention_time_ms != -1) expire = now + req.retention_time_ms;
-    std::vector<group_record> records;
-    for (size_t ti = 0; ti < req.topics.size(); ++ti) {
-        const auto& t = req.topics[ti];
-        for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
-            const auto& p = t.partitions[pi];
-            if (p.committed_metadata &&
-                p.committed_metadata->size() >
-                    static_cast<size_t>(config_.offset_metadata_max_bytes)) {
-                resp.topics[ti].partitions[pi].error_code =
-                    to_wire(error_code::offset_metadata_too_large);
-                continue;
-            }
-            offset_entry e;
-            e.offset = p.committed_offset;
-            e.leader_epoch = p.committed_leader_epoch;
-            e.metadata = p.committed_metadata.value_or("");
+    auto records = commit_records(
+        req, resp, config_.offset_metadata_max_bytes, [&](offset_entry& e, const auto& p) {
             e.commit_timestamp = p.commit_timestamp == -1 ? now : p.commit_timestamp;
             e.expire_timestamp = expire;
-            records.push_back(offset_commit(req.group_id, t.name, p.partition_index, e));
-        }
-    }
-    if (auto ec = write(partition, records, true)) {
-        const auto e = to_wire(append_error_to_response(ec));
-        for (auto& t : resp.topics) {
-            for (auto& p : t.partitions) {
-                if (p.error_code == 0) p.error_code = e;
-            }
-        }
-    }
+        });
+    if (auto ec = write(partition, records, true))
+        answer_all(resp, append_error_to_response(ec), true);
     return resp;
 }
 
 fetch_group_result group_coordinator::fetch_offsets(int32_t partition, const std::string& group_id,
-                                                    const fetch_topics& topics) {
+                                                    const fetch_topics& topics,
+                                                    bool require_stable) {
     fetch_group_result out;
     out.group_id = group_id;
     const partition_state* ps = state_of(partition);
@@ -105,8 +91,12 @@ fetch_group_result group_coordinator::fetch_offsets(int32_t partition, const std
         out.error_code = to_wire(error_code::coordinator_load_in_progress);
         return out;
     }
-    // No transactional offsets exist yet, so there is nothing unstable to wait for
-    // (RequireStable) and no UNSTABLE_OFFSET_COMMIT to report.
+    // KIP-447: a consumer asking for stable offsets (read_committed) must not start from an
+    // offset an open transaction is about to replace; it retries on UNSTABLE_OFFSET_COMMIT.
+    auto unstable = [&](const std::string& topic, int32_t p) {
+        return require_stable && ps->pending.has(group_id, topic, p);
+    };
+    const auto unstable_error = to_wire(error_code::unstable_offset_commit);
     const offsets_by_topic* offsets = offsets_of(partition, group_id);
     if (topics) {
         for (const auto& t : *topics) {
@@ -121,6 +111,10 @@ fetch_group_result group_coordinator::fetch_offsets(int32_t partition, const std
                 rp.partition_index = p;
                 rp.committed_offset = -1;
                 rp.metadata = "";
+                if (unstable(t.name, p)) {
+                    rp.error_code = unstable_error;
+                    continue;
+                }
                 if (!committed) continue;
                 if (auto it = committed->find(p); it != committed->end()) {
                     rp.committed_offset = it->second.offset;
@@ -138,6 +132,12 @@ fetch_group_result group_coordinator::fetch_offsets(int32_t partition, const std
         for (const auto& [p, e] : parts) {
             auto& rp = rt.partitions.emplace_back();
             rp.partition_index = p;
+            if (unstable(topic, p)) {
+                rp.committed_offset = -1;
+                rp.metadata = "";
+                rp.error_code = unstable_error;
+                continue;
+            }
             rp.committed_offset = e.offset;
             rp.committed_leader_epoch = e.leader_epoch;
             rp.metadata = e.metadata;
@@ -177,9 +177,13 @@ msg::offset_delete_response group_coordinator::delete_offsets(
                 rp.error_code = to_wire(error_code::group_subscribed_to_topic);
                 continue;
             }
-            if (!offsets) continue;
-            auto it = offsets->find(t.name);
-            if (it != offsets->end() && it->second.count(p.partition_index)) {
+            // A tombstone also drops the offset an open transaction holds, as in Kafka.
+            bool committed = false;
+            if (offsets) {
+                auto it = offsets->find(t.name);
+                committed = it != offsets->end() && it->second.count(p.partition_index);
+            }
+            if (committed || ps->pending.has(req.group_id, t.name, p.partition_index)) {
                 records.push_back(offset_tombstone(req.group_id, t.name, p.partition_index));
             }
         }
@@ -204,17 +208,20 @@ error_code group_coordinator::delete_group(int32_t partition, const std::string&
         if (!g || g->in(group_state::dead)) return error_code::group_id_not_found;
         if (!g->in(group_state::empty)) return error_code::non_empty_group;
     }
-    std::vector<group_record> records;
+    // Kafka deletes a group with open transactions too: the tombstones also cover the offsets
+    // the transactions hold (once each), so their markers find nothing to commit.
+    std::set<std::pair<std::string, int32_t>> doomed = ps->pending.partitions_of(group_id);
     if (const offsets_by_topic* offsets = offsets_of(partition, group_id)) {
         for (const auto& [topic, parts] : *offsets) {
-            for (const auto& [p, e] : parts)
-                records.push_back(offset_tombstone(group_id, topic, p));
+            for (const auto& [p, e] : parts) doomed.emplace(topic, p);
         }
     }
+    std::vector<group_record> records;
+    for (const auto& [topic, p] : doomed) records.push_back(offset_tombstone(group_id, topic, p));
     records.push_back(group_tombstone(group_id));
     const size_t offsets_deleted = records.size() - 1;
     if (auto ec = write(partition, records, true)) return append_error_to_response(ec);
-    server_log().info("deleted group {} and {} committed offset(s)", group_id, offsets_deleted);
+    server_log().info("deleted group {} and {} offset(s)", group_id, offsets_deleted);
     return error_code::none;
 }
 
@@ -247,6 +254,11 @@ void group_coordinator::expire_offsets() {
                         continue;
                     }
                     for (const auto& [p, e] : parts) {
+                        // Kafka keeps an offset an open transaction is about to replace.
+                        if (ps.pending.has(id, topic, p)) {
+                            all_expired = false;
+                            continue;
+                        }
                         bool gone;
                         if (e.expire_timestamp) {
                             gone = now >= *e.expire_timestamp;  // OffsetCommit v2-4 retention
@@ -266,8 +278,12 @@ void group_coordinator::expire_offsets() {
                     }
                 }
             }
-            // An empty group whose offsets are all gone is deleted.
-            if (all_expired && g.in(group_state::empty)) records.push_back(group_tombstone(id));
+            // An empty group whose offsets are all gone is deleted, unless a transaction that
+            // committed offsets for it is still open (Kafka's rule; it checks that only for groups
+            // with committed offsets, we for every group, so the offsets such a transaction
+            // commits later keep their group).
+            if (all_expired && g.in(group_state::empty) && !ps.pending.has_open_transaction(id))
+                records.push_back(group_tombstone(id));
         }
         if (records.empty()) continue;
         server_log().info("__consumer_offsets-{}: expired {} offset(s), {} tombstone(s)", partition,

@@ -32,8 +32,15 @@ struct offset_entry {
     std::string metadata;
     int64_t commit_timestamp = -1;
     std::optional<int64_t> expire_timestamp;  // only from OffsetCommit v2-4 retention times
+    // Offset of the record in __consumer_offsets (-1: unknown). A committed transaction's offset
+    // replaces the committed one only when its record is newer (Kafka's recordOffset), so a
+    // plain commit written while the transaction was open is not undone by the marker.
+    int64_t record_offset = -1;
     bool operator==(const offset_entry&) const = default;
 };
+
+// topic → partition → offset
+using offsets_by_topic = std::map<std::string, std::map<int32_t, offset_entry>>;
 
 struct offset_commit_record {
     protocol::msg::offset_commit_key key;

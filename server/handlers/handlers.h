@@ -36,6 +36,7 @@ void register_end_txn(dispatch& d);
 void register_describe_transactions(dispatch& d);
 void register_list_transactions(dispatch& d);
 void register_describe_producers(dispatch& d);
+void register_txn_offset_commit(dispatch& d);
 
 inline void register_handlers(dispatch& d) {
     register_api_versions(d);
@@ -69,6 +70,7 @@ inline void register_handlers(dispatch& d) {
     register_describe_transactions(d);
     register_list_transactions(d);
     register_describe_producers(d);
+    register_txn_offset_commit(d);
 }
 
 }  // namespace runnel::server

@@ -1,6 +1,7 @@
 // OffsetFetch (9): a group's committed offsets; -1 and empty metadata where nothing is committed.
 // v0-7 ask for one group (null topics = every committed partition, v2+); v8+ for several groups
-// (KIP-709).
+// (KIP-709). RequireStable (v7+, KIP-447): partitions an open transaction commits offsets to
+// answer UNSTABLE_OFFSET_COMMIT, which read_committed consumers retry.
 #include "protocol/messages/offset_fetch.h"
 
 #include "protocol/errors.h"
@@ -20,10 +21,11 @@ namespace {
 using request_group = offset_fetch_request::offset_fetch_request_group;
 using response_group = offset_fetch_response::offset_fetch_response_group;
 
-asio::awaitable<response_group> fetch_group(broker& b, request_group g) {
+asio::awaitable<response_group> fetch_group(broker& b, request_group g, bool require_stable) {
     const std::string group_id = g.group_id;
-    auto fetch = [group = std::move(g)](groups::group_coordinator& c,
-                                        int32_t partition) -> asio::awaitable<response_group> {
+    auto fetch = [group = std::move(g), require_stable](
+                     groups::group_coordinator& c,
+                     int32_t partition) -> asio::awaitable<response_group> {
         // KIP-848 consumer groups (v9+): a member's fetch must carry its current member epoch;
         // without member id and epoch (admin clients) it is accepted.
         if (group.member_id || group.member_epoch >= 0) {
@@ -36,7 +38,7 @@ asio::awaitable<response_group> fetch_group(broker& b, request_group g) {
                 co_return failed;
             }
         }
-        co_return c.fetch_offsets(partition, group.group_id, group.topics);
+        co_return c.fetch_offsets(partition, group.group_id, group.topics, require_stable);
     };
     auto r = co_await groups::call_coordinator<response_group>(b, group_id, fetch);
     if (r.error != error_code::none) {
@@ -53,7 +55,9 @@ asio::awaitable<std::optional<offset_fetch_response>> handle(request_context& ct
     broker& b = ctx.owner;
     offset_fetch_response resp;
     if (ctx.api_version >= 8) {
-        for (auto& g : req.groups) resp.groups.push_back(co_await fetch_group(b, std::move(g)));
+        for (auto& g : req.groups) {
+            resp.groups.push_back(co_await fetch_group(b, std::move(g), req.require_stable));
+        }
         co_return resp;
     }
     request_group g;
@@ -62,7 +66,7 @@ asio::awaitable<std::optional<offset_fetch_response>> handle(request_context& ct
         g.topics.emplace();
         for (auto& t : *req.topics) g.topics->push_back({t.name, t.partition_indexes, {}});
     }
-    response_group out = co_await fetch_group(b, std::move(g));
+    response_group out = co_await fetch_group(b, std::move(g), req.require_stable);
     resp.error_code = out.error_code;
     if (ctx.api_version < 2 && out.error_code != 0 && req.topics) {
         // No top-level error code before v2: every requested partition carries it.

@@ -4,6 +4,7 @@
 
 #include "protocol/end_txn_marker.h"
 #include "server/broker.h"
+#include "server/groups/coordinator_set.h"
 #include "server/groups/offsets_topic.h"
 #include "server/log.h"
 #include "server/owner_calls.h"
@@ -60,6 +61,12 @@ asio::awaitable<std::error_code> write_transaction_markers(broker& b, shard_id h
                 }
                 w.error = appended.error();
                 continue;
+            }
+            if (w.offsets_topic) {
+                // Right after the marker, with no wait in between: a TxnOffsetCommit of the
+                // producer's next transaction must not be settled by this marker.
+                b.groups().on(owner).complete_transaction(w.index, producer_id,
+                                                          result == protocol::txn_result::commit);
             }
             p->data_arrived();
             if (appended->flush_due || appended->rolled) p->sync().request(b.io_pool());

@@ -362,10 +362,7 @@ TEST_F(PartitionLogTxnTest, OpenTransactionsSurviveCloseAndCrash) {
     // Crash with a torn snapshot and only the last segment recovered: replay from an older
     // snapshot (or the log start) finds the same state.
     log_.reset();
-    auto snaps = list_producer_snapshots(path());
-    ASSERT_FALSE(snaps.empty());
-    std::ofstream(path() / segment_file_name(snaps.back(), snapshot_suffix), std::ios::trunc)
-        << "torn";
+    test::tear_newest_snapshot(path());
     open_log();
     EXPECT_EQ(log_->last_stable_offset(), t2);
     EXPECT_EQ(all_entries(), entries);

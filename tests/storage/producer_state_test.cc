@@ -140,10 +140,7 @@ TEST_F(ProducerStateTest, StateIsRebuiltAfterACrashFromRollSnapshotsAndTheLog) {
     ASSERT_GT(log_->segment_count(), 2u);
     EXPECT_FALSE(list_producer_snapshots(dir_.path() / "p-0").empty());  // written at rolls
     // A torn snapshot (they are written without a sync) is skipped for an older one or the log.
-    auto snaps = list_producer_snapshots(dir_.path() / "p-0");
-    std::ofstream(dir_.path() / "p-0" / segment_file_name(snaps.back(), snapshot_suffix),
-                  std::ios::trunc)
-        << "torn";
+    test::tear_newest_snapshot(dir_.path() / "p-0");
     log_.reset();  // a crash: no close, no final snapshot
     open({0, 0, false});
     auto dup = send(21, 0, seq - 2, 2);  // the last batch, retried

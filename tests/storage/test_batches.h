@@ -4,6 +4,8 @@
 
 #include "protocol/crc32c.h"
 #include "protocol/record_batch_header.h"
+#include "storage/producer_state.h"
+#include "storage/segment.h"
 #include "storage/transaction_index.h"
 
 #include <gtest/gtest.h>
@@ -129,6 +131,15 @@ inline void append_bytes(const std::filesystem::path& p, const std::vector<uint8
     std::ofstream out(p, std::ios::binary | std::ios::app);
     out.write(reinterpret_cast<const char*>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));
+}
+
+// Overwrites the newest producer snapshot in a partition directory with garbage, as a crash may
+// leave it (snapshots are written without a sync); open must then fall back to an older one.
+inline void tear_newest_snapshot(const std::filesystem::path& dir) {
+    auto snaps = list_producer_snapshots(dir);
+    ASSERT_FALSE(snaps.empty());
+    std::ofstream(dir / segment_file_name(snaps.back(), snapshot_suffix), std::ios::trunc)
+        << "torn";
 }
 
 class temp_dir {

@@ -15,16 +15,6 @@ int16_t only_error(const msg::offset_commit_response& r) {
     return r.topics.at(0).partitions.at(0).error_code;
 }
 
-// One member, stable, subscribed to `topics`; returns its member id (generation 1).
-std::string one_member_group(harness& h, const std::string& group,
-                             std::vector<std::string> topics = {"t"}) {
-    auto j = h.join_new(group, range_protocol(topics));
-    h.timers.advance(0);
-    const std::string id = j->r->member_id;
-    EXPECT_EQ(h.sync(group, id, 1, {{id, {1}}})->error(), 0);
-    return id;
-}
-
 TEST(group_offsets, member_commits_and_fetches) {
     harness h;
     auto id = one_member_group(h, "g");

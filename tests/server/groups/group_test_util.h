@@ -1,5 +1,6 @@
 // Test harness for the group coordinator: a manual clock and timers, a real partition log for
-// __consumer_offsets partition 0, and helpers that call the coordinator and capture answers.
+// __consumer_offsets partition 0 (written as the broker writes it), and helpers that call the
+// coordinator and capture answers.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include "protocol/record_batch.h"
 #include "server/groups/group_coordinator.h"
 #include "server/groups/group_loader.h"
+#include "server/groups/offsets_append.h"
 #include "storage/partition_log.h"
 
 namespace runnel::server::groups::test {
@@ -246,11 +248,13 @@ class harness {
         }
         timers.cancel_all();
         coordinator = std::make_unique<group_coordinator>(
-            config, timers, [this](int32_t, std::vector<protocol::record_input> records) {
+            config, timers,
+            [this](int32_t, std::vector<protocol::record_input> records,
+                   const std::optional<txn_producer>& txn) -> storage::result<int64_t> {
                 if (fail_appends) return std::make_error_code(std::errc::io_error);
-                auto batch = protocol::build_batch({}, records);
-                auto appended = log->append(batch, std::nullopt);
-                return appended ? std::error_code{} : appended.error();
+                auto appended = append_group_records(*log, records, txn);
+                if (!appended) return appended.error();
+                return appended->base_offset;
             });
         coordinator->begin_load(partition0);
         auto ec = replay_partition(*coordinator, partition0, *log);
@@ -261,6 +265,16 @@ class harness {
 
 inline std::vector<member_protocol> range_protocol(const std::vector<std::string>& topics = {"t"}) {
     return {{"range", subscription(topics)}};
+}
+
+// One member, stable, subscribed to `topics`; returns its member id (generation 1).
+inline std::string one_member_group(harness& h, const std::string& group,
+                                    std::vector<std::string> topics = {"t"}) {
+    auto j = h.join_new(group, range_protocol(topics));
+    h.timers.advance(0);
+    const std::string id = j->r->member_id;
+    EXPECT_EQ(h.sync(group, id, 1, {{id, {1}}})->error(), 0);
+    return id;
 }
 
 }  // namespace runnel::server::groups::test
