@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and writes their tables into docs/benchmarks.md, between the markers
 # <!-- bench:NAME --> and <!-- /bench:NAME --> (the text around them is kept).
-#   scripts/bench.sh            full runs (about 10 minutes; needs ~25 GB free for recovery)
+#   scripts/bench.sh            full runs (about 15 minutes; needs ~25 GB free for recovery)
+#   scripts/bench.sh NAME...    full runs of only these tables (throughput recovery startup
+#                               floor latency); the others are left as they are
 #   scripts/bench.sh --smoke    seconds-long runs that only check the scripts work; prints the
 #                               tables and leaves docs/benchmarks.md alone (CI runs this)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 smoke=0
 [[ "${1:-}" == "--smoke" ]] && smoke=1
-if [[ ! -x "$root/build/server/runnel" ]]; then
-    "$root/scripts/build.sh" runnel
-fi
+all=(throughput recovery startup floor latency)
+names=("${@:-${all[@]}}")
+# The broker and the programs in bench/ (floor and lean load generator).
+targets=(runnel floor_receiver floor_sender floor_sendfile produce_load consume_load)
+for t in "${targets[@]}"; do
+    if [[ ! -x "$root/build/server/$t" && ! -x "$root/build/bench/$t" ]]; then
+        "$root/scripts/build.sh" "${targets[@]}"
+        break
+    fi
+done
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=python3
 out="$(mktemp -d)"
@@ -20,22 +29,34 @@ if ((smoke)); then
     "$py" "$root/scripts/bench/recovery.py" --gb 0.05 --runs 1 --no-cold \
         --workdir "$out/recovery" >"$out/recovery.md"
     "$py" "$root/scripts/bench/startup.py" --partitions 50 --runs 1 >"$out/startup.md"
-    cat "$out/throughput.md" "$out/recovery.md" "$out/startup.md"
+    "$py" "$root/scripts/bench/versus_floor.py" --runs 1 --gb 0.05 --consume-gb 0.02 \
+        --consume-passes 1 >"$out/floor.md"
+    "$py" "$root/scripts/bench/latency.py" --runs 1 --seconds 1 >"$out/latency.md"
+    cat "$out"/{throughput,recovery,startup,floor,latency}.md
     grep -q '^| produce 1024 B, acks=all, 16 partitions |' "$out/throughput.md"
     grep -q '^| worst | page cache |' "$out/recovery.md"
     grep -q '^| 50 |' "$out/startup.md"
+    grep -q '^| consume, 1 partition, page cache |' "$out/floor.md"
+    grep -q '^| floor, frame to ack |' "$out/latency.md"
     exit 0
 fi
-"$py" "$root/scripts/bench/throughput.py" --runs 3 >"$out/throughput.md"
-"$py" "$root/scripts/bench/recovery.py" --gb 10 --runs 3 >"$out/recovery.md"
-# 5,000: three descriptors per partition hit this machine's hard limit of 20,000 open files
-# before 10,000 (see docs/benchmarks.md).
-"$py" "$root/scripts/bench/startup.py" --partitions 5000 --runs 3 >"$out/startup.md"
-"$py" - "$root/docs/benchmarks.md" "$out" <<'PY'
+for name in "${names[@]}"; do
+    case "$name" in
+        throughput) "$py" "$root/scripts/bench/throughput.py" --runs 3 ;;
+        recovery) "$py" "$root/scripts/bench/recovery.py" --gb 10 --runs 3 ;;
+        # 5,000: three descriptors per partition hit this machine's hard limit of 20,000 open
+        # files before 10,000 (see docs/benchmarks.md).
+        startup) "$py" "$root/scripts/bench/startup.py" --partitions 5000 --runs 3 ;;
+        floor) "$py" "$root/scripts/bench/versus_floor.py" --runs 3 ;;
+        latency) "$py" "$root/scripts/bench/latency.py" --runs 3 ;;
+        *) echo "unknown benchmark $name (known: ${all[*]})" >&2; exit 2 ;;
+    esac >"$out/$name.md"
+done
+"$py" - "$root/docs/benchmarks.md" "$out" "${names[@]}" <<'PY'
 import re, sys, os
-doc_path, out = sys.argv[1], sys.argv[2]
+doc_path, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 doc = open(doc_path).read()
-for name in ("throughput", "recovery", "startup"):
+for name in names:
     table = open(os.path.join(out, name + ".md")).read().strip()
     start, end = "<!-- bench:%s -->" % name, "<!-- /bench:%s -->" % name
     if start not in doc:

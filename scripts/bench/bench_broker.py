@@ -1,15 +1,26 @@
 """Shared pieces of the benchmark scripts: a broker process on a free loopback port with its own
-data dir, CPU accounting from /proc, and rdkafka_performance. Standard library only."""
+data dir, CPU accounting from /proc, rdkafka_performance and the programs built in build/bench/
+(floor and lean load generator). Standard library only, plus the repository's
+integration/kafka_wire.py to create topics."""
 
+import contextlib
+import json
+import mmap
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BROKER = os.path.join(ROOT, "build", "server", "runnel")
+TOOLS = os.path.join(ROOT, "build", "bench")
+
+sys.path.insert(0, os.path.join(ROOT, "integration"))
+import kafka_wire as kw  # noqa: E402
 
 
 def free_port():
@@ -30,6 +41,45 @@ def steal_since(before):
     total, steal = cpu_times()
     dt = total - before[0]
     return 100.0 * (steal - before[1]) / dt if dt else 0.0
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU seconds process `pid` used so far (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_gb(cpu_seconds, nbytes):
+    return cpu_seconds / (nbytes / 1e9) if nbytes else float("nan")
+
+
+def warm_free_memory(nbytes):
+    """Touches `nbytes` of memory and frees it again, just before a run that will fill as much
+    page cache. This VM hands freed memory back to its host (virtio-balloon free page reporting);
+    the first write to such a page costs a host fault, inside the page-cache copy of whoever
+    writes next. That made the same floor run cost 0.4 or 3.6 CPU s/GB depending on what ran
+    before it; freshly freed pages are used first, so after this every run starts alike."""
+    m = mmap.mmap(-1, int(nbytes), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE)
+    m.close()
+
+
+def tool(name):
+    """Path of a program built in build/bench/ (bench/CMakeLists.txt)."""
+    path = os.path.join(TOOLS, name)
+    if not os.access(path, os.X_OK):
+        sys.exit("%s is missing: run scripts/build.sh" % path)
+    return path
+
+
+def run_tool(name, args, timeout=600):
+    """Runs build/bench/NAME with `args`; returns the JSON object it prints last."""
+    out = subprocess.run([tool(name)] + [str(a) for a in args], capture_output=True, text=True,
+                         timeout=timeout)
+    if out.returncode != 0:
+        sys.exit("%s %s failed:\n%s%s" % (name, " ".join(map(str, args)), out.stdout[-2000:],
+                                          out.stderr[-2000:]))
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def rdkafka_performance():
@@ -68,9 +118,11 @@ class Broker:
 
     def cpu_seconds(self):
         """User + system CPU seconds the broker process used so far."""
-        with open("/proc/%d/stat" % self.proc.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.proc.pid)
+
+    def create_topic(self, name, partitions):
+        with kw.Connection.to(self.bootstrap) as c:
+            c.create_topic_or_fail(name, partitions)
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -79,3 +131,16 @@ class Broker:
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def fresh_broker(shards):
+    """A started broker with a new, empty data dir, stopped and deleted on leaving."""
+    workdir = tempfile.mkdtemp(prefix="runnel-bench-")
+    broker = Broker(workdir, shards)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

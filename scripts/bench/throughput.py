@@ -5,31 +5,21 @@ loopback, with the broker's CPU seconds per GB and the machine's CPU steal for e
 Produce: 100 B and 1 KiB records, acks=1 and acks=all, 1 and 16 partitions (a fresh topic per
 run). Consume: one partition read from the page cache. Each figure is the median of --runs runs.
 Prints a Markdown table. Standard library only (plus the repository's integration/kafka_wire.py
-to create topics).
+to create topics, through bench_broker).
 """
 
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_broker import ROOT, Broker, cpu_times, rdkafka_performance, steal_since  # noqa: E402
-
-sys.path.insert(0, os.path.join(ROOT, "integration"))
-import kafka_wire as kw  # noqa: E402
+from bench_broker import cpu_times, fresh_broker, rdkafka_performance, steal_since  # noqa: E402
 
 PRODUCED = re.compile(r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered.*?in (\d+)ms")
 CONSUMED = re.compile(r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms")
-
-
-def create_topic(broker, name, partitions):
-    with kw.Connection.to(broker.bootstrap) as c:
-        c.create_topic_or_fail(name, partitions)
 
 
 def run_perf(perf, broker, args, pattern):
@@ -66,11 +56,8 @@ def main():
                     help="multiplies the record counts (the smoke run uses 0.01)")
     args = ap.parse_args()
     perf = rdkafka_performance()
-    workdir = tempfile.mkdtemp(prefix="runnel-bench-")
-    broker = Broker(workdir, args.shards)
-    broker.start()
     rows = []
-    try:
+    with fresh_broker(args.shards) as broker:
         for size, base_count in ((100, 3_000_000), (1024, 1_000_000)):
             count = max(1000, int(base_count * args.scale))
             for acks in (1, -1):
@@ -78,7 +65,7 @@ def main():
                     runs = []
                     for i in range(args.runs):
                         topic = "produce-%d-%d-%d-%d" % (size, acks + 1, partitions, i)
-                        create_topic(broker, topic, partitions)
+                        broker.create_topic(topic, partitions)
                         runs.append(run_perf(perf, broker,
                                              ["-P", "-t", topic, "-s", str(size), "-c", str(count),
                                               "-a", str(acks), "-X", "linger.ms=5",
@@ -87,15 +74,12 @@ def main():
                         size, "all" if acks < 0 else acks, partitions,
                         "" if partitions == 1 else "s"), runs))
         count = max(1000, int(1_000_000 * args.scale))
-        create_topic(broker, "consume", 1)
+        broker.create_topic("consume", 1)
         run_perf(perf, broker, ["-P", "-t", "consume", "-p", "0", "-s", "1024", "-c", str(count),
                                 "-a", "1", "-X", "linger.ms=5"], PRODUCED)
         runs = [run_perf(perf, broker, ["-C", "-t", "consume", "-p", "0", "-o", "beginning",
                                         "-c", str(count)], CONSUMED) for _ in range(args.runs)]
         rows.append(summarize("consume 1 KiB, 1 partition, page cache", runs))
-    finally:
-        broker.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     print("| Workload | Records/s | MB/s | Broker CPU s/GB | Steal % per run |")
     print("|---|---|---|---|---|")
