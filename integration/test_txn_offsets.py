@@ -1,9 +1,9 @@
 """Transactional offset commits (TxnOffsetCommit) against a real broker, over the raw protocol:
 the offsets stay pending (OffsetFetch with RequireStable answers UNSTABLE_OFFSET_COMMIT, without
 it the committed offset is unchanged), unknown partitions and an empty group id are refused, and
-the pending state survives SIGKILL. The producer id comes from InitProducerId without a
-transactional id: no transaction coordinator is involved, so no marker ever ends these
-transactions here (the unit tests cover commit and abort).
+the pending state survives SIGKILL, and the transaction's marker (EndTxn) commits or drops them.
+Offsets are taken only from a transaction that holds the group's __consumer_offsets partition
+(AddOffsetsToTxn): anything else is INVALID_TXN_STATE, so no offsets can stay pending for good.
 """
 
 import os
@@ -14,6 +14,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kafka_wire as kw  # noqa: E402
+import txn_wire  # noqa: E402
 from broker_process import BrokerTestCase, unique_name  # noqa: E402
 
 
@@ -26,9 +27,16 @@ class TxnOffsetCommitTest(BrokerTestCase):
         self.group = unique_name("txn-group")
         c = self.conn()
         c.create_topic_or_fail(self.topic, 2)
-        r = c.init_producer_id(4)
+        self.tid = unique_name("tid")
+        r = txn_wire.init_transactional(c, self.tid)
         self.assertEqual(r["error_code"], kw.NONE, r)
         self.pid, self.epoch = r["producer_id"], r["producer_epoch"]
+        self.txn = txn_wire.TxnCalls(c)
+        self.add_offsets(self.group)
+
+    def add_offsets(self, group):
+        self.assertEqual(self.until_coordinator_ready(lambda: [self.txn.add_offsets(
+            3, self.tid, self.pid, self.epoch, group)]), [kw.NONE])
 
     def conn(self):
         c = kw.Connection.to(self.broker.bootstrap, timeout=15.0)
@@ -48,7 +56,7 @@ class TxnOffsetCommitTest(BrokerTestCase):
 
     def txn_commit(self, c, offsets, version=3, group=None, **kw_):
         return self.until_coordinator_ready(lambda: c.txn_offset_commit(
-            version, "txn-1", self.group if group is None else group, self.pid, self.epoch,
+            version, self.tid, self.group if group is None else group, self.pid, self.epoch,
             offsets, **kw_))
 
     def fetch(self, c, require_stable, version=7):
@@ -90,6 +98,23 @@ class TxnOffsetCommitTest(BrokerTestCase):
                                                1: (-1, kw.UNSTABLE_OFFSET_COMMIT)})
         self.assertEqual(self.fetch(c, False), {0: (-1, kw.NONE), 1: (3, kw.NONE)})
 
+        # The commit marker makes them the group's committed offsets.
+        t = txn_wire.TxnCalls(c)
+        self.assertEqual(t.end(3, self.tid, self.pid, self.epoch, True), kw.NONE)
+        self.assertEqual(self.fetch(c, True), {0: (10, kw.NONE), 1: (11, kw.NONE)})
+
+        # An aborted transaction's offsets are dropped.
+        self.txn = t
+        self.add_offsets(self.group)
+        self.assertEqual(self.txn_commit(c, {self.topic: {0: 50}}), {(self.topic, 0): kw.NONE})
+        self.assertEqual(self.fetch(c, True)[0], (-1, kw.UNSTABLE_OFFSET_COMMIT))
+        self.assertEqual(t.end(3, self.tid, self.pid, self.epoch, False), kw.NONE)
+        self.assertEqual(self.fetch(c, True), {0: (10, kw.NONE), 1: (11, kw.NONE)})
+        # Nothing is taken outside a transaction holding the group's partition.
+        self.assertEqual(self.txn_commit(c, {self.topic: {0: 60}}),
+                         {(self.topic, 0): kw.INVALID_TXN_STATE})
+        self.assertEqual(self.fetch(c, True)[0], (10, kw.NONE))
+
     def test_request_checks(self):
         c = self.conn()
         self.assertEqual(self.txn_commit(c, {self.topic: {0: 1}}, group=""),
@@ -98,13 +123,27 @@ class TxnOffsetCommitTest(BrokerTestCase):
         self.assertEqual(self.txn_commit(c, {self.topic: {0: 1}}, version=0),
                          {(self.topic, 0): kw.NONE})
         # A generation for a group that does not exist.
-        self.assertEqual(self.txn_commit(c, {self.topic: {0: 1}}, group=unique_name("none"),
+        other = unique_name("none")
+        self.add_offsets(other)
+        self.assertEqual(self.txn_commit(c, {self.topic: {0: 1}}, group=other,
                                          generation_id=4, member_id="m"),
                          {(self.topic, 0): kw.ILLEGAL_GENERATION})
-        # No producer epoch: the offsets could not belong to a transaction.
-        self.epoch = -1
+        # A group whose partition the transaction does not hold (unless it shares one).
+        stranger = next(g for g in (unique_name("stranger") for _ in range(200))
+                        if txn_wire.partition_for(g) not in
+                        (txn_wire.partition_for(self.group), txn_wire.partition_for(other)))
+        self.assertEqual(self.txn_commit(c, {self.topic: {0: 1}}, group=stranger),
+                         {(self.topic, 0): kw.INVALID_TXN_STATE})
+        # Another producer id, or a stale epoch.
+        self.pid += 1
         self.assertEqual(self.txn_commit(c, {self.topic: {0: 1}}),
                          {(self.topic, 0): kw.INVALID_PRODUCER_ID_MAPPING})
+        self.pid -= 1
+        self.epoch -= 1
+        self.assertEqual(self.txn_commit(c, {self.topic: {0: 1}}),
+                         {(self.topic, 0): kw.PRODUCER_FENCED})
+        self.assertEqual(self.txn_commit(c, {self.topic: {0: 1}}, version=2),
+                         {(self.topic, 0): kw.INVALID_PRODUCER_EPOCH})
 
 
 if __name__ == "__main__":

@@ -194,3 +194,14 @@ def init_transactional(conn, transactional_id, version=4, timeout=15.0, **kwargs
         if not retriable or time.monotonic() > deadline:
             return r
         time.sleep(0.1)
+
+
+def partition_for(key, partitions=50):
+    """Kafka's partitionFor of a group or transactional id (ASCII): abs(hashCode) % partitions,
+    with Integer.MIN_VALUE mapped to 0."""
+    h = 0
+    for ch in key.encode("ascii"):
+        h = (31 * h + ch) & 0xFFFFFFFF
+    if h >= 1 << 31:
+        h -= 1 << 32
+    return 0 if h == -(1 << 31) else abs(h) % partitions

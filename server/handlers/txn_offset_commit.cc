@@ -1,15 +1,20 @@
 // TxnOffsetCommit (28): a transactional producer commits a consumer group's offsets inside its
 // transaction (KIP-98; the consume-transform-produce loop's sendOffsetsToTransaction). The
 // coordinator writes them in a batch of the producer's transaction and holds them pending until
-// the transaction's marker. Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION.
+// the transaction's marker. Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION. As for
+// Produce, the transaction coordinator must confirm first that the producer's transaction holds
+// the group's __consumer_offsets partition (AddOffsetsToTxn; Kafka's transaction verification):
+// offsets no marker will settle would stay pending, and unstable, for good.
 #include "protocol/messages/txn_offset_commit.h"
 
 #include "protocol/errors.h"
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/groups/coordinator_call.h"
+#include "server/groups/offsets_topic.h"
 #include "server/handlers/commit_partitions.h"
 #include "server/handlers/handlers.h"
+#include "server/transactions/transaction_call.h"
 
 namespace runnel::server {
 
@@ -18,6 +23,34 @@ using protocol::error_code;
 using protocol::to_wire;
 
 namespace {
+
+// NONE, or why the producer's transaction cannot take offsets of the group's partition.
+asio::awaitable<error_code> verify_in_transaction(broker& b, const txn_offset_commit_request& req,
+                                                  int16_t version) {
+    const groups::group_location loc = b.groups().locate(req.group_id);
+    if (loc.error != error_code::none) co_return loc.error;
+    const transactions::topic_partition offsets{std::string(groups::offsets_topic_name),
+                                                loc.partition};
+    auto verify = [&](transactions::transaction_coordinator& c,
+                      int32_t) -> asio::awaitable<error_code> {
+        co_return c.verify_partitions(req.transactional_id, req.producer_id, req.producer_epoch,
+                                      {offsets})
+            .at(offsets);
+    };
+    auto r = co_await transactions::call_transaction_coordinator<error_code>(
+        b, req.transactional_id, verify);
+    const error_code e = r.error != error_code::none ? r.error : r.value;
+    switch (e) {
+        case error_code::none:
+        case error_code::invalid_producer_id_mapping:
+        case error_code::invalid_txn_state:
+            co_return e;
+        case error_code::producer_fenced:
+            co_return transactions::fenced_for_version(e, version, 3);
+        default:  // the transaction coordinator is loading or busy: the client retries
+            co_return error_code::coordinator_load_in_progress;
+    }
+}
 
 asio::awaitable<std::optional<txn_offset_commit_response>> handle(request_context& ctx,
                                                                   txn_offset_commit_request req) {
@@ -31,6 +64,9 @@ asio::awaitable<std::optional<txn_offset_commit_response>> handle(request_contex
     if (group_id.empty()) {
         // Kafka's coordinator refuses an empty group id before looking for the group.
         r.error = error_code::invalid_group_id;
+    } else if (auto e = co_await verify_in_transaction(b, req, ctx.api_version);
+               e != error_code::none) {
+        r.error = e;
     } else {
         txn_offset_commit_request sent = std::move(req);
         sent.topics = std::move(known.topics);
