@@ -44,8 +44,6 @@ for name in "${names[@]}"; do
     case "$name" in
         throughput) "$py" "$root/scripts/bench/throughput.py" --runs 3 ;;
         recovery) "$py" "$root/scripts/bench/recovery.py" --gb 10 --runs 3 ;;
-        # 5,000: three descriptors per partition hit this machine's hard limit of 20,000 open
-        # files before 10,000 (see docs/benchmarks.md).
         startup) "$py" "$root/scripts/bench/startup.py" --partitions 10000 --runs 3 ;;
         floor) "$py" "$root/scripts/bench/versus_floor.py" --runs 3 ;;
         latency) "$py" "$root/scripts/bench/latency.py" --runs 3 ;;
