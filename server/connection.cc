@@ -1,5 +1,7 @@
 #include "server/connection.h"
 
+#include <cstring>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -30,6 +32,10 @@ std::string describe_peer(const asio::ip::tcp::socket& s) {
 
 // The smallest request header: api key, version, correlation id, client id length.
 constexpr size_t min_request_size = 10;
+// Read chunks start small (an idle connection costs little) and double while reads fill them.
+constexpr size_t max_chunk_size = 256 * 1024;
+// Responses held back to go out with the next one are at most this much in all.
+constexpr size_t max_held_bytes = 64 * 1024;
 
 }  // namespace
 
@@ -59,25 +65,65 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
 asio::awaitable<void> connection::serve() {
     const auto max_frame = static_cast<uint64_t>(broker_.config().socket_request_max_bytes);
     for (;;) {
-        uint8_t size_bytes[4];
-        auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(size_bytes), nothrow);
-        if (ec) break;  // peer closed or shutdown
-        int32_t size = static_cast<int32_t>((uint32_t(size_bytes[0]) << 24) |
-                                            (uint32_t(size_bytes[1]) << 16) |
-                                            (uint32_t(size_bytes[2]) << 8) | size_bytes[3]);
+        if (!co_await fill(4)) break;  // peer closed or shutdown
+        const uint8_t* p = chunk_->bytes.get() + begin_;
+        int32_t size = static_cast<int32_t>((uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) |
+                                            (uint32_t(p[2]) << 8) | p[3]);
         if (size < static_cast<int32_t>(min_request_size) || static_cast<uint64_t>(size) > max_frame) {
             server_log().warn("closing connection from {}: request size {} outside [{}, {}] "
                               "(socket.request.max.bytes)",
                               peer_, size, min_request_size, max_frame);
             break;
         }
-        auto frame = std::make_shared<request_frame>(static_cast<size_t>(size));
-        auto [ec2, n2] =
-            co_await asio::async_read(socket_, asio::buffer(frame->data(), frame->size), nothrow);
-        if (ec2) break;
+        const size_t total = 4 + static_cast<size_t>(size);
+        if (!co_await fill(total)) break;
+        auto frame = std::make_shared<request_frame>(
+            request_frame{chunk_, begin_ + 4, static_cast<size_t>(size)});
+        begin_ += total;
         if (!co_await serve_frame(std::move(frame))) break;
     }
     close();
+}
+
+bool connection::frame_buffered() const {
+    if (end_ - begin_ < 4) return false;
+    const uint8_t* p = chunk_->bytes.get() + begin_;
+    const uint32_t size = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) |
+                          (uint32_t(p[2]) << 8) | p[3];
+    return end_ - begin_ >= 4 + static_cast<size_t>(size);
+}
+
+asio::awaitable<bool> connection::fill(size_t need) {
+    if (end_ - begin_ >= need) co_return true;
+    // Nothing more to answer until the client sends: held-back responses go now.
+    if (!held_.empty()) {
+        protocol::writer none;
+        if (!co_await send(none)) co_return false;
+    }
+    const size_t have = end_ - begin_;
+    // A new chunk when this one cannot take the frame, or when it is used up and a frame in it
+    // may still be referenced (a handler may keep the request's bytes).
+    const bool used_up = have == 0 && (!chunk_ || chunk_.use_count() > 1 ||
+                                       chunk_->capacity != chunk_size_);
+    if (used_up || !chunk_ || chunk_->capacity - begin_ < need) {
+        auto next = std::make_shared<read_chunk>(std::max(chunk_size_, need));
+        if (have > 0) std::memcpy(next->bytes.get(), chunk_->bytes.get() + begin_, have);
+        chunk_ = std::move(next);
+        begin_ = 0;
+        end_ = have;
+    } else if (have == 0) {
+        begin_ = end_ = 0;  // reuse this chunk from its start
+    }
+    while (end_ - begin_ < need) {
+        const size_t room = chunk_->capacity - end_;
+        auto [ec, n] = co_await socket_.async_read_some(
+            asio::buffer(chunk_->bytes.get() + end_, room), nothrow);
+        if (ec) co_return false;
+        end_ += n;
+        // A read that filled the chunk: the client sends more than fits, use bigger chunks.
+        if (n == room) chunk_size_ = std::min(chunk_size_ * 2, max_chunk_size);
+    }
+    co_return true;
 }
 
 asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> frame) {
@@ -94,7 +140,7 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
             // UNSUPPORTED_VERSION and our ranges so it can retry with a version we support.
             protocol::writer w;
             write_api_versions_fallback(correlation_id, w);
-            co_return co_await send(w);
+            co_return co_await send(w, frame_buffered());
         }
         server_log().warn("closing connection from {}: unsupported API key {} version {}", peer_,
                           api_key, api_version);
@@ -141,7 +187,7 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
     }
     if (outcome == handler_outcome::no_response) co_return true;
     w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
-    co_return co_await send(w);
+    co_return co_await send(w, frame_buffered());
 }
 
 void connection::write_api_versions_fallback(int32_t correlation_id, protocol::writer& w) {
@@ -160,8 +206,14 @@ void connection::write_api_versions_fallback(int32_t correlation_id, protocol::w
     w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
 }
 
-asio::awaitable<bool> connection::send(const protocol::writer& w) {
-    co_return co_await send_response(socket_, w, broker_.io_pool());
+asio::awaitable<bool> connection::send(const protocol::writer& w, bool hold) {
+    if (hold && w.splices().empty() && held_.size() + w.size() <= max_held_bytes) {
+        held_.insert(held_.end(), w.buffer().begin(), w.buffer().end());
+        co_return true;
+    }
+    const bool ok = co_await send_response(socket_, w, broker_.io_pool(), held_);
+    held_.clear();
+    co_return ok;
 }
 
 }  // namespace runnel::server

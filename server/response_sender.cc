@@ -117,13 +117,14 @@ bool in_page_cache(int fd, int64_t position, size_t length) {
 }
 
 asio::awaitable<bool> send_response(tcp::socket& socket, const protocol::writer& w,
-                                    asio::thread_pool& io_pool) {
+                                    asio::thread_pool& io_pool, std::span<const uint8_t> before) {
     const auto& buf = w.buffer();
     std::vector<iovec> iov;
-    iov.reserve(w.splices().size() * 2 + 1);
+    iov.reserve(w.splices().size() * 2 + 2);
     auto add = [&iov](const uint8_t* p, size_t n) {
         if (n > 0) iov.push_back({const_cast<uint8_t*>(p), n});
     };
+    add(before.data(), before.size());
     size_t from = 0;
     for (const auto& s : w.splices()) {
         add(buf.data() + from, s.at - from);

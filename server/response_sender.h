@@ -7,6 +7,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cstdint>
+#include <span>
 
 #include "protocol/codec.h"
 
@@ -14,9 +16,11 @@ namespace runnel::server {
 
 namespace asio = boost::asio;
 
-// The socket must be in non-blocking mode. Returns false when the connection failed.
+// The socket must be in non-blocking mode. `before` (earlier responses held back) goes out first,
+// in the same system call. Returns false when the connection failed.
 asio::awaitable<bool> send_response(asio::ip::tcp::socket& socket, const protocol::writer& w,
-                                    asio::thread_pool& io_pool);
+                                    asio::thread_pool& io_pool,
+                                    std::span<const uint8_t> before = {});
 
 // True when every page of [position, position + length) of the file is in the page cache
 // (mincore(2) over a temporary read-only mapping; false when that cannot be checked).
