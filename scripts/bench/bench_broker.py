@@ -50,6 +50,15 @@ def process_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mib(pid):
+    """Resident memory (VmRSS) of process `pid` in MiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
 def cpu_per_gb(cpu_seconds, nbytes):
     return cpu_seconds / (nbytes / 1e9) if nbytes else float("nan")
 
@@ -120,9 +129,13 @@ class Broker:
         """User + system CPU seconds the broker process used so far."""
         return process_cpu_seconds(self.proc.pid)
 
-    def create_topic(self, name, partitions):
-        with kw.Connection.to(self.bootstrap) as c:
-            c.create_topic_or_fail(name, partitions)
+    def rss_mib(self):
+        return rss_mib(self.proc.pid)
+
+    def create_topic(self, name, partitions, timeout=10.0):
+        """Creates `name` with `partitions` partitions, waiting up to `timeout` seconds."""
+        with kw.Connection.to(self.bootstrap, timeout=timeout) as c:
+            c.create_topic_or_fail(name, partitions, timeout_ms=int(timeout * 1000))
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
