@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and writes their tables into docs/benchmarks.md, between the markers
 # <!-- bench:NAME --> and <!-- /bench:NAME --> (the text around them is kept).
-#   scripts/bench.sh            full runs (about 20 minutes; needs ~25 GB free for recovery),
+#   scripts/bench.sh            full runs (about 25 minutes; needs ~25 GB free for recovery),
 #                               then the charts in docs/charts/ redrawn from the tables
 #   scripts/bench.sh NAME...    full runs of only these tables (throughput recovery startup
 #                               floor latency scaling); the others are left as they are
@@ -52,7 +52,7 @@ for name in "${names[@]}"; do
         startup) "$py" "$root/scripts/bench/startup.py" --partitions 10000 --runs 3 ;;
         floor) "$py" "$root/scripts/bench/versus_floor.py" --runs 3 ;;
         latency) "$py" "$root/scripts/bench/latency.py" --runs 3 ;;
-        scaling) "$py" "$root/scripts/bench/scaling.py" --runs 3 ;;
+        scaling) "$py" "$root/scripts/bench/scaling.py" --runs 5 ;;
         *) echo "unknown benchmark $name (known: ${all[*]})" >&2; exit 2 ;;
     esac >"$out/$name.md"
 done

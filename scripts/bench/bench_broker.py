@@ -4,6 +4,7 @@ data dir, CPU accounting from /proc, rdkafka_performance and the programs built 
 integration/kafka_wire.py to create topics."""
 
 import contextlib
+import glob
 import json
 import mmap
 import os
@@ -57,6 +58,22 @@ def rss_mib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     return 0.0
+
+
+def voluntary_switches(pid):
+    """Voluntary context switches of all threads of process `pid` so far: each is a thread going
+    to sleep (an epoll wait with nothing ready, a lock), so a busy server that keeps up with its
+    clients shows about one per request and thread."""
+    total = 0
+    for status in glob.glob("/proc/%d/task/*/status" % pid):
+        try:
+            with open(status) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+        except FileNotFoundError:  # a thread that has just ended
+            pass
+    return total
 
 
 def cpu_per_gb(cpu_seconds, nbytes):

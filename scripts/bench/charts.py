@@ -120,20 +120,39 @@ def partitions_label(cell):
     return counts[0] + ("\n+ %s idle" % counts[1] if len(counts) > 1 else "")
 
 
+def numbers(cell):
+    """All the numbers of a cell such as '775, 885, 839'."""
+    return [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", cell.replace(",", " "))]
+
+
 def scaling_chart(rows, out):
     labels = [partitions_label(r["Partitions"]) for r in rows]
     ratio_header = next(h for h in rows[0] if h.startswith("Throughput vs"))
-    fig, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4))
-    drawn = speed.bar(labels, column(rows, "MB/s"), color=BROKER)
-    speed.bar_label(drawn, labels=["%.0f MB/s\n%s" % (number(r["MB/s"]), r[ratio_header])
-                                   for r in rows], fontsize=8)
+    fig, (speed, memory) = plt.subplots(1, 2, figsize=(12, 4.8), width_ratios=(3, 2))
+    speed.bar(["%s\n%.0f MB/s, %s" % (label, number(r["MB/s"]), r[ratio_header])
+               for label, r in zip(labels, rows)], column(rows, "MB/s"), color="#c6dbef",
+              label="median")
+    speed.tick_params(axis="x", labelsize=8)
+    # Every run as a dot, marked by whether the broker's shards slept for every request (the
+    # slower of the two ways these runs go) or stayed busy.
+    sleeps_header = "Broker sleeps per request, per run"
+    if "MB/s per run" in rows[0] and sleeps_header in rows[0]:
+        for legend, colour, slept in (("run, shards stay busy", BROKER, False),
+                                      ("run, shards sleep per request", "#ff7f0e", True)):
+            xs, ys = [], []
+            for x, r in enumerate(rows):
+                for mbs, sleeps in zip(numbers(r["MB/s per run"]), numbers(r[sleeps_header])):
+                    if (sleeps >= 0.5) == slept:
+                        xs.append(x)
+                        ys.append(mbs)
+            speed.scatter(xs, ys, color=colour, s=18, zorder=3, label=legend)
     speed.axhline(0.8 * number(rows[0]["MB/s"]), color=TARGET, linestyle="--", linewidth=1,
-                  label="target at 1,000 partitions: 80 %% of %s" % rows[0]["Partitions"])
-    speed.set_xlabel("partitions")
+                  label="80 %% of %s (target at 1,000)" % rows[0]["Partitions"])
+    speed.set_xlabel("partitions (median, and against the first)")
     speed.set_ylabel("MB/s produced (1 KiB records, acks=1)")
     speed.set_title("Produce throughput by partition count")
-    speed.margins(y=0.2)
-    speed.legend(fontsize=8, loc="lower left")
+    speed.margins(y=0.25)
+    speed.legend(fontsize=7, loc="upper left")
     drawn = memory.bar(labels, column(rows, "Broker RSS after the run"), color=BROKER)
     memory.bar_label(drawn, fmt="%.0f MiB", fontsize=8)
     memory.set_xlabel("partitions")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Produce throughput and broker memory as partitions and connections grow: 1, 100, 1,000 and
-10,000 partitions, then the middle partition count again with 10,000 idle connections open.
+10,000 partitions, then 100 partitions again with 10,000 idle connections open.
 
 Each run is a fresh broker (--shards shards, a new data dir) with one topic of P partitions,
 taking --gb GB of 1 KiB records at acks=1 from the lean producer (build/bench/produce_load) over
@@ -10,7 +10,10 @@ pre-built batch of --records records for the next partition of its connection in
 of partitions written differs. Runs are limited by bytes and start with warmed free memory
 (bench_broker.warm_free_memory). Reported per P: medians of records/s, MB/s, broker CPU s/GB, the
 ratio of MB/s to the 1-partition run, the broker's resident memory (VmRSS) after the run, and
-the CPU steal of each run.
+per run MB/s, CPU steal and the broker's voluntary context switches per request (its threads
+going to sleep: runs where the shards sleep and wake for every request cost more CPU per GB
+than runs where they stay busy, see docs/benchmarks.md). The runs go in rounds of one run of each case, so that other
+load on a shared machine spreads over the cases.
 
 Idle connections: this process opens --idle connections to the broker, each sending one
 ApiVersions request and reading its answer (so the broker holds a real connection state), keeps
@@ -28,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_broker import (cpu_per_gb, cpu_times, fresh_broker, run_tool,  # noqa: E402
-                          steal_since, warm_free_memory)
+                          steal_since, voluntary_switches, warm_free_memory)
 import kafka_wire as kw  # noqa: E402  (bench_broker puts integration/ on the path)
 
 TIME_LIMIT = 600  # seconds; runs end at their byte count long before
@@ -80,6 +83,7 @@ def produce_run(args, partitions, idle=0):
                 figures["rss_idle"] = broker.rss_mib()
             warm_free_memory(nbytes * 1.1)
             cpu = broker.cpu_seconds()
+            sleeps = voluntary_switches(broker.proc.pid)
             load = run_tool("produce_load", [
                 "--bootstrap", broker.bootstrap, "--topic", "scaling",
                 "--partitions", partitions, "--connections", args.connections,
@@ -88,12 +92,14 @@ def produce_run(args, partitions, idle=0):
                 "--window", args.window, "--max-bytes", nbytes, "--seconds", TIME_LIMIT],
                 timeout=TIME_LIMIT + 60)
             cpu = broker.cpu_seconds() - cpu
+            sleeps = voluntary_switches(broker.proc.pid) - sleeps
             figures["rss_after"] = broker.rss_mib()
         finally:
             close_all(connections)
     figures.update({"mbs": load["bytes"] / load["seconds"] / 1e6,
                     "recs": load["records"] / load["seconds"],
                     "cpu_gb": cpu_per_gb(cpu, load["bytes"]),
+                    "sleeps": sleeps / load["requests"],
                     "steal": steal_since(before)})
     return figures
 
@@ -110,7 +116,7 @@ def main():
     ap.add_argument("--idle", type=int, default=10000, help="idle connections (0: none)")
     ap.add_argument("--idle-partitions", type=int, default=100,
                     help="partitions of the run with the idle connections open")
-    ap.add_argument("--gb", type=float, default=2.0, help="GB produced per run")
+    ap.add_argument("--gb", type=float, default=4.0, help="GB produced per run")
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--window", type=int, default=4, help="requests outstanding per connection")
@@ -120,24 +126,29 @@ def main():
     args = ap.parse_args()
     counts = [int(p) for p in args.partitions.split(",")]
 
-    results = [(p, 0, [produce_run(args, p) for _ in range(args.runs)]) for p in counts]
+    # Rounds of one run of each case, so that other load on the machine spreads over the cases
+    # instead of landing on one of them.
+    results = [(p, 0, []) for p in counts]
     if args.idle:
-        results.append((args.idle_partitions, args.idle,
-                        [produce_run(args, args.idle_partitions, args.idle)
-                         for _ in range(args.runs)]))
+        results.append((args.idle_partitions, args.idle, []))
+    for _ in range(args.runs):
+        for partitions, idle, runs in results:
+            runs.append(produce_run(args, partitions, idle))
     base = median(results[0][2], "mbs")
 
-    print("| Partitions | Records/s | MB/s | Broker CPU s/GB | Throughput vs %d partition%s | "
-          "Broker RSS after the run | Steal %% per run |" % (
-              counts[0], "" if counts[0] == 1 else "s"))
-    print("|---|---|---|---|---|---|---|")
+    print("| Partitions | Records/s | MB/s | MB/s per run | Broker CPU s/GB | Throughput vs %d "
+          "partition%s | Broker RSS after the run | Broker sleeps per request, per run | "
+          "Steal %% per run |" % (counts[0], "" if counts[0] == 1 else "s"))
+    print("|---|---|---|---|---|---|---|---|---|")
     for partitions, idle, runs in results:
         name = "%d partition%s" % (partitions, "" if partitions == 1 else "s")
         if idle:
             name += ", %d idle connections" % idle
-        print("| %s | %.0f | %.0f | %.2f | %.0f %% | %.0f MiB | %s |" % (
-            name, median(runs, "recs"), median(runs, "mbs"), median(runs, "cpu_gb"),
+        print("| %s | %.0f | %.0f | %s | %.2f | %.0f %% | %.0f MiB | %s | %s |" % (
+            name, median(runs, "recs"), median(runs, "mbs"),
+            ", ".join("%.0f" % r["mbs"] for r in runs), median(runs, "cpu_gb"),
             100.0 * median(runs, "mbs") / base, median(runs, "rss_after"),
+            ", ".join("%.2f" % r["sleeps"] for r in runs),
             ", ".join("%.1f" % r["steal"] for r in runs)))
     if args.idle:
         runs = results[-1][2]
