@@ -56,6 +56,15 @@ request_frame encode_produce(const std::string& topic, const std::vector<int32_t
     auto frame = encode(protocol::msg::produce_api_key, produce_version, req);
     if (frame.records_at.size() != partitions.size())
         throw std::logic_error("a batch was not spliced into the Produce request");
+    // In v9 a partition is its int32 index, then its record set as compact bytes (an unsigned
+    // varint of size + 1 before the batch). Checked against the indexes just encoded.
+    const size_t before_records = 4 + protocol::uvarint_size(uint32_t(batch.size() + 1));
+    for (size_t i = 0; i < partitions.size(); ++i) {
+        const size_t at = frame.records_at[i] - before_records;
+        if (protocol::batch_layout::load_i32(frame.bytes.data() + at) != partitions[i])
+            throw std::logic_error("partition index not found before its record set");
+        frame.partition_at.push_back(at);
+    }
     return frame;
 }
 
@@ -65,6 +74,10 @@ request_frame encode_fetch(const protocol::msg::fetch_request& request) {
 
 void set_correlation_id(std::span<uint8_t> frame, int32_t correlation_id) {
     protocol::batch_layout::store_i32(frame.data() + correlation_id_at, correlation_id);
+}
+
+void set_partition(request_frame& frame, size_t i, int32_t partition) {
+    protocol::batch_layout::store_i32(frame.bytes.data() + frame.partition_at.at(i), partition);
 }
 
 protocol::reader response_body(std::span<const uint8_t> frame, int32_t correlation_id) {

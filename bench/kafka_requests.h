@@ -21,6 +21,9 @@ struct request_frame {
     std::vector<uint8_t> bytes;
     // Where each record set of the request starts in `bytes`, in request order.
     std::vector<size_t> records_at;
+    // Produce only: where each partition's index (an int32 before its record set) lies in `bytes`,
+    // in request order, so a prebuilt request can be sent to other partitions (set_partition).
+    std::vector<size_t> partition_at;
 };
 
 // One Produce request carrying `batch` for each of `partitions` of `topic`.
@@ -29,6 +32,8 @@ request_frame encode_produce(const std::string& topic, const std::vector<int32_t
 request_frame encode_fetch(const protocol::msg::fetch_request& request);
 
 void set_correlation_id(std::span<uint8_t> frame, int32_t correlation_id);
+// Points the `i`-th record set of a Produce request at partition `partition` instead.
+void set_partition(request_frame& frame, size_t i, int32_t partition);
 
 // A response frame's body, after its (flexible) header; throws if the correlation id is not the
 // one expected. The reader points into `frame`, record sets included (no copy).

@@ -1,8 +1,14 @@
 // The lean Kafka producer: sends one pre-built batch (--records records of --record-bytes) per
 // partition in every Produce request, the same bytes each time, so the client costs little more
-// than its writes. Partitions 0 .. --partitions-1 of --topic are spread over --connections
-// connections; each keeps --window requests outstanding, as fast as the broker acknowledges or at
-// --rate bytes/s in total, for --seconds (or until --max-bytes).
+// than its writes. Partitions 0 .. --partitions-1 of --topic are dealt to --connections
+// connections in turn (with more connections than partitions, some share one); each keeps
+// --window requests outstanding, as fast as the broker acknowledges or at --rate bytes/s in
+// total, for --seconds (or until --max-bytes).
+//
+// A request carries a batch for every partition of its connection, or with
+// --partitions-per-request K for K of them, the next K in turn on every request (so thousands of
+// partitions can be written with requests of a few batches). Only the partition indexes and the
+// correlation id of the pre-built request change.
 //
 // --end-to-end also runs a consumer (Fetch long polls on its own connection) and stamps each
 // batch's intended send time into its first record, so the time from then until the consumer
@@ -11,6 +17,7 @@
 //
 // Prints a JSON line: bytes and records acknowledged, wall seconds, produce-to-ack latency per
 // request and, with --end-to-end, the send-to-receive latency per batch.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <functional>
@@ -76,25 +83,39 @@ class stopped_thread {
 }  // namespace
 
 int main(int argc, char** argv) {
-    options opt(argc, argv,
-                {"bootstrap", "topic", "partitions", "connections", "records", "record-bytes",
-                 "acks", "window", "seconds", "rate", "max-bytes", "end-to-end!"});
+    options opt(
+        argc, argv,
+        {"bootstrap", "topic", "partitions", "connections", "partitions-per-request", "records",
+         "record-bytes", "acks", "window", "seconds", "rate", "max-bytes", "end-to-end!"});
     const auto bootstrap = opt.text("bootstrap", "127.0.0.1:9092");
     const auto topic = opt.text("topic", "load");
     const int partitions = static_cast<int>(opt.integer("partitions", 1));
     const int connections = static_cast<int>(opt.integer("connections", 1));
+    const int per_request_limit = static_cast<int>(opt.integer("partitions-per-request", 0));
     const auto acks = static_cast<int16_t>(opt.integer("acks", 1));
     const bool end_to_end = opt.flag("end-to-end");
-    if (connections < 1 || connections > partitions) {
-        std::fprintf(stderr, "produce_load: need 1 <= --connections <= --partitions\n");
+    if (connections < 1 || partitions < 1 || per_request_limit < 0) {
+        std::fprintf(stderr,
+                     "produce_load: need --connections >= 1, --partitions >= 1 and "
+                     "--partitions-per-request >= 0\n");
         return 2;
     }
     try {
         const auto batch = build_load_batch(static_cast<int>(opt.integer("records", 64)),
                                             static_cast<int>(opt.integer("record-bytes", 1024)));
-        // A connection sends one batch for each of its partitions per request: every partition
-        // is a share of the rate.
-        const auto settings = pipeline_settings_from(opt, batch.bytes.size(), partitions);
+        std::vector<std::vector<int32_t>> owned(static_cast<size_t>(connections));
+        for (int c = 0; c < connections; ++c) {
+            for (int p = c % partitions; p < partitions; p += connections) owned[c].push_back(p);
+        }
+        // Batches in each request of a connection; every batch a connection sends per request is
+        // a share of the rate.
+        auto per_request = [&](int c) {
+            const int mine = static_cast<int>(owned[c].size());
+            return per_request_limit ? std::min(per_request_limit, mine) : mine;
+        };
+        int shares = 0;
+        for (int c = 0; c < connections; ++c) shares += per_request(c);
+        const auto settings = pipeline_settings_from(opt, batch.bytes.size(), shares);
 
         std::vector<int32_t> all_partitions;
         for (int p = 0; p < partitions; ++p) all_partitions.push_back(p);
@@ -116,15 +137,23 @@ int main(int argc, char** argv) {
         }
 
         auto result = run_connections(connections, [&](int c) {
-            std::vector<int32_t> mine;
-            for (int p = c; p < partitions; p += connections) mine.push_back(p);
-            auto request = encode_produce(topic, mine, batch.bytes, acks);
+            const auto& mine = owned[c];
+            const size_t batches = static_cast<size_t>(per_request(c));
+            auto request =
+                encode_produce(topic, std::vector<int32_t>(mine.begin(), mine.begin() + batches),
+                               batch.bytes, acks);
+            size_t next_partition = 0;  // in `mine`, for the first batch of the next request
             auto sock = connect_to(bootstrap);
             frame_reader responses(sock.get());
             int32_t next_id = 0, acked_id = 0;
             auto r = run_pipeline(
                 settings,
                 [&](int64_t intended_ns) {
+                    if (batches < mine.size()) {
+                        for (size_t i = 0; i < batches; ++i)
+                            set_partition(request, i, mine[(next_partition + i) % mine.size()]);
+                        next_partition = (next_partition + batches) % mine.size();
+                    }
                     if (end_to_end) {
                         for (size_t at : request.records_at)
                             stamp_send_time(
@@ -140,7 +169,7 @@ int main(int argc, char** argv) {
                     check_produce_response(*frame, acked_id++);
                     return true;
                 });
-            batches_sent += r.requests * int64_t(mine.size());
+            batches_sent += r.requests * int64_t(batches);
             return r;
         });
         consumer.stop_and_join();

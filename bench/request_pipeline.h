@@ -31,8 +31,8 @@ struct pipeline_result {
 
 // Settings from the options --window (default 4), --seconds (5), --rate (bytes/s in total, 0:
 // as fast as possible) and --max-bytes (0: no limit), for a load split into `shares` equal
-// streams of requests (connections, or partitions when a request carries one batch for each of
-// its connection's partitions) of `bytes_per_share` bytes per request.
+// streams of requests (connections, or the batches all connections put in one request each,
+// when a request carries one batch per partition) of `bytes_per_share` bytes per request.
 pipeline_settings pipeline_settings_from(const options& opt, size_t bytes_per_share, int shares);
 
 // `send(intended_ns)` writes one request; `await_ack(timeout_ns)` consumes the next

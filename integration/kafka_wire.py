@@ -1715,9 +1715,9 @@ class Connection:
         body = encode_create_topics_v2(topics, timeout_ms, validate_only)
         return decode_create_topics_v2(self.call(CREATE_TOPICS, 2, body))[0]
 
-    def create_topic_or_fail(self, name, partitions):
+    def create_topic_or_fail(self, name, partitions, timeout_ms=10000):
         """Creates `name` (replication factor 1, no configs); AssertionError unless it worked."""
-        res = self.create_topics([(name, partitions, 1, {})])
+        res = self.create_topics([(name, partitions, 1, {})], timeout_ms=timeout_ms)
         if res.get(name, (None,))[0] != 0:
             raise AssertionError("CreateTopics v2 %s -> %r" % (name, res))
 

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and writes their tables into docs/benchmarks.md, between the markers
 # <!-- bench:NAME --> and <!-- /bench:NAME --> (the text around them is kept).
-#   scripts/bench.sh            full runs (about 15 minutes; needs ~25 GB free for recovery)
+#   scripts/bench.sh            full runs (about 25 minutes; needs ~25 GB free for recovery),
+#                               then the charts in docs/charts/ redrawn from the tables
 #   scripts/bench.sh NAME...    full runs of only these tables (throughput recovery startup
-#                               floor latency); the others are left as they are
+#                               floor latency scaling); the others are left as they are
 #   scripts/bench.sh --smoke    seconds-long runs that only check the scripts work; prints the
-#                               tables and leaves docs/benchmarks.md alone (CI runs this)
+#                               tables and leaves docs/benchmarks.md alone (CI runs this; it
+#                               draws no charts, so needs no matplotlib)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 smoke=0
 [[ "${1:-}" == "--smoke" ]] && smoke=1
-all=(throughput recovery startup floor latency)
+all=(throughput recovery startup floor latency scaling)
 names=("${@:-${all[@]}}")
 # The broker and the programs in bench/ (floor and lean load generator).
 targets=(runnel floor_receiver floor_sender floor_sendfile produce_load consume_load)
@@ -32,12 +34,15 @@ if ((smoke)); then
     "$py" "$root/scripts/bench/versus_floor.py" --runs 1 --gb 0.05 --consume-gb 0.02 \
         --consume-passes 1 >"$out/floor.md"
     "$py" "$root/scripts/bench/latency.py" --runs 1 --seconds 1 >"$out/latency.md"
-    cat "$out"/{throughput,recovery,startup,floor,latency}.md
+    "$py" "$root/scripts/bench/scaling.py" --runs 1 --partitions 1,10 --idle 50 \
+        --idle-partitions 10 --gb 0.02 >"$out/scaling.md"
+    cat "$out"/{throughput,recovery,startup,floor,latency,scaling}.md
     grep -q '^| produce 1024 B, acks=all, 16 partitions |' "$out/throughput.md"
     grep -q '^| worst | page cache |' "$out/recovery.md"
     grep -q '^| 50 |' "$out/startup.md"
     grep -q '^| consume, 1 partition, page cache |' "$out/floor.md"
     grep -q '^| floor, frame to ack |' "$out/latency.md"
+    grep -q '^| 10 partitions, 50 idle connections |' "$out/scaling.md"
     exit 0
 fi
 for name in "${names[@]}"; do
@@ -47,6 +52,7 @@ for name in "${names[@]}"; do
         startup) "$py" "$root/scripts/bench/startup.py" --partitions 10000 --runs 3 ;;
         floor) "$py" "$root/scripts/bench/versus_floor.py" --runs 3 ;;
         latency) "$py" "$root/scripts/bench/latency.py" --runs 3 ;;
+        scaling) "$py" "$root/scripts/bench/scaling.py" --runs 5 ;;
         *) echo "unknown benchmark $name (known: ${all[*]})" >&2; exit 2 ;;
     esac >"$out/$name.md"
 done
@@ -64,3 +70,12 @@ for name in names:
 open(doc_path, "w").write(doc)
 PY
 echo "docs/benchmarks.md updated"
+# The charts, from the tables as they now are (Debian's python3-matplotlib).
+if ! "$py" -c 'import matplotlib' 2>/dev/null && [[ $(id -u) -eq 0 ]]; then
+    "$root/scripts/install-deps.sh" --bench
+fi
+if "$py" -c 'import matplotlib' 2>/dev/null; then
+    "$py" "$root/scripts/bench/charts.py"
+else
+    echo "charts not redrawn: matplotlib is missing (scripts/install-deps.sh --bench)" >&2
+fi

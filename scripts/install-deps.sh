@@ -2,6 +2,7 @@
 # Installs the Debian packages Runnel needs, skipping those already present.
 #   scripts/install-deps.sh          build dependencies
 #   scripts/install-deps.sh --test   also the test clients (librdkafka, kcat, kafka-python, ...)
+#   scripts/install-deps.sh --bench  also what scripts/bench.sh draws its charts with (matplotlib)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
@@ -9,9 +10,16 @@ build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
     zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
 test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka
     python3-lz4 python3-snappy python3-zstandard)
+bench_pkgs=(python3-matplotlib)
 
 pkgs=("${build_pkgs[@]}")
-[[ "${1:-}" == "--test" ]] && pkgs+=("${test_pkgs[@]}")
+for arg in "$@"; do
+    case "$arg" in
+        --test) pkgs+=("${test_pkgs[@]}") ;;
+        --bench) pkgs+=("${bench_pkgs[@]}") ;;
+        *) echo "unknown option $arg (known: --test --bench)" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -4,6 +4,7 @@ data dir, CPU accounting from /proc, rdkafka_performance and the programs built 
 integration/kafka_wire.py to create topics."""
 
 import contextlib
+import glob
 import json
 import mmap
 import os
@@ -48,6 +49,31 @@ def process_cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid):
+    """Resident memory (VmRSS) of process `pid` in MiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def voluntary_switches(pid):
+    """Voluntary context switches of all threads of process `pid` so far: each is a thread going
+    to sleep (an epoll wait with nothing ready, a lock), so a busy server that keeps up with its
+    clients shows about one per request and thread."""
+    total = 0
+    for status in glob.glob("/proc/%d/task/*/status" % pid):
+        try:
+            with open(status) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+        except FileNotFoundError:  # a thread that has just ended
+            pass
+    return total
 
 
 def cpu_per_gb(cpu_seconds, nbytes):
@@ -120,9 +146,13 @@ class Broker:
         """User + system CPU seconds the broker process used so far."""
         return process_cpu_seconds(self.proc.pid)
 
-    def create_topic(self, name, partitions):
-        with kw.Connection.to(self.bootstrap) as c:
-            c.create_topic_or_fail(name, partitions)
+    def rss_mib(self):
+        return rss_mib(self.proc.pid)
+
+    def create_topic(self, name, partitions, timeout=10.0):
+        """Creates `name` with `partitions` partitions, waiting up to `timeout` seconds."""
+        with kw.Connection.to(self.bootstrap, timeout=timeout) as c:
+            c.create_topic_or_fail(name, partitions, timeout_ms=int(timeout * 1000))
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)

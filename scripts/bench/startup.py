@@ -13,18 +13,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_broker import ROOT, Broker, cpu_times, steal_since  # noqa: E402
+from bench_broker import ROOT, Broker, cpu_times, rss_mib, steal_since  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "integration"))
 import kafka_wire as kw  # noqa: E402
-
-
-def rss_mib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
 
 
 def main():
