@@ -177,7 +177,7 @@ void broker::start() {
                                                            "runnel-producer-ids");
     producer_ids_->load();
     maintenance_.read_startup_state();
-    shards_.start();
+    shards_.start(config_.shard_poll_us);
     admin_->load();
     groups_->start();  // loads the __consumer_offsets partitions each shard owns
     // Loads __transaction_state, then finishes transactions a crash left half-way (their markers

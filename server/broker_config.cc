@@ -31,6 +31,8 @@ constexpr config_key broker_keys[] = {
      "Cluster id this broker reports (Runnel-specific); unset lets the broker choose."},
     {"runnel.shards", t::int32, "0", at_least(0),
      "Number of shard threads (Runnel-specific); 0 means one per CPU core."},
+    {"runnel.shard.poll.us", t::int32, "0", at_least(0),
+     "Microseconds an idle shard keeps polling before it sleeps (Runnel-specific)."},
 
     // Network.
     {"listeners", t::string, "PLAINTEXT://:9092", no_rule(),
@@ -522,6 +524,7 @@ broker_config loader::run() {
     }
     if (auto id = get_string("cluster.id"); !id.empty()) c.cluster_id = id;
     c.shards = get_i32("runnel.shards");
+    c.shard_poll_us = get_i32("runnel.shard.poll.us");
 
     resolve_listeners(c);
     c.socket_request_max_bytes = get_i32("socket.request.max.bytes");

@@ -61,6 +61,7 @@ struct broker_config {
     int32_t num_network_threads = 3;  // accepted for compatibility; Runnel uses shards
     int32_t num_io_threads = 8;  // blocking disk work (flushes, cold reads) off the shards
     int32_t shards = 0;  // runnel.shards; 0 = one per CPU core (see shard_count())
+    int32_t shard_poll_us = 0;  // runnel.shard.poll.us
 
     // Topic creation.
     std::vector<std::string> log_dirs{"/tmp/kafka-logs"};

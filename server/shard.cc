@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <exception>
 #include <latch>
 
@@ -22,15 +23,37 @@ shard_set::~shard_set() {
     join();
 }
 
-void shard_set::start() {
+namespace {
+
+void run_shard(asio::io_context& ctx, int64_t poll_us) {
+    if (poll_us <= 0) {
+        ctx.run();
+        return;
+    }
+    using clock = std::chrono::steady_clock;
+    const auto poll_for = std::chrono::microseconds(poll_us);
+    auto idle_since = clock::now();
+    while (!ctx.stopped()) {
+        if (ctx.poll() > 0) {
+            idle_since = clock::now();
+        } else if (clock::now() - idle_since >= poll_for) {
+            ctx.run_one();  // sleeps until the next handler is ready
+            idle_since = clock::now();
+        }
+    }
+}
+
+}  // namespace
+
+void shard_set::start(int64_t poll_us) {
     for (auto& s : shards_) guards_.emplace_back(s->context().get_executor());
     for (auto& s : shards_) {
         shard* sp = s.get();
-        threads_.emplace_back([sp] {
+        threads_.emplace_back([sp, poll_us] {
             current_shard = sp;
             for (;;) {
                 try {
-                    sp->context().run();
+                    run_shard(sp->context(), poll_us);
                     break;
                 } catch (const std::exception& e) {
                     // A bug escaped a handler; keep the shard serving everyone else.

@@ -124,6 +124,10 @@ class Broker:
         props = {"node.id": 1, "listeners": "PLAINTEXT://" + self.bootstrap,
                  "log.dirs": self.data, "runnel.shards": shards}
         props.update(extra or {})
+        # Experiments: RUNNEL_BENCH_PROPERTIES="key=value,key=value" overrides broker settings.
+        for kv in filter(None, os.environ.get("RUNNEL_BENCH_PROPERTIES", "").split(",")):
+            key, _, value = kv.partition("=")
+            props[key.strip()] = value.strip()
         with open(self.props, "w") as f:
             f.writelines("%s=%s\n" % kv for kv in props.items())
         self.proc = None
