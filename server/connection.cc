@@ -8,6 +8,7 @@
 
 #include "protocol/errors.h"
 #include "protocol/messages/api_versions.h"
+#include "protocol/messages/produce.h"
 #include "protocol/messages/request_header.h"
 #include "protocol/messages/response_header.h"
 #include "server/broker.h"
@@ -85,12 +86,13 @@ asio::awaitable<void> connection::serve() {
     close();
 }
 
-bool connection::frame_buffered() const {
-    if (end_ - begin_ < 4) return false;
+bool connection::produce_buffered() const {
+    if (end_ - begin_ < 6) return false;
     const uint8_t* p = chunk_->bytes.get() + begin_;
     const uint32_t size = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) |
                           (uint32_t(p[2]) << 8) | p[3];
-    return end_ - begin_ >= 4 + static_cast<size_t>(size);
+    const int16_t api_key = static_cast<int16_t>((uint16_t(p[4]) << 8) | p[5]);
+    return api_key == protocol::msg::produce_api_key && end_ - begin_ >= 4 + size_t{size};
 }
 
 asio::awaitable<bool> connection::fill(size_t need) {
@@ -140,7 +142,7 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
             // UNSUPPORTED_VERSION and our ranges so it can retry with a version we support.
             protocol::writer w;
             write_api_versions_fallback(correlation_id, w);
-            co_return co_await send(w, frame_buffered());
+            co_return co_await send(w);
         }
         server_log().warn("closing connection from {}: unsupported API key {} version {}", peer_,
                           api_key, api_version);
@@ -187,7 +189,9 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
     }
     if (outcome == handler_outcome::no_response) co_return true;
     w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
-    co_return co_await send(w, frame_buffered());
+    // Only a Produce answer waits for the next Produce: other requests may park for long (a
+    // JoinGroup, a long-poll Fetch) and must not delay the answers before them.
+    co_return co_await send(w, api_key == protocol::msg::produce_api_key && produce_buffered());
 }
 
 void connection::write_api_versions_fallback(int32_t correlation_id, protocol::writer& w) {

@@ -48,12 +48,12 @@ private:
     asio::awaitable<void> serve();
     // Returns false when the connection must be closed.
     asio::awaitable<bool> serve_frame(std::shared_ptr<request_frame> frame);
-    // Sends w after any held-back responses; with `hold` (the next request is already here) a
-    // small response without file parts is held back instead, so pipelined requests are answered
-    // with one write (and the client woken once, not once per response).
+    // Sends w after any held-back responses; with `hold` (the next request, a Produce, is already
+    // here) a small response without file parts is held back instead, so pipelined produce
+    // requests are answered with one write (and the client woken once, not once per response).
     asio::awaitable<bool> send(const protocol::writer& w, bool hold = false);
-    // Whether a whole request frame is buffered after the current one.
-    bool frame_buffered() const;
+    // Whether a whole Produce request is buffered after the current one.
+    bool produce_buffered() const;
     // Reads until at least `need` unparsed bytes are buffered, moving them to a new chunk when
     // this one cannot take them; sends held-back responses first. False when the peer closed.
     asio::awaitable<bool> fill(size_t need);
