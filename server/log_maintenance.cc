@@ -13,17 +13,13 @@
 #include "server/log.h"
 #include "server/partition.h"
 #include "storage/clean_shutdown.h"
+#include "storage/wall_clock.h"
 
 namespace runnel::server {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-int64_t now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string log_dir_of(const partition& p) {
     return const_cast<partition&>(p).log().dir().parent_path().string();
@@ -183,7 +179,7 @@ asio::awaitable<void> log_maintenance::retention_loop() {
         timer.expires_after(every);
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_ || !me) co_return;
-        const int64_t now = now_ms();
+        const int64_t now = storage::wall_clock_ms();
         broker_.partitions_on(me->id()).for_each(
             [&](partition& p) { apply_retention(p, now, failures); });
     }
@@ -197,7 +193,7 @@ asio::awaitable<void> log_maintenance::producer_expiration_loop() {
         timer.expires_after(std::chrono::milliseconds(cfg.producer_id_expiration_check_interval_ms));
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_ || !me) co_return;
-        const int64_t now = now_ms();
+        const int64_t now = storage::wall_clock_ms();
         broker_.partitions_on(me->id()).for_each([&](partition& p) {
             if (size_t n = p.log().expire_producers(now, cfg.producer_id_expiration_ms)) {
                 server_log().info("{}-{}: {} idle producer id(s) expired", p.topic(), p.index(), n);
@@ -252,7 +248,9 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
             for (;;) {
                 if (stopping_) co_return;
                 partition* p = broker_.partitions_on(me->id()).find(id, index);
-                if (!p || !p->settings().compact || !clean_step(*p, now_ms(), failures)) break;
+                if (!p || !p->settings().compact ||
+                    !clean_step(*p, storage::wall_clock_ms(), failures))
+                    break;
                 // Let the shard's connections run between two groups.
                 co_await asio::post(executor, asio::use_awaitable);
             }

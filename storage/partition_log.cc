@@ -4,6 +4,7 @@
 #include "storage/file.h"
 #include "storage/log.h"
 #include "storage/log_cleaner.h"
+#include "storage/wall_clock.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,12 +19,6 @@ namespace bl = protocol::batch_layout;
 namespace fs = std::filesystem;
 
 namespace {
-
-int64_t wall_clock_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 constexpr int64_t max_relative_offset = std::numeric_limits<int32_t>::max();
 constexpr int64_t max_segment_size = std::numeric_limits<int32_t>::max();

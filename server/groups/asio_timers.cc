@@ -2,12 +2,11 @@
 
 #include <chrono>
 
+#include "storage/wall_clock.h"
+
 namespace runnel::server::groups {
 
-int64_t asio_group_timers::now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+int64_t asio_group_timers::now_ms() { return storage::wall_clock_ms(); }
 
 void asio_group_timers::schedule(const std::string& key, int64_t delay_ms,
                                  std::function<void()> fn) {

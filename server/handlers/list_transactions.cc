@@ -9,6 +9,7 @@
 #include "server/dispatch.h"
 #include "server/handlers/handlers.h"
 #include "server/transactions/transaction_coordinator_set.h"
+#include "storage/wall_clock.h"
 
 namespace runnel::server {
 
@@ -43,9 +44,7 @@ asio::awaitable<std::optional<list_transactions_response>> handle(request_contex
     if (!req.state_filters.empty() && states.empty()) co_return resp;
     const std::set<int64_t> producers(req.producer_id_filters.begin(),
                                       req.producer_id_filters.end());
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = storage::wall_clock_ms();
     broker& b = ctx.owner;
     for (shard_id s = 0; s < b.shards().size(); ++s) {
         auto list = [&b, s, &states, &producers, &req, now]() -> asio::awaitable<shard_listing> {

@@ -12,6 +12,7 @@
 #include "server/log.h"
 #include "server/owner_calls.h"
 #include "server/transactions/produce_verification.h"
+#include "storage/wall_clock.h"
 
 namespace runnel::server {
 
@@ -37,11 +38,6 @@ struct partition_append : partition_work {
     // for it (group commit, see log_sync.h).
     int64_t flush_end_offset = -1;
 };
-
-int64_t now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 void append_one(broker& b, shard_id owner, partition_append& a) {
     if (a.error != error_code::none) return;  // refused before (transaction verification)
@@ -72,7 +68,7 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
     }
     if (check.error == error_code::none && !settings.log_append_time && check.min_timestamp >= 0) {
         // KIP-937: CreateTime timestamps must lie within the topic's window around now.
-        const int64_t now = now_ms();
+        const int64_t now = storage::wall_clock_ms();
         if (now - check.min_timestamp > settings.timestamp_before_max_ms ||
             check.max_timestamp - now > settings.timestamp_after_max_ms) {
             check.error = error_code::invalid_timestamp;
@@ -95,7 +91,7 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
     }
     std::optional<int64_t> append_time;
     if (settings.log_append_time) {
-        append_time = now_ms();
+        append_time = storage::wall_clock_ms();
         size_t pos = 0;
         while (pos < a.records.size()) {
             auto h = protocol::parse_batch_header(a.records.subspan(pos));

@@ -14,17 +14,13 @@
 #include "server/transactions/transaction_markers.h"
 #include "server/transactions/transaction_state_topic.h"
 #include "storage/errors.h"
+#include "storage/wall_clock.h"
 
 namespace runnel::server::transactions {
 
 using protocol::error_code;
 
 namespace {
-
-int64_t wall_clock_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 void log_failure(std::exception_ptr e) {
     if (!e) return;
@@ -68,7 +64,7 @@ coordinator_hooks transaction_coordinator_set::make_hooks(shard_id id) {
                                          std::move(partitions));
     };
     h.new_producer_id = [this](int64_t& pid) { return broker_.producer_ids().next(pid); };
-    h.now_ms = wall_clock_ms;
+    h.now_ms = storage::wall_clock_ms;
     return h;
 }
 
@@ -81,7 +77,7 @@ asio::awaitable<std::error_code> transaction_coordinator_set::append(
     protocol::record_input r;
     r.key = as_string(key);
     if (value) r.value = as_string(*value);
-    r.timestamp = wall_clock_ms();
+    r.timestamp = storage::wall_clock_ms();
     auto batch = protocol::build_batch({}, {r});
     auto appended = p->log().append(batch, std::nullopt);
     if (!appended) co_return appended.error();
@@ -173,7 +169,7 @@ asio::awaitable<void> transaction_coordinator_set::periodic_loop(shard_id id) {
     const int64_t abort_every = cfg.transaction_abort_timed_out_transaction_cleanup_interval_ms;
     const int64_t expire_every = cfg.transaction_remove_expired_transaction_cleanup_interval_ms;
     auto& s = *shards_[id];
-    int64_t next_expiry = wall_clock_ms() + expire_every;
+    int64_t next_expiry = storage::wall_clock_ms() + expire_every;
     while (!stopping_) {
         s.timer->expires_after(std::chrono::milliseconds(abort_every));
         co_await s.timer->async_wait(asio::as_tuple(asio::use_awaitable));
@@ -181,9 +177,9 @@ asio::awaitable<void> transaction_coordinator_set::periodic_loop(shard_id id) {
         co_await s.coordinator->abort_timed_out();
         // Markers that could not be written (a full disk, say) are retried here.
         co_await resume_unfinished(id);
-        if (wall_clock_ms() >= next_expiry) {
+        if (storage::wall_clock_ms() >= next_expiry) {
             co_await s.coordinator->expire_ids(cfg.transactional_id_expiration_ms);
-            next_expiry = wall_clock_ms() + expire_every;
+            next_expiry = storage::wall_clock_ms() + expire_every;
         }
     }
 }

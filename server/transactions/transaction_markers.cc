@@ -9,6 +9,7 @@
 #include "server/log.h"
 #include "server/owner_calls.h"
 #include "storage/errors.h"
+#include "storage/wall_clock.h"
 
 namespace runnel::server::transactions {
 
@@ -18,11 +19,6 @@ struct marker_work : partition_work {
     bool offsets_topic = false;
     std::error_code error;
 };
-
-int64_t wall_clock_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -50,7 +46,7 @@ asio::awaitable<std::error_code> write_transaction_markers(broker& b, shard_id h
             partition* p = b.partitions_on(owner).find(w.topic_id, w.index);
             if (!p) continue;  // deleted meanwhile
             auto appended = p->log().append_marker(producer_id, producer_epoch, result,
-                                                   coordinator_epoch, wall_clock_ms());
+                                                   coordinator_epoch, storage::wall_clock_ms());
             if (!appended) {
                 if (appended.error() == storage::errc::invalid_producer_epoch) {
                     // The producer already writes with a newer epoch here, so this transaction
