@@ -158,14 +158,8 @@ asio::awaitable<void> broker::accept_loop(std::shared_ptr<asio::ip::tcp::accepto
             continue;
         }
         auto conn = std::make_shared<connection>(*this, target, std::move(socket), listener);
-        asio::co_spawn(target.executor(), connection::run(std::move(conn)), [](std::exception_ptr e) {
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                server_log().error("connection ended by an unexpected error: {}", ex.what());
-            }
-        });
+        asio::co_spawn(target.executor(), connection::run(std::move(conn)),
+                       log_failure("connection ended by an unexpected error"));
     }
 }
 

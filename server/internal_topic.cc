@@ -22,14 +22,7 @@ std::shared_ptr<const topic_metadata> internal_topic::find_or_start_creating() {
     if (t && t->partition_count() > 0) return t;
     if (!creating_.exchange(true)) {
         asio::co_spawn(broker_.controller_shard().executor(), create_in_background(),
-                       [name = spec_.name](std::exception_ptr e) {
-                           if (!e) return;
-                           try {
-                               std::rethrow_exception(e);
-                           } catch (const std::exception& ex) {
-                               server_log().error("creating {} failed: {}", name, ex.what());
-                           }
-                       });
+                       log_failure("creating " + spec_.name + " failed"));
     }
     return nullptr;
 }

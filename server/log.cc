@@ -22,6 +22,15 @@ std::shared_ptr<spdlog::logger> module_logger(const std::string& name) {
 
 }  // namespace
 
+void log_failure(const std::string& what, std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        server_log().error("{}: {}", what, ex.what());
+    }
+}
+
 spdlog::logger& server_log() {
     static std::shared_ptr<spdlog::logger> logger = module_logger("server");
     return *logger;

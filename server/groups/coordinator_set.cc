@@ -36,15 +36,6 @@ void on_every_shard(shard_set& shards, F f) {
     done.wait();
 }
 
-void log_failure(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        server_log().error("group coordinator task failed: {}", ex.what());
-    }
-}
-
 }  // namespace
 
 coordinator_set::coordinator_set(broker& b)
@@ -88,7 +79,7 @@ void coordinator_set::start() {
         }
         if (mine.empty()) return;
         asio::co_spawn(broker_.shards().at(me).executor(), load_shard(me, std::move(mine)),
-                       log_failure);
+                       log_failure("group coordinator task failed"));
     });
 }
 

@@ -22,15 +22,6 @@ using protocol::error_code;
 
 namespace {
 
-void log_failure(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        server_log().error("transaction coordinator task failed: {}", ex.what());
-    }
-}
-
 std::string as_string(const std::vector<uint8_t>& bytes) {
     return std::string(bytes.begin(), bytes.end());
 }
@@ -102,8 +93,9 @@ void transaction_coordinator_set::start() {
             mine.push_back(p);
         }
         asio::co_spawn(broker_.shards().at(me).executor(), load_shard(me, std::move(mine)),
-                       log_failure);
-        asio::co_spawn(broker_.shards().at(me).executor(), periodic_loop(me), log_failure);
+                       log_failure("transaction coordinator task failed"));
+        asio::co_spawn(broker_.shards().at(me).executor(), periodic_loop(me),
+                       log_failure("transaction coordinator task failed"));
     });
 }
 
