@@ -11,11 +11,24 @@ namespace runnel::server {
 using protocol::error_code;
 
 internal_topic::internal_topic(broker& b, new_topic spec, std::string replication_key,
-                               int16_t configured_replication)
+                               int16_t configured_replication, partitioner partition_for)
     : broker_(b),
       spec_(std::move(spec)),
       replication_key_(std::move(replication_key)),
-      configured_replication_(configured_replication) {}
+      configured_replication_(configured_replication),
+      partition_for_(partition_for) {}
+
+internal_topic::location internal_topic::locate(std::string_view key) {
+    location loc;
+    auto t = find_or_start_creating();
+    if (!t) {
+        loc.error = error_code::coordinator_load_in_progress;
+        return loc;
+    }
+    loc.partition = partition_for_(key, t->partition_count());
+    loc.owner = t->partitions[static_cast<size_t>(loc.partition)].owner;
+    return loc;
+}
 
 std::shared_ptr<const topic_metadata> internal_topic::find_or_start_creating() {
     auto t = broker_.topics().snapshot()->find(spec_.name);

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "protocol/errors.h"
+#include "server/shard.h"
 #include "server/topic_admin.h"
 #include "server/topic_registry.h"
 
@@ -18,24 +20,37 @@ class broker;
 
 class internal_topic {
   public:
-    // `spec` is the topic as created; `replication_key` / `configured_replication` are the
-    // configuration a user may have set above 1, which one node cannot honour (warned about once).
-    internal_topic(broker& b, new_topic spec, std::string replication_key,
-                   int16_t configured_replication);
+    // Where a key (a group id, a transactional id) is coordinated.
+    struct location {
+        protocol::error_code error = protocol::error_code::none;
+        int32_t partition = -1;
+        shard_id owner = 0;
+    };
+    using partitioner = int32_t (*)(std::string_view key, int32_t partitions);
 
-    // Any shard: the topic, or null after starting its creation in the background (the caller
-    // answers COORDINATOR_LOAD_IN_PROGRESS and the client retries).
-    std::shared_ptr<const topic_metadata> find_or_start_creating();
+    // `spec` is the topic as created; `replication_key` / `configured_replication` are the
+    // configuration a user may have set above 1, which one node cannot honour (warned about once);
+    // `partition_for` maps a key to its partition.
+    internal_topic(broker& b, new_topic spec, std::string replication_key,
+                   int16_t configured_replication, partitioner partition_for);
+
+    // Any shard: the key's partition and the shard owning it. If the topic does not exist yet,
+    // starts creating it and answers COORDINATOR_LOAD_IN_PROGRESS.
+    location locate(std::string_view key);
+
     // Any shard: creates the topic unless it exists; none or COORDINATOR_NOT_AVAILABLE.
     boost::asio::awaitable<protocol::error_code> ensure();
 
   private:
+    // The topic, or null after starting its creation in the background.
+    std::shared_ptr<const topic_metadata> find_or_start_creating();
     boost::asio::awaitable<void> create_in_background();
 
     broker& broker_;
     new_topic spec_;
     std::string replication_key_;
     int16_t configured_replication_;
+    partitioner partition_for_;
     std::atomic<bool> creating_{false};
     std::atomic<bool> warned_replication_{false};
 };

@@ -13,6 +13,7 @@
 
 #include "protocol/errors.h"
 #include "server/broker.h"
+#include "server/coordinator_call.h"
 #include "server/groups/coordinator_set.h"
 #include "server/shard.h"
 
@@ -48,28 +49,13 @@ inline std::string client_host_of(const std::string& peer) {
     return "/" + ip;
 }
 
-template <class R>
-struct coordinated {
-    protocol::error_code error = protocol::error_code::none;  // set when `fn` did not run
-    R value{};
-};
+using server::coordinated;
 
 // Runs fn(group_coordinator&, partition) -> asio::awaitable<R> on the shard coordinating
-// `group_id`, once its __consumer_offsets partition is ready. `fn` must be a named lambda (see
-// on_shard); what it captures is read on that shard.
+// `group_id`, once its __consumer_offsets partition is ready (see server/coordinator_call.h).
 template <class R, class F>
 asio::awaitable<coordinated<R>> call_coordinator(broker& b, std::string_view group_id, F& fn) {
-    const group_location loc = b.groups().locate(group_id);
-    if (loc.error != protocol::error_code::none) co_return coordinated<R>{loc.error, R{}};
-    auto task = [&b, loc, &fn]() -> asio::awaitable<coordinated<R>> {
-        if (auto e = b.groups().activate(loc.owner, loc.partition);
-            e != protocol::error_code::none) {
-            co_return coordinated<R>{e, R{}};
-        }
-        R value = co_await fn(b.groups().on(loc.owner), loc.partition);
-        co_return coordinated<R>{protocol::error_code::none, std::move(value)};
-    };
-    co_return co_await on_shard(b.shards().at(loc.owner), task);
+    co_return co_await call_coordinator_of<R>(b.shards(), b.groups(), group_id, fn);
 }
 
 // Describes each group id on its coordinator with `describe(coordinator, partition, id)`; a

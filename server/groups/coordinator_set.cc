@@ -41,7 +41,7 @@ void on_every_shard(shard_set& shards, F f) {
 coordinator_set::coordinator_set(broker& b)
     : broker_(b),
       topic_(b, offsets_topic_spec(b.config()), "offsets.topic.replication.factor",
-             b.config().offsets_topic_replication_factor) {
+             b.config().offsets_topic_replication_factor, partition_for_group) {
     const auto config = coordinator_config::from(b.config());
     for (shard_id i = 0; i < b.shards().size(); ++i) {
         timers_.push_back(std::make_unique<asio_group_timers>(b.shards().at(i).context()));
@@ -107,15 +107,7 @@ void coordinator_set::stop() {
 }
 
 group_location coordinator_set::locate(std::string_view group_id) {
-    group_location loc;
-    auto t = topic_.find_or_start_creating();
-    if (!t) {
-        loc.error = error_code::coordinator_load_in_progress;
-        return loc;
-    }
-    loc.partition = partition_for_group(group_id, t->partition_count());
-    loc.owner = t->partitions[static_cast<size_t>(loc.partition)].owner;
-    return loc;
+    return topic_.locate(group_id);
 }
 
 asio::awaitable<error_code> coordinator_set::ensure_topic() { return topic_.ensure(); }

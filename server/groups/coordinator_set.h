@@ -22,11 +22,7 @@ class broker;
 namespace runnel::server::groups {
 
 // Where a group is coordinated.
-struct group_location {
-    protocol::error_code error = protocol::error_code::none;
-    int32_t partition = -1;
-    shard_id owner = 0;
-};
+using group_location = internal_topic::location;
 
 class coordinator_set {
   public:

@@ -7,34 +7,20 @@
 
 #include "protocol/errors.h"
 #include "server/broker.h"
+#include "server/coordinator_call.h"
 #include "server/shard.h"
 #include "server/transactions/transaction_coordinator_set.h"
 
 namespace runnel::server::transactions {
 
-template <class R>
-struct coordinator_answer {
-    protocol::error_code error = protocol::error_code::none;  // set when `fn` did not run
-    R value{};
-};
-
 // Runs fn(transaction_coordinator&, partition) -> asio::awaitable<R> on the shard coordinating
-// `transactional_id`. `fn` must be a named lambda (see on_shard); what it captures is read on
-// that shard.
+// `transactional_id`, once its __transaction_state partition is ready (see
+// server/coordinator_call.h).
 template <class R, class F>
-asio::awaitable<coordinator_answer<R>> call_transaction_coordinator(
-    broker& b, std::string_view transactional_id, F& fn) {
-    const transaction_location loc = b.transactions().locate(transactional_id);
-    if (loc.error != protocol::error_code::none) co_return coordinator_answer<R>{loc.error, R{}};
-    auto task = [&b, loc, &fn]() -> asio::awaitable<coordinator_answer<R>> {
-        if (auto e = b.transactions().activate(loc.owner, loc.partition);
-            e != protocol::error_code::none) {
-            co_return coordinator_answer<R>{e, R{}};
-        }
-        R value = co_await fn(b.transactions().on(loc.owner), loc.partition);
-        co_return coordinator_answer<R>{protocol::error_code::none, std::move(value)};
-    };
-    co_return co_await on_shard(b.shards().at(loc.owner), task);
+asio::awaitable<coordinated<R>> call_transaction_coordinator(broker& b,
+                                                             std::string_view transactional_id,
+                                                             F& fn) {
+    co_return co_await call_coordinator_of<R>(b.shards(), b.transactions(), transactional_id, fn);
 }
 
 // Kafka's answer for a fenced producer to clients too old to know PRODUCER_FENCED (KIP-588):

@@ -31,7 +31,8 @@ std::string as_string(const std::vector<uint8_t>& bytes) {
 transaction_coordinator_set::transaction_coordinator_set(broker& b)
     : broker_(b),
       topic_(b, transaction_state_topic_spec(b.config()), "transaction.state.log.replication.factor",
-             b.config().transaction_state_log_replication_factor) {
+             b.config().transaction_state_log_replication_factor,
+             partition_for_transactional_id) {
     for (shard_id i = 0; i < b.shards().size(); ++i) {
         auto s = std::make_unique<per_shard>();
         s->coordinator = std::make_unique<transaction_coordinator>(
@@ -177,15 +178,7 @@ asio::awaitable<void> transaction_coordinator_set::periodic_loop(shard_id id) {
 }
 
 transaction_location transaction_coordinator_set::locate(std::string_view transactional_id) {
-    transaction_location loc;
-    auto t = topic_.find_or_start_creating();
-    if (!t) {
-        loc.error = error_code::coordinator_load_in_progress;
-        return loc;
-    }
-    loc.partition = partition_for_transactional_id(transactional_id, t->partition_count());
-    loc.owner = t->partitions[static_cast<size_t>(loc.partition)].owner;
-    return loc;
+    return topic_.locate(transactional_id);
 }
 
 asio::awaitable<error_code> transaction_coordinator_set::ensure_topic() { return topic_.ensure(); }

@@ -26,11 +26,7 @@ class broker;
 namespace runnel::server::transactions {
 
 // Where a transactional id is coordinated.
-struct transaction_location {
-    protocol::error_code error = protocol::error_code::none;
-    int32_t partition = -1;
-    shard_id owner = 0;
-};
+using transaction_location = internal_topic::location;
 
 class transaction_coordinator_set {
   public:
