@@ -10,6 +10,18 @@ namespace runnel::server {
 
 using protocol::error_code;
 
+new_topic compacted_internal_topic(std::string_view name, int32_t partitions,
+                                   int32_t segment_bytes, std::string compression) {
+    new_topic t;
+    t.name = std::string(name);
+    t.partitions = partitions;
+    t.replication_factor = 1;
+    t.configs["cleanup.policy"] = "compact";
+    t.configs["segment.bytes"] = std::to_string(segment_bytes);
+    t.configs["compression.type"] = std::move(compression);
+    return t;
+}
+
 internal_topic::internal_topic(broker& b, new_topic spec, std::string replication_key,
                                int16_t configured_replication, partitioner partition_for)
     : broker_(b),

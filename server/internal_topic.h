@@ -18,6 +18,11 @@ namespace runnel::server {
 
 class broker;
 
+// The CreateTopics spec of a coordinators' topic as Kafka makes it: compacted, replication factor
+// 1 (one node), the given partitions, segment.bytes and compression.type.
+new_topic compacted_internal_topic(std::string_view name, int32_t partitions,
+                                   int32_t segment_bytes, std::string compression);
+
 class internal_topic {
   public:
     // Where a key (a group id, a transactional id) is coordinated.

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "server/broker_config.h"
+#include "server/internal_topic.h"
 
 namespace runnel::server::groups {
 
@@ -69,14 +70,8 @@ int32_t partition_for_group(std::string_view group_id, int32_t partitions) {
 }
 
 new_topic offsets_topic_spec(const broker_config& c) {
-    new_topic t;
-    t.name = std::string(offsets_topic_name);
-    t.partitions = c.offsets_topic_num_partitions;
-    t.replication_factor = 1;
-    t.configs["cleanup.policy"] = "compact";
-    t.configs["segment.bytes"] = std::to_string(c.offsets_topic_segment_bytes);
-    t.configs["compression.type"] = "producer";
-    return t;
+    return compacted_internal_topic(offsets_topic_name, c.offsets_topic_num_partitions,
+                                    c.offsets_topic_segment_bytes, "producer");
 }
 
 }  // namespace runnel::server::groups

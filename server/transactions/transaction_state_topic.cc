@@ -4,6 +4,7 @@
 
 #include "server/broker_config.h"
 #include "server/groups/offsets_topic.h"
+#include "server/internal_topic.h"
 
 namespace runnel::server::transactions {
 
@@ -12,14 +13,9 @@ int32_t partition_for_transactional_id(std::string_view transactional_id, int32_
 }
 
 new_topic transaction_state_topic_spec(const broker_config& c) {
-    new_topic t;
-    t.name = std::string(transaction_state_topic_name);
-    t.partitions = c.transaction_state_log_num_partitions;
-    t.replication_factor = 1;
-    t.configs["cleanup.policy"] = "compact";
-    t.configs["segment.bytes"] = std::to_string(c.transaction_state_log_segment_bytes);
-    t.configs["compression.type"] = "uncompressed";
-    return t;
+    return compacted_internal_topic(transaction_state_topic_name,
+                                    c.transaction_state_log_num_partitions,
+                                    c.transaction_state_log_segment_bytes, "uncompressed");
 }
 
 }  // namespace runnel::server::transactions
