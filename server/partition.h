@@ -74,6 +74,11 @@ public:
     // Wakes every waiting fetch (after an append, including a transaction marker: it may move
     // the last stable offset).
     void data_arrived();
+    // After an append (data, coordinator records or a marker): wakes waiting fetches and starts a
+    // background flush when the append made one due (flush.messages, flush.ms) or rolled a
+    // segment. A caller that must answer only once the data is synced then waits with
+    // sync().wait_flushed(pool, a.last_offset + 1) when a.flush_due.
+    void appended(const storage::append_info& a, asio::thread_pool& io_pool);
 
 private:
     std::string topic_;

@@ -61,8 +61,7 @@ append_fn coordinator_set::make_append(shard_id id) {
         auto appended = append_group_records(part->log(), records, txn);
         if (!appended) return appended.error();
         // Flushed in the background: the coordinator answers without waiting for the sync.
-        if (appended->flush_due || appended->rolled) part->sync().request(broker_.io_pool());
-        part->data_arrived();
+        part->appended(*appended, broker_.io_pool());
         return appended->base_offset;
     };
 }

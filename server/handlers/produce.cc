@@ -117,13 +117,8 @@ void append_one(broker& b, shard_id owner, partition_append& a) {
         if (p->log().config().flush_messages == 1) a.flush_end_offset = appended->last_offset + 1;
         return;
     }
-    if (appended->flush_due) {
-        a.flush_end_offset = appended->last_offset + 1;
-        p->sync().request(b.io_pool());
-    } else if (appended->rolled) {
-        p->sync().request(b.io_pool());  // the rolled segment, in the background
-    }
-    p->data_arrived();
+    if (appended->flush_due) a.flush_end_offset = appended->last_offset + 1;
+    p->appended(*appended, b.io_pool());
 }
 
 // The transactional batches of a request, checked with the transaction coordinator before any is

@@ -73,14 +73,10 @@ asio::awaitable<std::error_code> transaction_coordinator_set::append(
     auto batch = protocol::build_batch({}, {r});
     auto appended = p->log().append(batch, std::nullopt);
     if (!appended) co_return appended.error();
-    p->data_arrived();
-    if (!appended->flush_due) {
-        if (appended->rolled) p->sync().request(broker_.io_pool());
-        co_return std::error_code{};
-    }
+    p->appended(*appended, broker_.io_pool());
+    if (!appended->flush_due) co_return std::error_code{};
     // The log's flush policy asks for a sync of this record: the state change takes effect
     // (and is answered) only once it is on disk, as a produce with acks=all would.
-    p->sync().request(broker_.io_pool());
     co_return co_await p->sync().wait_flushed(broker_.io_pool(), appended->last_offset + 1);
 }
 

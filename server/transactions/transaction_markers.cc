@@ -64,8 +64,7 @@ asio::awaitable<std::error_code> write_transaction_markers(broker& b, shard_id h
                 b.groups().on(owner).complete_transaction(w.index, producer_id,
                                                           result == protocol::txn_result::commit);
             }
-            p->data_arrived();
-            if (appended->flush_due || appended->rolled) p->sync().request(b.io_pool());
+            p->appended(*appended, b.io_pool());
             if (appended->flush_due) {
                 w.error = co_await p->sync().wait_flushed(b.io_pool(), appended->last_offset + 1);
             }
