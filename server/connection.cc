@@ -67,9 +67,7 @@ asio::awaitable<void> connection::serve() {
     const auto max_frame = static_cast<uint64_t>(broker_.config().socket_request_max_bytes);
     for (;;) {
         if (!co_await fill(4)) break;  // peer closed or shutdown
-        const uint8_t* p = chunk_->bytes.get() + begin_;
-        int32_t size = static_cast<int32_t>((uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) |
-                                            (uint32_t(p[2]) << 8) | p[3]);
+        const int32_t size = protocol::reader(chunk_->bytes.get() + begin_, 4).read_int32();
         if (size < static_cast<int32_t>(min_request_size) || static_cast<uint64_t>(size) > max_frame) {
             server_log().warn("closing connection from {}: request size {} outside [{}, {}] "
                               "(socket.request.max.bytes)",
@@ -88,11 +86,11 @@ asio::awaitable<void> connection::serve() {
 
 bool connection::produce_buffered() const {
     if (end_ - begin_ < 6) return false;
-    const uint8_t* p = chunk_->bytes.get() + begin_;
-    const uint32_t size = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) |
-                          (uint32_t(p[2]) << 8) | p[3];
-    const int16_t api_key = static_cast<int16_t>((uint16_t(p[4]) << 8) | p[5]);
-    return api_key == protocol::msg::produce_api_key && end_ - begin_ >= 4 + size_t{size};
+    protocol::reader peek(chunk_->bytes.get() + begin_, 6);
+    const int32_t size = peek.read_int32();
+    const int16_t api_key = peek.read_int16();
+    return api_key == protocol::msg::produce_api_key && size >= 0 &&
+           end_ - begin_ >= 4 + static_cast<size_t>(size);
 }
 
 asio::awaitable<bool> connection::fill(size_t need) {
