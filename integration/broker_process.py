@@ -43,6 +43,15 @@ _live_brokers = set()
 _live_lock = threading.Lock()
 
 
+def _describe_exit(rc):
+    if rc < 0:
+        try:
+            return "killed by %s" % signal.Signals(-rc).name
+        except ValueError:
+            return "killed by signal %d" % -rc
+    return "exited with code %d" % rc
+
+
 class BrokerError(AssertionError):
     """The broker process did something the harness did not expect (failed to start, exited
     with a non-zero code, did not stop in time). An AssertionError, so unittest reports a
@@ -321,9 +330,18 @@ class Broker:
 
     def log_tail(self, lines=150):
         text = self.log_text().splitlines()
-        head = "----- %s (%s), last %d of %d lines -----" % (
-            self.log_path, self.bootstrap, min(lines, len(text)), len(text))
+        head = "----- %s (%s, %s), last %d of %d lines -----" % (
+            self.log_path, self.bootstrap, self.process_state(), min(lines, len(text)), len(text))
         return "\n".join([head] + text[-lines:] + ["----- end of %s log -----" % self.name])
+
+    def process_state(self):
+        """"running (pid N)", "exited with code N" or "killed by SIGX": a log that just stops
+        is then told apart from a broker that crashed."""
+        if self.proc is None:
+            return "not running" if self.last_exit_code is None else _describe_exit(
+                self.last_exit_code)
+        rc = self.proc.poll()
+        return "running (pid %d)" % self.proc.pid if rc is None else _describe_exit(rc)
 
     def print_log(self, title=None, lines=150, only_if_changed=False):
         """Writes the log's tail to stderr. With only_if_changed, a log already printed and not

@@ -1,5 +1,6 @@
 """Shared confluent-kafka (librdkafka) helpers for the integration tests."""
 
+import os
 import time
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
@@ -16,6 +17,8 @@ def admin_client(bootstrap):
 def make_producer(bootstrap, **extra):
     conf = {"bootstrap.servers": bootstrap, "enable.idempotence": False, "linger.ms": 5,
             "message.timeout.ms": 20000, "socket.timeout.ms": 10000}
+    if os.environ.get("RUNNEL_CK_DEBUG"):  # e.g. broker,protocol,msg: librdkafka logs to stderr
+        conf["debug"] = os.environ["RUNNEL_CK_DEBUG"]
     conf.update(extra)
     return Producer(conf)
 

@@ -419,6 +419,28 @@ class RawProtocolTest(BrokerTestCase):
         self.assertEqual(recs[0].offset, base, "expected the batch to start at its base offset")
         self.assertIn((base + 4, b"m4"), [(x.offset, x.value) for x in recs])
 
+    def test_consumer_closing_during_a_large_fetch_response(self):
+        # sendfile() raises SIGPIPE when the peer has gone (it takes no MSG_NOSIGNAL): a consumer
+        # closing while its Fetch response was being written killed the broker.
+        c = self.connect()
+        topic = unique_name("raw-big")
+        c.create_topic_or_fail(topic, 1)
+        value = b"x" * 8000
+        for _ in range(24):  # 24 batches of ~800 KB: more than loopback socket buffers hold
+            res = c.produce_one(topic, 0, kw.build_record_batch([(None, value)] * 100))
+            self.assertEqual(res["error_code"], 0)
+        for _ in range(5):
+            quitter = kw.Connection.to(self.broker.bootstrap, timeout=15)
+            quitter.send_request(kw.FETCH, 4, kw.encode_fetch_v4(
+                {topic: {0: 0}}, max_bytes=64 << 20, partition_max_bytes=64 << 20))
+            quitter.sock.recv(1024)  # the response has started
+            # Closing with unread data makes the kernel answer the broker's writes with a reset.
+            quitter.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            quitter.close()
+            time.sleep(0.2)
+            self.broker.assert_running()
+        self.assertEqual(c.latest_offset(topic, 0), 2400)  # the broker still serves
+
     def test_list_offsets_by_timestamp(self):
         c = self.connect()
         topic = unique_name("raw-ts")  # own topic: the answer depends on every record in it

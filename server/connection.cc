@@ -156,6 +156,9 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
         co_return false;
     }
 
+    // RUNNEL_LOG_LEVEL=trace follows every request of every connection (client interop bugs).
+    server_log().trace("{} shard {}: {} v{} correlation {} ({} bytes)", peer_, shard_.id(),
+                       handler->name, api_version, correlation_id, frame->size);
     request_context ctx{broker_, shard_, api_key, api_version, correlation_id,
                         std::move(header.client_id), peer_, listener_};
     protocol::writer w;
@@ -187,6 +190,8 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
     }
     if (outcome == handler_outcome::no_response) co_return true;
     w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
+    server_log().trace("{} shard {}: answered {} correlation {} ({} bytes)", peer_, shard_.id(),
+                       handler->name, correlation_id, w.size());
     // Only a Produce answer waits for the next Produce: other requests may park for long (a
     // JoinGroup, a long-poll Fetch) and must not delay the answers before them.
     co_return co_await send(w, api_key == protocol::msg::produce_api_key && produce_buffered());
@@ -214,6 +219,7 @@ asio::awaitable<bool> connection::send(const protocol::writer& w, bool hold) {
         co_return true;
     }
     const bool ok = co_await send_response(socket_, w, broker_.io_pool(), held_);
+    if (!ok) server_log().trace("{}: sending a response failed", peer_);
     held_.clear();
     co_return ok;
 }

@@ -2,6 +2,8 @@
 // kafka-server-start.sh. SIGTERM or SIGINT shuts the broker down cleanly.
 #include <sys/resource.h>
 
+#include <csignal>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstring>
@@ -19,9 +21,9 @@ int usage() {
 
 }  // namespace
 
-// Every open segment holds descriptors (its .log, and the active one's two indexes too), so the
-// soft limit on open files, often 1024, would cap a broker at a few hundred partitions. Raise it
-// to the hard limit, as Kafka's packaging advises operators to do.
+// Every open segment holds a descriptor (its .log), so the soft limit on open files, often 1024,
+// would cap a broker at about a thousand partitions. Raise it to the hard limit, as Kafka's
+// packaging advises operators to do.
 static void raise_open_file_limit() {
     rlimit lim{};
     if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
@@ -57,6 +59,10 @@ int main(int argc, char** argv) {
     if (path.empty()) return usage();
 
     configure_logging();
+    // sendfile() has no MSG_NOSIGNAL: writing a Fetch response to a consumer that has just
+    // closed its socket raised SIGPIPE and killed the broker. The write fails with EPIPE instead
+    // and only that connection is closed.
+    std::signal(SIGPIPE, SIG_IGN);
     raise_open_file_limit();
     broker_config config;
     try {
