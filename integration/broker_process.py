@@ -125,12 +125,14 @@ class Broker:
     """One broker process. Not thread-safe; use from the test's thread."""
 
     def __init__(self, properties=None, overrides=None, data_dir=None, port=None, shards=None,
-                 binary=None, name="broker", startup_timeout=STARTUP_TIMEOUT, start=True):
+                 binary=None, name="broker", startup_timeout=STARTUP_TIMEOUT, start=True,
+                 env=None):
         """properties: extra server.properties keys (they win over the defaults).
         overrides: {key: value} passed as `--override key=value` arguments.
         data_dir: log.dirs to use (kept on cleanup); default: <tempdir>/data (removed).
         port: listener port; default: a free one, kept across restarts.
-        start: start the process now."""
+        start: start the process now.
+        env: extra environment variables for the process (e.g. RUNNEL_LOG_LEVEL)."""
         self.binary = binary or find_broker_binary()
         self.name = name
         self.tmpdir = tempfile.mkdtemp(prefix="runnel-it-%s-" % name)
@@ -149,6 +151,7 @@ class Broker:
         self.properties.update(properties or {})
         self.overrides = dict(overrides or {})
         self.startup_timeout = startup_timeout
+        self.env = dict(os.environ, **(env or {}))
         self.properties_path = os.path.join(self.tmpdir, "server.properties")
         self.log_path = os.path.join(self.tmpdir, "broker.log")
         self.proc = None
@@ -208,7 +211,8 @@ class Broker:
             log.write(("\n===== start #%d: %s\n" % (self.starts, " ".join(cmd))).encode())
             log.flush()
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         cwd=self.tmpdir, preexec_fn=_die_with_parent,
+                                         cwd=self.tmpdir, env=self.env,
+                                         preexec_fn=_die_with_parent,
                                          close_fds=True)
         deadline = time.monotonic() + self.startup_timeout
         while True:
@@ -414,6 +418,8 @@ class BrokerTestCase(unittest.TestCase):
 
     broker_properties = {}
     broker_overrides = {}
+    broker_shards = None  # runnel.shards; None: RUNNEL_SHARDS
+    broker_env = {}  # extra environment of the broker process
     per_test_broker = False
     broker = None
 
@@ -423,7 +429,8 @@ class BrokerTestCase(unittest.TestCase):
         if not cls.per_test_broker:
             with Watchdog(90, "%s.setUpClass" % cls.__name__):
                 cls.broker = Broker(properties=cls.broker_properties,
-                                    overrides=cls.broker_overrides, name=cls.__name__)
+                                    overrides=cls.broker_overrides, shards=cls.broker_shards,
+                                    env=cls.broker_env, name=cls.__name__)
                 try:
                     cls.prepare_class()
                 except BaseException:
@@ -459,6 +466,8 @@ class BrokerTestCase(unittest.TestCase):
         removed after the test's outcome is known (its log is printed first if it failed)."""
         kw.setdefault("properties", self.broker_properties)
         kw.setdefault("overrides", self.broker_overrides)
+        kw.setdefault("shards", self.broker_shards)
+        kw.setdefault("env", self.broker_env)
         kw.setdefault("name", self._testMethodName)
         b = Broker(**kw)
         self._owned_brokers.append(b)

@@ -148,7 +148,8 @@ void broker::bind_listeners() {
 asio::awaitable<void> broker::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
                                           std::string listener) {
     for (;;) {
-        // Connections are spread over the shards round-robin and stay on their shard.
+        // Connections are spread over the shards round-robin; one whose requests all go to
+        // another shard's partitions moves there (connection.h).
         shard& target = shards_.at(next_shard_++ % shards_.size());
         auto [ec, socket] = co_await acceptor->async_accept(
             target.context(), asio::as_tuple(asio::use_awaitable));

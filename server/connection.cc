@@ -1,5 +1,7 @@
 #include "server/connection.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include <boost/asio/as_tuple.hpp>
@@ -37,6 +39,10 @@ constexpr size_t min_request_size = 10;
 constexpr size_t max_chunk_size = 256 * 1024;
 // Responses held back to go out with the next one are at most this much in all.
 constexpr size_t max_held_bytes = 64 * 1024;
+// A connection moves after this many requests in a row went to one other shard: enough to tell a
+// producer or consumer of that shard's partitions from one that merely started there, and few
+// enough that a benchmark or a short-lived client gains from it.
+constexpr uint32_t requests_before_moving = 16;
 
 }  // namespace
 
@@ -80,8 +86,69 @@ asio::awaitable<void> connection::serve() {
             request_frame{chunk_, begin_ + 4, static_cast<size_t>(size)});
         begin_ += total;
         if (!co_await serve_frame(std::move(frame))) break;
+        if (time_to_move(last_work_shard_)) {
+            co_await move_to(broker_.shards().at(static_cast<shard_id>(streak_shard_)));
+            co_return;
+        }
     }
     close();
+}
+
+bool connection::time_to_move(int64_t work_shard) {
+    if (work_shard == request_context::no_work_shard) return false;  // neither for nor against
+    if (work_shard < 0 || work_shard == static_cast<int64_t>(shard_.id())) {
+        streak_ = 0;
+        return false;
+    }
+    if (work_shard != streak_shard_) {
+        streak_shard_ = work_shard;
+        streak_ = 0;
+    }
+    return ++streak_ >= requests_before_moving;
+}
+
+asio::awaitable<void> connection::move_to(shard& target) {
+    if (!held_.empty()) {
+        protocol::writer none;
+        if (!co_await send(none)) {
+            close();
+            co_return;
+        }
+    }
+    boost::system::error_code ec;
+    const auto protocol = socket_.local_endpoint(ec).protocol();
+    const int fd = ec ? -1 : socket_.release(ec);
+    if (ec || fd < 0) {
+        close();
+        co_return;
+    }
+    server_log().debug("{}: moving from shard {} to shard {}, which owns the partitions of its "
+                       "last {} requests",
+                       peer_, shard_.id(), target.id(), streak_);
+    asio::co_spawn(target.executor(),
+                   resume_on(broker_, target, fd, protocol, listener_, std::move(chunk_), begin_,
+                             end_, chunk_size_),
+                   log_failure("connection ended by an unexpected error"));
+}
+
+asio::awaitable<void> connection::resume_on(broker& b, shard& target, int fd,
+                                            asio::ip::tcp protocol, std::string listener,
+                                            std::shared_ptr<read_chunk> chunk, size_t begin,
+                                            size_t end, size_t chunk_size) {
+    // The socket is registered with the target's reactor on the target's own thread.
+    asio::ip::tcp::socket socket(target.context());
+    boost::system::error_code ec;
+    socket.assign(protocol, fd, ec);
+    if (ec) {
+        ::close(fd);
+        co_return;
+    }
+    auto moved = std::make_shared<connection>(b, target, std::move(socket), std::move(listener));
+    moved->chunk_ = std::move(chunk);
+    moved->begin_ = begin;
+    moved->end_ = end;
+    moved->chunk_size_ = chunk_size;
+    co_await run(std::move(moved));
 }
 
 bool connection::produce_buffered() const {
@@ -188,6 +255,7 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
                           peer_, ctx.client_id.value_or(""), handler->name, api_version);
         co_return false;
     }
+    last_work_shard_ = ctx.work_shard;
     if (outcome == handler_outcome::no_response) co_return true;
     w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
     server_log().trace("{} shard {}: answered {} correlation {} ({} bytes)", peer_, shard_.id(),

@@ -1,5 +1,7 @@
-// One client connection, pinned to the shard that accepted it. Reads size-prefixed request frames,
-// decodes the header, runs the handler and writes responses in request order.
+// One client connection, served by one shard at a time. Reads size-prefixed request frames,
+// decodes the header, runs the handler and writes responses in request order. A connection whose
+// Produce or Fetch requests keep going to partitions of one other shard moves to that shard, so
+// its requests stop paying two cross-shard hand-offs each (a wake-up of each thread when idle).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -58,6 +60,16 @@ private:
     // this one cannot take them; sends held-back responses first. False when the peer closed.
     asio::awaitable<bool> fill(size_t need);
     void write_api_versions_fallback(int32_t correlation_id, protocol::writer& w);
+    // Counts requests in a row whose partitions all live on the same other shard; true once
+    // there have been enough of them to move there.
+    bool time_to_move(int64_t work_shard);
+    // Hands the socket and the bytes read but not yet served to a new connection on `target`;
+    // this one then ends without closing the socket.
+    asio::awaitable<void> move_to(shard& target);
+    static asio::awaitable<void> resume_on(broker& b, shard& target, int fd,
+                                           asio::ip::tcp protocol, std::string listener,
+                                           std::shared_ptr<read_chunk> chunk, size_t begin,
+                                           size_t end, size_t chunk_size);
 
     broker& broker_;
     shard& shard_;
@@ -69,6 +81,9 @@ private:
     size_t begin_ = 0;  // unparsed bytes of chunk_: [begin_, end_)
     size_t end_ = 0;
     std::vector<uint8_t> held_;  // responses held back by send(w, true)
+    int64_t last_work_shard_ = -1;  // request_context::work_shard of the last request served
+    int64_t streak_shard_ = -1;     // the other shard the last `streak_` requests all went to
+    uint32_t streak_ = 0;
 };
 
 }  // namespace runnel::server

@@ -10,6 +10,7 @@
 #include <map>
 #include <vector>
 
+#include "server/request_context.h"
 #include "server/shard.h"
 #include "server/topic_registry.h"
 
@@ -37,6 +38,19 @@ inline bool locate_partition(const topic_metadata* topic, int32_t index, size_t 
     w.topic_id = topic->id;
     w.index = index;
     return true;
+}
+
+// Records in ctx.work_shard which shard owns every item, or that several do.
+template <class Item>
+void note_work_shard(request_context& ctx, const std::vector<Item>& items) {
+    if (items.empty()) return;
+    ctx.work_shard = items.front().owner;
+    for (const auto& it : items) {
+        if (it.owner != items.front().owner) {
+            ctx.work_shard = request_context::several_work_shards;
+            return;
+        }
+    }
 }
 
 // `Item` has `shard_id owner` and `size_t slot` (its position in the caller's answer).

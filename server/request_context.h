@@ -22,6 +22,12 @@ struct request_context {
     // Set by a handler when the connection must close after this request (an acks=0 produce
     // that failed: the producer gets no answer, so closing is the only way to tell it).
     bool close_connection = false;
+    // Which shards owned the partitions a Produce or Fetch worked on: one shard's id, or
+    // `no_work_shard` / `several_work_shards`. A connection whose requests keep going to one
+    // other shard moves there (connection.h).
+    int64_t work_shard = no_work_shard;
+    static constexpr int64_t no_work_shard = -1;
+    static constexpr int64_t several_work_shards = -2;
 };
 
 }  // namespace runnel::server

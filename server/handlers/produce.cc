@@ -224,6 +224,7 @@ asio::awaitable<std::optional<produce_response>> handle(request_context& ctx, pr
     }
 
     if (!txn.partitions.empty()) co_await txn.verify(b, req.transactional_id, work);
+    note_work_shard(ctx, work);
 
     const bool wait_for_flush = req.acks != 0;
     auto append_all = [&b, wait_for_flush](shard_id owner, std::vector<partition_append> items)
