@@ -1,5 +1,7 @@
 #include "server/shard.h"
 
+#include <pthread.h>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -51,6 +53,9 @@ void shard_set::start(int64_t poll_us) {
         shard* sp = s.get();
         threads_.emplace_back([sp, poll_us] {
             current_shard = sp;
+            // "shard-N" in top -H, perf and /proc/<pid>/task/*/comm.
+            const std::string name = "shard-" + std::to_string(sp->id());
+            ::pthread_setname_np(::pthread_self(), name.c_str());
             for (;;) {
                 try {
                     run_shard(sp->context(), poll_us);
