@@ -10,6 +10,7 @@ Run: /usr/bin/python3 integration/test_connections.py [-v]
 """
 
 import os
+import struct
 import sys
 import unittest
 
@@ -109,6 +110,84 @@ class ConnectionMoveTest(BrokerTestCase):
                                           for p in range(SHARDS)}})
             self.assertTrue(all(r["error_code"] == 0 for r in res.values()))
         self.assertEqual(self.moves(), before)
+
+
+class PipelinedProduceTest(BrokerTestCase):
+    """Produce requests already read together are served together (one hand-off per owner shard
+    for all of them, server/dispatch.h run_batch); each still gets its own answer, in order, and
+    a bad one among them ends the connection where Kafka would."""
+
+    broker_shards = SHARDS
+
+    @classmethod
+    def prepare_class(cls):
+        cls.topic = unique_name("pipelined")
+        with kw.Connection.to(cls.broker.bootstrap) as c:
+            c.create_topic_or_fail(cls.topic, SHARDS)
+
+    def frames(self, c, bodies):
+        """Frames Produce v3 bodies with consecutive correlation ids: (bytes, [ids])."""
+        out, ids = b"", []
+        for body in bodies:
+            cid = c.next_correlation_id
+            c.next_correlation_id += 1
+            payload = c.encode_request(kw.PRODUCE, 3, body, cid)
+            out += struct.pack(">i", len(payload)) + payload
+            ids.append(cid)
+        return out, ids
+
+    def body(self, tag, acks=1, partitions=range(SHARDS)):
+        return kw.encode_produce_v3(acks, 10000, {self.topic: {
+            p: kw.build_record_batch([(None, b"%s-p%d" % (tag, p))]) for p in partitions}})
+
+    def ends(self):
+        with kw.Connection.to(self.broker.bootstrap) as c:
+            return [c.latest_offset(self.topic, p) for p in range(SHARDS)]
+
+    def test_many_partitions_in_one_write(self):
+        c = kw.Connection.to(self.broker.bootstrap, timeout=15)
+        self.addCleanup(c.close)
+        before = self.ends()
+        data, ids = self.frames(c, [self.body(b"m%d" % i) for i in range(40)])
+        c.send_raw(data)  # one write: the broker reads many requests at once
+        for i, cid in enumerate(ids):
+            _, r = c.recv_response(cid, 0)
+            res = kw.decode_produce_v3(r)[0]
+            for p in range(SHARDS):
+                self.assertEqual(res[(self.topic, p)]["error_code"], 0)
+                self.assertEqual(res[(self.topic, p)]["base_offset"], before[p] + i)
+        self.assertEqual(self.ends(), [e + 40 for e in before])
+
+    def test_malformed_request_among_pipelined_ones(self):
+        c = kw.Connection.to(self.broker.bootstrap, timeout=15)
+        self.addCleanup(c.close)
+        before = self.ends()
+        good = [self.body(b"g%d" % i) for i in range(5)]
+        bad = self.body(b"bad")[:-7]  # the frame is whole, its body is cut short
+        after = [self.body(b"a%d" % i) for i in range(3)]
+        data, ids = self.frames(c, good + [bad] + after)
+        c.send_raw(data)
+        for cid in ids[:5]:  # the requests before it are answered
+            _, r = c.recv_response(cid, 0)
+            self.assertTrue(all(x["error_code"] == 0 for x in kw.decode_produce_v3(r)[0].values()))
+        self.assertTrue(c.wait_closed(5), "connection still open after a malformed request")
+        self.assertEqual(c.unexpected_bytes, b"")
+        # Kafka stops at the malformed request: nothing after it is appended.
+        self.assertEqual(self.ends(), [e + 5 for e in before])
+
+    def test_failed_acks_0_request_among_pipelined_ones(self):
+        c = kw.Connection.to(self.broker.bootstrap, timeout=15)
+        self.addCleanup(c.close)
+        before = self.ends()
+        missing = kw.encode_produce_v3(0, 10000, {unique_name("no-such-topic"): {
+            0: kw.build_record_batch([(None, b"lost")])}})
+        data, ids = self.frames(c, [self.body(b"x0"), self.body(b"x1"), missing])
+        c.send_raw(data)
+        for cid in ids[:2]:
+            c.recv_response(cid, 0)
+        # The producer gets no answer to acks=0, so the broker closes the connection to tell it.
+        self.assertTrue(c.wait_closed(5))
+        self.assertEqual(self.ends(), [e + 2 for e in before])
 
 
 if __name__ == "__main__":

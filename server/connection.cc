@@ -43,6 +43,9 @@ constexpr size_t max_held_bytes = 64 * 1024;
 // producer or consumer of that shard's partitions from one that merely started there, and few
 // enough that a benchmark or a short-lived client gains from it.
 constexpr uint32_t requests_before_moving = 16;
+// At most this many pipelined Produce requests are served together (librdkafka keeps up to 5 in
+// flight by default, a Java producer 5).
+constexpr size_t max_batched_requests = 32;
 
 }  // namespace
 
@@ -70,41 +73,66 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
 }
 
 asio::awaitable<void> connection::serve() {
-    const auto max_frame = static_cast<uint64_t>(broker_.config().socket_request_max_bytes);
     for (;;) {
-        if (!co_await fill(4)) break;  // peer closed or shutdown
-        const int32_t size = protocol::reader(chunk_->bytes.get() + begin_, 4).read_int32();
-        if (size < static_cast<int32_t>(min_request_size) || static_cast<uint64_t>(size) > max_frame) {
-            server_log().warn("closing connection from {}: request size {} outside [{}, {}] "
-                              "(socket.request.max.bytes)",
-                              peer_, size, min_request_size, max_frame);
-            break;
+        auto frame = co_await next_frame();
+        if (!frame) break;  // peer closed, shutdown or a bad frame size
+        bool keep_open;
+        if (frame_api_key(*frame) == protocol::msg::produce_api_key && produce_buffered()) {
+            // Pipelined produce requests already here are served together (dispatch.h).
+            std::vector<std::shared_ptr<request_frame>> frames{std::move(frame)};
+            while (frames.size() < max_batched_requests && produce_buffered()) {
+                auto next = co_await next_frame();  // whole and buffered: does not wait
+                if (!next) break;
+                frames.push_back(std::move(next));
+            }
+            keep_open = co_await serve_batch(std::move(frames));
+        } else {
+            keep_open = co_await serve_frame(std::move(frame));
         }
-        const size_t total = 4 + static_cast<size_t>(size);
-        if (!co_await fill(total)) break;
-        auto frame = std::make_shared<request_frame>(
-            request_frame{chunk_, begin_ + 4, static_cast<size_t>(size)});
-        begin_ += total;
-        if (!co_await serve_frame(std::move(frame))) break;
-        if (time_to_move(last_work_shard_)) {
+        if (!keep_open) break;
+        if (move_due_) {
             co_await move_to(broker_.shards().at(static_cast<shard_id>(streak_shard_)));
             co_return;
         }
     }
+    // Answers held back for requests served before the one that ends the connection still go.
+    if (!held_.empty()) {
+        protocol::writer none;
+        co_await send(none);
+    }
     close();
 }
 
-bool connection::time_to_move(int64_t work_shard) {
-    if (work_shard == request_context::no_work_shard) return false;  // neither for nor against
+asio::awaitable<std::shared_ptr<request_frame>> connection::next_frame() {
+    const auto max_frame = static_cast<uint64_t>(broker_.config().socket_request_max_bytes);
+    if (!co_await fill(4)) co_return nullptr;
+    const int32_t size = protocol::reader(chunk_->bytes.get() + begin_, 4).read_int32();
+    if (size < static_cast<int32_t>(min_request_size) || static_cast<uint64_t>(size) > max_frame) {
+        server_log().warn("closing connection from {}: request size {} outside [{}, {}] "
+                          "(socket.request.max.bytes)",
+                          peer_, size, min_request_size, max_frame);
+        co_return nullptr;
+    }
+    const size_t total = 4 + static_cast<size_t>(size);
+    if (!co_await fill(total)) co_return nullptr;
+    auto frame = std::make_shared<request_frame>(
+        request_frame{chunk_, begin_ + 4, static_cast<size_t>(size)});
+    begin_ += total;
+    co_return frame;
+}
+
+void connection::count_work_shard(int64_t work_shard) {
+    if (work_shard == request_context::no_work_shard) return;  // neither for nor against
     if (work_shard < 0 || work_shard == static_cast<int64_t>(shard_.id())) {
         streak_ = 0;
-        return false;
+        move_due_ = false;
+        return;
     }
     if (work_shard != streak_shard_) {
         streak_shard_ = work_shard;
         streak_ = 0;
     }
-    return ++streak_ >= requests_before_moving;
+    move_due_ = ++streak_ >= requests_before_moving;
 }
 
 asio::awaitable<void> connection::move_to(shard& target) {
@@ -152,11 +180,16 @@ asio::awaitable<void> connection::resume_on(broker& b, shard& target, int fd,
 }
 
 bool connection::produce_buffered() const {
-    if (end_ - begin_ < 6) return false;
-    protocol::reader peek(chunk_->bytes.get() + begin_, 6);
+    if (end_ - begin_ < 8) return false;
+    protocol::reader peek(chunk_->bytes.get() + begin_, 8);
     const int32_t size = peek.read_int32();
     const int16_t api_key = peek.read_int16();
-    return api_key == protocol::msg::produce_api_key && size >= 0 &&
+    const int16_t api_version = peek.read_int16();
+    const api_handler* h = broker_.api_dispatch().find(protocol::msg::produce_api_key);
+    return api_key == protocol::msg::produce_api_key && h && h->run_batch &&
+           h->supports(api_version) && size >= static_cast<int32_t>(min_request_size) &&
+           static_cast<uint64_t>(size) <=
+               static_cast<uint64_t>(broker_.config().socket_request_max_bytes) &&
            end_ - begin_ >= 4 + static_cast<size_t>(size);
 }
 
@@ -193,6 +226,67 @@ asio::awaitable<bool> connection::fill(size_t need) {
     co_return true;
 }
 
+int16_t connection::frame_api_key(request_frame& frame) {
+    return protocol::reader(frame.data(), frame.size).read_int16();
+}
+
+std::optional<batched_call> connection::begin_call(std::shared_ptr<request_frame> frame,
+                                                   const api_handler& handler) {
+    protocol::reader peek(frame->data(), frame->size);
+    const int16_t api_key = peek.read_int16();
+    const int16_t api_version = peek.read_int16();
+    const int32_t correlation_id = peek.read_int32();
+
+    protocol::reader r(frame->data(), frame->size, frame);
+    protocol::msg::request_header header;
+    header.decode(r, handler.flexible(api_version) ? 2 : 1);
+    if (!r.ok()) {
+        server_log().warn("closing connection from {}: malformed request header ({} v{})", peer_,
+                          handler.name, api_version);
+        return std::nullopt;
+    }
+    // RUNNEL_LOG_LEVEL=trace follows every request of every connection (client interop bugs).
+    server_log().trace("{} shard {}: {} v{} correlation {} ({} bytes)", peer_, shard_.id(),
+                       handler.name, api_version, correlation_id, frame->size);
+    batched_call call{request_context{broker_, shard_, api_key, api_version, correlation_id,
+                                      std::move(header.client_id), peer_, listener_},
+                      std::move(r), protocol::writer{}, handler_outcome::respond};
+    call.w.write_int32(0);  // frame size, patched in finish_call
+    protocol::msg::response_header rh;
+    rh.correlation_id = correlation_id;
+    // ApiVersions always answers with header v0 so a client can parse it before it knows
+    // which versions we support (KIP-511).
+    const bool is_api_versions = api_key == protocol::msg::api_versions_api_key;
+    rh.encode(call.w, handler.flexible(api_version) && !is_api_versions ? 1 : 0);
+    return call;
+}
+
+asio::awaitable<bool> connection::finish_call(batched_call& call, const api_handler& handler,
+                                              bool more_follow) {
+    const auto& ctx = call.ctx;
+    if (call.outcome == handler_outcome::malformed) {
+        server_log().warn("closing connection from {}: malformed {} v{} request body", peer_,
+                          handler.name, ctx.api_version);
+        co_return false;
+    }
+    if (ctx.close_connection) {
+        server_log().info("closing connection from {} (client {}) after a failed {} v{} request "
+                          "with acks=0",
+                          peer_, ctx.client_id.value_or(""), handler.name, ctx.api_version);
+        co_return false;
+    }
+    count_work_shard(ctx.work_shard);
+    if (call.outcome == handler_outcome::no_response) co_return true;
+    call.w.patch_int32(0, static_cast<int32_t>(call.w.size() - 4));
+    server_log().trace("{} shard {}: answered {} correlation {} ({} bytes)", peer_, shard_.id(),
+                       handler.name, ctx.correlation_id, call.w.size());
+    // Only a Produce answer waits for the next Produce: other requests may park for long (a
+    // JoinGroup, a long-poll Fetch) and must not delay the answers before them.
+    const bool hold =
+        ctx.api_key == protocol::msg::produce_api_key && (more_follow || produce_buffered());
+    co_return co_await send(call.w, hold);
+}
+
 asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> frame) {
     protocol::reader peek(frame->data(), frame->size);
     const int16_t api_key = peek.read_int16();
@@ -200,9 +294,8 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
     const int32_t correlation_id = peek.read_int32();
 
     const api_handler* handler = broker_.api_dispatch().find(api_key);
-    const bool is_api_versions = api_key == protocol::msg::api_versions_api_key;
     if (!handler || !handler->supports(api_version)) {
-        if (is_api_versions) {
+        if (api_key == protocol::msg::api_versions_api_key) {
             // KIP-511: a client newer than us sends a version we do not know; answer v0 with
             // UNSUPPORTED_VERSION and our ranges so it can retry with a version we support.
             protocol::writer w;
@@ -213,56 +306,44 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
                           api_key, api_version);
         co_return false;
     }
-
-    protocol::reader r(frame->data(), frame->size, frame);
-    protocol::msg::request_header header;
-    header.decode(r, handler->flexible(api_version) ? 2 : 1);
-    if (!r.ok()) {
-        server_log().warn("closing connection from {}: malformed request header ({} v{})", peer_,
-                          handler->name, api_version);
-        co_return false;
-    }
-
-    // RUNNEL_LOG_LEVEL=trace follows every request of every connection (client interop bugs).
-    server_log().trace("{} shard {}: {} v{} correlation {} ({} bytes)", peer_, shard_.id(),
-                       handler->name, api_version, correlation_id, frame->size);
-    request_context ctx{broker_, shard_, api_key, api_version, correlation_id,
-                        std::move(header.client_id), peer_, listener_};
-    protocol::writer w;
-    w.write_int32(0);  // frame size, patched below
-    protocol::msg::response_header rh;
-    rh.correlation_id = correlation_id;
-    // ApiVersions always answers with header v0 so a client can parse it before it knows
-    // which versions we support (KIP-511).
-    rh.encode(w, handler->flexible(api_version) && !is_api_versions ? 1 : 0);
-
-    handler_outcome outcome;
+    auto call = begin_call(std::move(frame), *handler);
+    if (!call) co_return false;
     try {
-        outcome = co_await handler->run(ctx, r, w);
+        call->outcome = co_await handler->run(call->ctx, call->r, call->w);
     } catch (const std::exception& e) {
         server_log().error("{} v{} from {} failed: {}; closing the connection", handler->name,
                            api_version, peer_, e.what());
         co_return false;
     }
-    if (outcome == handler_outcome::malformed) {
-        server_log().warn("closing connection from {}: malformed {} v{} request body", peer_,
-                          handler->name, api_version);
+    co_return co_await finish_call(*call, *handler, false);
+}
+
+asio::awaitable<bool> connection::serve_batch(std::vector<std::shared_ptr<request_frame>> frames) {
+    const api_handler& handler = *broker_.api_dispatch().find(frame_api_key(*frames.front()));
+    server_log().trace("{} shard {}: {} pipelined {} requests served together", peer_,
+                       shard_.id(), frames.size(), handler.name);
+    std::vector<batched_call> calls;
+    calls.reserve(frames.size());
+    bool header_ok = true;
+    for (auto& f : frames) {  // produce_buffered() checked key and version
+        auto call = begin_call(std::move(f), handler);
+        if (!call) {
+            header_ok = false;  // serve those before it, then close
+            break;
+        }
+        calls.push_back(std::move(*call));
+    }
+    try {
+        co_await handler.run_batch(calls);
+    } catch (const std::exception& e) {
+        server_log().error("{} from {} failed: {}; closing the connection", handler.name, peer_,
+                           e.what());
         co_return false;
     }
-    if (ctx.close_connection) {
-        server_log().info("closing connection from {} (client {}) after a failed {} v{} request "
-                          "with acks=0",
-                          peer_, ctx.client_id.value_or(""), handler->name, api_version);
-        co_return false;
+    for (size_t i = 0; i < calls.size(); ++i) {
+        if (!co_await finish_call(calls[i], handler, i + 1 < calls.size())) co_return false;
     }
-    last_work_shard_ = ctx.work_shard;
-    if (outcome == handler_outcome::no_response) co_return true;
-    w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
-    server_log().trace("{} shard {}: answered {} correlation {} ({} bytes)", peer_, shard_.id(),
-                       handler->name, correlation_id, w.size());
-    // Only a Produce answer waits for the next Produce: other requests may park for long (a
-    // JoinGroup, a long-poll Fetch) and must not delay the answers before them.
-    co_return co_await send(w, api_key == protocol::msg::produce_api_key && produce_buffered());
+    co_return header_ok;
 }
 
 void connection::write_api_versions_fallback(int32_t correlation_id, protocol::writer& w) {

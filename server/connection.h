@@ -7,10 +7,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "protocol/codec.h"
+#include "server/dispatch.h"
 
 namespace runnel::server {
 
@@ -48,21 +50,32 @@ public:
 
 private:
     asio::awaitable<void> serve();
-    // Returns false when the connection must be closed.
+    // The next request frame (waiting for it); nullptr when the connection must be closed.
+    asio::awaitable<std::shared_ptr<request_frame>> next_frame();
+    static int16_t frame_api_key(request_frame& frame);
+    // These return false when the connection must be closed.
     asio::awaitable<bool> serve_frame(std::shared_ptr<request_frame> frame);
+    // Pipelined requests of one API with api_handler::run_batch, served together.
+    asio::awaitable<bool> serve_batch(std::vector<std::shared_ptr<request_frame>> frames);
+    // Decodes the request header and starts the response; nullopt (logged) when malformed.
+    std::optional<batched_call> begin_call(std::shared_ptr<request_frame> frame,
+                                           const api_handler& handler);
+    // Sends the call's answer (held back when `more_follow` or another Produce is buffered).
+    asio::awaitable<bool> finish_call(batched_call& call, const api_handler& handler,
+                                      bool more_follow);
     // Sends w after any held-back responses; with `hold` (the next request, a Produce, is already
     // here) a small response without file parts is held back instead, so pipelined produce
     // requests are answered with one write (and the client woken once, not once per response).
     asio::awaitable<bool> send(const protocol::writer& w, bool hold = false);
-    // Whether a whole Produce request is buffered after the current one.
+    // Whether a whole Produce request of a version we serve is buffered after the current one.
     bool produce_buffered() const;
     // Reads until at least `need` unparsed bytes are buffered, moving them to a new chunk when
     // this one cannot take them; sends held-back responses first. False when the peer closed.
     asio::awaitable<bool> fill(size_t need);
     void write_api_versions_fallback(int32_t correlation_id, protocol::writer& w);
-    // Counts requests in a row whose partitions all live on the same other shard; true once
-    // there have been enough of them to move there.
-    bool time_to_move(int64_t work_shard);
+    // Counts requests in a row whose partitions all live on the same other shard; sets
+    // move_due_ once there have been enough of them to move there.
+    void count_work_shard(int64_t work_shard);
     // Hands the socket and the bytes read but not yet served to a new connection on `target`;
     // this one then ends without closing the socket.
     asio::awaitable<void> move_to(shard& target);
@@ -81,7 +94,7 @@ private:
     size_t begin_ = 0;  // unparsed bytes of chunk_: [begin_, end_)
     size_t end_ = 0;
     std::vector<uint8_t> held_;  // responses held back by send(w, true)
-    int64_t last_work_shard_ = -1;  // request_context::work_shard of the last request served
+    bool move_due_ = false;
     int64_t streak_shard_ = -1;     // the other shard the last `streak_` requests all went to
     uint32_t streak_ = 0;
 };

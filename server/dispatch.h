@@ -19,6 +19,15 @@ namespace asio = boost::asio;
 // and whether the request body was malformed (the connection is then closed).
 enum class handler_outcome { respond, no_response, malformed };
 
+// One request of several pipelined requests served together (api_handler::run_batch). The
+// writer already holds the response header.
+struct batched_call {
+    request_context ctx;
+    protocol::reader r;
+    protocol::writer w;
+    handler_outcome outcome = handler_outcome::respond;
+};
+
 struct api_handler {
     int16_t key = -1;
     const char* name = "";
@@ -30,6 +39,10 @@ struct api_handler {
     std::function<asio::awaitable<handler_outcome>(request_context&, protocol::reader&,
                                                    protocol::writer&)>
         run;
+    // Set for APIs whose pipelined requests are served together (Produce: one hand-off to each
+    // owner shard for all of them). Fills each call's outcome and response; a malformed call
+    // ends the batch there (the calls after it are not run, as the connection then closes).
+    std::function<asio::awaitable<void>(std::vector<batched_call>&)> run_batch;
 
     bool supports(int16_t v) const { return v >= min_version && v <= max_version; }
     bool flexible(int16_t v) const { return first_flexible >= 0 && v >= first_flexible; }
@@ -74,6 +87,45 @@ public:
         };
         if (handlers_.size() <= static_cast<size_t>(h.key)) handlers_.resize(h.key + 1);
         handlers_[h.key] = std::move(h);
+    }
+
+    // As add(), for an API whose pipelined requests may be served together:
+    // `many(calls)` takes [(ctx*, request)] and returns a response (nullopt: none) for each.
+    template <class Api, class Many>
+    void add_batched(Many many, int16_t min = Api::min_version, int16_t max = Api::max_version) {
+        using request = typename Api::request;
+        using response = typename Api::response;
+        add<Api>(
+            [many](request_context& ctx,
+                   request req) -> asio::awaitable<std::optional<response>> {
+                std::vector<std::pair<request_context*, request>> one;
+                one.emplace_back(&ctx, std::move(req));
+                auto out = co_await many(one);
+                co_return std::move(out.front());
+            },
+            min, max);
+        handlers_[Api::key].run_batch =
+            [many](std::vector<batched_call>& calls) -> asio::awaitable<void> {
+            std::vector<std::pair<request_context*, request>> decoded;
+            for (auto& c : calls) {
+                request req;
+                req.decode(c.r, c.ctx.api_version);
+                if (!c.r.ok()) {
+                    c.outcome = handler_outcome::malformed;
+                    break;
+                }
+                decoded.emplace_back(&c.ctx, std::move(req));
+            }
+            auto responses = co_await many(decoded);
+            for (size_t i = 0; i < responses.size(); ++i) {
+                auto& c = calls[i];
+                if (!responses[i]) {
+                    c.outcome = handler_outcome::no_response;
+                    continue;
+                }
+                responses[i]->encode(c.w, c.ctx.api_version);
+            }
+        };
     }
 
 private:

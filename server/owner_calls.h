@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <map>
+#include <span>
 #include <vector>
 
 #include "server/request_context.h"
@@ -42,7 +43,7 @@ inline bool locate_partition(const topic_metadata* topic, int32_t index, size_t 
 
 // Records in ctx.work_shard which shard owns every item, or that several do.
 template <class Item>
-void note_work_shard(request_context& ctx, const std::vector<Item>& items) {
+void note_work_shard(request_context& ctx, std::span<const Item> items) {
     if (items.empty()) return;
     ctx.work_shard = items.front().owner;
     for (const auto& it : items) {

@@ -197,7 +197,7 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
         }
     }
 
-    note_work_shard(ctx, reads);
+    note_work_shard(ctx, std::span<const partition_read>(reads));
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + std::chrono::milliseconds(std::max(0, req.max_wait_ms));
     std::vector<partition_read> results;

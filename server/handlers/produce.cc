@@ -23,6 +23,8 @@ using protocol::to_wire;
 namespace {
 
 struct partition_append : partition_work {
+    size_t request = 0;  // which of the pipelined requests served together (handle) it is from
+    bool wait_for_flush = true;  // acks != 0
     int16_t version = 0;
     // Points into the request frame, which stays alive for the whole request (keep_alive).
     std::span<uint8_t> records;
@@ -164,7 +166,7 @@ struct transactional_batches {
 asio::awaitable<void> wait_for_flushes(broker& b, shard_id owner,
                                        std::vector<partition_append>& items) {
     for (auto& a : items) {
-        if (a.flush_end_offset < 0 || a.error != error_code::none) continue;
+        if (!a.wait_for_flush || a.flush_end_offset < 0 || a.error != error_code::none) continue;
         partition* p = b.partitions_on(owner).find(a.topic_id, a.index);
         std::error_code ec = p ? co_await p->sync().wait_flushed(b.io_pool(), a.flush_end_offset)
                                : std::error_code(storage::errc::log_closed);
@@ -178,88 +180,111 @@ asio::awaitable<void> wait_for_flushes(broker& b, shard_id owner,
     }
 }
 
-asio::awaitable<std::optional<produce_response>> handle(request_context& ctx, produce_request req) {
-    broker& b = ctx.owner;
-    produce_response resp;
-    const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
+// Serves pipelined Produce requests of one connection together: every request is checked and
+// split by partition as usual, then all of their appends go to each owner shard in one hand-off
+// (instead of one per request), in request order, so a partition's batches land in the order
+// they were sent. Each request still gets its own answer. An acks=0 request that fails closes
+// the connection as before; requests after it in the batch have been appended by then, which
+// Kafka, reading one request at a time, would not have done.
+using produce_calls = std::vector<std::pair<request_context*, produce_request>>;
+
+asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_calls& calls) {
+    std::vector<std::optional<produce_response>> out(calls.size());
+    if (calls.empty()) co_return out;
+    broker& b = calls.front().first->owner;
+    shard& home = calls.front().first->home;
     auto snap = b.topics().snapshot();
     std::vector<partition_append> work;
-    transactional_batches txn;
+    std::vector<produce_response> resps(calls.size());
 
-    for (size_t ti = 0; ti < req.topic_data.size(); ++ti) {
-        auto& td = req.topic_data[ti];
-        auto& tr = resp.responses.emplace_back();
-        tr.name = td.name;
-        auto topic = snap->find(td.name);
-        for (auto& pd : td.partition_data) {
-            auto& pr = tr.partition_responses.emplace_back();
-            pr.index = pd.index;
-            if (!valid_acks) {
-                pr.error_code = to_wire(error_code::invalid_required_acks);
-                continue;
+    for (size_t ci = 0; ci < calls.size(); ++ci) {
+        auto& [ctx, req] = calls[ci];
+        auto& resp = resps[ci];
+        const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
+        const size_t first_item = work.size();
+        transactional_batches txn;
+        for (size_t ti = 0; ti < req.topic_data.size(); ++ti) {
+            auto& td = req.topic_data[ti];
+            auto& tr = resp.responses.emplace_back();
+            tr.name = td.name;
+            auto topic = snap->find(td.name);
+            for (auto& pd : td.partition_data) {
+                auto& pr = tr.partition_responses.emplace_back();
+                pr.index = pd.index;
+                if (!valid_acks) {
+                    pr.error_code = to_wire(error_code::invalid_required_acks);
+                    continue;
+                }
+                partition_append a;
+                if (!locate_partition(topic.get(), pd.index,
+                                      make_slot(ti, tr.partition_responses.size() - 1), a)) {
+                    pr.error_code = to_wire(error_code::unknown_topic_or_partition);
+                    continue;
+                }
+                if (topic->internal) {
+                    pr.error_code = to_wire(error_code::invalid_topic_exception);
+                    pr.error_message = "Cannot append to internal topic " + td.name;
+                    continue;
+                }
+                a.request = ci;
+                a.wait_for_flush = req.acks != 0;
+                a.version = ctx->api_version;
+                a.null_records = pd.records.is_null();
+                if (!a.null_records && !pd.records.chunks().empty()) {
+                    const auto& chunk = pd.records.chunks().front();
+                    // The request frame is ours alone: stamping offsets into it in place saves
+                    // a copy.
+                    a.records = std::span<uint8_t>(const_cast<uint8_t*>(chunk.bytes.data()),
+                                                   chunk.bytes.size());
+                    a.keep_alive = chunk.owner;
+                    txn.note(a.records, td.name, pd.index, work.size());
+                }
+                work.push_back(std::move(a));
             }
-            partition_append a;
-            if (!locate_partition(topic.get(), pd.index,
-                                  make_slot(ti, tr.partition_responses.size() - 1), a)) {
-                pr.error_code = to_wire(error_code::unknown_topic_or_partition);
-                continue;
-            }
-            if (topic->internal) {
-                pr.error_code = to_wire(error_code::invalid_topic_exception);
-                pr.error_message = "Cannot append to internal topic " + td.name;
-                continue;
-            }
-            a.version = ctx.api_version;
-            a.null_records = pd.records.is_null();
-            if (!a.null_records && !pd.records.chunks().empty()) {
-                const auto& chunk = pd.records.chunks().front();
-                // The request frame is ours alone: stamping offsets into it in place saves a copy.
-                a.records = std::span<uint8_t>(const_cast<uint8_t*>(chunk.bytes.data()),
-                                               chunk.bytes.size());
-                a.keep_alive = chunk.owner;
-                txn.note(a.records, td.name, pd.index, work.size());
-            }
-            work.push_back(std::move(a));
         }
+        if (!txn.partitions.empty()) co_await txn.verify(b, req.transactional_id, work);
+        note_work_shard(*ctx, std::span<const partition_append>(work).subspan(first_item));
     }
 
-    if (!txn.partitions.empty()) co_await txn.verify(b, req.transactional_id, work);
-    note_work_shard(ctx, work);
-
-    const bool wait_for_flush = req.acks != 0;
-    auto append_all = [&b, wait_for_flush](shard_id owner, std::vector<partition_append> items)
+    auto append_all = [&b](shard_id owner, std::vector<partition_append> items)
         -> asio::awaitable<std::vector<partition_append>> {
         for (auto& a : items) append_one(b, owner, a);
-        if (wait_for_flush) co_await wait_for_flushes(b, owner, items);
+        co_await wait_for_flushes(b, owner, items);
         co_return items;
     };
-    auto done = co_await run_on_owners(b.shards(), ctx.home, std::move(work), append_all);
+    auto done = co_await run_on_owners(b.shards(), home, std::move(work), append_all);
 
     for (auto& a : done) {
-        auto& pr = resp.responses[slot_topic(a.slot)].partition_responses[slot_partition(a.slot)];
+        auto& pr = resps[a.request]
+                       .responses[slot_topic(a.slot)]
+                       .partition_responses[slot_partition(a.slot)];
         pr.error_code = to_wire(a.error);
         pr.error_message = a.message;
         pr.base_offset = a.base_offset;
         pr.log_append_time_ms = a.log_append_time;
         pr.log_start_offset = a.log_start_offset;
     }
-    if (req.acks == 0) {
+    for (size_t ci = 0; ci < calls.size(); ++ci) {
+        auto& [ctx, req] = calls[ci];
+        if (req.acks != 0) {
+            out[ci] = std::move(resps[ci]);
+            continue;
+        }
         // acks=0: the producer expects no answer. Kafka closes the connection when something
         // failed so the producer notices (and refreshes its metadata).
-        for (const auto& tr : resp.responses) {
+        for (const auto& tr : resps[ci].responses) {
             for (const auto& pr : tr.partition_responses) {
-                if (pr.error_code != 0) ctx.close_connection = true;
+                if (pr.error_code != 0) ctx->close_connection = true;
             }
         }
-        co_return std::nullopt;
     }
-    co_return resp;
+    co_return out;
 }
 
 }  // namespace
 
 void register_produce(dispatch& d) {
-    d.add<api_types<0>>(handle);
+    d.add_batched<api_types<0>>(handle);
     // KAFKA-18659: librdkafka up to 2.8 only compresses with gzip/snappy when Produce v0 is
     // advertised, so ApiVersions lists v0 while v0-2 requests (message formats v0/v1) are refused.
     d.advertise_from(0, 0);
