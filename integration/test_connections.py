@@ -175,6 +175,27 @@ class PipelinedProduceTest(BrokerTestCase):
         # Kafka stops at the malformed request: nothing after it is appended.
         self.assertEqual(self.ends(), [e + 5 for e in before])
 
+    def test_unsupported_version_before_pipelined_ones(self):
+        # Produce v2 (advertised, refused: KAFKA-18659) must close the connection even when good
+        # requests are already buffered behind it; none of them is appended.
+        c = kw.Connection.to(self.broker.bootstrap, timeout=15)
+        self.addCleanup(c.close)
+        # Writes that fill the broker's read buffer make it grow, so that later the whole
+        # pipeline below arrives in one read.
+        warm, ids = self.frames(c, [self.body(b"w%d" % i) for i in range(40)])
+        c.send_raw(warm)
+        for cid in ids:
+            c.recv_response(cid, 0)
+        before = self.ends()
+        data, _ = self.frames(c, [self.body(b"ok%d" % i) for i in range(3)])
+        cid = c.next_correlation_id
+        c.next_correlation_id += 1
+        v2 = c.encode_request(kw.PRODUCE, 2, self.body(b"v2")[2:], cid)  # v2: no transactional id
+        c.send_raw(struct.pack(">i", len(v2)) + v2 + data)
+        self.assertTrue(c.wait_closed(5), "connection still open after Produce v2")
+        self.assertEqual(c.unexpected_bytes, b"")
+        self.assertEqual(self.ends(), before)
+
     def test_failed_acks_0_request_among_pipelined_ones(self):
         c = kw.Connection.to(self.broker.bootstrap, timeout=15)
         self.addCleanup(c.close)

@@ -77,7 +77,9 @@ asio::awaitable<void> connection::serve() {
         auto frame = co_await next_frame();
         if (!frame) break;  // peer closed, shutdown or a bad frame size
         bool keep_open;
-        if (frame_api_key(*frame) == protocol::msg::produce_api_key && produce_buffered()) {
+        protocol::reader peek(frame->data(), frame->size);
+        const int16_t api_key = peek.read_int16();
+        if (batchable(api_key, peek.read_int16()) && produce_buffered()) {
             // Pipelined produce requests already here are served together (dispatch.h).
             std::vector<std::shared_ptr<request_frame>> frames{std::move(frame)};
             while (frames.size() < max_batched_requests && produce_buffered()) {
@@ -96,10 +98,7 @@ asio::awaitable<void> connection::serve() {
         }
     }
     // Answers held back for requests served before the one that ends the connection still go.
-    if (!held_.empty()) {
-        protocol::writer none;
-        co_await send(none);
-    }
+    co_await send_held();
     close();
 }
 
@@ -136,12 +135,9 @@ void connection::count_work_shard(int64_t work_shard) {
 }
 
 asio::awaitable<void> connection::move_to(shard& target) {
-    if (!held_.empty()) {
-        protocol::writer none;
-        if (!co_await send(none)) {
-            close();
-            co_return;
-        }
+    if (!co_await send_held()) {
+        close();
+        co_return;
     }
     boost::system::error_code ec;
     const auto protocol = socket_.local_endpoint(ec).protocol();
@@ -179,15 +175,19 @@ asio::awaitable<void> connection::resume_on(broker& b, shard& target, int fd,
     co_await run(std::move(moved));
 }
 
+bool connection::batchable(int16_t api_key, int16_t api_version) const {
+    if (api_key != protocol::msg::produce_api_key) return false;
+    const api_handler* h = broker_.api_dispatch().find(api_key);
+    return h && h->run_batch && h->supports(api_version);
+}
+
 bool connection::produce_buffered() const {
     if (end_ - begin_ < 8) return false;
     protocol::reader peek(chunk_->bytes.get() + begin_, 8);
     const int32_t size = peek.read_int32();
     const int16_t api_key = peek.read_int16();
-    const int16_t api_version = peek.read_int16();
-    const api_handler* h = broker_.api_dispatch().find(protocol::msg::produce_api_key);
-    return api_key == protocol::msg::produce_api_key && h && h->run_batch &&
-           h->supports(api_version) && size >= static_cast<int32_t>(min_request_size) &&
+    return batchable(api_key, peek.read_int16()) &&
+           size >= static_cast<int32_t>(min_request_size) &&
            static_cast<uint64_t>(size) <=
                static_cast<uint64_t>(broker_.config().socket_request_max_bytes) &&
            end_ - begin_ >= 4 + static_cast<size_t>(size);
@@ -196,10 +196,7 @@ bool connection::produce_buffered() const {
 asio::awaitable<bool> connection::fill(size_t need) {
     if (end_ - begin_ >= need) co_return true;
     // Nothing more to answer until the client sends: held-back responses go now.
-    if (!held_.empty()) {
-        protocol::writer none;
-        if (!co_await send(none)) co_return false;
-    }
+    if (!co_await send_held()) co_return false;
     const size_t have = end_ - begin_;
     // A new chunk when this one cannot take the frame, or when it is used up and a frame in it
     // may still be referenced (a handler may keep the request's bytes).
@@ -224,10 +221,6 @@ asio::awaitable<bool> connection::fill(size_t need) {
         if (n == room) chunk_size_ = std::min(chunk_size_ * 2, max_chunk_size);
     }
     co_return true;
-}
-
-int16_t connection::frame_api_key(request_frame& frame) {
-    return protocol::reader(frame.data(), frame.size).read_int16();
 }
 
 std::optional<batched_call> connection::begin_call(std::shared_ptr<request_frame> frame,
@@ -319,13 +312,15 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
 }
 
 asio::awaitable<bool> connection::serve_batch(std::vector<std::shared_ptr<request_frame>> frames) {
-    const api_handler& handler = *broker_.api_dispatch().find(frame_api_key(*frames.front()));
+    // serve() and produce_buffered() checked every frame with batchable().
+    const api_handler& handler =
+        *broker_.api_dispatch().find(protocol::reader(frames.front()->data(), 2).read_int16());
     server_log().trace("{} shard {}: {} pipelined {} requests served together", peer_,
                        shard_.id(), frames.size(), handler.name);
     std::vector<batched_call> calls;
     calls.reserve(frames.size());
     bool header_ok = true;
-    for (auto& f : frames) {  // produce_buffered() checked key and version
+    for (auto& f : frames) {
         auto call = begin_call(std::move(f), handler);
         if (!call) {
             header_ok = false;  // serve those before it, then close
@@ -360,6 +355,12 @@ void connection::write_api_versions_fallback(int32_t correlation_id, protocol::w
     }
     resp.encode(w, 0);
     w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
+}
+
+asio::awaitable<bool> connection::send_held() {
+    if (held_.empty()) co_return true;
+    protocol::writer none;
+    co_return co_await send(none);
 }
 
 asio::awaitable<bool> connection::send(const protocol::writer& w, bool hold) {

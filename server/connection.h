@@ -52,7 +52,6 @@ private:
     asio::awaitable<void> serve();
     // The next request frame (waiting for it); nullptr when the connection must be closed.
     asio::awaitable<std::shared_ptr<request_frame>> next_frame();
-    static int16_t frame_api_key(request_frame& frame);
     // These return false when the connection must be closed.
     asio::awaitable<bool> serve_frame(std::shared_ptr<request_frame> frame);
     // Pipelined requests of one API with api_handler::run_batch, served together.
@@ -67,7 +66,10 @@ private:
     // here) a small response without file parts is held back instead, so pipelined produce
     // requests are answered with one write (and the client woken once, not once per response).
     asio::awaitable<bool> send(const protocol::writer& w, bool hold = false);
-    // Whether a whole Produce request of a version we serve is buffered after the current one.
+    // Sends the responses held back so far, if any.
+    asio::awaitable<bool> send_held();
+    // Whether requests with this header are served in batches (a Produce of a version we serve).
+    bool batchable(int16_t api_key, int16_t api_version) const;    // Whether a whole Produce request of a version we serve is buffered after the current one.
     bool produce_buffered() const;
     // Reads until at least `need` unparsed bytes are buffered, moving them to a new chunk when
     // this one cannot take them; sends held-back responses first. False when the peer closed.
