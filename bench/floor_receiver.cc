@@ -92,11 +92,12 @@ uint64_t receive(int sock, const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    options opt(argc, argv, {"port", "connections", "dir"});
+    options opt(argc, argv, {"port", "connections", "dir", "congestion-control"});
     const auto connections = opt.integer("connections", 1);
     const auto dir = opt.text("dir", ".");
     try {
-        auto listener = listen_loopback(static_cast<uint16_t>(opt.integer("port", 0)));
+        auto listener = listen_loopback(static_cast<uint16_t>(opt.integer("port", 0)),
+                                        opt.text("congestion-control", "reno"));
         std::printf("port %u\n", local_port(listener.get()));
         std::fflush(stdout);
 

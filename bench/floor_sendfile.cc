@@ -79,7 +79,7 @@ void serve_chunks(int sock, int file, off_t size, const std::vector<size_t>& chu
 }  // namespace
 
 int main(int argc, char** argv) {
-    options opt(argc, argv, {"file", "chunk-bytes", "passes"});
+    options opt(argc, argv, {"file", "chunk-bytes", "passes", "congestion-control"});
     const auto path = opt.text("file", "");
     const auto chunk = static_cast<size_t>(opt.integer("chunk-bytes", 1 << 20));
     const auto passes = opt.integer("passes", 1);
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
         if (file.get() < 0 || ::fstat(file.get(), &st) != 0)
             throw std::system_error(errno, std::generic_category(), "cannot open --file " + path);
         const auto chunks = chunks_of(st.st_size, chunk, passes);
-        auto listener = listen_loopback(0);
+        auto listener = listen_loopback(0, opt.text("congestion-control", "reno"));
         pid_t reader = ::fork();
         if (reader < 0) throw std::system_error(errno, std::generic_category(), "fork");
         if (reader == 0) read_chunks(local_port(listener.get()), chunks);

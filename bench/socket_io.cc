@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 #include <stdexcept>
 #include <system_error>
 
@@ -16,7 +17,7 @@ namespace runnel::bench {
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
+[[noreturn]] void fail(const std::string& what) {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
@@ -42,11 +43,16 @@ unique_fd::~unique_fd() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-unique_fd listen_loopback(uint16_t port) {
+unique_fd listen_loopback(uint16_t port, const std::string& congestion_control) {
     unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) fail("socket");
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (!congestion_control.empty() &&
+        ::setsockopt(fd.get(), IPPROTO_TCP, TCP_CONGESTION, congestion_control.data(),
+                     static_cast<socklen_t>(congestion_control.size())) != 0) {
+        fail("setting TCP congestion control " + congestion_control);
+    }
     auto a = loopback(port);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) fail("bind");
     if (::listen(fd.get(), 64) != 0) fail("listen");

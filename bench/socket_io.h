@@ -30,8 +30,11 @@ class unique_fd {
     int fd_ = -1;
 };
 
-// A listening socket on 127.0.0.1:`port` (0 picks a free port; see local_port).
-unique_fd listen_loopback(uint16_t port);
+// A listening socket on 127.0.0.1:`port` (0 picks a free port; see local_port) whose connections
+// use TCP congestion control `congestion_control` (empty: the system's), as the broker's loopback
+// connections do (runnel.socket.loopback.congestion.control), so that floor and broker send
+// under the same rules.
+unique_fd listen_loopback(uint16_t port, const std::string& congestion_control);
 uint16_t local_port(int fd);
 unique_fd accept_connection(int listen_fd);
 // Connects to "host:port" with TCP_NODELAY (requests are complete when written).

@@ -1552,8 +1552,10 @@ class ConnectionClosed(Exception):
 class Connection:
     """A blocking client connection. Every socket operation has a timeout."""
 
-    def __init__(self, host, port, timeout=10.0, client_id="runnel-it-raw"):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout=10.0, client_id="runnel-it-raw", source=None):
+        """source: local address to connect from (default: the kernel's choice)."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.settimeout(timeout)
         self.timeout = timeout
         self.client_id = client_id

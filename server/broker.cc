@@ -12,6 +12,7 @@
 #include <future>
 #include <sstream>
 
+#include "server/client_socket.h"
 #include "server/connection.h"
 #include "server/groups/coordinator_set.h"
 #include "server/transactions/transaction_coordinator_set.h"
@@ -120,6 +121,7 @@ void broker::bind_listeners() {
         acceptor->open(ep.protocol(), ec);
         if (!ec && addr.is_v6() && l.host.empty()) acceptor->set_option(asio::ip::v6_only(false), ec);
         if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) configure_listening_socket(acceptor->native_handle(), config_);
         if (!ec) acceptor->bind(ep, ec);
         if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
         if (ec) {
@@ -158,6 +160,7 @@ asio::awaitable<void> broker::accept_loop(std::shared_ptr<asio::ip::tcp::accepto
             server_log().warn("accept on {} failed: {}", listener, ec.message());
             continue;
         }
+        configure_client_socket(socket.native_handle(), config_);
         auto conn = std::make_shared<connection>(*this, target, std::move(socket), listener);
         asio::co_spawn(target.executor(), connection::run(std::move(conn)),
                        log_failure("connection ended by an unexpected error"));

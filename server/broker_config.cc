@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "server/client_socket.h"
+
 namespace runnel::server {
 
 namespace {
@@ -56,10 +58,15 @@ constexpr config_key broker_keys[] = {
      "Legacy: advertised host, used only when advertised.listeners is not set."},
     {"socket.request.max.bytes", t::int32, "104857600", at_least(1),
      "Largest request the broker accepts, in bytes."},
-    {"socket.send.buffer.bytes", t::int32, "102400", no_rule(),
-     "SO_SNDBUF of client connections; -1 keeps the OS default."},
-    {"socket.receive.buffer.bytes", t::int32, "102400", no_rule(),
-     "SO_RCVBUF of client connections; -1 keeps the OS default."},
+    // Kafka's default for both is 102400; Runnel's is the kernel's autotuning, which a fixed
+    // 100 KiB made 2-3x dearer per byte on consume (docs/benchmarks.md).
+    {"socket.send.buffer.bytes", t::int32, "-1", no_rule(),
+     "SO_SNDBUF of client connections; -1 (Runnel's default) keeps the OS default."},
+    {"socket.receive.buffer.bytes", t::int32, "-1", no_rule(),
+     "SO_RCVBUF of client connections; -1 (Runnel's default) keeps the OS default."},
+    {"runnel.socket.loopback.congestion.control", t::string, "reno", no_rule(),
+     "TCP congestion control of client connections from loopback addresses (Runnel-specific); "
+     "empty keeps the system's."},
     {"connections.max.idle.ms", t::int64, "600000", no_rule(),
      "Idle time after which a client connection is closed."},
     {"fetch.max.bytes", t::int32, "57671680", at_least(1024),
@@ -299,6 +306,7 @@ private:
 
     void validate_and_parse(broker_config& c);
     void resolve_listeners(broker_config& c);
+    void set_loopback_congestion_control(broker_config& c);
     std::vector<listener_endpoint> parse_listener_list(std::string_view key,
                                                        std::string_view text,
                                                        bool listeners_key,
@@ -504,6 +512,20 @@ void loader::resolve_listeners(broker_config& c) {
     }
 }
 
+// A name the kernel cannot set is a configuration error when given, and only a warning for the
+// default (a kernel without cubic, or a broker not allowed to choose it).
+void loader::set_loopback_congestion_control(broker_config& c) {
+    constexpr std::string_view key = "runnel.socket.loopback.congestion.control";
+    c.loopback_congestion_control = get_string(key);
+    if (c.loopback_congestion_control.empty()) return;
+    auto why = congestion_control_unusable(c.loopback_congestion_control);
+    if (!why) return;
+    if (is_set(key)) fail(key, *why);
+    c.warnings.push_back("loopback connections keep the system's TCP congestion control: " +
+                         *why);
+    c.loopback_congestion_control.clear();
+}
+
 broker_config loader::run() {
     broker_config c;
     c.origin = origin_;
@@ -530,6 +552,7 @@ broker_config loader::run() {
     c.socket_request_max_bytes = get_i32("socket.request.max.bytes");
     c.socket_send_buffer_bytes = get_i32("socket.send.buffer.bytes");
     c.socket_receive_buffer_bytes = get_i32("socket.receive.buffer.bytes");
+    set_loopback_congestion_control(c);
     c.connections_max_idle_ms = get_int("connections.max.idle.ms");
     c.fetch_max_bytes = get_i32("fetch.max.bytes");
     c.num_network_threads = get_i32("num.network.threads");

@@ -54,8 +54,10 @@ struct broker_config {
     std::vector<listener_endpoint> advertised_listeners{
         {"PLAINTEXT", security_protocol::plaintext, "", 9092}};
     int32_t socket_request_max_bytes = 104857600;
-    int32_t socket_send_buffer_bytes = 102400;  // -1: OS default
-    int32_t socket_receive_buffer_bytes = 102400;  // -1: OS default
+    int32_t socket_send_buffer_bytes = -1;  // -1: OS default (autotuning)
+    int32_t socket_receive_buffer_bytes = -1;  // -1: OS default (autotuning)
+    // runnel.socket.loopback.congestion.control; empty keeps the system's (client_socket.h)
+    std::string loopback_congestion_control = "reno";
     int64_t connections_max_idle_ms = 600000;
     int32_t fetch_max_bytes = 57671680;
     int32_t num_network_threads = 3;  // accepted for compatibility; Runnel uses shards

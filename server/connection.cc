@@ -56,7 +56,6 @@ connection::connection(broker& b, shard& s, asio::ip::tcp::socket socket, std::s
       peer_(describe_peer(socket_)),
       listener_(std::move(listener)) {
     boost::system::error_code ec;
-    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
     // Responses are written with sendmsg/sendfile directly (response_sender.h), which must not
     // block the shard.
     socket_.non_blocking(true, ec);

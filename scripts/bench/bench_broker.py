@@ -114,6 +114,21 @@ def rdkafka_performance():
     return subprocess.run([script], check=True, capture_output=True, text=True).stdout.strip()
 
 
+def bench_properties():
+    """Experiments: RUNNEL_BENCH_PROPERTIES="key=value,key=value" overrides broker settings."""
+    props = {}
+    for kv in filter(None, os.environ.get("RUNNEL_BENCH_PROPERTIES", "").split(",")):
+        key, _, value = kv.partition("=")
+        props[key.strip()] = value.strip()
+    return props
+
+
+def loopback_congestion_control():
+    """What the benchmark brokers' loopback connections send with (broker default: reno); the
+    floor programs use the same."""
+    return bench_properties().get("runnel.socket.loopback.congestion.control", "reno")
+
+
 class Broker:
     def __init__(self, workdir, shards, extra=None):
         self.port = free_port()
@@ -124,10 +139,7 @@ class Broker:
         props = {"node.id": 1, "listeners": "PLAINTEXT://" + self.bootstrap,
                  "log.dirs": self.data, "runnel.shards": shards}
         props.update(extra or {})
-        # Experiments: RUNNEL_BENCH_PROPERTIES="key=value,key=value" overrides broker settings.
-        for kv in filter(None, os.environ.get("RUNNEL_BENCH_PROPERTIES", "").split(",")):
-            key, _, value = kv.partition("=")
-            props[key.strip()] = value.strip()
+        props.update(bench_properties())
         with open(self.props, "w") as f:
             f.writelines("%s=%s\n" % kv for kv in props.items())
         self.proc = None

@@ -78,6 +78,9 @@ TEST(BrokerConfigTest, Defaults) {
     EXPECT_EQ(c.producer_id_expiration_ms, 86400000);
     EXPECT_EQ(c.shards, 0);
     EXPECT_GE(c.shard_count(), 1u);
+    EXPECT_EQ(c.socket_send_buffer_bytes, -1);
+    EXPECT_EQ(c.socket_receive_buffer_bytes, -1);
+    EXPECT_EQ(c.loopback_congestion_control, "reno");  // the kernel always allows reno
     EXPECT_TRUE(c.ignored_keys.empty());
     EXPECT_TRUE(c.warnings.empty());
     EXPECT_TRUE(c.explicit_values.empty());
@@ -93,6 +96,28 @@ TEST(BrokerConfigTest, DefaultConstructedMatchesLoadedDefaults) {
     EXPECT_EQ(built.log_roll_ms, loaded.log_roll_ms);
     EXPECT_EQ(built.message_max_bytes, loaded.message_max_bytes);
     EXPECT_EQ(built.transaction_max_timeout_ms, loaded.transaction_max_timeout_ms);
+    EXPECT_EQ(built.socket_send_buffer_bytes, loaded.socket_send_buffer_bytes);
+    EXPECT_EQ(built.socket_receive_buffer_bytes, loaded.socket_receive_buffer_bytes);
+    EXPECT_EQ(built.loopback_congestion_control, loaded.loopback_congestion_control);
+}
+
+TEST(BrokerConfigTest, SocketKeys) {
+    auto c = from_text(
+        "socket.send.buffer.bytes=102400\nsocket.receive.buffer.bytes=65536\n"
+        "runnel.socket.loopback.congestion.control=\n");
+    EXPECT_EQ(c.socket_send_buffer_bytes, 102400);
+    EXPECT_EQ(c.socket_receive_buffer_bytes, 65536);
+    EXPECT_EQ(c.loopback_congestion_control, "");  // empty: the system's choice
+    EXPECT_TRUE(c.warnings.empty());
+}
+
+TEST(BrokerConfigTest, UnknownCongestionControlIsAConfigError) {
+    auto message = error_of("runnel.socket.loopback.congestion.control=no-such-algorithm\n");
+    EXPECT_NE(message.find("runnel.socket.loopback.congestion.control"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("no congestion control named \"no-such-algorithm\""),
+              std::string::npos)
+        << message;
 }
 
 TEST(BrokerConfigTest, TypedValuesAreParsedAndTrimmed) {
