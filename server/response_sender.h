@@ -23,7 +23,9 @@ asio::awaitable<bool> send_response(asio::ip::tcp::socket& socket, const protoco
                                     std::span<const uint8_t> before = {});
 
 // True when every page of [position, position + length) of the file is in the page cache
-// (mincore(2) over a temporary read-only mapping; false when that cannot be checked).
+// (cachestat(2), or mincore_says_cached on kernels before 6.5; false when it cannot be checked).
 bool in_page_cache(int fd, int64_t position, size_t length);
+// The same with mincore(2) over a temporary read-only mapping.
+bool mincore_says_cached(int fd, int64_t position, size_t length);
 
 }  // namespace runnel::server

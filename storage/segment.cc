@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <memory>
 
 namespace runnel::storage {
 
@@ -25,33 +26,49 @@ constexpr size_t scan_window = 16 * 1024;       // header walks: a few batches p
 constexpr size_t recover_window = 1024 * 1024;  // recovery reads whole batches sequentially
 
 // A buffered view of [0, limit) of a file for forward scans: get() returns n bytes at pos from the
-// buffer, refilling it from pos when they are not there.
+// buffer, refilling it from pos when they are not there. Refills start small and double up to
+// `capacity` while the scan keeps landing just past the last one (small batches read in few
+// calls); a jump well past it (a large batch) starts small again, so walking the headers of
+// 1 MiB batches copies a little per header instead of `capacity` (on consume that copy was 4%
+// of the broker's CPU).
 class file_window {
   public:
     file_window(const file& f, int64_t limit, size_t capacity)
-        : file_(f), limit_(limit), buf_(capacity) {}
+        : file_(f), limit_(limit), capacity_(capacity) {}
 
-    size_t capacity() const { return buf_.size(); }
+    size_t capacity() const { return capacity_; }
 
     // nullptr (with no error) when [pos, pos + n) is not all in the file.
     result<const uint8_t*> get(int64_t pos, size_t n) {
-        if (pos >= start_ && pos + static_cast<int64_t>(n) <= start_ + static_cast<int64_t>(len_))
-            return buf_.data() + (pos - start_);
-        if (n > buf_.size() || pos + static_cast<int64_t>(n) > limit_)
+        const auto end = start_ + static_cast<int64_t>(len_);
+        if (pos >= start_ && pos + static_cast<int64_t>(n) <= end) return buf_.get() + (pos - start_);
+        if (n > capacity_ || pos + static_cast<int64_t>(n) > limit_)
             return static_cast<const uint8_t*>(nullptr);
-        size_t want = static_cast<size_t>(std::min<int64_t>(buf_.size(), limit_ - pos));
-        auto got = file_.read_at(buf_.data(), want, pos);
+        const bool near = len_ > 0 && pos >= start_ && pos < end + static_cast<int64_t>(len_);
+        next_read_ = near ? std::min(next_read_ * 2, capacity_) : std::min(first_read, capacity_);
+        size_t want =
+            static_cast<size_t>(std::min<int64_t>(std::max(next_read_, n), limit_ - pos));
+        if (want > allocated_) {
+            buf_ = std::make_unique_for_overwrite<uint8_t[]>(want);
+            allocated_ = want;
+        }
+        auto got = file_.read_at(buf_.get(), want, pos);
         if (!got) return got.error();
         start_ = pos;
         len_ = *got;
         if (len_ < n) return static_cast<const uint8_t*>(nullptr);  // file shorter than expected
-        return buf_.data();
+        return buf_.get();
     }
 
   private:
+    static constexpr size_t first_read = 512;  // a few headers; larger reads are earned
+
     const file& file_;
     int64_t limit_;
-    std::vector<uint8_t> buf_;
+    size_t capacity_;
+    std::unique_ptr<uint8_t[]> buf_;
+    size_t allocated_ = 0;
+    size_t next_read_ = 0;
     int64_t start_ = 0;
     size_t len_ = 0;
 };

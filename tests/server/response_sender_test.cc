@@ -79,18 +79,34 @@ TEST(ResponseSender, MemoryAndFileChunksArriveInOrder) {
     EXPECT_TRUE(got == expected);
 }
 
-TEST(ResponseSender, PageCacheResidency) {
+// Both ways of asking (cachestat, and mincore for kernels before 6.5) must agree.
+void check_page_cache_residency(bool (*cached)(int, int64_t, size_t)) {
     temp_file f(pattern(1 << 20, 1));
-    EXPECT_TRUE(in_page_cache(f.fd, 0, 1 << 20));  // just written
-    EXPECT_TRUE(in_page_cache(f.fd, 4097, 10));    // unaligned ranges too
+    EXPECT_TRUE(cached(f.fd, 0, 1 << 20));  // just written
+    EXPECT_TRUE(cached(f.fd, 4097, 10));    // unaligned ranges too
+    EXPECT_TRUE(cached(f.fd, 0, 0));
     ASSERT_EQ(::fdatasync(f.fd), 0);
     ASSERT_EQ(::posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-    if (in_page_cache(f.fd, 0, 1 << 20)) {
+    if (cached(f.fd, 0, 1 << 20)) {
         GTEST_SKIP() << "this file system keeps the pages after POSIX_FADV_DONTNEED (tmpfs?)";
     }
-    std::vector<uint8_t> buf(8192);
-    ASSERT_EQ(::pread(f.fd, buf.data(), buf.size(), 0), 8192);
-    EXPECT_TRUE(in_page_cache(f.fd, 0, 8192));
+    std::vector<uint8_t> buf(1 << 20);
+    ASSERT_EQ(::pread(f.fd, buf.data(), buf.size(), 0), 1 << 20);
+    EXPECT_TRUE(cached(f.fd, 0, 1 << 20));
+    // One page evicted in the middle (reading it back would bring its neighbours too).
+    ASSERT_EQ(::posix_fadvise(f.fd, 8192, 4096, POSIX_FADV_DONTNEED), 0);
+    EXPECT_TRUE(cached(f.fd, 0, 8192));
+    EXPECT_TRUE(cached(f.fd, 100, 8000));
+    EXPECT_TRUE(cached(f.fd, 12288, 1 << 19));
+    EXPECT_FALSE(cached(f.fd, 0, 8193));       // one byte into the evicted page
+    EXPECT_FALSE(cached(f.fd, 8192, 4096));    // the evicted page alone
+    EXPECT_FALSE(cached(f.fd, 4096, 1 << 19));  // cached start and end, evicted middle
+}
+
+TEST(ResponseSender, PageCacheResidency) { check_page_cache_residency(in_page_cache); }
+
+TEST(ResponseSender, PageCacheResidencyByMincore) {
+    check_page_cache_residency(mincore_says_cached);
 }
 
 }  // namespace
