@@ -33,6 +33,11 @@ struct cursor {
 
     // At most 5 bytes, no bits beyond 32 (as protocol::reader).
     bool uvarint(uint32_t& out) {
+        // Lengths, deltas and counts of small records mostly fit one byte.
+        if (p != end && *p < 0x80) [[likely]] {
+            out = *p++;
+            return true;
+        }
         uint32_t v = 0;
         for (int shift = 0; shift < 35; shift += 7) {
             if (p == end) return false;
@@ -55,6 +60,11 @@ struct cursor {
     }
 
     bool varlong(int64_t& out) {
+        if (p != end && *p < 0x80) [[likely]] {
+            uint64_t v = *p++;
+            out = static_cast<int64_t>((v >> 1) ^ (0ull - (v & 1)));
+            return true;
+        }
         uint64_t v = 0;
         for (int shift = 0; shift < 70; shift += 7) {
             if (p == end) return false;

@@ -226,15 +226,18 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
     for (size_t i = start; i < segments_.size() && i <= stop_segment; ++i) {
         const auto& seg = segments_[i];
         int64_t position = 0;
+        std::optional<batch_header> first;
         if (i == start) {
             auto h = seg.find_position(offset);
             if (!h) return h.error();
             if (!*h) continue;  // everything in this segment is below `offset`
-            position = (*h)->position;
+            first = **h;
+            position = first->position;
         }
         size_t budget = max_bytes > r.size ? max_bytes - r.size : 0;
         auto part = seg.read(position, budget, min_one_batch && r.size == 0,
-                             copy ? r.bytes.get() : nullptr, i == stop_segment ? stop_position : -1);
+                             copy ? r.bytes.get() : nullptr, i == stop_segment ? stop_position : -1,
+                             first ? &*first : nullptr);
         if (!part) return part.error();
         if (part->length > 0) {
             if (r.first_offset < 0) {

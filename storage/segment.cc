@@ -255,7 +255,8 @@ result<batch_header> segment::read_header(int64_t position) const {
 }
 
 result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_one_batch,
-                                   std::vector<uint8_t>* out, int64_t end_position) const {
+                                   std::vector<uint8_t>* out, int64_t end_position,
+                                   const batch_header* known_first) const {
     segment_read r;
     r.position = position;
     if (position >= size_) {
@@ -264,7 +265,7 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
     }
     const int64_t end = end_position >= 0 ? std::min(end_position, size_) : size_;
     if (position >= end) return r;  // to_end stays false: the caller stops here
-    auto first = read_header(position);
+    auto first = known_first ? result<batch_header>(*known_first) : read_header(position);
     if (!first) return first.error();
     auto available = static_cast<size_t>(end - position);
     size_t budget = max_bytes;

@@ -121,10 +121,11 @@ class segment {
     // total; with min_one_batch the first batch is included even if larger. If `out` is given
     // the bytes are appended to it (one pread, trimmed to whole batches); without it only the
     // headers are read, for callers that send the range with sendfile(2). With end_position >= 0
-    // (a batch start) nothing at or past it is returned, min_one_batch or not.
+    // (a batch start) nothing at or past it is returned, min_one_batch or not. `first`, when the
+    // caller has it (from find_position), is the header at `position` and is not read again.
     result<segment_read> read(int64_t position, size_t max_bytes, bool min_one_batch,
-                              std::vector<uint8_t>* out = nullptr,
-                              int64_t end_position = -1) const;
+                              std::vector<uint8_t>* out = nullptr, int64_t end_position = -1,
+                              const batch_header* first = nullptr) const;
     // Copies `length` bytes at `position` (e.g. a range returned by read()).
     std::error_code read_bytes(int64_t position, size_t length, uint8_t* out) const;
 
