@@ -159,6 +159,46 @@ class RestartTest(BrokerTestCase):
             os.path.join(self.broker.data_dir, topic + "-0")) else []
         sys.stderr.write("\n[segments] %s-0 has %d .log files\n" % (topic, len(segment_files)))
 
+    def test_sigkill_after_rolls_rescans_only_the_active_segment(self):
+        # The periodic checkpoint is an hour away: only the checkpoint a flush of each rolled
+        # segment brings forward (within about a second) can spare the rolled segments a rescan.
+        self.broker.stop()
+        self.broker.properties["log.segment.bytes"] = 16384
+        self.broker.properties["log.flush.offset.checkpoint.interval.ms"] = 3600000
+        self.broker.start()
+        bs = self.broker.bootstrap
+        topic = unique_name("rs-rolled")
+        create_topic(bs, topic, 1)
+        records = produce_records(bs, topic, 0, 1500, b"r", **{"batch.num.messages": 20})
+        part_dir = os.path.join(self.broker.data_dir, topic + "-0")
+        segments = len([f for f in os.listdir(part_dir) if f.endswith(".log")])
+        self.assertGreater(segments, 5)
+        checkpoint = os.path.join(self.broker.data_dir, "recovery-point-offset-checkpoint")
+
+        def recovery_point():
+            try:
+                with open(checkpoint) as f:
+                    for line in f.read().splitlines()[2:]:
+                        name, part, offset = line.split()
+                        if (name, part) == (topic, "0"):
+                            return int(offset)
+            except (OSError, ValueError):
+                pass
+            return 0
+
+        # Every rolled segment's records are below the last segment's base offset.
+        last_base = max(int(f[:-4]) for f in os.listdir(part_dir) if f.endswith(".log"))
+        wait_until(lambda: recovery_point() >= last_base, timeout=10,
+                   message="a checkpointed recovery point at the last segment (%d)" % last_base)
+        log_size = os.path.getsize(self.broker.log_path)
+        self.broker.kill()
+        self.broker.start()
+        with open(self.broker.log_path) as f:
+            f.seek(log_size)
+            restart_log = f.read()
+        self.assertIn("recovered 1 segment(s)", restart_log)
+        self.assert_partition_content(topic, 0, records)
+
     def test_sigkill_keeps_acknowledged_records(self):
         self.broker.stop()
         self.broker.properties["log.flush.interval.messages"] = 1

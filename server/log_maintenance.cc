@@ -111,16 +111,52 @@ void log_maintenance::start() {
     }
 }
 
+namespace {
+// Checkpoints nudged by flushes are at least this far apart (each rewrites and syncs every
+// partition's line of three files per log dir).
+constexpr auto min_checkpoint_gap = std::chrono::seconds(1);
+}  // namespace
+
 asio::awaitable<void> log_maintenance::checkpoint_loop() {
+    using clock = std::chrono::steady_clock;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     const auto every = std::chrono::milliseconds(
         std::max<int64_t>(1000, broker_.config().log_flush_offset_checkpoint_interval_ms));
+    checkpoint_timer_ = &timer;
+    last_checkpoint_ = clock::now();
+    next_checkpoint_ = last_checkpoint_ + every;
     while (!stopping_) {
-        timer.expires_after(every);
-        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (ec || stopping_) co_return;
+        timer.expires_at(next_checkpoint_);
+        // Cancelled when note_flushed() brings the next write forward: wait again for that.
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (stopping_) break;
+        if (clock::now() < next_checkpoint_) continue;
+        // Flushes finishing from here on may not be covered by the offsets about to be
+        // collected: they ask for the next write.
+        flush_noted_ = false;
+        flush_pending_ = false;
+        writing_ = true;
         co_await write_checkpoints();
+        writing_ = false;
+        last_checkpoint_ = clock::now();
+        next_checkpoint_ = last_checkpoint_ + (flush_pending_ ? min_checkpoint_gap : every);
     }
+    checkpoint_timer_ = nullptr;
+}
+
+void log_maintenance::note_flushed() {
+    if (flush_noted_.exchange(true)) return;  // already on its way
+    asio::post(broker_.controller_shard().executor(), [this] {
+        if (checkpoint_timer_ == nullptr || stopping_) return;
+        flush_pending_ = true;
+        if (writing_) return;  // the loop schedules the next write when this one is done
+        auto soon = std::max(last_checkpoint_ + min_checkpoint_gap,
+                             std::chrono::steady_clock::now());
+        if (soon < next_checkpoint_) {
+            next_checkpoint_ = soon;
+            checkpoint_timer_->cancel();
+        }
+    });
 }
 
 asio::awaitable<void> log_maintenance::write_checkpoints() {

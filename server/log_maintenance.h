@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -33,6 +35,10 @@ public:
 
     // Starts the periodic checkpoint writer (shard 0) and the retention checks (every shard).
     void start();
+    // A log flush finished (any shard): the checkpoints are written within about a second
+    // instead of at the next log.flush.offset.checkpoint.interval.ms, so that a crash after a
+    // segment was rolled and synced does not rescan it (Kafka waits for the interval).
+    void note_flushed();
     // Shutdown, before logs are closed: the periodic tasks stop touching them.
     void stop() { stopping_ = true; }
     // Shutdown, after every log was closed: writes final checkpoints and, if every log closed
@@ -82,6 +88,13 @@ private:
     // The periodic writer (shard 0) and finish() (the stopping thread) may overlap; both write
     // the same <file>.tmp, so they take turns. Guards checkpoint_failures_ too.
     std::mutex checkpoint_mutex_;
+    // The checkpoint writer's schedule, used on the controller shard only.
+    asio::steady_timer* checkpoint_timer_ = nullptr;
+    std::chrono::steady_clock::time_point next_checkpoint_{};
+    std::chrono::steady_clock::time_point last_checkpoint_{};
+    bool writing_ = false;
+    bool flush_pending_ = false;  // a flush finished since the last write began
+    std::atomic<bool> flush_noted_{false};  // a note_flushed() is on its way to the writer
     repeated_failures checkpoint_failures_;
 };
 

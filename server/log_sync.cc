@@ -18,6 +18,7 @@ struct log_sync::state {
     std::optional<asio::io_context::executor_type> owner;
     bool running = false;
     bool again = false;  // a flush was requested while one ran
+    std::function<void()> on_durable;
     // One waiting append: woken by cancelling its timer (it lives on the owner shard too).
     struct waiter {
         int64_t end_offset;
@@ -38,7 +39,10 @@ struct log_sync::state {
     }
 };
 
-log_sync::log_sync(storage::partition_log& log) : state_(std::make_shared<state>(&log)) {}
+log_sync::log_sync(storage::partition_log& log, std::function<void()> on_durable)
+    : state_(std::make_shared<state>(&log)) {
+    state_->on_durable = std::move(on_durable);
+}
 
 log_sync::~log_sync() {
     state_->log = nullptr;
@@ -95,6 +99,7 @@ void log_sync::finish(const std::shared_ptr<state>& st,
         complete(st, job->target, outcome);
     } else {
         complete(st, st->log->recovery_point(), {});
+        if (st->on_durable) st->on_durable();
     }
     if (st->log && (st->again || !st->waiters.empty())) {
         st->again = false;

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <system_error>
 #include <vector>
@@ -19,7 +20,8 @@ namespace asio = boost::asio;
 
 class log_sync {
 public:
-    explicit log_sync(storage::partition_log& log);
+    // `on_durable` runs on the owner shard after each successful flush (the recovery point moved).
+    explicit log_sync(storage::partition_log& log, std::function<void()> on_durable = {});
     // A flush still running finishes on its own, without touching the log; waiters get
     // errc::log_closed.
     ~log_sync();

@@ -51,12 +51,13 @@ struct partition_settings {
 class partition {
 public:
     partition(std::string topic, protocol::uuid topic_id, int32_t index,
-              std::unique_ptr<storage::partition_log> log, partition_settings settings)
+              std::unique_ptr<storage::partition_log> log, partition_settings settings,
+              std::function<void()> on_durable = {})
         : topic_(std::move(topic)),
           topic_id_(topic_id),
           index_(index),
           log_(std::move(log)),
-          sync_(*log_),
+          sync_(*log_, std::move(on_durable)),
           settings_(settings) {}
 
     const std::string& topic() const { return topic_; }

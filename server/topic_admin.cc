@@ -27,12 +27,14 @@ struct admin_guard {
     ~admin_guard() { lock->try_receive([](boost::system::error_code) {}); }
 };
 
-std::unique_ptr<partition> open_partition(const topic_metadata& t, int32_t index,
+// Flushes nudge the recovery-point checkpoint (log_maintenance::note_flushed).
+std::unique_ptr<partition> open_partition(broker& b, const topic_metadata& t, int32_t index,
                                           const topic_config& config,
                                           storage::result<std::unique_ptr<storage::partition_log>>
                                               log) {
     return std::make_unique<partition>(t.name, t.id, index, std::move(*log),
-                                       make_partition_settings(config));
+                                       make_partition_settings(config),
+                                       [&m = b.maintenance()] { m.note_flushed(); });
 }
 
 }  // namespace
@@ -162,7 +164,7 @@ void topic_admin::load() {
                     throw std::runtime_error("cannot open the log in " + dir.string() + ": " +
                                              log.error().message());
                 }
-                broker_.partitions_on(me).add(open_partition(*t, p, config, std::move(log)));
+                broker_.partitions_on(me).add(open_partition(broker_, *t, p, config, std::move(log)));
             }
         }
     });
@@ -451,7 +453,7 @@ asio::awaitable<std::error_code> topic_admin::open_new_partitions(
                 auto log = storage::partition_log::open(dir, make_log_config(*config));
                 if (!log) co_return log.error();
                 broker_.partitions_on(placement.owner)
-                    .add(open_partition(*t, p, *config, std::move(log)));
+                    .add(open_partition(broker_, *t, p, *config, std::move(log)));
                 co_return std::error_code{};
         };
         auto ec = co_await on_shard(broker_.shards().at(placement.owner), open);
