@@ -124,7 +124,8 @@ asio::awaitable<void> log_maintenance::checkpoint_loop() {
         std::max<int64_t>(1000, broker_.config().log_flush_offset_checkpoint_interval_ms));
     checkpoint_timer_ = &timer;
     last_checkpoint_ = clock::now();
-    next_checkpoint_ = last_checkpoint_ + every;
+    // A flush before the loop started (during start-up) asks for an early first write.
+    next_checkpoint_ = last_checkpoint_ + (flush_pending_ ? min_checkpoint_gap : every);
     while (!stopping_) {
         timer.expires_at(next_checkpoint_);
         // Cancelled when note_flushed() brings the next write forward: wait again for that.
@@ -147,8 +148,8 @@ asio::awaitable<void> log_maintenance::checkpoint_loop() {
 void log_maintenance::note_flushed() {
     if (flush_noted_.exchange(true)) return;  // already on its way
     asio::post(broker_.controller_shard().executor(), [this] {
-        if (checkpoint_timer_ == nullptr || stopping_) return;
         flush_pending_ = true;
+        if (checkpoint_timer_ == nullptr || stopping_) return;  // the loop has not started
         if (writing_) return;  // the loop schedules the next write when this one is done
         auto soon = std::max(last_checkpoint_ + min_checkpoint_gap,
                              std::chrono::steady_clock::now());
