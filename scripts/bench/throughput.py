@@ -2,8 +2,11 @@
 """Produce and consume throughput through librdkafka's rdkafka_performance against a broker on
 loopback, with the broker's CPU seconds per GB and the machine's CPU steal for every run.
 
-Produce: 100 B and 1 KiB records, acks=1 and acks=all, 1 and 16 partitions (a fresh topic per
-run). Consume: one partition read from the page cache. Each figure is the median of --runs runs.
+Produce: 100 B and 1 KiB records, acks=1 and acks=all, 1 and 16 partitions, each run on a fresh
+broker with an empty data dir, after warm_free_memory (bench_broker.py): runs that piled up on
+one broker made the later ones pay this VM's host faults in their page-cache copies (1 KiB
+produce measured 3.4-4.4 CPU s/GB that way, 0.7 alone). Consume: one partition read from the
+page cache. Each figure is the median of --runs runs.
 Prints a Markdown table. Standard library only (plus the repository's integration/kafka_wire.py
 to create topics, through bench_broker).
 """
@@ -16,7 +19,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_broker import cpu_times, fresh_broker, rdkafka_performance, steal_since  # noqa: E402
+from bench_broker import (cpu_times, fresh_broker, rdkafka_performance, steal_since,  # noqa: E402
+                          warm_free_memory)
 
 PRODUCED = re.compile(r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered.*?in (\d+)ms")
 CONSUMED = re.compile(r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms")
@@ -57,22 +61,24 @@ def main():
     args = ap.parse_args()
     perf = rdkafka_performance()
     rows = []
-    with fresh_broker(args.shards) as broker:
-        for size, base_count in ((100, 3_000_000), (1024, 1_000_000)):
-            count = max(1000, int(base_count * args.scale))
-            for acks in (1, -1):
-                for partitions in (1, 16):
-                    runs = []
-                    for i in range(args.runs):
-                        topic = "produce-%d-%d-%d-%d" % (size, acks + 1, partitions, i)
-                        broker.create_topic(topic, partitions)
+    for size, base_count in ((100, 3_000_000), (1024, 1_000_000)):
+        count = max(1000, int(base_count * args.scale))
+        for acks in (1, -1):
+            for partitions in (1, 16):
+                runs = []
+                for _ in range(args.runs):
+                    with fresh_broker(args.shards) as broker:
+                        broker.create_topic("produce", partitions)
+                        warm_free_memory(count * (size + 64) * 1.1)
                         runs.append(run_perf(perf, broker,
-                                             ["-P", "-t", topic, "-s", str(size), "-c", str(count),
-                                              "-a", str(acks), "-X", "linger.ms=5",
+                                             ["-P", "-t", "produce", "-s", str(size),
+                                              "-c", str(count), "-a", str(acks),
+                                              "-X", "linger.ms=5",
                                               "-X", "batch.num.messages=10000"], PRODUCED))
-                    rows.append(summarize("produce %d B, acks=%s, %d partition%s" % (
-                        size, "all" if acks < 0 else acks, partitions,
-                        "" if partitions == 1 else "s"), runs))
+                rows.append(summarize("produce %d B, acks=%s, %d partition%s" % (
+                    size, "all" if acks < 0 else acks, partitions,
+                    "" if partitions == 1 else "s"), runs))
+    with fresh_broker(args.shards) as broker:
         count = max(1000, int(1_000_000 * args.scale))
         broker.create_topic("consume", 1)
         run_perf(perf, broker, ["-P", "-t", "consume", "-p", "0", "-s", "1024", "-c", str(count),
