@@ -58,8 +58,8 @@ constexpr config_key broker_keys[] = {
      "Legacy: advertised host, used only when advertised.listeners is not set."},
     {"socket.request.max.bytes", t::int32, "104857600", at_least(1),
      "Largest request the broker accepts, in bytes."},
-    // Kafka's default for both is 102400; Runnel's is the kernel's autotuning, which a fixed
-    // 100 KiB made 2-3x dearer per byte on consume (docs/benchmarks.md).
+    // Kafka's default for both is 102400; Runnel's is the kernel's autotuning, since a fixed
+    // 100 KiB made consume twice as dear per byte (docs/benchmarks.md).
     {"socket.send.buffer.bytes", t::int32, "-1", no_rule(),
      "SO_SNDBUF of client connections; -1 (Runnel's default) keeps the OS default."},
     {"socket.receive.buffer.bytes", t::int32, "-1", no_rule(),
