@@ -4,14 +4,17 @@
 A connection starts on the shard that accepted it (round-robin); once its Produce or Fetch
 requests keep going to partitions of one other shard it moves there (server/connection.h).
 Requests already read and pipelined requests still in flight when it moves must all be answered,
-in order, with nothing lost or applied twice.
+in order, with nothing lost or applied twice. Also: pipelined Produce requests served together,
+and connections.max.idle.ms.
 
 Run: /usr/bin/python3 integration/test_connections.py [-v]
 """
 
 import os
+import socket
 import struct
 import sys
+import time
 import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -210,6 +213,56 @@ class PipelinedProduceTest(BrokerTestCase):
         self.assertTrue(c.wait_closed(5))
         self.assertEqual(self.ends(), [e + 2 for e in before])
 
+
+
+IDLE_MS = 1500
+
+
+def closed_by_peer(c, timeout):
+    """True when the broker closed `c` within `timeout` seconds (reads until end of stream)."""
+    c.sock.settimeout(timeout)
+    try:
+        return c.sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+class IdleConnectionTest(BrokerTestCase):
+    """connections.max.idle.ms: a connection waiting that long for its next request is closed;
+    one that keeps sending, or waits for a long-polling Fetch, is not."""
+
+    broker_properties = {"connections.max.idle.ms": IDLE_MS}
+
+    def connect(self):
+        c = kw.Connection.to(self.broker.bootstrap, timeout=15)
+        self.addCleanup(c.close)
+        c.api_versions()
+        return c
+
+    def test_idle_connection_is_closed(self):
+        c = self.connect()
+        self.assertFalse(closed_by_peer(c, IDLE_MS / 1000 / 3), "closed long before it was idle")
+        self.assertTrue(closed_by_peer(c, 10), "still open 10 s after connections.max.idle.ms")
+        # Other clients are served as before.
+        self.connect().api_versions()
+
+    def test_active_connection_stays_open(self):
+        c = self.connect()
+        for _ in range(8):  # 3.2 s in all, each pause a quarter of the idle time
+            time.sleep(IDLE_MS / 1000 / 4)
+            c.api_versions()
+
+    def test_long_poll_fetch_is_not_idle(self):
+        topic = unique_name("idle-fetch")
+        c = self.connect()
+        c.create_topic_or_fail(topic, 1)
+        started = time.monotonic()
+        res = c.fetch({topic: {0: 0}}, max_wait_ms=2 * IDLE_MS)[(topic, 0)]
+        self.assertEqual(res["error_code"], 0)
+        self.assertGreaterEqual(time.monotonic() - started, IDLE_MS / 1000)
+        c.api_versions()  # and the connection still serves
 
 if __name__ == "__main__":
     unittest.main()

@@ -43,6 +43,7 @@ std::map<std::string, std::string> read_meta_properties(const fs::path& p) {
 
 broker::broker(broker_config config)
     : config_(std::move(config)),
+      idle_(config_.shard_count(), config_.connections_max_idle_ms),
       shards_(config_.shard_count()),
       io_pool_(std::make_unique<asio::thread_pool>(static_cast<size_t>(config_.num_io_threads))),
       stores_(shards_.size()) {
@@ -176,6 +177,10 @@ void broker::start() {
     producer_ids_->load();
     maintenance_.read_startup_state();
     shards_.start(config_.shard_poll_us);
+    if (idle_.enabled()) {
+        for (shard_id i = 0; i < shards_.size(); ++i)
+            asio::co_spawn(shards_.at(i).executor(), idle_.reap(i), asio::detached);
+    }
     admin_->load();
     groups_->start();  // loads the __consumer_offsets partitions each shard owns
     // Loads __transaction_state, then finishes transactions a crash left half-way (their markers

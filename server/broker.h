@@ -9,6 +9,7 @@
 
 #include "server/broker_config.h"
 #include "server/dispatch.h"
+#include "server/idle_connections.h"
 #include "server/log_maintenance.h"
 #include "server/partition.h"
 #include "server/producer_ids.h"
@@ -51,6 +52,8 @@ public:
     topic_registry& topics() { return topics_; }
     topic_admin& admin() { return *admin_; }
     log_maintenance& maintenance() { return maintenance_; }
+    // Client connections per shard, for connections.max.idle.ms.
+    idle_connections& idle() { return idle_; }
     // The consumer group coordinators (one per shard).
     groups::coordinator_set& groups() { return *groups_; }
     // The transaction coordinators (one per shard).
@@ -76,6 +79,9 @@ private:
                                       std::string listener);
 
     broker_config config_;
+    // Before shards_: connections still suspended when the shards' io_contexts are destroyed
+    // leave it in their destructors.
+    idle_connections idle_;
     shard_set shards_;
     std::unique_ptr<asio::thread_pool> io_pool_;
     dispatch dispatch_;

@@ -68,7 +68,27 @@ void connection::close() {
 }
 
 asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
+    // Registered while served on this shard, also when serve() ends by an exception.
+    struct registration {
+        idle_connections& idle;
+        shard_id home;
+        connection* c;
+        ~registration() { idle.remove(home, c); }
+    } reg{self->broker_.idle(), self->shard_.id(), self.get()};
+    reg.idle.add(reg.home, reg.c);
     co_await self->serve();
+}
+
+std::chrono::steady_clock::duration connection::idle_for(
+    std::chrono::steady_clock::time_point now) const {
+    if (waiting_since_ == std::chrono::steady_clock::time_point{}) return {};
+    return now - waiting_since_;
+}
+
+void connection::close_idle(std::chrono::milliseconds max_idle) {
+    server_log().debug("closing the connection from {}: idle for {} ms (connections.max.idle.ms)",
+                       peer_, max_idle.count());
+    close();
 }
 
 asio::awaitable<void> connection::serve() {
@@ -212,8 +232,10 @@ asio::awaitable<bool> connection::fill(size_t need) {
     }
     while (end_ - begin_ < need) {
         const size_t room = chunk_->capacity - end_;
+        waiting_since_ = std::chrono::steady_clock::now();
         auto [ec, n] = co_await socket_.async_read_some(
             asio::buffer(chunk_->bytes.get() + end_, room), nothrow);
+        waiting_since_ = {};
         if (ec) co_return false;
         end_ += n;
         // A read that filled the chunk: the client sends more than fits, use bigger chunks.

@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,11 @@ public:
     // `self` keeps the connection alive for as long as the coroutine runs.
     static asio::awaitable<void> run(std::shared_ptr<connection> self);
     void close();
+    // How long it has been waiting for the client's next bytes at `now` (zero while it serves a
+    // request or is not reading).
+    std::chrono::steady_clock::duration idle_for(std::chrono::steady_clock::time_point now) const;
+    // Closes it for connections.max.idle.ms (logged at debug level).
+    void close_idle(std::chrono::milliseconds max_idle);
 
 private:
     asio::awaitable<void> serve();
@@ -69,7 +75,8 @@ private:
     // Sends the responses held back so far, if any.
     asio::awaitable<bool> send_held();
     // Whether requests with this header are served in batches (a Produce of a version we serve).
-    bool batchable(int16_t api_key, int16_t api_version) const;    // Whether a whole Produce request of a version we serve is buffered after the current one.
+    bool batchable(int16_t api_key, int16_t api_version) const;
+    // Whether a whole Produce request of a version we serve is buffered after the current one.
     bool produce_buffered() const;
     // Reads until at least `need` unparsed bytes are buffered, moving them to a new chunk when
     // this one cannot take them; sends held-back responses first. False when the peer closed.
@@ -99,6 +106,8 @@ private:
     bool move_due_ = false;
     int64_t streak_shard_ = -1;     // the other shard the last `streak_` requests all went to
     uint32_t streak_ = 0;
+    // When the read now waiting started; the epoch while no read waits.
+    std::chrono::steady_clock::time_point waiting_since_{};
 };
 
 }  // namespace runnel::server

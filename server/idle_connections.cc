@@ -1,0 +1,37 @@
+#include "server/idle_connections.h"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "server/connection.h"
+
+namespace runnel::server {
+
+idle_connections::idle_connections(size_t shards, int64_t max_idle_ms)
+    : max_idle_(std::max<int64_t>(max_idle_ms, 0)), per_shard_(shards) {}
+
+asio::awaitable<void> idle_connections::reap(shard_id s) {
+    using std::chrono::milliseconds;
+    const auto every = std::clamp<milliseconds>(max_idle_ / 10, milliseconds(100),
+                                                milliseconds(30000));
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    std::vector<connection*> expired;
+    for (;;) {
+        timer.expires_after(every);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        const auto now = clock::now();
+        expired.clear();
+        for (connection* c : per_shard_[s]) {
+            if (c->idle_for(now) >= max_idle_) expired.push_back(c);
+        }
+        // Closing cancels the connection's pending read; it leaves the registry when its
+        // coroutine ends, later on this thread.
+        for (connection* c : expired) c->close_idle(max_idle_);
+    }
+}
+
+}  // namespace runnel::server
