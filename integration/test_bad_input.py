@@ -348,6 +348,32 @@ class BadInputTest(BrokerTestCase):
         self.assertEqual([m.value() for m in got], [b"ok-%d" % i for i in range(50)])
 
 
+class FetchMaxBytesTest(BrokerTestCase):
+    """fetch.max.bytes caps a Fetch response below what the request asks for, as in Kafka; the
+    first batch still comes whole (KIP-74)."""
+
+    broker_properties = {"num.partitions": 1, "fetch.max.bytes": 4096}
+
+    def test_broker_limit_caps_the_request(self):
+        topic = unique_name("fetch-cap")
+        with kw.Connection.to(self.broker.bootstrap) as c:
+            c.create_topic_or_fail(topic, 1)
+            for i in range(10):  # ten batches of about 1.1 KiB
+                batch = kw.build_record_batch([(None, b"%02d" % i + b"x" * 1000)])
+                self.assertEqual(c.produce_one(topic, 0, batch)["error_code"], 0)
+            res = c.fetch({topic: {0: 0}}, max_bytes=50 << 20,
+                          partition_max_bytes=50 << 20)[(topic, 0)]
+            self.assertEqual(res["error_code"], 0)
+            self.assertEqual(res["high_watermark"], 10)
+            batches = kw.decode_record_batches(res["records"])
+            self.assertLessEqual(len(res["records"]), 4096)
+            self.assertEqual(len(batches), 3)  # 3 x ~1.1 KiB fit in 4 KiB, 4 do not
+            # Below the cap the request's own limit rules, and one batch larger than it still
+            # comes (KIP-74).
+            res = c.fetch({topic: {0: 0}}, max_bytes=100)[(topic, 0)]
+            self.assertEqual(len(kw.decode_record_batches(res["records"])), 1)
+
+
 class RawProtocolTest(BrokerTestCase):
     """Protocol behaviour that no client library here pins down precisely."""
 

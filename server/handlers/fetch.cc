@@ -226,8 +226,10 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
     }
 
     // Apply the response-wide limit in request order: the first non-empty partition keeps at
-    // least its first batch (KIP-74), later ones only whole batches that fit.
-    size_t budget = static_cast<size_t>(std::max(0, req.max_bytes));
+    // least its first batch (KIP-74), later ones only whole batches that fit. As Kafka, the
+    // broker's fetch.max.bytes caps what the request asks for.
+    size_t budget =
+        static_cast<size_t>(std::max(0, std::min(req.max_bytes, b.config().fetch_max_bytes)));
     size_t used = 0;
     bool first_data = true;
     for (auto& r : results) {
