@@ -4,7 +4,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <exception>
-#include <latch>
 
 #include "server/broker.h"
 #include "server/groups/group_loader.h"
@@ -16,27 +15,6 @@
 namespace runnel::server::groups {
 
 using protocol::error_code;
-
-namespace {
-
-// Runs f(shard id) on every shard and waits.
-template <class F>
-void on_every_shard(shard_set& shards, F f) {
-    std::latch done(static_cast<std::ptrdiff_t>(shards.size()));
-    for (shard_id i = 0; i < shards.size(); ++i) {
-        asio::post(shards.at(i).executor(), [&, i] {
-            try {
-                f(i);
-            } catch (const std::exception& e) {
-                server_log().error("group coordinator on shard {}: {}", i, e.what());
-            }
-            done.count_down();
-        });
-    }
-    done.wait();
-}
-
-}  // namespace
 
 coordinator_set::coordinator_set(broker& b)
     : broker_(b),
@@ -69,7 +47,7 @@ append_fn coordinator_set::make_append(shard_id id) {
 void coordinator_set::start() {
     auto t = broker_.topics().snapshot()->find(offsets_topic_name);
     if (!t) return;  // created on first use
-    on_every_shard(broker_.shards(), [&](shard_id me) {
+    run_on_every_shard(broker_.shards(), [&](shard_id me) {
         std::vector<int32_t> mine;
         for (int32_t p = 0; p < t->partition_count(); ++p) {
             if (t->partitions[static_cast<size_t>(p)].owner != me) continue;
@@ -102,7 +80,14 @@ asio::awaitable<void> coordinator_set::load_shard(shard_id id, std::vector<int32
 }
 
 void coordinator_set::stop() {
-    on_every_shard(broker_.shards(), [&](shard_id me) { coordinators_[me]->shutdown(); });
+    // A coordinator that fails to shut down must not keep the others from it.
+    run_on_every_shard(broker_.shards(), [&](shard_id me) {
+        try {
+            coordinators_[me]->shutdown();
+        } catch (const std::exception& e) {
+            server_log().error("group coordinator on shard {}: {}", me, e.what());
+        }
+    });
 }
 
 group_location coordinator_set::locate(std::string_view group_id) {
