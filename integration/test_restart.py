@@ -196,7 +196,7 @@ class RestartTest(BrokerTestCase):
         with open(self.broker.log_path) as f:
             f.seek(log_size)
             restart_log = f.read()
-        self.assertIn("recovered 1 segment(s)", restart_log)
+        self.assertIn("%s-0: recovered 1 segment(s)" % topic, restart_log)
         self.assert_partition_content(topic, 0, records)
 
     def test_sigkill_keeps_acknowledged_records(self):

@@ -22,15 +22,21 @@ void set_int(int fd, int level, int option, int value) {
     ::setsockopt(fd, level, option, &value, sizeof value);
 }
 
+// The congestion control of socket `fd`; empty if it cannot be read.
+std::string congestion_control_of(int fd) {
+    char name[64] = {};
+    socklen_t length = sizeof name - 1;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &length) != 0) return {};
+    return std::string(name, ::strnlen(name, length));
+}
+
 // What a new socket gets here (net.ipv4.tcp_congestion_control); empty if it cannot be read.
 std::string system_congestion_control() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return {};
-    char name[64] = {};
-    socklen_t length = sizeof name - 1;
-    bool ok = ::getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &length) == 0;
+    auto name = congestion_control_of(fd);
     ::close(fd);
-    return ok ? std::string(name, ::strnlen(name, length)) : std::string();
+    return name;
 }
 
 // 127.0.0.0/8 and ::1, also as a dual-stack listener sees IPv4 peers (::ffff:127.0.0.1).
@@ -58,7 +64,8 @@ std::optional<std::string> congestion_control_unusable(const std::string& name) 
         int e = errno;
         if (e == ENOENT) {
             why = "the kernel has no congestion control named \"" + name +
-                  "\" (see /proc/sys/net/ipv4/tcp_available_congestion_control)";
+                  "\" available (see /proc/sys/net/ipv4/tcp_available_congestion_control; a "
+                  "module not loaded yet needs CAP_NET_ADMIN to load)";
         } else if (e == EPERM) {
             why = "\"" + name +
                   "\" is not in net.ipv4.tcp_allowed_congestion_control and the broker lacks "
@@ -93,9 +100,11 @@ void configure_client_socket(int fd, const broker_config& config) {
         set_int(fd, SOL_SOCKET, SO_RCVBUF, config.socket_receive_buffer_bytes);
     const auto& cc = config.loopback_congestion_control;
     if (cc.empty() || peer_is_loopback(fd)) return;
-    // The system's default is always allowed to be set.
+    // The system's default is always allowed to be set. A connection the kernel gave another
+    // algorithm (a route's congctl) keeps it.
     static const std::string system = system_congestion_control();
-    if (!system.empty() && system != cc) set_congestion_control(fd, system);
+    if (system.empty() || system == cc || congestion_control_of(fd) != cc) return;
+    set_congestion_control(fd, system);
 }
 
 }  // namespace runnel::server

@@ -10,8 +10,17 @@
 
 namespace runnel::server {
 
+namespace {
+// Settings beyond what the clock can count (Long.MAX_VALUE is a common "never") mean never.
+constexpr int64_t longest_idle_ms =
+    std::chrono::duration_cast<std::chrono::milliseconds>(idle_connections::clock::duration::max())
+        .count() /
+    2;
+}  // namespace
+
 idle_connections::idle_connections(size_t shards, int64_t max_idle_ms)
-    : max_idle_(std::max<int64_t>(max_idle_ms, 0)), per_shard_(shards) {}
+    : max_idle_(max_idle_ms > 0 && max_idle_ms <= longest_idle_ms ? max_idle_ms : 0),
+      per_shard_(shards) {}
 
 asio::awaitable<void> idle_connections::reap(shard_id s) {
     using std::chrono::milliseconds;
@@ -26,7 +35,8 @@ asio::awaitable<void> idle_connections::reap(shard_id s) {
         const auto now = clock::now();
         expired.clear();
         for (connection* c : per_shard_[s]) {
-            if (c->idle_for(now) >= max_idle_) expired.push_back(c);
+            const auto idle = c->idle_for(now);  // zero unless waiting for the client
+            if (idle > clock::duration::zero() && idle >= max_idle_) expired.push_back(c);
         }
         // Closing cancels the connection's pending read; it leaves the registry when its
         // coroutine ends, later on this thread.

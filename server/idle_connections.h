@@ -21,7 +21,8 @@ class idle_connections {
 public:
     using clock = std::chrono::steady_clock;
 
-    // max_idle_ms <= 0: connections are never closed for being idle.
+    // max_idle_ms <= 0, or more than the clock can count: connections are never closed for
+    // being idle.
     idle_connections(size_t shards, int64_t max_idle_ms);
 
     // On the connection's shard, for as long as it is served there.

@@ -169,7 +169,13 @@ asio::awaitable<void> log_maintenance::write_checkpoints() {
         auto got = co_await on_shard(broker_.shards().at(i), collect);
         for (auto& o : got) add_offsets(per_dir, o);
     }
-    write_checkpoint_files(per_dir, false);
+    // On the I/O pool: each file is synced, its directory too, and flushes can ask for a write
+    // every second; the controller shard keeps serving its connections meanwhile.
+    auto write = [this, per_dir = std::move(per_dir)]() -> asio::awaitable<void> {
+        write_checkpoint_files(per_dir, false);
+        co_return;
+    };
+    co_await asio::co_spawn(broker_.io_pool().get_executor(), write(), asio::use_awaitable);
 }
 
 std::set<std::string> log_maintenance::write_checkpoint_files(

@@ -140,7 +140,8 @@ int cachestat_says_cached(int fd, const page_span& span) {
     cachestat_range range{static_cast<uint64_t>(span.start), span.bytes};
     cachestat_counts counts{};
     if (::syscall(cachestat_syscall, fd, &range, &counts, 0) != 0) {
-        if (errno == ENOSYS) missing.store(true, std::memory_order_relaxed);
+        // ENOSYS: an older kernel; EPERM: a seccomp filter that refuses unknown calls.
+        if (errno == ENOSYS || errno == EPERM) missing.store(true, std::memory_order_relaxed);
         return -1;
     }
     return counts.nr_cache >= span.pages ? 1 : 0;

@@ -95,6 +95,9 @@ void check_page_cache_residency(bool (*cached)(int, int64_t, size_t)) {
     EXPECT_TRUE(cached(f.fd, 0, 1 << 20));
     // One page evicted in the middle (reading it back would bring its neighbours too).
     ASSERT_EQ(::posix_fadvise(f.fd, 8192, 4096, POSIX_FADV_DONTNEED), 0);
+    if (cached(f.fd, 8192, 4096)) {
+        GTEST_SKIP() << "the page stays cached inside a larger folio on this file system";
+    }
     EXPECT_TRUE(cached(f.fd, 0, 8192));
     EXPECT_TRUE(cached(f.fd, 100, 8000));
     EXPECT_TRUE(cached(f.fd, 12288, 1 << 19));
