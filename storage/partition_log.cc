@@ -245,7 +245,11 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
                 r.first_batch_size = part->first_batch_size;
             }
             r.next_offset = part->last_offset + 1;
-            if (!copy) r.ranges.push_back({seg.log_file(), part->position, part->length});
+            if (!copy) {
+                auto f = seg.log_file();
+                if (!f) return f.error();
+                r.ranges.push_back({std::move(*f), part->position, part->length});
+            }
             r.size += part->length;
         }
         if (!part->to_end || r.size >= max_bytes) break;

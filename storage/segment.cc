@@ -135,9 +135,9 @@ result<segment> segment::open_files(const fs::path& dir, int64_t base_offset,
             s.needs_recovery_ = true;
         }
     }
-    auto log = file::open(log_path, create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR);
+    auto log = cached_file::open(log_path, create ? (O_RDWR | O_CREAT | O_EXCL) : O_RDWR, O_RDWR);
     if (!log) return log.error();
-    s.log_ = std::make_shared<file>(std::move(*log));
+    s.log_ = std::move(*log);
     if (create) {
         // Stale index files without a .log would otherwise be loaded as if they were ours.
         std::error_code ec;
@@ -176,7 +176,9 @@ result<segment> segment::open(const fs::path& dir, int64_t base_offset,
                               const segment_options& options, int64_t now_ms) {
     auto s = open_files(dir, base_offset, options, false);
     if (!s) return s.error();
-    auto size = s->log_->size();
+    auto log = s->log_.get();
+    if (!log) return log.error();
+    auto size = (*log)->size();
     if (!size) return size.error();
     s->size_ = *size;
     s->first_append_ms_ = now_ms;
@@ -206,7 +208,9 @@ std::error_code segment::append(std::span<const uint8_t> batches, int64_t last_o
         return errc::offset_overflow;
     }
     int64_t position = size_;
-    if (auto ec = log_->write_at(batches.data(), batches.size(), position)) return ec;
+    auto log = log_.get();
+    if (!log) return log.error();
+    if (auto ec = (*log)->write_at(batches.data(), batches.size(), position)) return ec;
 
     int64_t new_max_ts = max_timestamp_;
     int64_t new_offset_of_max = offset_of_max_timestamp_;
@@ -224,7 +228,7 @@ std::error_code segment::append(std::span<const uint8_t> batches, int64_t last_o
             // Keep the log and its indexes in step: undo the whole append.
             (void)offset_index_.truncate_to_entries(offset_entries);
             (void)time_index_.truncate_to_entries(time_entries);
-            (void)log_->truncate(position);
+            (void)(*log)->truncate(position);
             return ec;
         }
         indexed = true;
@@ -243,14 +247,16 @@ result<batch_header> segment::read_header(int64_t position) const {
     uint8_t buf[bl::header_size];
     if (position < 0 || position + static_cast<int64_t>(bl::header_size) > size_) {
         storage_log().error("{}: no batch header fits at position {} (size {})",
-                            log_->path().string(), position, size_);
+                            log_.path().string(), position, size_);
         return errc::corrupt_segment;
     }
-    auto got = log_->read_at(buf, sizeof buf, position);
+    auto log = log_.get();
+    if (!log) return log.error();
+    auto got = (*log)->read_at(buf, sizeof buf, position);
     if (!got) return got.error();
     auto h = *got == sizeof buf ? parse_batch_header(buf, position) : std::nullopt;
     if (!h || position + h->size() > size_) {
-        storage_log().error("{}: bad batch header at position {}", log_->path().string(), position);
+        storage_log().error("{}: bad batch header at position {}", log_.path().string(), position);
         return errc::corrupt_segment;
     }
     return *h;
@@ -280,11 +286,12 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
         size_t old = out->size();
         out->resize(old + budget);
         uint8_t* buf = out->data() + old;
-        auto got = log_->read_at(buf, budget, position);
+        auto log = log_.get();
+        auto got = log ? (*log)->read_at(buf, budget, position) : result<size_t>(log.error());
         if (!got || *got != budget) {
             out->resize(old);
             if (!got) return got.error();
-            storage_log().error("{}: short read at {}", log_->path().string(), position);
+            storage_log().error("{}: short read at {}", log_.path().string(), position);
             return errc::corrupt_segment;
         }
         while (used + bl::log_overhead <= budget) {
@@ -293,7 +300,7 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
             if (!bad && used + static_cast<size_t>(size) > budget) break;
             if (bad || buf[used + bl::magic] != 2) {
                 out->resize(old);
-                storage_log().error("{}: bad batch header at position {}", log_->path().string(),
+                storage_log().error("{}: bad batch header at position {}", log_.path().string(),
                                     position + static_cast<int64_t>(used));
                 return errc::corrupt_segment;
             }
@@ -331,7 +338,9 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
 std::error_code segment::read_bytes(int64_t position, size_t length, uint8_t* out) const {
     if (position < 0 || position + static_cast<int64_t>(length) > size_)
         return errc::corrupt_segment;
-    auto got = log_->read_at(out, length, position);
+    auto log = log_.get();
+    if (!log) return log.error();
+    auto got = (*log)->read_at(out, length, position);
     if (!got) return got.error();
     if (*got != length) return errc::corrupt_segment;
     return {};
@@ -368,12 +377,14 @@ result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp
 }
 
 result<int64_t> segment::recover() {
-    auto file_size = log_->size();
+    auto log = log_.get();
+    if (!log) return log.error();
+    auto file_size = (*log)->size();
     if (!file_size) return file_size.error();
     if (auto ec = offset_index_.reset()) return ec;
     if (auto ec = time_index_.reset()) return ec;
 
-    file_window window(*log_, *file_size, recover_window);
+    file_window window(**log, *file_size, recover_window);
     int64_t pos = 0;
     int64_t expected_offset = base_offset_;
     int64_t max_ts = no_timestamp;
@@ -448,9 +459,9 @@ result<int64_t> segment::recover() {
 
     int64_t dropped = *file_size - pos;
     if (dropped > 0) {
-        storage_log().info("{}: {} at position {}; dropping {} bytes", log_->path().string(),
+        storage_log().info("{}: {} at position {}; dropping {} bytes", log_.path().string(),
                            stop_reason ? stop_reason : "invalid data", pos, dropped);
-        if (auto ec = log_->truncate(pos)) return ec;
+        if (auto ec = (*log)->truncate(pos)) return ec;
     }
     if (max_ts > no_timestamp) {
         if (auto ec = time_index_.maybe_append(max_ts, offset_of_max, true)) return ec;
@@ -486,13 +497,15 @@ std::error_code segment::for_each_header(int64_t offset,
 
 std::error_code segment::walk_headers(int64_t position, size_t window_size,
                                       const std::function<bool(const batch_header&)>& visit) const {
-    file_window window(*log_, size_, window_size);
+    auto log = log_.get();
+    if (!log) return log.error();
+    file_window window(**log, size_, window_size);
     for (int64_t pos = position; pos < size_;) {
         auto p = window.get(pos, bl::header_size);
         if (!p) return p.error();
         auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
         if (!h || pos + h->size() > size_) {
-            storage_log().error("{}: bad batch header at position {}", log_->path().string(), pos);
+            storage_log().error("{}: bad batch header at position {}", log_.path().string(), pos);
             return errc::corrupt_segment;
         }
         if (!visit(*h)) break;
@@ -508,7 +521,9 @@ result<bool> segment::load_tail() {
     int64_t next = base_offset_;
     int64_t max_ts = max_timestamp_;
     int64_t offset_of_max = offset_of_max_timestamp_;
-    file_window window(*log_, size_, scan_window);
+    auto log = log_.get();
+    if (!log) return result<bool>(boost::system::in_place_error, log.error());
+    file_window window(**log, size_, scan_window);
     while (pos < size_) {
         auto p = window.get(pos, bl::header_size);
         if (!p) return result<bool>(boost::system::in_place_error, p.error());
@@ -516,7 +531,7 @@ result<bool> segment::load_tail() {
         if (!h || pos + h->size() > size_ || h->base_offset < next ||
             h->last_offset() - base_offset_ > max_relative_offset) {
             storage_log().warn("{}: bad batch at position {} after the last index entry",
-                               log_->path().string(), pos);
+                               log_.path().string(), pos);
             needs_recovery_ = true;
             return false;
         }
@@ -542,7 +557,9 @@ result<bool> segment::load_tail() {
 
 result<int64_t> segment::largest_timestamp() const {
     if (max_timestamp_ >= 0) return max_timestamp_;
-    return log_->modified_ms();
+    auto log = log_.get();
+    if (!log) return log.error();
+    return (*log)->modified_ms();
 }
 
 std::error_code segment::seal() {
@@ -555,7 +572,9 @@ std::error_code segment::seal() {
 }
 
 std::error_code segment::flush() {
-    if (auto ec = log_->datasync()) return ec;
+    auto log = log_.get();
+    if (!log) return log.error();
+    if (auto ec = (*log)->datasync()) return ec;
     if (auto ec = offset_index_.flush()) return ec;
     if (auto ec = time_index_.flush()) return ec;
     return txn_index_.flush();
@@ -563,28 +582,22 @@ std::error_code segment::flush() {
 
 std::error_code segment::add_to_flush(std::vector<file>& files,
                                       std::vector<index_write>& index_writes) {
-    auto log = log_->duplicate();
+    auto log = log_.get();
     if (!log) return log.error();
+    auto copy = (*log)->duplicate();
+    if (!copy) return copy.error();
     if (auto ec = txn_index_.duplicate(files)) return ec;
-    files.push_back(std::move(*log));
+    files.push_back(std::move(*copy));
     for (auto w : {offset_index_.take_pending(), time_index_.take_pending()}) {
         if (w) index_writes.push_back(std::move(*w));
     }
     return {};
 }
 
-std::error_code segment::release_log() {
-    if (!log_) return {};
-    auto log = std::move(log_);
-    // A fetch response still being sent holds the file: it closes when the last holder lets go.
-    if (log.use_count() > 1) return {};
-    return log->close();
-}
-
 std::error_code segment::close() {
     std::error_code first;
-    if (log_ && log_->is_open()) first = seal();
-    for (auto ec : {txn_index_.close(), release_log()}) {
+    if (log_.is_open()) first = seal();
+    for (auto ec : {txn_index_.close(), log_.close()}) {
         if (ec && !first) first = ec;
     }
     return first;
@@ -593,7 +606,7 @@ std::error_code segment::close() {
 std::error_code segment::remove(bool keep_txn_index) {
     // No seal(): the files are about to go.
     std::error_code first;
-    for (auto ec : {keep_txn_index ? txn_index_.close() : txn_index_.remove(), release_log()}) {
+    for (auto ec : {keep_txn_index ? txn_index_.close() : txn_index_.remove(), log_.close()}) {
         if (ec && !first) first = ec;
     }
     for (auto suffix : {log_suffix, index_suffix, time_index_suffix}) {

@@ -6,6 +6,7 @@
 
 #include "storage/errors.h"
 #include "storage/file.h"
+#include "storage/open_file_cache.h"
 #include "storage/offset_index.h"
 #include "storage/time_index.h"
 #include "storage/transaction_index.h"
@@ -101,10 +102,14 @@ class segment {
     // Wall-clock ms of the first append (for segment.ms); for a reopened segment, the first
     // batch's max timestamp when it has one, else the time it was opened.
     int64_t first_append_ms() const { return first_append_ms_; }
-    const std::filesystem::path& log_path() const { return log_->path(); }
+    const std::filesystem::path& log_path() const { return log_.path(); }
     // The .log file, for sendfile(2): holding it keeps the descriptor open after the segment is
-    // closed or deleted.
-    std::shared_ptr<const file> log_file() const { return log_; }
+    // closed or deleted, or the open file cache closes it.
+    result<std::shared_ptr<const file>> log_file() const {
+        auto f = log_.get();
+        if (!f) return f.error();
+        return std::shared_ptr<const file>(std::move(*f));
+    }
     const offset_index& offsets() const { return offset_index_; }
     const time_index& times() const { return time_index_; }
     // The aborted transactions whose markers are in this segment (transaction_index.h).
@@ -174,7 +179,6 @@ class segment {
 
   private:
     segment() = default;
-    std::error_code release_log();
     // Walks the batch headers from `position` (a batch start) while visit(header) returns true,
     // reading through a window of `window_size` bytes. A malformed header or a batch running past
     // the end of the file is errc::corrupt_segment.
@@ -186,7 +190,7 @@ class segment {
     std::filesystem::path dir_;
     int64_t base_offset_ = 0;
     segment_options options_;
-    std::shared_ptr<file> log_;  // shared with fetch responses sending from it (sendfile)
+    cached_file log_;  // opened on demand (open_file_cache.h); shared with sendfile senders
     offset_index offset_index_;
     time_index time_index_;
     transaction_index txn_index_;
