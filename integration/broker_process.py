@@ -23,6 +23,7 @@ import ctypes
 import faulthandler
 import glob
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -126,13 +127,15 @@ class Broker:
 
     def __init__(self, properties=None, overrides=None, data_dir=None, port=None, shards=None,
                  binary=None, name="broker", startup_timeout=STARTUP_TIMEOUT, start=True,
-                 env=None):
+                 env=None, open_file_limit=None):
         """properties: extra server.properties keys (they win over the defaults).
         overrides: {key: value} passed as `--override key=value` arguments.
         data_dir: log.dirs to use (kept on cleanup); default: <tempdir>/data (removed).
         port: listener port; default: a free one, kept across restarts.
         start: start the process now.
-        env: extra environment variables for the process (e.g. RUNNEL_LOG_LEVEL)."""
+        env: extra environment variables for the process (e.g. RUNNEL_LOG_LEVEL).
+        open_file_limit: RLIMIT_NOFILE (soft and hard) of the process, to run it out of
+        descriptors."""
         self.binary = binary or find_broker_binary()
         self.name = name
         self.tmpdir = tempfile.mkdtemp(prefix="runnel-it-%s-" % name)
@@ -151,6 +154,7 @@ class Broker:
         self.properties.update(properties or {})
         self.overrides = dict(overrides or {})
         self.startup_timeout = startup_timeout
+        self.open_file_limit = open_file_limit
         self.env = dict(os.environ, **(env or {}))
         self.properties_path = os.path.join(self.tmpdir, "server.properties")
         self.log_path = os.path.join(self.tmpdir, "broker.log")
@@ -212,7 +216,7 @@ class Broker:
             log.flush()
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          cwd=self.tmpdir, env=self.env,
-                                         preexec_fn=_die_with_parent,
+                                         preexec_fn=self._preexec,
                                          close_fds=True)
         deadline = time.monotonic() + self.startup_timeout
         while True:
@@ -228,6 +232,24 @@ class Broker:
                 raise BrokerError("%s did not accept connections on %s within %.0f s\n%s" % (
                     self.name, self.bootstrap, self.startup_timeout, self.log_tail()))
             time.sleep(0.05)
+
+    def _preexec(self):
+        _die_with_parent()
+        if self.open_file_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_file_limit,
+                                                        self.open_file_limit))
+
+    def open_descriptors(self):
+        """Descriptors the running process holds now."""
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+    def rss_kib(self):
+        """Resident set size of the running process, in KiB."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return -1
 
     def stop(self, timeout=STOP_TIMEOUT, check_exit_code=True):
         """SIGTERM; waits up to `timeout` s; asserts exit code 0. Returns the exit code."""

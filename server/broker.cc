@@ -1,6 +1,5 @@
 #include "server/broker.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -13,11 +12,11 @@
 #include <sstream>
 
 #include "server/client_socket.h"
-#include "server/connection.h"
 #include "server/groups/coordinator_set.h"
 #include "server/transactions/transaction_coordinator_set.h"
 #include "server/log.h"
 #include "server/topic_store.h"
+#include "storage/open_file_cache.h"
 #include "storage/partition_dir.h"
 
 namespace runnel::server {
@@ -148,26 +147,6 @@ void broker::bind_listeners() {
     }
 }
 
-asio::awaitable<void> broker::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
-                                          std::string listener) {
-    for (;;) {
-        // Connections are spread over the shards round-robin; one whose requests all go to
-        // another shard's partitions moves there (connection.h).
-        shard& target = shards_.at(next_shard_++ % shards_.size());
-        auto [ec, socket] = co_await acceptor->async_accept(
-            target.context(), asio::as_tuple(asio::use_awaitable));
-        if (ec) {
-            if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
-            server_log().warn("accept on {} failed: {}", listener, ec.message());
-            continue;
-        }
-        configure_client_socket(socket.native_handle(), config_);
-        auto conn = std::make_shared<connection>(*this, target, std::move(socket), listener);
-        asio::co_spawn(target.executor(), connection::run(std::move(conn)),
-                       log_failure("connection ended by an unexpected error"));
-    }
-}
-
 void broker::start() {
     if (started_) return;
     started_ = true;
@@ -176,6 +155,13 @@ void broker::start() {
                                                            "runnel-producer-ids");
     producer_ids_->load();
     maintenance_.read_startup_state();
+    // Each shard keeps its share of the segment files open (storage/open_file_cache.h).
+    const int64_t open_files = config_.open_log_files_limit();
+    storage::open_file_cache::set_default_capacity(
+        static_cast<size_t>(std::max<int64_t>(1, open_files / static_cast<int64_t>(shards_.size()))));
+    server_log().info("limits: {} partitions (runnel.max.partitions), {} segment files open at "
+                      "once (runnel.log.open.files.max)",
+                      admin_->partition_limit(), open_files);
     shards_.start(config_.shard_poll_us);
     if (idle_.enabled()) {
         for (shard_id i = 0; i < shards_.size(); ++i)

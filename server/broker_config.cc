@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "server/client_socket.h"
+#include "server/host_limits.h"
 
 namespace runnel::server {
 
@@ -90,6 +91,16 @@ constexpr config_key broker_keys[] = {
      "Create a topic when a client asks for metadata of a missing one."},
     {"delete.topic.enable", t::boolean, "true", no_rule(),
      "Allow topics to be deleted."},
+    {"runnel.max.partitions", t::int32, "0", at_least(0),
+     "Most partitions this broker hosts, internal topics included (Runnel-specific); creating "
+     "topics or partitions past it, auto-creation included, is refused with POLICY_VIOLATION. "
+     "0 derives it from memory (see docs/configuration.md)."},
+    {"runnel.log.open.files.max", t::int32, "0", at_least(0),
+     "Most segment .log files the broker keeps open at once (Runnel-specific); past it the least "
+     "recently used are closed and reopened when next needed. 0: half the open file limit."},
+    {"runnel.max.partitions.per.request", t::int32, "10000", at_least(1),
+     "Most partitions one CreateTopics or CreatePartitions request may add (Runnel-specific); "
+     "Kafka's controller has the same fixed bound and also answers POLICY_VIOLATION."},
 
     // Broker-wide defaults of topic configs.
     {"message.max.bytes", t::int32, "1048588", at_least(0),
@@ -587,6 +598,9 @@ broker_config loader::run() {
     c.default_replication_factor = get_i32("default.replication.factor");
     c.auto_create_topics_enable = get_bool("auto.create.topics.enable");
     c.delete_topic_enable = get_bool("delete.topic.enable");
+    c.max_partitions = get_i32("runnel.max.partitions");
+    c.max_partitions_per_request = get_i32("runnel.max.partitions.per.request");
+    c.log_open_files_max = get_i32("runnel.log.open.files.max");
 
     constexpr int64_t ms_per_minute = 60 * 1000;
     constexpr int64_t ms_per_hour = 60 * ms_per_minute;
@@ -761,6 +775,16 @@ std::optional<std::string_view> broker_config::explicit_value(std::string_view k
 uint32_t broker_config::shard_count() const {
     if (shards > 0) return static_cast<uint32_t>(shards);
     return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int64_t broker_config::partition_limit() const {
+    if (max_partitions > 0) return max_partitions;
+    return std::max<int64_t>(1000, usable_memory_bytes() / 2 / memory_per_partition);
+}
+
+int64_t broker_config::open_log_files_limit() const {
+    if (log_open_files_max > 0) return log_open_files_max;
+    return std::max<int64_t>(64, static_cast<int64_t>(descriptor_limit().soft / 2));
 }
 
 std::span<const config_key> broker_config::known_keys() { return broker_keys; }

@@ -71,6 +71,9 @@ struct broker_config {
     int32_t default_replication_factor = 1;
     bool auto_create_topics_enable = true;
     bool delete_topic_enable = true;
+    int32_t max_partitions = 0;  // runnel.max.partitions; 0 = from memory (partition_limit())
+    int32_t max_partitions_per_request = 10000;  // runnel.max.partitions.per.request
+    int32_t log_open_files_max = 0;  // runnel.log.open.files.max; 0 = open_log_files_limit()
 
     // Broker-wide defaults of topic configs (see topic_config for the topic-level names).
     int32_t message_max_bytes = 1048588;
@@ -171,6 +174,16 @@ struct broker_config {
 
     // Number of shard threads to run: runnel.shards, or the CPU count when 0.
     uint32_t shard_count() const;
+    // Most partitions this broker hosts: runnel.max.partitions, or, when 0, one per
+    // memory_per_partition of half the memory the broker may use (at least 1,000).
+    int64_t partition_limit() const;
+    // What a partition is budgeted in memory: its own structures measured at a few KiB
+    // (docs/benchmarks.md, partition scale), with room for index entries, producer state and the
+    // buffers of requests in flight.
+    static constexpr int64_t memory_per_partition = 64 * 1024;
+    // Segment files kept open at once: runnel.log.open.files.max, or, when 0, half the soft open
+    // file limit (the rest is for connections, flushes and checkpoints), at least 64.
+    int64_t open_log_files_limit() const;
 
     // The table of keys Runnel honours, in one place.
     static std::span<const config_key> known_keys();

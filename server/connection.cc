@@ -16,6 +16,7 @@
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/log.h"
+#include "server/peer_warnings.h"
 #include "server/response_sender.h"
 #include "server/shard.h"
 
@@ -126,9 +127,10 @@ asio::awaitable<std::shared_ptr<request_frame>> connection::next_frame() {
     if (!co_await fill(4)) co_return nullptr;
     const int32_t size = protocol::reader(chunk_->bytes.get() + begin_, 4).read_int32();
     if (size < static_cast<int32_t>(min_request_size) || static_cast<uint64_t>(size) > max_frame) {
-        server_log().warn("closing connection from {}: request size {} outside [{}, {}] "
-                          "(socket.request.max.bytes)",
-                          peer_, size, min_request_size, max_frame);
+        warn_about_peer(server_log(), peer_,
+                        "closing connection from {}: request size {} outside [{}, {}] "
+                        "(socket.request.max.bytes)",
+                        peer_, size, min_request_size, max_frame);
         co_return nullptr;
     }
     const size_t total = 4 + static_cast<size_t>(size);
@@ -255,8 +257,9 @@ std::optional<batched_call> connection::begin_call(std::shared_ptr<request_frame
     protocol::msg::request_header header;
     header.decode(r, handler.flexible(api_version) ? 2 : 1);
     if (!r.ok()) {
-        server_log().warn("closing connection from {}: malformed request header ({} v{})", peer_,
-                          handler.name, api_version);
+        warn_about_peer(server_log(), peer_,
+                        "closing connection from {}: malformed request header ({} v{})", peer_,
+                        handler.name, api_version);
         return std::nullopt;
     }
     // RUNNEL_LOG_LEVEL=trace follows every request of every connection (client interop bugs).
@@ -279,14 +282,16 @@ asio::awaitable<bool> connection::finish_call(batched_call& call, const api_hand
                                               bool more_follow) {
     const auto& ctx = call.ctx;
     if (call.outcome == handler_outcome::malformed) {
-        server_log().warn("closing connection from {}: malformed {} v{} request body", peer_,
-                          handler.name, ctx.api_version);
+        warn_about_peer(server_log(), peer_,
+                        "closing connection from {}: malformed {} v{} request body", peer_,
+                        handler.name, ctx.api_version);
         co_return false;
     }
     if (ctx.close_connection) {
-        server_log().info("closing connection from {} (client {}) after a failed {} v{} request "
-                          "with acks=0",
-                          peer_, ctx.client_id.value_or(""), handler.name, ctx.api_version);
+        log_about_peer(server_log(), spdlog::level::info, peer_,
+                       "closing connection from {} (client {}) after a failed {} v{} request "
+                       "with acks=0",
+                       peer_, ctx.client_id.value_or(""), handler.name, ctx.api_version);
         co_return false;
     }
     count_work_shard(ctx.work_shard);
@@ -316,8 +321,9 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
             write_api_versions_fallback(correlation_id, w);
             co_return co_await send(w);
         }
-        server_log().warn("closing connection from {}: unsupported API key {} version {}", peer_,
-                          api_key, api_version);
+        warn_about_peer(server_log(), peer_,
+                        "closing connection from {}: unsupported API key {} version {}", peer_,
+                        api_key, api_version);
         co_return false;
     }
     auto call = begin_call(std::move(frame), *handler);

@@ -1,7 +1,5 @@
 // runnel <server.properties> [--override key=value]...  — the same arguments as Kafka's
 // kafka-server-start.sh. SIGTERM or SIGINT shuts the broker down cleanly.
-#include <sys/resource.h>
-
 #include <csignal>
 
 #include <boost/asio/io_context.hpp>
@@ -10,6 +8,7 @@
 #include <iostream>
 
 #include "server/broker.h"
+#include "server/host_limits.h"
 #include "server/log.h"
 
 namespace {
@@ -21,17 +20,20 @@ int usage() {
 
 }  // namespace
 
-// Every open segment holds a descriptor (its .log), so the soft limit on open files, often 1024,
-// would cap a broker at about a thousand partitions. Raise it to the hard limit, as Kafka's
-// packaging advises operators to do.
+// Descriptors are what a broker runs out of first (client connections, segment files): raise
+// the soft limit on open files, often 1024, to the hard one, as Kafka's packaging advises
+// operators to do, and say what both are.
 static void raise_open_file_limit() {
-    rlimit lim{};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
-    const auto before = lim.rlim_cur;
-    lim.rlim_cur = lim.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &lim) == 0) {
-        runnel::server::server_log().info("open file limit raised from {} to {}", before,
-                                          lim.rlim_max);
+    using namespace runnel::server;
+    auto r = raise_descriptor_limit();
+    if (!r.error.empty()) {
+        server_log().warn("open file limit: soft {}, hard {}; raising the soft one failed: {}",
+                          r.after.soft, r.after.hard, r.error);
+    } else if (r.after.soft != r.before.soft) {
+        server_log().info("open file limit: soft {} (raised from {}), hard {}", r.after.soft,
+                          r.before.soft, r.after.hard);
+    } else {
+        server_log().info("open file limit: soft {}, hard {}", r.after.soft, r.after.hard);
     }
 }
 

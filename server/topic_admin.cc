@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <latch>
@@ -39,6 +40,15 @@ std::unique_ptr<partition> open_partition(broker& b, const topic_metadata& t, in
 
 }  // namespace
 
+std::optional<std::string> partitions_per_request_problem(const broker_config& c,
+                                                          int64_t requested) {
+    if (requested <= c.max_partitions_per_request) return std::nullopt;
+    return fmt::format(
+        "Excessively large number of partitions per request: {} requested, limit {} "
+        "(runnel.max.partitions.per.request).",
+        requested, c.max_partitions_per_request);
+}
+
 storage::log_config make_log_config(const topic_config& c) {
     storage::log_config lc;
     lc.segment_bytes = c.segment_bytes();
@@ -68,7 +78,7 @@ partition_settings make_partition_settings(const topic_config& c) {
     return s;
 }
 
-topic_admin::topic_admin(broker& b) : broker_(b) {
+topic_admin::topic_admin(broker& b) : broker_(b), partition_limit_(b.config().partition_limit()) {
     lock_ = std::make_unique<asio::experimental::channel<void(boost::system::error_code)>>(
         b.controller_shard().executor(), 1);
 }
@@ -217,6 +227,27 @@ partition_placement topic_admin::place_next_partition(std::map<std::string, size
     return p;
 }
 
+std::optional<admin_result> topic_admin::check_partition_limit(const std::string& topic,
+                                                               int64_t adding) {
+    const int64_t hosted = broker_.topics().snapshot()->partition_count;
+    if (hosted + adding <= partition_limit_) return std::nullopt;
+    auto message = fmt::format(
+        "Adding {} partitions to '{}' would bring this broker to {} partitions, past its limit of "
+        "{} (runnel.max.partitions).",
+        adding, topic, hosted + adding, partition_limit_);
+    // One line per refusal could be a flood (a client retrying auto-creation): the first, then
+    // at most one a minute with the count in between.
+    ++limit_refusals_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_limit_warning_) {
+        server_log().warn("{} ({} such refusal(s) since the last line)", message,
+                          limit_refusals_);
+        limit_refusals_ = 0;
+        next_limit_warning_ = now + std::chrono::minutes(1);
+    }
+    return admin_result::fail(error_code::policy_violation, std::move(message));
+}
+
 std::error_code topic_admin::persist() const {
     std::vector<stored_topic> out;
     for (const auto& [name, t] : broker_.topics().snapshot()->by_name) {
@@ -322,6 +353,7 @@ asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
     if (auto problem = topic_config::validate_all(spec.configs, cfg)) {
         co_return admin_result::fail(error_code::invalid_config, *problem);
     }
+    if (auto refused = check_partition_limit(spec.name, spec.partitions)) co_return *refused;
 
     auto t = std::make_shared<topic_metadata>();
     t->name = spec.name;
@@ -338,7 +370,7 @@ asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
     auto counts = count_partitions_per_dir();
     for (int32_t p = 0; p < spec.partitions; ++p) t->partitions.push_back(place_next_partition(counts));
     if (auto ec = co_await open_new_partitions(t, 0, spec.partitions)) {
-        co_await close_partitions(t, true);
+        co_await close_partitions(t, 0, true);
         co_return admin_result::fail(error_code::kafka_storage_error,
                                      "Cannot create the partitions of '" + spec.name +
                                          "': " + ec.message());
@@ -372,7 +404,7 @@ asio::awaitable<admin_result> topic_admin::delete_on_controller(std::string name
         server_log().error("cannot write the topic table after deleting '{}': {}", name,
                            ec.message());
     }
-    co_await close_partitions(t, true);
+    co_await close_partitions(t, 0, true);
     server_log().info("deleted topic '{}'", name);
     admin_result r;
     r.topic = t;
@@ -410,6 +442,7 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
         }
         if (auto bad = check_assignments(assignments, 1)) co_return *bad;
     }
+    if (auto refused = check_partition_limit(name, count - current)) co_return *refused;
     auto t = std::make_shared<topic_metadata>(*old);
     if (validate_only) {
         t->partitions.resize(static_cast<size_t>(count));
@@ -420,6 +453,7 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
     auto counts = count_partitions_per_dir();
     for (int32_t p = current; p < count; ++p) t->partitions.push_back(place_next_partition(counts));
     if (auto ec = co_await open_new_partitions(t, current, count)) {
+        co_await close_partitions(t, current, true);
         co_return admin_result::fail(error_code::kafka_storage_error,
                                      "Cannot create the new partitions of '" + name + "': " +
                                          ec.message());
@@ -463,8 +497,8 @@ asio::awaitable<std::error_code> topic_admin::open_new_partitions(
 }
 
 asio::awaitable<void> topic_admin::close_partitions(std::shared_ptr<const topic_metadata> t,
-                                                    bool remove) {
-    for (int32_t p = 0; p < t->partition_count(); ++p) {
+                                                    int32_t from, bool remove) {
+    for (int32_t p = from; p < t->partition_count(); ++p) {
         const auto& placement = t->partitions[static_cast<size_t>(p)];
         auto close = [this, t, p, placement, remove]() -> asio::awaitable<void> {
                               auto part = broker_.partitions_on(placement.owner).remove(t->id, p);

@@ -5,6 +5,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/channel.hpp>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -62,6 +63,9 @@ public:
                                                     std::vector<std::vector<int32_t>> assignments,
                                                     bool validate_only);
 
+    // Most partitions this broker hosts (runnel.max.partitions, resolved).
+    int64_t partition_limit() const { return partition_limit_; }
+
     // The effective configuration of a topic (overrides resolved against the broker's).
     topic_config config_of(const topic_metadata& t) const;
 
@@ -75,7 +79,11 @@ private:
     // Creates directories and opens logs for partitions [from, to) of `t` on their owners.
     asio::awaitable<std::error_code> open_new_partitions(std::shared_ptr<const topic_metadata> t,
                                                          int32_t from, int32_t to);
-    asio::awaitable<void> close_partitions(std::shared_ptr<const topic_metadata> t, bool remove);
+    // Closes (and with `remove` deletes) partitions [from, end) of `t` on their owners.
+    asio::awaitable<void> close_partitions(std::shared_ptr<const topic_metadata> t, int32_t from,
+                                           bool remove);
+    // POLICY_VIOLATION when `adding` more partitions would pass runnel.max.partitions.
+    std::optional<admin_result> check_partition_limit(const std::string& topic, int64_t adding);
     std::optional<admin_result> check_assignments(const std::vector<std::vector<int32_t>>& a,
                                                   int16_t replication_factor) const;
     partition_placement place_next_partition(std::map<std::string, size_t>& dir_counts);
@@ -83,10 +91,19 @@ private:
     std::error_code persist() const;
 
     broker& broker_;
+    const int64_t partition_limit_;  // runnel.max.partitions, resolved
+    uint64_t limit_refusals_ = 0;  // since the last warning about the limit
+    std::chrono::steady_clock::time_point next_limit_warning_{};
     shard_id next_owner_ = 0;
     // A one-slot channel used as an async mutex serialising admin operations on shard 0.
     std::unique_ptr<asio::experimental::channel<void(boost::system::error_code)>> lock_;
 };
+
+// Why one CreateTopics or CreatePartitions request adding `requested` partitions is refused as a
+// whole (runnel.max.partitions.per.request), or nullopt. Kafka's controller refuses more than
+// 10,000 per request with POLICY_VIOLATION, since larger batches ran it out of memory.
+std::optional<std::string> partitions_per_request_problem(const broker_config& c,
+                                                          int64_t requested);
 
 // Storage and append settings of a topic's partitions from its effective configuration.
 storage::log_config make_log_config(const topic_config& c);

@@ -9,7 +9,11 @@ namespace runnel::server {
 std::shared_ptr<topics_snapshot> topics_snapshot::with(
     std::shared_ptr<const topic_metadata> t) const {
     auto next = std::make_shared<topics_snapshot>(*this);
-    if (auto old = next->find(t->name)) next->by_id.erase(old->id);
+    if (auto old = next->find(t->name)) {
+        next->by_id.erase(old->id);
+        next->partition_count -= old->partition_count();
+    }
+    next->partition_count += t->partition_count();
     next->by_id[t->id] = t;
     next->by_name[t->name] = std::move(t);
     return next;
@@ -18,6 +22,7 @@ std::shared_ptr<topics_snapshot> topics_snapshot::with(
 std::shared_ptr<topics_snapshot> topics_snapshot::without(std::string_view name) const {
     auto next = std::make_shared<topics_snapshot>(*this);
     if (auto old = next->find(name)) {
+        next->partition_count -= old->partition_count();
         next->by_id.erase(old->id);
         next->by_name.erase(next->by_name.find(name));
     }

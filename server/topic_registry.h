@@ -31,6 +31,8 @@ struct topic_metadata {
 struct topics_snapshot {
     std::map<std::string, std::shared_ptr<const topic_metadata>, std::less<>> by_name;
     std::map<protocol::uuid, std::shared_ptr<const topic_metadata>> by_id;
+    // Partitions of every topic together (runnel.max.partitions bounds it).
+    int64_t partition_count = 0;
 
     std::shared_ptr<const topic_metadata> find(std::string_view name) const {
         auto it = by_name.find(name);

@@ -22,6 +22,22 @@ asio::awaitable<std::optional<create_partitions_response>> handle(
     create_partitions_response resp;
     std::multiset<std::string> names;
     for (const auto& t : req.topics) names.insert(t.name);
+
+    int64_t requested = 0;
+    auto snap = b.topics().snapshot();
+    for (const auto& t : req.topics) {
+        if (auto existing = snap->find(t.name); existing && t.count > existing->partition_count())
+            requested += t.count - existing->partition_count();
+    }
+    if (auto refused = partitions_per_request_problem(b.config(), requested)) {
+        for (const auto& t : req.topics) {
+            auto& r = resp.results.emplace_back();
+            r.name = t.name;
+            r.error_code = to_wire(error_code::policy_violation);
+            r.error_message = *refused;
+        }
+        co_return resp;
+    }
     for (auto& t : req.topics) {
         auto& r = resp.results.emplace_back();
         r.name = t.name;

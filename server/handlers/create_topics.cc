@@ -31,6 +31,26 @@ asio::awaitable<std::optional<create_topics_response>> handle(request_context& c
     std::multiset<std::string> names;
     for (const auto& t : req.topics) names.insert(t.name);
 
+    // Counted as Kafka's controller counts them: assignments, else the count, else the default.
+    int64_t requested = 0;
+    for (const auto& t : req.topics) {
+        if (!t.assignments.empty()) {
+            requested += static_cast<int64_t>(t.assignments.size());
+        } else if (t.num_partitions == -1) {
+            requested += b.config().num_partitions;
+        } else if (t.num_partitions > 0) {
+            requested += t.num_partitions;
+        }
+    }
+    if (auto refused = partitions_per_request_problem(b.config(), requested)) {
+        for (const auto& t : req.topics) {
+            auto& r = resp.topics.emplace_back();
+            r.name = t.name;
+            fail(r, error_code::policy_violation, *refused);
+        }
+        co_return resp;
+    }
+
     for (auto& t : req.topics) {
         auto& r = resp.topics.emplace_back();
         r.name = t.name;

@@ -109,12 +109,13 @@ asio::awaitable<std::optional<metadata_response>> handle(request_context& ctx,
                 resp.topics.push_back(topic_error(error_code::leader_not_available, name));
             }
         } else {
-            // Kafka reports a failed auto-creation as a retriable error on the topic.
+            // Kafka reports a failed auto-creation as a retriable error on the topic, except
+            // for what retrying cannot fix: a replication factor above the broker count, and a
+            // refusal by policy (here the broker's partition limit).
+            const bool permanent = created.error == error_code::invalid_replication_factor ||
+                                   created.error == error_code::policy_violation;
             resp.topics.push_back(topic_error(
-                created.error == error_code::invalid_replication_factor
-                    ? error_code::invalid_replication_factor
-                    : error_code::leader_not_available,
-                name));
+                permanent ? created.error : error_code::leader_not_available, name));
         }
     }
     co_return resp;
