@@ -1,5 +1,7 @@
 #include "server/broker.h"
 
+#include <fcntl.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -16,6 +18,7 @@
 #include "server/transactions/transaction_coordinator_set.h"
 #include "server/log.h"
 #include "server/topic_store.h"
+#include "storage/file.h"
 #include "storage/open_file_cache.h"
 #include "storage/partition_dir.h"
 
@@ -81,6 +84,13 @@ void broker::prepare_log_dirs() {
                                          ", but node.id is " + std::to_string(config_.node_id));
             }
         }
+    }
+    for (const auto& d : config_.log_dirs) {
+        auto handle = storage::file::open(d, O_RDONLY | O_DIRECTORY);
+        if (!handle) {
+            throw std::runtime_error("cannot open log dir " + d + ": " + handle.error().message());
+        }
+        log_dir_handles_.push_back(std::move(*handle));
     }
     if (cluster.empty()) cluster = storage::topic_id_to_string(random_uuid());
     cluster_id_ = cluster;
@@ -206,8 +216,20 @@ void broker::stop() {
     transactions_->stop();
     groups_->stop();
     maintenance_.stop();
-    const bool clean = admin_->close_all();
-    maintenance_.finish(clean);
+    const bool logs_closed = admin_->close_all();
+    // The logs were written out without a sync each: one syncfs per log dir makes all of it
+    // durable (100,000 partitions with new data took 73 s of fsyncs one by one). The handles
+    // were opened at start, so a write-back error at any time since fails the syncfs.
+    bool durable = true;
+    for (const auto& dir : log_dir_handles_) {
+        if (auto ec = storage::sync_file_system(dir)) {
+            server_log().error("syncing the file system of {} failed: {}", dir.path().string(),
+                               ec.message());
+            durable = false;
+        }
+    }
+    const bool clean = logs_closed && durable;
+    maintenance_.finish(clean, durable);
     // Flushes still running post their outcome to the shards, so they finish first.
     io_pool_->join();
     shards_.stop();

@@ -16,6 +16,7 @@
 #include "server/shard.h"
 #include "server/topic_admin.h"
 #include "server/topic_registry.h"
+#include "storage/file.h"
 
 namespace runnel::server {
 
@@ -95,6 +96,9 @@ private:
     std::string cluster_id_;
     std::vector<advertised_endpoint> endpoints_;
     std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
+    // One open directory per log dir, held from start to stop: the shutdown's syncfs on it
+    // reports any write-back error of that file system since start.
+    std::vector<storage::file> log_dir_handles_;
     uint32_t next_shard_ = 0;
     bool started_ = false;
     bool stopped_ = false;

@@ -333,8 +333,14 @@ bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& f
     return !r->pass_done;
 }
 
-void log_maintenance::finish(bool logs_closed_cleanly) {
+void log_maintenance::finish(bool logs_closed_cleanly, bool logs_durable) {
     stopping_ = true;
+    if (!logs_durable) {
+        server_log().error("not writing checkpoints or clean-shutdown markers: the logs' last "
+                           "writes could not be synced, so the next start recovers from the "
+                           "checkpoints as they were");
+        return;
+    }
     std::map<std::string, dir_offsets> per_dir;
     std::mutex m;  // shards report concurrently into one map
     run_on_every_shard(broker_.shards(), [&](shard_id id) {

@@ -44,8 +44,9 @@ public:
     // Shutdown, after every log was closed: writes final checkpoints and, if every log closed
     // cleanly, the clean-shutdown marker of each log dir whose checkpoints were written (a
     // marker next to stale checkpoints would make the next start trust them). Shards must still
-    // be running.
-    void finish(bool logs_closed_cleanly);
+    // be running. When the logs' writes could not be made durable (`logs_durable` false: a
+    // syncfs failed) nothing is written, so the next start recovers from the old checkpoints.
+    void finish(bool logs_closed_cleanly, bool logs_durable = true);
 
     // Applies retention to one partition now (the periodic task calls this on the owner shard).
     // A failure is logged unless `failures` shows it was already logged for this partition.

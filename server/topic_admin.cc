@@ -10,9 +10,11 @@
 
 #include "server/broker.h"
 #include "server/log.h"
+#include "server/owner_calls.h"
 #include "server/partition.h"
 #include "server/topic_name.h"
 #include "server/topic_store.h"
+#include "storage/file.h"
 #include "storage/partition_dir.h"
 
 namespace runnel::server {
@@ -193,7 +195,7 @@ bool topic_admin::close_all() {
     std::atomic<bool> clean{true};
     run_on_every_shard(broker_.shards(), [&](shard_id me) {
         broker_.partitions_on(me).for_each([&](partition& p) {
-            if (auto ec = p.log().close()) {
+            if (auto ec = p.log().close(storage::partition_log::close_sync::by_caller)) {
                 server_log().error("closing {}-{}: {}", p.topic(), p.index(), ec.message());
                 clean = false;
             }
@@ -469,52 +471,95 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
     co_return r;
 }
 
+namespace {
+
+// One partition of a topic being created or removed, on its way to its owner shard.
+struct partition_step {
+    size_t slot = 0;  // the partition number
+    shard_id owner = 0;
+    std::error_code error;
+};
+
+std::vector<partition_step> steps_for(const topic_metadata& t, int32_t from, int32_t to) {
+    std::vector<partition_step> steps;
+    for (int32_t p = from; p < to; ++p)
+        steps.push_back({static_cast<size_t>(p), t.partitions[static_cast<size_t>(p)].owner, {}});
+    return steps;
+}
+
+// Directories whose entries changed (partition directories made or removed) are synced once
+// per log dir at the end rather than once per partition.
+void sync_log_dirs(const topic_metadata& t, int32_t from, int32_t to) {
+    std::set<std::string> dirs;
+    for (int32_t p = from; p < to; ++p) dirs.insert(t.partitions[static_cast<size_t>(p)].log_dir);
+    for (const auto& d : dirs) (void)storage::sync_directory(d);
+}
+
+}  // namespace
+
 asio::awaitable<std::error_code> topic_admin::open_new_partitions(
     std::shared_ptr<const topic_metadata> t, int32_t from, int32_t to) {
-    std::error_code first_error;
     auto config = std::make_shared<topic_config>(config_of(*t));
-    for (int32_t p = from; p < to; ++p) {
-        const auto& placement = t->partitions[static_cast<size_t>(p)];
-        auto open = [this, t, p, placement, config]() -> asio::awaitable<std::error_code> {
-                fs::path dir =
-                    fs::path(placement.log_dir) / storage::partition_dir_name(t->name, p);
-                std::error_code ec;
-                // A directory left by an earlier topic of the same name is not ours to reuse.
-                fs::remove_all(dir, ec);
-                fs::create_directories(dir, ec);
-                if (ec) co_return ec;
-                if (auto werr = storage::write_partition_metadata(dir, t->id)) co_return werr;
+    // Each owner shard opens its share, the shards in parallel; a shard yields between
+    // partitions so that its connections keep being served while 10,000 are made.
+    auto open = [this, t, config](shard_id owner, std::vector<partition_step> mine)
+        -> asio::awaitable<std::vector<partition_step>> {
+        auto executor = co_await asio::this_coro::executor;
+        for (auto& step : mine) {
+            const auto p = static_cast<int32_t>(step.slot);
+            const auto& placement = t->partitions[step.slot];
+            fs::path dir = fs::path(placement.log_dir) / storage::partition_dir_name(t->name, p);
+            // A directory left by an earlier topic of the same name is not ours to reuse.
+            fs::remove_all(dir, step.error);
+            fs::create_directories(dir, step.error);
+            // partition.metadata is not synced: the topic table, written after, is what load
+            // trusts, and it writes the file again when a crash lost or tore it.
+            if (!step.error) step.error = storage::write_partition_metadata(dir, t->id, false);
+            if (!step.error) {
                 auto log = storage::partition_log::open(dir, make_log_config(*config));
-                if (!log) co_return log.error();
-                broker_.partitions_on(placement.owner)
-                    .add(open_partition(broker_, *t, p, *config, std::move(log)));
-                co_return std::error_code{};
-        };
-        auto ec = co_await on_shard(broker_.shards().at(placement.owner), open);
-        if (ec && !first_error) first_error = ec;
+                if (log) {
+                    broker_.partitions_on(owner).add(
+                        open_partition(broker_, *t, p, *config, std::move(log)));
+                } else {
+                    step.error = log.error();
+                }
+            }
+            co_await asio::post(executor, asio::use_awaitable);
+        }
+        co_return mine;
+    };
+    auto done = co_await run_on_owners(broker_.shards(), broker_.controller_shard(),
+                                       steps_for(*t, from, to), open);
+    sync_log_dirs(*t, from, to);
+    for (const auto& step : done) {
+        if (step.error) co_return step.error;
     }
-    co_return first_error;
+    co_return std::error_code{};
 }
 
 asio::awaitable<void> topic_admin::close_partitions(std::shared_ptr<const topic_metadata> t,
                                                     int32_t from, bool remove) {
-    for (int32_t p = from; p < t->partition_count(); ++p) {
-        const auto& placement = t->partitions[static_cast<size_t>(p)];
-        auto close = [this, t, p, placement, remove]() -> asio::awaitable<void> {
-                              auto part = broker_.partitions_on(placement.owner).remove(t->id, p);
-                              if (part) {
-                                  part->data_arrived();  // waiting fetches re-check and find it gone
-                                  part->log().close();
-                              }
-                              if (remove) {
-                                  fs::path dir = fs::path(placement.log_dir) /
-                                                 storage::partition_dir_name(t->name, p);
-                                  storage::partition_log::remove(dir);
-                              }
-                              co_return;
-        };
-        co_await on_shard(broker_.shards().at(placement.owner), close);
-    }
+    auto close = [this, t, remove](shard_id owner, std::vector<partition_step> mine)
+        -> asio::awaitable<std::vector<partition_step>> {
+        auto executor = co_await asio::this_coro::executor;
+        for (auto& step : mine) {
+            const auto p = static_cast<int32_t>(step.slot);
+            if (auto part = broker_.partitions_on(owner).remove(t->id, p)) {
+                part->data_arrived();  // waiting fetches re-check and find it gone
+                part->log().close();
+            }
+            if (remove) {
+                const auto& placement = t->partitions[step.slot];
+                storage::partition_log::remove(
+                    fs::path(placement.log_dir) / storage::partition_dir_name(t->name, p), false);
+            }
+            co_await asio::post(executor, asio::use_awaitable);
+        }
+        co_return mine;
+    };
+    co_await run_on_owners(broker_.shards(), broker_.controller_shard(),
+                           steps_for(*t, from, t->partition_count()), close);
+    if (remove) sync_log_dirs(*t, from, t->partition_count());
 }
 
 }  // namespace runnel::server

@@ -52,8 +52,9 @@ public:
     // Start-up: reads the stored topic table and the partition directories of every log dir and
     // opens each partition's log on its owner shard (shards must be running). Throws on failure.
     void load();
-    // Shutdown: flushes and closes every log on its owner shard (shards must be running).
-    // Returns whether every log closed without an error.
+    // Shutdown: writes out and closes every log on its owner shard (shards must be running),
+    // syncing nothing: the caller syncs the log dirs' file systems. Returns whether every log
+    // closed without an error.
     bool close_all();
 
     // Callable from any shard; the work runs on the controller shard.

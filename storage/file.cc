@@ -164,6 +164,11 @@ std::error_code sync_directory(const std::filesystem::path& dir) {
     return f->close();
 }
 
+std::error_code sync_file_system(const file& f) {
+    if (::syncfs(f.fd()) != 0) return errno_error(errno, "syncfs", f.path());
+    return {};
+}
+
 namespace {
 
 // Writes <path>.tmp (fdatasync'ed when `sync`) and renames it over `path`. On failure `path` is

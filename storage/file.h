@@ -58,6 +58,10 @@ class file {
 
 // fsync of a directory, so that created, renamed or removed entries survive a crash.
 std::error_code sync_directory(const std::filesystem::path& dir);
+// syncfs(2) of the file system holding `f`: everything written to it reaches the disk, and a
+// write-back error since `f` was opened (Linux 5.8+) fails it. One call instead of an fsync per
+// file when thousands of files were written.
+std::error_code sync_file_system(const file& f);
 
 // Replaces `path` with `content` atomically: writes <path>.tmp, fdatasyncs it, renames it over
 // `path` and fsyncs the directory. After a crash the file is either the old or the new one; when a

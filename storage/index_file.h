@@ -112,6 +112,10 @@ class index_file {
         return w;
     }
 
+    // Every entry is in the file or in a flush job's write, and so is the last sync: nothing for
+    // a close to write.
+    bool nothing_pending() const { return queued_ == entries_.size() && !unsynced_; }
+
     // A flush job that took entries failed: the next one writes the whole file again (a later
     // job writing only its own entries would leave a hole of zeros where the lost ones belong).
     void requeue() {

@@ -118,9 +118,10 @@ std::optional<protocol::uuid> topic_id_from_string(std::string_view s) {
 }
 
 std::error_code write_partition_metadata(const fs::path& partition_dir,
-                                         const protocol::uuid& topic_id) {
-    return write_file_atomically(partition_dir / partition_metadata_file_name,
-                                 "version: 0\ntopic_id: " + topic_id_to_string(topic_id));
+                                         const protocol::uuid& topic_id, bool synced) {
+    auto path = partition_dir / partition_metadata_file_name;
+    auto content = "version: 0\ntopic_id: " + topic_id_to_string(topic_id);
+    return synced ? write_file_atomically(path, content) : write_file_quickly(path, content);
 }
 
 result<protocol::uuid> read_partition_metadata(const fs::path& partition_dir) {

@@ -39,9 +39,10 @@ std::string topic_id_to_string(const protocol::uuid& id);
 std::optional<protocol::uuid> topic_id_from_string(std::string_view s);
 
 // Writes "version: 0\ntopic_id: <id>" (byte for byte what Kafka writes) via a temp file, fsync
-// and rename, then syncs the directory.
+// and rename, then syncs the directory. With `synced` false nothing is synced: for a file that
+// can be written again from the topic table when a crash loses or tears it.
 std::error_code write_partition_metadata(const std::filesystem::path& partition_dir,
-                                         const protocol::uuid& topic_id);
+                                         const protocol::uuid& topic_id, bool synced = true);
 // Reads partition.metadata. A missing file is std::errc::no_such_file_or_directory, a malformed
 // one (or the zero id) errc::corrupt_metadata.
 result<protocol::uuid> read_partition_metadata(const std::filesystem::path& partition_dir);

@@ -254,9 +254,15 @@ class partition_log {
     // recovery_point() = max(recovery_point(), job.target) when the job succeeded; after a failure
     // the next prepare_flush covers the same files again.
     void flush_done(const flush_job& job, std::error_code outcome);
+    // How close() makes what it writes durable.
+    enum class close_sync {
+        each_file,  // fdatasync each file and directory it wrote
+        by_caller,  // nothing synced: the caller syncs the whole file system (syncfs) after
+                    // closing many logs, before it trusts recovery_point() (a broker shutdown)
+    };
     // Trims the active segment's indexes, flushes and closes every segment; later calls return
     // errc::log_closed (the offset accessors keep working).
-    std::error_code close();
+    std::error_code close(close_sync sync = close_sync::each_file);
 
     // Retention (UnifiedLog.deleteOldSegments with cleanup.policy=delete): deletes whole
     // segments, oldest first. In Kafka's order: closed segments wholly below log_start_offset();
@@ -298,8 +304,9 @@ class partition_log {
         return producers_.expire(now_ms, expiration_ms);
     }
 
-    // Deletes a partition directory and everything in it (the log must be closed).
-    static std::error_code remove(const std::filesystem::path& dir);
+    // Deletes a partition directory and everything in it (the log must be closed), then syncs
+    // the parent directory unless `sync_parent` is false (the caller syncs it once for many).
+    static std::error_code remove(const std::filesystem::path& dir, bool sync_parent = true);
 
     // Replaces the wall clock (ms) used for segment_ms and flush_ms; for tests.
     void set_clock(std::function<int64_t()> clock) { clock_ = std::move(clock); }
@@ -338,7 +345,9 @@ class partition_log {
     std::error_code replay_marker(segment& seg, const batch_header& h, bool rebuild,
                                   const std::map<int64_t, aborted_txn>& old_entries,
                                   std::vector<uint8_t>& buf);
-    void snapshot_producers(bool sync);
+    // Writes a snapshot as of the log end: at a roll quickly (no sync), at close only when the
+    // state differs from the snapshot already there, synced when `sync`.
+    void snapshot_producers(bool at_close, bool sync);
 
     std::filesystem::path dir_;
     log_config config_;
@@ -356,6 +365,10 @@ class partition_log {
     int64_t min_delete_horizon_ = -1;
     std::unique_ptr<cleaner_pass> pass_;
     producer_state producers_;
+    // The synced snapshot known to hold producers_ as they are (its offset, and the CRC-32C of
+    // its bytes): a close with nothing new writes none (-1: none known).
+    int64_t settled_snapshot_offset_ = -1;
+    uint32_t settled_snapshot_crc_ = 0;
     std::function<int64_t()> clock_;
 };
 

@@ -166,7 +166,9 @@ std::error_code partition_log::load_segments(const open_options& opts) {
         auto seg = segment::create(d, std::max<int64_t>(opts.log_start_offset, 0), options(), now);
         if (!seg) return seg.error();
         segments_.push_back(std::move(*seg));
-        if (auto sync_ec = sync_directory(d)) return sync_ec;
+        // Synced by the first flush (nothing in it can have been acknowledged as durable
+        // before), not here: creating 10,000 partitions paid 10,000 directory syncs.
+        dir_unsynced_ = true;
     }
 
     next_offset_ = segments_.back().next_offset().value_or(segments_.back().base_offset());

@@ -3,6 +3,7 @@
 // newest snapshot at or below the log end (or below the first segment recovery scanned) and
 // replays the batch headers after it: data batches update sequences and open transactions,
 // markers close them and, in the scanned segments, put aborted transactions back into .txnindex.
+#include "protocol/crc32c.h"
 #include "protocol/end_txn_marker.h"
 #include "protocol/record_batch_header.h"
 #include "storage/log.h"
@@ -29,6 +30,12 @@ std::error_code partition_log::load_producer_state(size_t rebuild_first) {
         if (!s) continue;  // torn or corrupt (it is written without a sync): try an older one
         producers_ = std::move(*s);
         from = *it;
+        if (from == next_offset_) {
+            // Nothing to replay: the file holds the state as it is (written by a clean close).
+            auto bytes = producers_.serialize();
+            settled_snapshot_offset_ = from;
+            settled_snapshot_crc_ = protocol::crc32c(bytes.data(), bytes.size());
+        }
         break;
     }
     // Entries of the scanned segments from `from` on come back from the replay. Earlier ones
@@ -106,14 +113,29 @@ std::error_code partition_log::replay_marker(segment& seg, const batch_header& h
     return {};
 }
 
-void partition_log::snapshot_producers(bool sync) {
+void partition_log::snapshot_producers(bool at_close, bool sync) {
     // Without a sync a crash may leave the file torn: its CRC then fails and open falls back to
     // an older snapshot and a longer replay, so nothing is lost but time.
+    // An empty log has nothing to replay and no producers to remember (Kafka writes no snapshot
+    // for it either): 100,000 new partitions closed without 100,000 synced files.
+    if (next_offset_ == log_start_offset_ && producers_.size() == 0) return;
     auto path = dir_ / segment_file_name(next_offset_, snapshot_suffix);
     auto bytes = producers_.serialize();
+    const uint32_t crc = protocol::crc32c(bytes.data(), bytes.size());
+    std::error_code exists_ec;
+    if (at_close && settled_snapshot_offset_ == next_offset_ && settled_snapshot_crc_ == crc &&
+        std::filesystem::exists(path, exists_ec)) {
+        return;  // the same state is on disk already (a close with nothing new)
+    }
     std::string_view content(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     std::error_code ec = sync ? write_file_atomically(path, content) : write_file_quickly(path, content);
-    if (ec) storage_log().warn("{}: cannot write producer snapshot: {}", path.string(), ec.message());
+    if (ec) {
+        storage_log().warn("{}: cannot write producer snapshot: {}", path.string(), ec.message());
+    } else if (at_close) {
+        // Synced here, or by the caller of close(close_sync::by_caller).
+        settled_snapshot_offset_ = next_offset_;
+        settled_snapshot_crc_ = crc;
+    }
 }
 
 }  // namespace runnel::storage

@@ -594,9 +594,14 @@ std::error_code segment::add_to_flush(std::vector<file>& files,
     return {};
 }
 
-std::error_code segment::close() {
+bool segment::indexes_settled() const {
+    return offset_index_.nothing_pending() && time_index_.nothing_pending() &&
+           max_timestamp_ <= time_index_.last_entry().timestamp;
+}
+
+std::error_code segment::close(bool seal_first) {
     std::error_code first;
-    if (log_.is_open()) first = seal();
+    if (seal_first && log_.is_open()) first = seal();
     for (auto ec : {txn_index_.close(), log_.close()}) {
         if (ec && !first) first = ec;
     }

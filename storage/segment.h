@@ -172,7 +172,11 @@ class segment {
         offset_index_.requeue();
         time_index_.requeue();
     }
-    std::error_code close();
+    // Whether close() need not write the indexes: every entry is written and synced (or handed
+    // to a flush job) and sealing would add no final time index entry.
+    bool indexes_settled() const;
+    // Seals (unless `seal_first` is false: the indexes are settled) and closes the files.
+    std::error_code close(bool seal_first = true);
     // Closes and deletes the files; with keep_txn_index the .txnindex stays (the cleaner hands it
     // to the segment that replaces this one at the same base offset).
     std::error_code remove(bool keep_txn_index = false);

@@ -3,6 +3,8 @@
 
 #include "protocol/record_batch_header.h"
 
+#include <map>
+
 namespace runnel::storage {
 namespace {
 
@@ -78,9 +80,17 @@ TEST_F(PartitionLogRecoveryTest, RecoveryPointFollowsFlushRollAndClose) {
 TEST_F(PartitionLogRecoveryTest, FlushJobsCoverWhatWasAppendedBeforeThem) {
     config_.flush_messages = 3;
     open_log();
+    // A new log's first flush syncs only its directory (creating it synced nothing)...
+    auto first = log_->prepare_flush();
+    ASSERT_TRUE(first && *first);
+    EXPECT_TRUE((*first)->dir.has_value());
+    EXPECT_TRUE((*first)->files.empty());
+    ASSERT_FALSE((*first)->run());
+    log_->flush_done(**first, {});
+    // ... and then an empty log has nothing to flush.
     auto none = log_->prepare_flush();
     ASSERT_TRUE(none);
-    EXPECT_FALSE(none->has_value());  // an empty log has nothing to flush
+    EXPECT_FALSE(none->has_value());
     EXPECT_FALSE(log_append(1).flush_due);
     EXPECT_TRUE(log_append(2).flush_due);  // 3 records since the last flush
     auto job = log_->prepare_flush();      // resets the count
@@ -101,6 +111,41 @@ TEST_F(PartitionLogRecoveryTest, FlushJobsCoverWhatWasAppendedBeforeThem) {
     // A job that finishes after a later one never moves the recovery point back.
     log_->flush_done(**job, {});
     EXPECT_EQ(log_->recovery_point(), 4);
+    close_log();
+}
+
+// Name -> (size, modification time) of every file in the partition directory.
+std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> files_in(const fs::path& dir) {
+    std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> out;
+    for (const auto& e : fs::directory_iterator(dir))
+        out[e.path().filename().string()] = {e.file_size(), e.last_write_time()};
+    return out;
+}
+
+TEST_F(PartitionLogRecoveryTest, ClosingAnUnchangedLogWritesNothing) {
+    fill();
+    close_log();
+    ASSERT_TRUE(fs::exists(file(leo_, snapshot_suffix)));
+    const auto before = files_in(path());
+    open_log({0, 0, true});
+    EXPECT_EQ(read_all(), before_);
+    close_log();
+    EXPECT_EQ(files_in(path()), before) << "a close with nothing new rewrote files";
+    // Something new: the close writes the indexes and a snapshot at the new end.
+    open_log({0, 0, true});
+    append(1, 5000, 40);
+    close_log();
+    EXPECT_TRUE(fs::exists(file(leo_ + 1, snapshot_suffix)));
+    EXPECT_NE(files_in(path()), before);
+}
+
+TEST_F(PartitionLogRecoveryTest, EmptyLogClosesWithoutASnapshot) {
+    open_log();
+    close_log();
+    for (const auto& e : fs::directory_iterator(path()))
+        EXPECT_NE(e.path().extension(), snapshot_suffix) << e.path();
+    open_log({0, 0, true});
+    EXPECT_EQ(log_->log_end_offset(), 0);
     close_log();
 }
 
