@@ -49,7 +49,7 @@ for name in "${names[@]}"; do
     case "$name" in
         throughput) "$py" "$root/scripts/bench/throughput.py" --runs 3 ;;
         recovery) "$py" "$root/scripts/bench/recovery.py" --gb 10 --runs 3 ;;
-        startup) "$py" "$root/scripts/bench/startup.py" --partitions 10000 --runs 3 ;;
+        startup) "$py" "$root/scripts/bench/startup.py" --partitions 10000,100000 --runs 3 ;;
         floor) "$py" "$root/scripts/bench/versus_floor.py" --runs 3 ;;
         latency) "$py" "$root/scripts/bench/latency.py" --runs 3 ;;
         scaling) "$py" "$root/scripts/bench/scaling.py" --runs 5 ;;

@@ -174,9 +174,15 @@ class Broker:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
-    def stop(self):
+    def stop(self, timeout=30):
+        """SIGTERM; returns seconds until the process exited."""
+        t0 = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=timeout)
+        return time.monotonic() - t0
+
+    def open_descriptors(self):
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
 
 @contextlib.contextmanager
