@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string log_dir_of(const partition& p) {
-    return const_cast<partition&>(p).log().dir().parent_path().string();
+    return p.log().dir().parent_path().string();
 }
 
 // Offsets of one partition, read on its owner shard.
@@ -238,7 +238,7 @@ asio::awaitable<void> log_maintenance::producer_expiration_loop() {
         if (ec || stopping_ || !me) co_return;
         const int64_t now = storage::wall_clock_ms();
         broker_.partitions_on(me->id()).for_each([&](partition& p) {
-            if (size_t n = p.log().expire_producers(now, cfg.producer_id_expiration_ms)) {
+            if (size_t n = p.expire_producers(now, cfg.producer_id_expiration_ms)) {
                 server_log().info("{}-{}: {} idle producer id(s) expired", p.topic(), p.index(), n);
             }
         });
@@ -251,7 +251,7 @@ void log_maintenance::apply_retention(partition& p, int64_t now, repeated_failur
     const int64_t ms = s.delete_enabled ? s.retention_ms : -1;
     const int64_t bytes = s.delete_enabled ? s.retention_bytes : -1;
     const std::string subject = "retention " + p.topic() + "-" + std::to_string(p.index());
-    auto r = p.log().delete_old_segments(now, ms, bytes);
+    auto r = p.delete_old_segments(now, ms, bytes);
     if (!r) {
         if (failures.failed(subject, r.error())) {
             server_log().error("retention of {}-{}: {} (logged again only when it works or fails "
@@ -318,7 +318,7 @@ bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& f
     o.key_map_bytes = key_map_bytes_per_shard();
     o.key_map_load_factor = broker_.config().log_cleaner_io_buffer_load_factor;
     const std::string subject = "cleaning " + p.topic() + "-" + std::to_string(p.index());
-    auto r = p.log().clean(o, now);
+    auto r = p.clean(o, now);
     if (!r) {
         if (failures.failed(subject, r.error())) {
             server_log().error("cleaning {}-{}: {} (logged again only when it works or fails "

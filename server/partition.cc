@@ -24,11 +24,6 @@ void partition::watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offs
     waiters_.push_back(w);
 }
 
-void partition::appended(const storage::append_info& a, asio::thread_pool& io_pool) {
-    if (a.flush_due || a.rolled) sync_.request(io_pool);
-    data_arrived();
-}
-
 void partition::data_arrived() {
     if (waiters_.empty()) return;
     auto waiting = std::move(waiters_);

@@ -9,7 +9,10 @@
 #include <vector>
 
 #include "protocol/codec.h"
+#include "protocol/end_txn_marker.h"
+#include "protocol/errors.h"
 #include "server/log_sync.h"
+#include "server/log_validator.h"
 #include "server/shard.h"
 #include "storage/partition_log.h"
 
@@ -48,26 +51,74 @@ struct partition_settings {
     int64_t segment_bytes = int64_t{1} << 30;
 };
 
+// What a writer waits for before it answers (Kafka's acks). On a single node `leader` and `all`
+// both wait for the fdatasync the log's flush policy asks for (flush.messages, flush.ms);
+// replication will make `all` wait for the in-sync replicas too.
+enum class required_acks { none, leader, all };
+
+// The outcome of partition::append / append_marker.
+struct append_result {
+    protocol::error_code error = protocol::error_code::none;
+    std::optional<std::string> message;  // why, for the client (Produce v8+ error_message)
+    std::error_code cause;               // the storage error behind `error`, if any
+    int64_t base_offset = -1;
+    int64_t last_offset = -1;
+    int64_t log_append_time = -1;
+    int64_t log_start_offset = -1;
+    // An idempotent producer's retry: answered with the original offsets, nothing written.
+    bool duplicate = false;
+    // End offset that must be flushed before acks other than `none` are answered; -1: none.
+    int64_t flush_end_offset = -1;
+
+    bool ok() const { return error == protocol::error_code::none; }
+};
+
 class partition {
 public:
     partition(std::string topic, protocol::uuid topic_id, int32_t index,
               std::unique_ptr<storage::partition_log> log, partition_settings settings,
-              std::function<void()> on_durable = {})
+              asio::thread_pool& io_pool, std::function<void()> on_durable = {})
         : topic_(std::move(topic)),
           topic_id_(topic_id),
           index_(index),
           log_(std::move(log)),
+          io_pool_(io_pool),
           sync_(*log_, std::move(on_durable)),
           settings_(settings) {}
 
     const std::string& topic() const { return topic_; }
     const protocol::uuid& topic_id() const { return topic_id_; }
     int32_t index() const { return index_; }
-    storage::partition_log& log() { return *log_; }
-    // Group commit of the log's flushes (fdatasync on the broker's I/O pool).
-    log_sync& sync() { return sync_; }
+    // The log, for reading. Writes go through append(), append_marker() and the maintenance
+    // calls below, so that every writer gets the same validation, bookkeeping and acks.
+    const storage::partition_log& log() const { return *log_; }
     const partition_settings& settings() const { return settings_; }
     void set_settings(partition_settings s) { settings_ = s; }
+
+    // The one write path into the log (partition_append.cc). Batches from a client are checked
+    // first (log_validator.h, under `rules`); the broker's own (coordinator origin) are trusted.
+    // Stamps LogAppendTime when the topic uses it, appends, wakes waiting fetches and starts the
+    // flush the policy makes due; it does not wait. Then acknowledged() waits for what the
+    // writer's acks require, so that a request writing many partitions waits for all of their
+    // flushes at once.
+    append_result append(std::span<uint8_t> batches, storage::append_origin origin,
+                         const produce_rules& rules = {});
+    // A transaction marker written by the transaction coordinator (storage's append_marker).
+    append_result append_marker(int64_t producer_id, int16_t producer_epoch,
+                                protocol::txn_result result, int32_t coordinator_epoch);
+    // Completes once `r` may be answered under `acks`, or with the flush's storage error.
+    asio::awaitable<std::error_code> acknowledged(const append_result& r, required_acks acks);
+
+    // Log maintenance and administration, on the owner shard.
+    storage::result<storage::retention_result> delete_old_segments(int64_t now_ms,
+                                                                   int64_t retention_ms,
+                                                                   int64_t retention_bytes);
+    storage::result<int64_t> delete_records_before(int64_t offset);
+    storage::result<storage::cleaning_result> clean(const storage::cleaning_options& o,
+                                                    int64_t now_ms);
+    size_t expire_producers(int64_t now_ms, int64_t expiration_ms);
+    std::error_code close(storage::partition_log::close_sync sync =
+                              storage::partition_log::close_sync::each_file);
 
     // Registers a fetch waiting for data past `fetch_offset` (below the last stable offset when
     // read_committed); wakes it at once if there is some.
@@ -75,17 +126,17 @@ public:
     // Wakes every waiting fetch (after an append, including a transaction marker: it may move
     // the last stable offset).
     void data_arrived();
-    // After an append (data, coordinator records or a marker): wakes waiting fetches and starts a
-    // background flush when the append made one due (flush.messages, flush.ms) or rolled a
-    // segment. A caller that must answer only once the data is synced then waits with
-    // sync().wait_flushed(pool, a.last_offset + 1) when a.flush_due.
-    void appended(const storage::append_info& a, asio::thread_pool& io_pool);
 
 private:
     std::string topic_;
     protocol::uuid topic_id_;
     int32_t index_;
+    // After an append: wakes waiting fetches and starts a background flush when the append made
+    // one due (flush.messages, flush.ms) or rolled a segment; fills in `r`.
+    append_result appended(storage::result<storage::append_info> appended);
+
     std::unique_ptr<storage::partition_log> log_;
+    asio::thread_pool& io_pool_;  // where flushes run
     log_sync sync_;  // after log_: destroyed first, as it points into it
     partition_settings settings_;
     std::vector<std::weak_ptr<fetch_wakeup>> waiters_;

@@ -36,7 +36,7 @@ std::unique_ptr<partition> open_partition(broker& b, const topic_metadata& t, in
                                           storage::result<std::unique_ptr<storage::partition_log>>
                                               log) {
     return std::make_unique<partition>(t.name, t.id, index, std::move(*log),
-                                       make_partition_settings(config),
+                                       make_partition_settings(config), b.io_pool(),
                                        [&m = b.maintenance()] { m.note_flushed(); });
 }
 
@@ -195,7 +195,7 @@ bool topic_admin::close_all() {
     std::atomic<bool> clean{true};
     run_on_every_shard(broker_.shards(), [&](shard_id me) {
         broker_.partitions_on(me).for_each([&](partition& p) {
-            if (auto ec = p.log().close(storage::partition_log::close_sync::by_caller)) {
+            if (auto ec = p.close(storage::partition_log::close_sync::by_caller)) {
                 server_log().error("closing {}-{}: {}", p.topic(), p.index(), ec.message());
                 clean = false;
             }
@@ -546,7 +546,7 @@ asio::awaitable<void> topic_admin::close_partitions(std::shared_ptr<const topic_
             const auto p = static_cast<int32_t>(step.slot);
             if (auto part = broker_.partitions_on(owner).remove(t->id, p)) {
                 part->data_arrived();  // waiting fetches re-check and find it gone
-                part->log().close();
+                part->close();
             }
             if (remove) {
                 const auto& placement = t->partitions[step.slot];

@@ -36,11 +36,12 @@ append_fn coordinator_set::make_append(shard_id id) {
         auto t = broker_.topics().snapshot()->find(offsets_topic_name);
         partition* part = t ? broker_.partitions_on(id).find(t->id, p) : nullptr;
         if (!part) return storage::make_error_code(storage::errc::log_closed);
-        auto appended = append_group_records(part->log(), records, txn);
-        if (!appended) return appended.error();
-        // Flushed in the background: the coordinator answers without waiting for the sync.
-        part->appended(*appended, broker_.io_pool());
-        return appended->base_offset;
+        auto batch = group_records_batch(records, txn);
+        // Flushed in the background: the coordinator answers without waiting for the sync
+        // (required_acks::none: nothing to wait for).
+        auto appended = part->append(batch, storage::append_origin::coordinator);
+        if (!appended.ok()) return appended.cause;
+        return appended.base_offset;
     };
 }
 

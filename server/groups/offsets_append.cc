@@ -2,9 +2,8 @@
 
 namespace runnel::server::groups {
 
-storage::result<storage::append_info> append_group_records(
-    storage::partition_log& log, const std::vector<protocol::record_input>& records,
-    const std::optional<txn_producer>& txn) {
+std::vector<uint8_t> group_records_batch(const std::vector<protocol::record_input>& records,
+                                         const std::optional<txn_producer>& txn) {
     protocol::batch_options options;
     if (txn) {
         options.producer_id = txn->producer_id;
@@ -12,8 +11,7 @@ storage::result<storage::append_info> append_group_records(
         options.base_sequence = -1;
         options.transactional = true;
     }
-    auto batch = protocol::build_batch(options, records);
-    return log.append(batch, std::nullopt, storage::append_origin::coordinator);
+    return protocol::build_batch(options, records);
 }
 
 }  // namespace runnel::server::groups

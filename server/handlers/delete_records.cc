@@ -32,7 +32,7 @@ void delete_one(broker& b, shard_id owner, records_deletion& d) {
         return;
     }
     const int64_t target = d.offset == -1 ? p->log().log_end_offset() : d.offset;
-    auto moved = p->log().delete_records_before(target);
+    auto moved = p->delete_records_before(target);
     if (!moved) {
         d.error = map_to_kafka_error(moved.error());
         return;

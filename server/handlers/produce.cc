@@ -1,6 +1,7 @@
-// Produce (0): validate each partition's record batches and append them to the partition's log
-// on its owner shard. Batches are stored exactly as received, with base offsets (and, for
-// LogAppendTime topics, timestamps) stamped in place.
+// Produce (0): splits each request by partition and appends the batches on the owner shards
+// through partition::append (validation, stamping and flush policy live there), then waits for
+// what the request's acks require. Batches are stored exactly as received, with base offsets (and,
+// for LogAppendTime topics, timestamps) stamped in place.
 #include "protocol/messages/produce.h"
 
 #include "protocol/errors.h"
@@ -12,7 +13,6 @@
 #include "server/log.h"
 #include "server/owner_calls.h"
 #include "server/transactions/produce_verification.h"
-#include "storage/wall_clock.h"
 
 namespace runnel::server {
 
@@ -24,103 +24,26 @@ namespace {
 
 struct partition_append : partition_work {
     size_t request = 0;  // which of the pipelined requests served together (handle) it is from
-    bool wait_for_flush = true;  // acks != 0
+    required_acks acks = required_acks::leader;
     int16_t version = 0;
     // Points into the request frame, which stays alive for the whole request (keep_alive).
     std::span<uint8_t> records;
     std::shared_ptr<const void> keep_alive;
-    bool null_records = false;
 
-    error_code error = error_code::none;
-    std::optional<std::string> message;
-    int64_t base_offset = -1;
-    int64_t log_append_time = -1;
-    int64_t log_start_offset = -1;
-    // flush.messages/flush.ms made this append due for a flush: with acks != 0 the answer waits
-    // for it (group commit, see log_sync.h).
-    int64_t flush_end_offset = -1;
+    append_result result;
 };
 
 void append_one(broker& b, shard_id owner, partition_append& a) {
-    if (a.error != error_code::none) return;  // refused before (transaction verification)
+    if (!a.result.ok()) return;  // refused before (transaction verification)
     partition* p = b.partitions_on(owner).find(a.topic_id, a.index);
     if (!p) {
-        a.error = error_code::unknown_topic_or_partition;
+        a.result.error = error_code::unknown_topic_or_partition;
         return;
     }
-    if (a.null_records || a.records.empty()) {
-        a.error = error_code::corrupt_message;
-        a.message = "The produce request carries no record batch.";
-        return;
-    }
-    const auto& settings = p->settings();
-    auto check = protocol::validate_batches(a.records, settings.max_message_bytes);
-    if (check.error == error_code::none && check.batch_count != 1) {
-        // Produce v3+ carries exactly one batch per partition (ProduceRequest.validateRecords).
-        check.error = error_code::invalid_record;
-        check.message =
-            "Produce requests with version 3 and above must contain exactly one "
-            "record batch per partition.";
-    }
-    if (check.error == error_code::none && a.version < 7 &&
-        protocol::parse_batch_header(a.records)->codec() == protocol::compression_codec::zstd) {
-        // KIP-110: zstd needs Produce v7+, so older clients cannot write what they cannot read.
-        check.error = error_code::unsupported_compression_type;
-        check.message = "Produce requests with ZStandard compression need version 7 or later.";
-    }
-    if (check.error == error_code::none && !settings.log_append_time && check.min_timestamp >= 0) {
-        // KIP-937: CreateTime timestamps must lie within the topic's window around now.
-        const int64_t now = storage::wall_clock_ms();
-        if (now - check.min_timestamp > settings.timestamp_before_max_ms ||
-            check.max_timestamp - now > settings.timestamp_after_max_ms) {
-            check.error = error_code::invalid_timestamp;
-            check.message = "Timestamp of a record in " + p->topic() + "-" +
-                            std::to_string(p->index()) +
-                            " is out of range (message.timestamp.before.max.ms / "
-                            "message.timestamp.after.max.ms).";
-        }
-    }
-    if (check.error == error_code::none && settings.compact && check.has_null_key) {
-        check.error = error_code::invalid_record;
-        check.message = "Compacted topic cannot accept message without key in topic partition " +
-                        p->topic() + "-" + std::to_string(p->index()) + ".";
-    }
-    if (check.error != error_code::none) {
-        a.error = check.error;
-        a.message = check.message;
-        a.log_start_offset = p->log().log_start_offset();
-        return;
-    }
-    std::optional<int64_t> append_time;
-    if (settings.log_append_time) {
-        append_time = storage::wall_clock_ms();
-        size_t pos = 0;
-        while (pos < a.records.size()) {
-            auto h = protocol::parse_batch_header(a.records.subspan(pos));
-            auto size = static_cast<size_t>(h->total_size());
-            protocol::stamp_log_append_time(a.records.subspan(pos, size), *append_time);
-            pos += size;
-        }
-    }
-    auto appended = p->log().append(a.records, append_time);
-    if (!appended) {
-        a.error = map_to_kafka_error(appended.error());
-        a.message = "Cannot append to " + p->topic() + "-" + std::to_string(p->index()) + ": " +
-                    appended.error().message();
-        server_log().error("{}", *a.message);
-        return;
-    }
-    a.base_offset = appended->base_offset;
-    a.log_append_time = appended->log_append_time;
-    a.log_start_offset = p->log().log_start_offset();
-    if (appended->duplicate) {
-        // An idempotent producer's retry: acknowledged with the original offsets. With a flush
-        // per message the original may still be waiting for its sync; so does the retry.
-        if (p->log().config().flush_messages == 1) a.flush_end_offset = appended->last_offset + 1;
-        return;
-    }
-    if (appended->flush_due) a.flush_end_offset = appended->last_offset + 1;
-    p->appended(*appended, b.io_pool());
+    // What this Produce version allows (ProduceRequest.validateRecords; KIP-110 for zstd).
+    const produce_rules rules{.single_batch = true, .zstd_allowed = a.version >= 7};
+    a.result = p->append(a.records, storage::append_origin::client, rules);
+    if (a.result.cause) server_log().error("{}", *a.result.message);
 }
 
 // The transactional batches of a request, checked with the transaction coordinator before any is
@@ -153,7 +76,7 @@ struct transactional_batches {
                 b, *transactional_id, producer_id, epoch, partitions);
         }
         for (const auto& [tp, e] : refused) {
-            auto& a = work[work_index.at(tp)];
+            auto& a = work[work_index.at(tp)].result;
             a.error = e;
             if (e == error_code::invalid_txn_state)
                 a.message = "Partition was not added to the transaction";
@@ -161,21 +84,21 @@ struct transactional_batches {
     }
 };
 
-// Waits for the flushes that acks != 0 appends depend on; all were started by append_one, so
-// they run concurrently and this waits for the slowest.
-asio::awaitable<void> wait_for_flushes(broker& b, shard_id owner,
-                                       std::vector<partition_append>& items) {
+// Waits for what each append's acks require; every append was made (and its flush started) by
+// append_one first, so the flushes run concurrently and this waits for the slowest.
+asio::awaitable<void> wait_for_acks(broker& b, shard_id owner,
+                                    std::vector<partition_append>& items) {
     for (auto& a : items) {
-        if (!a.wait_for_flush || a.flush_end_offset < 0 || a.error != error_code::none) continue;
+        if (!a.result.ok() || a.result.flush_end_offset < 0) continue;
         partition* p = b.partitions_on(owner).find(a.topic_id, a.index);
-        std::error_code ec = p ? co_await p->sync().wait_flushed(b.io_pool(), a.flush_end_offset)
+        std::error_code ec = p ? co_await p->acknowledged(a.result, a.acks)
                                : std::error_code(storage::errc::log_closed);
         if (ec) {
-            a.error = map_to_kafka_error(ec);
-            a.message = "Cannot flush " + (p ? p->topic() + "-" + std::to_string(p->index())
-                                             : std::string("a deleted partition")) +
-                        ": " + ec.message();
-            a.base_offset = -1;
+            a.result.error = map_to_kafka_error(ec);
+            a.result.message = "Cannot flush " + (p ? p->topic() + "-" + std::to_string(p->index())
+                                                    : std::string("a deleted partition")) +
+                               ": " + ec.message();
+            a.result.base_offset = -1;
         }
     }
 }
@@ -227,10 +150,11 @@ asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_cal
                     continue;
                 }
                 a.request = ci;
-                a.wait_for_flush = req.acks != 0;
+                a.acks = req.acks == 0    ? required_acks::none
+                         : req.acks == 1 ? required_acks::leader
+                                         : required_acks::all;
                 a.version = ctx->api_version;
-                a.null_records = pd.records.is_null();
-                if (!a.null_records && !pd.records.chunks().empty()) {
+                if (!pd.records.is_null() && !pd.records.chunks().empty()) {
                     const auto& chunk = pd.records.chunks().front();
                     // The request frame is ours alone: stamping offsets into it in place saves
                     // a copy.
@@ -249,7 +173,7 @@ asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_cal
     auto append_all = [&b](shard_id owner, std::vector<partition_append> items)
         -> asio::awaitable<std::vector<partition_append>> {
         for (auto& a : items) append_one(b, owner, a);
-        co_await wait_for_flushes(b, owner, items);
+        co_await wait_for_acks(b, owner, items);
         co_return items;
     };
     auto done = co_await run_on_owners(b.shards(), home, std::move(work), append_all);
@@ -258,11 +182,11 @@ asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_cal
         auto& pr = resps[a.request]
                        .responses[slot_topic(a.slot)]
                        .partition_responses[slot_partition(a.slot)];
-        pr.error_code = to_wire(a.error);
-        pr.error_message = a.message;
-        pr.base_offset = a.base_offset;
-        pr.log_append_time_ms = a.log_append_time;
-        pr.log_start_offset = a.log_start_offset;
+        pr.error_code = to_wire(a.result.error);
+        pr.error_message = a.result.message;
+        pr.base_offset = a.result.base_offset;
+        pr.log_append_time_ms = a.result.log_append_time;
+        pr.log_start_offset = a.result.log_start_offset;
     }
     for (size_t ci = 0; ci < calls.size(); ++ci) {
         auto& [ctx, req] = calls[ci];

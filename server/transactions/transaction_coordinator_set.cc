@@ -71,13 +71,11 @@ asio::awaitable<std::error_code> transaction_coordinator_set::append(
     if (value) r.value = as_string(*value);
     r.timestamp = storage::wall_clock_ms();
     auto batch = protocol::build_batch({}, {r});
-    auto appended = p->log().append(batch, std::nullopt);
-    if (!appended) co_return appended.error();
-    p->appended(*appended, broker_.io_pool());
-    if (!appended->flush_due) co_return std::error_code{};
-    // The log's flush policy asks for a sync of this record: the state change takes effect
+    auto appended = p->append(batch, storage::append_origin::coordinator);
+    if (!appended.ok()) co_return appended.cause;
+    // When the log's flush policy asks for a sync of this record, the state change takes effect
     // (and is answered) only once it is on disk, as a produce with acks=all would.
-    co_return co_await p->sync().wait_flushed(broker_.io_pool(), appended->last_offset + 1);
+    co_return co_await p->acknowledged(appended, required_acks::all);
 }
 
 void transaction_coordinator_set::start() {

@@ -45,17 +45,17 @@ asio::awaitable<std::error_code> write_transaction_markers(broker& b, shard_id h
         for (auto& w : items) {
             partition* p = b.partitions_on(owner).find(w.topic_id, w.index);
             if (!p) continue;  // deleted meanwhile
-            auto appended = p->log().append_marker(producer_id, producer_epoch, result,
-                                                   coordinator_epoch, storage::wall_clock_ms());
-            if (!appended) {
-                if (appended.error() == storage::errc::invalid_producer_epoch) {
+            auto appended = p->append_marker(producer_id, producer_epoch, result,
+                                             coordinator_epoch);
+            if (!appended.ok()) {
+                if (appended.cause == storage::errc::invalid_producer_epoch) {
                     // The producer already writes with a newer epoch here, so this transaction
                     // was ended by a later one: the marker has nothing left to end.
                     server_log().warn("{}-{}: stale transaction marker for producer {} epoch {}",
                                       p->topic(), p->index(), producer_id, producer_epoch);
                     continue;
                 }
-                w.error = appended.error();
+                w.error = appended.cause;
                 continue;
             }
             if (w.offsets_topic) {
@@ -64,10 +64,7 @@ asio::awaitable<std::error_code> write_transaction_markers(broker& b, shard_id h
                 b.groups().on(owner).complete_transaction(w.index, producer_id,
                                                           result == protocol::txn_result::commit);
             }
-            p->appended(*appended, b.io_pool());
-            if (appended->flush_due) {
-                w.error = co_await p->sync().wait_flushed(b.io_pool(), appended->last_offset + 1);
-            }
+            w.error = co_await p->acknowledged(appended, required_acks::all);
         }
         co_return items;
     };

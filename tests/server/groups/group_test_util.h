@@ -252,7 +252,9 @@ class harness {
             [this](int32_t, std::vector<protocol::record_input> records,
                    const std::optional<txn_producer>& txn) -> storage::result<int64_t> {
                 if (fail_appends) return std::make_error_code(std::errc::io_error);
-                auto appended = append_group_records(*log, records, txn);
+                auto batch = group_records_batch(records, txn);
+                auto appended =
+                    log->append(batch, std::nullopt, storage::append_origin::coordinator);
                 if (!appended) return appended.error();
                 return appended->base_offset;
             });
