@@ -52,6 +52,15 @@ void add_offsets(Map& per_dir, const partition_offsets& o) {
     if (o.cleaner_offset >= 0) d.cleaner_offsets[o.name] = o.cleaner_offset;
 }
 
+// Whether `dir` has any subdirectory (partition directories are its only ones).
+bool holds_partitions(const std::string& dir) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->is_directory(ec)) return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 void log_maintenance::read_startup_state() {
@@ -71,7 +80,10 @@ void log_maintenance::read_startup_state() {
         read(storage::recovery_point_checkpoint_file_name, state.recovery_points);
         read(storage::log_start_offset_checkpoint_file_name, state.log_start_offsets);
         read(storage::cleaner_offset_checkpoint_file_name, state.cleaner_offsets);
-        if (!state.clean_shutdown) {
+        if (!state.clean_shutdown && !holds_partitions(d)) {
+            // A new log dir: nothing to check, nothing to tell a first start about.
+            server_log().debug("log dir {} holds no partitions yet", d);
+        } else if (!state.clean_shutdown) {
             server_log().info("log dir {} was not shut down cleanly: logs after their recovery "
                               "points will be checked",
                               d);
