@@ -191,6 +191,11 @@ def parse_schema(path):
                     schema.name = rest[0]
                     opts = dict(zip(rest[1::2], rest[2::2]))
                     schema.valid = Versions(opts["versions"])
+                    # "serve": the versions the broker implements, when fewer than the file
+                    # describes (a newer version's fields are known, its behaviour not yet).
+                    schema.served = Versions(opts.get("serve", opts["versions"]))
+                    if schema.served.lo < schema.valid.lo or schema.served.hi > schema.valid.hi:
+                        raise SchemaError(f"{path}:{lineno}: serve must lie within versions")
                     schema.flexible = Versions(opts.get("flexible", "none"))
                     if word in ("header", "data"):
                         current = schema.sections.setdefault("header", [])
@@ -787,7 +792,7 @@ def main():
           "inline constexpr api_info api_table[] = {"]
     for s in apis:
         ff = s.flexible.lo if s.flexible.lo is not None else -1
-        t.append(f'    {{{s.key}, "{s.name}", {s.valid.lo}, {s.valid.hi}, {ff}}},')
+        t.append(f'    {{{s.key}, "{s.name}", {s.served.lo}, {s.served.hi}, {ff}}},')
     t += ["};", "",
           "// Maps an API key to its request/response types: api_types<0>::request is produce_request.",
           "template <int16_t Key>", "struct api_types;"]
@@ -798,8 +803,12 @@ def main():
               f"    using request = {n}_request;", f"    using response = {n}_response;",
               f'    static constexpr const char* name = "{s.name}";',
               f"    static constexpr int16_t key = {s.key};",
-              f"    static constexpr int16_t min_version = {s.valid.lo};",
-              f"    static constexpr int16_t max_version = {s.valid.hi};",
+              f"    // Versions the broker serves (the file's `serve`, else `versions`).",
+              f"    static constexpr int16_t min_version = {s.served.lo};",
+              f"    static constexpr int16_t max_version = {s.served.hi};",
+              f"    // Versions the message definition covers (encode/decode work for all).",
+              f"    static constexpr int16_t schema_min_version = {s.valid.lo};",
+              f"    static constexpr int16_t schema_max_version = {s.valid.hi};",
               f"    static constexpr int16_t first_flexible = {ff};", "};"]
     t += ["", "using all_apis = std::tuple<" +
           ", ".join(f"api_types<{s.key}>" for s in apis) + ">;", "",

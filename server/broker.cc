@@ -17,6 +17,7 @@
 #include "server/groups/coordinator_set.h"
 #include "server/transactions/transaction_coordinator_set.h"
 #include "server/log.h"
+#include "server/properties.h"
 #include "server/topic_store.h"
 #include "storage/file.h"
 #include "storage/open_file_cache.h"
@@ -28,17 +29,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Reads key=value lines of a Kafka meta.properties file.
+// A Kafka meta.properties file's entries (properties syntax); empty when there is none yet.
 std::map<std::string, std::string> read_meta_properties(const fs::path& p) {
-    std::map<std::string, std::string> out;
-    std::ifstream in(p);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        auto eq = line.find('=');
-        if (eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    return out;
+    std::error_code ec;
+    if (!fs::exists(p, ec)) return {};
+    return to_map(load_properties_file(p.string()));
 }
 
 }  // namespace
@@ -101,7 +96,7 @@ void broker::prepare_log_dirs() {
         text << "#\n# Written by Runnel\nversion=1\ncluster.id=" << cluster_id_
              << "\nnode.id=" << config_.node_id
              << "\ndirectory.id=" << storage::topic_id_to_string(random_uuid()) << "\n";
-        if (auto werr = write_file_atomically(path, text.str())) {
+        if (auto werr = storage::write_file_atomically(path, text.str())) {
             throw std::runtime_error("cannot write " + path.string() + ": " + werr.message());
         }
     }

@@ -1,7 +1,5 @@
 #include "server/dispatch.h"
 
-#include "server/handlers/handlers.h"
-
 namespace runnel::server {
 
 dispatch::dispatch() { register_handlers(*this); }

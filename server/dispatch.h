@@ -132,4 +132,9 @@ private:
     std::vector<api_handler> handlers_;
 };
 
+// Registers every API handler: server/handlers/<name>.cc defines register_<name>(dispatch&), and
+// the build generates this function from the folder's files, so a new API is its schema file and
+// its handler file, nothing else.
+void register_handlers(dispatch& d);
+
 }  // namespace runnel::server

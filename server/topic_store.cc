@@ -1,13 +1,11 @@
 #include "server/topic_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
+#include "storage/file.h"
 #include "storage/partition_dir.h"
 
 namespace runnel::server {
@@ -48,40 +46,7 @@ std::error_code topic_store::save(const std::vector<stored_topic>& topics) const
                                  {"partitions", t.partitions},
                                  {"configs", t.configs}});
     }
-    return write_file_atomically(path_, doc.dump(2) + "\n");
-}
-
-std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content) {
-    auto tmp = path;
-    tmp += ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return {errno, std::generic_category()};
-    size_t done = 0;
-    while (done < content.size()) {
-        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            std::error_code ec(errno, std::generic_category());
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return ec;
-        }
-        done += static_cast<size_t>(n);
-    }
-    if (::fdatasync(fd) != 0) {
-        std::error_code ec(errno, std::generic_category());
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return ec;
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return {errno, std::generic_category()};
-    int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    return {};
+    return storage::write_file_atomically(path_, doc.dump(2) + "\n");
 }
 
 }  // namespace runnel::server

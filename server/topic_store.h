@@ -35,7 +35,4 @@ private:
     std::filesystem::path path_;
 };
 
-// Writes `content` to `path` atomically: a temporary file, fdatasync, rename, directory fsync.
-std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content);
-
 }  // namespace runnel::server

@@ -8,7 +8,6 @@
 #include "server/dispatch.h"
 #include "server/groups/coordinator_set.h"
 #include "server/groups/offsets_topic.h"
-#include "server/handlers/handlers.h"
 #include "server/transactions/transaction_call.h"
 
 namespace runnel::server {

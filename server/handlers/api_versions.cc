@@ -4,7 +4,6 @@
 
 #include "server/broker.h"
 #include "server/dispatch.h"
-#include "server/handlers/handlers.h"
 
 namespace runnel::server {
 

@@ -5,7 +5,6 @@
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/groups/offsets_topic.h"
-#include "server/handlers/handlers.h"
 
 namespace runnel::server {
 

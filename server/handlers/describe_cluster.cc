@@ -3,7 +3,6 @@
 
 #include "server/broker.h"
 #include "server/dispatch.h"
-#include "server/handlers/handlers.h"
 
 namespace runnel::server {
 

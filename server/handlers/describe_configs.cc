@@ -8,7 +8,6 @@
 #include "protocol/errors.h"
 #include "server/broker.h"
 #include "server/dispatch.h"
-#include "server/handlers/handlers.h"
 
 namespace runnel::server {
 

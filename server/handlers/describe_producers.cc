@@ -6,7 +6,6 @@
 #include "protocol/errors.h"
 #include "server/broker.h"
 #include "server/dispatch.h"
-#include "server/handlers/handlers.h"
 #include "server/owner_calls.h"
 #include "server/topic_name.h"
 

@@ -4,7 +4,6 @@
 #include "protocol/errors.h"
 #include "server/broker.h"
 #include "server/dispatch.h"
-#include "server/handlers/handlers.h"
 #include "server/transactions/transaction_call.h"
 
 namespace runnel::server {

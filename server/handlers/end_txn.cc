@@ -8,7 +8,6 @@
 #include "protocol/errors.h"
 #include "server/broker.h"
 #include "server/dispatch.h"
-#include "server/handlers/handlers.h"
 #include "server/transactions/transaction_call.h"
 
 namespace runnel::server {
@@ -39,6 +38,6 @@ asio::awaitable<std::optional<end_txn_response>> handle(request_context& ctx, en
 
 }  // namespace
 
-void register_end_txn(dispatch& d) { d.add<api_types<26>>(handle, 0, 4); }
+void register_end_txn(dispatch& d) { d.add<api_types<26>>(handle); }
 
 }  // namespace runnel::server

@@ -23,7 +23,6 @@
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/error_mapping.h"
-#include "server/handlers/handlers.h"
 #include "server/owner_calls.h"
 
 namespace runnel::server {

@@ -7,7 +7,6 @@
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/groups/coordinator_set.h"
-#include "server/handlers/handlers.h"
 #include "server/transactions/transaction_coordinator_set.h"
 
 namespace runnel::server {

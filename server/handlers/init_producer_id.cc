@@ -9,7 +9,6 @@
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/error_mapping.h"
-#include "server/handlers/handlers.h"
 #include "server/transactions/transaction_call.h"
 
 namespace runnel::server {

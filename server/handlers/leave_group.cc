@@ -6,7 +6,6 @@
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/groups/coordinator_call.h"
-#include "server/handlers/handlers.h"
 
 namespace runnel::server {
 

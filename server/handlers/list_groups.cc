@@ -8,7 +8,6 @@
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/groups/coordinator_set.h"
-#include "server/handlers/handlers.h"
 #include "server/owner_calls.h"
 
 namespace runnel::server {

@@ -7,7 +7,6 @@
 #include "protocol/errors.h"
 #include "server/broker.h"
 #include "server/dispatch.h"
-#include "server/handlers/handlers.h"
 #include "server/transactions/transaction_coordinator_set.h"
 #include "storage/wall_clock.h"
 

@@ -5,7 +5,6 @@
 #include "protocol/errors.h"
 #include "server/broker.h"
 #include "server/dispatch.h"
-#include "server/handlers/handlers.h"
 #include "server/topic_name.h"
 
 namespace runnel::server {

@@ -9,7 +9,6 @@
 #include "server/broker.h"
 #include "server/dispatch.h"
 #include "server/error_mapping.h"
-#include "server/handlers/handlers.h"
 #include "server/log.h"
 #include "server/owner_calls.h"
 #include "server/transactions/produce_verification.h"

@@ -13,7 +13,6 @@
 #include "server/groups/coordinator_call.h"
 #include "server/groups/offsets_topic.h"
 #include "server/handlers/commit_partitions.h"
-#include "server/handlers/handlers.h"
 #include "server/transactions/transaction_call.h"
 
 namespace runnel::server {
