@@ -90,7 +90,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
         const uint8_t* p = batches.data() + pos;
         if (left < bl::header_size) return make_error_code(errc::invalid_batch);
         auto h = parse_batch_header(p, static_cast<int64_t>(pos));
-        if (!h || static_cast<uint64_t>(h->size()) > left || (h->attributes & bl::control_bit))
+        if (!h || static_cast<uint64_t>(h->total_size()) > left || (h->attributes & bl::control_bit))
             return make_error_code(errc::invalid_batch);
         int64_t last = next + h->last_offset_delta;
         if (h->max_timestamp > max_ts) {
@@ -99,7 +99,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
         }
         records += h->records_count;
         next = last + 1;
-        pos += static_cast<size_t>(h->size());
+        pos += static_cast<size_t>(h->total_size());
     }
     int64_t first_offset = next_offset_;
     int64_t last_offset = next - 1;
@@ -116,7 +116,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
             dup.duplicate = true;
             return dup;
         }
-        pos += static_cast<size_t>(h->size());
+        pos += static_cast<size_t>(h->total_size());
     }
 
     int64_t now = now_ms();
@@ -136,7 +136,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
     for (size_t pos = 0; pos < batches.size();) {
         auto h = parse_batch_header(batches.data() + pos, static_cast<int64_t>(pos));
         producers_.update(producer_append::of(*h), h->base_offset, h->last_offset());
-        pos += static_cast<size_t>(h->size());
+        pos += static_cast<size_t>(h->total_size());
     }
     return appended(first_offset, last_offset, records, log_append_time, now, *rolled);
 }
@@ -286,7 +286,7 @@ result<timestamp_lookup> partition_log::read_batch(const segment& seg,
     t.base_offset = h.base_offset;
     t.last_offset = h.last_offset();
     t.max_timestamp = h.max_timestamp;
-    t.batch = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(h.size()));
+    t.batch = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(h.total_size()));
     if (auto ec = seg.read_bytes(h.position, t.batch->size(), t.batch->data())) return ec;
     return t;
 }

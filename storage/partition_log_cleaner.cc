@@ -200,8 +200,8 @@ std::error_code partition_log::start_cleaning_pass(const cleaning_options& o, in
         while (pos < seg.size() && map_full_at < 0) {
             auto h = seg.read_header(pos);
             if (!h) return h.error();
-            pos += h->size();
-            batch.resize(static_cast<size_t>(h->size()));
+            pos += h->total_size();
+            batch.resize(static_cast<size_t>(h->total_size()));
             if (h->attributes & bl::control_bit) {
                 if (h->producer_id < 0) continue;
                 if (auto ec = seg.read_bytes(h->position, batch.size(), batch.data())) return ec;
@@ -307,8 +307,8 @@ std::error_code partition_log::clean_group(size_t first, size_t last, int64_t no
             }
             auto h = seg.read_header(pos);
             if (!h) return h.error();
-            pos += h->size();
-            batch.resize(static_cast<size_t>(h->size()));
+            pos += h->total_size();
+            batch.resize(static_cast<size_t>(h->total_size()));
             if (auto ec = seg.read_bytes(h->position, batch.size(), batch.data())) return ec;
             auto full = protocol::parse_batch_header(batch);
             if (!full) return errc::corrupt_segment;
@@ -498,7 +498,7 @@ std::error_code recover_interrupted_swaps(const fs::path& dir) {
             auto h = parse_batch_header(hdr, pos);
             if (!h || *got < sizeof hdr) break;
             end_offset = h->next_offset();
-            pos += h->size();
+            pos += h->total_size();
         }
         (void)f->close();
         // Every segment whose base offset lies in the swap's range was being replaced.

@@ -82,7 +82,7 @@ std::error_code partition_log::replay_marker(segment& seg, const batch_header& h
                                              const std::map<int64_t, aborted_txn>& old_entries,
                                              std::vector<uint8_t>& buf) {
     if (h.producer_id < 0) return {};
-    buf.resize(static_cast<size_t>(h.size()));
+    buf.resize(static_cast<size_t>(h.total_size()));
     if (auto ec = seg.read_bytes(h.position, buf.size(), buf.data())) return ec;
     auto marker = protocol::parse_end_txn_marker(buf);
     if (!marker) return {};  // another control type, or emptied by a cleaner

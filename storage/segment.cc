@@ -82,23 +82,14 @@ int64_t header_field_last_offset(const uint8_t* p) {
 }  // namespace
 
 std::optional<batch_header> parse_batch_header(const uint8_t* p, int64_t position) {
-    batch_header h;
-    h.position = position;
-    h.base_offset = bl::load_i64(p + bl::base_offset);
-    h.length = bl::load_i32(p + bl::batch_length);
-    h.magic = static_cast<int8_t>(p[bl::magic]);
-    h.crc = static_cast<uint32_t>(bl::load_i32(p + bl::crc));
-    h.attributes = bl::load_i16(p + bl::attributes);
-    h.last_offset_delta = bl::load_i32(p + bl::last_offset_delta);
-    h.max_timestamp = bl::load_i64(p + bl::max_timestamp);
-    h.producer_id = bl::load_i64(p + bl::producer_id);
-    h.producer_epoch = bl::load_i16(p + bl::producer_epoch);
-    h.base_sequence = bl::load_i32(p + bl::base_sequence);
-    h.records_count = bl::load_i32(p + bl::records_count);
-    if (h.length < static_cast<int32_t>(bl::header_size - bl::log_overhead) || h.magic != 2 ||
-        h.last_offset_delta < 0) {
+    auto wire = protocol::parse_batch_header(std::span<const uint8_t>(p, bl::header_size));
+    if (!wire || wire->batch_length < protocol::min_batch_length ||
+        wire->magic != protocol::current_magic || wire->last_offset_delta < 0) {
         return std::nullopt;
     }
+    batch_header h;
+    static_cast<protocol::batch_header&>(h) = *wire;
+    h.position = position;
     return h;
 }
 
@@ -255,7 +246,7 @@ result<batch_header> segment::read_header(int64_t position) const {
     auto got = (*log)->read_at(buf, sizeof buf, position);
     if (!got) return got.error();
     auto h = *got == sizeof buf ? parse_batch_header(buf, position) : std::nullopt;
-    if (!h || position + h->size() > size_) {
+    if (!h || position + h->total_size() > size_) {
         storage_log().error("{}: bad batch header at position {}", log_.path().string(), position);
         return errc::corrupt_segment;
     }
@@ -277,9 +268,9 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
     if (!first) return first.error();
     auto available = static_cast<size_t>(end - position);
     size_t budget = max_bytes;
-    if (min_one_batch) budget = std::max(budget, static_cast<size_t>(first->size()));
+    if (min_one_batch) budget = std::max(budget, static_cast<size_t>(first->total_size()));
     budget = std::min(budget, available);
-    if (static_cast<size_t>(first->size()) > budget) return r;
+    if (static_cast<size_t>(first->total_size()) > budget) return r;
 
     size_t used = 0;
     if (out) {
@@ -317,20 +308,20 @@ result<segment_read> segment::read(int64_t position, size_t max_bytes, bool min_
         r.first_offset = first->base_offset;
         r.last_offset = -1;
         auto ec = walk_headers(pos, scan_window, [&](const batch_header& h) {
-            if (h.position + h.size() > limit) {
+            if (h.position + h.total_size() > limit) {
                 // The run ends before this batch; its base offset tells where.
                 if (r.last_offset < 0) r.last_offset = h.base_offset - 1;
                 return false;
             }
             r.last_offset = h.last_offset();
-            pos = h.position + h.size();
+            pos = h.position + h.total_size();
             return true;
         });
         if (ec) return ec;
         used = static_cast<size_t>(pos - position);
     }
     r.length = used;
-    if (used > 0) r.first_batch_size = first->size();
+    if (used > 0) r.first_batch_size = first->total_size();
     r.to_end = position + static_cast<int64_t>(used) == size_;
     return r;
 }
@@ -409,7 +400,7 @@ result<int64_t> segment::recover() {
             stop_reason = "bad batch header (length, magic or last offset delta)";
             break;
         }
-        if (pos + h->size() > *file_size || pos + h->size() > max_segment_size) {
+        if (pos + h->total_size() > *file_size || pos + h->total_size() > max_segment_size) {
             stop_reason = "batch extends past the end of the file";
             break;
         }
@@ -420,7 +411,7 @@ result<int64_t> segment::recover() {
         }
         uint32_t crc = 0;
         bool short_read = false;
-        for (int64_t at = pos + static_cast<int64_t>(bl::crc + 4), end = pos + h->size();
+        for (int64_t at = pos + static_cast<int64_t>(bl::crc + 4), end = pos + h->total_size();
              at < end;) {
             auto n = static_cast<size_t>(std::min<int64_t>(end - at, window.capacity()));
             auto chunk = window.get(at, n);
@@ -453,7 +444,7 @@ result<int64_t> segment::recover() {
             if (auto ec = time_index_.maybe_append(max_ts, offset_of_max)) return ec;
             last_index_position = pos;
         }
-        pos += h->size();
+        pos += h->total_size();
         expected_offset = h->next_offset();
     }
 
@@ -504,12 +495,12 @@ std::error_code segment::walk_headers(int64_t position, size_t window_size,
         auto p = window.get(pos, bl::header_size);
         if (!p) return p.error();
         auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
-        if (!h || pos + h->size() > size_) {
+        if (!h || pos + h->total_size() > size_) {
             storage_log().error("{}: bad batch header at position {}", log_.path().string(), pos);
             return errc::corrupt_segment;
         }
         if (!visit(*h)) break;
-        pos += h->size();
+        pos += h->total_size();
     }
     return {};
 }
@@ -528,7 +519,7 @@ result<bool> segment::load_tail() {
         auto p = window.get(pos, bl::header_size);
         if (!p) return result<bool>(boost::system::in_place_error, p.error());
         auto h = *p ? parse_batch_header(*p, pos) : std::nullopt;
-        if (!h || pos + h->size() > size_ || h->base_offset < next ||
+        if (!h || pos + h->total_size() > size_ || h->base_offset < next ||
             h->last_offset() - base_offset_ > max_relative_offset) {
             storage_log().warn("{}: bad batch at position {} after the last index entry",
                                log_.path().string(), pos);
@@ -540,7 +531,7 @@ result<bool> segment::load_tail() {
             offset_of_max = h->last_offset();
         }
         next = h->next_offset();
-        pos += h->size();
+        pos += h->total_size();
     }
     if (size_ > 0) {
         // segment.ms counts from the first batch's timestamp, as in Kafka.

@@ -4,6 +4,7 @@
 // a single shard thread; nothing here locks.
 #pragma once
 
+#include "protocol/record_batch.h"
 #include "storage/errors.h"
 #include "storage/file.h"
 #include "storage/open_file_cache.h"
@@ -24,24 +25,12 @@
 
 namespace runnel::storage {
 
-// The fields of a batch header storage looks at, plus where the batch sits in its file.
-struct batch_header {
+// A batch's header as storage reads it from a file: the wire fields (protocol::batch_header) and
+// where the batch sits.
+struct batch_header : protocol::batch_header {
     int64_t position = 0;  // in the .log file (or in a buffer)
-    int64_t base_offset = 0;
-    int32_t length = 0;  // batch_length field: bytes after the first 12
-    int8_t magic = 0;
-    uint32_t crc = 0;
-    int16_t attributes = 0;
-    int32_t last_offset_delta = 0;
-    int64_t max_timestamp = 0;
-    int64_t producer_id = -1;
-    int16_t producer_epoch = -1;
-    int32_t base_sequence = -1;
-    int32_t records_count = 0;
 
-    int64_t last_offset() const { return base_offset + last_offset_delta; }
     int64_t next_offset() const { return last_offset() + 1; }
-    int64_t size() const { return int64_t{12} + length; }
 };
 
 // Parses the 61-byte header at p. Checks only what makes the batch walkable and v2 (length at least
