@@ -89,8 +89,8 @@ void read_one(broker& b, shard_id owner, partition_read& r) {
 }
 
 // Length of the longest run of whole batches at the start of `ranges` within `budget`. Reads each
-// batch's length field from the file, which is fine for the rare case it serves: the
-// response-wide fetch.max.bytes cutting into a partition's data.
+// batch's length field from the file (blocking: run it on the I/O pool), which is fine for the
+// rare case it serves: the response-wide fetch.max.bytes cutting into a partition's data.
 size_t whole_batches_within(const std::vector<storage::file_range>& ranges, size_t budget) {
     namespace bl = protocol::batch_layout;
     size_t used = 0;
@@ -254,7 +254,15 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
         } else {
             limit = std::min(remaining, static_cast<size_t>(std::max(0, r.max_bytes)));
         }
-        const size_t keep = r.size <= limit ? r.size : whole_batches_within(r.ranges, limit);
+        size_t keep = r.size;
+        if (r.size > limit) {
+            // Finding where whole batches end reads their lengths from the files: on the I/O
+            // pool, as a cold read would be, never on the shard.
+            auto trim = [&r, limit]() -> asio::awaitable<size_t> {
+                co_return whole_batches_within(r.ranges, limit);
+            };
+            keep = co_await asio::co_spawn(b.io_pool().get_executor(), trim(), asio::use_awaitable);
+        }
         if (keep == 0) continue;
         used += keep;
         add_file_chunks(pd.records, r.ranges, keep);
