@@ -256,7 +256,7 @@ class BadInputTest(BrokerTestCase):
 
     def test_fetch_v4_serves_zstd_data(self):
         # Kafka refuses zstd below Fetch v10 (KIP-110); Runnel serves it, because kafka-python
-        # 2.0.2 fetches with v4 and decodes zstd (see server/handlers/fetch.cc).
+        # 2.0.2 fetches with v4 and decodes zstd (see server/kafka/handlers/fetch.cc).
         start = self.latest(0)
         p = make_producer(self.broker.bootstrap, acks="all", **{"compression.type": "zstd"})
         d = Deliveries()

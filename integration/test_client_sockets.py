@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Socket options of client connections (server/client_socket.h), read off the broker's side of
+"""Socket options of client connections (server/net/client_socket.h), read off the broker's side of
 real connections with `ss` (iproute2).
 
 - runnel.socket.loopback.congestion.control (default reno): connections from loopback addresses

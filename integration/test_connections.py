@@ -2,7 +2,7 @@
 """Connections that move between shards.
 
 A connection starts on the shard that accepted it (round-robin); once its Produce or Fetch
-requests keep going to partitions of one other shard it moves there (server/connection.h).
+requests keep going to partitions of one other shard it moves there (server/net/connection.h).
 Requests already read and pipelined requests still in flight when it moves must all be answered,
 in order, with nothing lost or applied twice. Also: pipelined Produce requests served together,
 and connections.max.idle.ms.
@@ -117,7 +117,7 @@ class ConnectionMoveTest(BrokerTestCase):
 
 class PipelinedProduceTest(BrokerTestCase):
     """Produce requests already read together are served together (one hand-off per owner shard
-    for all of them, server/dispatch.h run_batch); each still gets its own answer, in order, and
+    for all of them, server/kafka/dispatch.h run_batch); each still gets its own answer, in order, and
     a bad one among them ends the connection where Kafka would."""
 
     broker_shards = SHARDS

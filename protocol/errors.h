@@ -1,5 +1,5 @@
 // Kafka protocol error codes, as sent in response fields. Only the wire layer uses these; internal
-// code returns std::error_code and server/error_mapping.h turns it into one of these.
+// code returns std::error_code and server/cluster/error_mapping.h turns it into one of these.
 #pragma once
 
 #include <cstdint>

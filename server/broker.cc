@@ -13,12 +13,12 @@
 #include <future>
 #include <sstream>
 
-#include "server/client_socket.h"
-#include "server/groups/coordinator_set.h"
-#include "server/transactions/transaction_coordinator_set.h"
-#include "server/log.h"
-#include "server/properties.h"
-#include "server/topic_store.h"
+#include "server/net/client_socket.h"
+#include "server/coordinators/groups/coordinator_set.h"
+#include "server/coordinators/transactions/transaction_coordinator_set.h"
+#include "server/core/logger.h"
+#include "server/config/properties.h"
+#include "server/cluster/topic_store.h"
 #include "storage/file.h"
 #include "storage/open_file_cache.h"
 #include "storage/partition_dir.h"

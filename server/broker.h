@@ -7,15 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "server/broker_config.h"
-#include "server/dispatch.h"
-#include "server/idle_connections.h"
-#include "server/log_maintenance.h"
-#include "server/partition.h"
-#include "server/producer_ids.h"
-#include "server/shard.h"
-#include "server/topic_admin.h"
-#include "server/topic_registry.h"
+#include "server/config/broker_config.h"
+#include "server/kafka/dispatch.h"
+#include "server/net/idle_connections.h"
+#include "server/cluster/log_maintenance.h"
+#include "server/cluster/partition.h"
+#include "server/cluster/producer_ids.h"
+#include "server/core/shard.h"
+#include "server/cluster/topic_admin.h"
+#include "server/cluster/topic_registry.h"
 #include "storage/file.h"
 
 namespace runnel::server {

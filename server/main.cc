@@ -8,8 +8,8 @@
 #include <iostream>
 
 #include "server/broker.h"
-#include "server/host_limits.h"
-#include "server/log.h"
+#include "server/core/host_limits.h"
+#include "server/core/logger.h"
 
 namespace {
 

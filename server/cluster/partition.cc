@@ -1,0 +1,36 @@
+#include "server/cluster/partition.h"
+
+#include <boost/asio/post.hpp>
+
+namespace runnel::server {
+
+void fetch_wakeup::wake(const std::shared_ptr<fetch_wakeup>& w) {
+    asio::post(w->home.executor(), [w] {
+        w->fired = true;
+        w->timer.cancel();
+    });
+}
+
+void partition::watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset,
+                      bool read_committed) {
+    const int64_t readable_end =
+        read_committed ? log_->last_stable_offset() : log_->log_end_offset();
+    if (readable_end > fetch_offset) {
+        fetch_wakeup::wake(w);
+        return;
+    }
+    // Drop entries of fetches that already finished before adding one more.
+    std::erase_if(waiters_, [](const auto& weak) { return weak.expired(); });
+    waiters_.push_back(w);
+}
+
+void partition::data_arrived() {
+    if (waiters_.empty()) return;
+    auto waiting = std::move(waiters_);
+    waiters_.clear();
+    for (auto& weak : waiting) {
+        if (auto w = weak.lock()) fetch_wakeup::wake(w);
+    }
+}
+
+}  // namespace runnel::server

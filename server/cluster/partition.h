@@ -1,0 +1,188 @@
+// A partition as its owner shard holds it: the log plus the fetches waiting for new data.
+// Touched only on the owner shard.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/codec.h"
+#include "protocol/end_txn_marker.h"
+#include "protocol/errors.h"
+#include "server/cluster/log_sync.h"
+#include "server/cluster/log_validator.h"
+#include "server/core/shard.h"
+#include "storage/partition_log.h"
+
+namespace runnel::server {
+
+// Lives on the shard of the fetch that waits. Owner shards post to that shard to wake it.
+struct fetch_wakeup {
+    explicit fetch_wakeup(shard& home) : home(home), timer(home.context()) {}
+    shard& home;
+    asio::steady_timer timer;
+    bool fired = false;  // home shard only
+
+    // Callable from any shard.
+    static void wake(const std::shared_ptr<fetch_wakeup>& w);
+};
+
+// Settings a partition applies to appends, derived from its topic's config.
+struct partition_settings {
+    int32_t max_message_bytes = 1048588;
+    bool log_append_time = false;
+    bool compact = false;  // cleanup.policy has compact: records need keys
+    // message.timestamp.before/after.max.ms: how far CreateTime timestamps may stray from now.
+    int64_t timestamp_before_max_ms = INT64_MAX;
+    int64_t timestamp_after_max_ms = INT64_MAX;
+    // Retention (retention.ms / retention.bytes, -1 = unlimited), applied when cleanup.policy
+    // includes delete.
+    int64_t retention_ms = -1;
+    int64_t retention_bytes = -1;
+    bool delete_enabled = true;
+    // Log compaction (cleanup.policy has compact): delete.retention.ms, min.cleanable.dirty.ratio,
+    // min.compaction.lag.ms, max.compaction.lag.ms, segment.bytes (cap of a cleaned segment).
+    int64_t delete_retention_ms = 86400000;
+    double min_cleanable_dirty_ratio = 0.5;
+    int64_t min_compaction_lag_ms = 0;
+    int64_t max_compaction_lag_ms = INT64_MAX;
+    int64_t segment_bytes = int64_t{1} << 30;
+};
+
+// What a writer waits for before it answers (Kafka's acks). On a single node `leader` and `all`
+// both wait for the fdatasync the log's flush policy asks for (flush.messages, flush.ms);
+// replication will make `all` wait for the in-sync replicas too.
+enum class required_acks { none, leader, all };
+
+// The outcome of partition::append / append_marker.
+struct append_result {
+    protocol::error_code error = protocol::error_code::none;
+    std::optional<std::string> message;  // why, for the client (Produce v8+ error_message)
+    std::error_code cause;               // the storage error behind `error`, if any
+    int64_t base_offset = -1;
+    int64_t last_offset = -1;
+    int64_t log_append_time = -1;
+    int64_t log_start_offset = -1;
+    // An idempotent producer's retry: answered with the original offsets, nothing written.
+    bool duplicate = false;
+    // End offset that must be flushed before acks other than `none` are answered; -1: none.
+    int64_t flush_end_offset = -1;
+
+    bool ok() const { return error == protocol::error_code::none; }
+};
+
+class partition {
+public:
+    partition(std::string topic, protocol::uuid topic_id, int32_t index,
+              std::unique_ptr<storage::partition_log> log, partition_settings settings,
+              asio::thread_pool& io_pool, std::function<void()> on_durable = {})
+        : topic_(std::move(topic)),
+          topic_id_(topic_id),
+          index_(index),
+          log_(std::move(log)),
+          io_pool_(io_pool),
+          sync_(*log_, std::move(on_durable)),
+          settings_(settings) {}
+
+    const std::string& topic() const { return topic_; }
+    const protocol::uuid& topic_id() const { return topic_id_; }
+    int32_t index() const { return index_; }
+    // The log, for reading. Writes go through append(), append_marker() and the maintenance
+    // calls below, so that every writer gets the same validation, bookkeeping and acks.
+    const storage::partition_log& log() const { return *log_; }
+    const partition_settings& settings() const { return settings_; }
+    void set_settings(partition_settings s) { settings_ = s; }
+
+    // The one write path into the log (partition_append.cc). Batches from a client are checked
+    // first (log_validator.h, under `rules`); the broker's own (coordinator origin) are trusted.
+    // Stamps LogAppendTime when the topic uses it, appends, wakes waiting fetches and starts the
+    // flush the policy makes due; it does not wait. Then acknowledged() waits for what the
+    // writer's acks require, so that a request writing many partitions waits for all of their
+    // flushes at once.
+    append_result append(std::span<uint8_t> batches, storage::append_origin origin,
+                         const produce_rules& rules = {});
+    // A transaction marker written by the transaction coordinator (storage's append_marker).
+    append_result append_marker(int64_t producer_id, int16_t producer_epoch,
+                                protocol::txn_result result, int32_t coordinator_epoch);
+    // Completes once `r` may be answered under `acks`, or with the flush's storage error.
+    asio::awaitable<std::error_code> acknowledged(const append_result& r, required_acks acks);
+
+    // Log maintenance and administration, on the owner shard.
+    storage::result<storage::retention_result> delete_old_segments(int64_t now_ms,
+                                                                   int64_t retention_ms,
+                                                                   int64_t retention_bytes);
+    storage::result<int64_t> delete_records_before(int64_t offset);
+    storage::result<storage::cleaning_result> clean(const storage::cleaning_options& o,
+                                                    int64_t now_ms);
+    size_t expire_producers(int64_t now_ms, int64_t expiration_ms);
+    std::error_code close(storage::partition_log::close_sync sync =
+                              storage::partition_log::close_sync::each_file);
+
+    // Registers a fetch waiting for data past `fetch_offset` (below the last stable offset when
+    // read_committed); wakes it at once if there is some.
+    void watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset, bool read_committed);
+    // Wakes every waiting fetch (after an append, including a transaction marker: it may move
+    // the last stable offset).
+    void data_arrived();
+
+private:
+    std::string topic_;
+    protocol::uuid topic_id_;
+    int32_t index_;
+    // After an append: wakes waiting fetches and starts a background flush when the append made
+    // one due (flush.messages, flush.ms) or rolled a segment; fills in `r`.
+    append_result appended(storage::result<storage::append_info> appended);
+
+    std::unique_ptr<storage::partition_log> log_;
+    asio::thread_pool& io_pool_;  // where flushes run
+    log_sync sync_;  // after log_: destroyed first, as it points into it
+    partition_settings settings_;
+    std::vector<std::weak_ptr<fetch_wakeup>> waiters_;
+};
+
+struct partition_key {
+    protocol::uuid topic_id;
+    int32_t index;
+    bool operator==(const partition_key&) const = default;
+};
+
+struct partition_key_hash {
+    size_t operator()(const partition_key& k) const {
+        uint64_t a, b;
+        std::memcpy(&a, k.topic_id.data(), 8);
+        std::memcpy(&b, k.topic_id.data() + 8, 8);
+        return std::hash<uint64_t>{}(a ^ (b * 0x9e3779b97f4a7c15ULL) ^ static_cast<uint64_t>(k.index));
+    }
+};
+
+// The partitions one shard owns.
+class partition_store {
+public:
+    partition* find(const protocol::uuid& topic_id, int32_t index) {
+        auto it = partitions_.find({topic_id, index});
+        return it == partitions_.end() ? nullptr : it->second.get();
+    }
+    void add(std::unique_ptr<partition> p) {
+        partition_key k{p->topic_id(), p->index()};
+        partitions_[k] = std::move(p);
+    }
+    std::unique_ptr<partition> remove(const protocol::uuid& topic_id, int32_t index) {
+        auto it = partitions_.find({topic_id, index});
+        if (it == partitions_.end()) return nullptr;
+        auto p = std::move(it->second);
+        partitions_.erase(it);
+        return p;
+    }
+    template <class F>
+    void for_each(F&& f) {
+        for (auto& [k, p] : partitions_) f(*p);
+    }
+    size_t size() const { return partitions_.size(); }
+
+private:
+    std::unordered_map<partition_key, std::unique_ptr<partition>, partition_key_hash> partitions_;
+};
+
+}  // namespace runnel::server

@@ -1,0 +1,98 @@
+// partition: the write path every writer of a partition's log takes (Produce, the group and
+// transaction coordinators, transaction markers; later replication and streams), and the
+// maintenance calls that change the log.
+#include "protocol/record_batch.h"
+#include "server/cluster/error_mapping.h"
+#include "server/cluster/partition.h"
+#include "storage/wall_clock.h"
+
+namespace runnel::server {
+
+append_result partition::append(std::span<uint8_t> batches, storage::append_origin origin,
+                                 const produce_rules& rules) {
+    if (origin == storage::append_origin::client) {
+        if (auto refused = validate_client_batches(batches, settings_, rules, topic_, index_,
+                                                   storage::wall_clock_ms())) {
+            append_result r;
+            r.error = refused->error;
+            r.message = std::move(refused->message);
+            r.log_start_offset = log_->log_start_offset();
+            return r;
+        }
+    }
+    std::optional<int64_t> append_time;
+    if (settings_.log_append_time) {
+        append_time = storage::wall_clock_ms();
+        for (size_t pos = 0; pos < batches.size();) {
+            auto h = protocol::parse_batch_header(batches.subspan(pos));
+            auto size = static_cast<size_t>(h->total_size());
+            protocol::stamp_log_append_time(batches.subspan(pos, size), *append_time);
+            pos += size;
+        }
+    }
+    return appended(log_->append(batches, append_time, origin));
+}
+
+append_result partition::append_marker(int64_t producer_id, int16_t producer_epoch,
+                                       protocol::txn_result result, int32_t coordinator_epoch) {
+    return appended(log_->append_marker(producer_id, producer_epoch, result, coordinator_epoch,
+                                        storage::wall_clock_ms()));
+}
+
+append_result partition::appended(storage::result<storage::append_info> a) {
+    append_result r;
+    if (!a) {
+        r.cause = a.error();
+        r.error = map_to_kafka_error(a.error());
+        r.message = "Cannot append to " + topic_ + "-" + std::to_string(index_) + ": " +
+                    a.error().message();
+        r.log_start_offset = log_->log_start_offset();
+        return r;
+    }
+    r.base_offset = a->base_offset;
+    r.last_offset = a->last_offset;
+    r.log_append_time = a->log_append_time;
+    r.log_start_offset = log_->log_start_offset();
+    r.duplicate = a->duplicate;
+    if (a->duplicate) {
+        // An idempotent producer's retry, acknowledged with the original offsets. With a flush
+        // per message the original may still be waiting for its sync; so does the retry.
+        if (log_->config().flush_messages == 1) r.flush_end_offset = a->last_offset + 1;
+        return r;
+    }
+    if (a->flush_due) r.flush_end_offset = a->last_offset + 1;
+    if (a->flush_due || a->rolled) sync_.request(io_pool_);
+    data_arrived();
+    return r;
+}
+
+asio::awaitable<std::error_code> partition::acknowledged(const append_result& r,
+                                                         required_acks acks) {
+    if (acks == required_acks::none || !r.ok() || r.flush_end_offset < 0)
+        co_return std::error_code{};
+    co_return co_await sync_.wait_flushed(io_pool_, r.flush_end_offset);
+}
+
+storage::result<storage::retention_result> partition::delete_old_segments(
+    int64_t now_ms, int64_t retention_ms, int64_t retention_bytes) {
+    return log_->delete_old_segments(now_ms, retention_ms, retention_bytes);
+}
+
+storage::result<int64_t> partition::delete_records_before(int64_t offset) {
+    return log_->delete_records_before(offset);
+}
+
+storage::result<storage::cleaning_result> partition::clean(const storage::cleaning_options& o,
+                                                           int64_t now_ms) {
+    return log_->clean(o, now_ms);
+}
+
+size_t partition::expire_producers(int64_t now_ms, int64_t expiration_ms) {
+    return log_->expire_producers(now_ms, expiration_ms);
+}
+
+std::error_code partition::close(storage::partition_log::close_sync sync) {
+    return log_->close(sync);
+}
+
+}  // namespace runnel::server

@@ -1,0 +1,565 @@
+#include "server/cluster/topic_admin.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
+#include <filesystem>
+#include <latch>
+#include <set>
+
+#include "server/broker.h"
+#include "server/core/logger.h"
+#include "server/core/owner_calls.h"
+#include "server/cluster/partition.h"
+#include "server/cluster/topic_name.h"
+#include "server/cluster/topic_store.h"
+#include "storage/file.h"
+#include "storage/partition_dir.h"
+
+namespace runnel::server {
+
+namespace fs = std::filesystem;
+using protocol::error_code;
+
+namespace {
+
+// Releases the admin lock when an operation ends.
+struct admin_guard {
+    asio::experimental::channel<void(boost::system::error_code)>* lock;
+    ~admin_guard() { lock->try_receive([](boost::system::error_code) {}); }
+};
+
+// Flushes nudge the recovery-point checkpoint (log_maintenance::note_flushed).
+std::unique_ptr<partition> open_partition(broker& b, const topic_metadata& t, int32_t index,
+                                          const topic_config& config,
+                                          storage::result<std::unique_ptr<storage::partition_log>>
+                                              log) {
+    return std::make_unique<partition>(t.name, t.id, index, std::move(*log),
+                                       make_partition_settings(config), b.io_pool(),
+                                       [&m = b.maintenance()] { m.note_flushed(); });
+}
+
+}  // namespace
+
+std::optional<std::string> partitions_per_request_problem(const broker_config& c,
+                                                          int64_t requested) {
+    if (requested <= c.max_partitions_per_request) return std::nullopt;
+    return fmt::format(
+        "Excessively large number of partitions per request: {} requested, limit {} "
+        "(runnel.max.partitions.per.request).",
+        requested, c.max_partitions_per_request);
+}
+
+storage::log_config make_log_config(const topic_config& c) {
+    storage::log_config lc;
+    lc.segment_bytes = c.segment_bytes();
+    lc.segment_ms = c.segment_ms();
+    lc.index_interval_bytes = c.index_interval_bytes();
+    lc.segment_index_bytes = c.segment_index_bytes();
+    lc.flush_messages = c.flush_messages();
+    lc.flush_ms = c.flush_ms() == INT64_MAX ? -1 : c.flush_ms();
+    return lc;
+}
+
+partition_settings make_partition_settings(const topic_config& c) {
+    partition_settings s;
+    s.max_message_bytes = c.max_message_bytes();
+    s.log_append_time = c.message_timestamp_type() == timestamp_type::log_append_time;
+    s.compact = c.compact();
+    s.timestamp_before_max_ms = c.message_timestamp_before_max_ms();
+    s.timestamp_after_max_ms = c.message_timestamp_after_max_ms();
+    s.retention_ms = c.retention_ms();
+    s.retention_bytes = c.retention_bytes();
+    s.delete_enabled = c.delete_enabled();
+    s.delete_retention_ms = c.delete_retention_ms();
+    s.min_cleanable_dirty_ratio = c.min_cleanable_dirty_ratio();
+    s.min_compaction_lag_ms = c.min_compaction_lag_ms();
+    s.max_compaction_lag_ms = c.max_compaction_lag_ms();
+    s.segment_bytes = c.segment_bytes();
+    return s;
+}
+
+topic_admin::topic_admin(broker& b) : broker_(b), partition_limit_(b.config().partition_limit()) {
+    lock_ = std::make_unique<asio::experimental::channel<void(boost::system::error_code)>>(
+        b.controller_shard().executor(), 1);
+}
+
+topic_config topic_admin::config_of(const topic_metadata& t) const {
+    return topic_config(t.config_overrides, broker_.config());
+}
+
+void topic_admin::load() {
+    const auto& cfg = broker_.config();
+    std::vector<fs::path> dirs(cfg.log_dirs.begin(), cfg.log_dirs.end());
+    topic_store store(dirs.front());
+    auto stored = store.load();
+    auto found = storage::scan_log_dirs(dirs);
+
+    // topic name -> partition -> (dir, id) found on disk
+    std::map<std::string, std::map<int32_t, storage::partition_dir_info>> on_disk;
+    for (auto& d : found) on_disk[d.topic][d.partition] = d;
+
+    auto snap = std::make_shared<topics_snapshot>();
+    bool adopted = false;
+    std::set<std::string> known;
+    std::vector<std::shared_ptr<topic_metadata>> topics;
+    for (auto& st : stored) {
+        auto t = std::make_shared<topic_metadata>();
+        t->name = st.name;
+        t->id = st.id;
+        t->config_overrides = st.configs;
+        t->internal = is_internal_topic(st.name);
+        t->partitions.resize(static_cast<size_t>(st.partitions));
+        known.insert(st.name);
+        topics.push_back(t);
+    }
+    // Partition directories with no entry in the table (a log dir copied from elsewhere, or a
+    // table lost): adopt them as topics with default configs.
+    for (auto& [name, parts] : on_disk) {
+        if (known.count(name)) continue;
+        auto t = std::make_shared<topic_metadata>();
+        t->name = name;
+        t->id = parts.begin()->second.topic_id.value_or(random_uuid());
+        t->internal = is_internal_topic(name);
+        t->partitions.resize(static_cast<size_t>(parts.rbegin()->first + 1));
+        server_log().warn("adopting topic '{}' ({} partitions) found on disk but not in {}", name,
+                          t->partitions.size(), topic_store::file_name);
+        topics.push_back(t);
+        adopted = true;
+    }
+    auto dir_counts = count_partitions_per_dir();
+    for (auto& d : found) dir_counts[d.path.parent_path().string()]++;
+    for (auto& t : topics) {
+        auto& parts = on_disk[t->name];
+        for (int32_t p = 0; p < t->partition_count(); ++p) {
+            auto it = parts.find(p);
+            if (it != parts.end() && it->second.topic_id && *it->second.topic_id != t->id) {
+                server_log().warn("ignoring {}: its topic id belongs to an earlier topic '{}'",
+                                  it->second.path.string(), t->name);
+                parts.erase(it);
+                it = parts.end();
+            }
+            auto& placement = t->partitions[static_cast<size_t>(p)];
+            if (it != parts.end()) {
+                placement.log_dir = it->second.path.parent_path().string();
+                placement.owner = next_owner_++ % static_cast<shard_id>(broker_.shards().size());
+            } else {
+                placement = place_next_partition(dir_counts);
+            }
+        }
+        snap = snap->with(t);
+    }
+
+    // Open every partition on its owner shard, shards in parallel.
+    run_on_every_shard(broker_.shards(), [&](shard_id me) {
+        for (auto& t : topics) {
+            auto config = config_of(*t);
+            auto lc = make_log_config(config);
+            for (int32_t p = 0; p < t->partition_count(); ++p) {
+                const auto& placement = t->partitions[static_cast<size_t>(p)];
+                if (placement.owner != me) continue;
+                fs::path dir = fs::path(placement.log_dir) / storage::partition_dir_name(t->name, p);
+                std::error_code ec;
+                fs::create_directories(dir, ec);
+                if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+                if (!storage::read_partition_metadata(dir)) {
+                    if (auto werr = storage::write_partition_metadata(dir, t->id)) {
+                        throw std::runtime_error("cannot write partition.metadata in " +
+                                                 dir.string() + ": " + werr.message());
+                    }
+                }
+                auto log = storage::partition_log::open(
+                    dir, lc,
+                    broker_.maintenance().open_options_for(placement.log_dir, t->name, p));
+                if (!log) {
+                    throw std::runtime_error("cannot open the log in " + dir.string() + ": " +
+                                             log.error().message());
+                }
+                broker_.partitions_on(me).add(open_partition(broker_, *t, p, config, std::move(log)));
+            }
+        }
+    });
+    broker_.topics().publish(snap);
+    if (adopted || stored.size() != topics.size()) {
+        if (auto ec = persist()) {
+            throw std::runtime_error(std::string("cannot write the topic table: ") + ec.message());
+        }
+    }
+    size_t partitions = 0;
+    for (auto& t : topics) partitions += t->partitions.size();
+    server_log().info("loaded {} topics with {} partitions", topics.size(), partitions);
+}
+
+bool topic_admin::close_all() {
+    std::atomic<bool> clean{true};
+    run_on_every_shard(broker_.shards(), [&](shard_id me) {
+        broker_.partitions_on(me).for_each([&](partition& p) {
+            if (auto ec = p.close(storage::partition_log::close_sync::by_caller)) {
+                server_log().error("closing {}-{}: {}", p.topic(), p.index(), ec.message());
+                clean = false;
+            }
+        });
+    });
+    return clean;
+}
+
+std::map<std::string, size_t> topic_admin::count_partitions_per_dir() const {
+    std::map<std::string, size_t> counts;
+    for (const auto& d : broker_.config().log_dirs) counts[d] = 0;
+    for (const auto& [name, t] : broker_.topics().snapshot()->by_name) {
+        for (const auto& p : t->partitions) counts[p.log_dir]++;
+    }
+    return counts;
+}
+
+partition_placement topic_admin::place_next_partition(std::map<std::string, size_t>& dir_counts) {
+    // New partitions go to the log dir holding the fewest, as Kafka does.
+    partition_placement p;
+    size_t best = SIZE_MAX;
+    for (const auto& d : broker_.config().log_dirs) {
+        size_t n = dir_counts[d];
+        if (n < best) {
+            best = n;
+            p.log_dir = d;
+        }
+    }
+    dir_counts[p.log_dir]++;
+    p.owner = next_owner_++ % static_cast<shard_id>(broker_.shards().size());
+    return p;
+}
+
+std::optional<admin_result> topic_admin::check_partition_limit(const std::string& topic,
+                                                               int64_t adding) {
+    const int64_t hosted = broker_.topics().snapshot()->partition_count;
+    if (hosted + adding <= partition_limit_) return std::nullopt;
+    auto message = fmt::format(
+        "Adding {} partitions to '{}' would bring this broker to {} partitions, past its limit of "
+        "{} (runnel.max.partitions).",
+        adding, topic, hosted + adding, partition_limit_);
+    // One line per refusal could be a flood (a client retrying auto-creation): the first, then
+    // at most one a minute with the count in between.
+    ++limit_refusals_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_limit_warning_) {
+        server_log().warn("{} ({} such refusal(s) since the last line)", message,
+                          limit_refusals_);
+        limit_refusals_ = 0;
+        next_limit_warning_ = now + std::chrono::minutes(1);
+    }
+    return admin_result::fail(error_code::policy_violation, std::move(message));
+}
+
+std::error_code topic_admin::persist() const {
+    std::vector<stored_topic> out;
+    for (const auto& [name, t] : broker_.topics().snapshot()->by_name) {
+        out.push_back({t->name, t->id, t->partition_count(), t->config_overrides});
+    }
+    return topic_store(broker_.config().log_dirs.front()).save(out);
+}
+
+std::optional<admin_result> topic_admin::check_assignments(
+    const std::vector<std::vector<int32_t>>& assignments, int16_t replication_factor) const {
+    for (size_t i = 0; i < assignments.size(); ++i) {
+        const auto& replicas = assignments[i];
+        if (replicas.empty()) {
+            return admin_result::fail(error_code::invalid_replica_assignment,
+                                      "Partition " + std::to_string(i) +
+                                          " has an empty replica assignment.");
+        }
+        for (int32_t b : replicas) {
+            if (b != broker_.node_id()) {
+                return admin_result::fail(error_code::invalid_replica_assignment,
+                                          "Broker " + std::to_string(b) +
+                                              " in the replica assignment is not registered.");
+            }
+        }
+        if (replicas.size() > 1) {
+            return admin_result::fail(error_code::invalid_replica_assignment,
+                                      "Duplicate brokers are not allowed in a replica assignment.");
+        }
+    }
+    (void)replication_factor;
+    return std::nullopt;
+}
+
+asio::awaitable<admin_result> topic_admin::create_topic(new_topic spec, bool validate_only) {
+    auto task = [this, spec = std::move(spec), validate_only]() mutable {
+        return create_on_controller(std::move(spec), validate_only);
+    };
+    co_return co_await on_shard(broker_.controller_shard(), task);
+}
+
+asio::awaitable<admin_result> topic_admin::delete_topic(std::string name) {
+    auto task = [this, name = std::move(name)]() { return delete_on_controller(name); };
+    co_return co_await on_shard(broker_.controller_shard(), task);
+}
+
+asio::awaitable<admin_result> topic_admin::create_partitions(
+    std::string name, int32_t count, std::vector<std::vector<int32_t>> assignments,
+    bool validate_only) {
+    auto task = [this, name = std::move(name), count, assignments = std::move(assignments),
+                 validate_only]() mutable {
+        return add_partitions_on_controller(std::move(name), count, std::move(assignments),
+                                            validate_only);
+    };
+    co_return co_await on_shard(broker_.controller_shard(), task);
+}
+
+asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
+                                                                bool validate_only) {
+    co_await lock_->async_send(boost::system::error_code{}, asio::use_awaitable);
+    admin_guard guard{lock_.get()};
+    const auto& cfg = broker_.config();
+
+    if (auto problem = topic_name_problem(spec.name)) {
+        co_return admin_result::fail(error_code::invalid_topic_exception, *problem);
+    }
+    if (broker_.topics().snapshot()->find(spec.name)) {
+        co_return admin_result::fail(error_code::topic_already_exists,
+                                     "Topic '" + spec.name + "' already exists.");
+    }
+    if (!spec.assignments.empty()) {
+        if (spec.partitions != -1 || spec.replication_factor != -1) {
+            co_return admin_result::fail(
+                error_code::invalid_request,
+                "Both numPartitions or replicationFactor and replicasAssignments were set. "
+                "Both cannot be used at the same time.");
+        }
+        if (auto bad = check_assignments(spec.assignments, 1)) co_return *bad;
+        spec.partitions = static_cast<int32_t>(spec.assignments.size());
+        spec.replication_factor = static_cast<int16_t>(spec.assignments.front().size());
+    }
+    if (spec.partitions == -1) spec.partitions = cfg.num_partitions;
+    if (spec.replication_factor == -1) {
+        spec.replication_factor = static_cast<int16_t>(cfg.default_replication_factor);
+    }
+    if (spec.partitions <= 0) {
+        co_return admin_result::fail(error_code::invalid_partitions,
+                                     "Number of partitions was set to an invalid non-positive "
+                                     "value.");
+    }
+    if (spec.replication_factor <= 0) {
+        co_return admin_result::fail(error_code::invalid_replication_factor,
+                                     "Replication factor must be larger than 0, or -1 to use the "
+                                     "default value.");
+    }
+    if (spec.replication_factor > 1) {
+        co_return admin_result::fail(
+            error_code::invalid_replication_factor,
+            "Unable to replicate the partition " + std::to_string(spec.replication_factor) +
+                " time(s): The target replication factor of " +
+                std::to_string(spec.replication_factor) +
+                " cannot be reached because only 1 broker(s) are registered.");
+    }
+    if (auto problem = topic_config::validate_all(spec.configs, cfg)) {
+        co_return admin_result::fail(error_code::invalid_config, *problem);
+    }
+    if (auto refused = check_partition_limit(spec.name, spec.partitions)) co_return *refused;
+
+    auto t = std::make_shared<topic_metadata>();
+    t->name = spec.name;
+    t->id = random_uuid();
+    t->config_overrides = spec.configs;
+    t->internal = is_internal_topic(spec.name);
+    admin_result result;
+    result.replication_factor = spec.replication_factor;
+    if (validate_only) {
+        t->partitions.resize(static_cast<size_t>(spec.partitions));
+        result.topic = t;
+        co_return result;
+    }
+    auto counts = count_partitions_per_dir();
+    for (int32_t p = 0; p < spec.partitions; ++p) t->partitions.push_back(place_next_partition(counts));
+    if (auto ec = co_await open_new_partitions(t, 0, spec.partitions)) {
+        co_await close_partitions(t, 0, true);
+        co_return admin_result::fail(error_code::kafka_storage_error,
+                                     "Cannot create the partitions of '" + spec.name +
+                                         "': " + ec.message());
+    }
+    broker_.topics().publish(broker_.topics().snapshot()->with(t));
+    if (auto ec = persist()) {
+        server_log().error("cannot write the topic table after creating '{}': {}", spec.name,
+                           ec.message());
+    }
+    server_log().info("created topic '{}' with {} partitions (id {})", t->name,
+                      t->partitions.size(), storage::topic_id_to_string(t->id));
+    result.topic = t;
+    co_return result;
+}
+
+asio::awaitable<admin_result> topic_admin::delete_on_controller(std::string name) {
+    co_await lock_->async_send(boost::system::error_code{}, asio::use_awaitable);
+    admin_guard guard{lock_.get()};
+    if (!broker_.config().delete_topic_enable) {
+        co_return admin_result::fail(error_code::topic_deletion_disabled,
+                                     "Topic deletion is disabled.");
+    }
+    auto t = broker_.topics().snapshot()->find(name);
+    if (!t) {
+        co_return admin_result::fail(error_code::unknown_topic_or_partition,
+                                     "This server does not host this topic-partition.");
+    }
+    // Unpublish first so no new request finds the topic, then drop its partitions.
+    broker_.topics().publish(broker_.topics().snapshot()->without(name));
+    if (auto ec = persist()) {
+        server_log().error("cannot write the topic table after deleting '{}': {}", name,
+                           ec.message());
+    }
+    co_await close_partitions(t, 0, true);
+    server_log().info("deleted topic '{}'", name);
+    admin_result r;
+    r.topic = t;
+    co_return r;
+}
+
+asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
+    std::string name, int32_t count, std::vector<std::vector<int32_t>> assignments,
+    bool validate_only) {
+    co_await lock_->async_send(boost::system::error_code{}, asio::use_awaitable);
+    admin_guard guard{lock_.get()};
+    auto old = broker_.topics().snapshot()->find(name);
+    if (!old) {
+        co_return admin_result::fail(error_code::unknown_topic_or_partition,
+                                     "The topic '" + name + "' does not exist.");
+    }
+    const int32_t current = old->partition_count();
+    if (count < current) {
+        co_return admin_result::fail(error_code::invalid_partitions,
+                                     "Topic currently has " + std::to_string(current) +
+                                         " partitions, which is higher than the requested " +
+                                         std::to_string(count) + ".");
+    }
+    if (count == current) {
+        co_return admin_result::fail(error_code::invalid_partitions,
+                                     "Topic already has " + std::to_string(current) +
+                                         " partitions.");
+    }
+    if (!assignments.empty()) {
+        if (static_cast<int32_t>(assignments.size()) != count - current) {
+            co_return admin_result::fail(
+                error_code::invalid_replica_assignment,
+                "Increasing the number of partitions by " + std::to_string(count - current) +
+                    " but " + std::to_string(assignments.size()) + " assignments provided.");
+        }
+        if (auto bad = check_assignments(assignments, 1)) co_return *bad;
+    }
+    if (auto refused = check_partition_limit(name, count - current)) co_return *refused;
+    auto t = std::make_shared<topic_metadata>(*old);
+    if (validate_only) {
+        t->partitions.resize(static_cast<size_t>(count));
+        admin_result r;
+        r.topic = t;
+        co_return r;
+    }
+    auto counts = count_partitions_per_dir();
+    for (int32_t p = current; p < count; ++p) t->partitions.push_back(place_next_partition(counts));
+    if (auto ec = co_await open_new_partitions(t, current, count)) {
+        co_await close_partitions(t, current, true);
+        co_return admin_result::fail(error_code::kafka_storage_error,
+                                     "Cannot create the new partitions of '" + name + "': " +
+                                         ec.message());
+    }
+    broker_.topics().publish(broker_.topics().snapshot()->with(t));
+    if (auto ec = persist()) {
+        server_log().error("cannot write the topic table after growing '{}': {}", name,
+                           ec.message());
+    }
+    server_log().info("topic '{}' now has {} partitions", name, count);
+    admin_result r;
+    r.topic = t;
+    co_return r;
+}
+
+namespace {
+
+// One partition of a topic being created or removed, on its way to its owner shard.
+struct partition_step {
+    size_t slot = 0;  // the partition number
+    shard_id owner = 0;
+    std::error_code error;
+};
+
+std::vector<partition_step> steps_for(const topic_metadata& t, int32_t from, int32_t to) {
+    std::vector<partition_step> steps;
+    for (int32_t p = from; p < to; ++p)
+        steps.push_back({static_cast<size_t>(p), t.partitions[static_cast<size_t>(p)].owner, {}});
+    return steps;
+}
+
+// Directories whose entries changed (partition directories made or removed) are synced once
+// per log dir at the end rather than once per partition.
+void sync_log_dirs(const topic_metadata& t, int32_t from, int32_t to) {
+    std::set<std::string> dirs;
+    for (int32_t p = from; p < to; ++p) dirs.insert(t.partitions[static_cast<size_t>(p)].log_dir);
+    for (const auto& d : dirs) (void)storage::sync_directory(d);
+}
+
+}  // namespace
+
+asio::awaitable<std::error_code> topic_admin::open_new_partitions(
+    std::shared_ptr<const topic_metadata> t, int32_t from, int32_t to) {
+    auto config = std::make_shared<topic_config>(config_of(*t));
+    // Each owner shard opens its share, the shards in parallel; a shard yields between
+    // partitions so that its connections keep being served while 10,000 are made.
+    auto open = [this, t, config](shard_id owner, std::vector<partition_step> mine)
+        -> asio::awaitable<std::vector<partition_step>> {
+        auto executor = co_await asio::this_coro::executor;
+        for (auto& step : mine) {
+            const auto p = static_cast<int32_t>(step.slot);
+            const auto& placement = t->partitions[step.slot];
+            fs::path dir = fs::path(placement.log_dir) / storage::partition_dir_name(t->name, p);
+            // A directory left by an earlier topic of the same name is not ours to reuse.
+            fs::remove_all(dir, step.error);
+            fs::create_directories(dir, step.error);
+            // partition.metadata is not synced: the topic table, written after, is what load
+            // trusts, and it writes the file again when a crash lost or tore it.
+            if (!step.error) step.error = storage::write_partition_metadata(dir, t->id, false);
+            if (!step.error) {
+                auto log = storage::partition_log::open(dir, make_log_config(*config));
+                if (log) {
+                    broker_.partitions_on(owner).add(
+                        open_partition(broker_, *t, p, *config, std::move(log)));
+                } else {
+                    step.error = log.error();
+                }
+            }
+            co_await asio::post(executor, asio::use_awaitable);
+        }
+        co_return mine;
+    };
+    auto done = co_await run_on_owners(broker_.shards(), broker_.controller_shard(),
+                                       steps_for(*t, from, to), open);
+    sync_log_dirs(*t, from, to);
+    for (const auto& step : done) {
+        if (step.error) co_return step.error;
+    }
+    co_return std::error_code{};
+}
+
+asio::awaitable<void> topic_admin::close_partitions(std::shared_ptr<const topic_metadata> t,
+                                                    int32_t from, bool remove) {
+    auto close = [this, t, remove](shard_id owner, std::vector<partition_step> mine)
+        -> asio::awaitable<std::vector<partition_step>> {
+        auto executor = co_await asio::this_coro::executor;
+        for (auto& step : mine) {
+            const auto p = static_cast<int32_t>(step.slot);
+            if (auto part = broker_.partitions_on(owner).remove(t->id, p)) {
+                part->data_arrived();  // waiting fetches re-check and find it gone
+                part->close();
+            }
+            if (remove) {
+                const auto& placement = t->partitions[step.slot];
+                storage::partition_log::remove(
+                    fs::path(placement.log_dir) / storage::partition_dir_name(t->name, p), false);
+            }
+            co_await asio::post(executor, asio::use_awaitable);
+        }
+        co_return mine;
+    };
+    co_await run_on_owners(broker_.shards(), broker_.controller_shard(),
+                           steps_for(*t, from, t->partition_count()), close);
+    if (remove) sync_log_dirs(*t, from, t->partition_count());
+}
+
+}  // namespace runnel::server

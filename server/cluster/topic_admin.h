@@ -1,0 +1,113 @@
+// Topic administration: create, delete, add partitions, and loading topics at start-up.
+// Every change runs on the controller shard (shard 0), one at a time; partition logs are opened
+// and closed on their owner shards.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/errors.h"
+#include "server/config/topic_config.h"
+#include "server/cluster/topic_registry.h"
+#include "storage/partition_log.h"
+
+namespace runnel::server {
+
+class broker;
+struct partition_settings;
+
+struct new_topic {
+    std::string name;
+    int32_t partitions = -1;          // -1: num.partitions
+    int16_t replication_factor = -1;  // -1: default.replication.factor
+    std::map<std::string, std::string> configs;
+    // Explicit replica assignment per partition (CreateTopics "Assignments"); empty if none.
+    std::vector<std::vector<int32_t>> assignments;
+};
+
+struct admin_result {
+    protocol::error_code error = protocol::error_code::none;
+    std::optional<std::string> message;
+    std::shared_ptr<const topic_metadata> topic;  // the topic as created / changed
+    int16_t replication_factor = 1;
+
+    static admin_result fail(protocol::error_code e, std::string msg) {
+        admin_result r;
+        r.error = e;
+        r.message = std::move(msg);
+        return r;
+    }
+};
+
+class topic_admin {
+public:
+    explicit topic_admin(broker& b);
+
+    // Start-up: reads the stored topic table and the partition directories of every log dir and
+    // opens each partition's log on its owner shard (shards must be running). Throws on failure.
+    void load();
+    // Shutdown: writes out and closes every log on its owner shard (shards must be running),
+    // syncing nothing: the caller syncs the log dirs' file systems. Returns whether every log
+    // closed without an error.
+    bool close_all();
+
+    // Callable from any shard; the work runs on the controller shard.
+    asio::awaitable<admin_result> create_topic(new_topic spec, bool validate_only);
+    asio::awaitable<admin_result> delete_topic(std::string name);
+    asio::awaitable<admin_result> create_partitions(std::string name, int32_t count,
+                                                    std::vector<std::vector<int32_t>> assignments,
+                                                    bool validate_only);
+
+    // Most partitions this broker hosts (runnel.max.partitions, resolved).
+    int64_t partition_limit() const { return partition_limit_; }
+
+    // The effective configuration of a topic (overrides resolved against the broker's).
+    topic_config config_of(const topic_metadata& t) const;
+
+private:
+    asio::awaitable<admin_result> create_on_controller(new_topic spec, bool validate_only);
+    asio::awaitable<admin_result> delete_on_controller(std::string name);
+    asio::awaitable<admin_result> add_partitions_on_controller(
+        std::string name, int32_t count, std::vector<std::vector<int32_t>> assignments,
+        bool validate_only);
+
+    // Creates directories and opens logs for partitions [from, to) of `t` on their owners.
+    asio::awaitable<std::error_code> open_new_partitions(std::shared_ptr<const topic_metadata> t,
+                                                         int32_t from, int32_t to);
+    // Closes (and with `remove` deletes) partitions [from, end) of `t` on their owners.
+    asio::awaitable<void> close_partitions(std::shared_ptr<const topic_metadata> t, int32_t from,
+                                           bool remove);
+    // POLICY_VIOLATION when `adding` more partitions would pass runnel.max.partitions.
+    std::optional<admin_result> check_partition_limit(const std::string& topic, int64_t adding);
+    std::optional<admin_result> check_assignments(const std::vector<std::vector<int32_t>>& a,
+                                                  int16_t replication_factor) const;
+    partition_placement place_next_partition(std::map<std::string, size_t>& dir_counts);
+    std::map<std::string, size_t> count_partitions_per_dir() const;
+    std::error_code persist() const;
+
+    broker& broker_;
+    const int64_t partition_limit_;  // runnel.max.partitions, resolved
+    uint64_t limit_refusals_ = 0;  // since the last warning about the limit
+    std::chrono::steady_clock::time_point next_limit_warning_{};
+    shard_id next_owner_ = 0;
+    // A one-slot channel used as an async mutex serialising admin operations on shard 0.
+    std::unique_ptr<asio::experimental::channel<void(boost::system::error_code)>> lock_;
+};
+
+// Why one CreateTopics or CreatePartitions request adding `requested` partitions is refused as a
+// whole (runnel.max.partitions.per.request), or nullopt. Kafka's controller refuses more than
+// 10,000 per request with POLICY_VIOLATION, since larger batches ran it out of memory.
+std::optional<std::string> partitions_per_request_problem(const broker_config& c,
+                                                          int64_t requested);
+
+// Storage and append settings of a topic's partitions from its effective configuration.
+storage::log_config make_log_config(const topic_config& c);
+partition_settings make_partition_settings(const topic_config& c);
+
+}  // namespace runnel::server

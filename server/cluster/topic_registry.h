@@ -1,0 +1,65 @@
+// The broker's topic table. Shard 0 owns it and is the only writer; every shard reads immutable
+// snapshots, replaced as a whole on each change.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/codec.h"
+#include "server/core/shard.h"
+
+namespace runnel::server {
+
+struct partition_placement {
+    shard_id owner = 0;    // the shard that owns this partition's log
+    std::string log_dir;  // the log.dirs entry holding <topic>-<partition>/
+};
+
+struct topic_metadata {
+    std::string name;
+    protocol::uuid id{};
+    std::vector<partition_placement> partitions;  // index = partition number
+    std::map<std::string, std::string> config_overrides;  // topic-level configs set by users
+    bool internal = false;
+
+    int32_t partition_count() const { return static_cast<int32_t>(partitions.size()); }
+};
+
+struct topics_snapshot {
+    std::map<std::string, std::shared_ptr<const topic_metadata>, std::less<>> by_name;
+    std::map<protocol::uuid, std::shared_ptr<const topic_metadata>> by_id;
+    // Partitions of every topic together (runnel.max.partitions bounds it).
+    int64_t partition_count = 0;
+
+    std::shared_ptr<const topic_metadata> find(std::string_view name) const {
+        auto it = by_name.find(name);
+        return it == by_name.end() ? nullptr : it->second;
+    }
+    std::shared_ptr<const topic_metadata> find(const protocol::uuid& id) const {
+        auto it = by_id.find(id);
+        return it == by_id.end() ? nullptr : it->second;
+    }
+    // A copy with `t` added or replaced (by name).
+    std::shared_ptr<topics_snapshot> with(std::shared_ptr<const topic_metadata> t) const;
+    std::shared_ptr<topics_snapshot> without(std::string_view name) const;
+};
+
+class topic_registry {
+public:
+    topic_registry() : current_(std::make_shared<const topics_snapshot>()) {}
+
+    std::shared_ptr<const topics_snapshot> snapshot() const { return current_.load(); }
+    // Shard 0 only.
+    void publish(std::shared_ptr<const topics_snapshot> next) { current_.store(std::move(next)); }
+
+private:
+    std::atomic<std::shared_ptr<const topics_snapshot>> current_;
+};
+
+// A new random (version 4) topic ID, never zero and never one whose text starts with '-'.
+protocol::uuid random_uuid();
+
+}  // namespace runnel::server

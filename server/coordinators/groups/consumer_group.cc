@@ -1,0 +1,204 @@
+#include "server/coordinators/groups/consumer_group.h"
+
+#include <random>
+
+namespace runnel::server::groups {
+
+bool is_known_consumer_assignor(const std::string& name) {
+    return name == "uniform" || name == "range";
+}
+
+std::string random_member_id() {
+    // Kafka's Uuid.randomUuid().toString(): 16 random bytes in URL-safe base64 without padding.
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint64_t a = rng(), b = rng();
+    std::string out;
+    for (int i = 0; i < 22; ++i) {
+        uint64_t& w = i < 11 ? a : b;
+        out += abc[w & 63];
+        w >>= 6;
+    }
+    if (out[0] == '-') out[0] = 'A';
+    return out;
+}
+
+consumer_member* consumer_group::find_member(const std::string& id) {
+    auto it = members_.find(id);
+    return it == members_.end() ? nullptr : &it->second;
+}
+
+const topic_partitions_map* consumer_group::target_of(const std::string& member_id) const {
+    auto it = target_.find(member_id);
+    return it == target_.end() ? nullptr : &it->second;
+}
+
+std::string consumer_group::state() const {
+    if (members_.empty()) return "Empty";
+    if (group_epoch_ > assignment_epoch_) return "Assigning";
+    for (const auto& [id, m] : members_) {
+        if (m.member_epoch != assignment_epoch_ || m.state != consumer_member_state::stable) {
+            return "Reconciling";
+        }
+    }
+    return "Stable";
+}
+
+std::string consumer_group::assignor_name() const {
+    std::map<std::string, int> votes;
+    for (const auto& [id, m] : members_) {
+        if (m.server_assignor) ++votes[*m.server_assignor];
+    }
+    std::string best = default_consumer_assignor;
+    int best_votes = 0;
+    for (const auto& [name, n] : votes) {
+        if (n > best_votes) best = name, best_votes = n;
+    }
+    return best;
+}
+
+consumer_member& consumer_group::put_member(consumer_member m) {
+    std::string id = m.member_id;
+    return members_[id] = std::move(m);
+}
+
+void consumer_group::remove_member(const std::string& id) {
+    auto it = members_.find(id);
+    if (it == members_.end()) return;
+    set_current(it->second, {}, {});
+    members_.erase(it);
+    target_.erase(id);
+    ++group_epoch_;
+}
+
+bool consumer_group::update_topics(std::map<std::string, consumer_topic_info> topics) {
+    if (topics == topics_) return false;
+    topics_ = std::move(topics);
+    return true;
+}
+
+std::set<std::string> consumer_group::subscribed_topic_names() const {
+    std::set<std::string> out;
+    for (const auto& [id, m] : members_)
+        out.insert(m.subscribed_topics.begin(), m.subscribed_topics.end());
+    return out;
+}
+
+void consumer_group::maybe_update_target() {
+    if (group_epoch_ <= assignment_epoch_ && target_.size() == members_.size()) return;
+    assignor_input in;
+    for (const auto& [id, m] : members_) {
+        assignor_member am;
+        am.subscribed_topics = m.subscribed_topics;
+        if (auto t = target_.find(id); t != target_.end()) am.current = t->second;
+        in.members.emplace(id, std::move(am));
+    }
+    for (const auto& [name, t] : topics_) in.topics[name] = t.partitions;
+    const std::string a = assignor_name();
+    target_ = a == "range" ? range_assign(in) : uniform_assign(in);
+    assignment_epoch_ = group_epoch_;
+}
+
+const std::string* consumer_group::owner_of(const std::string& topic, int32_t partition) const {
+    auto it = owners_.find({topic, partition});
+    return it == owners_.end() ? nullptr : &it->second;
+}
+
+void consumer_group::set_current(consumer_member& m, topic_partitions_map assigned,
+                                 topic_partitions_map pending) {
+    for (const auto* old : {&m.assigned, &m.pending_revocation}) {
+        for (const auto& [t, ps] : *old) {
+            for (int32_t p : ps) {
+                auto it = owners_.find({t, p});
+                if (it != owners_.end() && it->second == m.member_id) owners_.erase(it);
+            }
+        }
+    }
+    for (auto* cur : {&assigned, &pending}) {
+        for (auto it = cur->begin(); it != cur->end();) {
+            if (it->second.empty()) {
+                it = cur->erase(it);
+                continue;
+            }
+            for (int32_t p : it->second) owners_[{it->first, p}] = m.member_id;
+            ++it;
+        }
+    }
+    m.assigned = std::move(assigned);
+    m.pending_revocation = std::move(pending);
+}
+
+void consumer_group::reconcile(consumer_member& m,
+                               const std::optional<topic_partitions_map>& owned) {
+    using st = consumer_member_state;
+    switch (m.state) {
+        case st::stable:
+        case st::unreleased_partitions:
+            if (m.member_epoch == assignment_epoch_ && m.state == st::stable) return;
+            break;
+        case st::unrevoked_partitions: {
+            // The member must report owning none of the partitions pending revocation.
+            if (!owned) return;
+            for (const auto& [t, ps] : m.pending_revocation) {
+                auto o = owned->find(t);
+                if (o == owned->end()) continue;
+                for (int32_t p : ps) {
+                    if (o->second.count(p)) return;
+                }
+            }
+            break;
+        }
+    }
+    // computeNextAssignment
+    static const topic_partitions_map none;
+    const topic_partitions_map* target = target_of(m.member_id);
+    if (!target) target = &none;
+    std::set<std::string> topic_names;
+    for (const auto& [t, ps] : *target) topic_names.insert(t);
+    for (const auto& [t, ps] : m.assigned) topic_names.insert(t);
+    topic_partitions_map keep, revoke;
+    bool unreleased = false;
+    for (const auto& t : topic_names) {
+        static const std::set<int32_t> empty_set;
+        auto ti = target->find(t);
+        auto ci = m.assigned.find(t);
+        const auto& tgt = ti == target->end() ? empty_set : ti->second;
+        const auto& cur = ci == m.assigned.end() ? empty_set : ci->second;
+        for (int32_t p : cur) (tgt.count(p) ? keep : revoke)[t].insert(p);
+        for (int32_t p : tgt) {
+            if (cur.count(p)) continue;
+            const std::string* o = owner_of(t, p);
+            if (!o || *o == m.member_id) {
+                keep[t].insert(p);
+            } else {
+                unreleased = true;
+            }
+        }
+    }
+    bool any_revoke = false;
+    for (const auto& [t, ps] : revoke) any_revoke |= !ps.empty();
+    if (any_revoke) {
+        // Keep the epoch; give up the revoked partitions first. New partitions wait: the member
+        // only gets partitions still in its current assignment.
+        topic_partitions_map still;
+        for (const auto& [t, ps] : keep) {
+            auto ci = m.assigned.find(t);
+            if (ci == m.assigned.end()) continue;
+            for (int32_t p : ps) {
+                if (ci->second.count(p)) still[t].insert(p);
+            }
+        }
+        set_current(m, std::move(still), std::move(revoke));
+        m.previous_member_epoch = m.member_epoch;
+        m.state = st::unrevoked_partitions;
+        return;
+    }
+    set_current(m, std::move(keep), {});
+    if (m.member_epoch != assignment_epoch_) {
+        m.previous_member_epoch = m.member_epoch;
+        m.member_epoch = assignment_epoch_;
+    }
+    m.state = unreleased ? st::unreleased_partitions : st::stable;
+}
+
+}  // namespace runnel::server::groups

@@ -1,0 +1,98 @@
+// A KIP-848 consumer group (Kafka's ConsumerGroup + CurrentAssignmentBuilder): the members with
+// their subscriptions, the group epoch, the target assignment computed by a server-side assignor
+// at the assignment epoch, and each member's current assignment as it reconciles toward its
+// target. A partition newly targeted to a member is given to it only once no other member owns it
+// (assigned or pending revocation). In memory only: not written to __consumer_offsets.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "protocol/codec.h"
+#include "server/coordinators/groups/assignor.h"
+
+namespace runnel::server::groups {
+
+inline constexpr const char* default_consumer_assignor = "uniform";
+bool is_known_consumer_assignor(const std::string& name);
+// A new member id for a v0 joining member (Kafka: a random UUID's text).
+std::string random_member_id();
+
+struct consumer_topic_info {
+    protocol::uuid id{};
+    int32_t partitions = 0;
+    bool operator==(const consumer_topic_info&) const = default;
+};
+
+enum class consumer_member_state { stable, unrevoked_partitions, unreleased_partitions };
+
+struct consumer_member {
+    std::string member_id;
+    std::optional<std::string> instance_id;
+    std::optional<std::string> rack_id;
+    int32_t member_epoch = 0;
+    int32_t previous_member_epoch = -1;
+    consumer_member_state state = consumer_member_state::stable;
+    std::string client_id;
+    std::string client_host;
+    std::set<std::string> subscribed_topics;
+    std::optional<std::string> server_assignor;
+    int32_t rebalance_timeout_ms = -1;
+    topic_partitions_map assigned;            // owned by the member now
+    topic_partitions_map pending_revocation;  // still owned, must be given up
+};
+
+class consumer_group {
+  public:
+    explicit consumer_group(std::string id) : id_(std::move(id)) {}
+
+    const std::string& id() const { return id_; }
+    int32_t group_epoch() const { return group_epoch_; }
+    int32_t assignment_epoch() const { return assignment_epoch_; }
+    const std::map<std::string, consumer_member>& members() const { return members_; }
+    consumer_member* find_member(const std::string& id);
+    const topic_partitions_map* target_of(const std::string& member_id) const;
+    const std::map<std::string, consumer_topic_info>& topics() const { return topics_; }
+    bool empty() const { return members_.empty(); }
+
+    // "Empty", "Assigning", "Reconciling" or "Stable" (Kafka's ConsumerGroupState).
+    std::string state() const;
+    // The assignor used: the one most members ask for (ties: by name), else "uniform".
+    std::string assignor_name() const;
+
+    void bump_epoch() { ++group_epoch_; }
+    // Adds or replaces a member (no epoch bump).
+    consumer_member& put_member(consumer_member m);
+    // Removes the member and its partitions, bumps the group epoch.
+    void remove_member(const std::string& id);
+    // Replaces the subscribed topics' metadata; whether it changed (the caller bumps the epoch).
+    bool update_topics(std::map<std::string, consumer_topic_info> topics);
+    // Union of the members' subscriptions.
+    std::set<std::string> subscribed_topic_names() const;
+    // Recomputes the target assignment when the group epoch moved past the assignment epoch.
+    void maybe_update_target();
+    // Moves the member toward its target (CurrentAssignmentBuilder). `owned` is what the member
+    // reported owning (null: not reported in this heartbeat).
+    void reconcile(consumer_member& m, const std::optional<topic_partitions_map>& owned);
+    // Which member owns (assigned or pending revocation) a partition, if any.
+    const std::string* owner_of(const std::string& topic, int32_t partition) const;
+
+  private:
+    void set_current(consumer_member& m, topic_partitions_map assigned,
+                     topic_partitions_map pending);
+
+    std::string id_;
+    int32_t group_epoch_ = 0;
+    int32_t assignment_epoch_ = 0;
+    std::map<std::string, consumer_member> members_;
+    std::map<std::string, topic_partitions_map> target_;
+    std::map<std::string, consumer_topic_info> topics_;
+    std::map<std::pair<std::string, int32_t>, std::string> owners_;
+};
+
+}  // namespace runnel::server::groups

@@ -1,0 +1,351 @@
+// KIP-848 consumer groups on the coordinator: ConsumerGroupHeartbeat (join, subscribe, reconcile,
+// leave), session and rebalance timeouts, ConsumerGroupDescribe. Mirrors Kafka's
+// GroupMetadataManager.consumerGroupHeartbeat; the groups live in memory only.
+#include "server/coordinators/groups/group_coordinator.h"
+
+namespace runnel::server::groups {
+
+using protocol::error_code;
+using protocol::to_wire;
+namespace msg = protocol::msg;
+
+namespace {
+
+constexpr int32_t leave_epoch = -1;
+constexpr int32_t static_leave_epoch = -2;
+
+std::string session_key(const std::string& group, const std::string& member) {
+    return "consumer-session-" + group + "-" + member;
+}
+std::string rebalance_key(const std::string& group, const std::string& member) {
+    return "consumer-rebalance-" + group + "-" + member;
+}
+
+bool is_subset(const topic_partitions_map& a, const topic_partitions_map& b) {
+    for (const auto& [t, ps] : a) {
+        auto it = b.find(t);
+        for (int32_t p : ps) {
+            if (it == b.end() || !it->second.count(p)) return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+consumer_group* group_coordinator::find_consumer_group(int32_t partition, const std::string& id) {
+    auto* ps = state_of(partition);
+    if (!ps) return nullptr;
+    auto it = ps->consumer_groups.find(id);
+    return it == ps->consumer_groups.end() ? nullptr : it->second.get();
+}
+
+void group_coordinator::schedule_consumer_session(int32_t partition, const std::string& group_id,
+                                                  const std::string& member_id) {
+    timers_.schedule(session_key(group_id, member_id), config_.consumer_session_timeout_ms,
+                     [this, partition, group_id, member_id] {
+                         fence_consumer_member(partition, group_id, member_id);
+                     });
+}
+
+void group_coordinator::fence_consumer_member(int32_t partition, const std::string& group_id,
+                                              const std::string& member_id) {
+    timers_.cancel(session_key(group_id, member_id));
+    timers_.cancel(rebalance_key(group_id, member_id));
+    if (auto* g = find_consumer_group(partition, group_id)) g->remove_member(member_id);
+}
+
+msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
+    int32_t partition, const msg::consumer_group_heartbeat_request& req,
+    const consumer_heartbeat_context& ctx) {
+    msg::consumer_group_heartbeat_response resp;
+    auto fail = [&resp](error_code e, std::string message) {
+        resp.error_code = to_wire(e);
+        resp.error_message = std::move(message);
+        return resp;
+    };
+    // Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid.
+    if (req.instance_id && req.instance_id->empty()) {
+        return fail(error_code::invalid_request, "InstanceId can't be empty.");
+    }
+    if (req.rack_id && req.rack_id->empty()) {
+        return fail(error_code::invalid_request, "RackId can't be empty.");
+    }
+    if (req.subscribed_topic_regex) {
+        return fail(error_code::invalid_request, "SubscribedTopicRegex is not supported yet.");
+    }
+    const int32_t epoch = req.member_epoch;
+    if (ctx.api_version >= 1 && req.member_id.empty()) {
+        return fail(error_code::invalid_request, "MemberId can't be empty.");
+    }
+    if (epoch > 0 || epoch == leave_epoch) {
+        if (req.member_id.empty()) {
+            return fail(error_code::invalid_request, "MemberId can't be empty.");
+        }
+    } else if (epoch == 0) {
+        if (req.rebalance_timeout_ms == -1) {
+            return fail(error_code::invalid_request,
+                        "RebalanceTimeoutMs must be provided in first request.");
+        }
+        if (!req.topic_partitions || !req.topic_partitions->empty()) {
+            return fail(error_code::invalid_request,
+                        "TopicPartitions must be empty when (re-)joining.");
+        }
+        if (!req.subscribed_topic_names || req.subscribed_topic_names->empty()) {
+            return fail(error_code::invalid_request,
+                        "SubscribedTopicNames must be set in first request.");
+        }
+    } else if (epoch == static_leave_epoch) {
+        if (req.member_id.empty()) {
+            return fail(error_code::invalid_request, "MemberId can't be empty.");
+        }
+        if (!req.instance_id) return fail(error_code::invalid_request, "InstanceId can't be null.");
+    } else {
+        return fail(error_code::invalid_request, "MemberEpoch is invalid.");
+    }
+    if (req.server_assignor && !is_known_consumer_assignor(*req.server_assignor)) {
+        return fail(error_code::unsupported_assignor,
+                    "ServerAssignor " + *req.server_assignor +
+                        " is not supported. Supported assignors: range, uniform.");
+    }
+
+    auto* ps = state_of(partition);
+    if (!ps) return fail(error_code::not_coordinator, "");
+    if (ps->loading) return fail(error_code::coordinator_load_in_progress, "");
+    const std::string& group_id = req.group_id;
+    // A classic group of that id: refused while it has members; an empty one gives way.
+    if (auto it = ps->groups.find(group_id); it != ps->groups.end()) {
+        if (!it->second->members().empty()) {
+            return fail(error_code::group_id_not_found,
+                        "Group " + group_id + " is not a consumer group.");
+        }
+        if (epoch == 0) {
+            timers_.cancel(join_key(group_id));
+            timers_.cancel(sync_key(group_id));
+            ps->groups.erase(it);
+        }
+    }
+    auto git = ps->consumer_groups.find(group_id);
+    if (git == ps->consumer_groups.end()) {
+        if (epoch != 0) {
+            return fail(error_code::group_id_not_found,
+                        "Consumer group " + group_id + " not found.");
+        }
+        git =
+            ps->consumer_groups.emplace(group_id, std::make_unique<consumer_group>(group_id)).first;
+    }
+    consumer_group& g = *git->second;
+
+    // Leaving.
+    if (epoch == leave_epoch || epoch == static_leave_epoch) {
+        if (!g.find_member(req.member_id)) {
+            return fail(error_code::unknown_member_id,
+                        "Member " + req.member_id + " is not a member of group " + group_id + ".");
+        }
+        fence_consumer_member(partition, group_id, req.member_id);
+        resp.member_id = req.member_id;
+        resp.member_epoch = epoch;
+        return resp;
+    }
+
+    // The member: new (epoch 0) or known with a valid epoch.
+    std::string member_id = req.member_id;
+    consumer_member m;
+    bool is_new = false;
+    if (epoch == 0) {
+        if (member_id.empty()) member_id = random_member_id();
+        if (g.find_member(member_id)) {
+            // Rejoining: the old incarnation's partitions are released first.
+            fence_consumer_member(partition, group_id, member_id);
+        }
+        m.member_id = member_id;
+        is_new = true;
+    } else {
+        consumer_member* old = g.find_member(member_id);
+        if (!old) {
+            return fail(error_code::unknown_member_id,
+                        "Member " + member_id + " is not a member of group " + group_id + ".");
+        }
+        // Kafka's throwIfMemberEpochIsInvalid.
+        bool fenced = epoch > old->member_epoch;
+        if (epoch < old->member_epoch) {
+            topic_partitions_map owned;
+            if (req.topic_partitions) {
+                for (const auto& tp : *req.topic_partitions) {
+                    for (const auto& [name, info] : g.topics()) {
+                        if (info.id == tp.topic_id) {
+                            owned[name].insert(tp.partitions.begin(), tp.partitions.end());
+                        }
+                    }
+                }
+            }
+            fenced = epoch != old->previous_member_epoch || !req.topic_partitions ||
+                     !is_subset(owned, old->assigned);
+        }
+        if (fenced) {
+            return fail(error_code::fenced_member_epoch,
+                        "The consumer group member has a smaller member epoch (" +
+                            std::to_string(epoch) +
+                            ") than the one known by the group coordinator (" +
+                            std::to_string(old->member_epoch) +
+                            "). The member must abandon all its "
+                            "partitions and rejoin.");
+        }
+        m = *old;
+    }
+    // The member's new facts; a new member or a changed subscription bumps the group epoch.
+    m.client_id = ctx.client_id;
+    m.client_host = ctx.client_host;
+    if (req.instance_id) m.instance_id = req.instance_id;
+    if (req.rack_id) m.rack_id = req.rack_id;
+    if (req.rebalance_timeout_ms != -1) m.rebalance_timeout_ms = req.rebalance_timeout_ms;
+    bool changed = is_new;
+    if (req.subscribed_topic_names) {
+        std::set<std::string> subs(req.subscribed_topic_names->begin(),
+                                   req.subscribed_topic_names->end());
+        if (subs != m.subscribed_topics) changed = true;
+        m.subscribed_topics = std::move(subs);
+    }
+    if (req.server_assignor && req.server_assignor != m.server_assignor) {
+        m.server_assignor = req.server_assignor;
+        changed = true;
+    }
+    const topic_partitions_map before = m.assigned;
+    const consumer_member_state state_before = m.state;
+    consumer_member* mp = g.find_member(member_id);
+    if (mp) {
+        // Only the fields above changed; the current assignment stays as the group knows it.
+        mp->client_id = m.client_id;
+        mp->client_host = m.client_host;
+        mp->instance_id = m.instance_id;
+        mp->rack_id = m.rack_id;
+        mp->rebalance_timeout_ms = m.rebalance_timeout_ms;
+        mp->subscribed_topics = m.subscribed_topics;
+        mp->server_assignor = m.server_assignor;
+    } else {
+        mp = &g.put_member(std::move(m));
+    }
+    // The subscribed topics' metadata (new topics, partition counts) may have moved too; one
+    // bump of the group epoch for all of it.
+    std::map<std::string, consumer_topic_info> topics;
+    for (const auto& name : g.subscribed_topic_names()) {
+        if (ctx.topics) {
+            if (auto info = ctx.topics(name)) topics[name] = *info;
+        }
+    }
+    if (g.update_topics(std::move(topics))) changed = true;
+    if (changed) g.bump_epoch();
+    g.maybe_update_target();
+
+    std::optional<topic_partitions_map> owned;
+    if (req.topic_partitions) {
+        owned.emplace();
+        for (const auto& tp : *req.topic_partitions) {
+            for (const auto& [name, info] : g.topics()) {
+                if (info.id == tp.topic_id) {
+                    (*owned)[name].insert(tp.partitions.begin(), tp.partitions.end());
+                }
+            }
+        }
+    }
+    g.reconcile(*mp, owned);
+
+    schedule_consumer_session(partition, group_id, member_id);
+    if (mp->state == consumer_member_state::unrevoked_partitions) {
+        if (state_before != consumer_member_state::unrevoked_partitions || is_new) {
+            const int32_t fence_epoch = mp->member_epoch;
+            timers_.schedule(rebalance_key(group_id, member_id),
+                             std::max(mp->rebalance_timeout_ms, 0),
+                             [this, partition, group_id, member_id, fence_epoch] {
+                                 auto* cg = find_consumer_group(partition, group_id);
+                                 auto* cm = cg ? cg->find_member(member_id) : nullptr;
+                                 if (cm && cm->member_epoch == fence_epoch &&
+                                     cm->state == consumer_member_state::unrevoked_partitions) {
+                                     fence_consumer_member(partition, group_id, member_id);
+                                 }
+                             });
+        }
+    } else {
+        timers_.cancel(rebalance_key(group_id, member_id));
+    }
+
+    resp.member_id = member_id;
+    resp.member_epoch = mp->member_epoch;
+    resp.heartbeat_interval_ms = config_.consumer_heartbeat_interval_ms;
+    if (epoch == 0 || is_new || mp->assigned != before) {
+        auto& a = resp.assignment.emplace();
+        for (const auto& [name, parts] : mp->assigned) {
+            auto t = g.topics().find(name);
+            if (t == g.topics().end() || parts.empty()) continue;
+            auto& e = a.topic_partitions.emplace_back();
+            e.topic_id = t->second.id;
+            e.partitions.assign(parts.begin(), parts.end());
+        }
+    }
+    return resp;
+}
+
+msg::consumer_group_describe_response::described_group group_coordinator::consumer_describe(
+    int32_t partition, const std::string& group_id) const {
+    msg::consumer_group_describe_response::described_group d;
+    d.group_id = group_id;
+    const auto* ps = state_of(partition);
+    const consumer_group* g = nullptr;
+    if (ps) {
+        if (auto it = ps->consumer_groups.find(group_id); it != ps->consumer_groups.end()) {
+            g = it->second.get();
+        }
+    }
+    if (!g) {
+        d.error_code = to_wire(error_code::group_id_not_found);
+        const bool classic = ps && ps->groups.count(group_id);
+        d.error_message = classic ? "Group " + group_id + " is not a consumer group."
+                                  : "Group " + group_id + " not found.";
+        d.group_state = "Dead";
+        return d;
+    }
+    d.group_state = g->state();
+    d.group_epoch = g->group_epoch();
+    d.assignment_epoch = g->assignment_epoch();
+    d.assignor_name = g->assignor_name();
+    auto to_assignment = [g](const topic_partitions_map& a) {
+        msg::consumer_group_describe_common::assignment_entry out;
+        for (const auto& [name, parts] : a) {
+            if (parts.empty()) continue;
+            auto& e = out.topic_partitions.emplace_back();
+            e.topic_name = name;
+            if (auto t = g->topics().find(name); t != g->topics().end()) e.topic_id = t->second.id;
+            e.partitions.assign(parts.begin(), parts.end());
+        }
+        return out;
+    };
+    for (const auto& [id, m] : g->members()) {
+        auto& dm = d.members.emplace_back();
+        dm.member_id = id;
+        dm.instance_id = m.instance_id;
+        dm.rack_id = m.rack_id;
+        dm.member_epoch = m.member_epoch;
+        dm.client_id = m.client_id;
+        dm.client_host = m.client_host;
+        dm.subscribed_topic_names.assign(m.subscribed_topics.begin(), m.subscribed_topics.end());
+        dm.assignment = to_assignment(m.assigned);
+        if (const auto* t = g->target_of(id)) dm.target_assignment = to_assignment(*t);
+    }
+    return d;
+}
+
+error_code group_coordinator::check_consumer_member(int32_t partition, const std::string& group_id,
+                                                    const std::string& member_id,
+                                                    int32_t member_epoch) const {
+    const auto* ps = state_of(partition);
+    if (!ps) return error_code::none;
+    auto it = ps->consumer_groups.find(group_id);
+    if (it == ps->consumer_groups.end()) return error_code::none;
+    auto& g = *it->second;
+    auto m = g.members().find(member_id);
+    if (m == g.members().end()) return error_code::unknown_member_id;
+    if (member_epoch != m->second.member_epoch) return error_code::stale_member_epoch;
+    return error_code::none;
+}
+
+}  // namespace runnel::server::groups

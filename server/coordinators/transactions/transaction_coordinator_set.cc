@@ -1,0 +1,203 @@
+#include "server/coordinators/transactions/transaction_coordinator_set.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
+
+#include "protocol/record_batch.h"
+#include "server/broker.h"
+#include "server/core/logger.h"
+#include "server/cluster/log_replay.h"
+#include "server/coordinators/transactions/transaction_log_records.h"
+#include "server/coordinators/transactions/transaction_markers.h"
+#include "server/coordinators/transactions/transaction_state_topic.h"
+#include "storage/errors.h"
+#include "storage/wall_clock.h"
+
+namespace runnel::server::transactions {
+
+using protocol::error_code;
+
+namespace {
+
+std::string as_string(const std::vector<uint8_t>& bytes) {
+    return std::string(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+transaction_coordinator_set::transaction_coordinator_set(broker& b)
+    : broker_(b),
+      topic_(b, transaction_state_topic_spec(b.config()), "transaction.state.log.replication.factor",
+             b.config().transaction_state_log_replication_factor,
+             partition_for_transactional_id) {
+    for (shard_id i = 0; i < b.shards().size(); ++i) {
+        auto s = std::make_unique<per_shard>();
+        s->coordinator = std::make_unique<transaction_coordinator>(
+            make_hooks(i), b.config().transaction_max_timeout_ms);
+        s->timer = std::make_unique<asio::steady_timer>(b.shards().at(i).context());
+        shards_.push_back(std::move(s));
+    }
+}
+
+transaction_coordinator_set::~transaction_coordinator_set() = default;
+
+coordinator_hooks transaction_coordinator_set::make_hooks(shard_id id) {
+    coordinator_hooks h;
+    h.append = [this, id](int32_t partition, std::vector<uint8_t> key,
+                          std::optional<std::vector<uint8_t>> value) {
+        return append(id, partition, std::move(key), std::move(value));
+    };
+    h.write_markers = [this, id](int64_t producer_id, int16_t epoch, bool commit,
+                                 std::set<topic_partition> partitions) {
+        return write_transaction_markers(broker_, id, producer_id, epoch, commit,
+                                         std::move(partitions));
+    };
+    h.new_producer_id = [this](int64_t& pid) { return broker_.producer_ids().next(pid); };
+    h.now_ms = storage::wall_clock_ms;
+    return h;
+}
+
+asio::awaitable<std::error_code> transaction_coordinator_set::append(
+    shard_id id, int32_t index, std::vector<uint8_t> key,
+    std::optional<std::vector<uint8_t>> value) {
+    auto t = broker_.topics().snapshot()->find(transaction_state_topic_name);
+    partition* p = t ? broker_.partitions_on(id).find(t->id, index) : nullptr;
+    if (!p) co_return storage::make_error_code(storage::errc::log_closed);
+    protocol::record_input r;
+    r.key = as_string(key);
+    if (value) r.value = as_string(*value);
+    r.timestamp = storage::wall_clock_ms();
+    auto batch = protocol::build_batch({}, {r});
+    auto appended = p->append(batch, storage::append_origin::coordinator);
+    if (!appended.ok()) co_return appended.cause;
+    // When the log's flush policy asks for a sync of this record, the state change takes effect
+    // (and is answered) only once it is on disk, as a produce with acks=all would.
+    co_return co_await p->acknowledged(appended, required_acks::all);
+}
+
+void transaction_coordinator_set::start() {
+    auto t = broker_.topics().snapshot()->find(transaction_state_topic_name);
+    run_on_every_shard(broker_.shards(), [&](shard_id me) {
+        std::vector<int32_t> mine;
+        for (int32_t p = 0; t && p < t->partition_count(); ++p) {
+            if (t->partitions[static_cast<size_t>(p)].owner != me) continue;
+            shards_[me]->partitions[p] = partition_status::loading;
+            mine.push_back(p);
+        }
+        asio::co_spawn(broker_.shards().at(me).executor(), load_shard(me, std::move(mine)),
+                       log_failure("transaction coordinator task failed"));
+        asio::co_spawn(broker_.shards().at(me).executor(), periodic_loop(me),
+                       log_failure("transaction coordinator task failed"));
+    });
+}
+
+void transaction_coordinator_set::stop() {
+    stopping_ = true;
+    run_on_every_shard(broker_.shards(), [&](shard_id me) { shards_[me]->timer->cancel(); });
+}
+
+std::error_code transaction_coordinator_set::load_partition(shard_id id, int32_t index) {
+    auto t = broker_.topics().snapshot()->find(transaction_state_topic_name);
+    partition* p = t ? broker_.partitions_on(id).find(t->id, index) : nullptr;
+    if (!p) return storage::make_error_code(storage::errc::log_closed);
+    auto& c = *shards_[id]->coordinator;
+    int64_t skipped = 0;
+    auto apply = [&](const protocol::batch_header& h, std::span<const uint8_t> batch) {
+        if (h.is_control()) return;  // nothing transactional is written to this topic
+        bool ok = protocol::for_each_record(
+            batch,
+            [&](const protocol::record& r) {
+                auto key = r.key.value_or(std::span<const uint8_t>());
+                if (auto d = decode_record(key, r.value)) {
+                    c.load(index, d->transactional_id, std::move(d->metadata));
+                } else {
+                    ++skipped;
+                }
+                return true;
+            },
+            nullptr);
+        if (!ok) ++skipped;
+    };
+    auto ec = replay_log(p->log(), apply);
+    if (skipped > 0) {
+        server_log().warn("{}-{}: skipped {} unreadable record(s)", transaction_state_topic_name,
+                          index, skipped);
+    }
+    return ec;
+}
+
+asio::awaitable<void> transaction_coordinator_set::load_shard(shard_id id,
+                                                              std::vector<int32_t> partitions) {
+    for (int32_t index : partitions) {
+        if (auto ec = load_partition(id, index)) {
+            server_log().error("cannot read {}-{}: {}", transaction_state_topic_name, index,
+                               ec.message());
+        }
+        shards_[id]->partitions[index] = partition_status::active;
+        // Yield between partitions so requests for loaded ones are served meanwhile.
+        co_await asio::post(broker_.shards().at(id).executor(), asio::use_awaitable);
+    }
+    co_await resume_unfinished(id);
+}
+
+asio::awaitable<void> transaction_coordinator_set::resume_unfinished(shard_id id) {
+    auto& c = *shards_[id]->coordinator;
+    for (const auto& txn_id : c.unfinished()) {
+        if (stopping_) co_return;
+        co_await c.resume(txn_id);
+    }
+}
+
+asio::awaitable<void> transaction_coordinator_set::periodic_loop(shard_id id) {
+    const auto& cfg = broker_.config();
+    const int64_t abort_every = cfg.transaction_abort_timed_out_transaction_cleanup_interval_ms;
+    const int64_t expire_every = cfg.transaction_remove_expired_transaction_cleanup_interval_ms;
+    auto& s = *shards_[id];
+    int64_t next_expiry = storage::wall_clock_ms() + expire_every;
+    while (!stopping_) {
+        s.timer->expires_after(std::chrono::milliseconds(abort_every));
+        co_await s.timer->async_wait(asio::as_tuple(asio::use_awaitable));
+        if (stopping_) break;
+        co_await s.coordinator->abort_timed_out();
+        // Markers that could not be written (a full disk, say) are retried here.
+        co_await resume_unfinished(id);
+        if (storage::wall_clock_ms() >= next_expiry) {
+            co_await s.coordinator->expire_ids(cfg.transactional_id_expiration_ms);
+            next_expiry = storage::wall_clock_ms() + expire_every;
+        }
+    }
+}
+
+transaction_location transaction_coordinator_set::locate(std::string_view transactional_id) {
+    return topic_.locate(transactional_id);
+}
+
+asio::awaitable<error_code> transaction_coordinator_set::ensure_topic() { return topic_.ensure(); }
+
+error_code transaction_coordinator_set::activate(shard_id owner, int32_t index) {
+    auto& s = *shards_.at(owner);
+    if (auto it = s.partitions.find(index); it != s.partitions.end()) {
+        return it->second == partition_status::active ? error_code::none
+                                                      : error_code::coordinator_load_in_progress;
+    }
+    // Created after start-up, so empty: loading it is immediate.
+    if (auto ec = load_partition(owner, index)) {
+        server_log().error("cannot read {}-{}: {}", transaction_state_topic_name, index,
+                           ec.message());
+        return error_code::coordinator_not_available;
+    }
+    s.partitions[index] = partition_status::active;
+    return error_code::none;
+}
+
+bool transaction_coordinator_set::loading(shard_id owner) const {
+    for (const auto& [index, status] : shards_.at(owner)->partitions) {
+        if (status == partition_status::loading) return true;
+    }
+    return false;
+}
+
+}  // namespace runnel::server::transactions

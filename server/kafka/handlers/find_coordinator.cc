@@ -1,0 +1,85 @@
+// FindCoordinator (10): on a single node every coordinator is this node. v0-3 look up one key,
+// v4+ a batch (CoordinatorKeys). The first group lookup creates __consumer_offsets, the first
+// transaction lookup __transaction_state.
+#include "protocol/messages/find_coordinator.h"
+
+#include "protocol/errors.h"
+#include "server/broker.h"
+#include "server/kafka/dispatch.h"
+#include "server/coordinators/groups/coordinator_set.h"
+#include "server/coordinators/transactions/transaction_coordinator_set.h"
+
+namespace runnel::server {
+
+using namespace protocol::msg;
+using protocol::error_code;
+using protocol::to_wire;
+
+namespace {
+
+constexpr int8_t group_key = 0;
+constexpr int8_t transaction_key = 1;
+constexpr int8_t share_key = 2;
+
+struct lookup {
+    error_code error = error_code::none;
+    int32_t node_id = -1;
+    std::string host;
+    int32_t port = -1;
+};
+
+asio::awaitable<lookup> find(request_context& ctx, int8_t key_type) {
+    broker& b = ctx.owner;
+    lookup out;
+    switch (key_type) {
+        case group_key:
+            out.error = co_await b.groups().ensure_topic();
+            break;
+        case transaction_key:
+            out.error = co_await b.transactions().ensure_topic();
+            break;
+        case share_key:  // share groups (KIP-932) are not supported
+        default:
+            out.error = error_code::invalid_request;
+            break;
+    }
+    if (out.error == error_code::none) {
+        const auto& ep = b.endpoint_for(ctx.listener);
+        out.node_id = b.node_id();
+        out.host = ep.host;
+        out.port = ep.port;
+    }
+    co_return out;
+}
+
+asio::awaitable<std::optional<find_coordinator_response>> handle(request_context& ctx,
+                                                                 find_coordinator_request req) {
+    find_coordinator_response resp;
+    if (ctx.api_version < 4) {
+        lookup l = co_await find(ctx, req.key_type);
+        resp.error_code = to_wire(l.error);
+        // Kafka sends the error's name as the message, "NONE" included.
+        resp.error_message =
+            l.error == error_code::none ? "NONE" : std::string(protocol::error_name(l.error));
+        resp.node_id = l.node_id;
+        resp.host = l.host;
+        resp.port = l.port;
+        co_return resp;
+    }
+    for (auto& key : req.coordinator_keys) {
+        lookup l = co_await find(ctx, req.key_type);
+        auto& c = resp.coordinators.emplace_back();
+        c.key = std::move(key);
+        c.node_id = l.node_id;
+        c.host = l.host;
+        c.port = l.port;
+        c.error_code = to_wire(l.error);
+    }
+    co_return resp;
+}
+
+}  // namespace
+
+void register_find_coordinator(dispatch& d) { d.add<api_types<10>>(handle); }
+
+}  // namespace runnel::server

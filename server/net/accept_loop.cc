@@ -1,0 +1,157 @@
+// The listeners' accept loops. When the process runs out of descriptors, accept(2) fails at once
+// on every try while the connection waits in the backlog, so a plain retry loop spins and logs
+// millions of lines. Instead: refuse that connection cleanly with a descriptor kept in reserve,
+// back off, log once per streak, and keep serving the connections already open.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <chrono>
+
+#include "server/broker.h"
+#include "server/net/client_socket.h"
+#include "server/net/connection.h"
+#include "server/core/host_limits.h"
+#include "server/core/logger.h"
+
+namespace runnel::server {
+
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+// One descriptor held open so that, with none left, a waiting connection can still be accepted
+// and closed (the client sees its connection closed, not a hang until its timeout).
+class spare_descriptor {
+  public:
+    spare_descriptor() { reopen(); }
+    ~spare_descriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    spare_descriptor(const spare_descriptor&) = delete;
+    spare_descriptor& operator=(const spare_descriptor&) = delete;
+
+    // Accepts the connections waiting on `listen_fd` one at a time through the spare slot and
+    // closes each at once, until none is left; returns how many. Draining the whole backlog
+    // answers every waiting client now rather than one per pause.
+    uint64_t refuse_waiting(int listen_fd) {
+        uint64_t refused = 0;
+        for (;;) {
+            if (fd_ < 0) reopen();
+            if (fd_ < 0) return refused;  // another thread took the slot: retried next time
+            ::close(fd_);
+            fd_ = -1;
+            int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (conn >= 0) ::close(conn);
+            reopen();
+            if (conn < 0) return refused;  // EAGAIN: the backlog is empty
+            ++refused;
+        }
+    }
+
+  private:
+    void reopen() { fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+    int fd_ = -1;
+};
+
+bool out_of_resources(const boost::system::error_code& ec) {
+    const int e = ec.value();
+    return ec.category() == boost::system::system_category() &&
+           (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM);
+}
+
+// A connection that went away before it was accepted: nothing wrong on our side.
+bool peer_gone(const boost::system::error_code& ec) {
+    const int e = ec.value();
+    return ec.category() == boost::system::system_category() &&
+           (e == ECONNABORTED || e == EPROTO || e == EAGAIN || e == EINTR);
+}
+
+// A run of failed accepts: logged when it starts and when it ends, with a growing pause
+// between tries (10 ms doubling to 1 s) in between.
+class failure_streak {
+  public:
+    explicit failure_streak(const std::string& listener) : listener_(listener) {}
+
+    // Records a failed accept and returns how long to wait before the next one.
+    clock::duration failed(const boost::system::error_code& ec, uint64_t refused) {
+        refused_ += refused;
+        if (failures_++ == 0) {
+            started_ = clock::now();
+            delay_ = 10ms;
+            // (Counting the open descriptors would need one: only the limit is told.)
+            server_log().warn("accept on {} failed: {} (open file limit {}); new connections "
+                              "are refused and retried with a growing pause until this clears, "
+                              "the open ones keep being served",
+                              listener_, ec.message(), descriptor_limit().soft);
+        } else {
+            delay_ = std::min<clock::duration>(delay_ * 2, 1s);
+        }
+        return delay_;
+    }
+
+    // An accept worked: logs the end of a streak, if one was running.
+    void succeeded() {
+        if (failures_ == 0) return;
+        const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(
+            clock::now() - started_);
+        server_log().info("accept on {} works again after {} failed tries over {} ms ({} "
+                          "connection(s) refused)",
+                          listener_, failures_, lasted.count(), refused_);
+        failures_ = 0;
+        refused_ = 0;
+    }
+
+  private:
+    const std::string& listener_;
+    uint64_t failures_ = 0;
+    uint64_t refused_ = 0;
+    clock::time_point started_{};
+    clock::duration delay_ = 10ms;
+};
+
+}  // namespace
+
+asio::awaitable<void> broker::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
+                                          std::string listener) {
+    spare_descriptor spare;
+    failure_streak streak(listener);
+    asio::steady_timer pause(acceptor->get_executor());
+    // spare.refuse_waiting() calls accept4(2) itself, which must never block the shard.
+    boost::system::error_code nb;
+    acceptor->non_blocking(true, nb);
+    for (;;) {
+        // Connections are spread over the shards round-robin; one whose requests all go to
+        // another shard's partitions moves there (connection.h).
+        shard& target = shards_.at(next_shard_ % shards_.size());
+        auto [ec, socket] = co_await acceptor->async_accept(
+            target.context(), asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+        if (ec && peer_gone(ec)) {
+            server_log().debug("accept on {}: {}", listener, ec.message());
+            continue;
+        }
+        if (ec) {
+            const uint64_t refused =
+                out_of_resources(ec) ? spare.refuse_waiting(acceptor->native_handle()) : 0;
+            pause.expires_after(streak.failed(ec, refused));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        streak.succeeded();
+        ++next_shard_;
+        configure_client_socket(socket.native_handle(), config_);
+        auto conn = std::make_shared<connection>(*this, target, std::move(socket), listener);
+        asio::co_spawn(target.executor(), connection::run(std::move(conn)),
+                       log_failure("connection ended by an unexpected error"));
+    }
+}
+
+}  // namespace runnel::server

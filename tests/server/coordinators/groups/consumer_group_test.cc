@@ -1,0 +1,338 @@
+// KIP-848 consumer groups on the coordinator: joining, the target assignment, reconciliation with
+// revocation between two members, epochs, fencing, session expiry, leaving, classic conflicts.
+#include "server/coordinators/groups/consumer_group.h"
+
+#include <gtest/gtest.h>
+
+#include "group_test_util.h"
+
+namespace runnel::server::groups {
+namespace {
+
+using protocol::error_code;
+using protocol::to_wire;
+using test::partition0;
+namespace msg = protocol::msg;
+
+protocol::uuid id_of(uint8_t n) {
+    protocol::uuid u{};
+    u[15] = n;
+    return u;
+}
+
+struct cg_harness : test::harness {
+    static coordinator_config cfg() {
+        auto c = defaults();
+        c.consumer_heartbeat_interval_ms = 1000;
+        c.consumer_session_timeout_ms = 10000;
+        return c;
+    }
+    cg_harness() : test::harness(cfg()) {}
+
+    std::map<std::string, consumer_topic_info> topics{{"t", {id_of(1), 4}}, {"u", {id_of(2), 2}}};
+
+    // owned: topic name → partitions (null: not sent).
+    msg::consumer_group_heartbeat_response beat(
+        const std::string& member, int32_t epoch,
+        std::optional<std::vector<std::string>> subs = std::nullopt,
+        std::optional<topic_partitions_map> owned = std::nullopt, int16_t version = 1,
+        std::optional<std::string> assignor = std::nullopt, const std::string& group = "g") {
+        msg::consumer_group_heartbeat_request req;
+        req.group_id = group;
+        req.member_id = member;
+        req.member_epoch = epoch;
+        req.subscribed_topic_names = std::move(subs);
+        req.server_assignor = std::move(assignor);
+        if (epoch == 0) {
+            req.rebalance_timeout_ms = 5000;
+            req.topic_partitions.emplace();
+        }
+        if (owned) {
+            req.topic_partitions.emplace();
+            for (const auto& [t, ps] : *owned) {
+                auto& e = req.topic_partitions->emplace_back();
+                e.topic_id = topics.at(t).id;
+                e.partitions.assign(ps.begin(), ps.end());
+            }
+        }
+        consumer_heartbeat_context ctx;
+        ctx.api_version = version;
+        ctx.client_id = "client";
+        ctx.client_host = "/127.0.0.1";
+        ctx.topics = [this](const std::string& n) -> std::optional<consumer_topic_info> {
+            auto it = topics.find(n);
+            if (it == topics.end()) return std::nullopt;
+            return it->second;
+        };
+        return coordinator->consumer_heartbeat(partition0, req, ctx);
+    }
+
+    topic_partitions_map assigned(const msg::consumer_group_heartbeat_response& r) {
+        topic_partitions_map out;
+        if (!r.assignment) return out;
+        for (const auto& tp : r.assignment->topic_partitions) {
+            for (const auto& [name, info] : topics) {
+                if (info.id == tp.topic_id)
+                    out[name].insert(tp.partitions.begin(), tp.partitions.end());
+            }
+        }
+        return out;
+    }
+    consumer_group* cg(const std::string& id = "g") {
+        return coordinator->find_consumer_group(partition0, id);
+    }
+};
+
+size_t count(const topic_partitions_map& a) {
+    size_t n = 0;
+    for (const auto& [t, ps] : a) n += ps.size();
+    return n;
+}
+
+TEST(consumer_group, validates_first_heartbeat) {
+    cg_harness h;
+    EXPECT_EQ(h.beat("m", 0, std::nullopt).error_code, to_wire(error_code::invalid_request));
+    EXPECT_EQ(h.beat("m", 0, std::vector<std::string>{}).error_code,
+              to_wire(error_code::invalid_request));
+    EXPECT_EQ(h.beat("", 0, std::vector<std::string>{"t"}, std::nullopt, 1).error_code,
+              to_wire(error_code::invalid_request));
+    EXPECT_EQ(h.beat("m", 0, std::vector<std::string>{"t"}, std::nullopt, 1, "nope").error_code,
+              to_wire(error_code::unsupported_assignor));
+    EXPECT_EQ(h.beat("m", 3).error_code, to_wire(error_code::group_id_not_found));
+    EXPECT_EQ(h.beat("m", -5).error_code, to_wire(error_code::invalid_request));
+    EXPECT_EQ(h.cg(), nullptr);
+}
+
+TEST(consumer_group, single_member_joins_and_gets_everything) {
+    cg_harness h;
+    auto r = h.beat("", 0, std::vector<std::string>{"t"}, std::nullopt, 0);  // v0: broker id
+    ASSERT_EQ(r.error_code, 0);
+    ASSERT_TRUE(r.member_id);
+    EXPECT_EQ(r.member_id->size(), 22u);
+    EXPECT_EQ(r.member_epoch, 1);
+    EXPECT_EQ(r.heartbeat_interval_ms, 1000);
+    EXPECT_EQ(h.assigned(r), (topic_partitions_map{{"t", {0, 1, 2, 3}}}));
+    EXPECT_EQ(h.cg()->state(), "Stable");
+    // A plain heartbeat keeps the epoch and sends no assignment.
+    auto r2 = h.beat(*r.member_id, 1);
+    EXPECT_EQ(r2.error_code, 0);
+    EXPECT_EQ(r2.member_epoch, 1);
+    EXPECT_FALSE(r2.assignment);
+}
+
+TEST(consumer_group, second_member_waits_for_revocation) {
+    cg_harness h;
+    auto a = h.beat("a", 0, std::vector<std::string>{"t"});
+    ASSERT_EQ(a.member_epoch, 1);
+    const auto all = h.assigned(a);
+    EXPECT_EQ(count(all), 4u);
+
+    auto b = h.beat("b", 0, std::vector<std::string>{"t"});
+    ASSERT_EQ(b.error_code, 0);
+    EXPECT_EQ(b.member_epoch, 2);  // b owns nothing, nothing to revoke: reconciled at once
+    EXPECT_EQ(count(h.assigned(b)), 0u) << "a still owns b's target partitions";
+    EXPECT_TRUE(b.assignment);
+    EXPECT_EQ(h.cg()->state(), "Reconciling");
+
+    // a learns it must give up two partitions; its epoch stays.
+    auto a2 = h.beat("a", 1);
+    EXPECT_EQ(a2.member_epoch, 1);
+    auto kept = h.assigned(a2);
+    EXPECT_EQ(count(kept), 2u);
+    // Until a confirms the revocation, b still waits.
+    auto b2 = h.beat("b", 2);
+    EXPECT_FALSE(b2.assignment);
+    // a reports it still owns everything: still unrevoked.
+    auto a3 = h.beat("a", 1, std::nullopt, all);
+    EXPECT_EQ(a3.member_epoch, 1);
+    // a reports owning only what it kept: moves to epoch 2.
+    auto a4 = h.beat("a", 1, std::nullopt, kept);
+    EXPECT_EQ(a4.member_epoch, 2);
+    // b now gets the released partitions.
+    auto b3 = h.beat("b", 2);
+    ASSERT_TRUE(b3.assignment);
+    auto bs = h.assigned(b3);
+    EXPECT_EQ(count(bs), 2u);
+    for (const auto& [t, ps] : bs) {
+        for (int32_t p : ps) EXPECT_FALSE(kept.at(t).count(p));
+    }
+    EXPECT_EQ(h.cg()->state(), "Stable");
+    EXPECT_EQ(h.cg()->group_epoch(), 2);
+    EXPECT_EQ(h.cg()->assignment_epoch(), 2);
+}
+
+TEST(consumer_group, epochs_fence_and_unknown_members) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    EXPECT_EQ(h.beat("a", 7).error_code, to_wire(error_code::fenced_member_epoch));
+    EXPECT_EQ(h.beat("zz", 1).error_code, to_wire(error_code::unknown_member_id));
+    // Bump the group: a moves to epoch 2 (b's join takes nothing a must revoke? it does: 2 of 4).
+    h.beat("b", 0, std::vector<std::string>{"t"});
+    auto a2 = h.beat("a", 1);
+    auto a3 = h.beat("a", 1, std::nullopt, h.assigned(a2));
+    ASSERT_EQ(a3.member_epoch, 2);
+    // The previous epoch with owned partitions within the assignment is tolerated (lost answer).
+    EXPECT_EQ(h.beat("a", 1, std::nullopt, h.assigned(a2)).error_code, 0);
+    // The previous epoch without owned partitions, or an older one, is fenced.
+    EXPECT_EQ(h.beat("a", 1).error_code, to_wire(error_code::fenced_member_epoch));
+    EXPECT_EQ(h.beat("a", 0, std::vector<std::string>{"t"}).error_code, 0) << "epoch 0 rejoins";
+}
+
+TEST(consumer_group, leave_releases_partitions_and_bumps_epoch) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    auto b = h.beat("b", 0, std::vector<std::string>{"t"});
+    auto a2 = h.beat("a", 1);
+    h.beat("a", 1, std::nullopt, h.assigned(a2));
+    h.beat("b", b.member_epoch);
+    const int32_t epoch = h.cg()->group_epoch();
+
+    auto l = h.beat("b", -1);
+    EXPECT_EQ(l.error_code, 0);
+    EXPECT_EQ(l.member_epoch, -1);
+    EXPECT_EQ(h.cg()->group_epoch(), epoch + 1);
+    EXPECT_EQ(h.cg()->state(), "Assigning");
+    auto a3 = h.beat("a", 2);
+    EXPECT_EQ(a3.member_epoch, epoch + 1);
+    EXPECT_EQ(h.assigned(a3), (topic_partitions_map{{"t", {0, 1, 2, 3}}}));
+    EXPECT_EQ(h.beat("b", -1).error_code, to_wire(error_code::unknown_member_id));
+}
+
+TEST(consumer_group, session_expiry_fences_member) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    h.beat("b", 0, std::vector<std::string>{"t"});
+    // a heartbeats every 3 s, each time reporting what it owns; b never does.
+    for (int i = 0; i < 4; ++i) {
+        h.timers.advance(3000);
+        for (int k = 0; k < 2; ++k) {
+            auto* a = h.cg()->find_member("a");
+            ASSERT_NE(a, nullptr);
+            EXPECT_EQ(h.beat("a", a->member_epoch, std::nullopt, a->assigned).error_code, 0);
+        }
+    }
+    EXPECT_EQ(h.cg()->find_member("b"), nullptr) << "b's session expired";
+    EXPECT_EQ(count(h.cg()->find_member("a")->assigned), 4u);
+    EXPECT_EQ(h.beat("b", 2).error_code, to_wire(error_code::unknown_member_id));
+}
+
+TEST(consumer_group, rebalance_timeout_fences_a_member_that_does_not_revoke) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    h.beat("b", 0, std::vector<std::string>{"t"});
+    h.beat("a", 1);  // a must revoke; rebalance timeout 5000
+    ASSERT_EQ(h.cg()->find_member("a")->state, consumer_member_state::unrevoked_partitions);
+    h.timers.advance(4000);
+    h.beat("b", 2);  // keep b alive
+    h.timers.advance(2000);
+    EXPECT_EQ(h.cg()->find_member("a"), nullptr);
+    EXPECT_EQ(h.beat("b", 2).error_code, 0);
+    EXPECT_EQ(count(h.cg()->find_member("b")->assigned), 4u);
+}
+
+TEST(consumer_group, subscription_and_metadata_changes_bump_the_epoch) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    EXPECT_EQ(h.cg()->group_epoch(), 1);
+    auto r = h.beat("a", 1, std::vector<std::string>{"t", "u"});
+    EXPECT_EQ(h.cg()->group_epoch(), 2);
+    EXPECT_EQ(r.member_epoch, 2);
+    EXPECT_EQ(h.assigned(r), (topic_partitions_map{{"t", {0, 1, 2, 3}}, {"u", {0, 1}}}));
+    h.topics["u"].partitions = 3;  // CreatePartitions
+    auto r2 = h.beat("a", 2);
+    EXPECT_EQ(r2.member_epoch, 3);
+    EXPECT_EQ(h.assigned(r2)["u"], (std::set<int32_t>{0, 1, 2}));
+}
+
+TEST(consumer_group, range_assignor_and_describe) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"}, std::nullopt, 1, "range");
+    h.beat("b", 0, std::vector<std::string>{"t"}, std::nullopt, 1, "range");
+    EXPECT_EQ(h.cg()->assignor_name(), "range");
+    EXPECT_EQ(*h.cg()->target_of("a"), (topic_partitions_map{{"t", {0, 1}}}));
+    EXPECT_EQ(*h.cg()->target_of("b"), (topic_partitions_map{{"t", {2, 3}}}));
+    auto d = h.coordinator->consumer_describe(partition0, "g");
+    EXPECT_EQ(d.error_code, 0);
+    EXPECT_EQ(d.group_state, "Reconciling");
+    EXPECT_EQ(d.assignor_name, "range");
+    EXPECT_EQ(d.group_epoch, 2);
+    ASSERT_EQ(d.members.size(), 2u);
+    EXPECT_EQ(d.members[1].member_id, "b");
+    ASSERT_EQ(d.members[1].target_assignment.topic_partitions.size(), 1u);
+    EXPECT_EQ(d.members[1].target_assignment.topic_partitions[0].topic_name, "t");
+    EXPECT_EQ(d.members[1].target_assignment.topic_partitions[0].partitions,
+              (std::vector<int32_t>{2, 3}));
+    EXPECT_EQ(h.coordinator->consumer_describe(partition0, "nope").error_code,
+              to_wire(error_code::group_id_not_found));
+    auto listed = h.coordinator->list_groups({}, {"consumer"});
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].group_type, "consumer");
+    EXPECT_EQ(listed[0].group_state, "Reconciling");
+    EXPECT_TRUE(h.coordinator->list_groups({}, {"classic"}).empty());
+}
+
+TEST(consumer_group, classic_and_consumer_groups_exclude_each_other) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    auto j = h.join("g", "", {{"range", test::subscription({"t"})}});
+    ASSERT_TRUE(j->r);
+    EXPECT_EQ(j->r->error_code, to_wire(error_code::inconsistent_group_protocol));
+
+    h.join_new("classic", {{"range", test::subscription({"t"})}});
+    EXPECT_EQ(
+        h.beat("a", 0, std::vector<std::string>{"t"}, std::nullopt, 1, std::nullopt, "classic")
+            .error_code,
+        to_wire(error_code::group_id_not_found));
+}
+
+TEST(consumer_group, offset_commit_checks_member_epoch) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "g", "a", 1), error_code::none);
+    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "g", "a", 0),
+              error_code::stale_member_epoch);
+    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "g", "x", 1),
+              error_code::unknown_member_id);
+    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "other", "x", 1), error_code::none);
+
+    auto ok = h.commit("g", "a", 1, {{"t", 0, 42}});
+    EXPECT_EQ(ok.topics[0].partitions[0].error_code, 0);
+    EXPECT_EQ(h.committed("g", "t", 0), 42);
+    EXPECT_EQ(h.group("g"), nullptr) << "no classic group is made for a consumer group's offsets";
+    auto stale = h.commit("g", "a", 3, {{"t", 0, 43}});
+    EXPECT_EQ(stale.topics[0].partitions[0].error_code, to_wire(error_code::stale_member_epoch));
+    auto old_version = h.commit("g", "a", 3, {{"t", 0, 43}}, 8);
+    EXPECT_EQ(old_version.topics[0].partitions[0].error_code,
+              to_wire(error_code::illegal_generation));
+    auto unknown = h.commit("g", "b", 1, {{"t", 0, 43}});
+    EXPECT_EQ(unknown.topics[0].partitions[0].error_code, to_wire(error_code::unknown_member_id));
+    // The member still leaves normally after committing.
+    EXPECT_EQ(h.beat("a", -1).error_code, 0);
+    // Empty now: an admin commit (epoch -1, no member) is taken.
+    auto admin = h.commit("g", "", -1, {{"t", 1, 7}});
+    EXPECT_EQ(admin.topics[0].partitions[0].error_code, 0);
+}
+
+TEST(consumer_group, delete_group) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    h.commit("g", "a", 1, {{"t", 0, 42}});
+    EXPECT_EQ(h.coordinator->delete_group(partition0, "g"), error_code::non_empty_group);
+    h.beat("a", -1);
+    EXPECT_EQ(h.coordinator->delete_group(partition0, "g"), error_code::none);
+    EXPECT_EQ(h.cg(), nullptr);
+    EXPECT_EQ(h.committed("g", "t", 0), -1);
+    EXPECT_EQ(h.coordinator->delete_group(partition0, "g"), error_code::group_id_not_found);
+}
+
+TEST(consumer_group, offsets_loaded_into_an_empty_classic_group_give_way) {
+    cg_harness h;
+    h.commit("g", "", -1, {{"t", 0, 5}});
+    ASSERT_NE(h.group("g"), nullptr);
+    EXPECT_EQ(h.beat("a", 0, std::vector<std::string>{"t"}).error_code, 0);
+    EXPECT_EQ(h.group("g"), nullptr);
+    EXPECT_EQ(h.committed("g", "t", 0), 5);
+}
+
+}  // namespace
+}  // namespace runnel::server::groups
