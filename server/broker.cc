@@ -4,16 +4,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <sstream>
 
-#include "server/net/client_socket.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/coordinators/transactions/transaction_coordinator_set.h"
 #include "server/core/logger.h"
@@ -43,22 +39,16 @@ broker::broker(broker_config config)
       idle_(config_.shard_count(), config_.connections_max_idle_ms),
       shards_(config_.shard_count()),
       io_pool_(std::make_unique<asio::thread_pool>(static_cast<size_t>(config_.num_io_threads))),
-      stores_(shards_.size()) {
-    admin_ = std::make_unique<topic_admin>(*this);
-    groups_ = std::make_unique<groups::coordinator_set>(*this);
-    transactions_ = std::make_unique<transactions::transaction_coordinator_set>(*this);
+      cluster_(config_, shards_, *io_pool_) {
+    groups_ = std::make_unique<groups::coordinator_set>(cluster_);
+    transactions_ = std::make_unique<transactions::transaction_coordinator_set>(cluster_, *groups_);
+    kafka_ = std::make_unique<kafka_services>(cluster_, *groups_, *transactions_);
+    listeners_ = std::make_unique<listeners>(config_, shards_, *kafka_, idle_);
 }
 
 broker::~broker() { stop(); }
 
-const advertised_endpoint& broker::endpoint_for(const std::string& listener) const {
-    for (const auto& e : endpoints_) {
-        if (e.listener == listener) return e;
-    }
-    return endpoints_.front();
-}
-
-void broker::prepare_log_dirs() {
+std::string broker::prepare_log_dirs() {
     // Each log dir carries Kafka's meta.properties naming the cluster and node; all must agree.
     std::string cluster = config_.cluster_id.value_or("");
     for (const auto& d : config_.log_dirs) {
@@ -88,101 +78,49 @@ void broker::prepare_log_dirs() {
         log_dir_handles_.push_back(std::move(*handle));
     }
     if (cluster.empty()) cluster = storage::topic_id_to_string(random_uuid());
-    cluster_id_ = cluster;
     for (const auto& d : config_.log_dirs) {
         auto path = fs::path(d) / "meta.properties";
         if (fs::exists(path)) continue;
         std::ostringstream text;
-        text << "#\n# Written by Runnel\nversion=1\ncluster.id=" << cluster_id_
+        text << "#\n# Written by Runnel\nversion=1\ncluster.id=" << cluster
              << "\nnode.id=" << config_.node_id
              << "\ndirectory.id=" << storage::topic_id_to_string(random_uuid()) << "\n";
         if (auto werr = storage::write_file_atomically(path, text.str())) {
             throw std::runtime_error("cannot write " + path.string() + ": " + werr.message());
         }
     }
-}
-
-void broker::bind_listeners() {
-    for (const auto& l : config_.listeners) {
-        if (l.protocol != security_protocol::plaintext) {
-            throw std::runtime_error("listener " + to_string(l) +
-                                     ": only PLAINTEXT listeners are supported so far");
-        }
-        boost::system::error_code ec;
-        asio::ip::address addr = l.host.empty() ? asio::ip::address(asio::ip::address_v6::any())
-                                                : asio::ip::make_address(l.host, ec);
-        if (ec) {
-            // A host name: resolve it.
-            asio::ip::tcp::resolver resolver(controller_shard().context());
-            auto results = resolver.resolve(l.host, std::to_string(l.port), ec);
-            if (ec || results.empty()) {
-                throw std::runtime_error("listener " + to_string(l) + ": cannot resolve host '" +
-                                         l.host + "'");
-            }
-            addr = results.begin()->endpoint().address();
-        }
-        auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(controller_shard().context());
-        asio::ip::tcp::endpoint ep(addr, l.port);
-        acceptor->open(ep.protocol(), ec);
-        if (!ec && addr.is_v6() && l.host.empty()) acceptor->set_option(asio::ip::v6_only(false), ec);
-        if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-        if (!ec) configure_listening_socket(acceptor->native_handle(), config_);
-        if (!ec) acceptor->bind(ep, ec);
-        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) {
-            throw std::runtime_error("cannot listen on " + to_string(l) + ": " + ec.message());
-        }
-        uint16_t bound_port = acceptor->local_endpoint().port();
-        acceptors_.push_back(acceptor);
-        advertised_endpoint adv{l.name, l.host, bound_port};
-        for (const auto& a : config_.advertised_listeners) {
-            if (a.name == l.name) {
-                adv.host = a.host;
-                adv.port = a.port == 0 || a.port == l.port ? bound_port : a.port;
-            }
-        }
-        if (adv.host.empty()) adv.host = local_canonical_host_name();
-        endpoints_.push_back(adv);
-        server_log().info("listening on {} ({}), advertised as {}:{}", to_string(l),
-                          acceptor->local_endpoint().address().to_string() + ":" +
-                              std::to_string(bound_port),
-                          adv.host, adv.port);
-        asio::co_spawn(controller_shard().executor(), accept_loop(acceptor, l.name),
-                       asio::detached);
-    }
+    return cluster;
 }
 
 void broker::start() {
     if (started_) return;
     started_ = true;
-    prepare_log_dirs();
-    producer_ids_ = std::make_unique<server::producer_ids>(fs::path(config_.log_dirs.front()) /
-                                                           "runnel-producer-ids");
-    producer_ids_->load();
-    maintenance_.read_startup_state();
+    kafka_->set_cluster_id(prepare_log_dirs());
+    cluster_.load_producer_ids();
+    cluster_.maintenance().read_startup_state();
     // Each shard keeps its share of the segment files open (storage/open_file_cache.h).
     const int64_t open_files = config_.open_log_files_limit();
     storage::open_file_cache::set_default_capacity(
         static_cast<size_t>(std::max<int64_t>(1, open_files / static_cast<int64_t>(shards_.size()))));
     server_log().info("limits: {} partitions (runnel.max.partitions), {} segment files open at "
                       "once (runnel.log.open.files.max)",
-                      admin_->partition_limit(), open_files);
+                      cluster_.admin().partition_limit(), open_files);
     shards_.start(config_.shard_poll_us);
     if (idle_.enabled()) {
         for (shard_id i = 0; i < shards_.size(); ++i)
             asio::co_spawn(shards_.at(i).executor(), idle_.reap(i), asio::detached);
     }
-    admin_->load();
+    cluster_.admin().load();
     groups_->start();  // loads the __consumer_offsets partitions each shard owns
     // Loads __transaction_state, then finishes transactions a crash left half-way (their markers
     // may go to __consumer_offsets partitions, whose groups are loading by now).
     transactions_->start();
-    maintenance_.start();
+    cluster_.maintenance().start();
     // Listeners are bound on shard 0's context from this thread before any accept runs there.
     std::promise<void> bound;
-    asio::post(controller_shard().executor(), [&] {
+    asio::post(shards_.at(0).executor(), [&] {
         try {
-            bind_listeners();
+            listeners_->bind_all();
             bound.set_value();
         } catch (...) {
             bound.set_exception(std::current_exception());
@@ -192,7 +130,7 @@ void broker::start() {
     std::string dirs;
     for (const auto& d : config_.log_dirs) dirs += (dirs.empty() ? "" : ",") + d;
     server_log().info("Runnel node {} started: cluster {}, {} shard(s), log dirs {}",
-                      config_.node_id, cluster_id_, shards_.size(), dirs);
+                      config_.node_id, kafka_->cluster_id(), shards_.size(), dirs);
 }
 
 void broker::stop() {
@@ -200,18 +138,15 @@ void broker::stop() {
     stopped_ = true;
     server_log().info("shutting down");
     std::promise<void> closed;
-    asio::post(controller_shard().executor(), [&] {
-        for (auto& a : acceptors_) {
-            boost::system::error_code ec;
-            a->close(ec);
-        }
+    asio::post(shards_.at(0).executor(), [&] {
+        listeners_->close_all();
         closed.set_value();
     });
     closed.get_future().get();
     transactions_->stop();
     groups_->stop();
-    maintenance_.stop();
-    const bool logs_closed = admin_->close_all();
+    cluster_.maintenance().stop();
+    const bool logs_closed = cluster_.admin().close_all();
     // The logs were written out without a sync each: one syncfs per log dir makes all of it
     // durable (100,000 partitions with new data took 73 s of fsyncs one by one). The handles
     // were opened at start, so a write-back error at any time since fails the syncfs.
@@ -224,7 +159,7 @@ void broker::stop() {
         }
     }
     const bool clean = logs_closed && durable;
-    maintenance_.finish(clean, durable);
+    cluster_.maintenance().finish(clean, durable);
     // Flushes still running post their outcome to the shards, so they finish first.
     io_pool_->join();
     shards_.stop();

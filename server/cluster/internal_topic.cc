@@ -3,7 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <exception>
 
-#include "server/broker.h"
+#include "server/cluster/cluster_context.h"
 #include "server/core/logger.h"
 
 namespace runnel::server {
@@ -22,9 +22,9 @@ new_topic compacted_internal_topic(std::string_view name, int32_t partitions,
     return t;
 }
 
-internal_topic::internal_topic(broker& b, new_topic spec, std::string replication_key,
+internal_topic::internal_topic(cluster_context& b, new_topic spec, std::string replication_key,
                                int16_t configured_replication, partitioner partition_for)
-    : broker_(b),
+    : cluster_(b),
       spec_(std::move(spec)),
       replication_key_(std::move(replication_key)),
       configured_replication_(configured_replication),
@@ -43,10 +43,10 @@ internal_topic::location internal_topic::locate(std::string_view key) {
 }
 
 std::shared_ptr<const topic_metadata> internal_topic::find_or_start_creating() {
-    auto t = broker_.topics().snapshot()->find(spec_.name);
+    auto t = cluster_.topics().snapshot()->find(spec_.name);
     if (t && t->partition_count() > 0) return t;
     if (!creating_.exchange(true)) {
-        asio::co_spawn(broker_.controller_shard().executor(), create_in_background(),
+        asio::co_spawn(cluster_.metadata_shard().executor(), create_in_background(),
                        log_failure("creating " + spec_.name + " failed"));
     }
     return nullptr;
@@ -58,14 +58,14 @@ asio::awaitable<void> internal_topic::create_in_background() {
 }
 
 asio::awaitable<error_code> internal_topic::ensure() {
-    if (broker_.topics().snapshot()->find(spec_.name)) co_return error_code::none;
+    if (cluster_.topics().snapshot()->find(spec_.name)) co_return error_code::none;
     if (configured_replication_ > 1 && !warned_replication_.exchange(true)) {
         server_log().warn(
             "{} is {}, but a single node holds one replica: creating {} with replication "
             "factor 1",
             replication_key_, configured_replication_, spec_.name);
     }
-    auto created = co_await broker_.admin().create_topic(spec_, false);
+    auto created = co_await cluster_.admin().create_topic(spec_, false);
     if (created.error == error_code::none || created.error == error_code::topic_already_exists) {
         co_return error_code::none;
     }

@@ -16,7 +16,7 @@
 
 namespace runnel::server {
 
-class broker;
+class cluster_context;
 
 // The CreateTopics spec of a coordinators' topic as Kafka makes it: compacted, replication factor
 // 1 (one node), the given partitions, segment.bytes and compression.type.
@@ -36,7 +36,7 @@ class internal_topic {
     // `spec` is the topic as created; `replication_key` / `configured_replication` are the
     // configuration a user may have set above 1, which one node cannot honour (warned about once);
     // `partition_for` maps a key to its partition.
-    internal_topic(broker& b, new_topic spec, std::string replication_key,
+    internal_topic(cluster_context& b, new_topic spec, std::string replication_key,
                    int16_t configured_replication, partitioner partition_for);
 
     // Any shard: the key's partition and the shard owning it. If the topic does not exist yet,
@@ -51,7 +51,7 @@ class internal_topic {
     std::shared_ptr<const topic_metadata> find_or_start_creating();
     boost::asio::awaitable<void> create_in_background();
 
-    broker& broker_;
+    cluster_context& cluster_;
     new_topic spec_;
     std::string replication_key_;
     int16_t configured_replication_;

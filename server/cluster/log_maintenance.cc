@@ -9,7 +9,7 @@
 #include <chrono>
 #include <filesystem>
 
-#include "server/broker.h"
+#include "server/cluster/cluster_context.h"
 #include "server/core/logger.h"
 #include "server/cluster/partition.h"
 #include "storage/clean_shutdown.h"
@@ -64,7 +64,7 @@ bool holds_partitions(const std::string& dir) {
 }  // namespace
 
 void log_maintenance::read_startup_state() {
-    for (const auto& d : broker_.config().log_dirs) {
+    for (const auto& d : cluster_.config().log_dirs) {
         dir_state state;
         auto marker = storage::take_clean_shutdown_marker(d);
         state.clean_shutdown = marker && *marker;
@@ -112,13 +112,13 @@ storage::open_options log_maintenance::open_options_for(const std::string& log_d
 }
 
 void log_maintenance::start() {
-    asio::co_spawn(broker_.controller_shard().executor(), checkpoint_loop(), asio::detached);
-    for (shard_id i = 0; i < broker_.shards().size(); ++i) {
-        asio::co_spawn(broker_.shards().at(i).executor(), retention_loop(), asio::detached);
-        asio::co_spawn(broker_.shards().at(i).executor(), producer_expiration_loop(),
+    asio::co_spawn(cluster_.metadata_shard().executor(), checkpoint_loop(), asio::detached);
+    for (shard_id i = 0; i < cluster_.shards().size(); ++i) {
+        asio::co_spawn(cluster_.shards().at(i).executor(), retention_loop(), asio::detached);
+        asio::co_spawn(cluster_.shards().at(i).executor(), producer_expiration_loop(),
                        asio::detached);
-        if (broker_.config().log_cleaner_enable) {
-            asio::co_spawn(broker_.shards().at(i).executor(), cleaner_loop(), asio::detached);
+        if (cluster_.config().log_cleaner_enable) {
+            asio::co_spawn(cluster_.shards().at(i).executor(), cleaner_loop(), asio::detached);
         }
     }
 }
@@ -133,7 +133,7 @@ asio::awaitable<void> log_maintenance::checkpoint_loop() {
     using clock = std::chrono::steady_clock;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     const auto every = std::chrono::milliseconds(
-        std::max<int64_t>(1000, broker_.config().log_flush_offset_checkpoint_interval_ms));
+        std::max<int64_t>(1000, cluster_.config().log_flush_offset_checkpoint_interval_ms));
     checkpoint_timer_ = &timer;
     last_checkpoint_ = clock::now();
     // A flush before the loop started (during start-up) asks for an early first write.
@@ -159,7 +159,7 @@ asio::awaitable<void> log_maintenance::checkpoint_loop() {
 
 void log_maintenance::note_flushed() {
     if (flush_noted_.exchange(true)) return;  // already on its way
-    asio::post(broker_.controller_shard().executor(), [this] {
+    asio::post(cluster_.metadata_shard().executor(), [this] {
         flush_pending_ = true;
         if (checkpoint_timer_ == nullptr || stopping_) return;  // the loop has not started
         if (writing_) return;  // the loop schedules the next write when this one is done
@@ -174,11 +174,11 @@ void log_maintenance::note_flushed() {
 
 asio::awaitable<void> log_maintenance::write_checkpoints() {
     std::map<std::string, dir_offsets> per_dir;
-    for (shard_id i = 0; i < broker_.shards().size(); ++i) {
+    for (shard_id i = 0; i < cluster_.shards().size(); ++i) {
         auto collect = [this, i]() -> asio::awaitable<std::vector<partition_offsets>> {
-            co_return offsets_on(broker_.partitions_on(i));
+            co_return offsets_on(cluster_.partitions_on(i));
         };
-        auto got = co_await on_shard(broker_.shards().at(i), collect);
+        auto got = co_await on_shard(cluster_.shards().at(i), collect);
         for (auto& o : got) add_offsets(per_dir, o);
     }
     // On the I/O pool: each file is synced, its directory too, and flushes can ask for a write
@@ -187,7 +187,7 @@ asio::awaitable<void> log_maintenance::write_checkpoints() {
         write_checkpoint_files(per_dir, false);
         co_return;
     };
-    co_await asio::co_spawn(broker_.io_pool().get_executor(), write(), asio::use_awaitable);
+    co_await asio::co_spawn(cluster_.io_pool().get_executor(), write(), asio::use_awaitable);
 }
 
 std::set<std::string> log_maintenance::write_checkpoint_files(
@@ -197,7 +197,7 @@ std::set<std::string> log_maintenance::write_checkpoint_files(
     // Offsets collected by the periodic task before shutdown began must not replace the final
     // ones (finish() sets stopping_ before it takes the lock).
     if (!final && stopping_) return written;
-    for (const auto& d : broker_.config().log_dirs) {
+    for (const auto& d : cluster_.config().log_dirs) {
         auto it = per_dir.find(d);
         static const dir_offsets empty;
         const auto& o = it == per_dir.end() ? empty : it->second;
@@ -229,13 +229,13 @@ asio::awaitable<void> log_maintenance::retention_loop() {
     shard* me = shard_set::current();
     repeated_failures failures;  // this shard's partitions
     const auto every = std::chrono::milliseconds(
-        std::max<int64_t>(100, broker_.config().log_retention_check_interval_ms));
+        std::max<int64_t>(100, cluster_.config().log_retention_check_interval_ms));
     while (!stopping_) {
         timer.expires_after(every);
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_ || !me) co_return;
         const int64_t now = storage::wall_clock_ms();
-        broker_.partitions_on(me->id()).for_each(
+        cluster_.partitions_on(me->id()).for_each(
             [&](partition& p) { apply_retention(p, now, failures); });
     }
 }
@@ -243,13 +243,13 @@ asio::awaitable<void> log_maintenance::retention_loop() {
 asio::awaitable<void> log_maintenance::producer_expiration_loop() {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     shard* me = shard_set::current();
-    const auto& cfg = broker_.config();
+    const auto& cfg = cluster_.config();
     while (!stopping_) {
         timer.expires_after(std::chrono::milliseconds(cfg.producer_id_expiration_check_interval_ms));
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_ || !me) co_return;
         const int64_t now = storage::wall_clock_ms();
-        broker_.partitions_on(me->id()).for_each([&](partition& p) {
+        cluster_.partitions_on(me->id()).for_each([&](partition& p) {
             if (size_t n = p.expire_producers(now, cfg.producer_id_expiration_ms)) {
                 server_log().info("{}-{}: {} idle producer id(s) expired", p.topic(), p.index(), n);
             }
@@ -289,20 +289,20 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
     shard* me = shard_set::current();
     repeated_failures failures;  // this shard's partitions
     const auto every =
-        std::chrono::milliseconds(std::max<int64_t>(10, broker_.config().log_cleaner_backoff_ms));
+        std::chrono::milliseconds(std::max<int64_t>(10, cluster_.config().log_cleaner_backoff_ms));
     while (!stopping_) {
         timer.expires_after(every);
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_ || !me) co_return;
         // Keys, not pointers: a partition may go (topic deleted) while this coroutine yields.
         std::vector<std::pair<protocol::uuid, int32_t>> compacted;
-        broker_.partitions_on(me->id()).for_each([&](partition& p) {
+        cluster_.partitions_on(me->id()).for_each([&](partition& p) {
             if (p.settings().compact) compacted.emplace_back(p.topic_id(), p.index());
         });
         for (const auto& [id, index] : compacted) {
             for (;;) {
                 if (stopping_) co_return;
-                partition* p = broker_.partitions_on(me->id()).find(id, index);
+                partition* p = cluster_.partitions_on(me->id()).find(id, index);
                 if (!p || !p->settings().compact ||
                     !clean_step(*p, storage::wall_clock_ms(), failures))
                     break;
@@ -315,8 +315,8 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
 }
 
 int64_t log_maintenance::key_map_bytes_per_shard() const {
-    const auto shards = static_cast<int64_t>(std::max<size_t>(1, broker_.shards().size()));
-    return broker_.config().log_cleaner_dedupe_buffer_size / shards;
+    const auto shards = static_cast<int64_t>(std::max<size_t>(1, cluster_.shards().size()));
+    return cluster_.config().log_cleaner_dedupe_buffer_size / shards;
 }
 
 bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& failures) {
@@ -328,7 +328,7 @@ bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& f
     o.max_compaction_lag_ms = s.max_compaction_lag_ms;
     o.max_segment_bytes = s.segment_bytes;
     o.key_map_bytes = key_map_bytes_per_shard();
-    o.key_map_load_factor = broker_.config().log_cleaner_io_buffer_load_factor;
+    o.key_map_load_factor = cluster_.config().log_cleaner_io_buffer_load_factor;
     const std::string subject = "cleaning " + p.topic() + "-" + std::to_string(p.index());
     auto r = p.clean(o, now);
     if (!r) {
@@ -355,14 +355,14 @@ void log_maintenance::finish(bool logs_closed_cleanly, bool logs_durable) {
     }
     std::map<std::string, dir_offsets> per_dir;
     std::mutex m;  // shards report concurrently into one map
-    run_on_every_shard(broker_.shards(), [&](shard_id id) {
-        auto got = offsets_on(broker_.partitions_on(id));
+    run_on_every_shard(cluster_.shards(), [&](shard_id id) {
+        auto got = offsets_on(cluster_.partitions_on(id));
         std::lock_guard lock(m);
         for (auto& o : got) add_offsets(per_dir, o);
     });
     auto written = write_checkpoint_files(per_dir, true);
     if (!logs_closed_cleanly) return;
-    for (const auto& d : broker_.config().log_dirs) {
+    for (const auto& d : cluster_.config().log_dirs) {
         if (!written.count(d)) {
             // The next start must not trust stale checkpoints: it recovers this dir instead.
             server_log().warn("not writing the clean-shutdown marker in {}: its checkpoints could "

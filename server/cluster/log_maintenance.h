@@ -19,12 +19,12 @@
 
 namespace runnel::server {
 
-class broker;
+class cluster_context;
 class partition;
 
 class log_maintenance {
 public:
-    explicit log_maintenance(broker& b) : broker_(b) {}
+    explicit log_maintenance(cluster_context& b) : cluster_(b) {}
 
     // Start-up, before any log is opened: takes each log dir's clean-shutdown marker and reads
     // its checkpoints. A corrupt checkpoint is logged and ignored (the logs are then scanned).
@@ -77,7 +77,7 @@ private:
     std::set<std::string> write_checkpoint_files(const std::map<std::string, dir_offsets>& per_dir,
                                                  bool final);
 
-    broker& broker_;
+    cluster_context& cluster_;
     struct dir_state {
         bool clean_shutdown = false;
         storage::checkpoint_map recovery_points;

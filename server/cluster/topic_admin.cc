@@ -8,7 +8,7 @@
 #include <latch>
 #include <set>
 
-#include "server/broker.h"
+#include "server/cluster/cluster_context.h"
 #include "server/core/logger.h"
 #include "server/core/owner_calls.h"
 #include "server/cluster/partition.h"
@@ -31,7 +31,7 @@ struct admin_guard {
 };
 
 // Flushes nudge the recovery-point checkpoint (log_maintenance::note_flushed).
-std::unique_ptr<partition> open_partition(broker& b, const topic_metadata& t, int32_t index,
+std::unique_ptr<partition> open_partition(cluster_context& b, const topic_metadata& t, int32_t index,
                                           const topic_config& config,
                                           storage::result<std::unique_ptr<storage::partition_log>>
                                               log) {
@@ -80,17 +80,17 @@ partition_settings make_partition_settings(const topic_config& c) {
     return s;
 }
 
-topic_admin::topic_admin(broker& b) : broker_(b), partition_limit_(b.config().partition_limit()) {
+topic_admin::topic_admin(cluster_context& b) : cluster_(b), partition_limit_(b.config().partition_limit()) {
     lock_ = std::make_unique<asio::experimental::channel<void(boost::system::error_code)>>(
-        b.controller_shard().executor(), 1);
+        b.metadata_shard().executor(), 1);
 }
 
 topic_config topic_admin::config_of(const topic_metadata& t) const {
-    return topic_config(t.config_overrides, broker_.config());
+    return topic_config(t.config_overrides, cluster_.config());
 }
 
 void topic_admin::load() {
-    const auto& cfg = broker_.config();
+    const auto& cfg = cluster_.config();
     std::vector<fs::path> dirs(cfg.log_dirs.begin(), cfg.log_dirs.end());
     topic_store store(dirs.front());
     auto stored = store.load();
@@ -143,7 +143,7 @@ void topic_admin::load() {
             auto& placement = t->partitions[static_cast<size_t>(p)];
             if (it != parts.end()) {
                 placement.log_dir = it->second.path.parent_path().string();
-                placement.owner = next_owner_++ % static_cast<shard_id>(broker_.shards().size());
+                placement.owner = next_owner_++ % static_cast<shard_id>(cluster_.shards().size());
             } else {
                 placement = place_next_partition(dir_counts);
             }
@@ -152,7 +152,7 @@ void topic_admin::load() {
     }
 
     // Open every partition on its owner shard, shards in parallel.
-    run_on_every_shard(broker_.shards(), [&](shard_id me) {
+    run_on_every_shard(cluster_.shards(), [&](shard_id me) {
         for (auto& t : topics) {
             auto config = config_of(*t);
             auto lc = make_log_config(config);
@@ -171,16 +171,16 @@ void topic_admin::load() {
                 }
                 auto log = storage::partition_log::open(
                     dir, lc,
-                    broker_.maintenance().open_options_for(placement.log_dir, t->name, p));
+                    cluster_.maintenance().open_options_for(placement.log_dir, t->name, p));
                 if (!log) {
                     throw std::runtime_error("cannot open the log in " + dir.string() + ": " +
                                              log.error().message());
                 }
-                broker_.partitions_on(me).add(open_partition(broker_, *t, p, config, std::move(log)));
+                cluster_.partitions_on(me).add(open_partition(cluster_, *t, p, config, std::move(log)));
             }
         }
     });
-    broker_.topics().publish(snap);
+    cluster_.topics().publish(snap);
     if (adopted || stored.size() != topics.size()) {
         if (auto ec = persist()) {
             throw std::runtime_error(std::string("cannot write the topic table: ") + ec.message());
@@ -193,8 +193,8 @@ void topic_admin::load() {
 
 bool topic_admin::close_all() {
     std::atomic<bool> clean{true};
-    run_on_every_shard(broker_.shards(), [&](shard_id me) {
-        broker_.partitions_on(me).for_each([&](partition& p) {
+    run_on_every_shard(cluster_.shards(), [&](shard_id me) {
+        cluster_.partitions_on(me).for_each([&](partition& p) {
             if (auto ec = p.close(storage::partition_log::close_sync::by_caller)) {
                 server_log().error("closing {}-{}: {}", p.topic(), p.index(), ec.message());
                 clean = false;
@@ -206,8 +206,8 @@ bool topic_admin::close_all() {
 
 std::map<std::string, size_t> topic_admin::count_partitions_per_dir() const {
     std::map<std::string, size_t> counts;
-    for (const auto& d : broker_.config().log_dirs) counts[d] = 0;
-    for (const auto& [name, t] : broker_.topics().snapshot()->by_name) {
+    for (const auto& d : cluster_.config().log_dirs) counts[d] = 0;
+    for (const auto& [name, t] : cluster_.topics().snapshot()->by_name) {
         for (const auto& p : t->partitions) counts[p.log_dir]++;
     }
     return counts;
@@ -217,7 +217,7 @@ partition_placement topic_admin::place_next_partition(std::map<std::string, size
     // New partitions go to the log dir holding the fewest, as Kafka does.
     partition_placement p;
     size_t best = SIZE_MAX;
-    for (const auto& d : broker_.config().log_dirs) {
+    for (const auto& d : cluster_.config().log_dirs) {
         size_t n = dir_counts[d];
         if (n < best) {
             best = n;
@@ -225,13 +225,13 @@ partition_placement topic_admin::place_next_partition(std::map<std::string, size
         }
     }
     dir_counts[p.log_dir]++;
-    p.owner = next_owner_++ % static_cast<shard_id>(broker_.shards().size());
+    p.owner = next_owner_++ % static_cast<shard_id>(cluster_.shards().size());
     return p;
 }
 
 std::optional<admin_result> topic_admin::check_partition_limit(const std::string& topic,
                                                                int64_t adding) {
-    const int64_t hosted = broker_.topics().snapshot()->partition_count;
+    const int64_t hosted = cluster_.topics().snapshot()->partition_count;
     if (hosted + adding <= partition_limit_) return std::nullopt;
     auto message = fmt::format(
         "Adding {} partitions to '{}' would bring this broker to {} partitions, past its limit of "
@@ -252,10 +252,10 @@ std::optional<admin_result> topic_admin::check_partition_limit(const std::string
 
 std::error_code topic_admin::persist() const {
     std::vector<stored_topic> out;
-    for (const auto& [name, t] : broker_.topics().snapshot()->by_name) {
+    for (const auto& [name, t] : cluster_.topics().snapshot()->by_name) {
         out.push_back({t->name, t->id, t->partition_count(), t->config_overrides});
     }
-    return topic_store(broker_.config().log_dirs.front()).save(out);
+    return topic_store(cluster_.config().log_dirs.front()).save(out);
 }
 
 std::optional<admin_result> topic_admin::check_assignments(
@@ -268,7 +268,7 @@ std::optional<admin_result> topic_admin::check_assignments(
                                           " has an empty replica assignment.");
         }
         for (int32_t b : replicas) {
-            if (b != broker_.node_id()) {
+            if (b != cluster_.node_id()) {
                 return admin_result::fail(error_code::invalid_replica_assignment,
                                           "Broker " + std::to_string(b) +
                                               " in the replica assignment is not registered.");
@@ -287,12 +287,12 @@ asio::awaitable<admin_result> topic_admin::create_topic(new_topic spec, bool val
     auto task = [this, spec = std::move(spec), validate_only]() mutable {
         return create_on_controller(std::move(spec), validate_only);
     };
-    co_return co_await on_shard(broker_.controller_shard(), task);
+    co_return co_await on_shard(cluster_.metadata_shard(), task);
 }
 
 asio::awaitable<admin_result> topic_admin::delete_topic(std::string name) {
     auto task = [this, name = std::move(name)]() { return delete_on_controller(name); };
-    co_return co_await on_shard(broker_.controller_shard(), task);
+    co_return co_await on_shard(cluster_.metadata_shard(), task);
 }
 
 asio::awaitable<admin_result> topic_admin::create_partitions(
@@ -303,19 +303,19 @@ asio::awaitable<admin_result> topic_admin::create_partitions(
         return add_partitions_on_controller(std::move(name), count, std::move(assignments),
                                             validate_only);
     };
-    co_return co_await on_shard(broker_.controller_shard(), task);
+    co_return co_await on_shard(cluster_.metadata_shard(), task);
 }
 
 asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
                                                                 bool validate_only) {
     co_await lock_->async_send(boost::system::error_code{}, asio::use_awaitable);
     admin_guard guard{lock_.get()};
-    const auto& cfg = broker_.config();
+    const auto& cfg = cluster_.config();
 
     if (auto problem = topic_name_problem(spec.name)) {
         co_return admin_result::fail(error_code::invalid_topic_exception, *problem);
     }
-    if (broker_.topics().snapshot()->find(spec.name)) {
+    if (cluster_.topics().snapshot()->find(spec.name)) {
         co_return admin_result::fail(error_code::topic_already_exists,
                                      "Topic '" + spec.name + "' already exists.");
     }
@@ -377,7 +377,7 @@ asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
                                      "Cannot create the partitions of '" + spec.name +
                                          "': " + ec.message());
     }
-    broker_.topics().publish(broker_.topics().snapshot()->with(t));
+    cluster_.topics().publish(cluster_.topics().snapshot()->with(t));
     if (auto ec = persist()) {
         server_log().error("cannot write the topic table after creating '{}': {}", spec.name,
                            ec.message());
@@ -391,17 +391,17 @@ asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
 asio::awaitable<admin_result> topic_admin::delete_on_controller(std::string name) {
     co_await lock_->async_send(boost::system::error_code{}, asio::use_awaitable);
     admin_guard guard{lock_.get()};
-    if (!broker_.config().delete_topic_enable) {
+    if (!cluster_.config().delete_topic_enable) {
         co_return admin_result::fail(error_code::topic_deletion_disabled,
                                      "Topic deletion is disabled.");
     }
-    auto t = broker_.topics().snapshot()->find(name);
+    auto t = cluster_.topics().snapshot()->find(name);
     if (!t) {
         co_return admin_result::fail(error_code::unknown_topic_or_partition,
                                      "This server does not host this topic-partition.");
     }
     // Unpublish first so no new request finds the topic, then drop its partitions.
-    broker_.topics().publish(broker_.topics().snapshot()->without(name));
+    cluster_.topics().publish(cluster_.topics().snapshot()->without(name));
     if (auto ec = persist()) {
         server_log().error("cannot write the topic table after deleting '{}': {}", name,
                            ec.message());
@@ -418,7 +418,7 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
     bool validate_only) {
     co_await lock_->async_send(boost::system::error_code{}, asio::use_awaitable);
     admin_guard guard{lock_.get()};
-    auto old = broker_.topics().snapshot()->find(name);
+    auto old = cluster_.topics().snapshot()->find(name);
     if (!old) {
         co_return admin_result::fail(error_code::unknown_topic_or_partition,
                                      "The topic '" + name + "' does not exist.");
@@ -460,7 +460,7 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
                                      "Cannot create the new partitions of '" + name + "': " +
                                          ec.message());
     }
-    broker_.topics().publish(broker_.topics().snapshot()->with(t));
+    cluster_.topics().publish(cluster_.topics().snapshot()->with(t));
     if (auto ec = persist()) {
         server_log().error("cannot write the topic table after growing '{}': {}", name,
                            ec.message());
@@ -518,8 +518,8 @@ asio::awaitable<std::error_code> topic_admin::open_new_partitions(
             if (!step.error) {
                 auto log = storage::partition_log::open(dir, make_log_config(*config));
                 if (log) {
-                    broker_.partitions_on(owner).add(
-                        open_partition(broker_, *t, p, *config, std::move(log)));
+                    cluster_.partitions_on(owner).add(
+                        open_partition(cluster_, *t, p, *config, std::move(log)));
                 } else {
                     step.error = log.error();
                 }
@@ -528,7 +528,7 @@ asio::awaitable<std::error_code> topic_admin::open_new_partitions(
         }
         co_return mine;
     };
-    auto done = co_await run_on_owners(broker_.shards(), broker_.controller_shard(),
+    auto done = co_await run_on_owners(cluster_.shards(), cluster_.metadata_shard(),
                                        steps_for(*t, from, to), open);
     sync_log_dirs(*t, from, to);
     for (const auto& step : done) {
@@ -544,7 +544,7 @@ asio::awaitable<void> topic_admin::close_partitions(std::shared_ptr<const topic_
         auto executor = co_await asio::this_coro::executor;
         for (auto& step : mine) {
             const auto p = static_cast<int32_t>(step.slot);
-            if (auto part = broker_.partitions_on(owner).remove(t->id, p)) {
+            if (auto part = cluster_.partitions_on(owner).remove(t->id, p)) {
                 part->data_arrived();  // waiting fetches re-check and find it gone
                 part->close();
             }
@@ -557,7 +557,7 @@ asio::awaitable<void> topic_admin::close_partitions(std::shared_ptr<const topic_
         }
         co_return mine;
     };
-    co_await run_on_owners(broker_.shards(), broker_.controller_shard(),
+    co_await run_on_owners(cluster_.shards(), cluster_.metadata_shard(),
                            steps_for(*t, from, t->partition_count()), close);
     if (remove) sync_log_dirs(*t, from, t->partition_count());
 }

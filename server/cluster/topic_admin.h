@@ -19,7 +19,7 @@
 
 namespace runnel::server {
 
-class broker;
+class cluster_context;
 struct partition_settings;
 
 struct new_topic {
@@ -47,7 +47,7 @@ struct admin_result {
 
 class topic_admin {
 public:
-    explicit topic_admin(broker& b);
+    explicit topic_admin(cluster_context& b);
 
     // Start-up: reads the stored topic table and the partition directories of every log dir and
     // opens each partition's log on its owner shard (shards must be running). Throws on failure.
@@ -91,7 +91,7 @@ private:
     std::map<std::string, size_t> count_partitions_per_dir() const;
     std::error_code persist() const;
 
-    broker& broker_;
+    cluster_context& cluster_;
     const int64_t partition_limit_;  // runnel.max.partitions, resolved
     uint64_t limit_refusals_ = 0;  // since the last warning about the limit
     std::chrono::steady_clock::time_point next_limit_warning_{};

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "server/net/client_socket.h"
+#include "server/core/tcp_congestion.h"
 #include "server/core/host_limits.h"
 
 namespace runnel::server {

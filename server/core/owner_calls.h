@@ -1,5 +1,6 @@
-// Splitting per-partition work by owner shard and running the parts in parallel, each on the
-// shard that owns its partitions (Produce, Fetch and ListOffsets all work this way).
+// Splitting per-item work by owner shard and running the parts in parallel, each on the shard
+// that owns its items (Produce, Fetch and ListOffsets split their partitions this way; topic
+// administration its partitions to open or close).
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>
@@ -11,48 +12,9 @@
 #include <span>
 #include <vector>
 
-#include "server/kafka/request_context.h"
 #include "server/core/shard.h"
-#include "server/cluster/topic_registry.h"
 
 namespace runnel::server {
-
-// One requested partition on its way to its owner shard. `slot` says where its answer goes:
-// topic `slot_topic(slot)`, partition entry `slot_partition(slot)` of the caller's response.
-struct partition_work {
-    size_t slot = 0;
-    shard_id owner = 0;
-    protocol::uuid topic_id{};
-    int32_t index = 0;
-};
-
-inline size_t make_slot(size_t topic, size_t partition) { return (topic << 32) | partition; }
-inline size_t slot_topic(size_t slot) { return slot >> 32; }
-inline size_t slot_partition(size_t slot) { return slot & 0xffffffff; }
-
-// Fills `w` for partition `index` of `topic`; false when the topic or partition doesn't exist.
-inline bool locate_partition(const topic_metadata* topic, int32_t index, size_t slot,
-                             partition_work& w) {
-    if (!topic || index < 0 || index >= topic->partition_count()) return false;
-    w.slot = slot;
-    w.owner = topic->partitions[static_cast<size_t>(index)].owner;
-    w.topic_id = topic->id;
-    w.index = index;
-    return true;
-}
-
-// Records in ctx.work_shard which shard owns every item, or that several do.
-template <class Item>
-void note_work_shard(request_context& ctx, std::span<const Item> items) {
-    if (items.empty()) return;
-    ctx.work_shard = items.front().owner;
-    for (const auto& it : items) {
-        if (it.owner != items.front().owner) {
-            ctx.work_shard = request_context::several_work_shards;
-            return;
-        }
-    }
-}
 
 // `Item` has `shard_id owner` and `size_t slot` (its position in the caller's answer).
 // fn(owner, items) runs on shard `owner` and returns the items with results filled in.

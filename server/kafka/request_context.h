@@ -3,15 +3,16 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace runnel::server {
 
-class broker;
+class kafka_services;
 class shard;
 
 struct request_context {
-    broker& owner;
+    kafka_services& services;  // the broker's parts a handler reaches
     shard& home;  // the shard serving this connection
     int16_t api_key = 0;
     int16_t api_version = 0;
@@ -29,5 +30,18 @@ struct request_context {
     static constexpr int64_t no_work_shard = -1;
     static constexpr int64_t several_work_shards = -2;
 };
+
+// Records in ctx.work_shard which shard owns every item, or that several do.
+template <class Item>
+void note_work_shard(request_context& ctx, std::span<const Item> items) {
+    if (items.empty()) return;
+    ctx.work_shard = items.front().owner;
+    for (const auto& it : items) {
+        if (it.owner != items.front().owner) {
+            ctx.work_shard = request_context::several_work_shards;
+            return;
+        }
+    }
+}
 
 }  // namespace runnel::server

@@ -7,12 +7,9 @@
 #include <string>
 
 #include "server/config/broker_config.h"
+#include "server/core/tcp_congestion.h"
 
 namespace runnel::server {
-
-// Whether TCP congestion control `name` can be set on a socket here; nullopt if it can, else why
-// not (not built into the kernel, or not allowed to this process).
-std::optional<std::string> congestion_control_unusable(const std::string& name);
 
 // Applies what connections accepted on listening socket `fd` inherit from their handshake on:
 // the loopback congestion control (client_socket.cc says why there).

@@ -13,7 +13,8 @@
 #include "protocol/messages/produce.h"
 #include "protocol/messages/request_header.h"
 #include "protocol/messages/response_header.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
+#include "server/net/idle_connections.h"
 #include "server/kafka/dispatch.h"
 #include "server/core/logger.h"
 #include "server/core/peer_warnings.h"
@@ -50,8 +51,10 @@ constexpr size_t max_batched_requests = 32;
 
 }  // namespace
 
-connection::connection(broker& b, shard& s, asio::ip::tcp::socket socket, std::string listener)
-    : broker_(b),
+connection::connection(kafka_services& kafka, idle_connections& idle, shard& s,
+                       asio::ip::tcp::socket socket, std::string listener)
+    : kafka_(kafka),
+      idle_(idle),
       shard_(s),
       socket_(std::move(socket)),
       peer_(describe_peer(socket_)),
@@ -75,7 +78,7 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> self) {
         shard_id home;
         connection* c;
         ~registration() { idle.remove(home, c); }
-    } reg{self->broker_.idle(), self->shard_.id(), self.get()};
+    } reg{self->idle_, self->shard_.id(), self.get()};
     reg.idle.add(reg.home, reg.c);
     co_await self->serve();
 }
@@ -113,7 +116,7 @@ asio::awaitable<void> connection::serve() {
         }
         if (!keep_open) break;
         if (move_due_) {
-            co_await move_to(broker_.shards().at(static_cast<shard_id>(streak_shard_)));
+            co_await move_to(kafka_.shards().at(static_cast<shard_id>(streak_shard_)));
             co_return;
         }
     }
@@ -123,7 +126,7 @@ asio::awaitable<void> connection::serve() {
 }
 
 asio::awaitable<std::shared_ptr<request_frame>> connection::next_frame() {
-    const auto max_frame = static_cast<uint64_t>(broker_.config().socket_request_max_bytes);
+    const auto max_frame = static_cast<uint64_t>(kafka_.config().socket_request_max_bytes);
     if (!co_await fill(4)) co_return nullptr;
     const int32_t size = protocol::reader(chunk_->bytes.get() + begin_, 4).read_int32();
     if (size < static_cast<int32_t>(min_request_size) || static_cast<uint64_t>(size) > max_frame) {
@@ -171,12 +174,13 @@ asio::awaitable<void> connection::move_to(shard& target) {
                        "last {} requests",
                        peer_, shard_.id(), target.id(), streak_);
     asio::co_spawn(target.executor(),
-                   resume_on(broker_, target, fd, protocol, listener_, std::move(chunk_), begin_,
+                   resume_on(kafka_, idle_, target, fd, protocol, listener_, std::move(chunk_), begin_,
                              end_, chunk_size_),
                    log_failure("connection ended by an unexpected error"));
 }
 
-asio::awaitable<void> connection::resume_on(broker& b, shard& target, int fd,
+asio::awaitable<void> connection::resume_on(kafka_services& kafka, idle_connections& idle,
+                                            shard& target, int fd,
                                             asio::ip::tcp protocol, std::string listener,
                                             std::shared_ptr<read_chunk> chunk, size_t begin,
                                             size_t end, size_t chunk_size) {
@@ -188,7 +192,8 @@ asio::awaitable<void> connection::resume_on(broker& b, shard& target, int fd,
         ::close(fd);
         co_return;
     }
-    auto moved = std::make_shared<connection>(b, target, std::move(socket), std::move(listener));
+    auto moved = std::make_shared<connection>(kafka, idle, target, std::move(socket),
+                                              std::move(listener));
     moved->chunk_ = std::move(chunk);
     moved->begin_ = begin;
     moved->end_ = end;
@@ -198,7 +203,7 @@ asio::awaitable<void> connection::resume_on(broker& b, shard& target, int fd,
 
 bool connection::batchable(int16_t api_key, int16_t api_version) const {
     if (api_key != protocol::msg::produce_api_key) return false;
-    const api_handler* h = broker_.api_dispatch().find(api_key);
+    const api_handler* h = kafka_.api_dispatch().find(api_key);
     return h && h->run_batch && h->supports(api_version);
 }
 
@@ -210,7 +215,7 @@ bool connection::produce_buffered() const {
     return batchable(api_key, peek.read_int16()) &&
            size >= static_cast<int32_t>(min_request_size) &&
            static_cast<uint64_t>(size) <=
-               static_cast<uint64_t>(broker_.config().socket_request_max_bytes) &&
+               static_cast<uint64_t>(kafka_.config().socket_request_max_bytes) &&
            end_ - begin_ >= 4 + static_cast<size_t>(size);
 }
 
@@ -265,7 +270,7 @@ std::optional<batched_call> connection::begin_call(std::shared_ptr<request_frame
     // RUNNEL_LOG_LEVEL=trace follows every request of every connection (client interop bugs).
     server_log().trace("{} shard {}: {} v{} correlation {} ({} bytes)", peer_, shard_.id(),
                        handler.name, api_version, correlation_id, frame->size);
-    batched_call call{request_context{broker_, shard_, api_key, api_version, correlation_id,
+    batched_call call{request_context{kafka_, shard_, api_key, api_version, correlation_id,
                                       std::move(header.client_id), peer_, listener_},
                       std::move(r), protocol::writer{}, handler_outcome::respond};
     call.w.write_int32(0);  // frame size, patched in finish_call
@@ -312,7 +317,7 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
     const int16_t api_version = peek.read_int16();
     const int32_t correlation_id = peek.read_int32();
 
-    const api_handler* handler = broker_.api_dispatch().find(api_key);
+    const api_handler* handler = kafka_.api_dispatch().find(api_key);
     if (!handler || !handler->supports(api_version)) {
         if (api_key == protocol::msg::api_versions_api_key) {
             // KIP-511: a client newer than us sends a version we do not know; answer v0 with
@@ -341,7 +346,7 @@ asio::awaitable<bool> connection::serve_frame(std::shared_ptr<request_frame> fra
 asio::awaitable<bool> connection::serve_batch(std::vector<std::shared_ptr<request_frame>> frames) {
     // serve() and produce_buffered() checked every frame with batchable().
     const api_handler& handler =
-        *broker_.api_dispatch().find(protocol::reader(frames.front()->data(), 2).read_int16());
+        *kafka_.api_dispatch().find(protocol::reader(frames.front()->data(), 2).read_int16());
     server_log().trace("{} shard {}: {} pipelined {} requests served together", peer_,
                        shard_.id(), frames.size(), handler.name);
     std::vector<batched_call> calls;
@@ -373,7 +378,7 @@ void connection::write_api_versions_fallback(int32_t correlation_id, protocol::w
     w.write_int32(correlation_id);
     protocol::msg::api_versions_response resp;
     resp.error_code = protocol::to_wire(protocol::error_code::unsupported_version);
-    for (const api_handler* h : broker_.api_dispatch().all()) {
+    for (const api_handler* h : kafka_.api_dispatch().all()) {
         protocol::msg::api_versions_response::api_version e;
         e.api_key = h->key;
         e.min_version = h->advertised_min_version;
@@ -395,7 +400,7 @@ asio::awaitable<bool> connection::send(const protocol::writer& w, bool hold) {
         held_.insert(held_.end(), w.buffer().begin(), w.buffer().end());
         co_return true;
     }
-    const bool ok = co_await send_response(socket_, w, broker_.io_pool(), held_);
+    const bool ok = co_await send_response(socket_, w, kafka_.io_pool(), held_);
     if (!ok) server_log().trace("{}: sending a response failed", peer_);
     held_.clear();
     co_return ok;

@@ -18,7 +18,8 @@
 namespace runnel::server {
 
 namespace asio = boost::asio;
-class broker;
+class kafka_services;
+class idle_connections;
 class shard;
 struct api_handler;
 
@@ -42,7 +43,8 @@ struct request_frame {
 
 class connection {
 public:
-    connection(broker& b, shard& s, asio::ip::tcp::socket socket, std::string listener);
+    connection(kafka_services& kafka, idle_connections& idle, shard& s,
+               asio::ip::tcp::socket socket, std::string listener);
 
     // Serves the connection until the peer closes it, a protocol violation, or shutdown.
     // `self` keeps the connection alive for as long as the coroutine runs.
@@ -88,12 +90,14 @@ private:
     // Hands the socket and the bytes read but not yet served to a new connection on `target`;
     // this one then ends without closing the socket.
     asio::awaitable<void> move_to(shard& target);
-    static asio::awaitable<void> resume_on(broker& b, shard& target, int fd,
+    static asio::awaitable<void> resume_on(kafka_services& kafka, idle_connections& idle,
+                                           shard& target, int fd,
                                            asio::ip::tcp protocol, std::string listener,
                                            std::shared_ptr<read_chunk> chunk, size_t begin,
                                            size_t end, size_t chunk_size);
 
-    broker& broker_;
+    kafka_services& kafka_;
+    idle_connections& idle_;
     shard& shard_;
     asio::ip::tcp::socket socket_;
     std::string peer_;

@@ -20,7 +20,7 @@ constexpr int64_t longest_idle_ms =
 
 idle_connections::idle_connections(size_t shards, int64_t max_idle_ms)
     : max_idle_(max_idle_ms > 0 && max_idle_ms <= longest_idle_ms ? max_idle_ms : 0),
-      per_shard_(shards) {}
+      per_shard_(shards, [](shard_id) { return std::make_unique<std::unordered_set<connection*>>(); }) {}
 
 asio::awaitable<void> idle_connections::reap(shard_id s) {
     using std::chrono::milliseconds;
@@ -34,7 +34,7 @@ asio::awaitable<void> idle_connections::reap(shard_id s) {
         if (ec) co_return;
         const auto now = clock::now();
         expired.clear();
-        for (connection* c : per_shard_[s]) {
+        for (connection* c : per_shard_.on(s)) {
             const auto idle = c->idle_for(now);  // zero unless waiting for the client
             if (idle > clock::duration::zero() && idle >= max_idle_) expired.push_back(c);
         }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "server/core/shard.h"
+#include "server/core/sharded.h"
 
 namespace runnel::server {
 
@@ -26,8 +27,8 @@ public:
     idle_connections(size_t shards, int64_t max_idle_ms);
 
     // On the connection's shard, for as long as it is served there.
-    void add(shard_id s, connection* c) { per_shard_[s].insert(c); }
-    void remove(shard_id s, connection* c) { per_shard_[s].erase(c); }
+    void add(shard_id s, connection* c) { per_shard_.on(s).insert(c); }
+    void remove(shard_id s, connection* c) { per_shard_.on(s).erase(c); }
 
     // Runs on shard `s` until the io_context stops: every tenth of the idle time (100 ms to
     // 30 s) closes the connections idle for at least max_idle_ms.
@@ -36,7 +37,7 @@ public:
 
 private:
     std::chrono::milliseconds max_idle_;
-    std::vector<std::unordered_set<connection*>> per_shard_;
+    sharded<std::unordered_set<connection*>> per_shard_;
 };
 
 }  // namespace runnel::server

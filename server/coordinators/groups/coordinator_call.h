@@ -12,7 +12,6 @@
 #include <string_view>
 
 #include "protocol/errors.h"
-#include "server/broker.h"
 #include "server/coordinators/coordinator_call.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/core/shard.h"
@@ -54,15 +53,16 @@ using server::coordinated;
 // Runs fn(group_coordinator&, partition) -> asio::awaitable<R> on the shard coordinating
 // `group_id`, once its __consumer_offsets partition is ready (see server/coordinator_call.h).
 template <class R, class F>
-asio::awaitable<coordinated<R>> call_coordinator(broker& b, std::string_view group_id, F& fn) {
-    co_return co_await call_coordinator_of<R>(b.shards(), b.groups(), group_id, fn);
+asio::awaitable<coordinated<R>> call_coordinator(coordinator_set& groups,
+                                                 std::string_view group_id, F& fn) {
+    co_return co_await call_coordinator_of<R>(groups.shards(), groups, group_id, fn);
 }
 
 // Describes each group id on its coordinator with `describe(coordinator, partition, id)`; a
 // group whose coordinator can't be reached is answered with its id and the error only.
 // (Authorized operations are reported only with an authorizer; none is configured.)
 template <class Described, class F>
-asio::awaitable<std::vector<Described>> describe_each(broker& b,
+asio::awaitable<std::vector<Described>> describe_each(coordinator_set& groups,
                                                       const std::vector<std::string>& ids,
                                                       F describe) {
     std::vector<Described> out;
@@ -71,7 +71,7 @@ asio::awaitable<std::vector<Described>> describe_each(broker& b,
                                    int32_t partition) -> asio::awaitable<Described> {
             co_return describe(c, partition, id);
         };
-        auto r = co_await call_coordinator<Described>(b, id, one);
+        auto r = co_await call_coordinator<Described>(groups, id, one);
         if (r.error != protocol::error_code::none) {
             Described failed;
             failed.group_id = id;

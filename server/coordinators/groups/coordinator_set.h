@@ -13,10 +13,11 @@
 #include "server/coordinators/groups/asio_timers.h"
 #include "server/coordinators/groups/group_coordinator.h"
 #include "server/cluster/internal_topic.h"
+#include "server/core/sharded.h"
 #include "server/core/shard.h"
 
 namespace runnel::server {
-class broker;
+class cluster_context;
 }
 
 namespace runnel::server::groups {
@@ -26,7 +27,7 @@ using group_location = internal_topic::location;
 
 class coordinator_set {
   public:
-    explicit coordinator_set(broker& b);
+    explicit coordinator_set(cluster_context& cluster);
     ~coordinator_set();
     coordinator_set(const coordinator_set&) = delete;
     coordinator_set& operator=(const coordinator_set&) = delete;
@@ -39,7 +40,8 @@ class coordinator_set {
     void stop();
 
     // The coordinator of shard `id`; use only on that shard.
-    group_coordinator& on(shard_id id) { return *coordinators_.at(id); }
+    group_coordinator& on(shard_id id) { return *per_shard_.on(id).coordinator; }
+    shard_set& shards();
 
     // Any shard. If __consumer_offsets does not exist yet, starts creating it and answers
     // COORDINATOR_LOAD_IN_PROGRESS.
@@ -55,9 +57,13 @@ class coordinator_set {
     append_fn make_append(shard_id id);
     asio::awaitable<void> load_shard(shard_id id, std::vector<int32_t> partitions);
 
-    broker& broker_;
-    std::vector<std::unique_ptr<asio_group_timers>> timers_;
-    std::vector<std::unique_ptr<group_coordinator>> coordinators_;
+    struct per_shard {
+        std::unique_ptr<asio_group_timers> timers;
+        std::unique_ptr<group_coordinator> coordinator;  // after timers: uses them
+    };
+
+    cluster_context& cluster_;
+    sharded<per_shard> per_shard_;
     internal_topic topic_;
 };
 

@@ -27,14 +27,14 @@ error_code for_produce(error_code e) {
 }  // namespace
 
 asio::awaitable<std::map<topic_partition, error_code>> verify_transactional_produce(
-    broker& b, const std::string& transactional_id, int64_t producer_id, int16_t epoch,
+    transaction_coordinator_set& transactions, const std::string& transactional_id, int64_t producer_id, int16_t epoch,
     const std::set<topic_partition>& partitions) {
     auto verify = [&](transaction_coordinator& c,
                       int32_t) -> asio::awaitable<std::map<topic_partition, error_code>> {
         co_return c.verify_partitions(transactional_id, producer_id, epoch, partitions);
     };
     auto r = co_await call_transaction_coordinator<std::map<topic_partition, error_code>>(
-        b, transactional_id, verify);
+        transactions, transactional_id, verify);
     std::map<topic_partition, error_code> refused;
     for (const auto& tp : partitions) {
         auto it = r.value.find(tp);

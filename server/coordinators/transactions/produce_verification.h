@@ -14,18 +14,16 @@
 #include "protocol/errors.h"
 #include "server/coordinators/transactions/transaction_metadata.h"
 
-namespace runnel::server {
-class broker;
-}
-
 namespace runnel::server::transactions {
+
+class transaction_coordinator_set;
 
 // The error for each partition that must not take the producer's transactional batch (absent:
 // append it), in the terms Kafka's Produce answers with: INVALID_TXN_STATE (not in the
 // transaction), INVALID_PRODUCER_EPOCH (fenced), NOT_ENOUGH_REPLICAS (the coordinator is busy or
 // loading: a retriable error every producer retries).
 boost::asio::awaitable<std::map<topic_partition, protocol::error_code>> verify_transactional_produce(
-    broker& b, const std::string& transactional_id, int64_t producer_id, int16_t epoch,
-    const std::set<topic_partition>& partitions);
+    transaction_coordinator_set& transactions, const std::string& transactional_id,
+    int64_t producer_id, int16_t epoch, const std::set<topic_partition>& partitions);
 
 }  // namespace runnel::server::transactions

@@ -6,7 +6,6 @@
 #include <string_view>
 
 #include "protocol/errors.h"
-#include "server/broker.h"
 #include "server/coordinators/coordinator_call.h"
 #include "server/core/shard.h"
 #include "server/coordinators/transactions/transaction_coordinator_set.h"
@@ -17,10 +16,10 @@ namespace runnel::server::transactions {
 // `transactional_id`, once its __transaction_state partition is ready (see
 // server/coordinator_call.h).
 template <class R, class F>
-asio::awaitable<coordinated<R>> call_transaction_coordinator(broker& b,
-                                                             std::string_view transactional_id,
-                                                             F& fn) {
-    co_return co_await call_coordinator_of<R>(b.shards(), b.transactions(), transactional_id, fn);
+asio::awaitable<coordinated<R>> call_transaction_coordinator(
+    transaction_coordinator_set& transactions, std::string_view transactional_id, F& fn) {
+    co_return co_await call_coordinator_of<R>(transactions.shards(), transactions,
+                                              transactional_id, fn);
 }
 
 // Kafka's answer for a fenced producer to clients too old to know PRODUCER_FENCED (KIP-588):

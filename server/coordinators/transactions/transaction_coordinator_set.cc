@@ -7,7 +7,8 @@
 #include <exception>
 
 #include "protocol/record_batch.h"
-#include "server/broker.h"
+#include "server/cluster/cluster_context.h"
+#include "server/coordinators/groups/coordinator_set.h"
 #include "server/core/logger.h"
 #include "server/cluster/log_replay.h"
 #include "server/coordinators/transactions/transaction_log_records.h"
@@ -28,21 +29,27 @@ std::string as_string(const std::vector<uint8_t>& bytes) {
 
 }  // namespace
 
-transaction_coordinator_set::transaction_coordinator_set(broker& b)
-    : broker_(b),
-      topic_(b, transaction_state_topic_spec(b.config()), "transaction.state.log.replication.factor",
-             b.config().transaction_state_log_replication_factor,
-             partition_for_transactional_id) {
-    for (shard_id i = 0; i < b.shards().size(); ++i) {
-        auto s = std::make_unique<per_shard>();
-        s->coordinator = std::make_unique<transaction_coordinator>(
-            make_hooks(i), b.config().transaction_max_timeout_ms);
-        s->timer = std::make_unique<asio::steady_timer>(b.shards().at(i).context());
-        shards_.push_back(std::move(s));
-    }
-}
+transaction_coordinator_set::transaction_coordinator_set(cluster_context& cluster,
+                                                         groups::coordinator_set& groups)
+    : cluster_(cluster),
+      groups_(groups),
+      per_shard_(cluster.shards().size(),
+                 [this](shard_id i) {
+                     auto s = std::make_unique<per_shard>();
+                     s->coordinator = std::make_unique<transaction_coordinator>(
+                         make_hooks(i), cluster_.config().transaction_max_timeout_ms);
+                     s->timer =
+                         std::make_unique<asio::steady_timer>(cluster_.shards().at(i).context());
+                     return s;
+                 }),
+      topic_(cluster, transaction_state_topic_spec(cluster.config()),
+             "transaction.state.log.replication.factor",
+             cluster.config().transaction_state_log_replication_factor,
+             partition_for_transactional_id) {}
 
 transaction_coordinator_set::~transaction_coordinator_set() = default;
+
+shard_set& transaction_coordinator_set::shards() { return cluster_.shards(); }
 
 coordinator_hooks transaction_coordinator_set::make_hooks(shard_id id) {
     coordinator_hooks h;
@@ -52,10 +59,10 @@ coordinator_hooks transaction_coordinator_set::make_hooks(shard_id id) {
     };
     h.write_markers = [this, id](int64_t producer_id, int16_t epoch, bool commit,
                                  std::set<topic_partition> partitions) {
-        return write_transaction_markers(broker_, id, producer_id, epoch, commit,
+        return write_transaction_markers(cluster_, groups_, id, producer_id, epoch, commit,
                                          std::move(partitions));
     };
-    h.new_producer_id = [this](int64_t& pid) { return broker_.producer_ids().next(pid); };
+    h.new_producer_id = [this](int64_t& pid) { return cluster_.producer_ids().next(pid); };
     h.now_ms = storage::wall_clock_ms;
     return h;
 }
@@ -63,8 +70,8 @@ coordinator_hooks transaction_coordinator_set::make_hooks(shard_id id) {
 asio::awaitable<std::error_code> transaction_coordinator_set::append(
     shard_id id, int32_t index, std::vector<uint8_t> key,
     std::optional<std::vector<uint8_t>> value) {
-    auto t = broker_.topics().snapshot()->find(transaction_state_topic_name);
-    partition* p = t ? broker_.partitions_on(id).find(t->id, index) : nullptr;
+    auto t = cluster_.topics().snapshot()->find(transaction_state_topic_name);
+    partition* p = t ? cluster_.partitions_on(id).find(t->id, index) : nullptr;
     if (!p) co_return storage::make_error_code(storage::errc::log_closed);
     protocol::record_input r;
     r.key = as_string(key);
@@ -79,31 +86,31 @@ asio::awaitable<std::error_code> transaction_coordinator_set::append(
 }
 
 void transaction_coordinator_set::start() {
-    auto t = broker_.topics().snapshot()->find(transaction_state_topic_name);
-    run_on_every_shard(broker_.shards(), [&](shard_id me) {
+    auto t = cluster_.topics().snapshot()->find(transaction_state_topic_name);
+    run_on_every_shard(cluster_.shards(), [&](shard_id me) {
         std::vector<int32_t> mine;
         for (int32_t p = 0; t && p < t->partition_count(); ++p) {
             if (t->partitions[static_cast<size_t>(p)].owner != me) continue;
-            shards_[me]->partitions[p] = partition_status::loading;
+            per_shard_.on(me).partitions[p] = partition_status::loading;
             mine.push_back(p);
         }
-        asio::co_spawn(broker_.shards().at(me).executor(), load_shard(me, std::move(mine)),
+        asio::co_spawn(cluster_.shards().at(me).executor(), load_shard(me, std::move(mine)),
                        log_failure("transaction coordinator task failed"));
-        asio::co_spawn(broker_.shards().at(me).executor(), periodic_loop(me),
+        asio::co_spawn(cluster_.shards().at(me).executor(), periodic_loop(me),
                        log_failure("transaction coordinator task failed"));
     });
 }
 
 void transaction_coordinator_set::stop() {
     stopping_ = true;
-    run_on_every_shard(broker_.shards(), [&](shard_id me) { shards_[me]->timer->cancel(); });
+    run_on_every_shard(cluster_.shards(), [&](shard_id me) { per_shard_.on(me).timer->cancel(); });
 }
 
 std::error_code transaction_coordinator_set::load_partition(shard_id id, int32_t index) {
-    auto t = broker_.topics().snapshot()->find(transaction_state_topic_name);
-    partition* p = t ? broker_.partitions_on(id).find(t->id, index) : nullptr;
+    auto t = cluster_.topics().snapshot()->find(transaction_state_topic_name);
+    partition* p = t ? cluster_.partitions_on(id).find(t->id, index) : nullptr;
     if (!p) return storage::make_error_code(storage::errc::log_closed);
-    auto& c = *shards_[id]->coordinator;
+    auto& c = *per_shard_.on(id).coordinator;
     int64_t skipped = 0;
     auto apply = [&](const protocol::batch_header& h, std::span<const uint8_t> batch) {
         if (h.is_control()) return;  // nothing transactional is written to this topic
@@ -136,15 +143,15 @@ asio::awaitable<void> transaction_coordinator_set::load_shard(shard_id id,
             server_log().error("cannot read {}-{}: {}", transaction_state_topic_name, index,
                                ec.message());
         }
-        shards_[id]->partitions[index] = partition_status::active;
+        per_shard_.on(id).partitions[index] = partition_status::active;
         // Yield between partitions so requests for loaded ones are served meanwhile.
-        co_await asio::post(broker_.shards().at(id).executor(), asio::use_awaitable);
+        co_await asio::post(cluster_.shards().at(id).executor(), asio::use_awaitable);
     }
     co_await resume_unfinished(id);
 }
 
 asio::awaitable<void> transaction_coordinator_set::resume_unfinished(shard_id id) {
-    auto& c = *shards_[id]->coordinator;
+    auto& c = *per_shard_.on(id).coordinator;
     for (const auto& txn_id : c.unfinished()) {
         if (stopping_) co_return;
         co_await c.resume(txn_id);
@@ -152,10 +159,10 @@ asio::awaitable<void> transaction_coordinator_set::resume_unfinished(shard_id id
 }
 
 asio::awaitable<void> transaction_coordinator_set::periodic_loop(shard_id id) {
-    const auto& cfg = broker_.config();
+    const auto& cfg = cluster_.config();
     const int64_t abort_every = cfg.transaction_abort_timed_out_transaction_cleanup_interval_ms;
     const int64_t expire_every = cfg.transaction_remove_expired_transaction_cleanup_interval_ms;
-    auto& s = *shards_[id];
+    auto& s = per_shard_.on(id);
     int64_t next_expiry = storage::wall_clock_ms() + expire_every;
     while (!stopping_) {
         s.timer->expires_after(std::chrono::milliseconds(abort_every));
@@ -178,7 +185,7 @@ transaction_location transaction_coordinator_set::locate(std::string_view transa
 asio::awaitable<error_code> transaction_coordinator_set::ensure_topic() { return topic_.ensure(); }
 
 error_code transaction_coordinator_set::activate(shard_id owner, int32_t index) {
-    auto& s = *shards_.at(owner);
+    auto& s = per_shard_.on(owner);
     if (auto it = s.partitions.find(index); it != s.partitions.end()) {
         return it->second == partition_status::active ? error_code::none
                                                       : error_code::coordinator_load_in_progress;
@@ -194,7 +201,7 @@ error_code transaction_coordinator_set::activate(shard_id owner, int32_t index) 
 }
 
 bool transaction_coordinator_set::loading(shard_id owner) const {
-    for (const auto& [index, status] : shards_.at(owner)->partitions) {
+    for (const auto& [index, status] : per_shard_.on(owner).partitions) {
         if (status == partition_status::loading) return true;
     }
     return false;

@@ -18,10 +18,14 @@
 #include "server/cluster/internal_topic.h"
 #include "server/core/shard.h"
 #include "server/coordinators/transactions/transaction_coordinator.h"
+#include "server/core/sharded.h"
 
 namespace runnel::server {
-class broker;
+class cluster_context;
+namespace groups {
+class coordinator_set;
 }
+}  // namespace runnel::server
 
 namespace runnel::server::transactions {
 
@@ -30,7 +34,8 @@ using transaction_location = internal_topic::location;
 
 class transaction_coordinator_set {
   public:
-    explicit transaction_coordinator_set(broker& b);
+    // Markers for __consumer_offsets partitions settle pending offsets in `groups`.
+    transaction_coordinator_set(cluster_context& cluster, groups::coordinator_set& groups);
     ~transaction_coordinator_set();
     transaction_coordinator_set(const transaction_coordinator_set&) = delete;
     transaction_coordinator_set& operator=(const transaction_coordinator_set&) = delete;
@@ -43,7 +48,9 @@ class transaction_coordinator_set {
     void stop();
 
     // The coordinator of shard `id`; use only on that shard.
-    transaction_coordinator& on(shard_id id) { return *shards_.at(id)->coordinator; }
+    transaction_coordinator& on(shard_id id) { return *per_shard_.on(id).coordinator; }
+
+    shard_set& shards();
 
     // Any shard. If __transaction_state does not exist yet, starts creating it and answers
     // COORDINATOR_LOAD_IN_PROGRESS.
@@ -76,8 +83,9 @@ class transaction_coordinator_set {
     asio::awaitable<void> resume_unfinished(shard_id id);
     asio::awaitable<void> periodic_loop(shard_id id);
 
-    broker& broker_;
-    std::vector<std::unique_ptr<per_shard>> shards_;
+    cluster_context& cluster_;
+    groups::coordinator_set& groups_;
+    sharded<per_shard> per_shard_;
     internal_topic topic_;
     std::atomic<bool> stopping_{false};
 };

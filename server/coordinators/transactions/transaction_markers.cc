@@ -3,10 +3,11 @@
 #include <chrono>
 
 #include "protocol/end_txn_marker.h"
-#include "server/broker.h"
+#include "server/cluster/cluster_context.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/coordinators/groups/offsets_topic.h"
 #include "server/core/logger.h"
+#include "server/cluster/partition_work.h"
 #include "server/core/owner_calls.h"
 #include "storage/errors.h"
 #include "storage/wall_clock.h"
@@ -22,11 +23,12 @@ struct marker_work : partition_work {
 
 }  // namespace
 
-asio::awaitable<std::error_code> write_transaction_markers(broker& b, shard_id home,
-                                                           int64_t producer_id,
+asio::awaitable<std::error_code> write_transaction_markers(cluster_context& cluster,
+                                                           groups::coordinator_set& groups,
+                                                           shard_id home, int64_t producer_id,
                                                            int16_t producer_epoch, bool commit,
                                                            std::set<topic_partition> partitions) {
-    auto snap = b.topics().snapshot();
+    auto snap = cluster.topics().snapshot();
     std::vector<marker_work> work;
     for (const auto& tp : partitions) {
         marker_work w;
@@ -39,11 +41,11 @@ asio::awaitable<std::error_code> write_transaction_markers(broker& b, shard_id h
         work.push_back(std::move(w));
     }
     const auto result = commit ? protocol::txn_result::commit : protocol::txn_result::abort;
-    auto write_all = [&b, producer_id, producer_epoch, result](
+    auto write_all = [&cluster, &groups, producer_id, producer_epoch, result](
                          shard_id owner,
                          std::vector<marker_work> items) -> asio::awaitable<std::vector<marker_work>> {
         for (auto& w : items) {
-            partition* p = b.partitions_on(owner).find(w.topic_id, w.index);
+            partition* p = cluster.partitions_on(owner).find(w.topic_id, w.index);
             if (!p) continue;  // deleted meanwhile
             auto appended = p->append_marker(producer_id, producer_epoch, result,
                                              coordinator_epoch);
@@ -61,14 +63,15 @@ asio::awaitable<std::error_code> write_transaction_markers(broker& b, shard_id h
             if (w.offsets_topic) {
                 // Right after the marker, with no wait in between: a TxnOffsetCommit of the
                 // producer's next transaction must not be settled by this marker.
-                b.groups().on(owner).complete_transaction(w.index, producer_id,
+                groups.on(owner).complete_transaction(w.index, producer_id,
                                                           result == protocol::txn_result::commit);
             }
             w.error = co_await p->acknowledged(appended, required_acks::all);
         }
         co_return items;
     };
-    auto done = co_await run_on_owners(b.shards(), b.shards().at(home), std::move(work), write_all);
+    auto done = co_await run_on_owners(cluster.shards(), cluster.shards().at(home), std::move(work),
+                                       write_all);
     for (const auto& w : done) {
         if (w.error) {
             server_log().error("cannot write a transaction marker for producer {}: {}",

@@ -12,8 +12,11 @@
 #include "server/coordinators/transactions/transaction_metadata.h"
 
 namespace runnel::server {
-class broker;
+class cluster_context;
+namespace groups {
+class coordinator_set;
 }
+}  // namespace runnel::server
 
 namespace runnel::server::transactions {
 
@@ -27,8 +30,9 @@ inline constexpr int32_t coordinator_epoch = 0;
 // twice is harmless: the second finds no open transaction). Partitions of deleted topics are
 // skipped, as Kafka skips partitions with no leader. A marker on a __consumer_offsets partition
 // also settles that producer's pending transactional offset commits.
-asio::awaitable<std::error_code> write_transaction_markers(broker& b, shard_id home,
-                                                           int64_t producer_id,
+asio::awaitable<std::error_code> write_transaction_markers(cluster_context& cluster,
+                                                           groups::coordinator_set& groups,
+                                                           shard_id home, int64_t producer_id,
                                                            int16_t producer_epoch, bool commit,
                                                            std::set<topic_partition> partitions);
 

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/transactions/transaction_call.h"
 
@@ -54,7 +54,7 @@ asio::awaitable<partition_errors> add_one(request_context& ctx, const std::strin
                                           const topic_list& topics) {
     std::set<topic_partition> requested;
     partition_errors unknown;  // partitions that fail the whole request
-    auto snap = ctx.owner.topics().snapshot();
+    auto snap = ctx.services.topics().snapshot();
     for (const auto& t : topics) {
         auto topic = snap->find(t.name);
         for (int32_t p : t.partitions) {
@@ -80,7 +80,7 @@ asio::awaitable<partition_errors> add_one(request_context& ctx, const std::strin
         error_code e = co_await c.add_partitions(partition, id, producer_id, epoch, requested);
         co_return all_of(requested, transactions::fenced_for_version(e, ctx.api_version, 2));
     };
-    auto r = co_await transactions::call_transaction_coordinator<partition_errors>(ctx.owner, id,
+    auto r = co_await transactions::call_transaction_coordinator<partition_errors>(ctx.services.transactions(), id,
                                                                                    add);
     if (r.error != error_code::none) co_return all_of(requested, r.error);
     co_return r.value;

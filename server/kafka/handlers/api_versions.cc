@@ -2,7 +2,7 @@
 // unsupported ApiVersions version itself (KIP-511 fallback); this handles the supported ones.
 #include "protocol/messages/api_versions.h"
 
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 
 namespace runnel::server {
@@ -14,7 +14,7 @@ namespace {
 asio::awaitable<std::optional<api_versions_response>> handle(request_context& ctx,
                                                              api_versions_request req) {
     api_versions_response resp;
-    for (const api_handler* h : ctx.owner.api_dispatch().all()) {
+    for (const api_handler* h : ctx.services.api_dispatch().all()) {
         api_versions_response::api_version e;
         e.api_key = h->key;
         e.min_version = h->advertised_min_version;

@@ -3,7 +3,7 @@
 #include "protocol/messages/consumer_group_describe.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 
@@ -19,7 +19,7 @@ using described_group = consumer_group_describe_response::described_group;
 
 asio::awaitable<std::optional<consumer_group_describe_response>> handle(
     request_context& ctx, consumer_group_describe_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     consumer_group_describe_response resp;
     // An empty group id is refused before any coordinator is asked.
     std::vector<std::string> ids;
@@ -29,7 +29,7 @@ asio::awaitable<std::optional<consumer_group_describe_response>> handle(
     auto describe = [](groups::group_coordinator& c, int32_t partition, const std::string& id) {
         return c.consumer_describe(partition, id);
     };
-    auto described = co_await groups::describe_each<described_group>(b, ids, describe);
+    auto described = co_await groups::describe_each<described_group>(b.groups(), ids, describe);
     size_t next = 0;
     for (const auto& id : req.group_ids) {
         if (!id.empty()) {

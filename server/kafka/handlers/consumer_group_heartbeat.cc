@@ -3,7 +3,7 @@
 #include "protocol/messages/consumer_group_heartbeat.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 
@@ -17,7 +17,7 @@ namespace {
 
 asio::awaitable<std::optional<consumer_group_heartbeat_response>> handle(
     request_context& ctx, consumer_group_heartbeat_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     consumer_group_heartbeat_response resp;
     if (req.group_id.empty()) {
         resp.error_code = to_wire(error_code::invalid_group_id);
@@ -40,7 +40,7 @@ asio::awaitable<std::optional<consumer_group_heartbeat_response>> handle(
         co_return c.consumer_heartbeat(partition, request, hc);
     };
     auto r =
-        co_await groups::call_coordinator<consumer_group_heartbeat_response>(b, group_id, beat);
+        co_await groups::call_coordinator<consumer_group_heartbeat_response>(b.groups(), group_id, beat);
     if (r.error != error_code::none) {
         resp.error_code = to_wire(r.error);
         co_return resp;

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 
 namespace runnel::server {
@@ -17,7 +17,7 @@ namespace {
 
 asio::awaitable<std::optional<create_partitions_response>> handle(
     request_context& ctx, create_partitions_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     create_partitions_response resp;
     std::multiset<std::string> names;
     for (const auto& t : req.topics) names.insert(t.name);

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 
 namespace runnel::server {
@@ -25,7 +25,7 @@ void fail(topic_result& r, error_code e, std::string message) {
 
 asio::awaitable<std::optional<create_topics_response>> handle(request_context& ctx,
                                                               create_topics_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     create_topics_response resp;
     std::multiset<std::string> names;
     for (const auto& t : req.topics) names.insert(t.name);

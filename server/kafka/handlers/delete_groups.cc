@@ -5,7 +5,7 @@
 #include <set>
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 
@@ -19,7 +19,7 @@ namespace {
 
 asio::awaitable<std::optional<delete_groups_response>> handle(request_context& ctx,
                                                               delete_groups_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     delete_groups_response resp;
     std::set<std::string> seen;
     for (const auto& id : req.groups_names) {
@@ -28,7 +28,7 @@ asio::awaitable<std::optional<delete_groups_response>> handle(request_context& c
                            int32_t partition) -> asio::awaitable<error_code> {
             co_return c.delete_group(partition, id);
         };
-        auto r = co_await groups::call_coordinator<error_code>(b, id, remove);
+        auto r = co_await groups::call_coordinator<error_code>(b.groups(), id, remove);
         resp.results.push_back({id, to_wire(r.error != error_code::none ? r.error : r.value), {}});
     }
     co_return resp;

@@ -3,10 +3,11 @@
 #include "protocol/messages/delete_records.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
 #include "server/core/logger.h"
+#include "server/cluster/partition_work.h"
 #include "server/core/owner_calls.h"
 
 namespace runnel::server {
@@ -24,7 +25,7 @@ struct records_deletion : partition_work {
     int64_t low_watermark = -1;
 };
 
-void delete_one(broker& b, shard_id owner, records_deletion& d) {
+void delete_one(kafka_services& b, shard_id owner, records_deletion& d) {
     partition* p = b.partitions_on(owner).find(d.topic_id, d.index);
     if (!p) {
         d.error = error_code::unknown_topic_or_partition;
@@ -43,7 +44,7 @@ void delete_one(broker& b, shard_id owner, records_deletion& d) {
 
 asio::awaitable<std::optional<delete_records_response>> handle(request_context& ctx,
                                                                delete_records_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     delete_records_response resp;
     auto snap = b.topics().snapshot();
     std::vector<records_deletion> work;

@@ -2,7 +2,7 @@
 #include "protocol/messages/delete_topics.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/offsets_topic.h"
 
@@ -16,7 +16,7 @@ namespace {
 
 asio::awaitable<std::optional<delete_topics_response>> handle(request_context& ctx,
                                                               delete_topics_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     delete_topics_response resp;
     // v0-5 send names only; v6 sends {name or id} pairs.
     if (ctx.api_version < 6) {

@@ -1,7 +1,7 @@
 // DescribeCluster (60): the brokers of the cluster (this one) and the controller (also this one).
 #include "protocol/messages/describe_cluster.h"
 
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 
 namespace runnel::server {
@@ -22,11 +22,11 @@ asio::awaitable<std::optional<describe_cluster_response>> handle(request_context
     describe_cluster_response resp;
     // v1 (KIP-919) asks for controllers instead of brokers; one node is both.
     resp.endpoint_type = req.endpoint_type;
-    resp.cluster_id = ctx.owner.cluster_id();
-    resp.controller_id = ctx.owner.node_id();
-    const auto& ep = ctx.owner.endpoint_for(ctx.listener);
+    resp.cluster_id = ctx.services.cluster_id();
+    resp.controller_id = ctx.services.node_id();
+    const auto& ep = ctx.services.endpoint_for(ctx.listener);
     describe_cluster_response::describe_cluster_broker b;
-    b.broker_id = ctx.owner.node_id();
+    b.broker_id = ctx.services.node_id();
     b.host = ep.host;
     b.port = ep.port;
     resp.brokers.push_back(b);

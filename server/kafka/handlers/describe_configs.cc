@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 
 namespace runnel::server {
@@ -50,7 +50,7 @@ void add_entries(result_entry& out, const std::vector<config_entry>& entries,
 
 asio::awaitable<std::optional<describe_configs_response>> handle(request_context& ctx,
                                                                  describe_configs_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     describe_configs_response resp;
     auto snap = b.topics().snapshot();
     for (const auto& res : req.resources) {

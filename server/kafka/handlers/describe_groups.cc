@@ -3,7 +3,7 @@
 #include "protocol/messages/describe_groups.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 
@@ -19,12 +19,12 @@ using described_group = describe_groups_response::described_group;
 
 asio::awaitable<std::optional<describe_groups_response>> handle(request_context& ctx,
                                                                 describe_groups_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     describe_groups_response resp;
     auto describe = [](groups::group_coordinator& c, int32_t partition, const std::string& id) {
         return c.describe_group(partition, id);
     };
-    resp.groups = co_await groups::describe_each<described_group>(b, req.groups, describe);
+    resp.groups = co_await groups::describe_each<described_group>(b.groups(), req.groups, describe);
     co_return resp;
 }
 

@@ -4,8 +4,9 @@
 #include "protocol/messages/describe_producers.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
+#include "server/cluster/partition_work.h"
 #include "server/core/owner_calls.h"
 #include "server/cluster/topic_name.h"
 
@@ -27,7 +28,7 @@ struct producer_listing : partition_work {
     std::vector<producer_description> producers;
 };
 
-void list_one(broker& b, shard_id owner, producer_listing& l) {
+void list_one(kafka_services& b, shard_id owner, producer_listing& l) {
     partition* p = b.partitions_on(owner).find(l.topic_id, l.index);
     if (!p) {
         l.error = error_code::unknown_topic_or_partition;
@@ -51,7 +52,7 @@ void list_one(broker& b, shard_id owner, producer_listing& l) {
 
 asio::awaitable<std::optional<describe_producers_response>> handle(request_context& ctx,
                                                                    describe_producers_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     describe_producers_response resp;
     auto snap = b.topics().snapshot();
     std::vector<producer_listing> work;

@@ -2,7 +2,7 @@
 #include "protocol/messages/describe_transactions.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/transactions/transaction_call.h"
 
@@ -39,7 +39,7 @@ asio::awaitable<std::optional<describe_transactions_response>> handle(
     for (const auto& id : req.transactional_ids) {
         auto one = [&id](transactions::transaction_coordinator& c,
                          int32_t) -> asio::awaitable<described> { co_return describe(c.find(id)); };
-        auto r = co_await transactions::call_transaction_coordinator<described>(ctx.owner, id, one);
+        auto r = co_await transactions::call_transaction_coordinator<described>(ctx.services.transactions(), id, one);
         described d = std::move(r.value);
         if (r.error != error_code::none) d.error_code = to_wire(r.error);
         d.transactional_id = id;

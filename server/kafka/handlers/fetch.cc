@@ -20,9 +20,10 @@
 #include "protocol/errors.h"
 #include "protocol/record_batch.h"
 #include "protocol/record_batch_header.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
+#include "server/cluster/partition_work.h"
 #include "server/core/owner_calls.h"
 
 namespace runnel::server {
@@ -52,7 +53,7 @@ struct partition_read : partition_work {
     size_t first_batch_size = 0;
 };
 
-void read_one(broker& b, shard_id owner, partition_read& r) {
+void read_one(kafka_services& b, shard_id owner, partition_read& r) {
     partition* p = b.partitions_on(owner).find(r.topic_id, r.index);
     if (!p) {
         r.error = error_code::unknown_topic_or_partition;
@@ -121,7 +122,7 @@ void add_file_chunks(protocol::record_set& records, const std::vector<storage::f
     }
 }
 
-asio::awaitable<std::vector<partition_read>> read_all(broker& b, shard& home,
+asio::awaitable<std::vector<partition_read>> read_all(kafka_services& b, shard& home,
                                                       std::vector<partition_read> reads) {
     auto read_group =
         [&b](shard_id owner,
@@ -132,7 +133,7 @@ asio::awaitable<std::vector<partition_read>> read_all(broker& b, shard& home,
     co_return co_await run_on_owners(b.shards(), home, std::move(reads), read_group);
 }
 
-asio::awaitable<void> watch_all(broker& b, shard& home, const std::vector<partition_read>& reads,
+asio::awaitable<void> watch_all(kafka_services& b, shard& home, const std::vector<partition_read>& reads,
                                 std::shared_ptr<fetch_wakeup> wake) {
     auto watch_group = [&b, wake](shard_id owner, std::vector<partition_read> group)
         -> asio::awaitable<std::vector<partition_read>> {
@@ -150,7 +151,7 @@ asio::awaitable<void> watch_all(broker& b, shard& home, const std::vector<partit
 }
 
 asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetch_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     const bool use_ids = ctx.api_version >= 13;
     fetch_response resp;
     resp.session_id = 0;

@@ -4,7 +4,7 @@
 #include "protocol/messages/find_coordinator.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/coordinators/transactions/transaction_coordinator_set.h"
@@ -29,7 +29,7 @@ struct lookup {
 };
 
 asio::awaitable<lookup> find(request_context& ctx, int8_t key_type) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     lookup out;
     switch (key_type) {
         case group_key:

@@ -3,7 +3,7 @@
 #include "protocol/messages/heartbeat.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 
@@ -17,7 +17,7 @@ namespace {
 
 asio::awaitable<std::optional<heartbeat_response>> handle(request_context& ctx,
                                                           heartbeat_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     heartbeat_response resp;
     if (req.group_id.empty()) {
         resp.error_code = to_wire(error_code::invalid_group_id);
@@ -28,7 +28,7 @@ asio::awaitable<std::optional<heartbeat_response>> handle(request_context& ctx,
                                            int32_t partition) -> asio::awaitable<error_code> {
         co_return c.heartbeat(partition, request);
     };
-    auto r = co_await groups::call_coordinator<error_code>(b, group_id, beat);
+    auto r = co_await groups::call_coordinator<error_code>(b.groups(), group_id, beat);
     // As in Kafka, a heartbeat for a group still loading is answered with NONE.
     if (r.error == error_code::coordinator_load_in_progress) r.error = error_code::none;
     resp.error_code = to_wire(r.error != error_code::none ? r.error : r.value);

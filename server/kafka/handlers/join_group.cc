@@ -4,7 +4,7 @@
 #include "protocol/messages/join_group.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 
@@ -18,7 +18,7 @@ namespace {
 
 asio::awaitable<std::optional<join_group_response>> handle(request_context& ctx,
                                                            join_group_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     groups::join_params p;
     p.group_id = req.group_id;
     p.member_id = req.member_id;
@@ -55,7 +55,7 @@ asio::awaitable<std::optional<join_group_response>> handle(request_context& ctx,
                    [done](join_group_response r) { done->set(std::move(r)); });
             co_return co_await done->wait();
         };
-        auto r = co_await groups::call_coordinator<join_group_response>(b, req.group_id, join);
+        auto r = co_await groups::call_coordinator<join_group_response>(b.groups(), req.group_id, join);
         if (r.error != error_code::none) {
             resp.error_code = to_wire(r.error);
         } else {

@@ -5,9 +5,10 @@
 #include <set>
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_set.h"
+#include "server/cluster/partition_work.h"
 #include "server/core/owner_calls.h"
 
 namespace runnel::server {
@@ -38,7 +39,7 @@ std::set<std::string> lower_trimmed(const std::vector<std::string>& in) {
 
 asio::awaitable<std::optional<list_groups_response>> handle(request_context& ctx,
                                                             list_groups_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     const auto states = lower_trimmed(req.states_filter);
     const auto types = lower_trimmed(req.types_filter);
     std::vector<shard_listing> work;

@@ -7,9 +7,10 @@
 
 #include "protocol/errors.h"
 #include "protocol/record_batch.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
+#include "server/cluster/partition_work.h"
 #include "server/core/owner_calls.h"
 
 namespace runnel::server {
@@ -55,7 +56,7 @@ std::optional<std::pair<int64_t, int64_t>> first_record(const std::vector<uint8_
     return found;
 }
 
-void look_up(broker& b, shard_id owner, offset_lookup& q) {
+void look_up(kafka_services& b, shard_id owner, offset_lookup& q) {
     partition* p = b.partitions_on(owner).find(q.topic_id, q.index);
     if (!p) {
         q.error = error_code::unknown_topic_or_partition;
@@ -128,7 +129,7 @@ void look_up(broker& b, shard_id owner, offset_lookup& q) {
 
 asio::awaitable<std::optional<list_offsets_response>> handle(request_context& ctx,
                                                              list_offsets_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     list_offsets_response resp;
     auto snap = b.topics().snapshot();
     std::vector<offset_lookup> work;

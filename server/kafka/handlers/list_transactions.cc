@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/transactions/transaction_coordinator_set.h"
 #include "storage/wall_clock.h"
@@ -44,7 +44,7 @@ asio::awaitable<std::optional<list_transactions_response>> handle(request_contex
     const std::set<int64_t> producers(req.producer_id_filters.begin(),
                                       req.producer_id_filters.end());
     const int64_t now = storage::wall_clock_ms();
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     for (shard_id s = 0; s < b.shards().size(); ++s) {
         auto list = [&b, s, &states, &producers, &req, now]() -> asio::awaitable<shard_listing> {
             shard_listing out;

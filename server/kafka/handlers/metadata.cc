@@ -3,7 +3,7 @@
 #include "protocol/messages/metadata.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/cluster/topic_name.h"
 
@@ -53,7 +53,7 @@ metadata_response::metadata_response_topic topic_error(error_code e,
 
 asio::awaitable<std::optional<metadata_response>> handle(request_context& ctx,
                                                          metadata_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     const int32_t node = b.node_id();
     metadata_response resp;
     const auto& ep = b.endpoint_for(ctx.listener);

@@ -3,7 +3,7 @@
 #include "protocol/messages/offset_commit.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 #include "server/kafka/handlers/commit_partitions.h"
@@ -15,7 +15,7 @@ namespace {
 
 asio::awaitable<std::optional<offset_commit_response>> handle(request_context& ctx,
                                                               offset_commit_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     offset_commit_response resp;
     auto known = split_known(*b.topics().snapshot(), req.topics, resp.topics);
     if (known.topics.empty()) co_return resp;
@@ -29,7 +29,7 @@ asio::awaitable<std::optional<offset_commit_response>> handle(request_context& c
                       int32_t partition) -> asio::awaitable<offset_commit_response> {
         co_return c.commit_offsets(partition, request, version);
     };
-    auto r = co_await groups::call_coordinator<offset_commit_response>(b, group_id, commit);
+    auto r = co_await groups::call_coordinator<offset_commit_response>(b.groups(), group_id, commit);
     merge_answers(known, r.error, r.value.topics, resp.topics);
     co_return resp;
 }

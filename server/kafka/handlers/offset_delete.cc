@@ -4,7 +4,7 @@
 #include "protocol/messages/offset_delete.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 
@@ -18,7 +18,7 @@ namespace {
 
 asio::awaitable<std::optional<offset_delete_response>> handle(request_context& ctx,
                                                               offset_delete_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     offset_delete_response resp;
     auto snap = b.topics().snapshot();
     offset_delete_request known;
@@ -45,7 +45,7 @@ asio::awaitable<std::optional<offset_delete_response>> handle(request_context& c
                       int32_t partition) -> asio::awaitable<offset_delete_response> {
         co_return c.delete_offsets(partition, request);
     };
-    auto r = co_await groups::call_coordinator<offset_delete_response>(b, req.group_id, remove);
+    auto r = co_await groups::call_coordinator<offset_delete_response>(b.groups(), req.group_id, remove);
     const error_code e =
         r.error != error_code::none ? r.error : static_cast<error_code>(r.value.error_code);
     if (e != error_code::none) {

@@ -5,7 +5,7 @@
 #include "protocol/messages/offset_fetch.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 
@@ -20,7 +20,7 @@ namespace {
 using request_group = offset_fetch_request::offset_fetch_request_group;
 using response_group = offset_fetch_response::offset_fetch_response_group;
 
-asio::awaitable<response_group> fetch_group(broker& b, request_group g, bool require_stable) {
+asio::awaitable<response_group> fetch_group(kafka_services& b, request_group g, bool require_stable) {
     const std::string group_id = g.group_id;
     auto fetch = [group = std::move(g), require_stable](
                      groups::group_coordinator& c,
@@ -39,7 +39,7 @@ asio::awaitable<response_group> fetch_group(broker& b, request_group g, bool req
         }
         co_return c.fetch_offsets(partition, group.group_id, group.topics, require_stable);
     };
-    auto r = co_await groups::call_coordinator<response_group>(b, group_id, fetch);
+    auto r = co_await groups::call_coordinator<response_group>(b.groups(), group_id, fetch);
     if (r.error != error_code::none) {
         response_group failed;
         failed.group_id = group_id;
@@ -51,7 +51,7 @@ asio::awaitable<response_group> fetch_group(broker& b, request_group g, bool req
 
 asio::awaitable<std::optional<offset_fetch_response>> handle(request_context& ctx,
                                                              offset_fetch_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     offset_fetch_response resp;
     if (ctx.api_version >= 8) {
         for (auto& g : req.groups) {

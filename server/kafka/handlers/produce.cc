@@ -6,10 +6,11 @@
 
 #include "protocol/errors.h"
 #include "protocol/record_batch.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
 #include "server/core/logger.h"
+#include "server/cluster/partition_work.h"
 #include "server/core/owner_calls.h"
 #include "server/coordinators/transactions/produce_verification.h"
 
@@ -32,7 +33,7 @@ struct partition_append : partition_work {
     append_result result;
 };
 
-void append_one(broker& b, shard_id owner, partition_append& a) {
+void append_one(kafka_services& b, shard_id owner, partition_append& a) {
     if (!a.result.ok()) return;  // refused before (transaction verification)
     partition* p = b.partitions_on(owner).find(a.topic_id, a.index);
     if (!p) {
@@ -63,7 +64,7 @@ struct transactional_batches {
         work_index[{topic, index}] = work_position;
     }
 
-    asio::awaitable<void> verify(broker& b, const std::optional<std::string>& transactional_id,
+    asio::awaitable<void> verify(kafka_services& b, const std::optional<std::string>& transactional_id,
                                  std::vector<partition_append>& work) {
         std::map<transactions::topic_partition, error_code> refused;
         if (!transactional_id || transactional_id->empty()) {
@@ -72,7 +73,7 @@ struct transactional_batches {
                 refused[tp] = error_code::transactional_id_authorization_failed;
         } else {
             refused = co_await transactions::verify_transactional_produce(
-                b, *transactional_id, producer_id, epoch, partitions);
+                b.transactions(), *transactional_id, producer_id, epoch, partitions);
         }
         for (const auto& [tp, e] : refused) {
             auto& a = work[work_index.at(tp)].result;
@@ -85,7 +86,7 @@ struct transactional_batches {
 
 // Waits for what each append's acks require; every append was made (and its flush started) by
 // append_one first, so the flushes run concurrently and this waits for the slowest.
-asio::awaitable<void> wait_for_acks(broker& b, shard_id owner,
+asio::awaitable<void> wait_for_acks(kafka_services& b, shard_id owner,
                                     std::vector<partition_append>& items) {
     for (auto& a : items) {
         if (!a.result.ok() || a.result.flush_end_offset < 0) continue;
@@ -113,7 +114,7 @@ using produce_calls = std::vector<std::pair<request_context*, produce_request>>;
 asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_calls& calls) {
     std::vector<std::optional<produce_response>> out(calls.size());
     if (calls.empty()) co_return out;
-    broker& b = calls.front().first->owner;
+    kafka_services& b = calls.front().first->services;
     shard& home = calls.front().first->home;
     auto snap = b.topics().snapshot();
     std::vector<partition_append> work;

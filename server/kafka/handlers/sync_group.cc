@@ -3,7 +3,7 @@
 #include "protocol/messages/sync_group.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 
@@ -17,7 +17,7 @@ namespace {
 
 asio::awaitable<std::optional<sync_group_response>> handle(request_context& ctx,
                                                            sync_group_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     sync_group_response resp;
     if (ctx.api_version >= 5 && (!req.protocol_type || !req.protocol_name)) {
         // From v5 the protocol type and name are mandatory.
@@ -37,7 +37,7 @@ asio::awaitable<std::optional<sync_group_response>> handle(request_context& ctx,
         c.sync(partition, request, [done](sync_group_response r) { done->set(std::move(r)); });
         co_return co_await done->wait();
     };
-    auto r = co_await groups::call_coordinator<sync_group_response>(b, group_id, sync);
+    auto r = co_await groups::call_coordinator<sync_group_response>(b.groups(), group_id, sync);
     if (r.error != error_code::none) {
         resp.error_code = to_wire(r.error);
     } else {

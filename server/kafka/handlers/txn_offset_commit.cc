@@ -8,7 +8,7 @@
 #include "protocol/messages/txn_offset_commit.h"
 
 #include "protocol/errors.h"
-#include "server/broker.h"
+#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_call.h"
 #include "server/coordinators/groups/offsets_topic.h"
@@ -24,7 +24,7 @@ using protocol::to_wire;
 namespace {
 
 // NONE, or why the producer's transaction cannot take offsets of the group's partition.
-asio::awaitable<error_code> verify_in_transaction(broker& b, const txn_offset_commit_request& req,
+asio::awaitable<error_code> verify_in_transaction(kafka_services& b, const txn_offset_commit_request& req,
                                                   int16_t version) {
     const groups::group_location loc = b.groups().locate(req.group_id);
     if (loc.error != error_code::none) co_return loc.error;
@@ -37,7 +37,7 @@ asio::awaitable<error_code> verify_in_transaction(broker& b, const txn_offset_co
             .at(offsets);
     };
     auto r = co_await transactions::call_transaction_coordinator<error_code>(
-        b, req.transactional_id, verify);
+        b.transactions(), req.transactional_id, verify);
     const error_code e = r.error != error_code::none ? r.error : r.value;
     switch (e) {
         case error_code::none:
@@ -53,7 +53,7 @@ asio::awaitable<error_code> verify_in_transaction(broker& b, const txn_offset_co
 
 asio::awaitable<std::optional<txn_offset_commit_response>> handle(request_context& ctx,
                                                                   txn_offset_commit_request req) {
-    broker& b = ctx.owner;
+    kafka_services& b = ctx.services;
     txn_offset_commit_response resp;
     auto known = split_known(*b.topics().snapshot(), req.topics, resp.topics);
     if (known.topics.empty()) co_return resp;
@@ -74,7 +74,7 @@ asio::awaitable<std::optional<txn_offset_commit_response>> handle(request_contex
                           int32_t partition) -> asio::awaitable<txn_offset_commit_response> {
             co_return c.txn_commit_offsets(partition, request);
         };
-        r = co_await groups::call_coordinator<txn_offset_commit_response>(b, group_id, commit);
+        r = co_await groups::call_coordinator<txn_offset_commit_response>(b.groups(), group_id, commit);
     }
     merge_answers(known, r.error, r.value.topics, resp.topics);
     if (ctx.api_version < 2) {

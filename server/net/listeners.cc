@@ -1,7 +1,3 @@
-// The listeners' accept loops. When the process runs out of descriptors, accept(2) fails at once
-// on every try while the connection waits in the backlog, so a plain retry loop spins and logs
-// millions of lines. Instead: refuse that connection cleanly with a descriptor kept in reserve,
-// back off, log once per streak, and keep serving the connections already open.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,16 +5,21 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
 #include <chrono>
 
-#include "server/broker.h"
+#include "server/net/listeners.h"
 #include "server/net/client_socket.h"
 #include "server/net/connection.h"
 #include "server/core/host_limits.h"
 #include "server/core/logger.h"
+#include "server/kafka/kafka_services.h"
+#include "server/net/idle_connections.h"
 
 namespace runnel::server {
 
@@ -119,8 +120,8 @@ class failure_streak {
 
 }  // namespace
 
-asio::awaitable<void> broker::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
-                                          std::string listener) {
+asio::awaitable<void> listeners::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
+                                             std::string listener) {
     spare_descriptor spare;
     failure_streak streak(listener);
     asio::steady_timer pause(acceptor->get_executor());
@@ -148,9 +149,66 @@ asio::awaitable<void> broker::accept_loop(std::shared_ptr<asio::ip::tcp::accepto
         streak.succeeded();
         ++next_shard_;
         configure_client_socket(socket.native_handle(), config_);
-        auto conn = std::make_shared<connection>(*this, target, std::move(socket), listener);
+        auto conn = std::make_shared<connection>(kafka_, idle_, target, std::move(socket), listener);
         asio::co_spawn(target.executor(), connection::run(std::move(conn)),
                        log_failure("connection ended by an unexpected error"));
+    }
+}
+
+void listeners::bind_all() {
+    for (const auto& l : config_.listeners) {
+        if (l.protocol != security_protocol::plaintext) {
+            throw std::runtime_error("listener " + to_string(l) +
+                                     ": only PLAINTEXT listeners are supported so far");
+        }
+        boost::system::error_code ec;
+        asio::ip::address addr = l.host.empty() ? asio::ip::address(asio::ip::address_v6::any())
+                                                : asio::ip::make_address(l.host, ec);
+        if (ec) {
+            // A host name: resolve it.
+            asio::ip::tcp::resolver resolver(shards_.at(0).context());
+            auto results = resolver.resolve(l.host, std::to_string(l.port), ec);
+            if (ec || results.empty()) {
+                throw std::runtime_error("listener " + to_string(l) + ": cannot resolve host '" +
+                                         l.host + "'");
+            }
+            addr = results.begin()->endpoint().address();
+        }
+        auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(shards_.at(0).context());
+        asio::ip::tcp::endpoint ep(addr, l.port);
+        acceptor->open(ep.protocol(), ec);
+        if (!ec && addr.is_v6() && l.host.empty()) acceptor->set_option(asio::ip::v6_only(false), ec);
+        if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) configure_listening_socket(acceptor->native_handle(), config_);
+        if (!ec) acceptor->bind(ep, ec);
+        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            throw std::runtime_error("cannot listen on " + to_string(l) + ": " + ec.message());
+        }
+        uint16_t bound_port = acceptor->local_endpoint().port();
+        acceptors_.push_back(acceptor);
+        advertised_endpoint adv{l.name, l.host, bound_port};
+        for (const auto& a : config_.advertised_listeners) {
+            if (a.name == l.name) {
+                adv.host = a.host;
+                adv.port = a.port == 0 || a.port == l.port ? bound_port : a.port;
+            }
+        }
+        if (adv.host.empty()) adv.host = local_canonical_host_name();
+        kafka_.add_endpoint(adv);
+        server_log().info("listening on {} ({}), advertised as {}:{}", to_string(l),
+                          acceptor->local_endpoint().address().to_string() + ":" +
+                              std::to_string(bound_port),
+                          adv.host, adv.port);
+        asio::co_spawn(shards_.at(0).executor(), accept_loop(acceptor, l.name),
+                       asio::detached);
+    }
+}
+
+void listeners::close_all() {
+    for (auto& a : acceptors_) {
+        boost::system::error_code ec;
+        a->close(ec);
     }
 }
 

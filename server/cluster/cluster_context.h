@@ -1,0 +1,57 @@
+// What the cluster layer works with and owns, one per broker: the configuration, shards and I/O
+// pool it is given, and the topic table, each shard's partitions, topic administration, log
+// maintenance and producer ids. Everything above (coordinators, the Kafka handlers) reaches
+// partitions and topics through it; replication and the controller will live here too.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+
+#include "server/cluster/log_maintenance.h"
+#include "server/cluster/partition.h"
+#include "server/cluster/producer_ids.h"
+#include "server/cluster/topic_admin.h"
+#include "server/cluster/topic_registry.h"
+#include "server/config/broker_config.h"
+#include "server/core/shard.h"
+#include "server/core/sharded.h"
+
+namespace runnel::server {
+
+class cluster_context {
+  public:
+    cluster_context(const broker_config& config, shard_set& shards, asio::thread_pool& io_pool);
+    ~cluster_context();
+    cluster_context(const cluster_context&) = delete;
+    cluster_context& operator=(const cluster_context&) = delete;
+
+    const broker_config& config() const { return config_; }
+    int32_t node_id() const { return config_.node_id; }
+    shard_set& shards() { return shards_; }
+    // The shard that owns the topic table and runs topic administration, one change at a time.
+    shard& metadata_shard() { return shards_.at(0); }
+    // Threads for blocking disk work kept off the shards (log flushes, reads of data not in the
+    // page cache); num.io.threads of them.
+    asio::thread_pool& io_pool() { return io_pool_; }
+    topic_registry& topics() { return topics_; }
+    // The partitions shard `id` owns; use only on that shard (or before the shards start).
+    partition_store& partitions_on(shard_id id) { return partitions_.on(id); }
+    topic_admin& admin() { return *admin_; }
+    log_maintenance& maintenance() { return *maintenance_; }
+    // Producer ids for InitProducerId (any thread); load_producer_ids() first.
+    server::producer_ids& producer_ids() { return *producer_ids_; }
+    // Start-up, once the log dirs exist: reads the reserved producer id block.
+    void load_producer_ids();
+
+  private:
+    const broker_config& config_;
+    shard_set& shards_;
+    asio::thread_pool& io_pool_;
+    topic_registry topics_;
+    sharded<partition_store> partitions_;
+    std::unique_ptr<log_maintenance> maintenance_;
+    std::unique_ptr<topic_admin> admin_;
+    std::unique_ptr<server::producer_ids> producer_ids_;
+};
+
+}  // namespace runnel::server
