@@ -46,6 +46,8 @@ class internal_topic {
     // Any shard: creates the topic unless it exists; none or COORDINATOR_NOT_AVAILABLE.
     boost::asio::awaitable<protocol::error_code> ensure();
 
+    const std::string& name() const { return spec_.name; }
+
   private:
     // The topic, or null after starting its creation in the background.
     std::shared_ptr<const topic_metadata> find_or_start_creating();

@@ -13,6 +13,7 @@
 #include "server/coordinators/groups/asio_timers.h"
 #include "server/coordinators/groups/group_coordinator.h"
 #include "server/cluster/internal_topic.h"
+#include "server/coordinators/coordinator_runtime.h"
 #include "server/core/sharded.h"
 #include "server/core/shard.h"
 
@@ -45,26 +46,29 @@ class coordinator_set {
 
     // Any shard. If __consumer_offsets does not exist yet, starts creating it and answers
     // COORDINATOR_LOAD_IN_PROGRESS.
-    group_location locate(std::string_view group_id);
+    group_location locate(std::string_view group_id) { return runtime_.locate(group_id); }
     // Any shard: creates __consumer_offsets unless it exists and waits for it; none or
     // COORDINATOR_NOT_AVAILABLE.
-    asio::awaitable<protocol::error_code> ensure_topic();
+    asio::awaitable<protocol::error_code> ensure_topic() { return runtime_.ensure_topic(); }
     // On shard `owner`: readies `partition` for requests. A partition created after start-up is
     // loaded now (it is empty); one still loading gives COORDINATOR_LOAD_IN_PROGRESS.
-    protocol::error_code activate(shard_id owner, int32_t partition);
+    protocol::error_code activate(shard_id owner, int32_t partition) {
+        return runtime_.activate(owner, partition);
+    }
 
   private:
-    append_fn make_append(shard_id id);
-    asio::awaitable<void> load_shard(shard_id id, std::vector<int32_t> partitions);
-
     struct per_shard {
         std::unique_ptr<asio_group_timers> timers;
         std::unique_ptr<group_coordinator> coordinator;  // after timers: uses them
     };
 
+    append_fn make_append(shard_id id);
+    coordinator_runtime::loader make_loader(shard_id id);
+
     cluster_context& cluster_;
     sharded<per_shard> per_shard_;
     internal_topic topic_;
+    coordinator_runtime runtime_;  // after topic_ and per_shard_: uses both
 };
 
 }  // namespace runnel::server::groups

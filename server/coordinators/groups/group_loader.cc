@@ -8,9 +8,6 @@
 
 namespace runnel::server::groups {
 
-namespace {
-
-// Applies one batch of the partition's log.
 void replay_batch(group_coordinator& c, int32_t partition, const protocol::batch_header& h,
                   std::span<const uint8_t> batch, load_stats& stats,
                   std::vector<uint8_t>& scratch) {
@@ -52,8 +49,6 @@ void replay_batch(group_coordinator& c, int32_t partition, const protocol::batch
     }
 }
 
-}  // namespace
-
 std::error_code replay_partition(group_coordinator& c, int32_t partition,
                                  const storage::partition_log& log, load_stats* stats) {
     load_stats local;
@@ -65,21 +60,6 @@ std::error_code replay_partition(group_coordinator& c, int32_t partition,
             replay_batch(c, partition, h, batch, s, scratch);
         },
         &s.bytes);
-}
-
-boost::asio::awaitable<std::error_code> replay_partition_async(group_coordinator& c,
-                                                               int32_t partition,
-                                                               const storage::partition_log& log,
-                                                               load_stats* stats) {
-    load_stats local;
-    load_stats& s = stats ? *stats : local;
-    std::vector<uint8_t> scratch;
-    // A named std::function: no temporary with a destructor in the co_await expression (g++ 12).
-    const replay_batch_fn apply = [&](const protocol::batch_header& h,
-                                      std::span<const uint8_t> batch) {
-        replay_batch(c, partition, h, batch, s, scratch);
-    };
-    co_return co_await replay_log_async(log, apply, &s.bytes);
 }
 
 }  // namespace runnel::server::groups

@@ -5,11 +5,12 @@
 // brackets the replay with group_coordinator::begin_load / finish_load.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <span>
 #include <system_error>
+#include <vector>
 
+#include "protocol/record_batch.h"
 #include "server/coordinators/groups/group_coordinator.h"
 #include "storage/partition_log.h"
 
@@ -22,14 +23,14 @@ struct load_stats {
     int64_t bytes = 0;
 };
 
-// Reads the whole log now (used for partitions created after start-up, which are empty).
+// Applies one batch of a __consumer_offsets partition's log (records, or a transaction marker),
+// counting into `stats`; `scratch` is reused for decompression.
+void replay_batch(group_coordinator& c, int32_t partition, const protocol::batch_header& h,
+                  std::span<const uint8_t> batch, load_stats& stats,
+                  std::vector<uint8_t>& scratch);
+
+// Replays the whole log now (tests; the broker loads through coordinator_runtime).
 std::error_code replay_partition(group_coordinator& c, int32_t partition,
                                  const storage::partition_log& log, load_stats* stats = nullptr);
-
-// The same in chunks, letting the shard serve other work between them (start-up loading).
-boost::asio::awaitable<std::error_code> replay_partition_async(group_coordinator& c,
-                                                               int32_t partition,
-                                                               const storage::partition_log& log,
-                                                               load_stats* stats);
 
 }  // namespace runnel::server::groups

@@ -45,7 +45,8 @@ transaction_coordinator_set::transaction_coordinator_set(cluster_context& cluste
       topic_(cluster, transaction_state_topic_spec(cluster.config()),
              "transaction.state.log.replication.factor",
              cluster.config().transaction_state_log_replication_factor,
-             partition_for_transactional_id) {}
+             partition_for_transactional_id),
+      runtime_(cluster, topic_, [this](shard_id i) { return make_loader(i); }) {}
 
 transaction_coordinator_set::~transaction_coordinator_set() = default;
 
@@ -70,32 +71,54 @@ coordinator_hooks transaction_coordinator_set::make_hooks(shard_id id) {
 asio::awaitable<std::error_code> transaction_coordinator_set::append(
     shard_id id, int32_t index, std::vector<uint8_t> key,
     std::optional<std::vector<uint8_t>> value) {
-    auto t = cluster_.topics().snapshot()->find(transaction_state_topic_name);
-    partition* p = t ? cluster_.partitions_on(id).find(t->id, index) : nullptr;
-    if (!p) co_return storage::make_error_code(storage::errc::log_closed);
     protocol::record_input r;
     r.key = as_string(key);
     if (value) r.value = as_string(*value);
     r.timestamp = storage::wall_clock_ms();
     auto batch = protocol::build_batch({}, {r});
-    auto appended = p->append(batch, storage::append_origin::coordinator);
+    auto appended = runtime_.append(id, index, batch);
     if (!appended.ok()) co_return appended.cause;
     // When the log's flush policy asks for a sync of this record, the state change takes effect
     // (and is answered) only once it is on disk, as a produce with acks=all would.
-    co_return co_await p->acknowledged(appended, required_acks::all);
+    co_return co_await runtime_.acknowledged(id, index, appended, required_acks::all);
+}
+
+coordinator_runtime::loader transaction_coordinator_set::make_loader(shard_id id) {
+    auto skipped = std::make_shared<std::map<int32_t, int64_t>>();
+    transaction_coordinator* c = per_shard_.on(id).coordinator.get();
+    coordinator_runtime::loader l;
+    l.begin = [](int32_t) {};
+    l.apply = [c, skipped](int32_t index, const protocol::batch_header& h,
+                           std::span<const uint8_t> batch) {
+        if (h.is_control()) return;  // nothing transactional is written to this topic
+        bool ok = protocol::for_each_record(
+            batch,
+            [&](const protocol::record& r) {
+                auto key = r.key.value_or(std::span<const uint8_t>());
+                if (auto d = decode_record(key, r.value)) {
+                    c->load(index, d->transactional_id, std::move(d->metadata));
+                } else {
+                    ++(*skipped)[index];
+                }
+                return true;
+            },
+            nullptr);
+        if (!ok) ++(*skipped)[index];
+    };
+    l.finish = [skipped](int32_t index) {
+        if (auto n = (*skipped)[index]; n > 0) {
+            server_log().warn("{}-{}: skipped {} unreadable record(s)",
+                              transaction_state_topic_name, index, n);
+        }
+        skipped->erase(index);
+    };
+    return l;
 }
 
 void transaction_coordinator_set::start() {
-    auto t = cluster_.topics().snapshot()->find(transaction_state_topic_name);
+    // Once a shard's partitions are loaded it finishes the transactions a crash left half-way.
+    runtime_.start([this](shard_id id) { return resume_unfinished(id); });
     run_on_every_shard(cluster_.shards(), [&](shard_id me) {
-        std::vector<int32_t> mine;
-        for (int32_t p = 0; t && p < t->partition_count(); ++p) {
-            if (t->partitions[static_cast<size_t>(p)].owner != me) continue;
-            per_shard_.on(me).partitions[p] = partition_status::loading;
-            mine.push_back(p);
-        }
-        asio::co_spawn(cluster_.shards().at(me).executor(), load_shard(me, std::move(mine)),
-                       log_failure("transaction coordinator task failed"));
         asio::co_spawn(cluster_.shards().at(me).executor(), periodic_loop(me),
                        log_failure("transaction coordinator task failed"));
     });
@@ -104,50 +127,6 @@ void transaction_coordinator_set::start() {
 void transaction_coordinator_set::stop() {
     stopping_ = true;
     run_on_every_shard(cluster_.shards(), [&](shard_id me) { per_shard_.on(me).timer->cancel(); });
-}
-
-std::error_code transaction_coordinator_set::load_partition(shard_id id, int32_t index) {
-    auto t = cluster_.topics().snapshot()->find(transaction_state_topic_name);
-    partition* p = t ? cluster_.partitions_on(id).find(t->id, index) : nullptr;
-    if (!p) return storage::make_error_code(storage::errc::log_closed);
-    auto& c = *per_shard_.on(id).coordinator;
-    int64_t skipped = 0;
-    auto apply = [&](const protocol::batch_header& h, std::span<const uint8_t> batch) {
-        if (h.is_control()) return;  // nothing transactional is written to this topic
-        bool ok = protocol::for_each_record(
-            batch,
-            [&](const protocol::record& r) {
-                auto key = r.key.value_or(std::span<const uint8_t>());
-                if (auto d = decode_record(key, r.value)) {
-                    c.load(index, d->transactional_id, std::move(d->metadata));
-                } else {
-                    ++skipped;
-                }
-                return true;
-            },
-            nullptr);
-        if (!ok) ++skipped;
-    };
-    auto ec = replay_log(p->log(), apply);
-    if (skipped > 0) {
-        server_log().warn("{}-{}: skipped {} unreadable record(s)", transaction_state_topic_name,
-                          index, skipped);
-    }
-    return ec;
-}
-
-asio::awaitable<void> transaction_coordinator_set::load_shard(shard_id id,
-                                                              std::vector<int32_t> partitions) {
-    for (int32_t index : partitions) {
-        if (auto ec = load_partition(id, index)) {
-            server_log().error("cannot read {}-{}: {}", transaction_state_topic_name, index,
-                               ec.message());
-        }
-        per_shard_.on(id).partitions[index] = partition_status::active;
-        // Yield between partitions so requests for loaded ones are served meanwhile.
-        co_await asio::post(cluster_.shards().at(id).executor(), asio::use_awaitable);
-    }
-    co_await resume_unfinished(id);
 }
 
 asio::awaitable<void> transaction_coordinator_set::resume_unfinished(shard_id id) {
@@ -176,35 +155,6 @@ asio::awaitable<void> transaction_coordinator_set::periodic_loop(shard_id id) {
             next_expiry = storage::wall_clock_ms() + expire_every;
         }
     }
-}
-
-transaction_location transaction_coordinator_set::locate(std::string_view transactional_id) {
-    return topic_.locate(transactional_id);
-}
-
-asio::awaitable<error_code> transaction_coordinator_set::ensure_topic() { return topic_.ensure(); }
-
-error_code transaction_coordinator_set::activate(shard_id owner, int32_t index) {
-    auto& s = per_shard_.on(owner);
-    if (auto it = s.partitions.find(index); it != s.partitions.end()) {
-        return it->second == partition_status::active ? error_code::none
-                                                      : error_code::coordinator_load_in_progress;
-    }
-    // Created after start-up, so empty: loading it is immediate.
-    if (auto ec = load_partition(owner, index)) {
-        server_log().error("cannot read {}-{}: {}", transaction_state_topic_name, index,
-                           ec.message());
-        return error_code::coordinator_not_available;
-    }
-    s.partitions[index] = partition_status::active;
-    return error_code::none;
-}
-
-bool transaction_coordinator_set::loading(shard_id owner) const {
-    for (const auto& [index, status] : per_shard_.on(owner).partitions) {
-        if (status == partition_status::loading) return true;
-    }
-    return false;
 }
 
 }  // namespace runnel::server::transactions

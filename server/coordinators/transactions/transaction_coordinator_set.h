@@ -18,6 +18,7 @@
 #include "server/cluster/internal_topic.h"
 #include "server/core/shard.h"
 #include "server/coordinators/transactions/transaction_coordinator.h"
+#include "server/coordinators/coordinator_runtime.h"
 #include "server/core/sharded.h"
 
 namespace runnel::server {
@@ -54,31 +55,32 @@ class transaction_coordinator_set {
 
     // Any shard. If __transaction_state does not exist yet, starts creating it and answers
     // COORDINATOR_LOAD_IN_PROGRESS.
-    transaction_location locate(std::string_view transactional_id);
+    transaction_location locate(std::string_view transactional_id) {
+        return runtime_.locate(transactional_id);
+    }
     // Any shard: creates __transaction_state unless it exists; none or
     // COORDINATOR_NOT_AVAILABLE.
-    asio::awaitable<protocol::error_code> ensure_topic();
+    asio::awaitable<protocol::error_code> ensure_topic() { return runtime_.ensure_topic(); }
     // On shard `owner`: readies `partition` for requests. A partition created after start-up is
     // loaded now (it is empty); one still loading gives COORDINATOR_LOAD_IN_PROGRESS.
-    protocol::error_code activate(shard_id owner, int32_t partition);
+    protocol::error_code activate(shard_id owner, int32_t partition) {
+        return runtime_.activate(owner, partition);
+    }
     // On shard `owner`: whether a partition the shard owns is still loading (ListTransactions
     // then answers COORDINATOR_LOAD_IN_PROGRESS, as Kafka does).
-    bool loading(shard_id owner) const;
+    bool loading(shard_id owner) const { return runtime_.loading(owner); }
 
   private:
-    enum class partition_status { loading, active };
     struct per_shard {
         std::unique_ptr<transaction_coordinator> coordinator;
-        std::map<int32_t, partition_status> partitions;
         std::unique_ptr<asio::steady_timer> timer;
     };
 
     coordinator_hooks make_hooks(shard_id id);
+    coordinator_runtime::loader make_loader(shard_id id);
     asio::awaitable<std::error_code> append(shard_id id, int32_t partition,
                                             std::vector<uint8_t> key,
                                             std::optional<std::vector<uint8_t>> value);
-    asio::awaitable<void> load_shard(shard_id id, std::vector<int32_t> partitions);
-    std::error_code load_partition(shard_id id, int32_t partition);
     // Completes the transactions loading found half-way, on shard `id`.
     asio::awaitable<void> resume_unfinished(shard_id id);
     asio::awaitable<void> periodic_loop(shard_id id);
@@ -87,6 +89,7 @@ class transaction_coordinator_set {
     groups::coordinator_set& groups_;
     sharded<per_shard> per_shard_;
     internal_topic topic_;
+    coordinator_runtime runtime_;  // after topic_ and per_shard_: uses both
     std::atomic<bool> stopping_{false};
 };
 
