@@ -19,234 +19,15 @@ namespace {
 
 using t = config_type;
 
-constexpr std::string_view long_max = "9223372036854775807";
-constexpr std::string_view int_max = "2147483647";
-
-// Every broker key Runnel honours, with Kafka's type, default and validator. Defaults are the
-// strings Kafka reports for them; nullopt is Kafka's null.
+// The key table, from the rows of broker_keys.def.
 constexpr config_key broker_keys[] = {
-    // Identity.
-    {"broker.id", t::int32, "-1", at_least(-1),
-     "Id of this broker; -1 (unset) defers to node.id, and Runnel uses 0 if neither is set."},
-    {"node.id", t::int32, "-1", at_least(-1),
-     "Id of this node; wins over broker.id when both are set."},
-    {"cluster.id", t::string, std::nullopt, no_rule(),
-     "Cluster id this broker reports (Runnel-specific); unset lets the broker choose."},
-    {"runnel.shards", t::int32, "0", at_least(0),
-     "Number of shard threads (Runnel-specific); 0 means one per CPU core."},
-    {"runnel.shard.poll.us", t::int32, "0", at_least(0),
-     "Microseconds an idle shard keeps polling before it sleeps (Runnel-specific)."},
-
-    // Network.
-    {"listeners", t::string, "PLAINTEXT://:9092", no_rule(),
-     "Comma-separated NAME://host:port addresses to listen on; an empty host means all "
-     "interfaces."},
-    {"advertised.listeners", t::string, std::nullopt, no_rule(),
-     "Addresses given to clients, if different from listeners; an empty host advertises the "
-     "machine's canonical host name."},
-    {"listener.security.protocol.map", t::string,
-     "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT", no_rule(),
-     "Security protocol of each listener name, as NAME:PROTOCOL pairs."},
-    {"controller.listener.names", t::string, std::nullopt, no_rule(),
-     "Listener names used by KRaft controllers; Runnel skips those listeners."},
-    {"port", t::int32, "9092", between(0, 65535),
-     "Legacy: port of the PLAINTEXT listener, used only when listeners is not set."},
-    {"host.name", t::string, "", no_rule(),
-     "Legacy: host of the PLAINTEXT listener, used only when listeners is not set."},
-    {"advertised.port", t::int32, std::nullopt, between(0, 65535),
-     "Legacy: advertised port, used only when advertised.listeners is not set."},
-    {"advertised.host.name", t::string, std::nullopt, no_rule(),
-     "Legacy: advertised host, used only when advertised.listeners is not set."},
-    {"socket.request.max.bytes", t::int32, "104857600", at_least(1),
-     "Largest request the broker accepts, in bytes."},
-    // Kafka's default for both is 102400; Runnel's is the kernel's autotuning, since a fixed
-    // 100 KiB made consume twice as dear per byte (docs/benchmarks.md).
-    {"socket.send.buffer.bytes", t::int32, "-1", no_rule(),
-     "SO_SNDBUF of client connections; -1 (Runnel's default) keeps the OS default."},
-    {"socket.receive.buffer.bytes", t::int32, "-1", no_rule(),
-     "SO_RCVBUF of client connections; -1 (Runnel's default) keeps the OS default."},
-    {"runnel.socket.loopback.congestion.control", t::string, "reno", no_rule(),
-     "TCP congestion control of client connections from loopback addresses (Runnel-specific); "
-     "empty keeps the system's."},
-    {"connections.max.idle.ms", t::int64, "600000", no_rule(),
-     "Idle time after which a client connection is closed."},
-    {"fetch.max.bytes", t::int32, "57671680", at_least(1024),
-     "Most bytes a single fetch response returns."},
-    {"num.network.threads", t::int32, "3", at_least(1),
-     "Accepted for compatibility; Runnel sizes its threads with runnel.shards."},
-    {"num.io.threads", t::int32, "8", at_least(1),
-     "Threads for blocking disk work kept off the shards: log flushes (fdatasync) and reads of "
-     "data that is not in the page cache."},
-
-    // Topic creation.
-    {"log.dirs", t::string, std::nullopt, no_rule(),
-     "Comma-separated directories holding partition data; overrides log.dir."},
-    {"log.dir", t::string, "/tmp/kafka-logs", no_rule(),
-     "Directory holding partition data when log.dirs is not set."},
-    {"num.partitions", t::int32, "1", at_least(1),
-     "Partition count of topics created without one."},
-    {"default.replication.factor", t::int32, "1", no_rule(),
-     "Replication factor of topics created without one."},
-    {"auto.create.topics.enable", t::boolean, "true", no_rule(),
-     "Create a topic when a client asks for metadata of a missing one."},
-    {"delete.topic.enable", t::boolean, "true", no_rule(),
-     "Allow topics to be deleted."},
-    {"runnel.max.partitions", t::int32, "0", at_least(0),
-     "Most partitions this broker hosts, internal topics included (Runnel-specific); creating "
-     "topics or partitions past it, auto-creation included, is refused with POLICY_VIOLATION. "
-     "0 derives it from memory (see docs/configuration.md)."},
-    {"runnel.log.open.files.max", t::int32, "0", at_least(0),
-     "Most segment .log files the broker keeps open at once (Runnel-specific); past it the least "
-     "recently used are closed and reopened when next needed. 0: half the open file limit."},
-    {"runnel.max.partitions.per.request", t::int32, "10000", at_least(1),
-     "Most partitions one CreateTopics or CreatePartitions request may add (Runnel-specific); "
-     "Kafka's controller has the same fixed bound and also answers POLICY_VIOLATION."},
-
-    // Broker-wide defaults of topic configs.
-    {"message.max.bytes", t::int32, "1048588", at_least(0),
-     "Largest record batch accepted, in bytes (topic: max.message.bytes)."},
-    {"log.segment.bytes", t::int32, "1073741824", at_least(14),
-     "Size at which a log segment is rolled (topic: segment.bytes)."},
-    {"log.roll.ms", t::int64, std::nullopt, at_least(1),
-     "Age at which a log segment is rolled; overrides log.roll.hours (topic: segment.ms)."},
-    {"log.roll.hours", t::int32, "168", at_least(1),
-     "Age in hours at which a log segment is rolled, when log.roll.ms is not set."},
-    {"log.roll.jitter.ms", t::int64, std::nullopt, at_least(0),
-     "Most random time subtracted from the roll age; overrides log.roll.jitter.hours. "
-     "Accepted; no effect in Runnel yet."},
-    {"log.roll.jitter.hours", t::int32, "0", at_least(0),
-     "Roll jitter in hours, when log.roll.jitter.ms is not set. Accepted; no effect in Runnel "
-     "yet."},
-    {"log.retention.ms", t::int64, std::nullopt, no_rule(),
-     "Age after which data is deleted; -1 keeps it forever (topic: retention.ms)."},
-    {"log.retention.minutes", t::int32, std::nullopt, no_rule(),
-     "Retention in minutes, when log.retention.ms is not set."},
-    {"log.retention.hours", t::int32, "168", no_rule(),
-     "Retention in hours, when neither log.retention.ms nor log.retention.minutes is set."},
-    {"log.retention.bytes", t::int64, "-1", no_rule(),
-     "Partition size above which old segments are deleted; -1 means no limit."},
-    {"log.cleanup.policy", t::list, "delete", list_of(cleanup_policy_names),
-     "What happens to old segments: delete, compact, or both (topic: cleanup.policy)."},
-    {"log.index.size.max.bytes", t::int32, "10485760", at_least(4),
-     "Largest offset index of a segment (topic: segment.index.bytes)."},
-    {"log.index.interval.bytes", t::int32, "4096", at_least(0),
-     "Bytes of records between offset index entries (topic: index.interval.bytes)."},
-    {"log.flush.interval.messages", t::int64, long_max, at_least(1),
-     "Records appended before a partition is flushed to disk (topic: flush.messages)."},
-    {"log.flush.interval.ms", t::int64, std::nullopt, at_least(0),
-     "Time data may stay unflushed; falls back to log.flush.scheduler.interval.ms."},
-    {"log.flush.scheduler.interval.ms", t::int64, long_max, no_rule(),
-     "Stands in for log.flush.interval.ms (topic flush.ms) when that is not set; Runnel checks "
-     "flush.ms on append, with no timer of its own."},
-    {"log.segment.delete.delay.ms", t::int64, "60000", at_least(0),
-     "Delay before a removed segment's files are deleted (topic: file.delete.delay.ms). "
-     "Accepted; Runnel deletes them at once (a fetch already sending one keeps it open)."},
-    {"log.message.timestamp.type", t::string, "CreateTime", one_of(timestamp_type_names),
-     "Timestamp stored with records: CreateTime or LogAppendTime."},
-    {"log.message.timestamp.before.max.ms", t::int64, long_max, at_least(0),
-     "How far in the past a CreateTime timestamp may be."},
-    {"log.message.timestamp.after.max.ms", t::int64, long_max, at_least(0),
-     "How far in the future a CreateTime timestamp may be."},
-    {"log.preallocate", t::boolean, "false", no_rule(),
-     "Preallocate segment files when they are created (topic: preallocate). Accepted; no effect "
-     "in Runnel yet."},
-    {"log.local.retention.ms", t::int64, "-2", at_least(-2),
-     "Tiered storage: local retention time; -2 follows retention.ms. Accepted; Runnel has no "
-     "tiered storage."},
-    {"log.local.retention.bytes", t::int64, "-2", at_least(-2),
-     "Tiered storage: local retention size; -2 follows retention.bytes. Accepted; Runnel has no "
-     "tiered storage."},
-    {"compression.type", t::string, "producer", one_of(compression_type_names),
-     "Compression stored on disk; producer keeps what the client sent."},
-    {"compression.gzip.level", t::int32, "-1", gzip_level(),
-     "gzip level used when compression.type is gzip. Accepted; Runnel stores batches as sent."},
-    {"compression.lz4.level", t::int32, "9", between(lz4_min_level, lz4_max_level),
-     "lz4 level used when compression.type is lz4. Accepted; Runnel stores batches as sent."},
-    {"compression.zstd.level", t::int32, "3", between(zstd_min_level, zstd_max_level),
-     "zstd level used when compression.type is zstd. Accepted; Runnel stores batches as sent."},
-    {"min.insync.replicas", t::int32, "1", at_least(1),
-     "Replicas that must have a write for acks=all to succeed."},
-    {"unclean.leader.election.enable", t::boolean, "false", no_rule(),
-     "Allow an out-of-sync replica to become leader."},
-
-    // Log manager.
-    {"log.retention.check.interval.ms", t::int64, "300000", at_least(1),
-     "How often logs are checked for data past retention."},
-    {"log.flush.offset.checkpoint.interval.ms", t::int32, "60000", at_least(0),
-     "How often the recovery point of each log is saved."},
-    {"num.recovery.threads.per.data.dir", t::int32, "1", at_least(1),
-     "Threads per data directory for log recovery at startup. Accepted; Runnel recovers on "
-     "every shard at once."},
-    {"log.cleaner.enable", t::boolean, "true", no_rule(),
-     "Run the log cleaner that compacts topics with cleanup.policy=compact."},
-    {"log.cleaner.threads", t::int32, "1", at_least(0),
-     "Threads compacting logs. Runnel cleans on every shard; this only divides "
-     "log.cleaner.dedupe.buffer.size in Kafka's check of it."},
-    {"log.cleaner.backoff.ms", t::int64, "15000", at_least(0),
-     "Sleep of the log cleaner when there is nothing to clean."},
-    {"log.cleaner.dedupe.buffer.size", t::int64, "134217728", no_rule(),
-     "Memory for the cleaner's key maps (24 bytes per key), shared by the shards; a pass whose "
-     "dirty part has more keys cleans up to where its map filled."},
-    {"log.cleaner.io.buffer.load.factor", t::float64, "0.9", between(0, 1),
-     "How full a cleaner key map may get before the pass stops adding keys."},
-    {"log.cleaner.io.buffer.size", t::int32, "524288", at_least(0),
-     "Memory for cleaner I/O buffers across cleaner threads. Accepted; no effect in Runnel."},
-    {"log.cleaner.min.cleanable.ratio", t::float64, "0.5", between(0, 1),
-     "Dirty share of a log above which it is compacted (topic: min.cleanable.dirty.ratio)."},
-    {"log.cleaner.delete.retention.ms", t::int64, "86400000", at_least(0),
-     "How long tombstones are kept in compacted topics (topic: delete.retention.ms)."},
-    {"log.cleaner.min.compaction.lag.ms", t::int64, "0", at_least(0),
-     "Least age of a record before it may be compacted (topic: min.compaction.lag.ms)."},
-    {"log.cleaner.max.compaction.lag.ms", t::int64, long_max, at_least(1),
-     "Most time a record may stay uncompacted (topic: max.compaction.lag.ms)."},
-
-    // Consumer groups and offsets.
-    {"offsets.topic.num.partitions", t::int32, "50", at_least(1),
-     "Partitions of __consumer_offsets."},
-    {"offsets.topic.replication.factor", t::int16, "3", at_least(1),
-     "Replication factor of __consumer_offsets."},
-    {"offsets.topic.segment.bytes", t::int32, "104857600", at_least(1),
-     "Segment size of __consumer_offsets."},
-    {"offsets.retention.minutes", t::int32, "10080", at_least(1),
-     "How long committed offsets of an empty group are kept."},
-    {"offsets.retention.check.interval.ms", t::int64, "600000", at_least(1),
-     "How often stale offsets are looked for."},
-    {"offset.metadata.max.bytes", t::int32, "4096", no_rule(),
-     "Longest metadata string allowed with a committed offset."},
-    {"group.initial.rebalance.delay.ms", t::int32, "3000", no_rule(),
-     "Wait for more members before the first rebalance of a new group."},
-    {"group.min.session.timeout.ms", t::int32, "6000", no_rule(),
-     "Shortest session timeout a group member may ask for."},
-    {"group.max.session.timeout.ms", t::int32, "1800000", no_rule(),
-     "Longest session timeout a group member may ask for."},
-    {"group.max.size", t::int32, int_max, at_least(1),
-     "Most members a classic consumer group may have."},
-    {"group.consumer.heartbeat.interval.ms", t::int32, "5000", at_least(1),
-     "Heartbeat interval given to members of consumer groups (KIP-848 protocol)."},
-    {"group.consumer.session.timeout.ms", t::int32, "45000", at_least(1),
-     "Session timeout of members of consumer groups (KIP-848 protocol)."},
-
-    // Transactions and idempotence.
-    {"transaction.state.log.num.partitions", t::int32, "50", at_least(1),
-     "Partitions of __transaction_state."},
-    {"transaction.state.log.replication.factor", t::int16, "3", at_least(1),
-     "Replication factor of __transaction_state."},
-    {"transaction.state.log.min.isr", t::int32, "2", at_least(1),
-     "min.insync.replicas of __transaction_state."},
-    {"transaction.state.log.segment.bytes", t::int32, "104857600", at_least(1),
-     "Segment size of __transaction_state."},
-    {"transactional.id.expiration.ms", t::int32, "604800000", at_least(1),
-     "Idle time after which a transactional id is forgotten."},
-    {"transaction.max.timeout.ms", t::int32, "900000", at_least(1),
-     "Longest transaction timeout a producer may ask for."},
-    {"transaction.abort.timed.out.transaction.cleanup.interval.ms", t::int32, "10000",
-     at_least(1), "How often timed-out transactions are aborted."},
-    {"transaction.remove.expired.transaction.cleanup.interval.ms", t::int32, "3600000",
-     at_least(1), "How often expired transactional ids are removed."},
-    {"producer.id.expiration.ms", t::int32, "86400000", at_least(1),
-     "Idle time after which a partition forgets a producer id."},
-    {"producer.id.expiration.check.interval.ms", t::int32, "600000", at_least(1),
-     "How often expired producer ids are removed."},
+#define RUNNEL_FIELD(cpp_type, field, name, type, default_value, rule, doc) \
+    {name, config_type::type, default_value, rule, doc},
+#define RUNNEL_KEY(name, type, default_value, rule, doc) \
+    {name, config_type::type, default_value, rule, doc},
+#include "server/config/broker_keys.def"
+#undef RUNNEL_FIELD
+#undef RUNNEL_KEY
 };
 
 std::string upper(std::string_view s) {
@@ -322,6 +103,19 @@ private:
     }
     std::vector<std::string> get_list(std::string_view key) const {
         return std::get<std::vector<std::string>>(*value_of(key));
+    }
+    // A parsed value as the field type of its RUNNEL_FIELD row.
+    template <class T>
+    T get_as(std::string_view key) const {
+        if constexpr (std::is_same_v<T, bool>) {
+            return get_bool(key);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            return get_string(key);
+        } else if constexpr (std::is_floating_point_v<T>) {
+            return get_double(key);
+        } else {
+            return static_cast<T>(get_int(key));
+        }
     }
 
     void validate_and_parse(broker_config& c);
@@ -550,6 +344,13 @@ broker_config loader::run() {
     broker_config c;
     c.origin = origin_;
     validate_and_parse(c);
+    // Every RUNNEL_FIELD key, straight into its field; the rest is done below.
+#define RUNNEL_FIELD(cpp_type, field, name, type, default_value, rule, doc) \
+    c.field = get_as<cpp_type>(name);
+#define RUNNEL_KEY(name, type, default_value, rule, doc)
+#include "server/config/broker_keys.def"
+#undef RUNNEL_FIELD
+#undef RUNNEL_KEY
 
     // Identity: node.id wins; Kafka's -1 means unset.
     int32_t node = get_i32("node.id");
@@ -565,18 +366,9 @@ broker_config loader::run() {
         c.node_id = broker >= 0 ? broker : 0;
     }
     if (auto id = get_string("cluster.id"); !id.empty()) c.cluster_id = id;
-    c.shards = get_i32("runnel.shards");
-    c.shard_poll_us = get_i32("runnel.shard.poll.us");
 
     resolve_listeners(c);
-    c.socket_request_max_bytes = get_i32("socket.request.max.bytes");
-    c.socket_send_buffer_bytes = get_i32("socket.send.buffer.bytes");
-    c.socket_receive_buffer_bytes = get_i32("socket.receive.buffer.bytes");
     set_loopback_congestion_control(c);
-    c.connections_max_idle_ms = get_int("connections.max.idle.ms");
-    c.fetch_max_bytes = get_i32("fetch.max.bytes");
-    c.num_network_threads = get_i32("num.network.threads");
-    c.num_io_threads = get_i32("num.io.threads");
 
     std::string_view dirs_key = is_set("log.dirs") ? "log.dirs" : "log.dir";
     c.log_dirs = split_csv(get_string(dirs_key));
@@ -594,18 +386,9 @@ broker_config loader::run() {
             }
         }
     }
-    c.num_partitions = get_i32("num.partitions");
-    c.default_replication_factor = get_i32("default.replication.factor");
-    c.auto_create_topics_enable = get_bool("auto.create.topics.enable");
-    c.delete_topic_enable = get_bool("delete.topic.enable");
-    c.max_partitions = get_i32("runnel.max.partitions");
-    c.max_partitions_per_request = get_i32("runnel.max.partitions.per.request");
-    c.log_open_files_max = get_i32("runnel.log.open.files.max");
 
     constexpr int64_t ms_per_minute = 60 * 1000;
     constexpr int64_t ms_per_hour = 60 * ms_per_minute;
-    c.message_max_bytes = get_i32("message.max.bytes");
-    c.log_segment_bytes = get_i32("log.segment.bytes");
     c.log_roll_ms = is_set("log.roll.ms") ? get_int("log.roll.ms")
                                           : get_int("log.roll.hours") * ms_per_hour;
     c.log_roll_jitter_ms = is_set("log.roll.jitter.ms")
@@ -627,89 +410,33 @@ broker_config loader::run() {
     if (c.log_retention_ms == 0) {
         fail(retention_key, "expected a positive retention, or -1 for unlimited");
     }
-    c.log_retention_bytes = get_int("log.retention.bytes");
-    c.log_flush_interval_messages = get_int("log.flush.interval.messages");
     if (is_set("log.flush.interval.ms")) c.log_flush_interval_ms = get_int("log.flush.interval.ms");
-    c.log_flush_scheduler_interval_ms = get_int("log.flush.scheduler.interval.ms");
     if (!c.log_flush_interval_ms && c.log_flush_scheduler_interval_ms < 0) {
         // It stands in for flush.ms, which must not be negative.
         fail("log.flush.scheduler.interval.ms",
              "expected an integer between 0 and 9223372036854775807 while "
              "log.flush.interval.ms is not set");
     }
-    c.log_index_interval_bytes = get_i32("log.index.interval.bytes");
-    c.log_index_size_max_bytes = get_i32("log.index.size.max.bytes");
-    c.log_segment_delete_delay_ms = get_int("log.segment.delete.delay.ms");
     c.log_message_timestamp_type = parse_timestamp_type(get_string("log.message.timestamp.type"));
-    c.log_message_timestamp_before_max_ms = get_int("log.message.timestamp.before.max.ms");
-    c.log_message_timestamp_after_max_ms = get_int("log.message.timestamp.after.max.ms");
     c.log_cleanup_policy = parse_cleanup_policy(get_list("log.cleanup.policy"));
-    c.log_preallocate = get_bool("log.preallocate");
-    c.log_local_retention_ms = get_int("log.local.retention.ms");
-    c.log_local_retention_bytes = get_int("log.local.retention.bytes");
     c.compression = parse_compression_type(get_string("compression.type"));
-    c.compression_gzip_level = get_i32("compression.gzip.level");
-    c.compression_lz4_level = get_i32("compression.lz4.level");
-    c.compression_zstd_level = get_i32("compression.zstd.level");
-    c.min_insync_replicas = get_i32("min.insync.replicas");
-    c.unclean_leader_election_enable = get_bool("unclean.leader.election.enable");
 
-    c.log_retention_check_interval_ms = get_int("log.retention.check.interval.ms");
-    c.log_flush_offset_checkpoint_interval_ms = get_i32("log.flush.offset.checkpoint.interval.ms");
-    c.num_recovery_threads_per_data_dir = get_i32("num.recovery.threads.per.data.dir");
-    c.log_cleaner_enable = get_bool("log.cleaner.enable");
-    c.log_cleaner_threads = get_i32("log.cleaner.threads");
-    c.log_cleaner_backoff_ms = get_int("log.cleaner.backoff.ms");
-    c.log_cleaner_dedupe_buffer_size = get_int("log.cleaner.dedupe.buffer.size");
     // Kafka's own check (KafkaConfig): less than 1 MiB of map per cleaner is refused.
     if (c.log_cleaner_dedupe_buffer_size / std::max(1, c.log_cleaner_threads) <= 1024 * 1024) {
         fail("log.cleaner.dedupe.buffer.size",
              "must be at least 1MB per cleaner thread (log.cleaner.threads = " +
                  std::to_string(c.log_cleaner_threads) + ")");
     }
-    c.log_cleaner_io_buffer_load_factor = get_double("log.cleaner.io.buffer.load.factor");
     if (c.log_cleaner_io_buffer_load_factor <= 0) {
         fail("log.cleaner.io.buffer.load.factor", "expected a number above 0, at most 1");
     }
-    c.log_cleaner_io_buffer_size = get_i32("log.cleaner.io.buffer.size");
-    c.log_cleaner_min_cleanable_ratio = get_double("log.cleaner.min.cleanable.ratio");
-    c.log_cleaner_delete_retention_ms = get_int("log.cleaner.delete.retention.ms");
-    c.log_cleaner_min_compaction_lag_ms = get_int("log.cleaner.min.compaction.lag.ms");
-    c.log_cleaner_max_compaction_lag_ms = get_int("log.cleaner.max.compaction.lag.ms");
     if (c.log_cleaner_min_compaction_lag_ms > c.log_cleaner_max_compaction_lag_ms) {
         fail("log.cleaner.min.compaction.lag.ms",
              "must not exceed log.cleaner.max.compaction.lag.ms (" +
                  std::to_string(c.log_cleaner_max_compaction_lag_ms) + ")");
     }
 
-    c.offsets_topic_num_partitions = get_i32("offsets.topic.num.partitions");
-    c.offsets_topic_replication_factor =
-        static_cast<int16_t>(get_int("offsets.topic.replication.factor"));
-    c.offsets_topic_segment_bytes = get_i32("offsets.topic.segment.bytes");
-    c.offsets_retention_minutes = get_i32("offsets.retention.minutes");
-    c.offsets_retention_check_interval_ms = get_int("offsets.retention.check.interval.ms");
-    c.offset_metadata_max_bytes = get_i32("offset.metadata.max.bytes");
-    c.group_initial_rebalance_delay_ms = get_i32("group.initial.rebalance.delay.ms");
-    c.group_min_session_timeout_ms = get_i32("group.min.session.timeout.ms");
-    c.group_max_session_timeout_ms = get_i32("group.max.session.timeout.ms");
-    c.group_max_size = get_i32("group.max.size");
-    c.group_consumer_heartbeat_interval_ms = get_i32("group.consumer.heartbeat.interval.ms");
-    c.group_consumer_session_timeout_ms = get_i32("group.consumer.session.timeout.ms");
 
-    c.transaction_state_log_num_partitions = get_i32("transaction.state.log.num.partitions");
-    c.transaction_state_log_replication_factor =
-        static_cast<int16_t>(get_int("transaction.state.log.replication.factor"));
-    c.transaction_state_log_min_isr = get_i32("transaction.state.log.min.isr");
-    c.transaction_state_log_segment_bytes = get_i32("transaction.state.log.segment.bytes");
-    c.transactional_id_expiration_ms = get_i32("transactional.id.expiration.ms");
-    c.transaction_max_timeout_ms = get_i32("transaction.max.timeout.ms");
-    c.transaction_abort_timed_out_transaction_cleanup_interval_ms =
-        get_i32("transaction.abort.timed.out.transaction.cleanup.interval.ms");
-    c.transaction_remove_expired_transaction_cleanup_interval_ms =
-        get_i32("transaction.remove.expired.transaction.cleanup.interval.ms");
-    c.producer_id_expiration_ms = get_i32("producer.id.expiration.ms");
-    c.producer_id_expiration_check_interval_ms =
-        get_i32("producer.id.expiration.check.interval.ms");
     return c;
 }
 

@@ -53,95 +53,28 @@ struct broker_config {
     // advertised.listeners, or listeners when unset. Controller listeners are left out of both.
     std::vector<listener_endpoint> advertised_listeners{
         {"PLAINTEXT", security_protocol::plaintext, "", 9092}};
-    int32_t socket_request_max_bytes = 104857600;
-    int32_t socket_send_buffer_bytes = -1;  // -1: OS default (autotuning)
-    int32_t socket_receive_buffer_bytes = -1;  // -1: OS default (autotuning)
     // runnel.socket.loopback.congestion.control; empty keeps the system's (client_socket.h)
     std::string loopback_congestion_control = "reno";
-    int64_t connections_max_idle_ms = 600000;
-    int32_t fetch_max_bytes = 57671680;
-    int32_t num_network_threads = 3;  // accepted for compatibility; Runnel uses shards
-    int32_t num_io_threads = 8;  // blocking disk work (flushes, cold reads) off the shards
-    int32_t shards = 0;  // runnel.shards; 0 = one per CPU core (see shard_count())
-    int32_t shard_poll_us = 0;  // runnel.shard.poll.us
 
     // Topic creation.
     std::vector<std::string> log_dirs{"/tmp/kafka-logs"};
-    int32_t num_partitions = 1;
-    int32_t default_replication_factor = 1;
-    bool auto_create_topics_enable = true;
-    bool delete_topic_enable = true;
-    int32_t max_partitions = 0;  // runnel.max.partitions; 0 = from memory (partition_limit())
-    int32_t max_partitions_per_request = 10000;  // runnel.max.partitions.per.request
-    int32_t log_open_files_max = 0;  // runnel.log.open.files.max; 0 = open_log_files_limit()
 
     // Broker-wide defaults of topic configs (see topic_config for the topic-level names).
-    int32_t message_max_bytes = 1048588;
-    int32_t log_segment_bytes = 1073741824;
     int64_t log_roll_ms = 604800000;  // log.roll.ms, else log.roll.hours
     int64_t log_roll_jitter_ms = 0;  // log.roll.jitter.ms, else log.roll.jitter.hours
     int64_t log_retention_ms = 604800000;  // ms > minutes > hours; -1 = unlimited
-    int64_t log_retention_bytes = -1;  // -1 = unlimited
-    int64_t log_flush_interval_messages = INT64_MAX;
     std::optional<int64_t> log_flush_interval_ms;  // unset: log_flush_scheduler_interval_ms
-    int64_t log_flush_scheduler_interval_ms = INT64_MAX;
-    int32_t log_index_interval_bytes = 4096;
-    int32_t log_index_size_max_bytes = 10485760;
-    int64_t log_segment_delete_delay_ms = 60000;
     timestamp_type log_message_timestamp_type = timestamp_type::create_time;
-    int64_t log_message_timestamp_before_max_ms = INT64_MAX;
-    int64_t log_message_timestamp_after_max_ms = INT64_MAX;
     uint8_t log_cleanup_policy = cleanup_delete;  // cleanup_delete / cleanup_compact bits
-    bool log_preallocate = false;
-    int64_t log_local_retention_ms = -2;  // -2: follow retention
-    int64_t log_local_retention_bytes = -2;  // -2: follow retention
     compression_type compression = compression_type::producer;
-    int32_t compression_gzip_level = gzip_default_level;
-    int32_t compression_lz4_level = lz4_default_level;
-    int32_t compression_zstd_level = zstd_default_level;
-    int32_t min_insync_replicas = 1;
-    bool unclean_leader_election_enable = false;
 
-    // Log manager.
-    int64_t log_retention_check_interval_ms = 300000;
-    int32_t log_flush_offset_checkpoint_interval_ms = 60000;
-    int32_t num_recovery_threads_per_data_dir = 1;
-    bool log_cleaner_enable = true;
-    int32_t log_cleaner_threads = 1;
-    int64_t log_cleaner_backoff_ms = 15000;
-    int64_t log_cleaner_dedupe_buffer_size = 134217728;
-    double log_cleaner_io_buffer_load_factor = 0.9;
-    int32_t log_cleaner_io_buffer_size = 524288;
-    double log_cleaner_min_cleanable_ratio = 0.5;
-    int64_t log_cleaner_delete_retention_ms = 86400000;
-    int64_t log_cleaner_min_compaction_lag_ms = 0;
-    int64_t log_cleaner_max_compaction_lag_ms = INT64_MAX;
-
-    // Consumer groups and offsets.
-    int32_t offsets_topic_num_partitions = 50;
-    int16_t offsets_topic_replication_factor = 3;
-    int32_t offsets_topic_segment_bytes = 104857600;
-    int32_t offsets_retention_minutes = 10080;
-    int64_t offsets_retention_check_interval_ms = 600000;
-    int32_t offset_metadata_max_bytes = 4096;
-    int32_t group_initial_rebalance_delay_ms = 3000;
-    int32_t group_min_session_timeout_ms = 6000;
-    int32_t group_max_session_timeout_ms = 1800000;
-    int32_t group_max_size = INT32_MAX;
-    int32_t group_consumer_heartbeat_interval_ms = 5000;  // KIP-848 consumer groups
-    int32_t group_consumer_session_timeout_ms = 45000;
-
-    // Transactions and idempotence.
-    int32_t transaction_state_log_num_partitions = 50;
-    int16_t transaction_state_log_replication_factor = 3;
-    int32_t transaction_state_log_min_isr = 2;
-    int32_t transaction_state_log_segment_bytes = 104857600;
-    int32_t transactional_id_expiration_ms = 604800000;
-    int32_t transaction_max_timeout_ms = 900000;
-    int32_t transaction_abort_timed_out_transaction_cleanup_interval_ms = 10000;
-    int32_t transaction_remove_expired_transaction_cleanup_interval_ms = 3600000;
-    int32_t producer_id_expiration_ms = 86400000;
-    int32_t producer_id_expiration_check_interval_ms = 600000;
+    // Every RUNNEL_FIELD row of broker_keys.def: a field named in the row, set from its key.
+#define RUNNEL_FIELD(cpp_type, field, name, type, default_value, rule, doc) \
+    cpp_type field = config_default<cpp_type>(default_value);
+#define RUNNEL_KEY(name, type, default_value, rule, doc)
+#include "server/config/broker_keys.def"
+#undef RUNNEL_FIELD
+#undef RUNNEL_KEY
 
     // What the caller should log after loading.
     std::vector<std::string> ignored_keys;  // unknown or unsupported keys, sorted, no duplicates

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -136,6 +137,29 @@ std::string_view java_trim(std::string_view s);
 // Splits on commas with surrounding whitespace removed, dropping empty items (Kafka's
 // Csv.parseCsvList).
 std::vector<std::string> split_csv(std::string_view s);
+
+// Kafka's defaults for keys whose default is the type's largest value.
+inline constexpr std::string_view long_max_text = "9223372036854775807";
+inline constexpr std::string_view int_max_text = "2147483647";
+
+// The C++ value of a key's default as a field initializer: integers, booleans ("true"/"false"),
+// doubles and strings; a null default (std::nullopt) is the type's empty value.
+template <class T>
+T config_default(std::string_view text) {
+    if constexpr (std::is_same_v<T, bool>) {
+        return text == "true";
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        return std::string(text);
+    } else if constexpr (std::is_floating_point_v<T>) {
+        return std::stod(std::string(text));
+    } else {
+        return static_cast<T>(std::stoll(std::string(text)));
+    }
+}
+template <class T>
+T config_default(std::nullopt_t) {
+    return T{};
+}
 
 // Timestamp kinds a log can stamp records with (message.timestamp.type).
 enum class timestamp_type : uint8_t { create_time, log_append_time };

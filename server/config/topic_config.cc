@@ -8,7 +8,6 @@ namespace {
 
 using t = config_type;
 
-constexpr std::string_view long_max = "9223372036854775807";
 
 struct topic_key {
     config_key key;
@@ -38,10 +37,10 @@ constexpr topic_key topic_keys[] = {
     {{"file.delete.delay.ms", t::int64, "60000", at_least(0),
       "Delay before a removed segment's files are deleted."},
      "log.segment.delete.delay.ms"},
-    {{"flush.messages", t::int64, long_max, at_least(1),
+    {{"flush.messages", t::int64, long_max_text, at_least(1),
       "Records appended before the partition is flushed to disk."},
      "log.flush.interval.messages"},
-    {{"flush.ms", t::int64, long_max, at_least(0),
+    {{"flush.ms", t::int64, long_max_text, at_least(0),
       "Time data may stay unflushed."},
      "log.flush.interval.ms"},
     {{"follower.replication.throttled.replicas", t::list, "", throttled_replicas(),
@@ -59,16 +58,16 @@ constexpr topic_key topic_keys[] = {
     {{"local.retention.ms", t::int64, "-2", at_least(-2),
       "Tiered storage: local retention time; -2 follows retention.ms."},
      "log.local.retention.ms"},
-    {{"max.compaction.lag.ms", t::int64, long_max, at_least(1),
+    {{"max.compaction.lag.ms", t::int64, long_max_text, at_least(1),
       "Most time a record may stay uncompacted."},
      "log.cleaner.max.compaction.lag.ms"},
     {{"max.message.bytes", t::int32, "1048588", at_least(0),
       "Largest record batch accepted, in bytes."},
      "message.max.bytes"},
-    {{"message.timestamp.after.max.ms", t::int64, long_max, at_least(0),
+    {{"message.timestamp.after.max.ms", t::int64, long_max_text, at_least(0),
       "How far in the future a CreateTime timestamp may be."},
      "log.message.timestamp.after.max.ms"},
-    {{"message.timestamp.before.max.ms", t::int64, long_max, at_least(0),
+    {{"message.timestamp.before.max.ms", t::int64, long_max_text, at_least(0),
       "How far in the past a CreateTime timestamp may be."},
      "log.message.timestamp.before.max.ms"},
     {{"message.timestamp.type", t::string, "CreateTime", one_of(timestamp_type_names),

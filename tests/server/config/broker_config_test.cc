@@ -536,5 +536,32 @@ TEST(BrokerConfigTest, CanonicalHostNameIsNotEmpty) {
     EXPECT_FALSE(local_canonical_host_name().empty());
 }
 
+
+// Every key Runnel knows is documented in docs/configuration.md (the key table is generated from
+// server/config/broker_keys.def; this keeps the page in step with it).
+TEST(BrokerConfigTest, EveryKeyIsDocumented) {
+    auto path = std::filesystem::path(RUNNEL_TEST_DATA_DIR) / "../../docs/configuration.md";
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << path;
+    std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& k : broker_config::known_keys()) {
+        EXPECT_NE(doc.find("`" + std::string(k.name) + "`"), std::string::npos)
+            << k.name << " is missing from docs/configuration.md";
+    }
+}
+
+// A default-constructed broker_config holds what loading an empty file gives, field by field
+// (both come from the same rows).
+TEST(BrokerConfigTest, FieldDefaultsMatchTheKeyDefaults) {
+    const broker_config constructed;
+    const auto loaded = broker_config::from_properties({}, {});
+#define RUNNEL_FIELD(cpp_type, field, name, type, default_value, rule, doc) \
+    EXPECT_EQ(constructed.field, loaded.field) << name;
+#define RUNNEL_KEY(name, type, default_value, rule, doc)
+#include "server/config/broker_keys.def"
+#undef RUNNEL_FIELD
+#undef RUNNEL_KEY
+}
+
 }  // namespace
 }  // namespace runnel::server
