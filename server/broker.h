@@ -37,6 +37,10 @@ public:
     // Stops accepting, flushes and closes every log, stops the shards. Idempotent.
     void stop();
 
+    // What clients see of this broker: its cluster id and advertised endpoints (ports resolved
+    // after start), the API table, the cluster (in-process tests reach the broker through it).
+    kafka_services& kafka() { return *kafka_; }
+
 private:
     // Creates the log dirs and their meta.properties (Kafka's, naming cluster and node; all must
     // agree) and returns the cluster id.

@@ -182,7 +182,7 @@ asio::awaitable<void> log_maintenance::write_checkpoints() {
         for (auto& o : got) add_offsets(per_dir, o);
     }
     // On the I/O pool: each file is synced, its directory too, and flushes can ask for a write
-    // every second; the controller shard keeps serving its connections meanwhile.
+    // every second; the metadata shard keeps serving its connections meanwhile.
     auto write = [this, per_dir = std::move(per_dir)]() -> asio::awaitable<void> {
         write_checkpoint_files(per_dir, false);
         co_return;

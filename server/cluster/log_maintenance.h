@@ -89,7 +89,7 @@ private:
     // The periodic writer (shard 0) and finish() (the stopping thread) may overlap; both write
     // the same <file>.tmp, so they take turns. Guards checkpoint_failures_ too.
     std::mutex checkpoint_mutex_;
-    // The checkpoint writer's schedule, used on the controller shard only.
+    // The checkpoint writer's schedule, used on the metadata shard only.
     asio::steady_timer* checkpoint_timer_ = nullptr;
     std::chrono::steady_clock::time_point next_checkpoint_{};
     std::chrono::steady_clock::time_point last_checkpoint_{};

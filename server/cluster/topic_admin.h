@@ -1,5 +1,5 @@
 // Topic administration: create, delete, add partitions, and loading topics at start-up.
-// Every change runs on the controller shard (shard 0), one at a time; partition logs are opened
+// Every change runs on the metadata shard (shard 0), one at a time; partition logs are opened
 // and closed on their owner shards.
 #pragma once
 
@@ -57,7 +57,7 @@ public:
     // closed without an error.
     bool close_all();
 
-    // Callable from any shard; the work runs on the controller shard.
+    // Callable from any shard; the work runs on the metadata shard.
     asio::awaitable<admin_result> create_topic(new_topic spec, bool validate_only);
     asio::awaitable<admin_result> delete_topic(std::string name);
     asio::awaitable<admin_result> create_partitions(std::string name, int32_t count,
