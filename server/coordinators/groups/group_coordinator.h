@@ -1,6 +1,6 @@
-// The classic group coordinator of one shard: the groups and committed offsets of the
-// __consumer_offsets partitions that shard owns. Mirrors Kafka's GroupMetadataManager (classic
-// groups) and OffsetMetadataManager.
+// The group coordinator of one shard: the groups (classic ones and KIP-848 consumer groups) and
+// committed offsets of the __consumer_offsets partitions that shard owns. Mirrors Kafka's
+// GroupMetadataManager and OffsetMetadataManager.
 //
 // Single-threaded and synchronous: every call runs on the owning shard. Parked JoinGroup /
 // SyncGroup requests complete through callbacks; time and timers come from group_timers; records
@@ -14,7 +14,7 @@
 // group_join.cc (JoinGroup and the rebalance), group_members.cc (SyncGroup, Heartbeat,
 // LeaveGroup, session expiry), group_offsets.cc (offsets, DeleteGroups, expiry),
 // group_txn_offsets.cc (TxnOffsetCommit and transaction completion),
-// group_consumer.cc (KIP-848 consumer groups: ConsumerGroupHeartbeat / Describe, kept in memory
+// consumer_group_heartbeat.cc (KIP-848 consumer groups: ConsumerGroupHeartbeat / Describe, kept in memory
 // only, beside the classic groups of the same partition).
 #pragma once
 
@@ -179,7 +179,7 @@ class group_coordinator {
         const std::set<std::string>& states, const std::set<std::string>& types) const;
     protocol::msg::describe_groups_response::described_group describe_group(
         int32_t partition, const std::string& group_id) const;
-    // KIP-848 consumer groups (group_consumer.cc). The group id was checked non-empty.
+    // KIP-848 consumer groups (consumer_group_heartbeat.cc). The group id was checked non-empty.
     protocol::msg::consumer_group_heartbeat_response consumer_heartbeat(
         int32_t partition, const protocol::msg::consumer_group_heartbeat_request& req,
         const consumer_heartbeat_context& ctx);
@@ -268,7 +268,7 @@ class group_coordinator {
                                       const std::map<std::string, std::vector<uint8_t>>& a);
     void propagate_assignment(int32_t partition, classic_group& g, protocol::error_code e);
 
-    // group_consumer.cc
+    // consumer_group_heartbeat.cc
     void schedule_consumer_session(int32_t partition, const std::string& group_id,
                                    const std::string& member_id);
     void fence_consumer_member(int32_t partition, const std::string& group_id,

@@ -14,7 +14,7 @@ namespace runnel::server::transactions {
 
 // Runs fn(transaction_coordinator&, partition) -> asio::awaitable<R> on the shard coordinating
 // `transactional_id`, once its __transaction_state partition is ready (see
-// server/coordinator_call.h).
+// server/coordinators/coordinator_call.h).
 template <class R, class F>
 asio::awaitable<coordinated<R>> call_transaction_coordinator(
     transaction_coordinator_set& transactions, std::string_view transactional_id, F& fn) {

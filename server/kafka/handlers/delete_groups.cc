@@ -7,7 +7,7 @@
 #include "protocol/errors.h"
 #include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
-#include "server/coordinators/groups/coordinator_call.h"
+#include "server/coordinators/groups/group_call.h"
 
 namespace runnel::server {
 

@@ -10,7 +10,7 @@
 #include "protocol/errors.h"
 #include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
-#include "server/coordinators/groups/coordinator_call.h"
+#include "server/coordinators/groups/group_call.h"
 #include "server/coordinators/groups/offsets_topic.h"
 #include "server/kafka/handlers/commit_partitions.h"
 #include "server/coordinators/transactions/transaction_call.h"
