@@ -51,7 +51,8 @@ inline std::string client_host_of(const std::string& peer) {
 using server::coordinated;
 
 // Runs fn(group_coordinator&, partition) -> asio::awaitable<R> on the shard coordinating
-// `group_id`, once its __consumer_offsets partition is ready (see server/coordinators/coordinator_call.h).
+// `group_id`, once its __consumer_offsets partition is ready (see
+// server/coordinators/coordinator_call.h).
 template <class R, class F>
 asio::awaitable<coordinated<R>> call_coordinator(coordinator_set& groups,
                                                  std::string_view group_id, F& fn) {
