@@ -1,4 +1,5 @@
 #include "server/cluster/log_maintenance.h"
+#include "server/core/cross_shard.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

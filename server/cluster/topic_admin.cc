@@ -10,7 +10,7 @@
 
 #include "server/cluster/cluster_context.h"
 #include "server/core/logger.h"
-#include "server/core/owner_calls.h"
+#include "server/core/cross_shard.h"
 #include "server/cluster/partition.h"
 #include "server/cluster/topic_name.h"
 #include "server/cluster/topic_store.h"

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "protocol/errors.h"
+#include "server/core/cross_shard.h"
 #include "server/core/shard.h"
 
 namespace runnel::server {

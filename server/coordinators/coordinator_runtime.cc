@@ -1,4 +1,5 @@
 #include "server/coordinators/coordinator_runtime.h"
+#include "server/core/cross_shard.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>

@@ -1,5 +1,5 @@
 // Thread per core: each shard is one io_context run by one thread. Code running on a shard never
-// locks; work for data owned by another shard is sent there explicitly with on_shard().
+// locks; work for data owned by another shard is sent there explicitly (core/cross_shard.h).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -52,19 +52,5 @@ private:
     std::vector<std::jthread> threads_;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
 };
-
-// Runs f(shard id) on every shard and blocks until all are done; rethrows the first exception.
-// For start-up and shutdown only: call it from a thread that is not a shard.
-void run_on_every_shard(shard_set& shards, const std::function<void(shard_id)>& f);
-
-// Runs the coroutine produced by `make()` on shard `target` and resumes the caller on its own
-// shard with the result. Everything `make` captures crosses threads, so capture by value/move.
-//
-// `make` must be a named lambda (an lvalue): g++ 12 destroys a temporary lambda with
-// non-trivially destructible captures twice when it appears in a co_await expression.
-template <class F>
-auto on_shard(shard& target, F& make) -> decltype(make()) {
-    co_return co_await asio::co_spawn(target.executor(), make(), asio::use_awaitable);
-}
 
 }  // namespace runnel::server

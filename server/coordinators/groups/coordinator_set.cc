@@ -1,4 +1,5 @@
 #include "server/coordinators/groups/coordinator_set.h"
+#include "server/core/cross_shard.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -8,7 +8,7 @@
 #include "server/coordinators/groups/offsets_topic.h"
 #include "server/core/logger.h"
 #include "server/cluster/partition_work.h"
-#include "server/core/owner_calls.h"
+#include "server/core/cross_shard.h"
 #include "storage/errors.h"
 #include "storage/wall_clock.h"
 

@@ -7,7 +7,7 @@
 #include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
 #include "server/cluster/partition_work.h"
-#include "server/core/owner_calls.h"
+#include "server/core/cross_shard.h"
 #include "server/cluster/topic_name.h"
 
 #include <algorithm>

@@ -24,7 +24,7 @@
 #include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
 #include "server/cluster/partition_work.h"
-#include "server/core/owner_calls.h"
+#include "server/core/cross_shard.h"
 
 namespace runnel::server {
 

@@ -9,7 +9,7 @@
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/cluster/partition_work.h"
-#include "server/core/owner_calls.h"
+#include "server/core/cross_shard.h"
 
 namespace runnel::server {
 

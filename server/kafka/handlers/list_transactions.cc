@@ -6,6 +6,7 @@
 
 #include "protocol/errors.h"
 #include "server/kafka/kafka_services.h"
+#include "server/core/cross_shard.h"
 #include "server/kafka/dispatch.h"
 #include "server/coordinators/transactions/transaction_coordinator_set.h"
 #include "storage/wall_clock.h"

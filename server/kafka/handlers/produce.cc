@@ -11,7 +11,7 @@
 #include "server/cluster/error_mapping.h"
 #include "server/core/logger.h"
 #include "server/cluster/partition_work.h"
-#include "server/core/owner_calls.h"
+#include "server/core/cross_shard.h"
 #include "server/coordinators/transactions/produce_verification.h"
 
 namespace runnel::server {

@@ -9,6 +9,7 @@
 #include <future>
 
 #include "../../storage/test_batches.h"
+#include "server/core/cross_shard.h"
 #include "server/core/shard.h"
 
 namespace runnel::server {

@@ -1,5 +1,6 @@
 // shard_set: work posted from other threads runs on the shard, cross-shard calls return, and
 // stop() ends the threads, both with a plain event loop and with polling before sleep.
+#include "server/core/cross_shard.h"
 #include "server/core/shard.h"
 
 #include <boost/asio/post.hpp>

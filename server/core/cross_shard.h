@@ -1,6 +1,8 @@
-// Splitting per-item work by owner shard and running the parts in parallel, each on the shard
-// that owns its items (Produce, Fetch and ListOffsets split their partitions this way; topic
-// administration its partitions to open or close).
+// Every way work crosses shards, in one place: on_shard (one call on another shard, the caller
+// resumed on its own), run_on_owners (per-item work split by owner shard, the parts run in
+// parallel: Produce, Fetch and ListOffsets split their partitions this way, topic administration
+// its partitions to open or close) and run_on_every_shard (start-up and shutdown). The
+// coordinators add call_coordinator_of (coordinators/coordinator_call.h) on top.
 #pragma once
 
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +17,20 @@
 #include "server/core/shard.h"
 
 namespace runnel::server {
+
+// Runs f(shard id) on every shard and blocks until all are done; rethrows the first exception.
+// For start-up and shutdown only: call it from a thread that is not a shard.
+void run_on_every_shard(shard_set& shards, const std::function<void(shard_id)>& f);
+
+// Runs the coroutine produced by `make()` on shard `target` and resumes the caller on its own
+// shard with the result. Everything `make` captures crosses threads, so capture by value/move.
+//
+// `make` must be a named lambda (an lvalue): g++ 12 destroys a temporary lambda with
+// non-trivially destructible captures twice when it appears in a co_await expression.
+template <class F>
+auto on_shard(shard& target, F& make) -> decltype(make()) {
+    co_return co_await asio::co_spawn(target.executor(), make(), asio::use_awaitable);
+}
 
 // `Item` has `shard_id owner` and `size_t slot` (its position in the caller's answer).
 // fn(owner, items) runs on shard `owner` and returns the items with results filled in.
