@@ -1,5 +1,5 @@
 // A requested partition on its way to its owner shard, and where its answer goes in the caller's
-// response (for server/core/owner_calls.h's run_on_owners).
+// response (for run_on_owners, server/core/cross_shard.h).
 #pragma once
 
 #include <cstddef>
