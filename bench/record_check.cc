@@ -22,8 +22,8 @@ double best_seconds(int64_t repeats, F&& round) {
     for (int64_t i = 0; i < repeats; ++i) {
         auto t0 = std::chrono::steady_clock::now();
         round();
-        best = std::min(best,
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        best = std::min(
+            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     return best;
 }
@@ -33,7 +33,8 @@ double best_seconds(int64_t repeats, F&& round) {
 int main(int argc, char** argv) {
     bench::options opt(argc, argv, {"records", "record-bytes", "batches", "rounds", "repeats"});
     const auto records = static_cast<int>(opt.integer("records", 640));
-    const auto batch = bench::build_load_batch(records, static_cast<int>(opt.integer("record-bytes", 100)));
+    const auto batch =
+        bench::build_load_batch(records, static_cast<int>(opt.integer("record-bytes", 100)));
     std::vector<uint8_t> bytes;
     for (int64_t i = 0; i < opt.integer("batches", 16); ++i)
         bytes.insert(bytes.end(), batch.bytes.begin(), batch.bytes.end());
@@ -48,13 +49,15 @@ int main(int argc, char** argv) {
         }
     });
     const double crc_only = best_seconds(repeats, [&] {
-        for (int64_t r = 0; r < rounds; ++r) crc_sum += protocol::crc32c(bytes.data(), bytes.size());
+        for (int64_t r = 0; r < rounds; ++r)
+            crc_sum += protocol::crc32c(bytes.data(), bytes.size());
     });
     const double gb = double(bytes.size()) * double(rounds) / 1e9;
-    const double records_per_round_set = double(bytes.size() / batch.bytes.size()) * records * rounds;
-    std::printf("{\"validate_s_per_gb\": %.4f, \"crc_s_per_gb\": %.4f, "
-                "\"records_ns_each\": %.2f, \"checked\": %lld, \"crc_sum\": %llu}\n",
-                validate / gb, crc_only / gb, (validate - crc_only) / records_per_round_set * 1e9,
-                static_cast<long long>(checked),
-                static_cast<unsigned long long>(crc_sum));
+    const double records_per_round_set =
+        double(bytes.size() / batch.bytes.size()) * records * rounds;
+    std::printf(
+        "{\"validate_s_per_gb\": %.4f, \"crc_s_per_gb\": %.4f, "
+        "\"records_ns_each\": %.2f, \"checked\": %lld, \"crc_sum\": %llu}\n",
+        validate / gb, crc_only / gb, (validate - crc_only) / records_per_round_set * 1e9,
+        static_cast<long long>(checked), static_cast<unsigned long long>(crc_sum));
 }

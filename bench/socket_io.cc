@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 
 namespace runnel::bench {

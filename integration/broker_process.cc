@@ -196,10 +196,9 @@ void BrokerProcess::start() {
         if (port_accepts(port_, 250ms)) return;
         if (Clock::now() > deadline) {
             kill();
-            throw std::runtime_error(options_.name + " did not accept connections on " +
-                                     bootstrap() + " within " +
-                                     std::to_string(options_.startup_timeout.count()) + " ms\n" +
-                                     log_tail());
+            throw std::runtime_error(
+                options_.name + " did not accept connections on " + bootstrap() + " within " +
+                std::to_string(options_.startup_timeout.count()) + " ms\n" + log_tail());
         }
         std::this_thread::sleep_for(50ms);
     }

@@ -35,7 +35,7 @@ struct BrokerOptions {
 };
 
 class BrokerProcess {
-public:
+  public:
     explicit BrokerProcess(BrokerOptions options = {});
     ~BrokerProcess();
     BrokerProcess(const BrokerProcess&) = delete;
@@ -66,7 +66,7 @@ public:
     static int free_port();
     static bool port_accepts(int port, std::chrono::milliseconds timeout);
 
-private:
+  private:
     void write_properties() const;
     std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 

@@ -12,7 +12,7 @@
 namespace runnel::it {
 
 class BrokerTestBase : public ::testing::Test {
-protected:
+  protected:
     BrokerProcess& start_broker(BrokerOptions options = {}) {
         options.name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
         for (char& c : options.name) {

@@ -380,7 +380,6 @@ class GroupTest : public BrokerTestBase {
         }
         return out.str();
     }
-
 };
 
 std::set<int32_t> all_partitions() {

@@ -63,7 +63,7 @@ struct Delivery {
 };
 
 class DeliveryCollector : public RdKafka::DeliveryReportCb {
-public:
+  public:
     void dr_cb(RdKafka::Message& m) override {
         Delivery d{m.err(), m.partition(), m.offset(), m.key() ? *m.key() : std::string(),
                    std::string(static_cast<const char*>(m.payload()), m.len())};
@@ -93,22 +93,27 @@ struct InMessage {
 };
 
 InMessage to_in(const RdKafka::Message& m) {
-    InMessage in{m.partition(), m.offset(), m.key() != nullptr, m.key() ? *m.key() : "",
-                 std::string(static_cast<const char*>(m.payload()), m.len()), {},
-                 m.timestamp().type, m.timestamp().timestamp};
+    InMessage in{m.partition(),
+                 m.offset(),
+                 m.key() != nullptr,
+                 m.key() ? *m.key() : "",
+                 std::string(static_cast<const char*>(m.payload()), m.len()),
+                 {},
+                 m.timestamp().type,
+                 m.timestamp().timestamp};
     if (RdKafka::Headers* h = const_cast<RdKafka::Message&>(m).headers()) {
         for (const auto& hdr : h->get_all()) {
-            in.headers.emplace_back(hdr.key(), hdr.value() ? std::string(
-                                                                 static_cast<const char*>(hdr.value()),
-                                                                 hdr.value_size())
-                                                           : std::string());
+            in.headers.emplace_back(
+                hdr.key(),
+                hdr.value() ? std::string(static_cast<const char*>(hdr.value()), hdr.value_size())
+                            : std::string());
         }
     }
     return in;
 }
 
 class Producer {
-public:
+  public:
     Producer(const std::string& bootstrap, std::map<std::string, std::string> settings) {
         settings.emplace("bootstrap.servers", bootstrap);
         settings.emplace("enable.idempotence", "false");
@@ -129,11 +134,11 @@ public:
             for (const auto& [k, v] : m.headers) headers->add(k, v.data(), v.size());
         }
         while (true) {
-            RdKafka::ErrorCode e = producer_->produce(
-                topic, m.partition, RdKafka::Producer::RK_MSG_COPY,
-                const_cast<char*>(m.value.data()), m.value.size(),
-                m.null_key ? nullptr : m.key.data(), m.null_key ? 0 : m.key.size(), m.timestamp,
-                headers, nullptr);
+            RdKafka::ErrorCode e =
+                producer_->produce(topic, m.partition, RdKafka::Producer::RK_MSG_COPY,
+                                   const_cast<char*>(m.value.data()), m.value.size(),
+                                   m.null_key ? nullptr : m.key.data(),
+                                   m.null_key ? 0 : m.key.size(), m.timestamp, headers, nullptr);
             if (e == RdKafka::ERR__QUEUE_FULL) {
                 producer_->poll(50);
                 continue;
@@ -152,7 +157,7 @@ public:
     RdKafka::Producer* get() { return producer_.get(); }
     std::vector<Delivery>& reports() { return dr_.reports; }
 
-private:
+  private:
     DeliveryCollector dr_;
     std::unique_ptr<RdKafka::Producer> producer_;
 };
@@ -170,7 +175,8 @@ std::vector<InMessage> consume_assigned(const std::string& bootstrap, const std:
     settings.emplace("socket.timeout.ms", "10000");
     auto conf = make_conf(settings);
     std::string err;
-    std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+        RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer) {
         ADD_FAILURE() << "KafkaConsumer::create: " << err;
         return {};
@@ -194,8 +200,8 @@ std::vector<InMessage> consume_assigned(const std::string& bootstrap, const std:
     }
     consumer->close();
     EXPECT_EQ(out.size(), count) << "consumed " << out.size() << " of " << count << " from "
-                                 << topic << "-" << partition << "; errors: "
-                                 << ::testing::PrintToString(errors);
+                                 << topic << "-" << partition
+                                 << "; errors: " << ::testing::PrintToString(errors);
     return out;
 }
 
@@ -231,7 +237,7 @@ BrokerOptions with_properties(std::map<std::string, std::string> properties) {
 }
 
 class BrokerTest : public BrokerTestBase {
-protected:
+  protected:
     // Produces `msgs` with checks on the delivery reports: every message delivered without
     // error, offsets consecutive per partition. Returns the reports in production order.
     std::vector<Delivery> produce_all(Producer& p, const std::string& topic,
@@ -258,7 +264,6 @@ protected:
         }
         return reports;
     }
-
 };
 
 std::vector<OutMessage> make_messages(int n, const std::string& tag, int64_t base_ts,
@@ -269,7 +274,8 @@ std::vector<OutMessage> make_messages(int n, const std::string& tag, int64_t bas
         m.null_key = i % 10 == 9;
         if (!m.null_key) m.key = "key-" + std::to_string(i % 13);
         m.value = tag + "-" + std::to_string(i) + "-";
-        while (m.value.size() < value_size) m.value += static_cast<char>('a' + (i + m.value.size()) % 26);
+        while (m.value.size() < value_size)
+            m.value += static_cast<char>('a' + (i + m.value.size()) % 26);
         if (i % 4 != 0) {
             m.headers = {{"idx", std::to_string(i)}, {"tag", tag}};
             if (i % 8 == 1) m.headers.emplace_back("empty", "");
@@ -309,8 +315,8 @@ TEST_P(CodecAcksTest, ProduceAndConsumeBack) {
     auto& broker = start_broker();
     const auto& [codec, acks] = GetParam();
     std::string topic = unique_topic("cpp-" + codec + "-acks" + (acks == "-1" ? "all" : acks));
-    Producer p(broker.bootstrap(), {{"compression.codec", codec}, {"acks", acks},
-                                    {"batch.num.messages", "250"}});
+    Producer p(broker.bootstrap(),
+               {{"compression.codec", codec}, {"acks", acks}, {"batch.num.messages", "250"}});
     auto msgs = make_messages(1000, codec, now_ms() - 60000);
     auto reports = produce_all(p, topic, msgs);
     ASSERT_EQ(reports.size(), msgs.size());
@@ -324,15 +330,16 @@ TEST_P(CodecAcksTest, ProduceAndConsumeBack) {
     expect_same(msgs, got, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllCodecs, CodecAcksTest,
-    ::testing::Values(CodecAcks{"none", "1"}, CodecAcks{"none", "-1"}, CodecAcks{"gzip", "1"},
-                      CodecAcks{"gzip", "-1"}, CodecAcks{"snappy", "1"},
-                      CodecAcks{"snappy", "-1"}, CodecAcks{"lz4", "1"}, CodecAcks{"lz4", "-1"},
-                      CodecAcks{"zstd", "1"}, CodecAcks{"zstd", "-1"}),
-    [](const ::testing::TestParamInfo<CodecAcks>& info) {
-        return info.param.codec + (info.param.acks == "-1" ? "_acks_all" : "_acks_1");
-    });
+INSTANTIATE_TEST_SUITE_P(AllCodecs, CodecAcksTest,
+                         ::testing::Values(CodecAcks{"none", "1"}, CodecAcks{"none", "-1"},
+                                           CodecAcks{"gzip", "1"}, CodecAcks{"gzip", "-1"},
+                                           CodecAcks{"snappy", "1"}, CodecAcks{"snappy", "-1"},
+                                           CodecAcks{"lz4", "1"}, CodecAcks{"lz4", "-1"},
+                                           CodecAcks{"zstd", "1"}, CodecAcks{"zstd", "-1"}),
+                         [](const ::testing::TestParamInfo<CodecAcks>& info) {
+                             return info.param.codec +
+                                    (info.param.acks == "-1" ? "_acks_all" : "_acks_1");
+                         });
 
 // ------------------------------------------------------------------------------ the rest
 
@@ -532,7 +539,8 @@ TEST_F(BrokerTest, WatermarksAndOffsetsForTimes) {
               RdKafka::ERR_NO_ERROR);
     EXPECT_EQ(low, 0);
     EXPECT_EQ(high, 10);
-    std::vector<RdKafka::TopicPartition*> parts{RdKafka::TopicPartition::create(topic, 0, base + 4500)};
+    std::vector<RdKafka::TopicPartition*> parts{
+        RdKafka::TopicPartition::create(topic, 0, base + 4500)};
     ASSERT_EQ(p.get()->offsetsForTimes(parts, 10000), RdKafka::ERR_NO_ERROR);
     EXPECT_EQ(parts[0]->err(), RdKafka::ERR_NO_ERROR);
     EXPECT_EQ(parts[0]->offset(), 5);

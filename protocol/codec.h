@@ -54,7 +54,7 @@ struct shared_bytes {
 // Decoding points into the request frame (no copy); a Fetch response concatenates ranges read from
 // segments.
 class record_set {
-public:
+  public:
     record_set() = default;
     static record_set null() {
         record_set r;
@@ -75,14 +75,14 @@ public:
     std::vector<uint8_t> flatten() const;
     bool operator==(const record_set& o) const;
 
-private:
+  private:
     bool null_ = false;
     size_t size_ = 0;
     std::vector<shared_bytes> chunks_;
 };
 
 class reader {
-public:
+  public:
     reader(const uint8_t* data, size_t size, std::shared_ptr<const void> owner = nullptr)
         : begin_(data), p_(data), end_(data + size), owner_(std::move(owner)) {}
     explicit reader(std::span<const uint8_t> s, std::shared_ptr<const void> owner = nullptr)
@@ -107,8 +107,8 @@ public:
     double read_float64();
     uuid read_uuid();
 
-    uint32_t read_uvarint();  // at most 5 bytes
-    int32_t read_varint();    // zig-zag
+    uint32_t read_uvarint();   // at most 5 bytes
+    int32_t read_varint();     // zig-zag
     uint64_t read_uvarlong();  // at most 10 bytes
     int64_t read_varlong();
 
@@ -144,7 +144,7 @@ public:
         }
     }
 
-private:
+  private:
     template <class T>
     T read_be() {
         if (remaining() < sizeof(T)) {
@@ -172,7 +172,7 @@ private:
 // Builds an encoded message. Bytes go into one growing buffer; the chunks of a record_set are not
 // copied but recorded as splices, so a response can be sent with scatter/gather I/O.
 class writer {
-public:
+  public:
     struct splice {
         size_t at;  // position in buffer() before which the chunk goes
         shared_bytes chunk;
@@ -223,7 +223,7 @@ public:
         spliced_bytes_ = 0;
     }
 
-private:
+  private:
     template <class T>
     void write_be(T v) {
         if constexpr (sizeof(T) == 2) v = __builtin_bswap16(v);

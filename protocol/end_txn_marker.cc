@@ -19,7 +19,8 @@ constexpr size_t value_size = 6;
 std::string big_endian(std::initializer_list<std::pair<int64_t, int>> fields) {
     std::string out;
     for (auto [v, bytes] : fields) {
-        for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+        for (int i = bytes - 1; i >= 0; --i)
+            out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
     }
     return out;
 }

@@ -238,8 +238,8 @@ batch_validation& check_records(batch_validation& v, const batch_header& h,
                         offset_delta, i));
             return v;
         }
-        int64_t ts = log_append_time ? h.max_timestamp
-                                     : wrapping_add(h.base_timestamp, timestamp_delta);
+        int64_t ts =
+            log_append_time ? h.max_timestamp : wrapping_add(h.base_timestamp, timestamp_delta);
         if (ts != -1) {
             if (v.min_timestamp == -1 || ts < v.min_timestamp) v.min_timestamp = ts;
             if (v.max_timestamp == -1 || ts > v.max_timestamp) v.max_timestamp = ts;

@@ -8,7 +8,7 @@ set -euo pipefail
 build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
     libboost1.81-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
     zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
-test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat iproute2 python3-kafka python3-confluent-kafka
+test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat iproute2 clang-format python3-kafka python3-confluent-kafka
     python3-lz4 python3-snappy python3-zstandard)
 bench_pkgs=(python3-matplotlib)
 

@@ -10,11 +10,11 @@
 #include <future>
 #include <sstream>
 
+#include "server/cluster/topic_store.h"
+#include "server/config/properties.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/coordinators/transactions/transaction_coordinator_set.h"
 #include "server/core/logger.h"
-#include "server/config/properties.h"
-#include "server/cluster/topic_store.h"
 #include "storage/file.h"
 #include "storage/open_file_cache.h"
 #include "storage/partition_dir.h"
@@ -100,11 +100,12 @@ void broker::start() {
     cluster_.maintenance().read_startup_state();
     // Each shard keeps its share of the segment files open (storage/open_file_cache.h).
     const int64_t open_files = config_.open_log_files_limit();
-    storage::open_file_cache::set_default_capacity(
-        static_cast<size_t>(std::max<int64_t>(1, open_files / static_cast<int64_t>(shards_.size()))));
-    server_log().info("limits: {} partitions (runnel.max.partitions), {} segment files open at "
-                      "once (runnel.log.open.files.max)",
-                      cluster_.admin().partition_limit(), open_files);
+    storage::open_file_cache::set_default_capacity(static_cast<size_t>(
+        std::max<int64_t>(1, open_files / static_cast<int64_t>(shards_.size()))));
+    server_log().info(
+        "limits: {} partitions (runnel.max.partitions), {} segment files open at "
+        "once (runnel.log.open.files.max)",
+        cluster_.admin().partition_limit(), open_files);
     shards_.start(config_.shard_poll_us);
     if (idle_.enabled()) {
         for (shard_id i = 0; i < shards_.size(); ++i)
@@ -167,8 +168,9 @@ void broker::stop() {
     if (clean) {
         server_log().info("shut down cleanly");
     } else {
-        server_log().warn("shut down; some logs could not be closed cleanly (see above), so the "
-                          "next start recovers them");
+        server_log().warn(
+            "shut down; some logs could not be closed cleanly (see above), so the "
+            "next start recovers them");
     }
 }
 

@@ -25,7 +25,7 @@ class transaction_coordinator_set;
 }
 
 class broker {
-public:
+  public:
     explicit broker(broker_config config);
     ~broker();
     broker(const broker&) = delete;
@@ -41,7 +41,7 @@ public:
     // after start), the API table, the cluster (in-process tests reach the broker through it).
     kafka_services& kafka() { return *kafka_; }
 
-private:
+  private:
     // Creates the log dirs and their meta.properties (Kafka's, naming cluster and node; all must
     // agree) and returns the cluster id.
     std::string prepare_log_dirs();

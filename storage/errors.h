@@ -1,5 +1,5 @@
-// Error codes returned by the storage layer. server/cluster/error_mapping.h turns them into Kafka codes
-// (offset_out_of_range → OFFSET_OUT_OF_RANGE, io_error/no_space → KAFKA_STORAGE_ERROR, ...).
+// Error codes returned by the storage layer. server/cluster/error_mapping.h turns them into Kafka
+// codes (offset_out_of_range → OFFSET_OUT_OF_RANGE, io_error/no_space → KAFKA_STORAGE_ERROR, ...).
 #pragma once
 
 #include <boost/system/result.hpp>

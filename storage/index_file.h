@@ -182,7 +182,7 @@ class index_file {
     int64_t base_offset_ = 0;
     size_t max_entries_ = 0;
     std::vector<Entry> entries_;
-    size_t queued_ = 0;  // entries before this are in the file or in a flush job's index_write
+    size_t queued_ = 0;      // entries before this are in the file or in a flush job's index_write
     bool unsynced_ = false;  // written here since the last sync was handed out
 };
 

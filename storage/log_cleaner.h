@@ -54,8 +54,8 @@ struct cleaner_pass {
     // Where the map ends: the first uncleanable offset when the pass started, or the first
     // offset whose key did not fit in the map.
     int64_t end_offset = 0;
-    int64_t next_base = 0;    // segments with base offset >= this are still to be cleaned
-    int64_t min_horizon = -1; // smallest delete horizon kept so far in this pass
+    int64_t next_base = 0;     // segments with base offset >= this are still to be cleaned
+    int64_t min_horizon = -1;  // smallest delete horizon kept so far in this pass
     int64_t delete_retention_ms = 0;
 };
 

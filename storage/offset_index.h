@@ -35,8 +35,8 @@ struct offset_index_entry {
 class offset_index : public index_file<offset_index_entry> {
   public:
     // Opens or creates the file and loads it. A trailing partial entry and anything from the first
-    // entry that breaks the ordering on (such as Kafka's zero-filled preallocated tail) are dropped and
-    // the file is trimmed to the valid entries. `max_index_bytes` is segment.index.bytes.
+    // entry that breaks the ordering on (such as Kafka's zero-filled preallocated tail) are dropped
+    // and the file is trimmed to the valid entries. `max_index_bytes` is segment.index.bytes.
     static result<offset_index> open(const std::filesystem::path& path, int64_t base_offset,
                                      int32_t max_index_bytes);
 

@@ -17,7 +17,7 @@ struct cached_file::node {
     std::shared_ptr<file> open;  // null while closed by the cache
     bool closed_for_good = false;
     open_file_cache* cache = nullptr;  // null once that thread's cache is gone
-    node* prev = nullptr;  // towards the most recently used (head)
+    node* prev = nullptr;              // towards the most recently used (head)
     node* next = nullptr;
 };
 
@@ -58,8 +58,14 @@ void open_file_cache::link_front(cached_file::node* n) {
 }
 
 void open_file_cache::unlink(cached_file::node* n) {
-    if (n->prev) n->prev->next = n->next; else head_ = n->next;
-    if (n->next) n->next->prev = n->prev; else tail_ = n->prev;
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        head_ = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        tail_ = n->prev;
     n->prev = n->next = nullptr;
     --open_;
 }

@@ -37,8 +37,7 @@ class cached_file {
 
     // Opens `path` now with `flags` (O_CREAT | O_EXCL, say); the cache reopens it with
     // `reopen_flags` after closing it.
-    static result<cached_file> open(const std::filesystem::path& path, int flags,
-                                    int reopen_flags);
+    static result<cached_file> open(const std::filesystem::path& path, int flags, int reopen_flags);
 
     const std::filesystem::path& path() const;
     // Opened and not closed for good (the cache may have closed its descriptor meanwhile).

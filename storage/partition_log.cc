@@ -90,7 +90,8 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
         const uint8_t* p = batches.data() + pos;
         if (left < bl::header_size) return make_error_code(errc::invalid_batch);
         auto h = parse_batch_header(p, static_cast<int64_t>(pos));
-        if (!h || static_cast<uint64_t>(h->total_size()) > left || (h->attributes & bl::control_bit))
+        if (!h || static_cast<uint64_t>(h->total_size()) > left ||
+            (h->attributes & bl::control_bit))
             return make_error_code(errc::invalid_batch);
         int64_t last = next + h->last_offset_delta;
         if (h->max_timestamp > max_ts) {
@@ -172,9 +173,10 @@ result<append_info> partition_log::append_marker(int64_t producer_id, int16_t pr
     if (auto ec = seg.append(batch, offset, timestamp, offset, now)) {
         if (index_it) {
             if (auto undo = seg.txn_index().truncate_to(offset)) {
-                storage_log().error("{}: cannot take back the index entry of a failed abort "
-                                    "marker at {}: {}",
-                                    dir_.string(), offset, undo.message());
+                storage_log().error(
+                    "{}: cannot take back the index entry of a failed abort "
+                    "marker at {}: {}",
+                    dir_.string(), offset, undo.message());
             }
         }
         return ec;
@@ -235,9 +237,9 @@ result<read_result> partition_log::read(int64_t offset, size_t max_bytes, bool m
             position = first->position;
         }
         size_t budget = max_bytes > r.size ? max_bytes - r.size : 0;
-        auto part = seg.read(position, budget, min_one_batch && r.size == 0,
-                             copy ? r.bytes.get() : nullptr, i == stop_segment ? stop_position : -1,
-                             first ? &*first : nullptr);
+        auto part =
+            seg.read(position, budget, min_one_batch && r.size == 0, copy ? r.bytes.get() : nullptr,
+                     i == stop_segment ? stop_position : -1, first ? &*first : nullptr);
         if (!part) return part.error();
         if (part->length > 0) {
             if (r.first_offset < 0) {
@@ -271,9 +273,10 @@ result<std::vector<aborted_txn>> partition_log::collect_aborted(int64_t fetch_of
         // next ones (until the next open trims them), and clients count every entry.
         if (before > 0) {
             const int64_t seen = out[before - 1].last_offset;
-            out.erase(std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
-                                     [seen](const aborted_txn& e) { return e.last_offset <= seen; }),
-                      out.end());
+            out.erase(
+                std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
+                               [seen](const aborted_txn& e) { return e.last_offset <= seen; }),
+                out.end());
         }
         if (*complete) break;
     }
@@ -338,7 +341,8 @@ std::vector<int64_t> partition_log::segment_base_offsets() const {
 }
 
 size_t partition_log::first_unflushed_segment(bool force_active) const {
-    if (recovery_point_ >= next_offset_) return force_active ? segments_.size() - 1 : segments_.size();
+    if (recovery_point_ >= next_offset_)
+        return force_active ? segments_.size() - 1 : segments_.size();
     return segment_for(recovery_point_);
 }
 

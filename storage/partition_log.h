@@ -54,10 +54,10 @@ struct append_info {
 // on a thread other than the log's shard while appends go on (group commit: everything appended
 // before prepare_flush is covered by one job).
 struct flush_job {
-    std::vector<file> files;   // segment .log (and .txnindex) files: fdatasync
+    std::vector<file> files;                // segment .log (and .txnindex) files: fdatasync
     std::vector<index_write> index_writes;  // segment index entries to write, then fdatasync
-    std::optional<file> dir;   // the partition directory after a roll: fsync
-    int64_t target = 0;        // the recovery point once every sync succeeded
+    std::optional<file> dir;                // the partition directory after a roll: fsync
+    int64_t target = 0;                     // the recovery point once every sync succeeded
 
     // Runs the syncs (blocking); the first failure is returned.
     std::error_code run();
@@ -82,10 +82,10 @@ struct read_result {
     std::shared_ptr<std::vector<uint8_t>> bytes;
     // The same batches as file ranges, one per segment (read_mode::zero_copy).
     std::vector<file_range> ranges;
-    size_t size = 0;              // bytes returned, in either mode
-    int64_t first_batch_size = 0; // size of the first batch returned (0 when empty)
-    int64_t first_offset = -1;  // base offset of the first batch returned, -1 when empty
-    int64_t next_offset = 0;    // one past the last offset returned; the requested offset if empty
+    size_t size = 0;               // bytes returned, in either mode
+    int64_t first_batch_size = 0;  // size of the first batch returned (0 when empty)
+    int64_t first_offset = -1;     // base offset of the first batch returned, -1 when empty
+    int64_t next_offset = 0;  // one past the last offset returned; the requested offset if empty
     int64_t log_start_offset = 0;
     int64_t log_end_offset = 0;
 
@@ -142,9 +142,9 @@ struct cleaning_options {
 struct cleaning_result {
     bool started_pass = false;  // this step chose to clean (dirty ratio, max lag or tombstones due)
     bool key_map_full = false;  // (with started_pass) the pass stops where its key map filled
-    bool cleaned_group = false; // a group of segments was rewritten and swapped in
-    bool pass_done = true;      // no pass is under way after this step
-    std::vector<int64_t> group; // base offsets of the segments replaced
+    bool cleaned_group = false;  // a group of segments was rewritten and swapped in
+    bool pass_done = true;       // no pass is under way after this step
+    std::vector<int64_t> group;  // base offsets of the segments replaced
     int64_t bytes_before = 0;
     int64_t bytes_after = 0;
     int64_t records_removed = 0;

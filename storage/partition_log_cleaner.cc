@@ -76,7 +76,7 @@ std::vector<uint8_t> rewrite_batch(const uint8_t* orig, int16_t attributes, int6
     bl::store_i64(p + bl::max_timestamp, max_timestamp);
     bl::store_i32(p + bl::records_count, records_count);
     bl::store_i32(p + bl::crc, static_cast<int32_t>(protocol::crc32c(p + bl::attributes,
-                                                                      b.size() - bl::attributes)));
+                                                                     b.size() - bl::attributes)));
     return b;
 }
 
@@ -145,7 +145,8 @@ double partition_log::dirty_ratio(const cleaning_options& o, int64_t now) const 
         else
             dirty += s.size();
     }
-    return clean + dirty == 0 ? 0.0 : static_cast<double>(dirty) / static_cast<double>(clean + dirty);
+    return clean + dirty == 0 ? 0.0
+                              : static_cast<double>(dirty) / static_cast<double>(clean + dirty);
 }
 
 std::error_code partition_log::start_cleaning_pass(const cleaning_options& o, int64_t now,
@@ -166,10 +167,10 @@ std::error_code partition_log::start_cleaning_pass(const cleaning_options& o, in
         end_idx = i + 1;
     }
     if (end_idx == 0) return {};  // nothing cleanable
-    double ratio = clean_bytes + dirty_bytes == 0
-                       ? 0.0
-                       : static_cast<double>(dirty_bytes) /
-                             static_cast<double>(clean_bytes + dirty_bytes);
+    double ratio =
+        clean_bytes + dirty_bytes == 0
+            ? 0.0
+            : static_cast<double>(dirty_bytes) / static_cast<double>(clean_bytes + dirty_bytes);
     bool forced = dirty_bytes > 0 && dirty_idx < end_idx &&
                   o.max_compaction_lag_ms < std::numeric_limits<int64_t>::max() &&
                   now - segments_[dirty_idx].first_append_ms() > o.max_compaction_lag_ms;
@@ -511,7 +512,8 @@ std::error_code recover_interrupted_swaps(const fs::path& dir) {
         // .txnindex at the swap's base offset before their files go.
         std::sort(old.begin(), old.end());
         bool created = false;
-        auto merged = transaction_index::open(dir / segment_file_name(*base, txn_index_suffix), *base);
+        auto merged =
+            transaction_index::open(dir / segment_file_name(*base, txn_index_suffix), *base);
         if (!merged) return merged.error();
         for (int64_t b : old) {
             if (b == *base) continue;
@@ -536,9 +538,10 @@ std::error_code recover_interrupted_swaps(const fs::path& dir) {
             storage_log().error("rename {}: {}", p.string(), ec.message());
             return errc::io_error;
         }
-        storage_log().warn("{}: finished an interrupted cleaner swap of segment {} ({} old "
-                           "segment(s) replaced)",
-                           dir.string(), *base, old.size());
+        storage_log().warn(
+            "{}: finished an interrupted cleaner swap of segment {} ({} old "
+            "segment(s) replaced)",
+            dir.string(), *base, old.size());
     }
     if (!cleaned.empty() || !swaps.empty()) return sync_directory(dir);
     return {};

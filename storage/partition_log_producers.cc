@@ -59,17 +59,15 @@ std::error_code partition_log::load_producer_state(size_t rebuild_first) {
             auto& seg = segments_[i];
             const bool rebuild = i >= rebuild_first;
             std::error_code failed;
-            auto ec = seg.for_each_header(std::max(from, seg.base_offset()),
-                                          [&](const batch_header& h) {
-                                              if (failed || h.last_offset() < from) return;
-                                              if (h.attributes & bl::control_bit) {
-                                                  failed = replay_marker(seg, h, rebuild,
-                                                                         old_entries, buf);
-                                                  return;
-                                              }
-                                              producers_.update(producer_append::of(h),
-                                                                h.base_offset, h.last_offset());
-                                          });
+            auto ec =
+                seg.for_each_header(std::max(from, seg.base_offset()), [&](const batch_header& h) {
+                    if (failed || h.last_offset() < from) return;
+                    if (h.attributes & bl::control_bit) {
+                        failed = replay_marker(seg, h, rebuild, old_entries, buf);
+                        return;
+                    }
+                    producers_.update(producer_append::of(h), h.base_offset, h.last_offset());
+                });
             if (!ec) ec = failed;
             if (ec) return ec;
         }
@@ -93,13 +91,13 @@ std::error_code partition_log::replay_marker(segment& seg, const batch_header& h
     // whole history, whereas this replay may have begun after the transaction, or another one
     // still open then, began (no snapshot there).
     auto old = old_entries.find(h.base_offset);
-    const aborted_txn* written = old != old_entries.end() && old->second.producer_id == h.producer_id
-                                     ? &old->second
-                                     : nullptr;
+    const aborted_txn* written =
+        old != old_entries.end() && old->second.producer_id == h.producer_id ? &old->second
+                                                                             : nullptr;
     std::optional<aborted_txn> entry;
     if (done && done->aborted) {
-        entry = aborted_txn{h.producer_id, done->first_offset, h.base_offset,
-                            done->last_stable_offset};
+        entry =
+            aborted_txn{h.producer_id, done->first_offset, h.base_offset, done->last_stable_offset};
         if (written && written->first_offset <= done->first_offset) entry = *written;
     } else if (!done && !m.commit && written) {
         entry = *written;
@@ -128,7 +126,8 @@ void partition_log::snapshot_producers(bool at_close, bool sync) {
         return;  // the same state is on disk already (a close with nothing new)
     }
     std::string_view content(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    std::error_code ec = sync ? write_file_atomically(path, content) : write_file_quickly(path, content);
+    std::error_code ec =
+        sync ? write_file_atomically(path, content) : write_file_quickly(path, content);
     if (ec) {
         storage_log().warn("{}: cannot write producer snapshot: {}", path.string(), ec.message());
     } else if (at_close) {

@@ -120,7 +120,7 @@ std::error_code producer_state::check_marker(const marker_append& m) const {
 }
 
 std::optional<completed_txn> producer_state::completion(const marker_append& m,
-                                                         int64_t offset) const {
+                                                        int64_t offset) const {
     auto it = producers_.find(m.producer_id);
     if (it == producers_.end() || it->second.current_txn_first_offset < 0) return std::nullopt;
     completed_txn c;
@@ -198,7 +198,8 @@ std::vector<uint8_t> producer_state::serialize() const {
     w.write_int16(snapshot_version);
     snap.encode(w, snapshot_version);
     auto bytes = w.flatten();
-    uint32_t crc = protocol::crc32c(bytes.data() + snapshot_crc_end, bytes.size() - snapshot_crc_end);
+    uint32_t crc =
+        protocol::crc32c(bytes.data() + snapshot_crc_end, bytes.size() - snapshot_crc_end);
     for (int i = 0; i < 4; ++i) bytes[2 + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
     return bytes;
 }
@@ -210,7 +211,8 @@ result<producer_state> producer_state::parse(const std::vector<uint8_t>& bytes) 
     protocol::msg::producer_snapshot snap;
     snap.decode(r, snapshot_version);
     if (!r.ok() || r.remaining() != 0) return make_error_code(errc::corrupt_metadata);
-    if (snap.crc != protocol::crc32c(bytes.data() + snapshot_crc_end, bytes.size() - snapshot_crc_end))
+    if (snap.crc !=
+        protocol::crc32c(bytes.data() + snapshot_crc_end, bytes.size() - snapshot_crc_end))
         return make_error_code(errc::corrupt_metadata);
     producer_state s;
     for (const auto& in : snap.producer_entries) {
@@ -218,7 +220,8 @@ result<producer_state> producer_state::parse(const std::vector<uint8_t>& bytes) 
         e.epoch = in.epoch;
         e.coordinator_epoch = in.coordinator_epoch;
         e.current_txn_first_offset = in.current_txn_first_offset;
-        if (e.current_txn_first_offset >= 0) s.ongoing_[e.current_txn_first_offset] = in.producer_id;
+        if (e.current_txn_first_offset >= 0)
+            s.ongoing_[e.current_txn_first_offset] = in.producer_id;
         e.last_timestamp = in.timestamp;
         if (in.last_offset >= 0) {
             int32_t first_seq = in.last_sequence < 0

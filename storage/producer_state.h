@@ -32,7 +32,7 @@ struct producer_batch {
 
 struct producer_entry {
     int16_t epoch = -1;
-    std::deque<producer_batch> batches;  // oldest first, at most producer_state::kept_batches
+    std::deque<producer_batch> batches;     // oldest first, at most producer_state::kept_batches
     int32_t coordinator_epoch = -1;         // of the last transaction marker written
     int64_t last_timestamp = -1;            // for producer.id.expiration.ms
     int64_t current_txn_first_offset = -1;  // -1: no open transaction

@@ -41,15 +41,15 @@ class file_window {
     // nullptr (with no error) when [pos, pos + n) is not all in the file.
     result<const uint8_t*> get(int64_t pos, size_t n) {
         const auto end = start_ + static_cast<int64_t>(len_);
-        if (pos >= start_ && pos + static_cast<int64_t>(n) <= end) return buf_.get() + (pos - start_);
+        if (pos >= start_ && pos + static_cast<int64_t>(n) <= end)
+            return buf_.get() + (pos - start_);
         if (n > capacity_ || pos + static_cast<int64_t>(n) > limit_)
             return static_cast<const uint8_t*>(nullptr);
         // Landing less than a full window past the last read: batches small enough that a larger
         // read covers several.
         const bool near = len_ > 0 && pos >= start_ && pos - end < static_cast<int64_t>(capacity_);
         next_read_ = near ? std::min(next_read_ * 2, capacity_) : std::min(first_read, capacity_);
-        size_t want =
-            static_cast<size_t>(std::min<int64_t>(std::max(next_read_, n), limit_ - pos));
+        size_t want = static_cast<size_t>(std::min<int64_t>(std::max(next_read_, n), limit_ - pos));
         if (want > allocated_) {
             buf_ = std::make_unique_for_overwrite<uint8_t[]>(want);
             allocated_ = want;

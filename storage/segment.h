@@ -7,8 +7,8 @@
 #include "protocol/record_batch.h"
 #include "storage/errors.h"
 #include "storage/file.h"
-#include "storage/open_file_cache.h"
 #include "storage/offset_index.h"
+#include "storage/open_file_cache.h"
 #include "storage/time_index.h"
 #include "storage/transaction_index.h"
 
@@ -57,7 +57,7 @@ struct segment_read {
     int64_t first_offset = -1;  // base offset of the first batch; -1 when empty
     int64_t last_offset = -1;   // last offset of the last batch; -1 when empty
     int64_t first_batch_size = 0;
-    bool to_end = false;        // the run ends at the end of the segment
+    bool to_end = false;  // the run ends at the end of the segment
 };
 
 class segment {

@@ -41,7 +41,8 @@ struct time_index_entry {
 class time_index : public index_file<time_index_entry> {
   public:
     // Opens or creates the file and loads it, dropping a trailing partial entry and everything
-    // from the first out-of-order entry on (Kafka's zero-filled preallocation); the file is trimmed.
+    // from the first out-of-order entry on (Kafka's zero-filled preallocation); the file is
+    // trimmed.
     static result<time_index> open(const std::filesystem::path& path, int64_t base_offset,
                                    int32_t max_index_bytes);
 

@@ -82,8 +82,9 @@ std::optional<int64_t> transaction_index::last_offset() const {
 
 std::error_code transaction_index::append(const aborted_txn& entry, bool* created) {
     if (entries_ > 0 && entry.last_offset <= last_offset_) {
-        storage_log().error("{}: aborted transaction ending at {} does not follow the last one at {}",
-                            path_.string(), entry.last_offset, last_offset_);
+        storage_log().error(
+            "{}: aborted transaction ending at {} does not follow the last one at {}",
+            path_.string(), entry.last_offset, last_offset_);
         return errc::invalid_index_entry;
     }
     if (!file_.is_open()) {
@@ -138,7 +139,8 @@ std::error_code transaction_index::truncate_to(int64_t offset) {
 std::error_code transaction_index::read_entries(size_t first, size_t n,
                                                 std::vector<uint8_t>& buf) const {
     buf.resize(n * aborted_txn::size);
-    auto got = file_.read_at(buf.data(), buf.size(), static_cast<int64_t>(first * aborted_txn::size));
+    auto got =
+        file_.read_at(buf.data(), buf.size(), static_cast<int64_t>(first * aborted_txn::size));
     if (!got) return got.error();
     if (*got != buf.size()) {
         storage_log().error("{}: short read of {} entries at entry {}", path_.string(), n, first);

@@ -10,8 +10,8 @@ namespace runnel::server {
 
 using protocol::error_code;
 
-new_topic compacted_internal_topic(std::string_view name, int32_t partitions,
-                                   int32_t segment_bytes, std::string compression) {
+new_topic compacted_internal_topic(std::string_view name, int32_t partitions, int32_t segment_bytes,
+                                   std::string compression) {
     new_topic t;
     t.name = std::string(name);
     t.partitions = partitions;

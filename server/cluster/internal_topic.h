@@ -10,9 +10,9 @@
 #include <string_view>
 
 #include "protocol/errors.h"
-#include "server/core/shard.h"
 #include "server/cluster/topic_admin.h"
 #include "server/cluster/topic_registry.h"
+#include "server/core/shard.h"
 
 namespace runnel::server {
 
@@ -20,8 +20,8 @@ class cluster_context;
 
 // The CreateTopics spec of a coordinators' topic as Kafka makes it: compacted, replication factor
 // 1 (one node), the given partitions, segment.bytes and compression.type.
-new_topic compacted_internal_topic(std::string_view name, int32_t partitions,
-                                   int32_t segment_bytes, std::string compression);
+new_topic compacted_internal_topic(std::string_view name, int32_t partitions, int32_t segment_bytes,
+                                   std::string compression);
 
 class internal_topic {
   public:

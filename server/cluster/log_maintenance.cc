@@ -11,8 +11,8 @@
 #include <filesystem>
 
 #include "server/cluster/cluster_context.h"
-#include "server/core/logger.h"
 #include "server/cluster/partition.h"
+#include "server/core/logger.h"
 #include "storage/clean_shutdown.h"
 #include "storage/wall_clock.h"
 
@@ -22,9 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string log_dir_of(const partition& p) {
-    return p.log().dir().parent_path().string();
-}
+std::string log_dir_of(const partition& p) { return p.log().dir().parent_path().string(); }
 
 // Offsets of one partition, read on its owner shard.
 struct partition_offsets {
@@ -38,7 +36,9 @@ struct partition_offsets {
 std::vector<partition_offsets> offsets_on(partition_store& store) {
     std::vector<partition_offsets> out;
     store.for_each([&](partition& p) {
-        out.push_back({log_dir_of(p), {p.topic(), p.index()}, p.log().recovery_point(),
+        out.push_back({log_dir_of(p),
+                       {p.topic(), p.index()},
+                       p.log().recovery_point(),
                        p.log().log_start_offset(),
                        p.settings().compact ? p.log().cleaner_offset() : -1});
     });
@@ -74,8 +74,7 @@ void log_maintenance::read_startup_state() {
             if (r) {
                 into = std::move(*r);
             } else {
-                server_log().warn("{}/{}: {}; recovering without it", d, name,
-                                  r.error().message());
+                server_log().warn("{}/{}: {}; recovering without it", d, name, r.error().message());
             }
         };
         read(storage::recovery_point_checkpoint_file_name, state.recovery_points);
@@ -85,9 +84,10 @@ void log_maintenance::read_startup_state() {
             // A new log dir: nothing to check, nothing to tell a first start about.
             server_log().debug("log dir {} holds no partitions yet", d);
         } else if (!state.clean_shutdown) {
-            server_log().info("log dir {} was not shut down cleanly: logs after their recovery "
-                              "points will be checked",
-                              d);
+            server_log().info(
+                "log dir {} was not shut down cleanly: logs after their recovery "
+                "points will be checked",
+                d);
         }
         dirs_[d] = std::move(state);
     }
@@ -164,8 +164,8 @@ void log_maintenance::note_flushed() {
         flush_pending_ = true;
         if (checkpoint_timer_ == nullptr || stopping_) return;  // the loop has not started
         if (writing_) return;  // the loop schedules the next write when this one is done
-        auto soon = std::max(last_checkpoint_ + min_checkpoint_gap,
-                             std::chrono::steady_clock::now());
+        auto soon =
+            std::max(last_checkpoint_ + min_checkpoint_gap, std::chrono::steady_clock::now());
         if (soon < next_checkpoint_) {
             next_checkpoint_ = soon;
             checkpoint_timer_->cancel();
@@ -212,9 +212,10 @@ std::set<std::string> log_maintenance::write_checkpoint_files(
                 all = false;
                 // Once per streak: the task retries every interval until space returns.
                 if (checkpoint_failures_.failed(path, ec)) {
-                    server_log().error("cannot write {}: {} (retried every round; logged again "
-                                       "only when it works or fails differently)",
-                                       path, ec.message());
+                    server_log().error(
+                        "cannot write {}: {} (retried every round; logged again "
+                        "only when it works or fails differently)",
+                        path, ec.message());
                 }
             } else if (checkpoint_failures_.succeeded(path)) {
                 server_log().info("{} written again after failing", path);
@@ -246,7 +247,8 @@ asio::awaitable<void> log_maintenance::producer_expiration_loop() {
     shard* me = shard_set::current();
     const auto& cfg = cluster_.config();
     while (!stopping_) {
-        timer.expires_after(std::chrono::milliseconds(cfg.producer_id_expiration_check_interval_ms));
+        timer.expires_after(
+            std::chrono::milliseconds(cfg.producer_id_expiration_check_interval_ms));
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_ || !me) co_return;
         const int64_t now = storage::wall_clock_ms();
@@ -267,9 +269,10 @@ void log_maintenance::apply_retention(partition& p, int64_t now, repeated_failur
     auto r = p.delete_old_segments(now, ms, bytes);
     if (!r) {
         if (failures.failed(subject, r.error())) {
-            server_log().error("retention of {}-{}: {} (logged again only when it works or fails "
-                               "differently)",
-                               p.topic(), p.index(), r.error().message());
+            server_log().error(
+                "retention of {}-{}: {} (logged again only when it works or fails "
+                "differently)",
+                p.topic(), p.index(), r.error().message());
         }
         return;
     }
@@ -277,10 +280,11 @@ void log_maintenance::apply_retention(partition& p, int64_t now, repeated_failur
         server_log().info("retention of {}-{} works again", p.topic(), p.index());
     }
     if (!r->deleted_segments.empty()) {
-        server_log().info("retention deleted {} segment(s) ({} bytes) of {}-{}; log start offset "
-                          "now {}",
-                          r->deleted_segments.size(), r->deleted_bytes, p.topic(), p.index(),
-                          r->log_start_offset);
+        server_log().info(
+            "retention deleted {} segment(s) ({} bytes) of {}-{}; log start offset "
+            "now {}",
+            r->deleted_segments.size(), r->deleted_bytes, p.topic(), p.index(),
+            r->log_start_offset);
     }
 }
 
@@ -334,9 +338,10 @@ bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& f
     auto r = p.clean(o, now);
     if (!r) {
         if (failures.failed(subject, r.error())) {
-            server_log().error("cleaning {}-{}: {} (logged again only when it works or fails "
-                               "differently)",
-                               p.topic(), p.index(), r.error().message());
+            server_log().error(
+                "cleaning {}-{}: {} (logged again only when it works or fails "
+                "differently)",
+                p.topic(), p.index(), r.error().message());
         }
         return false;
     }
@@ -349,9 +354,10 @@ bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& f
 void log_maintenance::finish(bool logs_closed_cleanly, bool logs_durable) {
     stopping_ = true;
     if (!logs_durable) {
-        server_log().error("not writing checkpoints or clean-shutdown markers: the logs' last "
-                           "writes could not be synced, so the next start recovers from the "
-                           "checkpoints as they were");
+        server_log().error(
+            "not writing checkpoints or clean-shutdown markers: the logs' last "
+            "writes could not be synced, so the next start recovers from the "
+            "checkpoints as they were");
         return;
     }
     std::map<std::string, dir_offsets> per_dir;
@@ -366,14 +372,14 @@ void log_maintenance::finish(bool logs_closed_cleanly, bool logs_durable) {
     for (const auto& d : cluster_.config().log_dirs) {
         if (!written.count(d)) {
             // The next start must not trust stale checkpoints: it recovers this dir instead.
-            server_log().warn("not writing the clean-shutdown marker in {}: its checkpoints could "
-                              "not be written",
-                              d);
+            server_log().warn(
+                "not writing the clean-shutdown marker in {}: its checkpoints could "
+                "not be written",
+                d);
             continue;
         }
         if (auto ec = storage::write_clean_shutdown_marker(d)) {
-            server_log().error("cannot write the clean-shutdown marker in {}: {}", d,
-                               ec.message());
+            server_log().error("cannot write the clean-shutdown marker in {}: {}", d, ec.message());
         }
     }
 }

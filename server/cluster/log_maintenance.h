@@ -23,7 +23,7 @@ class cluster_context;
 class partition;
 
 class log_maintenance {
-public:
+  public:
     explicit log_maintenance(cluster_context& b) : cluster_(b) {}
 
     // Start-up, before any log is opened: takes each log dir's clean-shutdown marker and reads
@@ -58,7 +58,7 @@ public:
     // shards, which all clean at once (Kafka shares it among log.cleaner.threads).
     int64_t key_map_bytes_per_shard() const;
 
-private:
+  private:
     asio::awaitable<void> checkpoint_loop();
     asio::awaitable<void> retention_loop();
     // Drops idle idempotent producers (producer.id.expiration.ms) on this shard's partitions.
@@ -94,7 +94,7 @@ private:
     std::chrono::steady_clock::time_point next_checkpoint_{};
     std::chrono::steady_clock::time_point last_checkpoint_{};
     bool writing_ = false;
-    bool flush_pending_ = false;  // a flush finished since the last write began
+    bool flush_pending_ = false;            // a flush finished since the last write began
     std::atomic<bool> flush_noted_{false};  // a note_flushed() is on its way to the writer
     repeated_failures checkpoint_failures_;
 };

@@ -19,7 +19,7 @@ namespace runnel::server {
 namespace asio = boost::asio;
 
 class log_sync {
-public:
+  public:
     // `on_durable` runs on the owner shard after each successful flush (the recovery point moved).
     explicit log_sync(storage::partition_log& log, std::function<void()> on_durable = {});
     // A flush still running finishes on its own, without touching the log; waiters get
@@ -35,7 +35,7 @@ public:
     // starting a flush if needed; or with the storage error of the flush that covered it.
     asio::awaitable<std::error_code> wait_flushed(asio::thread_pool& pool, int64_t end_offset);
 
-private:
+  private:
     struct state;
     static void start(const std::shared_ptr<state>& st);
     static void finish(const std::shared_ptr<state>& st,

@@ -41,7 +41,8 @@ std::optional<batch_refusal> validate_client_batches(std::span<const uint8_t> ba
     if (settings.compact && check.has_null_key) {
         return batch_refusal{error_code::invalid_record,
                              "Compacted topic cannot accept message without key in topic "
-                             "partition " + where + "."};
+                             "partition " +
+                                 where + "."};
     }
     return std::nullopt;
 }

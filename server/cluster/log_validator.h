@@ -16,8 +16,8 @@ struct partition_settings;
 
 // What the Produce request's version allows (ProduceRequest.validateRecords, KIP-110).
 struct produce_rules {
-    bool single_batch = true;   // v3+: exactly one batch per partition
-    bool zstd_allowed = true;   // v7+: zstd, so older clients never get what they cannot read
+    bool single_batch = true;  // v3+: exactly one batch per partition
+    bool zstd_allowed = true;  // v7+: zstd, so older clients never get what they cannot read
 };
 
 struct batch_refusal {

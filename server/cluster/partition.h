@@ -74,7 +74,7 @@ struct append_result {
 };
 
 class partition {
-public:
+  public:
     partition(std::string topic, protocol::uuid topic_id, int32_t index,
               std::unique_ptr<storage::partition_log> log, partition_settings settings,
               asio::thread_pool& io_pool, std::function<void()> on_durable = {})
@@ -117,8 +117,8 @@ public:
     storage::result<storage::cleaning_result> clean(const storage::cleaning_options& o,
                                                     int64_t now_ms);
     size_t expire_producers(int64_t now_ms, int64_t expiration_ms);
-    std::error_code close(storage::partition_log::close_sync sync =
-                              storage::partition_log::close_sync::each_file);
+    std::error_code close(
+        storage::partition_log::close_sync sync = storage::partition_log::close_sync::each_file);
 
     // Registers a fetch waiting for data past `fetch_offset` (below the last stable offset when
     // read_committed); wakes it at once if there is some.
@@ -127,7 +127,7 @@ public:
     // the last stable offset).
     void data_arrived();
 
-private:
+  private:
     std::string topic_;
     protocol::uuid topic_id_;
     int32_t index_;
@@ -137,7 +137,7 @@ private:
 
     std::unique_ptr<storage::partition_log> log_;
     asio::thread_pool& io_pool_;  // where flushes run
-    log_sync sync_;  // after log_: destroyed first, as it points into it
+    log_sync sync_;               // after log_: destroyed first, as it points into it
     partition_settings settings_;
     std::vector<std::weak_ptr<fetch_wakeup>> waiters_;
 };
@@ -153,13 +153,14 @@ struct partition_key_hash {
         uint64_t a, b;
         std::memcpy(&a, k.topic_id.data(), 8);
         std::memcpy(&b, k.topic_id.data() + 8, 8);
-        return std::hash<uint64_t>{}(a ^ (b * 0x9e3779b97f4a7c15ULL) ^ static_cast<uint64_t>(k.index));
+        return std::hash<uint64_t>{}(a ^ (b * 0x9e3779b97f4a7c15ULL) ^
+                                     static_cast<uint64_t>(k.index));
     }
 };
 
 // The partitions one shard owns.
 class partition_store {
-public:
+  public:
     partition* find(const protocol::uuid& topic_id, int32_t index) {
         auto it = partitions_.find({topic_id, index});
         return it == partitions_.end() ? nullptr : it->second.get();
@@ -181,7 +182,7 @@ public:
     }
     size_t size() const { return partitions_.size(); }
 
-private:
+  private:
     std::unordered_map<partition_key, std::unique_ptr<partition>, partition_key_hash> partitions_;
 };
 

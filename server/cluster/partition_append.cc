@@ -9,7 +9,7 @@
 namespace runnel::server {
 
 append_result partition::append(std::span<uint8_t> batches, storage::append_origin origin,
-                                 const produce_rules& rules) {
+                                const produce_rules& rules) {
     if (origin == storage::append_origin::client) {
         if (auto refused = validate_client_batches(batches, settings_, rules, topic_, index_,
                                                    storage::wall_clock_ms())) {
@@ -73,8 +73,9 @@ asio::awaitable<std::error_code> partition::acknowledged(const append_result& r,
     co_return co_await sync_.wait_flushed(io_pool_, r.flush_end_offset);
 }
 
-storage::result<storage::retention_result> partition::delete_old_segments(
-    int64_t now_ms, int64_t retention_ms, int64_t retention_bytes) {
+storage::result<storage::retention_result> partition::delete_old_segments(int64_t now_ms,
+                                                                          int64_t retention_ms,
+                                                                          int64_t retention_bytes) {
     return log_->delete_old_segments(now_ms, retention_ms, retention_bytes);
 }
 

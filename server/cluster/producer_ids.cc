@@ -19,7 +19,8 @@ void producer_ids::load() {
     int64_t end = -1;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), end);
     if (ec != std::errc() || p != text.data() + text.size() || end < 0) {
-        throw std::runtime_error(file_.string() + " is malformed (expected the end of the last "
+        throw std::runtime_error(file_.string() +
+                                 " is malformed (expected the end of the last "
                                  "reserved producer id block, a number)");
     }
     next_ = reserved_end_ = end;

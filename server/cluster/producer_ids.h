@@ -12,7 +12,7 @@
 namespace runnel::server {
 
 class producer_ids {
-public:
+  public:
     static constexpr int64_t block_size = 1000;
 
     explicit producer_ids(std::filesystem::path file) : file_(std::move(file)) {}
@@ -24,7 +24,7 @@ public:
     // An error means the block could not be written (the id must not be used).
     std::error_code next(int64_t& id);
 
-private:
+  private:
     std::filesystem::path file_;
     std::mutex mutex_;  // taken once per InitProducerId, never on the produce path
     int64_t next_ = 0;

@@ -9,11 +9,11 @@
 #include <set>
 
 #include "server/cluster/cluster_context.h"
-#include "server/core/logger.h"
-#include "server/core/cross_shard.h"
 #include "server/cluster/partition.h"
 #include "server/cluster/topic_name.h"
 #include "server/cluster/topic_store.h"
+#include "server/core/cross_shard.h"
+#include "server/core/logger.h"
 #include "storage/file.h"
 #include "storage/partition_dir.h"
 
@@ -27,14 +27,15 @@ namespace {
 // Releases the admin lock when an operation ends.
 struct admin_guard {
     asio::experimental::channel<void(boost::system::error_code)>* lock;
-    ~admin_guard() { lock->try_receive([](boost::system::error_code) {}); }
+    ~admin_guard() {
+        lock->try_receive([](boost::system::error_code) {});
+    }
 };
 
 // Flushes nudge the recovery-point checkpoint (log_maintenance::note_flushed).
-std::unique_ptr<partition> open_partition(cluster_context& b, const topic_metadata& t, int32_t index,
-                                          const topic_config& config,
-                                          storage::result<std::unique_ptr<storage::partition_log>>
-                                              log) {
+std::unique_ptr<partition> open_partition(
+    cluster_context& b, const topic_metadata& t, int32_t index, const topic_config& config,
+    storage::result<std::unique_ptr<storage::partition_log>> log) {
     return std::make_unique<partition>(t.name, t.id, index, std::move(*log),
                                        make_partition_settings(config), b.io_pool(),
                                        [&m = b.maintenance()] { m.note_flushed(); });
@@ -80,7 +81,8 @@ partition_settings make_partition_settings(const topic_config& c) {
     return s;
 }
 
-topic_admin::topic_admin(cluster_context& b) : cluster_(b), partition_limit_(b.config().partition_limit()) {
+topic_admin::topic_admin(cluster_context& b)
+    : cluster_(b), partition_limit_(b.config().partition_limit()) {
     lock_ = std::make_unique<asio::experimental::channel<void(boost::system::error_code)>>(
         b.metadata_shard().executor(), 1);
 }
@@ -159,10 +161,12 @@ void topic_admin::load() {
             for (int32_t p = 0; p < t->partition_count(); ++p) {
                 const auto& placement = t->partitions[static_cast<size_t>(p)];
                 if (placement.owner != me) continue;
-                fs::path dir = fs::path(placement.log_dir) / storage::partition_dir_name(t->name, p);
+                fs::path dir =
+                    fs::path(placement.log_dir) / storage::partition_dir_name(t->name, p);
                 std::error_code ec;
                 fs::create_directories(dir, ec);
-                if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+                if (ec)
+                    throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
                 if (!storage::read_partition_metadata(dir)) {
                     if (auto werr = storage::write_partition_metadata(dir, t->id)) {
                         throw std::runtime_error("cannot write partition.metadata in " +
@@ -176,7 +180,8 @@ void topic_admin::load() {
                     throw std::runtime_error("cannot open the log in " + dir.string() + ": " +
                                              log.error().message());
                 }
-                cluster_.partitions_on(me).add(open_partition(cluster_, *t, p, config, std::move(log)));
+                cluster_.partitions_on(me).add(
+                    open_partition(cluster_, *t, p, config, std::move(log)));
             }
         }
     });
@@ -242,8 +247,7 @@ std::optional<admin_result> topic_admin::check_partition_limit(const std::string
     ++limit_refusals_;
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_limit_warning_) {
-        server_log().warn("{} ({} such refusal(s) since the last line)", message,
-                          limit_refusals_);
+        server_log().warn("{} ({} such refusal(s) since the last line)", message, limit_refusals_);
         limit_refusals_ = 0;
         next_limit_warning_ = now + std::chrono::minutes(1);
     }
@@ -263,9 +267,9 @@ std::optional<admin_result> topic_admin::check_assignments(
     for (size_t i = 0; i < assignments.size(); ++i) {
         const auto& replicas = assignments[i];
         if (replicas.empty()) {
-            return admin_result::fail(error_code::invalid_replica_assignment,
-                                      "Partition " + std::to_string(i) +
-                                          " has an empty replica assignment.");
+            return admin_result::fail(
+                error_code::invalid_replica_assignment,
+                "Partition " + std::to_string(i) + " has an empty replica assignment.");
         }
         for (int32_t b : replicas) {
             if (b != cluster_.node_id()) {
@@ -370,12 +374,13 @@ asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
         co_return result;
     }
     auto counts = count_partitions_per_dir();
-    for (int32_t p = 0; p < spec.partitions; ++p) t->partitions.push_back(place_next_partition(counts));
+    for (int32_t p = 0; p < spec.partitions; ++p)
+        t->partitions.push_back(place_next_partition(counts));
     if (auto ec = co_await open_new_partitions(t, 0, spec.partitions)) {
         co_await close_partitions(t, 0, true);
-        co_return admin_result::fail(error_code::kafka_storage_error,
-                                     "Cannot create the partitions of '" + spec.name +
-                                         "': " + ec.message());
+        co_return admin_result::fail(
+            error_code::kafka_storage_error,
+            "Cannot create the partitions of '" + spec.name + "': " + ec.message());
     }
     cluster_.topics().publish(cluster_.topics().snapshot()->with(t));
     if (auto ec = persist()) {
@@ -431,9 +436,9 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
                                          std::to_string(count) + ".");
     }
     if (count == current) {
-        co_return admin_result::fail(error_code::invalid_partitions,
-                                     "Topic already has " + std::to_string(current) +
-                                         " partitions.");
+        co_return admin_result::fail(
+            error_code::invalid_partitions,
+            "Topic already has " + std::to_string(current) + " partitions.");
     }
     if (!assignments.empty()) {
         if (static_cast<int32_t>(assignments.size()) != count - current) {
@@ -456,9 +461,9 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
     for (int32_t p = current; p < count; ++p) t->partitions.push_back(place_next_partition(counts));
     if (auto ec = co_await open_new_partitions(t, current, count)) {
         co_await close_partitions(t, current, true);
-        co_return admin_result::fail(error_code::kafka_storage_error,
-                                     "Cannot create the new partitions of '" + name + "': " +
-                                         ec.message());
+        co_return admin_result::fail(
+            error_code::kafka_storage_error,
+            "Cannot create the new partitions of '" + name + "': " + ec.message());
     }
     cluster_.topics().publish(cluster_.topics().snapshot()->with(t));
     if (auto ec = persist()) {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "protocol/errors.h"
-#include "server/config/topic_config.h"
 #include "server/cluster/topic_registry.h"
+#include "server/config/topic_config.h"
 #include "storage/partition_log.h"
 
 namespace runnel::server {
@@ -46,7 +46,7 @@ struct admin_result {
 };
 
 class topic_admin {
-public:
+  public:
     explicit topic_admin(cluster_context& b);
 
     // Start-up: reads the stored topic table and the partition directories of every log dir and
@@ -70,7 +70,7 @@ public:
     // The effective configuration of a topic (overrides resolved against the broker's).
     topic_config config_of(const topic_metadata& t) const;
 
-private:
+  private:
     asio::awaitable<admin_result> create_on_controller(new_topic spec, bool validate_only);
     asio::awaitable<admin_result> delete_on_controller(std::string name);
     asio::awaitable<admin_result> add_partitions_on_controller(
@@ -93,7 +93,7 @@ private:
 
     cluster_context& cluster_;
     const int64_t partition_limit_;  // runnel.max.partitions, resolved
-    uint64_t limit_refusals_ = 0;  // since the last warning about the limit
+    uint64_t limit_refusals_ = 0;    // since the last warning about the limit
     std::chrono::steady_clock::time_point next_limit_warning_{};
     shard_id next_owner_ = 0;
     // A one-slot channel used as an async mutex serialising admin operations on shard 0.

@@ -7,8 +7,8 @@ std::optional<std::string> topic_name_problem(std::string_view name) {
     if (name == "." || name == "..") return "Topic name cannot be \".\" or \"..\"";
     if (name.size() > max_topic_name_length) {
         return "Topic name is illegal, it can't be longer than " +
-               std::to_string(max_topic_name_length) + " characters, topic name: " +
-               std::string(name);
+               std::to_string(max_topic_name_length) +
+               " characters, topic name: " + std::string(name);
     }
     for (char c : name) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

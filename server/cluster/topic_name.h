@@ -1,4 +1,5 @@
-// Kafka's topic name rules (Topic.validate): 1..249 characters from [a-zA-Z0-9._-], not "." or "..".
+// Kafka's topic name rules (Topic.validate): 1..249 characters from [a-zA-Z0-9._-], not "." or
+// "..".
 #pragma once
 
 #include <optional>

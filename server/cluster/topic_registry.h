@@ -14,14 +14,14 @@
 namespace runnel::server {
 
 struct partition_placement {
-    shard_id owner = 0;    // the shard that owns this partition's log
+    shard_id owner = 0;   // the shard that owns this partition's log
     std::string log_dir;  // the log.dirs entry holding <topic>-<partition>/
 };
 
 struct topic_metadata {
     std::string name;
     protocol::uuid id{};
-    std::vector<partition_placement> partitions;  // index = partition number
+    std::vector<partition_placement> partitions;          // index = partition number
     std::map<std::string, std::string> config_overrides;  // topic-level configs set by users
     bool internal = false;
 
@@ -48,14 +48,14 @@ struct topics_snapshot {
 };
 
 class topic_registry {
-public:
+  public:
     topic_registry() : current_(std::make_shared<const topics_snapshot>()) {}
 
     std::shared_ptr<const topics_snapshot> snapshot() const { return current_.load(); }
     // Shard 0 only.
     void publish(std::shared_ptr<const topics_snapshot> next) { current_.store(std::move(next)); }
 
-private:
+  private:
     std::atomic<std::shared_ptr<const topics_snapshot>> current_;
 };
 

@@ -21,7 +21,7 @@ struct stored_topic {
 };
 
 class topic_store {
-public:
+  public:
     explicit topic_store(std::filesystem::path dir) : path_(std::move(dir) / file_name) {}
 
     static constexpr const char* file_name = "runnel-topics.json";
@@ -31,7 +31,7 @@ public:
     std::vector<stored_topic> load() const;
     std::error_code save(const std::vector<stored_topic>& topics) const;
 
-private:
+  private:
     std::filesystem::path path_;
 };
 

@@ -1,17 +1,17 @@
 #include "server/config/broker_config.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <thread>
 
-#include "server/core/tcp_congestion.h"
 #include "server/core/host_limits.h"
+#include "server/core/tcp_congestion.h"
 
 namespace runnel::server {
 
@@ -57,12 +57,12 @@ std::optional<security_protocol> protocol_named(std::string_view name) {
 struct setting {
     std::string value;
     std::string where;  // "<file>:<line>" or "--override"
-    size_t order = 0;  // position of the last assignment, to report errors in file order
+    size_t order = 0;   // position of the last assignment, to report errors in file order
 };
 
 // One load: the settings gathered from file and overrides, turned into a broker_config.
 class loader {
-public:
+  public:
     explicit loader(std::string origin) : origin_(std::move(origin)) {}
 
     void set(const std::string& key, std::string value, std::string where) {
@@ -71,7 +71,7 @@ public:
 
     broker_config run();
 
-private:
+  private:
     [[noreturn]] void fail(std::string_view key, std::string_view message) const {
         auto it = settings_.find(key);
         if (it != settings_.end()) {
@@ -121,8 +121,7 @@ private:
     void validate_and_parse(broker_config& c);
     void resolve_listeners(broker_config& c);
     void set_loopback_congestion_control(broker_config& c);
-    std::vector<listener_endpoint> parse_listener_list(std::string_view key,
-                                                       std::string_view text,
+    std::vector<listener_endpoint> parse_listener_list(std::string_view key, std::string_view text,
                                                        bool listeners_key,
                                                        std::vector<std::string>* warnings);
 
@@ -196,10 +195,9 @@ std::vector<listener_endpoint> loader::parse_listener_list(std::string_view key,
         p.endpoint.host = std::string(host);
         p.endpoint.port = static_cast<uint16_t>(port_number);
         p.text = entry;
-        p.controller =
-            p.endpoint.name == "CONTROLLER" ||
-            std::find(controller_names_.begin(), controller_names_.end(), p.endpoint.name) !=
-                controller_names_.end();
+        p.controller = p.endpoint.name == "CONTROLLER" ||
+                       std::find(controller_names_.begin(), controller_names_.end(),
+                                 p.endpoint.name) != controller_names_.end();
         all.push_back(std::move(p));
     }
 
@@ -224,8 +222,8 @@ std::vector<listener_endpoint> loader::parse_listener_list(std::string_view key,
                       ((is_ipv4_literal(eps[0]->host) && is_ipv6_literal(eps[1]->host)) ||
                        (is_ipv6_literal(eps[0]->host) && is_ipv4_literal(eps[1]->host)));
             if (!ok) {
-                fail(key, "listeners " + eps[0]->name + " and " + eps[1]->name +
-                              " share port " + std::to_string(port) +
+                fail(key, "listeners " + eps[0]->name + " and " + eps[1]->name + " share port " +
+                              std::to_string(port) +
                               " (allowed only for one IPv4 and one IPv6 address)");
             }
         }
@@ -315,8 +313,8 @@ void loader::resolve_listeners(broker_config& c) {
                                                           : get_string("host.name");
         if (host.find(':') != std::string::npos) host = "[" + host + "]";
         int64_t port = is_set("advertised.port") ? get_int("advertised.port") : get_int("port");
-        std::string_view key = is_set("advertised.host.name") ? "advertised.host.name"
-                                                              : "advertised.port";
+        std::string_view key =
+            is_set("advertised.host.name") ? "advertised.host.name" : "advertised.port";
         c.advertised_listeners = parse_listener_list(
             key, "PLAINTEXT://" + host + ":" + std::to_string(port), false, nullptr);
         check_advertised(key);
@@ -335,8 +333,7 @@ void loader::set_loopback_congestion_control(broker_config& c) {
     auto why = congestion_control_unusable(c.loopback_congestion_control);
     if (!why) return;
     if (is_set(key)) fail(key, *why);
-    c.warnings.push_back("loopback connections keep the system's TCP congestion control: " +
-                         *why);
+    c.warnings.push_back("loopback connections keep the system's TCP congestion control: " + *why);
     c.loopback_congestion_control.clear();
 }
 
@@ -389,8 +386,8 @@ broker_config loader::run() {
 
     constexpr int64_t ms_per_minute = 60 * 1000;
     constexpr int64_t ms_per_hour = 60 * ms_per_minute;
-    c.log_roll_ms = is_set("log.roll.ms") ? get_int("log.roll.ms")
-                                          : get_int("log.roll.hours") * ms_per_hour;
+    c.log_roll_ms =
+        is_set("log.roll.ms") ? get_int("log.roll.ms") : get_int("log.roll.hours") * ms_per_hour;
     c.log_roll_jitter_ms = is_set("log.roll.jitter.ms")
                                ? get_int("log.roll.jitter.ms")
                                : get_int("log.roll.jitter.hours") * ms_per_hour;
@@ -436,7 +433,6 @@ broker_config loader::run() {
                  std::to_string(c.log_cleaner_max_compaction_lag_ms) + ")");
     }
 
-
     return c;
 }
 
@@ -444,10 +440,14 @@ broker_config loader::run() {
 
 std::string_view to_string(security_protocol p) {
     switch (p) {
-    case security_protocol::plaintext: return "PLAINTEXT";
-    case security_protocol::ssl: return "SSL";
-    case security_protocol::sasl_plaintext: return "SASL_PLAINTEXT";
-    case security_protocol::sasl_ssl: return "SASL_SSL";
+        case security_protocol::plaintext:
+            return "PLAINTEXT";
+        case security_protocol::ssl:
+            return "SSL";
+        case security_protocol::sasl_plaintext:
+            return "SASL_PLAINTEXT";
+        case security_protocol::sasl_ssl:
+            return "SASL_SSL";
     }
     return "UNKNOWN";
 }
@@ -530,9 +530,9 @@ std::vector<std::string_view> broker_config::synonyms_of(std::string_view name) 
                                                      "log.retention.hours"};
     static constexpr std::string_view flush[] = {"log.flush.interval.ms",
                                                  "log.flush.scheduler.interval.ms"};
-    for (std::span<const std::string_view> group : {std::span<const std::string_view>(roll),
-                                                    std::span<const std::string_view>(jitter),
-                                                    std::span<const std::string_view>(retention)}) {
+    for (std::span<const std::string_view> group :
+         {std::span<const std::string_view>(roll), std::span<const std::string_view>(jitter),
+          std::span<const std::string_view>(retention)}) {
         if (std::find(group.begin(), group.end(), name) != group.end()) {
             return {group.begin(), group.end()};
         }
@@ -579,8 +579,8 @@ std::vector<config_entry> broker_config::describe() const {
         auto group = synonyms_of(k->name);
         for (auto name : group) {
             if (auto v = explicit_value(name)) {
-                synonyms.push_back({std::string(name), std::string(*v),
-                                    config_source::static_broker_config});
+                synonyms.push_back(
+                    {std::string(name), std::string(*v), config_source::static_broker_config});
             }
         }
         for (auto name : group) {

@@ -60,9 +60,9 @@ struct broker_config {
     std::vector<std::string> log_dirs{"/tmp/kafka-logs"};
 
     // Broker-wide defaults of topic configs (see topic_config for the topic-level names).
-    int64_t log_roll_ms = 604800000;  // log.roll.ms, else log.roll.hours
-    int64_t log_roll_jitter_ms = 0;  // log.roll.jitter.ms, else log.roll.jitter.hours
-    int64_t log_retention_ms = 604800000;  // ms > minutes > hours; -1 = unlimited
+    int64_t log_roll_ms = 604800000;               // log.roll.ms, else log.roll.hours
+    int64_t log_roll_jitter_ms = 0;                // log.roll.jitter.ms, else log.roll.jitter.hours
+    int64_t log_retention_ms = 604800000;          // ms > minutes > hours; -1 = unlimited
     std::optional<int64_t> log_flush_interval_ms;  // unset: log_flush_scheduler_interval_ms
     timestamp_type log_message_timestamp_type = timestamp_type::create_time;
     uint8_t log_cleanup_policy = cleanup_delete;  // cleanup_delete / cleanup_compact bits
@@ -78,7 +78,7 @@ struct broker_config {
 
     // What the caller should log after loading.
     std::vector<std::string> ignored_keys;  // unknown or unsupported keys, sorted, no duplicates
-    std::vector<std::string> warnings;  // one sentence each, e.g. skipped controller listeners
+    std::vector<std::string> warnings;      // one sentence each, e.g. skipped controller listeners
 
     // Known keys as set in the file or by --override (last setting wins), raw text.
     std::map<std::string, std::string, std::less<>> explicit_values;

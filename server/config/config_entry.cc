@@ -17,9 +17,12 @@ struct int_bounds {
 
 int_bounds type_bounds(config_type type) {
     switch (type) {
-    case config_type::int16: return {INT16_MIN, INT16_MAX};
-    case config_type::int32: return {INT32_MIN, INT32_MAX};
-    default: return {INT64_MIN, INT64_MAX};
+        case config_type::int16:
+            return {INT16_MIN, INT16_MAX};
+        case config_type::int32:
+            return {INT32_MIN, INT32_MAX};
+        default:
+            return {INT64_MIN, INT64_MAX};
     }
 }
 
@@ -63,8 +66,7 @@ std::optional<double> parse_java_double(std::string_view s) {
         return std::nullopt;
     }
     double v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v,
-                                     std::chars_format::general);
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
     if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
     return negative ? -v : v;
 }
@@ -99,9 +101,8 @@ std::vector<std::string> split_list_keep_empty(std::string_view trimmed) {
     size_t start = 0;
     while (true) {
         size_t comma = trimmed.find(',', start);
-        std::string_view item = trimmed.substr(start, comma == std::string_view::npos
-                                                          ? std::string_view::npos
-                                                          : comma - start);
+        std::string_view item = trimmed.substr(
+            start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
         while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) {
             item.remove_prefix(1);
         }
@@ -172,38 +173,38 @@ std::vector<std::string> split_csv(std::string_view s) {
 std::string describe_expectation(const config_key& key) {
     const config_rule& rule = key.rule;
     switch (key.type) {
-    case config_type::boolean:
-        return "true or false";
-    case config_type::int16:
-    case config_type::int32:
-    case config_type::int64: {
-        if (rule.kind == rule_kind::gzip_level) return "an integer between 1 and 9, or -1";
-        if (rule.kind != rule_kind::range) {
-            if (key.type == config_type::int16) return "a 16-bit integer";
-            if (key.type == config_type::int32) return "a 32-bit integer";
-            return "a 64-bit integer";
+        case config_type::boolean:
+            return "true or false";
+        case config_type::int16:
+        case config_type::int32:
+        case config_type::int64: {
+            if (rule.kind == rule_kind::gzip_level) return "an integer between 1 and 9, or -1";
+            if (rule.kind != rule_kind::range) {
+                if (key.type == config_type::int16) return "a 16-bit integer";
+                if (key.type == config_type::int32) return "a 32-bit integer";
+                return "a 64-bit integer";
+            }
+            int_bounds b = type_bounds(key.type);
+            return "an integer between " + std::to_string(std::max(rule.lo, b.lo)) + " and " +
+                   std::to_string(std::min(rule.hi, b.hi));
         }
-        int_bounds b = type_bounds(key.type);
-        return "an integer between " + std::to_string(std::max(rule.lo, b.lo)) + " and " +
-               std::to_string(std::min(rule.hi, b.hi));
-    }
-    case config_type::float64:
-        if (rule.kind == rule_kind::range) {
-            return "a number between " + std::to_string(rule.lo) + " and " +
-                   std::to_string(rule.hi);
-        }
-        return "a number";
-    case config_type::list:
-        if (rule.kind == rule_kind::list_of) {
-            return "a comma-separated list of: " + join(rule.choices, ", ");
-        }
-        if (rule.kind == rule_kind::throttled_replicas) {
-            return "'*' or a comma-separated list of partitionId:brokerId pairs";
-        }
-        return "a comma-separated list";
-    default:
-        if (rule.kind == rule_kind::one_of) return "one of: " + join(rule.choices, ", ");
-        return "a string";
+        case config_type::float64:
+            if (rule.kind == rule_kind::range) {
+                return "a number between " + std::to_string(rule.lo) + " and " +
+                       std::to_string(rule.hi);
+            }
+            return "a number";
+        case config_type::list:
+            if (rule.kind == rule_kind::list_of) {
+                return "a comma-separated list of: " + join(rule.choices, ", ");
+            }
+            if (rule.kind == rule_kind::throttled_replicas) {
+                return "'*' or a comma-separated list of partitionId:brokerId pairs";
+            }
+            return "a comma-separated list";
+        default:
+            if (rule.kind == rule_kind::one_of) return "one of: " + join(rule.choices, ", ");
+            return "a string";
     }
 }
 
@@ -212,56 +213,56 @@ parse_result parse_config_value(const config_key& key, std::string_view raw) {
     const config_rule& rule = key.rule;
     auto fail = [&] { return parse_result{std::nullopt, describe_expectation(key)}; };
     switch (key.type) {
-    case config_type::boolean: {
-        auto equals_ci = [&](std::string_view word) {
-            return s.size() == word.size() &&
-                   std::equal(s.begin(), s.end(), word.begin(), [](char a, char b) {
-                       return std::tolower(static_cast<unsigned char>(a)) == b;
-                   });
-        };
-        if (equals_ci("true")) return {true, {}};
-        if (equals_ci("false")) return {false, {}};
-        return fail();
-    }
-    case config_type::int16:
-    case config_type::int32:
-    case config_type::int64: {
-        auto v = parse_java_integer(s, type_bounds(key.type));
-        if (!v) return fail();
-        if (rule.kind == rule_kind::range && (*v < rule.lo || *v > rule.hi)) return fail();
-        if (rule.kind == rule_kind::gzip_level && *v != gzip_default_level &&
-            (*v < rule.lo || *v > rule.hi)) {
+        case config_type::boolean: {
+            auto equals_ci = [&](std::string_view word) {
+                return s.size() == word.size() &&
+                       std::equal(s.begin(), s.end(), word.begin(), [](char a, char b) {
+                           return std::tolower(static_cast<unsigned char>(a)) == b;
+                       });
+            };
+            if (equals_ci("true")) return {true, {}};
+            if (equals_ci("false")) return {false, {}};
             return fail();
         }
-        return {*v, {}};
-    }
-    case config_type::float64: {
-        auto v = parse_java_double(s);
-        if (!v) return fail();
-        if (rule.kind == rule_kind::range &&
-            (*v < static_cast<double>(rule.lo) || *v > static_cast<double>(rule.hi))) {
-            return fail();
-        }
-        return {*v, {}};
-    }
-    case config_type::list: {
-        auto items = split_list_keep_empty(s);
-        if (rule.kind == rule_kind::list_of) {
-            for (const auto& item : items) {
-                if (!contains(rule.choices, item)) return fail();
+        case config_type::int16:
+        case config_type::int32:
+        case config_type::int64: {
+            auto v = parse_java_integer(s, type_bounds(key.type));
+            if (!v) return fail();
+            if (rule.kind == rule_kind::range && (*v < rule.lo || *v > rule.hi)) return fail();
+            if (rule.kind == rule_kind::gzip_level && *v != gzip_default_level &&
+                (*v < rule.lo || *v > rule.hi)) {
+                return fail();
             }
-        } else if (rule.kind == rule_kind::throttled_replicas) {
-            bool wildcard = items.size() == 1 && items[0] == "*";
-            bool pairs = std::all_of(items.begin(), items.end(), [](const std::string& item) {
-                return item.empty() || is_replica_pair(item);
-            });
-            if (!wildcard && !pairs) return fail();
+            return {*v, {}};
         }
-        return {std::move(items), {}};
-    }
-    default:
-        if (rule.kind == rule_kind::one_of && !contains(rule.choices, s)) return fail();
-        return {std::string(s), {}};
+        case config_type::float64: {
+            auto v = parse_java_double(s);
+            if (!v) return fail();
+            if (rule.kind == rule_kind::range &&
+                (*v < static_cast<double>(rule.lo) || *v > static_cast<double>(rule.hi))) {
+                return fail();
+            }
+            return {*v, {}};
+        }
+        case config_type::list: {
+            auto items = split_list_keep_empty(s);
+            if (rule.kind == rule_kind::list_of) {
+                for (const auto& item : items) {
+                    if (!contains(rule.choices, item)) return fail();
+                }
+            } else if (rule.kind == rule_kind::throttled_replicas) {
+                bool wildcard = items.size() == 1 && items[0] == "*";
+                bool pairs = std::all_of(items.begin(), items.end(), [](const std::string& item) {
+                    return item.empty() || is_replica_pair(item);
+                });
+                if (!wildcard && !pairs) return fail();
+            }
+            return {std::move(items), {}};
+        }
+        default:
+            if (rule.kind == rule_kind::one_of && !contains(rule.choices, s)) return fail();
+            return {std::string(s), {}};
     }
 }
 
@@ -294,12 +295,18 @@ std::string_view to_string(timestamp_type t) {
 
 std::string_view to_string(compression_type c) {
     switch (c) {
-    case compression_type::uncompressed: return "uncompressed";
-    case compression_type::gzip: return "gzip";
-    case compression_type::snappy: return "snappy";
-    case compression_type::lz4: return "lz4";
-    case compression_type::zstd: return "zstd";
-    case compression_type::producer: break;
+        case compression_type::uncompressed:
+            return "uncompressed";
+        case compression_type::gzip:
+            return "gzip";
+        case compression_type::snappy:
+            return "snappy";
+        case compression_type::lz4:
+            return "lz4";
+        case compression_type::zstd:
+            return "zstd";
+        case compression_type::producer:
+            break;
     }
     return "producer";
 }

@@ -17,7 +17,7 @@ namespace runnel::server {
 // Bad configuration: an unreadable file, a malformed line or an invalid value. The message is
 // meant for the operator as is.
 class config_error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -26,9 +26,9 @@ enum class config_type : int8_t {
     unknown = 0,
     boolean = 1,
     string = 2,
-    int32 = 3,  // Kafka's INT
-    int16 = 4,  // Kafka's SHORT
-    int64 = 5,  // Kafka's LONG
+    int32 = 3,    // Kafka's INT
+    int16 = 4,    // Kafka's SHORT
+    int64 = 5,    // Kafka's LONG
     float64 = 6,  // Kafka's DOUBLE
     list = 7,
     class_name = 8,
@@ -173,15 +173,15 @@ inline constexpr uint8_t cleanup_compact = 2;
 
 // Valid strings for the shared rules, in the order Kafka lists them.
 inline constexpr std::string_view timestamp_type_names[] = {"CreateTime", "LogAppendTime"};
-inline constexpr std::string_view compression_type_names[] = {
-    "uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"};
+inline constexpr std::string_view compression_type_names[] = {"uncompressed", "zstd", "lz4",
+                                                              "snappy",       "gzip", "producer"};
 inline constexpr std::string_view cleanup_policy_names[] = {"compact", "delete"};
 
 std::string_view to_string(timestamp_type t);
 std::string_view to_string(compression_type c);
 std::string cleanup_policy_string(uint8_t bits);  // "delete", "compact", "compact,delete" or ""
 
-timestamp_type parse_timestamp_type(std::string_view s);  // s must be a valid name
+timestamp_type parse_timestamp_type(std::string_view s);      // s must be a valid name
 compression_type parse_compression_type(std::string_view s);  // s must be a valid name
 uint8_t parse_cleanup_policy(const std::vector<std::string>& items);
 

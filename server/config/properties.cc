@@ -19,7 +19,7 @@ bool is_eol(char c) { return c == '\n' || c == '\r'; }
 // blanks dropped, blank and comment lines skipped, an odd run of trailing backslashes joining the
 // next natural line (whose leading blanks are dropped too).
 class line_reader {
-public:
+  public:
     explicit line_reader(std::string_view text) : in_(text) {}
 
     // Returns false once the text is exhausted. `start_line` is the natural line where the
@@ -84,7 +84,7 @@ public:
         }
     }
 
-private:
+  private:
     char next() {
         char c = in_[pos_++];
         // "\r\n" ends one line, not two.
@@ -145,11 +145,21 @@ std::string unescape(std::string_view in, std::string_view origin, int line) {
         if (c != 'u') {
             flush_high();
             switch (c) {
-            case 't': out.push_back('\t'); break;
-            case 'r': out.push_back('\r'); break;
-            case 'n': out.push_back('\n'); break;
-            case 'f': out.push_back('\f'); break;
-            default: out.push_back(c); break;
+                case 't':
+                    out.push_back('\t');
+                    break;
+                case 'r':
+                    out.push_back('\r');
+                    break;
+                case 'n':
+                    out.push_back('\n');
+                    break;
+                case 'f':
+                    out.push_back('\f');
+                    break;
+                default:
+                    out.push_back(c);
+                    break;
             }
             continue;
         }
@@ -245,14 +255,12 @@ std::vector<property> load_properties_file(const std::string& path) {
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw config_error("cannot read configuration file " + path + ": " +
-                           std::strerror(errno));
+        throw config_error("cannot read configuration file " + path + ": " + std::strerror(errno));
     }
     std::ostringstream buf;
     buf << in.rdbuf();
     if (in.bad()) {
-        throw config_error("cannot read configuration file " + path + ": " +
-                           std::strerror(errno));
+        throw config_error("cannot read configuration file " + path + ": " + std::strerror(errno));
     }
     return parse_properties(buf.str(), path);
 }

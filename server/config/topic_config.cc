@@ -8,7 +8,6 @@ namespace {
 
 using t = config_type;
 
-
 struct topic_key {
     config_key key;
     std::string_view broker_synonym;  // first broker key it defaults to; empty if none
@@ -40,8 +39,7 @@ constexpr topic_key topic_keys[] = {
     {{"flush.messages", t::int64, long_max_text, at_least(1),
       "Records appended before the partition is flushed to disk."},
      "log.flush.interval.messages"},
-    {{"flush.ms", t::int64, long_max_text, at_least(0),
-      "Time data may stay unflushed."},
+    {{"flush.ms", t::int64, long_max_text, at_least(0), "Time data may stay unflushed."},
      "log.flush.interval.ms"},
     {{"follower.replication.throttled.replicas", t::list, "", throttled_replicas(),
       "Replicas whose follower-side replication is throttled."},
@@ -109,8 +107,7 @@ constexpr topic_key topic_keys[] = {
     {{"segment.jitter.ms", t::int64, "0", at_least(0),
       "Most random time subtracted from segment.ms."},
      "log.roll.jitter.ms"},
-    {{"segment.ms", t::int64, "604800000", at_least(1),
-      "Age at which a log segment is rolled."},
+    {{"segment.ms", t::int64, "604800000", at_least(1), "Age at which a log segment is rolled."},
      "log.roll.ms"},
     {{"unclean.leader.election.enable", t::boolean, "false", no_rule(),
       "Allow an out-of-sync replica to become leader."},
@@ -131,8 +128,8 @@ std::optional<config_value> broker_value(std::string_view name, const broker_con
     if (name == "cleanup.policy") {
         // Keep the broker's own spelling when it wrote one.
         if (auto raw = b.explicit_value("log.cleanup.policy")) {
-            parse_result r = parse_config_value(*broker_config::find_key("log.cleanup.policy"),
-                                                *raw);
+            parse_result r =
+                parse_config_value(*broker_config::find_key("log.cleanup.policy"), *raw);
             if (r.value && parse_cleanup_policy(std::get<std::vector<std::string>>(*r.value)) ==
                                b.log_cleanup_policy) {
                 return r.value;
@@ -276,8 +273,9 @@ std::optional<std::string> topic_config::validate_all(
                ") > max.compaction.lag.ms (" + std::to_string(max_lag) + ")";
     }
     if (std::get<bool>(value("remote.storage.enable"))) {
-        return std::string("Tiered Storage functionality is disabled in the broker. Topic cannot "
-                           "be configured with remote log storage.");
+        return std::string(
+            "Tiered Storage functionality is disabled in the broker. Topic cannot "
+            "be configured with remote log storage.");
     }
     return std::nullopt;
 }

@@ -19,7 +19,7 @@
 namespace runnel::server {
 
 class topic_config {
-public:
+  public:
     // A topic without overrides.
     explicit topic_config(const broker_config& broker);
     // Throws config_error with validate()'s message if an override is unknown or invalid. The
@@ -58,7 +58,7 @@ public:
     int64_t segment_ms() const { return segment_ms_; }
     int64_t segment_jitter_ms() const { return segment_jitter_ms_; }
     int32_t segment_index_bytes() const { return segment_index_bytes_; }
-    int64_t retention_ms() const { return retention_ms_; }  // -1: unlimited
+    int64_t retention_ms() const { return retention_ms_; }        // -1: unlimited
     int64_t retention_bytes() const { return retention_bytes_; }  // negative: unlimited
     int32_t max_message_bytes() const { return max_message_bytes_; }
     timestamp_type message_timestamp_type() const { return message_timestamp_type_; }
@@ -83,7 +83,7 @@ public:
     int32_t min_insync_replicas() const { return min_insync_replicas_; }
     bool unclean_leader_election_enable() const { return unclean_leader_election_enable_; }
 
-private:
+  private:
     std::map<std::string, std::string> overrides_;
     int32_t segment_bytes_ = 0;
     int64_t segment_ms_ = 0;

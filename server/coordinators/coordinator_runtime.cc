@@ -71,10 +71,10 @@ std::error_code coordinator_runtime::load_now(shard_id id, int32_t index) {
     if (!p) return storage::make_error_code(storage::errc::log_closed);
     auto& l = loaders_.on(id);
     l.begin(index);
-    auto ec = replay_log(p->log(), [&l, index](const protocol::batch_header& h,
-                                               std::span<const uint8_t> batch) {
-        l.apply(index, h, batch);
-    });
+    auto ec = replay_log(
+        p->log(), [&l, index](const protocol::batch_header& h, std::span<const uint8_t> batch) {
+            l.apply(index, h, batch);
+        });
     l.finish(index);
     return ec;
 }
@@ -101,8 +101,7 @@ bool coordinator_runtime::loading(shard_id owner) const {
     return false;
 }
 
-append_result coordinator_runtime::append(shard_id owner, int32_t index,
-                                          std::span<uint8_t> batch) {
+append_result coordinator_runtime::append(shard_id owner, int32_t index, std::span<uint8_t> batch) {
     partition* p = partition_on(owner, index);
     if (!p) {
         append_result r;

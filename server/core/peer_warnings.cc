@@ -80,13 +80,13 @@ namespace {
 void log_summary(peer_warnings& w) {
     auto s = w.take_summary();
     if (!s) return;
-    server_log().warn("{} more warning(s) about bad requests from {} peer(s) were not logged in "
-                      "the last {} s (most from {}: {}); each peer gets {} lines per interval",
-                      s->dropped, s->peers,
-                      std::chrono::duration_cast<std::chrono::seconds>(peer_warnings::interval)
-                          .count(),
-                      s->busiest_peer.empty() ? "untracked peers" : s->busiest_peer,
-                      s->busiest_dropped, peer_warnings::burst);
+    server_log().warn(
+        "{} more warning(s) about bad requests from {} peer(s) were not logged in "
+        "the last {} s (most from {}: {}); each peer gets {} lines per interval",
+        s->dropped, s->peers,
+        std::chrono::duration_cast<std::chrono::seconds>(peer_warnings::interval).count(),
+        s->busiest_peer.empty() ? "untracked peers" : s->busiest_peer, s->busiest_dropped,
+        peer_warnings::burst);
 }
 
 }  // namespace

@@ -17,19 +17,19 @@ namespace asio = boost::asio;
 using shard_id = uint32_t;
 
 class shard {
-public:
+  public:
     explicit shard(shard_id id) : id_(id), ctx_(1) {}
     shard_id id() const { return id_; }
     asio::io_context& context() { return ctx_; }
     asio::io_context::executor_type executor() { return ctx_.get_executor(); }
 
-private:
+  private:
     shard_id id_;
     asio::io_context ctx_;
 };
 
 class shard_set {
-public:
+  public:
     explicit shard_set(size_t count);
     ~shard_set();
 
@@ -47,7 +47,7 @@ public:
     // The shard whose thread is calling, or nullptr outside shard threads.
     static shard* current();
 
-private:
+  private:
     std::vector<std::unique_ptr<shard>> shards_;
     std::vector<std::jthread> threads_;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;

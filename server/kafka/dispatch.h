@@ -49,7 +49,7 @@ struct api_handler {
 };
 
 class dispatch {
-public:
+  public:
     dispatch();  // registers every implemented API (server/handlers/*)
 
     const api_handler* find(int16_t key) const {
@@ -62,7 +62,9 @@ public:
 
     // Advertises `key` from `version` in ApiVersions while still refusing requests below the
     // handler's real minimum (requests below it close the connection, as Kafka 4.0 does).
-    void advertise_from(int16_t key, int16_t version) { handlers_.at(key).advertised_min_version = version; }
+    void advertise_from(int16_t key, int16_t version) {
+        handlers_.at(key).advertised_min_version = version;
+    }
 
     // Registers `fn(ctx, request) -> awaitable<std::optional<response>>` for API `Api`,
     // advertising [min, max] (by default the schema's whole range).
@@ -96,8 +98,7 @@ public:
         using request = typename Api::request;
         using response = typename Api::response;
         add<Api>(
-            [many](request_context& ctx,
-                   request req) -> asio::awaitable<std::optional<response>> {
+            [many](request_context& ctx, request req) -> asio::awaitable<std::optional<response>> {
                 std::vector<std::pair<request_context*, request>> one;
                 one.emplace_back(&ctx, std::move(req));
                 auto out = co_await many(one);
@@ -128,7 +129,7 @@ public:
         };
     }
 
-private:
+  private:
     std::vector<api_handler> handlers_;
 };
 

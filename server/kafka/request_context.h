@@ -13,7 +13,7 @@ class shard;
 
 struct request_context {
     kafka_services& services;  // the broker's parts a handler reaches
-    shard& home;  // the shard serving this connection
+    shard& home;               // the shard serving this connection
     int16_t api_key = 0;
     int16_t api_version = 0;
     int32_t correlation_id = 0;

@@ -13,13 +13,13 @@
 #include "protocol/messages/produce.h"
 #include "protocol/messages/request_header.h"
 #include "protocol/messages/response_header.h"
-#include "server/kafka/kafka_services.h"
-#include "server/net/idle_connections.h"
-#include "server/kafka/dispatch.h"
 #include "server/core/logger.h"
 #include "server/core/peer_warnings.h"
-#include "server/net/response_sender.h"
 #include "server/core/shard.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
+#include "server/net/idle_connections.h"
+#include "server/net/response_sender.h"
 
 namespace runnel::server {
 
@@ -170,20 +170,20 @@ asio::awaitable<void> connection::move_to(shard& target) {
         close();
         co_return;
     }
-    server_log().debug("{}: moving from shard {} to shard {}, which owns the partitions of its "
-                       "last {} requests",
-                       peer_, shard_.id(), target.id(), streak_);
+    server_log().debug(
+        "{}: moving from shard {} to shard {}, which owns the partitions of its "
+        "last {} requests",
+        peer_, shard_.id(), target.id(), streak_);
     asio::co_spawn(target.executor(),
-                   resume_on(kafka_, idle_, target, fd, protocol, listener_, std::move(chunk_), begin_,
-                             end_, chunk_size_),
+                   resume_on(kafka_, idle_, target, fd, protocol, listener_, std::move(chunk_),
+                             begin_, end_, chunk_size_),
                    log_failure("connection ended by an unexpected error"));
 }
 
 asio::awaitable<void> connection::resume_on(kafka_services& kafka, idle_connections& idle,
-                                            shard& target, int fd,
-                                            asio::ip::tcp protocol, std::string listener,
-                                            std::shared_ptr<read_chunk> chunk, size_t begin,
-                                            size_t end, size_t chunk_size) {
+                                            shard& target, int fd, asio::ip::tcp protocol,
+                                            std::string listener, std::shared_ptr<read_chunk> chunk,
+                                            size_t begin, size_t end, size_t chunk_size) {
     // The socket is registered with the target's reactor on the target's own thread.
     asio::ip::tcp::socket socket(target.context());
     boost::system::error_code ec;
@@ -192,8 +192,8 @@ asio::awaitable<void> connection::resume_on(kafka_services& kafka, idle_connecti
         ::close(fd);
         co_return;
     }
-    auto moved = std::make_shared<connection>(kafka, idle, target, std::move(socket),
-                                              std::move(listener));
+    auto moved =
+        std::make_shared<connection>(kafka, idle, target, std::move(socket), std::move(listener));
     moved->chunk_ = std::move(chunk);
     moved->begin_ = begin;
     moved->end_ = end;
@@ -226,8 +226,8 @@ asio::awaitable<bool> connection::fill(size_t need) {
     const size_t have = end_ - begin_;
     // A new chunk when this one cannot take the frame, or when it is used up and a frame in it
     // may still be referenced (a handler may keep the request's bytes).
-    const bool used_up = have == 0 && (!chunk_ || chunk_.use_count() > 1 ||
-                                       chunk_->capacity != chunk_size_);
+    const bool used_up =
+        have == 0 && (!chunk_ || chunk_.use_count() > 1 || chunk_->capacity != chunk_size_);
     if (used_up || !chunk_ || chunk_->capacity - begin_ < need) {
         auto next = std::make_shared<read_chunk>(std::max(chunk_size_, need));
         if (have > 0) std::memcpy(next->bytes.get(), chunk_->bytes.get() + begin_, have);
@@ -347,8 +347,8 @@ asio::awaitable<bool> connection::serve_batch(std::vector<std::shared_ptr<reques
     // serve() and produce_buffered() checked every frame with batchable().
     const api_handler& handler =
         *kafka_.api_dispatch().find(protocol::reader(frames.front()->data(), 2).read_int16());
-    server_log().trace("{} shard {}: {} pipelined {} requests served together", peer_,
-                       shard_.id(), frames.size(), handler.name);
+    server_log().trace("{} shard {}: {} pipelined {} requests served together", peer_, shard_.id(),
+                       frames.size(), handler.name);
     std::vector<batched_call> calls;
     calls.reserve(frames.size());
     bool header_ok = true;

@@ -42,7 +42,7 @@ struct request_frame {
 };
 
 class connection {
-public:
+  public:
     connection(kafka_services& kafka, idle_connections& idle, shard& s,
                asio::ip::tcp::socket socket, std::string listener);
 
@@ -56,7 +56,7 @@ public:
     // Closes it for connections.max.idle.ms (logged at debug level).
     void close_idle(std::chrono::milliseconds max_idle);
 
-private:
+  private:
     asio::awaitable<void> serve();
     // The next request frame (waiting for it); nullptr when the connection must be closed.
     asio::awaitable<std::shared_ptr<request_frame>> next_frame();
@@ -91,10 +91,9 @@ private:
     // this one then ends without closing the socket.
     asio::awaitable<void> move_to(shard& target);
     static asio::awaitable<void> resume_on(kafka_services& kafka, idle_connections& idle,
-                                           shard& target, int fd,
-                                           asio::ip::tcp protocol, std::string listener,
-                                           std::shared_ptr<read_chunk> chunk, size_t begin,
-                                           size_t end, size_t chunk_size);
+                                           shard& target, int fd, asio::ip::tcp protocol,
+                                           std::string listener, std::shared_ptr<read_chunk> chunk,
+                                           size_t begin, size_t end, size_t chunk_size);
 
     kafka_services& kafka_;
     idle_connections& idle_;
@@ -104,11 +103,11 @@ private:
     std::string listener_;  // name of the listener that accepted it
     std::shared_ptr<read_chunk> chunk_;
     size_t chunk_size_ = 512;  // of the next chunk: small while idle (10,000 idle connections)
-    size_t begin_ = 0;  // unparsed bytes of chunk_: [begin_, end_)
+    size_t begin_ = 0;         // unparsed bytes of chunk_: [begin_, end_)
     size_t end_ = 0;
     std::vector<uint8_t> held_;  // responses held back by send(w, true)
     bool move_due_ = false;
-    int64_t streak_shard_ = -1;     // the other shard the last `streak_` requests all went to
+    int64_t streak_shard_ = -1;  // the other shard the last `streak_` requests all went to
     uint32_t streak_ = 0;
     // When the read now waiting started; the epoch while no read waits.
     std::chrono::steady_clock::time_point waiting_since_{};

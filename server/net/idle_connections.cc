@@ -20,12 +20,13 @@ constexpr int64_t longest_idle_ms =
 
 idle_connections::idle_connections(size_t shards, int64_t max_idle_ms)
     : max_idle_(max_idle_ms > 0 && max_idle_ms <= longest_idle_ms ? max_idle_ms : 0),
-      per_shard_(shards, [](shard_id) { return std::make_unique<std::unordered_set<connection*>>(); }) {}
+      per_shard_(shards,
+                 [](shard_id) { return std::make_unique<std::unordered_set<connection*>>(); }) {}
 
 asio::awaitable<void> idle_connections::reap(shard_id s) {
     using std::chrono::milliseconds;
-    const auto every = std::clamp<milliseconds>(max_idle_ / 10, milliseconds(100),
-                                                milliseconds(30000));
+    const auto every =
+        std::clamp<milliseconds>(max_idle_ / 10, milliseconds(100), milliseconds(30000));
     asio::steady_timer timer(co_await asio::this_coro::executor);
     std::vector<connection*> expired;
     for (;;) {

@@ -19,7 +19,7 @@ namespace runnel::server {
 class connection;
 
 class idle_connections {
-public:
+  public:
     using clock = std::chrono::steady_clock;
 
     // max_idle_ms <= 0, or more than the clock can count: connections are never closed for
@@ -35,7 +35,7 @@ public:
     asio::awaitable<void> reap(shard_id s);
     bool enabled() const { return max_idle_.count() > 0; }
 
-private:
+  private:
     std::chrono::milliseconds max_idle_;
     sharded<std::unordered_set<connection*>> per_shard_;
 };

@@ -13,13 +13,13 @@
 #include <cerrno>
 #include <chrono>
 
-#include "server/net/listeners.h"
-#include "server/net/client_socket.h"
-#include "server/net/connection.h"
 #include "server/core/host_limits.h"
 #include "server/core/logger.h"
 #include "server/kafka/kafka_services.h"
+#include "server/net/client_socket.h"
+#include "server/net/connection.h"
 #include "server/net/idle_connections.h"
+#include "server/net/listeners.h"
 
 namespace runnel::server {
 
@@ -88,10 +88,11 @@ class failure_streak {
             started_ = clock::now();
             delay_ = 10ms;
             // (Counting the open descriptors would need one: only the limit is told.)
-            server_log().warn("accept on {} failed: {} (open file limit {}); new connections "
-                              "are refused and retried with a growing pause until this clears, "
-                              "the open ones keep being served",
-                              listener_, ec.message(), descriptor_limit().soft);
+            server_log().warn(
+                "accept on {} failed: {} (open file limit {}); new connections "
+                "are refused and retried with a growing pause until this clears, "
+                "the open ones keep being served",
+                listener_, ec.message(), descriptor_limit().soft);
         } else {
             delay_ = std::min<clock::duration>(delay_ * 2, 1s);
         }
@@ -101,11 +102,12 @@ class failure_streak {
     // An accept worked: logs the end of a streak, if one was running.
     void succeeded() {
         if (failures_ == 0) return;
-        const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(
-            clock::now() - started_);
-        server_log().info("accept on {} works again after {} failed tries over {} ms ({} "
-                          "connection(s) refused)",
-                          listener_, failures_, lasted.count(), refused_);
+        const auto lasted =
+            std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_);
+        server_log().info(
+            "accept on {} works again after {} failed tries over {} ms ({} "
+            "connection(s) refused)",
+            listener_, failures_, lasted.count(), refused_);
         failures_ = 0;
         refused_ = 0;
     }
@@ -132,8 +134,8 @@ asio::awaitable<void> listeners::accept_loop(std::shared_ptr<asio::ip::tcp::acce
         // Connections are spread over the shards round-robin; one whose requests all go to
         // another shard's partitions moves there (connection.h).
         shard& target = shards_.at(next_shard_ % shards_.size());
-        auto [ec, socket] = co_await acceptor->async_accept(
-            target.context(), asio::as_tuple(asio::use_awaitable));
+        auto [ec, socket] =
+            co_await acceptor->async_accept(target.context(), asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
         if (ec && peer_gone(ec)) {
             server_log().debug("accept on {}: {}", listener, ec.message());
@@ -149,7 +151,8 @@ asio::awaitable<void> listeners::accept_loop(std::shared_ptr<asio::ip::tcp::acce
         streak.succeeded();
         ++next_shard_;
         configure_client_socket(socket.native_handle(), config_);
-        auto conn = std::make_shared<connection>(kafka_, idle_, target, std::move(socket), listener);
+        auto conn =
+            std::make_shared<connection>(kafka_, idle_, target, std::move(socket), listener);
         asio::co_spawn(target.executor(), connection::run(std::move(conn)),
                        log_failure("connection ended by an unexpected error"));
     }
@@ -177,7 +180,8 @@ void listeners::bind_all() {
         auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(shards_.at(0).context());
         asio::ip::tcp::endpoint ep(addr, l.port);
         acceptor->open(ep.protocol(), ec);
-        if (!ec && addr.is_v6() && l.host.empty()) acceptor->set_option(asio::ip::v6_only(false), ec);
+        if (!ec && addr.is_v6() && l.host.empty())
+            acceptor->set_option(asio::ip::v6_only(false), ec);
         if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
         if (!ec) configure_listening_socket(acceptor->native_handle(), config_);
         if (!ec) acceptor->bind(ep, ec);
@@ -196,12 +200,11 @@ void listeners::bind_all() {
         }
         if (adv.host.empty()) adv.host = local_canonical_host_name();
         kafka_.add_endpoint(adv);
-        server_log().info("listening on {} ({}), advertised as {}:{}", to_string(l),
-                          acceptor->local_endpoint().address().to_string() + ":" +
-                              std::to_string(bound_port),
-                          adv.host, adv.port);
-        asio::co_spawn(shards_.at(0).executor(), accept_loop(acceptor, l.name),
-                       asio::detached);
+        server_log().info(
+            "listening on {} ({}), advertised as {}:{}", to_string(l),
+            acceptor->local_endpoint().address().to_string() + ":" + std::to_string(bound_port),
+            adv.host, adv.port);
+        asio::co_spawn(shards_.at(0).executor(), accept_loop(acceptor, l.name), asio::detached);
     }
 }
 

@@ -7,10 +7,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <vector>
@@ -23,8 +23,8 @@ using tcp = asio::ip::tcp;
 
 // Waits until the socket can take more bytes; false if it failed meanwhile.
 asio::awaitable<bool> writable(tcp::socket& socket) {
-    auto [ec] = co_await socket.async_wait(tcp::socket::wait_write,
-                                           asio::as_tuple(asio::use_awaitable));
+    auto [ec] =
+        co_await socket.async_wait(tcp::socket::wait_write, asio::as_tuple(asio::use_awaitable));
     co_return !ec;
 }
 
@@ -162,7 +162,8 @@ bool in_page_cache(int fd, int64_t position, size_t length) {
 bool mincore_says_cached(int fd, int64_t position, size_t length) {
     if (length == 0) return true;
     const auto span = pages_of(position, length);
-    void* map = ::mmap(nullptr, span.bytes, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(span.start));
+    void* map =
+        ::mmap(nullptr, span.bytes, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(span.start));
     if (map == MAP_FAILED) return false;
     thread_local std::vector<unsigned char> pages;
     pages.resize(span.pages);

@@ -37,7 +37,7 @@ TEST(EndTxnMarker, BatchIsKafkasControlBatch) {
     // [version 0][type 1], value of 6 bytes [version 0][coordinator epoch], no headers (varints
     // zigzag-encoded).
     const std::vector<uint8_t> want_record = {0x20, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x01,
-                                         0x0c, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0x00};
+                                              0x0c, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0x00};
     EXPECT_EQ(std::vector<uint8_t>(b.begin() + L::header_size, b.end()), want_record);
 
     int n = 0;

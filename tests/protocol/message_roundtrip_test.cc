@@ -73,7 +73,8 @@ TEST(message_round_trip, data_records) {
     for (int16_t v = 0; v <= 1; ++v) expect_round_trip<offset_commit_key>("OffsetCommitKey", v);
     for (int16_t v = 0; v <= 4; ++v) expect_round_trip<offset_commit_value>("OffsetCommitValue", v);
     expect_round_trip<group_metadata_key>("GroupMetadataKey", 2);
-    for (int16_t v = 0; v <= 4; ++v) expect_round_trip<group_metadata_value>("GroupMetadataValue", v);
+    for (int16_t v = 0; v <= 4; ++v)
+        expect_round_trip<group_metadata_value>("GroupMetadataValue", v);
     expect_round_trip<producer_snapshot>("ProducerSnapshot", 1);
     expect_round_trip<transaction_log_key>("TransactionLogKey", 0);
     for (int16_t v = 0; v <= 1; ++v)

@@ -32,8 +32,7 @@ class in_process_broker {
   public:
     // `properties` go on top of a loopback listener on a free port, a temp log dir and
     // `shards` shards.
-    explicit in_process_broker(std::map<std::string, std::string> properties = {},
-                               int shards = 2) {
+    explicit in_process_broker(std::map<std::string, std::string> properties = {}, int shards = 2) {
         char tmpl[] = "/tmp/runnel-in-process-XXXXXX";
         if (!mkdtemp(tmpl)) std::abort();
         dir_ = tmpl;
@@ -57,7 +56,9 @@ class in_process_broker {
     in_process_broker(const in_process_broker&) = delete;
     in_process_broker& operator=(const in_process_broker&) = delete;
 
-    uint16_t port() { return static_cast<uint16_t>(broker_->kafka().endpoint_for("PLAINTEXT").port); }
+    uint16_t port() {
+        return static_cast<uint16_t>(broker_->kafka().endpoint_for("PLAINTEXT").port);
+    }
     const std::filesystem::path& dir() const { return dir_; }
     broker& get() { return *broker_; }
 

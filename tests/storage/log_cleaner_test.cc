@@ -118,8 +118,9 @@ TEST_F(LogCleanerTest, LatestValuePerKeySurvivesWithOriginalOffsets) {
     EXPECT_GT(log_->dirty_ratio(opts_, now_), 0.99);
 
     ASSERT_TRUE(clean_all());
-    EXPECT_EQ(all(), (std::vector<rec>{{1, "k2", "b0", 0}, {3, "k3", "c0", 0}, {4, "k1", "a2", 0},
-                                       {5, "k2", "b9", 0}}));
+    EXPECT_EQ(all(),
+              (std::vector<rec>{
+                  {1, "k2", "b0", 0}, {3, "k3", "c0", 0}, {4, "k1", "a2", 0}, {5, "k2", "b9", 0}}));
     // The three closed segments became one; the active one is untouched.
     EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{0, 5}));
     EXPECT_EQ(log_->log_end_offset(), leo);
@@ -162,7 +163,8 @@ TEST_F(LogCleanerTest, ReadOfAnyOffsetReturnsTheNextRetainedRecord) {
         auto next = std::lower_bound(offsets.begin(), offsets.end(), o);
         ASSERT_NE(next, offsets.end());
         // The first record at or after `o` in what was read is the next retained one.
-        auto it = std::find_if(recs.begin(), recs.end(), [&](const rec& x) { return x.offset >= o; });
+        auto it =
+            std::find_if(recs.begin(), recs.end(), [&](const rec& x) { return x.offset >= o; });
         ASSERT_NE(it, recs.end()) << o;
         EXPECT_EQ(it->offset, *next) << o;
         EXPECT_LE(r->first_offset, *next);
@@ -177,7 +179,8 @@ TEST_F(LogCleanerTest, TombstonesGoOnlyAfterDeleteRetention) {
     roll();
     put({{"k3", "x"}});
     ASSERT_TRUE(clean_all());
-    EXPECT_EQ(all(), (std::vector<rec>{{1, "k2", "b", 0}, {2, "k1", std::nullopt, 0}, {3, "k3", "x", 0}}));
+    EXPECT_EQ(all(),
+              (std::vector<rec>{{1, "k2", "b", 0}, {2, "k1", std::nullopt, 0}, {3, "k3", "x", 0}}));
     // The tombstone's batch got a delete horizon (KIP-534), its record timestamp unchanged.
     auto hs = headers_of(read_all());
     ASSERT_EQ(hs.size(), 3u);
@@ -269,8 +272,9 @@ TEST_F(LogCleanerTest, ProducerFieldsArePreservedAndEmptyIdempotentBatchesKept) 
     EXPECT_EQ(hs[1].total_size(), static_cast<int64_t>(bl::header_size));
     EXPECT_EQ(hs[2].base_offset, 4);
     EXPECT_EQ(hs[2].base_sequence, 3);
-    EXPECT_EQ(all(), (std::vector<rec>{{1, "k1", "b", 0}, {4, "k2", "y", 0}, {5, "k3", "y", 0},
-                                       {6, "z", "active", 0}}));
+    EXPECT_EQ(all(),
+              (std::vector<rec>{
+                  {1, "k1", "b", 0}, {4, "k2", "y", 0}, {5, "k3", "y", 0}, {6, "z", "active", 0}}));
     // The rewritten log passes recovery (CRCs, framing).
     close_log();
     open_log({.recovery_point = 0});
@@ -418,9 +422,11 @@ TEST_F(LogCleanerTest, KeyMapCapSplitsCleaningIntoPassesWithTheSameResult) {
         roll();
         put({{"k9", "z"}});  // 8, active
     };
-    const std::vector<rec> want{
-        {4, "k2", "b1", 0}, {5, "k4", "d0", 0}, {6, "k3", "c1", 0}, {7, "k1", "a2", 0},
-        {8, "k9", "z", 0}};
+    const std::vector<rec> want{{4, "k2", "b1", 0},
+                                {5, "k4", "d0", 0},
+                                {6, "k3", "c1", 0},
+                                {7, "k1", "a2", 0},
+                                {8, "k9", "z", 0}};
 
     // One pass with an uncapped map: the reference result.
     fill();
@@ -451,8 +457,12 @@ TEST_F(LogCleanerTest, KeyMapCapSplitsCleaningIntoPassesWithTheSameResult) {
     EXPECT_TRUE(pass());
     // k1, k2, k3 were mapped (k1 and k2 up to offsets 2 and 4); the map filled at k4 (offset 5).
     EXPECT_EQ(log_->cleaner_offset(), 5);
-    EXPECT_EQ(all(), (std::vector<rec>{{2, "k1", "a1", 0}, {3, "k3", "c0", 0}, {4, "k2", "b1", 0},
-                                       {5, "k4", "d0", 0}, {6, "k3", "c1", 0}, {7, "k1", "a2", 0},
+    EXPECT_EQ(all(), (std::vector<rec>{{2, "k1", "a1", 0},
+                                       {3, "k3", "c0", 0},
+                                       {4, "k2", "b1", 0},
+                                       {5, "k4", "d0", 0},
+                                       {6, "k3", "c1", 0},
+                                       {7, "k1", "a2", 0},
                                        {8, "k9", "z", 0}}));
 
     // The cleaner offset sits inside a segment now; it survives a restart through the checkpoint.

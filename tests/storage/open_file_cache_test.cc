@@ -44,8 +44,8 @@ TEST(OpenFileCacheTest, KeepsAtMostItsBudgetOpenAndReopensOnDemand) {
     const size_t before = open_descriptors();
     std::vector<cached_file> files;
     for (int i = 0; i < 5; ++i) {
-        auto f = cached_file::open(dir.path() / std::to_string(i), O_RDWR | O_CREAT | O_EXCL,
-                                   O_RDWR);
+        auto f =
+            cached_file::open(dir.path() / std::to_string(i), O_RDWR | O_CREAT | O_EXCL, O_RDWR);
         ASSERT_TRUE(f) << f.error().message();
         files.push_back(std::move(*f));
         EXPECT_LE(cache.open_count(), 2u);

@@ -56,9 +56,9 @@ struct txn_event {
 
 // What the events say: the open transactions and the aborted ones.
 struct txn_fold {
-    std::map<int64_t, int64_t> open;              // pid -> first offset
-    std::map<int64_t, int32_t> next_seq;          // pid -> next sequence (open ones)
-    std::vector<aborted_txn> aborted;             // in marker order
+    std::map<int64_t, int64_t> open;                  // pid -> first offset
+    std::map<int64_t, int32_t> next_seq;              // pid -> next sequence (open ones)
+    std::vector<aborted_txn> aborted;                 // in marker order
     std::vector<std::pair<int64_t, int64_t>> ranges;  // [first, marker] of ended transactions
 
     explicit txn_fold(const std::vector<txn_event>& events) {
@@ -182,8 +182,9 @@ class model_run {
             pid = next_pid_++;
             open_pids_[pid] = 0;
         } else {
-            pid = std::next(open_pids_.begin(), pick(0, static_cast<int64_t>(open_pids_.size()) - 1))
-                      ->first;
+            pid =
+                std::next(open_pids_.begin(), pick(0, static_cast<int64_t>(open_pids_.size()) - 1))
+                    ->first;
         }
         protocol::batch_options o;
         o.producer_id = pid;
@@ -214,8 +215,9 @@ class model_run {
         } else if (open_pids_.empty() || chance(0.05)) {
             pid = next_pid_++;
         } else {
-            pid = std::next(open_pids_.begin(), pick(0, static_cast<int64_t>(open_pids_.size()) - 1))
-                      ->first;
+            pid =
+                std::next(open_pids_.begin(), pick(0, static_cast<int64_t>(open_pids_.size()) - 1))
+                    ->first;
         }
         const bool commit = chance(0.5);
         const auto result = commit ? protocol::txn_result::commit : protocol::txn_result::abort;
@@ -607,7 +609,8 @@ class model_run {
             ASSERT_TRUE(r) << r.error().message();
             std::vector<uint8_t> want;
             for (const auto& b : batches_) {
-                if (b.last >= lso_ && b.last < lso) want.insert(want.end(), b.bytes.begin(), b.bytes.end());
+                if (b.last >= lso_ && b.last < lso)
+                    want.insert(want.end(), b.bytes.begin(), b.bytes.end());
             }
             ASSERT_EQ(*r->bytes, want) << "read_committed below " << lso;
         }
@@ -615,7 +618,8 @@ class model_run {
 
         txn_fold fold(events_);
         int64_t want_lso = leo_;
-        for (const auto& [pid, first] : fold.open) want_lso = std::min(want_lso, std::max(first, lso_));
+        for (const auto& [pid, first] : fold.open)
+            want_lso = std::min(want_lso, std::max(first, lso_));
         ASSERT_EQ(lso, want_lso);
         std::map<int64_t, int64_t> want_open;
         for (const auto& [pid, first] : fold.open) want_open[first] = pid;

@@ -54,7 +54,8 @@ TEST_F(PartitionLogRecoveryTest, RecoveryPointFollowsFlushRollAndClose) {
     ASSERT_TRUE(job && *job);
     EXPECT_TRUE((*job)->dir.has_value());  // the new segment's directory entry needs an fsync
     EXPECT_EQ((*job)->files.size(), 2u);   // both segments' .log
-    EXPECT_EQ((*job)->index_writes.size(), 2u);  // the rolled segment's indexes (the new one has none)
+    EXPECT_EQ((*job)->index_writes.size(),
+              2u);  // the rolled segment's indexes (the new one has none)
     EXPECT_EQ((*job)->target, log_->log_end_offset());
     append(1, 30);  // appended while the job runs: not covered by it
     ASSERT_FALSE((*job)->run());

@@ -623,8 +623,8 @@ TEST_F(PartitionLogTest, ZeroCopyReadsMatchCopiedReads) {
     }
     ASSERT_GT(log_->segment_count(), 2u);
     for (int64_t offset = 0; offset <= log_->log_end_offset(); offset += 3) {
-        for (size_t budget : {size_t{1}, size_t{90}, size_t{500}, size_t{2999}, size_t{7000},
-                              size_t{1} << 20}) {
+        for (size_t budget :
+             {size_t{1}, size_t{90}, size_t{500}, size_t{2999}, size_t{7000}, size_t{1} << 20}) {
             for (bool min_one : {false, true}) {
                 SCOPED_TRACE(::testing::Message() << "offset " << offset << " budget " << budget
                                                   << " min_one " << min_one);
@@ -647,7 +647,8 @@ TEST_F(PartitionLogTest, ZeroCopyReadsMatchCopiedReads) {
                 EXPECT_EQ(ranged->next_offset, copied->next_offset);
                 EXPECT_EQ(ranged->first_batch_size, copied->first_batch_size);
                 if (!joined.empty()) {
-                    EXPECT_EQ(static_cast<size_t>(ranged->first_batch_size), split_batches(joined)[0].size);
+                    EXPECT_EQ(static_cast<size_t>(ranged->first_batch_size),
+                              split_batches(joined)[0].size);
                 }
             }
         }

@@ -79,7 +79,8 @@ class PartitionLogTxnTest : public test::PartitionLogFixture {
     }
     std::vector<aborted_txn> all_entries() {
         std::vector<aborted_txn> out;
-        for (auto& [base, entries] : index_files()) out.insert(out.end(), entries.begin(), entries.end());
+        for (auto& [base, entries] : index_files())
+            out.insert(out.end(), entries.begin(), entries.end());
         return out;
     }
     std::vector<aborted_txn> aborted(int64_t from, int64_t upper) {
@@ -93,14 +94,14 @@ class PartitionLogTxnTest : public test::PartitionLogFixture {
 
 TEST_F(PartitionLogTxnTest, LastStableOffsetFollowsInterleavedTransactions) {
     EXPECT_EQ(log_->last_stable_offset(), 0);
-    plain(2);                         // 0-1
+    plain(2);  // 0-1
     EXPECT_EQ(log_->last_stable_offset(), 2);
-    const int64_t t1 = txn(1);        // 2-3: producer 1 opens a transaction
+    const int64_t t1 = txn(1);  // 2-3: producer 1 opens a transaction
     EXPECT_EQ(t1, 2);
     EXPECT_EQ(log_->last_stable_offset(), 2);
-    const int64_t t2 = txn(2);        // 4-5: producer 2 too
-    plain();                          // 6
-    txn(1);                           // 7-8: more of producer 1's
+    const int64_t t2 = txn(2);  // 4-5: producer 2 too
+    plain();                    // 6
+    txn(1);                     // 7-8: more of producer 1's
     EXPECT_EQ(log_->last_stable_offset(), 2);
     EXPECT_EQ(log_->producers().find(1)->current_txn_first_offset, t1);
     EXPECT_EQ(log_->producers().find(2)->current_txn_first_offset, t2);
@@ -113,15 +114,14 @@ TEST_F(PartitionLogTxnTest, LastStableOffsetFollowsInterleavedTransactions) {
     EXPECT_EQ(log_->producers().find(1)->current_txn_first_offset, -1);
     EXPECT_TRUE(all_entries().empty());  // commits are not indexed
 
-    const int64_t t1b = txn(1);  // 10-11: producer 1's next transaction
+    const int64_t t1b = txn(1);                    // 10-11: producer 1's next transaction
     const int64_t a2 = end(2, txn_result::abort);  // 12
     // The abort's entry: its LSO is producer 1's open transaction.
     EXPECT_EQ(all_entries(), (std::vector<aborted_txn>{{2, t2, a2, t1b}}));
     EXPECT_EQ(log_->last_stable_offset(), t1b);
     const int64_t a1 = end(1, txn_result::abort);  // 13
     EXPECT_EQ(log_->last_stable_offset(), log_->log_end_offset());
-    EXPECT_EQ(all_entries(),
-              (std::vector<aborted_txn>{{2, t2, a2, t1b}, {1, t1b, a1, a1 + 1}}));
+    EXPECT_EQ(all_entries(), (std::vector<aborted_txn>{{2, t2, a2, t1b}, {1, t1b, a1, a1 + 1}}));
     EXPECT_EQ(aborted(0, log_->log_end_offset()), all_entries());
 }
 
@@ -221,9 +221,9 @@ TEST_F(PartitionLogTxnTest, TransactionalAndPlainBatchesOfOneProducer) {
 }
 
 TEST_F(PartitionLogTxnTest, ReadCommittedStopsAtTheLastStableOffset) {
-    plain(3);                 // 0-2
-    const int64_t t = txn(1); // 3-4
-    plain(2);                 // 5-6
+    plain(3);                  // 0-2
+    const int64_t t = txn(1);  // 3-4
+    plain(2);                  // 5-6
     ASSERT_EQ(log_->last_stable_offset(), 3);
     auto r = log_->read(0, 1 << 20, true, read_mode::copy, log_->last_stable_offset());
     ASSERT_TRUE(r);
@@ -437,8 +437,7 @@ TEST_F(PartitionLogTxnTest, RecoveryFromTheLogStartKeepsEntriesOfTransactionsBeg
     for (int64_t o : list_producer_snapshots(path()))
         fs::remove(path() / segment_file_name(o, snapshot_suffix));
     open_log({0, t + 2, false});
-    EXPECT_EQ(aborted(t + 2, log_->log_end_offset()),
-              (std::vector<aborted_txn>{{1, t, a, a + 1}}));
+    EXPECT_EQ(aborted(t + 2, log_->log_end_offset()), (std::vector<aborted_txn>{{1, t, a, a + 1}}));
 }
 
 TEST_F(PartitionLogTxnTest, RebuiltEntriesKeepTheLsoTheyWereWrittenWith) {
@@ -578,15 +577,15 @@ class PartitionLogTxnCleanerTest : public PartitionLogTxnTest {
 };
 
 TEST_F(PartitionLogTxnCleanerTest, AbortedRecordsDoNotSupersedeAndEntriesMoveToTheCleanedSegment) {
-    put("k");                                   // 0: committed value of k
+    put("k");  // 0: committed value of k
     roll();
-    const int64_t t5 = put("k", 5);             // 1: k in a transaction that aborts
+    const int64_t t5 = put("k", 5);                // 1: k in a transaction that aborts
     const int64_t a5 = end(5, txn_result::abort);  // 2
     roll();
-    const int64_t t6 = put("j", 6);             // 3
+    const int64_t t6 = put("j", 6);                // 3
     const int64_t a6 = end(6, txn_result::abort);  // 4
     roll();
-    put("z");                                   // active
+    put("z");  // active
     ASSERT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{0, 1, 3, 5}));
     const std::vector<aborted_txn> entries{{5, t5, a5, a5 + 1}, {6, t6, a6, a6 + 1}};
     ASSERT_EQ(all_entries(), entries);
@@ -611,14 +610,14 @@ TEST_F(PartitionLogTxnCleanerTest, AbortedRecordsDoNotSupersedeAndEntriesMoveToT
 }
 
 TEST_F(PartitionLogTxnCleanerTest, OpenTransactionsAreNotCleaned) {
-    put("k");       // 0
-    put("k");       // 1
+    put("k");  // 0
+    put("k");  // 1
     roll();
-    put("k", 7);    // 2: an open transaction
+    put("k", 7);  // 2: an open transaction
     roll();
-    put("k");       // 3
+    put("k");  // 3
     roll();
-    put("z");       // active
+    put("z");  // active
     ASSERT_EQ(log_->last_stable_offset(), 2);
     clean_all();
     // Only the segment below the open transaction was cleaned.

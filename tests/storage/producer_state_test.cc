@@ -1,7 +1,7 @@
 // Idempotent producers in a partition log: sequence checks, retries answered with the original
 // offsets, epochs, expiry, and the state surviving close/reopen and a crash (snapshots + replay).
-#include "storage/partition_log.h"
 #include "storage/producer_state.h"
+#include "storage/partition_log.h"
 
 #include "protocol/record_batch.h"
 #include "test_batches.h"
@@ -102,7 +102,7 @@ TEST_F(ProducerStateTest, SequenceNumbersWrapAround) {
     producer_append a{4, 0, std::numeric_limits<int32_t>::max() - 1,
                       std::numeric_limits<int32_t>::max(), 0};
     s.update(a, 10, 11);
-    EXPECT_TRUE(s.check({4, 0, 0, 3, 0}));                  // after INT32_MAX comes 0
+    EXPECT_TRUE(s.check({4, 0, 0, 3, 0}));  // after INT32_MAX comes 0
     EXPECT_FALSE(s.check({4, 0, 1, 3, 0}));
 }
 
@@ -193,8 +193,10 @@ TEST_F(ProducerStateTest, SnapshotKeepsOpenTransactionsAndCoordinatorEpochs) {
     EXPECT_EQ(back->ongoing_transactions(), (std::map<int64_t, int64_t>{{100, 1}, {107, 3}}));
     EXPECT_EQ(back->first_unstable_offset(), 100);
     // The reloaded state goes on as the original would.
-    EXPECT_EQ(back->check_marker({2, 3, 6, true, 0}), make_error_code(errc::transaction_coordinator_fenced));
-    EXPECT_EQ(back->check({1, 0, 5, 5, 0, false}).error(), make_error_code(errc::invalid_txn_state));
+    EXPECT_EQ(back->check_marker({2, 3, 6, true, 0}),
+              make_error_code(errc::transaction_coordinator_fenced));
+    EXPECT_EQ(back->check({1, 0, 5, 5, 0, false}).error(),
+              make_error_code(errc::invalid_txn_state));
     back->apply_marker({1, 0, 0, true, 1004}, 108);
     EXPECT_EQ(back->first_unstable_offset(), 107);
     // Expiry and retention never drop a producer with an open transaction.

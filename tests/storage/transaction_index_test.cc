@@ -28,8 +28,7 @@ class TransactionIndexTest : public ::testing::Test {
 };
 
 TEST_F(TransactionIndexTest, EntriesAreKafkasBytes) {
-    aborted_txn e{0x0102030405060708, 0x1112131415161718, 0x2122232425262728,
-                  0x3132333435363738};
+    aborted_txn e{0x0102030405060708, 0x1112131415161718, 0x2122232425262728, 0x3132333435363738};
     uint8_t buf[aborted_txn::size];
     e.encode(buf);
     const std::vector<uint8_t> want = {

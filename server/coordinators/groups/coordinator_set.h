@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "protocol/errors.h"
-#include "server/coordinators/groups/asio_timers.h"
-#include "server/coordinators/groups/group_coordinator.h"
 #include "server/cluster/internal_topic.h"
 #include "server/coordinators/coordinator_runtime.h"
-#include "server/core/sharded.h"
+#include "server/coordinators/groups/asio_timers.h"
+#include "server/coordinators/groups/group_coordinator.h"
 #include "server/core/shard.h"
+#include "server/core/sharded.h"
 
 namespace runnel::server {
 class cluster_context;

@@ -54,8 +54,8 @@ using server::coordinated;
 // `group_id`, once its __consumer_offsets partition is ready (see
 // server/coordinators/coordinator_call.h).
 template <class R, class F>
-asio::awaitable<coordinated<R>> call_coordinator(coordinator_set& groups,
-                                                 std::string_view group_id, F& fn) {
+asio::awaitable<coordinated<R>> call_coordinator(coordinator_set& groups, std::string_view group_id,
+                                                 F& fn) {
     co_return co_await call_coordinator_of<R>(groups.shards(), groups, group_id, fn);
 }
 

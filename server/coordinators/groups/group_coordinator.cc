@@ -2,8 +2,8 @@
 // DescribeGroups. The other APIs are in group_join.cc, group_members.cc and group_offsets.cc.
 #include "server/coordinators/groups/group_coordinator.h"
 
-#include "server/config/broker_config.h"
 #include "server/cluster/error_mapping.h"
+#include "server/config/broker_config.h"
 #include "server/core/logger.h"
 
 namespace runnel::server::groups {

@@ -14,8 +14,8 @@
 // group_join.cc (JoinGroup and the rebalance), group_members.cc (SyncGroup, Heartbeat,
 // LeaveGroup, session expiry), group_offsets.cc (offsets, DeleteGroups, expiry),
 // group_txn_offsets.cc (TxnOffsetCommit and transaction completion),
-// consumer_group_heartbeat.cc (KIP-848 consumer groups: ConsumerGroupHeartbeat / Describe, kept in memory
-// only, beside the classic groups of the same partition).
+// consumer_group_heartbeat.cc (KIP-848 consumer groups: ConsumerGroupHeartbeat / Describe, kept in
+// memory only, beside the classic groups of the same partition).
 #pragma once
 
 #include <cstdint>
@@ -209,7 +209,7 @@ class group_coordinator {
         bool loading = true;
         std::map<std::string, std::unique_ptr<classic_group>> groups;
         std::map<std::string, std::unique_ptr<consumer_group>> consumer_groups;  // KIP-848
-        std::map<std::string, offsets_by_topic> offsets;  // by group id
+        std::map<std::string, offsets_by_topic> offsets;                         // by group id
         // Offsets of open transactions (TxnOffsetCommit), until their markers.
         pending_offsets pending;
     };

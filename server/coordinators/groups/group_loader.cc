@@ -2,8 +2,8 @@
 
 #include "protocol/end_txn_marker.h"
 #include "protocol/record_batch.h"
-#include "server/core/logger.h"
 #include "server/cluster/log_replay.h"
+#include "server/core/logger.h"
 #include "storage/errors.h"
 
 namespace runnel::server::groups {

@@ -26,8 +26,7 @@ struct load_stats {
 // Applies one batch of a __consumer_offsets partition's log (records, or a transaction marker),
 // counting into `stats`; `scratch` is reused for decompression.
 void replay_batch(group_coordinator& c, int32_t partition, const protocol::batch_header& h,
-                  std::span<const uint8_t> batch, load_stats& stats,
-                  std::vector<uint8_t>& scratch);
+                  std::span<const uint8_t> batch, load_stats& stats, std::vector<uint8_t>& scratch);
 
 // Replays the whole log now (tests; the broker loads through coordinator_runtime).
 std::error_code replay_partition(group_coordinator& c, int32_t partition,

@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "server/config/broker_config.h"
 #include "server/cluster/internal_topic.h"
+#include "server/config/broker_config.h"
 
 namespace runnel::server::groups {
 

@@ -27,8 +27,8 @@ error_code for_produce(error_code e) {
 }  // namespace
 
 asio::awaitable<std::map<topic_partition, error_code>> verify_transactional_produce(
-    transaction_coordinator_set& transactions, const std::string& transactional_id, int64_t producer_id, int16_t epoch,
-    const std::set<topic_partition>& partitions) {
+    transaction_coordinator_set& transactions, const std::string& transactional_id,
+    int64_t producer_id, int16_t epoch, const std::set<topic_partition>& partitions) {
     auto verify = [&](transaction_coordinator& c,
                       int32_t) -> asio::awaitable<std::map<topic_partition, error_code>> {
         co_return c.verify_partitions(transactional_id, producer_id, epoch, partitions);

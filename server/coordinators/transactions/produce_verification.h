@@ -22,8 +22,9 @@ class transaction_coordinator_set;
 // append it), in the terms Kafka's Produce answers with: INVALID_TXN_STATE (not in the
 // transaction), INVALID_PRODUCER_EPOCH (fenced), NOT_ENOUGH_REPLICAS (the coordinator is busy or
 // loading: a retriable error every producer retries).
-boost::asio::awaitable<std::map<topic_partition, protocol::error_code>> verify_transactional_produce(
-    transaction_coordinator_set& transactions, const std::string& transactional_id,
-    int64_t producer_id, int16_t epoch, const std::set<topic_partition>& partitions);
+boost::asio::awaitable<std::map<topic_partition, protocol::error_code>>
+verify_transactional_produce(transaction_coordinator_set& transactions,
+                             const std::string& transactional_id, int64_t producer_id,
+                             int16_t epoch, const std::set<topic_partition>& partitions);
 
 }  // namespace runnel::server::transactions

@@ -7,8 +7,8 @@
 
 #include "protocol/errors.h"
 #include "server/coordinators/coordinator_call.h"
-#include "server/core/shard.h"
 #include "server/coordinators/transactions/transaction_coordinator_set.h"
+#include "server/core/shard.h"
 
 namespace runnel::server::transactions {
 
@@ -18,8 +18,8 @@ namespace runnel::server::transactions {
 template <class R, class F>
 asio::awaitable<coordinated<R>> call_transaction_coordinator(
     transaction_coordinator_set& transactions, std::string_view transactional_id, F& fn) {
-    co_return co_await call_coordinator_of<R>(transactions.shards(), transactions,
-                                              transactional_id, fn);
+    co_return co_await call_coordinator_of<R>(transactions.shards(), transactions, transactional_id,
+                                              fn);
 }
 
 // Kafka's answer for a fenced producer to clients too old to know PRODUCER_FENCED (KIP-588):

@@ -72,19 +72,20 @@ asio::awaitable<std::error_code> transaction_coordinator::finish(const std::stri
         prepared.status != txn_status::prepare_abort)
         co_return std::error_code{};
     pending_.insert(id);
-    std::error_code ec =
-        co_await hooks_.write_markers(prepared.producer_id, prepared.producer_epoch,
-                                      prepared.status == txn_status::prepare_commit,
-                                      prepared.partitions);
+    std::error_code ec = co_await hooks_.write_markers(
+        prepared.producer_id, prepared.producer_epoch,
+        prepared.status == txn_status::prepare_commit, prepared.partitions);
     pending_.erase(id);
     // Without all markers the transaction stays prepared; resume() retries later.
     if (ec) co_return ec;
     co_return co_await persist(partition, complete_transaction(prepared, hooks_.now_ms()));
 }
 
-asio::awaitable<init_result> transaction_coordinator::init_producer_id(
-    int32_t partition, const std::string& id, int32_t timeout_ms, int64_t expected_producer_id,
-    int16_t expected_epoch) {
+asio::awaitable<init_result> transaction_coordinator::init_producer_id(int32_t partition,
+                                                                       const std::string& id,
+                                                                       int32_t timeout_ms,
+                                                                       int64_t expected_producer_id,
+                                                                       int16_t expected_epoch) {
     init_result r;
     if (timeout_ms <= 0 || timeout_ms > max_timeout_ms_) {
         r.error = error_code::invalid_transaction_timeout;
@@ -133,8 +134,7 @@ asio::awaitable<error_code> transaction_coordinator::add_partitions(
     std::set<topic_partition> partitions) {
     if (pending_.count(id)) co_return error_code::concurrent_transactions;
     const transaction_metadata* current = find(id);
-    auto t = transactions::add_partitions(current, producer_id, epoch, partitions,
-                                          hooks_.now_ms());
+    auto t = transactions::add_partitions(current, producer_id, epoch, partitions, hooks_.now_ms());
     if (auto* e = std::get_if<error_code>(&t)) co_return *e;
     auto next = std::get<transaction_metadata>(std::move(t));
     if (current && next == *current) co_return error_code::none;  // nothing new to record

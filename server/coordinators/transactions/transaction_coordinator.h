@@ -47,7 +47,7 @@ struct init_result {
 };
 
 class transaction_coordinator {
-public:
+  public:
     transaction_coordinator(coordinator_hooks hooks, int32_t max_timeout_ms)
         : hooks_(std::move(hooks)), max_timeout_ms_(max_timeout_ms) {}
 
@@ -86,7 +86,7 @@ public:
         for (const auto& [id, e] : entries_) f(e.metadata);
     }
 
-private:
+  private:
     struct entry {
         int32_t partition = 0;
         transaction_metadata metadata;

@@ -9,12 +9,12 @@
 
 #include "protocol/record_batch.h"
 #include "server/cluster/cluster_context.h"
-#include "server/coordinators/groups/coordinator_set.h"
-#include "server/core/logger.h"
 #include "server/cluster/log_replay.h"
+#include "server/coordinators/groups/coordinator_set.h"
 #include "server/coordinators/transactions/transaction_log_records.h"
 #include "server/coordinators/transactions/transaction_markers.h"
 #include "server/coordinators/transactions/transaction_state_topic.h"
+#include "server/core/logger.h"
 #include "storage/errors.h"
 #include "storage/wall_clock.h"
 

@@ -16,9 +16,9 @@
 
 #include "protocol/errors.h"
 #include "server/cluster/internal_topic.h"
-#include "server/core/shard.h"
-#include "server/coordinators/transactions/transaction_coordinator.h"
 #include "server/coordinators/coordinator_runtime.h"
+#include "server/coordinators/transactions/transaction_coordinator.h"
+#include "server/core/shard.h"
 #include "server/core/sharded.h"
 
 namespace runnel::server {

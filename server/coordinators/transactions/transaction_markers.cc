@@ -4,11 +4,11 @@
 
 #include "protocol/end_txn_marker.h"
 #include "server/cluster/cluster_context.h"
+#include "server/cluster/partition_work.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/coordinators/groups/offsets_topic.h"
-#include "server/core/logger.h"
-#include "server/cluster/partition_work.h"
 #include "server/core/cross_shard.h"
+#include "server/core/logger.h"
 #include "storage/errors.h"
 #include "storage/wall_clock.h"
 
@@ -41,14 +41,15 @@ asio::awaitable<std::error_code> write_transaction_markers(cluster_context& clus
         work.push_back(std::move(w));
     }
     const auto result = commit ? protocol::txn_result::commit : protocol::txn_result::abort;
-    auto write_all = [&cluster, &groups, producer_id, producer_epoch, result](
-                         shard_id owner,
-                         std::vector<marker_work> items) -> asio::awaitable<std::vector<marker_work>> {
+    auto write_all =
+        [&cluster, &groups, producer_id, producer_epoch, result](
+            shard_id owner,
+            std::vector<marker_work> items) -> asio::awaitable<std::vector<marker_work>> {
         for (auto& w : items) {
             partition* p = cluster.partitions_on(owner).find(w.topic_id, w.index);
             if (!p) continue;  // deleted meanwhile
-            auto appended = p->append_marker(producer_id, producer_epoch, result,
-                                             coordinator_epoch);
+            auto appended =
+                p->append_marker(producer_id, producer_epoch, result, coordinator_epoch);
             if (!appended.ok()) {
                 if (appended.cause == storage::errc::invalid_producer_epoch) {
                     // The producer already writes with a newer epoch here, so this transaction
@@ -64,7 +65,7 @@ asio::awaitable<std::error_code> write_transaction_markers(cluster_context& clus
                 // Right after the marker, with no wait in between: a TxnOffsetCommit of the
                 // producer's next transaction must not be settled by this marker.
                 groups.on(owner).complete_transaction(w.index, producer_id,
-                                                          result == protocol::txn_result::commit);
+                                                      result == protocol::txn_result::commit);
             }
             w.error = co_await p->acknowledged(appended, required_acks::all);
         }
@@ -74,8 +75,8 @@ asio::awaitable<std::error_code> write_transaction_markers(cluster_context& clus
                                        write_all);
     for (const auto& w : done) {
         if (w.error) {
-            server_log().error("cannot write a transaction marker for producer {}: {}",
-                               producer_id, w.error.message());
+            server_log().error("cannot write a transaction marker for producer {}: {}", producer_id,
+                               w.error.message());
             co_return w.error;
         }
     }

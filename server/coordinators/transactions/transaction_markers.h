@@ -8,8 +8,8 @@
 #include <set>
 #include <system_error>
 
-#include "server/core/shard.h"
 #include "server/coordinators/transactions/transaction_metadata.h"
+#include "server/core/shard.h"
 
 namespace runnel::server {
 class cluster_context;

@@ -9,14 +9,22 @@ using protocol::error_code;
 
 const char* status_name(txn_status s) {
     switch (s) {
-        case txn_status::empty: return "Empty";
-        case txn_status::ongoing: return "Ongoing";
-        case txn_status::prepare_commit: return "PrepareCommit";
-        case txn_status::prepare_abort: return "PrepareAbort";
-        case txn_status::complete_commit: return "CompleteCommit";
-        case txn_status::complete_abort: return "CompleteAbort";
-        case txn_status::dead: return "Dead";
-        case txn_status::prepare_epoch_fence: return "PrepareEpochFence";
+        case txn_status::empty:
+            return "Empty";
+        case txn_status::ongoing:
+            return "Ongoing";
+        case txn_status::prepare_commit:
+            return "PrepareCommit";
+        case txn_status::prepare_abort:
+            return "PrepareAbort";
+        case txn_status::complete_commit:
+            return "CompleteCommit";
+        case txn_status::complete_abort:
+            return "CompleteAbort";
+        case txn_status::dead:
+            return "Dead";
+        case txn_status::prepare_epoch_fence:
+            return "PrepareEpochFence";
     }
     return "Unknown";
 }
@@ -39,9 +47,8 @@ bool preparing(txn_status s) {
 }  // namespace
 
 transition init_producer(const transaction_metadata* current, const std::string& transactional_id,
-                         int32_t timeout_ms, int64_t expected_producer_id,
-                         int16_t expected_epoch, const std::function<int64_t()>& new_producer_id,
-                         int64_t now_ms) {
+                         int32_t timeout_ms, int64_t expected_producer_id, int16_t expected_epoch,
+                         const std::function<int64_t()>& new_producer_id, int64_t now_ms) {
     const bool expects = expected_producer_id >= 0 || expected_epoch >= 0;
     if (!current) {
         transaction_metadata m;
@@ -56,9 +63,9 @@ transition init_producer(const transaction_metadata* current, const std::string&
     const transaction_metadata& c = *current;
     // KIP-360: a producer naming its id and epoch is fenced unless it is this one (or the one
     // before an id rotation, retrying after its epoch ran out), or the state is brand new.
-    if (expects && !(c.producer_epoch < 0 || expected_producer_id == c.producer_id ||
-                     (expected_producer_id == c.previous_producer_id &&
-                      epoch_exhausted(expected_epoch)))) {
+    if (expects &&
+        !(c.producer_epoch < 0 || expected_producer_id == c.producer_id ||
+          (expected_producer_id == c.previous_producer_id && epoch_exhausted(expected_epoch)))) {
         return error_code::producer_fenced;
     }
     if (preparing(c.status)) return error_code::concurrent_transactions;
@@ -104,15 +111,15 @@ transition init_producer(const transaction_metadata* current, const std::string&
 transition add_partitions(const transaction_metadata* current, int64_t producer_id,
                           int16_t producer_epoch, const std::set<topic_partition>& partitions,
                           int64_t now_ms) {
-    if (!current || current->producer_id != producer_id) return error_code::invalid_producer_id_mapping;
+    if (!current || current->producer_id != producer_id)
+        return error_code::invalid_producer_id_mapping;
     const transaction_metadata& c = *current;
     if (c.producer_epoch != producer_epoch) return error_code::producer_fenced;
     if (preparing(c.status) || c.status == txn_status::prepare_epoch_fence)
         return error_code::concurrent_transactions;
     if (c.status == txn_status::dead) return error_code::invalid_txn_state;
-    if (c.status == txn_status::ongoing &&
-        std::includes(c.partitions.begin(), c.partitions.end(), partitions.begin(),
-                      partitions.end())) {
+    if (c.status == txn_status::ongoing && std::includes(c.partitions.begin(), c.partitions.end(),
+                                                         partitions.begin(), partitions.end())) {
         return c;  // nothing new
     }
     transaction_metadata m = c;
@@ -128,7 +135,8 @@ transition add_partitions(const transaction_metadata* current, int64_t producer_
 
 transition end_transaction(const transaction_metadata* current, int64_t producer_id,
                            int16_t producer_epoch, bool commit, int64_t now_ms) {
-    if (!current || current->producer_id != producer_id) return error_code::invalid_producer_id_mapping;
+    if (!current || current->producer_id != producer_id)
+        return error_code::invalid_producer_id_mapping;
     const transaction_metadata& c = *current;
     if (c.producer_epoch != producer_epoch) return error_code::producer_fenced;
     switch (c.status) {
@@ -172,7 +180,8 @@ std::optional<transaction_metadata> abort_if_timed_out(const transaction_metadat
     }
     // Kafka bumps the epoch so the timed-out producer is fenced from here on.
     transaction_metadata m = current;
-    if (!epoch_exhausted(current.producer_epoch)) m.producer_epoch = next_epoch(current.producer_epoch);
+    if (!epoch_exhausted(current.producer_epoch))
+        m.producer_epoch = next_epoch(current.producer_epoch);
     m.last_producer_epoch = -1;
     m.status = txn_status::prepare_abort;
     m.last_update_ms = now_ms;

@@ -26,7 +26,8 @@ enum class txn_status : int8_t {
     dead = 6,
     prepare_epoch_fence = 7,
 };
-const char* status_name(txn_status s);  // Kafka's names, for DescribeTransactions / ListTransactions
+const char* status_name(
+    txn_status s);  // Kafka's names, for DescribeTransactions / ListTransactions
 
 struct topic_partition {
     std::string topic;
@@ -60,9 +61,8 @@ bool epoch_exhausted(int16_t epoch);
 // means an open transaction must be aborted first; the client is then told
 // CONCURRENT_TRANSACTIONS and retries.
 transition init_producer(const transaction_metadata* current, const std::string& transactional_id,
-                         int32_t timeout_ms, int64_t expected_producer_id,
-                         int16_t expected_epoch, const std::function<int64_t()>& new_producer_id,
-                         int64_t now_ms);
+                         int32_t timeout_ms, int64_t expected_producer_id, int16_t expected_epoch,
+                         const std::function<int64_t()>& new_producer_id, int64_t now_ms);
 
 // AddPartitionsToTxn / AddOffsetsToTxn (which adds the group's __consumer_offsets partition).
 // error_code::none with no state change is returned as the unchanged metadata.

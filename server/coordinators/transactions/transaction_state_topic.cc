@@ -2,9 +2,9 @@
 
 #include <string>
 
+#include "server/cluster/internal_topic.h"
 #include "server/config/broker_config.h"
 #include "server/coordinators/groups/offsets_topic.h"
-#include "server/cluster/internal_topic.h"
 
 namespace runnel::server::transactions {
 

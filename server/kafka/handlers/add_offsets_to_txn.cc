@@ -4,11 +4,11 @@
 #include "protocol/messages/add_offsets_to_txn.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/coordinators/groups/offsets_topic.h"
 #include "server/coordinators/transactions/transaction_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -18,11 +18,13 @@ using protocol::to_wire;
 
 namespace {
 
-asio::awaitable<error_code> add_offsets(request_context& ctx, const add_offsets_to_txn_request& req) {
+asio::awaitable<error_code> add_offsets(request_context& ctx,
+                                        const add_offsets_to_txn_request& req) {
     if (req.transactional_id.empty()) co_return error_code::invalid_request;
     if (auto e = co_await ctx.services.groups().ensure_topic(); e != error_code::none) co_return e;
     auto offsets = ctx.services.topics().snapshot()->find(groups::offsets_topic_name);
-    if (!offsets || offsets->partition_count() == 0) co_return error_code::coordinator_not_available;
+    if (!offsets || offsets->partition_count() == 0)
+        co_return error_code::coordinator_not_available;
     const std::set<transactions::topic_partition> partitions{
         {std::string(groups::offsets_topic_name),
          groups::partition_for_group(req.group_id, offsets->partition_count())}};
@@ -31,7 +33,8 @@ asio::awaitable<error_code> add_offsets(request_context& ctx, const add_offsets_
         co_return co_await c.add_partitions(partition, req.transactional_id, req.producer_id,
                                             req.producer_epoch, partitions);
     };
-    auto r = co_await transactions::call_transaction_coordinator<error_code>(ctx.services.transactions(), req.transactional_id, add);
+    auto r = co_await transactions::call_transaction_coordinator<error_code>(
+        ctx.services.transactions(), req.transactional_id, add);
     co_return r.error != error_code::none ? r.error : r.value;
 }
 

@@ -8,9 +8,9 @@
 #include <map>
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/transactions/transaction_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -80,8 +80,8 @@ asio::awaitable<partition_errors> add_one(request_context& ctx, const std::strin
         error_code e = co_await c.add_partitions(partition, id, producer_id, epoch, requested);
         co_return all_of(requested, transactions::fenced_for_version(e, ctx.api_version, 2));
     };
-    auto r = co_await transactions::call_transaction_coordinator<partition_errors>(ctx.services.transactions(), id,
-                                                                                   add);
+    auto r = co_await transactions::call_transaction_coordinator<partition_errors>(
+        ctx.services.transactions(), id, add);
     if (r.error != error_code::none) co_return all_of(requested, r.error);
     co_return r.value;
 }
@@ -90,10 +90,9 @@ asio::awaitable<std::optional<add_partitions_to_txn_response>> handle(
     request_context& ctx, add_partitions_to_txn_request req) {
     add_partitions_to_txn_response resp;
     if (ctx.api_version < 4) {
-        auto errors = co_await add_one(ctx, req.v3_and_below_transactional_id,
-                                       req.v3_and_below_producer_id,
-                                       req.v3_and_below_producer_epoch, false,
-                                       req.v3_and_below_topics);
+        auto errors =
+            co_await add_one(ctx, req.v3_and_below_transactional_id, req.v3_and_below_producer_id,
+                             req.v3_and_below_producer_epoch, false, req.v3_and_below_topics);
         resp.results_by_topic_v3_and_below = to_results(req.v3_and_below_topics, errors);
         co_return resp;
     }

@@ -2,8 +2,8 @@
 // unsupported ApiVersions version itself (KIP-511 fallback); this handles the supported ones.
 #include "protocol/messages/api_versions.h"
 
-#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 

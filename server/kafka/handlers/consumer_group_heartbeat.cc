@@ -3,9 +3,9 @@
 #include "protocol/messages/consumer_group_heartbeat.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/group_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -39,8 +39,8 @@ asio::awaitable<std::optional<consumer_group_heartbeat_response>> handle(
                     int32_t partition) -> asio::awaitable<consumer_group_heartbeat_response> {
         co_return c.consumer_heartbeat(partition, request, hc);
     };
-    auto r =
-        co_await groups::call_coordinator<consumer_group_heartbeat_response>(b.groups(), group_id, beat);
+    auto r = co_await groups::call_coordinator<consumer_group_heartbeat_response>(b.groups(),
+                                                                                  group_id, beat);
     if (r.error != error_code::none) {
         resp.error_code = to_wire(r.error);
         co_return resp;

@@ -4,8 +4,8 @@
 #include <set>
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -15,8 +15,8 @@ using protocol::to_wire;
 
 namespace {
 
-asio::awaitable<std::optional<create_partitions_response>> handle(
-    request_context& ctx, create_partitions_request req) {
+asio::awaitable<std::optional<create_partitions_response>> handle(request_context& ctx,
+                                                                  create_partitions_request req) {
     kafka_services& b = ctx.services;
     create_partitions_response resp;
     std::multiset<std::string> names;
@@ -49,8 +49,7 @@ asio::awaitable<std::optional<create_partitions_response>> handle(
         if (t.assignments) {
             for (auto& a : *t.assignments) assignments.push_back(a.broker_ids);
         }
-        auto result = co_await b.admin().create_partitions(t.name, t.count,
-                                                           std::move(assignments),
+        auto result = co_await b.admin().create_partitions(t.name, t.count, std::move(assignments),
                                                            req.validate_only);
         r.error_code = to_wire(result.error);
         r.error_message = result.message;

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 

@@ -3,12 +3,12 @@
 #include "protocol/messages/delete_records.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
-#include "server/core/logger.h"
 #include "server/cluster/partition_work.h"
 #include "server/core/cross_shard.h"
+#include "server/core/logger.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 

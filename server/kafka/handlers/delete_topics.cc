@@ -2,9 +2,9 @@
 #include "protocol/messages/delete_topics.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/offsets_topic.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 

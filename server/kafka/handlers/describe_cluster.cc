@@ -1,8 +1,8 @@
 // DescribeCluster (60): the brokers of the cluster (this one) and the controller (also this one).
 #include "protocol/messages/describe_cluster.h"
 
-#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 

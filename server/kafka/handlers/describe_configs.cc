@@ -6,8 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
 #include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -58,49 +58,50 @@ asio::awaitable<std::optional<describe_configs_response>> handle(request_context
         out.resource_type = res.resource_type;
         out.resource_name = res.resource_name;
         switch (res.resource_type) {
-        case resource_topic: {
-            auto topic = snap->find(res.resource_name);
-            if (!topic) {
-                out.error_code = to_wire(error_code::unknown_topic_or_partition);
-                out.error_message = "The topic '" + res.resource_name + "' does not exist.";
+            case resource_topic: {
+                auto topic = snap->find(res.resource_name);
+                if (!topic) {
+                    out.error_code = to_wire(error_code::unknown_topic_or_partition);
+                    out.error_message = "The topic '" + res.resource_name + "' does not exist.";
+                    break;
+                }
+                add_entries(out, b.admin().config_of(*topic).describe(b.config()),
+                            res.configuration_keys, ctx, req);
                 break;
             }
-            add_entries(out, b.admin().config_of(*topic).describe(b.config()),
-                        res.configuration_keys, ctx, req);
-            break;
-        }
-        case resource_broker:
-            // An empty name asks for cluster-wide dynamic defaults, of which there are none.
-            if (res.resource_name.empty()) break;
-            if (res.resource_name != std::to_string(b.node_id())) {
+            case resource_broker:
+                // An empty name asks for cluster-wide dynamic defaults, of which there are none.
+                if (res.resource_name.empty()) break;
+                if (res.resource_name != std::to_string(b.node_id())) {
+                    out.error_code = to_wire(error_code::invalid_request);
+                    out.error_message = "Unexpected broker id, expected " +
+                                        std::to_string(b.node_id()) + " but received " +
+                                        res.resource_name;
+                    break;
+                }
+                add_entries(out, b.config().describe(), res.configuration_keys, ctx, req);
+                break;
+            case resource_broker_logger: {
+                std::vector<config_entry> loggers;
+                for (const char* name : {"server", "storage", "protocol"}) {
+                    config_entry e;
+                    e.name = name;
+                    auto logger = spdlog::get(name);
+                    auto level = logger ? logger->level() : spdlog::get_level();
+                    auto sv = spdlog::level::to_string_view(level);
+                    e.value = std::string(sv.data(), sv.size());
+                    e.source = config_source::dynamic_broker_logger_config;
+                    e.read_only = false;
+                    e.type = config_type::string;
+                    loggers.push_back(std::move(e));
+                }
+                add_entries(out, loggers, res.configuration_keys, ctx, req);
+                break;
+            }
+            default:
                 out.error_code = to_wire(error_code::invalid_request);
-                out.error_message = "Unexpected broker id, expected " +
-                                    std::to_string(b.node_id()) + " but received " +
-                                    res.resource_name;
-                break;
-            }
-            add_entries(out, b.config().describe(), res.configuration_keys, ctx, req);
-            break;
-        case resource_broker_logger: {
-            std::vector<config_entry> loggers;
-            for (const char* name : {"server", "storage", "protocol"}) {
-                config_entry e;
-                e.name = name;
-                auto logger = spdlog::get(name);
-                auto level = logger ? logger->level() : spdlog::get_level();
-                auto sv = spdlog::level::to_string_view(level);
-                e.value = std::string(sv.data(), sv.size());
-                e.source = config_source::dynamic_broker_logger_config;
-                e.read_only = false;
-                e.type = config_type::string;
-                loggers.push_back(std::move(e));
-            }
-            add_entries(out, loggers, res.configuration_keys, ctx, req);
-            break;
-        }
-        default:
-            out.error_code = to_wire(error_code::invalid_request);
-            out.error_message = "Unsupported resource type " + std::to_string(res.resource_type);
+                out.error_message =
+                    "Unsupported resource type " + std::to_string(res.resource_type);
         }
     }
     co_return resp;

@@ -4,11 +4,11 @@
 #include "protocol/messages/describe_producers.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/cluster/partition_work.h"
-#include "server/core/cross_shard.h"
 #include "server/cluster/topic_name.h"
+#include "server/core/cross_shard.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 #include <algorithm>
 

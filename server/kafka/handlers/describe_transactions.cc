@@ -2,9 +2,9 @@
 #include "protocol/messages/describe_transactions.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/transactions/transaction_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -27,7 +27,8 @@ described describe(const transactions::transaction_metadata* m) {
     d.producer_id = m->producer_id;
     d.producer_epoch = m->producer_epoch;
     for (const auto& tp : m->partitions) {
-        if (d.topics.empty() || d.topics.back().topic != tp.topic) d.topics.emplace_back().topic = tp.topic;
+        if (d.topics.empty() || d.topics.back().topic != tp.topic)
+            d.topics.emplace_back().topic = tp.topic;
         d.topics.back().partitions.push_back(tp.partition);
     }
     return d;
@@ -39,7 +40,8 @@ asio::awaitable<std::optional<describe_transactions_response>> handle(
     for (const auto& id : req.transactional_ids) {
         auto one = [&id](transactions::transaction_coordinator& c,
                          int32_t) -> asio::awaitable<described> { co_return describe(c.find(id)); };
-        auto r = co_await transactions::call_transaction_coordinator<described>(ctx.services.transactions(), id, one);
+        auto r = co_await transactions::call_transaction_coordinator<described>(
+            ctx.services.transactions(), id, one);
         described d = std::move(r.value);
         if (r.error != error_code::none) d.error_code = to_wire(r.error);
         d.transactional_id = id;

@@ -6,9 +6,9 @@
 #include "protocol/messages/end_txn.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/transactions/transaction_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -29,7 +29,8 @@ asio::awaitable<std::optional<end_txn_response>> handle(request_context& ctx, en
         co_return co_await c.end_transaction(partition, req.transactional_id, req.producer_id,
                                              req.producer_epoch, req.committed);
     };
-    auto r = co_await transactions::call_transaction_coordinator<error_code>(ctx.services.transactions(), req.transactional_id, end);
+    auto r = co_await transactions::call_transaction_coordinator<error_code>(
+        ctx.services.transactions(), req.transactional_id, end);
     const error_code e = r.error != error_code::none ? r.error : r.value;
     resp.error_code = to_wire(transactions::fenced_for_version(e, ctx.api_version, 2));
     co_return resp;

@@ -20,11 +20,11 @@
 #include "protocol/errors.h"
 #include "protocol/record_batch.h"
 #include "protocol/record_batch_header.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
 #include "server/cluster/partition_work.h"
 #include "server/core/cross_shard.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -101,7 +101,8 @@ size_t whole_batches_within(const std::vector<storage::file_range>& ranges, size
             auto at = range.position + static_cast<int64_t>(pos);
             auto got = range.log->read_at(head, sizeof head, at);
             if (!got || *got != sizeof head) return used;
-            auto size = bl::log_overhead + static_cast<size_t>(bl::load_i32(head + bl::batch_length));
+            auto size =
+                bl::log_overhead + static_cast<size_t>(bl::load_i32(head + bl::batch_length));
             if (used + size > budget) return used;
             used += size;
             pos += size;
@@ -116,8 +117,8 @@ void add_file_chunks(protocol::record_set& records, const std::vector<storage::f
     for (const auto& range : ranges) {
         if (keep == 0) break;
         size_t take = std::min(keep, range.length);
-        records.append(protocol::shared_bytes::in_file(range.log, range.log->fd(), range.position,
-                                                       take));
+        records.append(
+            protocol::shared_bytes::in_file(range.log, range.log->fd(), range.position, take));
         keep -= take;
     }
 }
@@ -133,7 +134,8 @@ asio::awaitable<std::vector<partition_read>> read_all(kafka_services& b, shard& 
     co_return co_await run_on_owners(b.shards(), home, std::move(reads), read_group);
 }
 
-asio::awaitable<void> watch_all(kafka_services& b, shard& home, const std::vector<partition_read>& reads,
+asio::awaitable<void> watch_all(kafka_services& b, shard& home,
+                                const std::vector<partition_read>& reads,
                                 std::shared_ptr<fetch_wakeup> wake) {
     auto watch_group = [&b, wake](shard_id owner, std::vector<partition_read> group)
         -> asio::awaitable<std::vector<partition_read>> {

@@ -4,10 +4,10 @@
 #include "protocol/messages/find_coordinator.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/coordinators/transactions/transaction_coordinator_set.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 

@@ -6,10 +6,10 @@
 #include "protocol/messages/init_producer_id.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
 #include "server/coordinators/transactions/transaction_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -36,7 +36,8 @@ asio::awaitable<std::optional<init_producer_id_response>> handle(request_context
                                                   req.transaction_timeout_ms, req.producer_id,
                                                   req.producer_epoch);
         };
-        auto r = co_await transactions::call_transaction_coordinator<transactions::init_result>(ctx.services.transactions(), *req.transactional_id, init);
+        auto r = co_await transactions::call_transaction_coordinator<transactions::init_result>(
+            ctx.services.transactions(), *req.transactional_id, init);
         const error_code e = r.error != error_code::none ? r.error : r.value.error;
         resp.error_code = to_wire(transactions::fenced_for_version(e, ctx.api_version, 4));
         if (e == error_code::none) {

@@ -4,9 +4,9 @@
 #include "protocol/messages/join_group.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/group_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -55,7 +55,8 @@ asio::awaitable<std::optional<join_group_response>> handle(request_context& ctx,
                    [done](join_group_response r) { done->set(std::move(r)); });
             co_return co_await done->wait();
         };
-        auto r = co_await groups::call_coordinator<join_group_response>(b.groups(), req.group_id, join);
+        auto r =
+            co_await groups::call_coordinator<join_group_response>(b.groups(), req.group_id, join);
         if (r.error != error_code::none) {
             resp.error_code = to_wire(r.error);
         } else {

@@ -3,9 +3,9 @@
 #include "protocol/messages/leave_group.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/group_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -29,7 +29,8 @@ asio::awaitable<std::optional<leave_group_response>> handle(request_context& ctx
         const std::string group_id = req.group_id;
         auto leave = [request = std::move(req)](groups::group_coordinator& c, int32_t partition)
             -> asio::awaitable<leave_group_response> { co_return c.leave(partition, request); };
-        auto r = co_await groups::call_coordinator<leave_group_response>(b.groups(), group_id, leave);
+        auto r =
+            co_await groups::call_coordinator<leave_group_response>(b.groups(), group_id, leave);
         if (r.error != error_code::none) {
             resp.error_code = to_wire(r.error);
         } else {

@@ -5,11 +5,11 @@
 #include <set>
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
-#include "server/coordinators/groups/coordinator_set.h"
 #include "server/cluster/partition_work.h"
+#include "server/coordinators/groups/coordinator_set.h"
 #include "server/core/cross_shard.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 

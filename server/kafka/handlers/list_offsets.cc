@@ -7,11 +7,11 @@
 
 #include "protocol/errors.h"
 #include "protocol/record_batch.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
 #include "server/cluster/partition_work.h"
 #include "server/core/cross_shard.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 

@@ -5,10 +5,10 @@
 #include <chrono>
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
+#include "server/coordinators/transactions/transaction_coordinator_set.h"
 #include "server/core/cross_shard.h"
 #include "server/kafka/dispatch.h"
-#include "server/coordinators/transactions/transaction_coordinator_set.h"
+#include "server/kafka/kafka_services.h"
 #include "storage/wall_clock.h"
 
 namespace runnel::server {
@@ -55,8 +55,8 @@ asio::awaitable<std::optional<list_transactions_response>> handle(request_contex
                 if (!producers.empty() && !producers.count(m.producer_id)) return;
                 if (!states.empty() && !states.count(m.status)) return;
                 if (req.duration_filter >= 0 && now - m.start_ms <= req.duration_filter) return;
-                out.entries.push_back({m.transactional_id, m.producer_id,
-                                       transactions::status_name(m.status), {}});
+                out.entries.push_back(
+                    {m.transactional_id, m.producer_id, transactions::status_name(m.status), {}});
             });
             co_return out;
         };

@@ -3,9 +3,9 @@
 #include "protocol/messages/metadata.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/cluster/topic_name.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -18,8 +18,8 @@ namespace {
 constexpr int32_t operations_not_requested = INT32_MIN;
 // Without an authorizer every topic operation is allowed: READ(3), WRITE(4), CREATE(5),
 // DELETE(6), ALTER(7), DESCRIBE(8), DESCRIBE_CONFIGS(10), ALTER_CONFIGS(11).
-constexpr int32_t all_topic_operations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) |
-                                         (1 << 8) | (1 << 10) | (1 << 11);
+constexpr int32_t all_topic_operations =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 
 metadata_response::metadata_response_topic describe(const topic_metadata& t, int32_t node,
                                                     bool with_operations) {
@@ -67,7 +67,8 @@ asio::awaitable<std::optional<metadata_response>> handle(request_context& ctx,
     // v0: an empty list means every topic; v1+: null means every topic.
     const bool all_topics = !req.topics || (ctx.api_version == 0 && req.topics->empty());
     if (all_topics) {
-        for (const auto& [name, t] : snap->by_name) resp.topics.push_back(describe(*t, node, with_ops));
+        for (const auto& [name, t] : snap->by_name)
+            resp.topics.push_back(describe(*t, node, with_ops));
         co_return resp;
     }
     const bool may_create = b.config().auto_create_topics_enable && req.allow_auto_topic_creation;
@@ -77,8 +78,8 @@ asio::awaitable<std::optional<metadata_response>> handle(request_context& ctx,
             if (auto t = snap->find(rt.topic_id)) {
                 resp.topics.push_back(describe(*t, node, with_ops));
             } else {
-                resp.topics.push_back(topic_error(error_code::unknown_topic_id, std::nullopt,
-                                                  rt.topic_id));
+                resp.topics.push_back(
+                    topic_error(error_code::unknown_topic_id, std::nullopt, rt.topic_id));
             }
             continue;
         }
@@ -113,8 +114,8 @@ asio::awaitable<std::optional<metadata_response>> handle(request_context& ctx,
             // refusal by policy (here the broker's partition limit).
             const bool permanent = created.error == error_code::invalid_replication_factor ||
                                    created.error == error_code::policy_violation;
-            resp.topics.push_back(topic_error(
-                permanent ? created.error : error_code::leader_not_available, name));
+            resp.topics.push_back(
+                topic_error(permanent ? created.error : error_code::leader_not_available, name));
         }
     }
     co_return resp;

@@ -3,10 +3,10 @@
 #include "protocol/messages/offset_commit.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/group_call.h"
+#include "server/kafka/dispatch.h"
 #include "server/kafka/handlers/commit_partitions.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -29,7 +29,8 @@ asio::awaitable<std::optional<offset_commit_response>> handle(request_context& c
                       int32_t partition) -> asio::awaitable<offset_commit_response> {
         co_return c.commit_offsets(partition, request, version);
     };
-    auto r = co_await groups::call_coordinator<offset_commit_response>(b.groups(), group_id, commit);
+    auto r =
+        co_await groups::call_coordinator<offset_commit_response>(b.groups(), group_id, commit);
     merge_answers(known, r.error, r.value.topics, resp.topics);
     co_return resp;
 }

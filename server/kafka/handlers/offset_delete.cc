@@ -4,9 +4,9 @@
 #include "protocol/messages/offset_delete.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/group_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -45,7 +45,8 @@ asio::awaitable<std::optional<offset_delete_response>> handle(request_context& c
                       int32_t partition) -> asio::awaitable<offset_delete_response> {
         co_return c.delete_offsets(partition, request);
     };
-    auto r = co_await groups::call_coordinator<offset_delete_response>(b.groups(), req.group_id, remove);
+    auto r =
+        co_await groups::call_coordinator<offset_delete_response>(b.groups(), req.group_id, remove);
     const error_code e =
         r.error != error_code::none ? r.error : static_cast<error_code>(r.value.error_code);
     if (e != error_code::none) {

@@ -5,9 +5,9 @@
 #include "protocol/messages/offset_fetch.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/group_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -20,7 +20,8 @@ namespace {
 using request_group = offset_fetch_request::offset_fetch_request_group;
 using response_group = offset_fetch_response::offset_fetch_response_group;
 
-asio::awaitable<response_group> fetch_group(kafka_services& b, request_group g, bool require_stable) {
+asio::awaitable<response_group> fetch_group(kafka_services& b, request_group g,
+                                            bool require_stable) {
     const std::string group_id = g.group_id;
     auto fetch = [group = std::move(g), require_stable](
                      groups::group_coordinator& c,

@@ -6,13 +6,13 @@
 
 #include "protocol/errors.h"
 #include "protocol/record_batch.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/cluster/error_mapping.h"
-#include "server/core/logger.h"
 #include "server/cluster/partition_work.h"
-#include "server/core/cross_shard.h"
 #include "server/coordinators/transactions/produce_verification.h"
+#include "server/core/cross_shard.h"
+#include "server/core/logger.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -64,7 +64,8 @@ struct transactional_batches {
         work_index[{topic, index}] = work_position;
     }
 
-    asio::awaitable<void> verify(kafka_services& b, const std::optional<std::string>& transactional_id,
+    asio::awaitable<void> verify(kafka_services& b,
+                                 const std::optional<std::string>& transactional_id,
                                  std::vector<partition_append>& work) {
         std::map<transactions::topic_partition, error_code> refused;
         if (!transactional_id || transactional_id->empty()) {
@@ -95,8 +96,9 @@ asio::awaitable<void> wait_for_acks(kafka_services& b, shard_id owner,
                                : std::error_code(storage::errc::log_closed);
         if (ec) {
             a.result.error = map_to_kafka_error(ec);
-            a.result.message = "Cannot flush " + (p ? p->topic() + "-" + std::to_string(p->index())
-                                                    : std::string("a deleted partition")) +
+            a.result.message = "Cannot flush " +
+                               (p ? p->topic() + "-" + std::to_string(p->index())
+                                  : std::string("a deleted partition")) +
                                ": " + ec.message();
             a.result.base_offset = -1;
         }
@@ -150,7 +152,7 @@ asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_cal
                     continue;
                 }
                 a.request = ci;
-                a.acks = req.acks == 0    ? required_acks::none
+                a.acks = req.acks == 0   ? required_acks::none
                          : req.acks == 1 ? required_acks::leader
                                          : required_acks::all;
                 a.version = ctx->api_version;

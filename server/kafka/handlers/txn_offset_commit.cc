@@ -8,12 +8,12 @@
 #include "protocol/messages/txn_offset_commit.h"
 
 #include "protocol/errors.h"
-#include "server/kafka/kafka_services.h"
-#include "server/kafka/dispatch.h"
 #include "server/coordinators/groups/group_call.h"
 #include "server/coordinators/groups/offsets_topic.h"
-#include "server/kafka/handlers/commit_partitions.h"
 #include "server/coordinators/transactions/transaction_call.h"
+#include "server/kafka/dispatch.h"
+#include "server/kafka/handlers/commit_partitions.h"
+#include "server/kafka/kafka_services.h"
 
 namespace runnel::server {
 
@@ -24,7 +24,8 @@ using protocol::to_wire;
 namespace {
 
 // NONE, or why the producer's transaction cannot take offsets of the group's partition.
-asio::awaitable<error_code> verify_in_transaction(kafka_services& b, const txn_offset_commit_request& req,
+asio::awaitable<error_code> verify_in_transaction(kafka_services& b,
+                                                  const txn_offset_commit_request& req,
                                                   int16_t version) {
     const groups::group_location loc = b.groups().locate(req.group_id);
     if (loc.error != error_code::none) co_return loc.error;
@@ -32,8 +33,8 @@ asio::awaitable<error_code> verify_in_transaction(kafka_services& b, const txn_o
                                                 loc.partition};
     auto verify = [&](transactions::transaction_coordinator& c,
                       int32_t) -> asio::awaitable<error_code> {
-        co_return c.verify_partitions(req.transactional_id, req.producer_id, req.producer_epoch,
-                                      {offsets})
+        co_return c
+            .verify_partitions(req.transactional_id, req.producer_id, req.producer_epoch, {offsets})
             .at(offsets);
     };
     auto r = co_await transactions::call_transaction_coordinator<error_code>(
@@ -74,7 +75,8 @@ asio::awaitable<std::optional<txn_offset_commit_response>> handle(request_contex
                           int32_t partition) -> asio::awaitable<txn_offset_commit_response> {
             co_return c.txn_commit_offsets(partition, request);
         };
-        r = co_await groups::call_coordinator<txn_offset_commit_response>(b.groups(), group_id, commit);
+        r = co_await groups::call_coordinator<txn_offset_commit_response>(b.groups(), group_id,
+                                                                          commit);
     }
     merge_answers(known, r.error, r.value.topics, resp.topics);
     if (ctx.api_version < 2) {

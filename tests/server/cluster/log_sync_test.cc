@@ -1,10 +1,10 @@
 // log_sync: group commit of a partition log's flushes on a thread pool, driven from a shard.
 #include "server/cluster/log_sync.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <gtest/gtest.h>
 
 #include <future>
 
@@ -18,7 +18,7 @@ namespace {
 using storage::test::make_batch;
 
 class LogSyncTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         shards_.start();
         on_shard([&] {

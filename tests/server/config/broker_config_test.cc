@@ -115,8 +115,7 @@ TEST(BrokerConfigTest, UnknownCongestionControlIsAConfigError) {
     auto message = error_of("runnel.socket.loopback.congestion.control=no-such-algorithm\n");
     EXPECT_NE(message.find("runnel.socket.loopback.congestion.control"), std::string::npos)
         << message;
-    EXPECT_NE(message.find("no congestion control named \"no-such-algorithm\""),
-              std::string::npos)
+    EXPECT_NE(message.find("no congestion control named \"no-such-algorithm\""), std::string::npos)
         << message;
 }
 
@@ -203,8 +202,8 @@ TEST(BrokerConfigTest, LogDirs) {
 }
 
 TEST(BrokerConfigTest, CleanerKeyMapSize) {
-    auto c = from_text(
-        "log.cleaner.dedupe.buffer.size=4194304\nlog.cleaner.io.buffer.load.factor=0.5");
+    auto c =
+        from_text("log.cleaner.dedupe.buffer.size=4194304\nlog.cleaner.io.buffer.load.factor=0.5");
     EXPECT_EQ(c.log_cleaner_dedupe_buffer_size, 4194304);
     EXPECT_DOUBLE_EQ(c.log_cleaner_io_buffer_load_factor, 0.5);
     // Kafka's rule: more than 1 MiB per cleaner thread.
@@ -278,8 +277,9 @@ TEST(BrokerConfigTest, LoadReadsTheFile) {
         ADD_FAILURE() << "expected config_error";
     } catch (const config_error& e) {
         EXPECT_EQ(std::string(e.what()),
-                  path + ":3: log.segment.bytes = \"abc\": expected an integer between 14 and "
-                         "2147483647");
+                  path +
+                      ":3: log.segment.bytes = \"abc\": expected an integer between 14 and "
+                      "2147483647");
     }
     auto c = broker_config::load(path, {"log.segment.bytes=1048576"});
     EXPECT_EQ(c.log_segment_bytes, 1048576);
@@ -327,9 +327,9 @@ TEST(BrokerConfigTest, AdvertisedListeners) {
               "server.properties:1: listeners = \"PLAINTEXT://0.0.0.0:9092\": cannot advertise "
               "the non-routable address 0.0.0.0; set advertised.listeners to a host clients can "
               "reach");
-    EXPECT_NE(error_of("advertised.listeners=PLAINTEXT://0.0.0.0:9092").find(
-                  "advertised.listeners"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of("advertised.listeners=PLAINTEXT://0.0.0.0:9092").find("advertised.listeners"),
+        std::string::npos);
     EXPECT_EQ(error_of("advertised.listeners=OTHER://h:1\n"
                        "listener.security.protocol.map=OTHER:PLAINTEXT,PLAINTEXT:PLAINTEXT"),
               "server.properties:1: advertised.listeners = \"OTHER://h:1\": advertised listener "
@@ -353,13 +353,14 @@ TEST(BrokerConfigTest, ControllerListenersAreSkippedWithAWarning) {
     EXPECT_EQ(c.advertised_listeners, std::vector{plaintext("PLAINTEXT", "localhost", 9092)});
     ASSERT_EQ(c.warnings.size(), 1u);
     EXPECT_NE(c.warnings[0].find("CONTROLLER://:9093"), std::string::npos);
-    EXPECT_EQ(c.ignored_keys, (std::vector<std::string>{"controller.quorum.bootstrap.servers",
-                                                        "inter.broker.listener.name",
-                                                        "process.roles"}));
+    EXPECT_EQ(c.ignored_keys,
+              (std::vector<std::string>{"controller.quorum.bootstrap.servers",
+                                        "inter.broker.listener.name", "process.roles"}));
 
     // A listener named in controller.listener.names is skipped even without a protocol mapping.
-    auto named = from_text("listeners=PLAINTEXT://:9092,CTRL://:9093\n"
-                           "controller.listener.names=ctrl\n");
+    auto named = from_text(
+        "listeners=PLAINTEXT://:9092,CTRL://:9093\n"
+        "controller.listener.names=ctrl\n");
     EXPECT_EQ(named.listeners, std::vector{plaintext("PLAINTEXT", "", 9092)});
     EXPECT_NE(error_of("listeners=CONTROLLER://:9093"), "");
 }
@@ -387,8 +388,8 @@ TEST(BrokerConfigTest, ListenerErrors) {
               std::string::npos);
     EXPECT_NE(error_of("listener.security.protocol.map=PLAINTEXT:TLS").find("TLS"),
               std::string::npos);
-    EXPECT_NE(error_of("listener.security.protocol.map=PLAINTEXT").find(
-                  "LISTENER_NAME:SECURITY_PROTOCOL"),
+    EXPECT_NE(error_of("listener.security.protocol.map=PLAINTEXT")
+                  .find("LISTENER_NAME:SECURITY_PROTOCOL"),
               std::string::npos);
     // Defaulted listeners are blamed with their default value.
     EXPECT_EQ(error_of("listener.security.protocol.map=SSL:SSL"),
@@ -397,8 +398,9 @@ TEST(BrokerConfigTest, ListenerErrors) {
 }
 
 TEST(BrokerConfigTest, SharedPortNeedsOneIpv4AndOneIpv6Address) {
-    auto c = from_text("listeners=A://127.0.0.1:9092,B://[::1]:9092\n"
-                       "listener.security.protocol.map=A:PLAINTEXT,B:PLAINTEXT");
+    auto c = from_text(
+        "listeners=A://127.0.0.1:9092,B://[::1]:9092\n"
+        "listener.security.protocol.map=A:PLAINTEXT,B:PLAINTEXT");
     EXPECT_EQ(c.listeners.size(), 2u);
     EXPECT_NE(error_of("listeners=A://127.0.0.1:9092,B://127.0.0.2:9092\n"
                        "listener.security.protocol.map=A:PLAINTEXT,B:PLAINTEXT"),
@@ -436,8 +438,7 @@ TEST(BrokerConfigTest, IgnoredKeysAreCollectedSortedAndUnique) {
         "zookeeper.connect=other:2181\n"
         "num.partitions=2\n");
     EXPECT_EQ(c.ignored_keys,
-              (std::vector<std::string>{"authorizer.class.name",
-                                        "confluent.support.metrics.enable",
+              (std::vector<std::string>{"authorizer.class.name", "confluent.support.metrics.enable",
                                         "num.replica.fetchers", "sasl.enabled.mechanisms",
                                         "ssl.keystore.location", "zookeeper.connect"}));
     EXPECT_EQ(c.num_partitions, 2);
@@ -466,18 +467,17 @@ TEST(BrokerConfigTest, DescribeListsEveryKnownKeySorted) {
     EXPECT_FALSE(partitions.sensitive);
     EXPECT_EQ(partitions.type, config_type::int32);
     EXPECT_FALSE(partitions.documentation.empty());
-    EXPECT_EQ(partitions.synonyms,
-              (std::vector<config_synonym>{
-                  {"num.partitions", "4 ", config_source::static_broker_config},
-                  {"num.partitions", "1", config_source::default_config}}));
+    EXPECT_EQ(
+        partitions.synonyms,
+        (std::vector<config_synonym>{{"num.partitions", "4 ", config_source::static_broker_config},
+                                     {"num.partitions", "1", config_source::default_config}}));
 
     const auto& segment = entry(entries, "log.segment.bytes");
     EXPECT_EQ(segment.value, "1073741824");
     EXPECT_EQ(segment.source, config_source::default_config);
     EXPECT_TRUE(segment.is_default);
-    EXPECT_EQ(segment.synonyms, (std::vector<config_synonym>{
-                                    {"log.segment.bytes", "1073741824",
-                                     config_source::default_config}}));
+    EXPECT_EQ(segment.synonyms, (std::vector<config_synonym>{{"log.segment.bytes", "1073741824",
+                                                              config_source::default_config}}));
 
     const auto& hours = entry(entries, "log.retention.hours");
     EXPECT_EQ(hours.value, "24");
@@ -509,11 +509,10 @@ TEST(BrokerConfigTest, DescribeRetentionSynonymsFollowKafkaOrder) {
     const auto& ms = entry(entries, "log.retention.ms");
     EXPECT_EQ(ms.value, "1000");
     EXPECT_EQ(ms.source, config_source::static_broker_config);
-    EXPECT_EQ(ms.synonyms,
-              (std::vector<config_synonym>{
-                  {"log.retention.ms", "1000", config_source::static_broker_config},
-                  {"log.retention.hours", "5", config_source::static_broker_config},
-                  {"log.retention.hours", "168", config_source::default_config}}));
+    EXPECT_EQ(ms.synonyms, (std::vector<config_synonym>{
+                               {"log.retention.ms", "1000", config_source::static_broker_config},
+                               {"log.retention.hours", "5", config_source::static_broker_config},
+                               {"log.retention.hours", "168", config_source::default_config}}));
     const auto& minutes = entry(entries, "log.retention.minutes");
     EXPECT_FALSE(minutes.value);
     EXPECT_TRUE(minutes.synonyms.empty());
@@ -535,7 +534,6 @@ TEST(BrokerConfigTest, SynonymGroups) {
 TEST(BrokerConfigTest, CanonicalHostNameIsNotEmpty) {
     EXPECT_FALSE(local_canonical_host_name().empty());
 }
-
 
 // Every key Runnel knows is documented in docs/configuration.md (the key table is generated from
 // server/config/broker_keys.def; this keeps the page in step with it).

@@ -184,11 +184,13 @@ TEST(PropertiesTest, DuplicatesKeepFileOrderAndLaterWinsInMap) {
 TEST(PropertiesTest, EmptyTextAndByteOrderMark) {
     EXPECT_TRUE(parse_properties("").empty());
     EXPECT_TRUE(parse_properties("\n\n# only comments\n").empty());
-    EXPECT_EQ(only("\xEF\xBB\xBF" "a=b"), (property{"a", "b", 1}));
+    EXPECT_EQ(only("\xEF\xBB\xBF"
+                   "a=b"),
+              (property{"a", "b", 1}));
 }
 
 class PropertiesFileTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         path_ = (std::filesystem::temp_directory_path() /
                  ("runnel_props_" + std::to_string(::getpid()) + ".properties"))

@@ -70,8 +70,7 @@ TEST(TopicConfigTest, ValidateMessages) {
     EXPECT_EQ(topic_config::validate("compression.lz4.level", "18"),
               "Invalid value 18 for configuration compression.lz4.level: expected an integer "
               "between 1 and 17");
-    EXPECT_NE(topic_config::validate("leader.replication.throttled.replicas", "0-1"),
-              std::nullopt);
+    EXPECT_NE(topic_config::validate("leader.replication.throttled.replicas", "0-1"), std::nullopt);
     EXPECT_NE(topic_config::validate("max.message.bytes", ""), std::nullopt);
     EXPECT_NE(topic_config::validate("segment.ms", "0"), std::nullopt);
     EXPECT_NE(topic_config::validate("retention.bytes", "1.5"), std::nullopt);
@@ -89,10 +88,8 @@ TEST(TopicConfigTest, ValidateAllChecksRelatedKeys) {
               "(5)");
     // The broker's value fills in the key the topic leaves out.
     auto strict = broker_from("log.cleaner.max.compaction.lag.ms=100");
-    EXPECT_NE(topic_config::validate_all({{"min.compaction.lag.ms", "101"}}, strict),
-              std::nullopt);
-    EXPECT_EQ(topic_config::validate_all({{"min.compaction.lag.ms", "100"}}, strict),
-              std::nullopt);
+    EXPECT_NE(topic_config::validate_all({{"min.compaction.lag.ms", "101"}}, strict), std::nullopt);
+    EXPECT_EQ(topic_config::validate_all({{"min.compaction.lag.ms", "100"}}, strict), std::nullopt);
     EXPECT_EQ(topic_config::validate_all({{"remote.storage.enable", "true"}}, broker),
               "Tiered Storage functionality is disabled in the broker. Topic cannot be "
               "configured with remote log storage.");
@@ -228,17 +225,16 @@ TEST(TopicConfigTest, DescribeListsEveryTopicConfigSorted) {
 
 TEST(TopicConfigTest, DescribeSourcesAndSynonyms) {
     auto broker = broker_from("log.retention.minutes=10\nmessage.max.bytes=2000000\n");
-    topic_config c({{"segment.bytes", " 1048576 "}, {"min.cleanable.dirty.ratio", "0.10"}},
-                   broker);
+    topic_config c({{"segment.bytes", " 1048576 "}, {"min.cleanable.dirty.ratio", "0.10"}}, broker);
     auto entries = c.describe(broker);
 
     // Not set anywhere: the broker key's default is the only synonym.
     const auto& segment_ms = entry(entries, "segment.ms");
     EXPECT_EQ(segment_ms.value, "604800000");
     EXPECT_EQ(segment_ms.source, config_source::default_config);
-    EXPECT_EQ(segment_ms.synonyms,
-              (std::vector<config_synonym>{{"log.roll.hours", "168",
-                                            config_source::default_config}}));
+    EXPECT_EQ(
+        segment_ms.synonyms,
+        (std::vector<config_synonym>{{"log.roll.hours", "168", config_source::default_config}}));
 
     // Set in the broker's file under a synonym, converted to the topic's unit.
     const auto& retention = entry(entries, "retention.ms");

@@ -1,10 +1,10 @@
 // shard_set: work posted from other threads runs on the shard, cross-shard calls return, and
 // stop() ends the threads, both with a plain event loop and with polling before sleep.
-#include "server/core/cross_shard.h"
 #include "server/core/shard.h"
+#include "server/core/cross_shard.h"
 
-#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/post.hpp>
 
 #include <atomic>
 #include <chrono>

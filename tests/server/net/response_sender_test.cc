@@ -5,12 +5,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <gtest/gtest.h>
 
 #include "../../storage/test_batches.h"
 
@@ -101,8 +101,8 @@ void check_page_cache_residency(bool (*cached)(int, int64_t, size_t)) {
     EXPECT_TRUE(cached(f.fd, 0, 8192));
     EXPECT_TRUE(cached(f.fd, 100, 8000));
     EXPECT_TRUE(cached(f.fd, 12288, 1 << 19));
-    EXPECT_FALSE(cached(f.fd, 0, 8193));       // one byte into the evicted page
-    EXPECT_FALSE(cached(f.fd, 8192, 4096));    // the evicted page alone
+    EXPECT_FALSE(cached(f.fd, 0, 8193));        // one byte into the evicted page
+    EXPECT_FALSE(cached(f.fd, 8192, 4096));     // the evicted page alone
     EXPECT_FALSE(cached(f.fd, 4096, 1 << 19));  // cached start and end, evicted middle
 }
 

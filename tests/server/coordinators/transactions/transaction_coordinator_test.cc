@@ -2,10 +2,10 @@
 // partitions: what is written, in which order, and what clients are told.
 #include "server/coordinators/transactions/transaction_coordinator.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "server/coordinators/transactions/transaction_log_records.h"
 
@@ -22,14 +22,14 @@ struct marker {
 };
 
 class TransactionCoordinatorTest : public ::testing::Test {
-protected:
+  protected:
     TransactionCoordinatorTest() : coordinator_(hooks(), 900000) {}
 
     coordinator_hooks hooks() {
         coordinator_hooks h;
-        h.append = [this](int32_t p, std::vector<uint8_t> key,
-                          std::optional<std::vector<uint8_t>> value)
-            -> asio::awaitable<std::error_code> {
+        h.append =
+            [this](int32_t p, std::vector<uint8_t> key,
+                   std::optional<std::vector<uint8_t>> value) -> asio::awaitable<std::error_code> {
             if (fail_appends_) co_return std::make_error_code(std::errc::io_error);
             std::optional<std::span<const uint8_t>> v;
             if (value) v = std::span<const uint8_t>(*value);
@@ -40,8 +40,9 @@ protected:
             partitions_.push_back(p);
             co_return std::error_code{};
         };
-        h.write_markers = [this](int64_t pid, int16_t epoch, bool commit,
-                                 std::set<topic_partition> tps) -> asio::awaitable<std::error_code> {
+        h.write_markers = [this](
+                              int64_t pid, int16_t epoch, bool commit,
+                              std::set<topic_partition> tps) -> asio::awaitable<std::error_code> {
             if (fail_markers_) co_return std::make_error_code(std::errc::io_error);
             markers_.push_back({pid, epoch, commit, std::move(tps)});
             co_return std::error_code{};
@@ -90,9 +91,9 @@ TEST_F(TransactionCoordinatorTest, CommitWritesMarkersThenCompletes) {
     EXPECT_EQ(run(coordinator_.add_partitions(7, "tx", 500, 0, {{"a", 0}})), error_code::none);
     EXPECT_EQ(run(coordinator_.end_transaction(7, "tx", 500, 0, true)), error_code::none);
     // Empty, Ongoing (the repeated partition wrote nothing), PrepareCommit, CompleteCommit.
-    EXPECT_EQ(statuses_, (std::vector<txn_status>{txn_status::empty, txn_status::ongoing,
-                                                  txn_status::prepare_commit,
-                                                  txn_status::complete_commit}));
+    EXPECT_EQ(statuses_,
+              (std::vector<txn_status>{txn_status::empty, txn_status::ongoing,
+                                       txn_status::prepare_commit, txn_status::complete_commit}));
     EXPECT_EQ(partitions_, std::vector<int32_t>(4, 7));
     ASSERT_EQ(markers_.size(), 1u);
     EXPECT_TRUE(markers_[0].commit);

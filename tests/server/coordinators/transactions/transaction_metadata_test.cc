@@ -23,7 +23,9 @@ struct TransactionMetadataTest : ::testing::Test {
         EXPECT_TRUE(std::holds_alternative<error_code>(t));
         return std::holds_alternative<error_code>(t) ? std::get<error_code>(t) : error_code::none;
     }
-    transaction_metadata fresh() { return state(init_producer(nullptr, "tx", 60000, -1, -1, ids, 1)); }
+    transaction_metadata fresh() {
+        return state(init_producer(nullptr, "tx", 60000, -1, -1, ids, 1));
+    }
     transaction_metadata ongoing() {
         auto m = fresh();
         return state(add_partitions(&m, m.producer_id, m.producer_epoch, {{"t", 0}, {"t", 1}}, 10));
@@ -43,8 +45,10 @@ TEST_F(TransactionMetadataTest, NewIdThenEpochBumps) {
 
 TEST_F(TransactionMetadataTest, AddPartitionsStartsATransaction) {
     auto m = fresh();
-    EXPECT_EQ(error(add_partitions(&m, 7, 0, {{"t", 0}}, 5)), error_code::invalid_producer_id_mapping);
-    EXPECT_EQ(error(add_partitions(&m, m.producer_id, 3, {{"t", 0}}, 5)), error_code::producer_fenced);
+    EXPECT_EQ(error(add_partitions(&m, 7, 0, {{"t", 0}}, 5)),
+              error_code::invalid_producer_id_mapping);
+    EXPECT_EQ(error(add_partitions(&m, m.producer_id, 3, {{"t", 0}}, 5)),
+              error_code::producer_fenced);
     EXPECT_EQ(error(add_partitions(nullptr, 1, 0, {{"t", 0}}, 5)),
               error_code::invalid_producer_id_mapping);
     auto o = state(add_partitions(&m, m.producer_id, 0, {{"t", 0}}, 5));
