@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Runnel needs, skipping those already present.
 #   scripts/install-deps.sh          build dependencies
-#   scripts/install-deps.sh --test   also the test clients (librdkafka, kcat, kafka-python, ...)
+#   scripts/install-deps.sh --test   also the test clients (librdkafka, kcat, kafka-python, ...,
+#                                    and Apache Kafka's Java tools through Maven: see
+#                                    scripts/install-java-clients.sh)
 #   scripts/install-deps.sh --bench  also what scripts/bench.sh draws its charts with (matplotlib)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
     libboost1.81-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
     zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
-test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat iproute2 clang-format python3-kafka python3-confluent-kafka
+test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat iproute2 clang-format maven openjdk-17-jdk-headless
+    python3-kafka python3-confluent-kafka
     python3-lz4 python3-snappy python3-zstandard)
 bench_pkgs=(python3-matplotlib)
 
@@ -25,7 +28,16 @@ missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+java_clients() {
+    for arg in "$@"; do
+        [[ "$arg" == --test ]] && "$(dirname "${BASH_SOURCE[0]}")/install-java-clients.sh"
+    done
+    return 0
+}
+if [[ ${#missing[@]} -eq 0 ]]; then
+    java_clients "$@"
+    exit 0
+fi
 
 echo "installing: ${missing[*]}"
 SUDO=""
@@ -33,3 +45,4 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+java_clients "$@"

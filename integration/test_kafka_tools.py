@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Apache Kafka's own command-line tools (the pinned release of integration/java/pom.xml, run by
+scripts/kafka-tool.sh) against a real Runnel broker: the commands the seed tutorials type.
+
+Run: /usr/bin/python3 integration/test_kafka_tools.py [-v]
+Needs Java 17 and Maven (scripts/install-deps.sh --test); the clients are resolved into
+~/.cache/runnel-java on first use.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from broker_process import REPO_ROOT, BrokerTestCase, unique_name, wait_until  # noqa: E402
+
+KAFKA_TOOL = os.path.join(REPO_ROOT, "scripts", "kafka-tool.sh")
+RUN_TIMEOUT = 90
+
+
+def setUpModule():
+    # Resolving the clients (once per machine) is not part of any test's time.
+    subprocess.run([os.path.join(REPO_ROOT, "scripts", "install-java-clients.sh")], check=True,
+                   timeout=600)
+
+
+class KafkaToolsTest(BrokerTestCase):
+    broker_properties = {"num.partitions": 1, "group.initial.rebalance.delay.ms": 0}
+
+    def tool(self, name, *args, input=None, check=True):
+        """Runs `name` (e.g. kafka-topics.sh) with --bootstrap-server added; returns stdout."""
+        cmd = [KAFKA_TOOL, name, "--bootstrap-server", self.broker.bootstrap] + list(args)
+        p = subprocess.run(cmd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=RUN_TIMEOUT)
+        if check and p.returncode != 0:
+            self.fail("%s exited with %d\nstdout:\n%s\nstderr:\n%s" % (
+                " ".join(cmd), p.returncode, p.stdout, p.stderr))
+        return p.stdout
+
+    def produce_lines(self, topic, lines, keyed=False):
+        args = ["--topic", topic]
+        if keyed:
+            args += ["--reader-property", "parse.key=true",
+                     "--reader-property", "key.separator=:"]
+        self.tool("kafka-console-producer.sh", *args, input="".join(l + "\n" for l in lines))
+
+    def consume(self, topic, count, *extra):
+        out = self.tool("kafka-console-consumer.sh", "--topic", topic, "--from-beginning",
+                        "--max-messages", str(count), "--timeout-ms", "20000", *extra)
+        return out.splitlines()
+
+    def test_topics_create_describe_list_alter_delete(self):
+        topic = unique_name("tool-topics")
+        out = self.tool("kafka-topics.sh", "--create", "--topic", topic, "--partitions", "2",
+                        "--replication-factor", "1", "--config", "retention.ms=3600000")
+        self.assertIn("Created topic %s." % topic, out)
+        self.assertIn(topic, self.tool("kafka-topics.sh", "--list").split())
+        out = self.tool("kafka-topics.sh", "--describe", "--topic", topic)
+        self.assertRegex(out, r"PartitionCount: 2\s+ReplicationFactor: 1")
+        self.assertIn("retention.ms=3600000", out)
+        self.tool("kafka-topics.sh", "--alter", "--topic", topic, "--partitions", "4")
+        out = self.tool("kafka-topics.sh", "--describe", "--topic", topic)
+        self.assertIn("PartitionCount: 4", out)
+        self.assertEqual(len(re.findall(r"Partition: \d+\s+Leader: \d+", out)), 4)
+        # Creating it again is refused with Kafka's message.
+        out = subprocess.run([KAFKA_TOOL, "kafka-topics.sh", "--bootstrap-server",
+                              self.broker.bootstrap, "--create", "--topic", topic],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             timeout=RUN_TIMEOUT).stdout
+        self.assertIn("already exists", out)
+        self.tool("kafka-topics.sh", "--delete", "--topic", topic)
+        wait_until(lambda: topic not in self.tool("kafka-topics.sh", "--list").split(),
+                   message="the topic gone from --list")
+
+    def test_console_producer_and_consumer_with_keys_and_a_group(self):
+        topic = unique_name("tool-console")
+        self.tool("kafka-topics.sh", "--create", "--topic", topic, "--partitions", "1")
+        self.produce_lines(topic, ["k1:hello", "k2:world", "k3:again"], keyed=True)
+        group = unique_name("readers")
+        lines = self.consume(topic, 3, "--group", group, "--formatter-property", "print.key=true")
+        self.assertEqual(lines, ["k1\thello", "k2\tworld", "k3\tagain"])
+        out = self.tool("kafka-consumer-groups.sh", "--describe", "--group", group)
+        self.assertRegex(out, r"%s\s+%s\s+0\s+3\s+3\s+0" % (re.escape(group), re.escape(topic)))
+        self.assertIn(group, self.tool("kafka-consumer-groups.sh", "--list").split())
+        # Back to the start, then the group reads everything again.
+        out = self.tool("kafka-consumer-groups.sh", "--reset-offsets", "--group", group,
+                        "--topic", topic, "--to-earliest", "--execute")
+        self.assertRegex(out, r"%s\s+0\s+0" % re.escape(topic))
+        lines = self.consume(topic, 3, "--group", group)
+        self.assertEqual(lines, ["hello", "world", "again"])
+        out = self.tool("kafka-consumer-groups.sh", "--delete", "--group", group)
+        self.assertIn("Deletion of requested consumer groups ('%s') was successful." % group, out)
+
+    def test_offsets_delete_records_and_configs(self):
+        topic = unique_name("tool-offsets")
+        self.tool("kafka-topics.sh", "--create", "--topic", topic, "--partitions", "1")
+        self.produce_lines(topic, ["r%d" % i for i in range(10)])
+        self.assertEqual(self.tool("kafka-get-offsets.sh", "--topic", topic).split(),
+                         ["%s:0:10" % topic])
+        spec = os.path.join(self.broker.tmpdir, "delete.json")
+        with open(spec, "w") as f:
+            f.write('{"partitions": [{"topic": "%s", "partition": 0, "offset": 4}], '
+                    '"version": 1}' % topic)
+        out = self.tool("kafka-delete-records.sh", "--offset-json-file", spec)
+        self.assertRegex(out, r"partition: %s-0\s+low_watermark: 4" % re.escape(topic))
+        self.assertEqual(self.consume(topic, 6), ["r%d" % i for i in range(4, 10)])
+        out = self.tool("kafka-configs.sh", "--describe", "--entity-type", "topics",
+                        "--entity-name", topic, "--all")
+        self.assertIn("segment.bytes=1073741824", out)
+        out = self.tool("kafka-configs.sh", "--describe", "--entity-type", "brokers",
+                        "--entity-name", "0", "--all")
+        self.assertIn("num.partitions=1", out)
+
+    def test_perf_tests_and_idempotent_default_producer(self):
+        topic = unique_name("tool-perf")
+        self.tool("kafka-topics.sh", "--create", "--topic", topic, "--partitions", "2")
+        # The Java producer is idempotent by default (acks=all, enable.idempotence=true).
+        out = subprocess.run(
+            [KAFKA_TOOL, "kafka-producer-perf-test.sh", "--topic", topic, "--num-records",
+             "20000", "--record-size", "100", "--throughput", "-1", "--producer-props",
+             "bootstrap.servers=" + self.broker.bootstrap],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"20000 records sent")
+        out = self.tool("kafka-get-offsets.sh", "--topic", topic)
+        total = sum(int(line.rsplit(":", 1)[1]) for line in out.split())
+        self.assertEqual(total, 20000)
+        out = self.tool("kafka-consumer-perf-test.sh", "--topic", topic, "--messages", "20000",
+                        "--timeout", "30000")
+        self.assertRegex(out, r"\n[^\n]*,\s*20000,")
+
+    def test_transactions_list(self):
+        out = self.tool("kafka-transactions.sh", "list")
+        self.assertIn("TransactionalId", out)
+
+
+if __name__ == "__main__":
+    unittest.main()

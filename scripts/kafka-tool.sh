@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs one of Apache Kafka's command-line tools (the pinned release of integration/java/pom.xml)
+# against any broker, Runnel included, without a Kafka download:
+#
+#   scripts/kafka-tool.sh kafka-topics.sh --bootstrap-server 127.0.0.1:9092 --list
+#   scripts/kafka-tool.sh kafka-console-consumer --bootstrap-server 127.0.0.1:9092 --topic t
+#
+# The first argument names the tool as Kafka's bin/ scripts do (".sh" optional); the rest are the
+# tool's own arguments. The clients are resolved on first use (scripts/install-java-clients.sh).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ $# -lt 1 ]]; then
+    echo "usage: scripts/kafka-tool.sh <kafka-topics.sh|kafka-console-producer.sh|...> [args...]" >&2
+    exit 2
+fi
+tool="${1%.sh}"
+shift
+case "$tool" in
+    kafka-topics) main=org.apache.kafka.tools.TopicCommand ;;
+    kafka-console-producer) main=org.apache.kafka.tools.ConsoleProducer ;;
+    kafka-console-consumer) main=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+    kafka-consumer-groups) main=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    kafka-configs) main=org.apache.kafka.tools.ConfigCommand ;;
+    kafka-get-offsets) main=org.apache.kafka.tools.GetOffsetShell ;;
+    kafka-delete-records) main=org.apache.kafka.tools.DeleteRecordsCommand ;;
+    kafka-producer-perf-test) main=org.apache.kafka.tools.ProducerPerformance ;;
+    kafka-consumer-perf-test) main=org.apache.kafka.tools.ConsumerPerformance ;;
+    kafka-transactions) main=org.apache.kafka.tools.TransactionsCommand ;;
+    kafka-groups) main=org.apache.kafka.tools.GroupsCommand ;;
+    kafka-log-dirs) main=org.apache.kafka.tools.LogDirsCommand ;;
+    kafka-broker-api-versions) main=org.apache.kafka.tools.BrokerApiVersionsCommand ;;
+    kafka-features) main=org.apache.kafka.tools.FeatureCommand ;;
+    *) echo "scripts/kafka-tool.sh: unknown tool $tool" >&2; exit 2 ;;
+esac
+cache="${RUNNEL_JAVA_CACHE:-$HOME/.cache/runnel-java}"
+"$root/scripts/install-java-clients.sh"
+# Kafka's bin/kafka-run-class.sh runs the tools with a small heap and these options.
+exec java -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel="${RUNNEL_TOOL_LOG_LEVEL:-warn}" \
+    -cp "$(cat "$cache/classpath.txt")" "$main" "$@"
