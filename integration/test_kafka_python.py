@@ -397,6 +397,21 @@ class AdminTest(BrokerTestCase):
         entries = responses[0].resources[0][4]
         self.assertEqual([(e[0], e[1]) for e in entries], [("retention.ms", "1234")])
 
+    def test_alter_configs_replaces_the_topic_set(self):
+        topic = unique_name("kp-admin-alter")
+        self.admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"retention.ms": "1234"})])
+        responses = self.admin.alter_configs([ConfigResource(
+            ConfigResourceType.TOPIC, topic, configs={"segment.ms": "60000"})])
+        self.assertEqual(responses.resources[0][0], 0, responses.resources[0][1])
+        entries = self.describe_topic_config(topic)
+        self.assertEqual(entries["segment.ms"][1], "60000")
+        # AlterConfigs replaces the whole set: retention.ms is back to the broker's value.
+        self.assertEqual(entries["retention.ms"][1], "604800000")
+        responses = self.admin.alter_configs([ConfigResource(
+            ConfigResourceType.TOPIC, topic, configs={"segment.bytes": "5"})])
+        self.assertEqual(responses.resources[0][0], 40)  # INVALID_CONFIG
+        self.assertIn("segment.bytes", responses.resources[0][1])
+
     def test_default_cleanup_policy_is_delete(self):
         topic = unique_name("kp-admin-default")
         self.admin.create_topics([NewTopic(topic, 2, 1)])

@@ -7,6 +7,7 @@ Needs Java 17 and Maven (scripts/install-deps.sh --test); the clients are resolv
 ~/.cache/runnel-java on first use.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -114,6 +115,50 @@ class KafkaToolsTest(BrokerTestCase):
         out = self.tool("kafka-configs.sh", "--describe", "--entity-type", "brokers",
                         "--entity-name", "0", "--all")
         self.assertIn("num.partitions=1", out)
+
+    def test_configs_alter_and_log_dirs(self):
+        topic = unique_name("tool-alter")
+        self.tool("kafka-topics.sh", "--create", "--topic", topic, "--partitions", "2")
+        configs = ["--entity-type", "topics", "--entity-name", topic]
+        out = self.tool("kafka-configs.sh", "--alter", *configs,
+                        "--add-config", "retention.ms=60000,cleanup.policy=[delete,compact]")
+        self.assertIn("Completed updating config for topic %s." % topic, out)
+        out = self.tool("kafka-configs.sh", "--describe", *configs)
+        self.assertIn("retention.ms=60000 sensitive=false", out)
+        self.assertIn("cleanup.policy=delete,compact sensitive=false", out)
+        # Unkeyed records are refused while the policy compacts; back to the default.
+        self.tool("kafka-configs.sh", "--alter", *configs, "--delete-config",
+                  "retention.ms,cleanup.policy")
+        out = self.tool("kafka-configs.sh", "--describe", *configs)
+        self.assertNotIn("retention.ms=", out)
+        self.assertNotIn("cleanup.policy=", out)
+        # A bad value is refused with Kafka's message, and nothing changes.
+        p = subprocess.run([KAFKA_TOOL, "kafka-configs.sh", "--bootstrap-server",
+                            self.broker.bootstrap, "--alter", *configs, "--add-config",
+                            "segment.bytes=5"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=RUN_TIMEOUT)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("InvalidConfigurationException: Invalid value 5 for configuration "
+                      "segment.bytes", p.stdout)
+        self.assertNotIn("segment.bytes", self.tool("kafka-configs.sh", "--describe", *configs))
+        # Broker loggers (KIP-412).
+        loggers = ["--entity-type", "broker-loggers", "--entity-name", "0"]
+        self.tool("kafka-configs.sh", "--alter", *loggers, "--add-config", "storage=DEBUG")
+        self.assertIn("storage=DEBUG", self.tool("kafka-configs.sh", "--describe", *loggers))
+        self.tool("kafka-configs.sh", "--alter", *loggers, "--delete-config", "storage")
+        self.assertIn("storage=INFO", self.tool("kafka-configs.sh", "--describe", *loggers))
+
+        self.produce_lines(topic, ["x" * 100] * 5)
+        out = self.tool("kafka-log-dirs.sh", "--describe", "--topic-list", topic)
+        report = json.loads(out.strip().splitlines()[-1])
+        (broker,) = report["brokers"]
+        (log_dir,) = broker["logDirs"]
+        self.assertEqual(log_dir["logDir"], os.path.abspath(self.broker.data_dir))
+        self.assertIsNone(log_dir["error"])
+        sizes = {p["partition"]: p["size"] for p in log_dir["partitions"]}
+        self.assertEqual(set(sizes), {topic + "-0", topic + "-1"})
+        self.assertGreater(sum(sizes.values()), 500)
 
     def test_perf_tests_and_idempotent_default_producer(self):
         topic = unique_name("tool-perf")

@@ -277,12 +277,18 @@ class RestartTest(BrokerTestCase):
         a = admin_client(bs)
         result(a.create_partitions([NewPartitions(kept, 4)], request_timeout=TIMEOUT)[kept])
         result(a.delete_topics([deleted], operation_timeout=10, request_timeout=TIMEOUT)[deleted])
-        del a
         wait_until(lambda: deleted not in raw_metadata(bs), 10, message="topic deletion")
         kept_md = raw_metadata(bs, [kept])
         self.assertEqual(kept_md[kept][1], [0, 1, 2, 3])
+        # AlterConfigs (confluent-kafka 1.7's alter_configs): the whole set is replaced.
+        (f,) = a.alter_configs([ConfigResource("topic", kept, set_config={"retention.ms": "5000"})],
+                               request_timeout=TIMEOUT).values()
+        result(f)
+        self.assertEqual(topic_configs(bs, kept)["retention.ms"], "5000")
+        del a
 
         self.broker.restart()
+        self.assertEqual(topic_configs(bs, kept)["retention.ms"], "5000")
         all_md = raw_metadata(bs)
         self.assertNotIn(deleted, all_md)
         self.assertEqual(all_md[kept], kept_md[kept])

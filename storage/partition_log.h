@@ -241,6 +241,9 @@ class partition_log {
     std::vector<int64_t> segment_base_offsets() const;
     const std::filesystem::path& dir() const { return dir_; }
     const log_config& config() const { return config_; }
+    // New settings from a topic config change. As in Kafka they apply from now on: the next
+    // roll, index entry and flush check; the active segment keeps the index it was given.
+    void set_config(const log_config& config) { config_ = config; }
 
     // fdatasync of every segment holding offsets at or above recovery_point() (normally just the
     // active one, or also the one a roll just closed), then recovery_point() = log_end_offset().

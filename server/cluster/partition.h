@@ -93,7 +93,11 @@ class partition {
     // calls below, so that every writer gets the same validation, bookkeeping and acks.
     const storage::partition_log& log() const { return *log_; }
     const partition_settings& settings() const { return settings_; }
-    void set_settings(partition_settings s) { settings_ = s; }
+    // A topic config change: the append settings and the log's own take effect at once.
+    void reconfigure(const partition_settings& s, const storage::log_config& log) {
+        settings_ = s;
+        log_->set_config(log);
+    }
 
     // The one write path into the log (partition_append.cc). Batches from a client are checked
     // first (log_validator.h, under `rules`); the broker's own (coordinator origin) are trusted.

@@ -41,6 +41,28 @@ std::unique_ptr<partition> open_partition(
                                        [&m = b.maintenance()] { m.note_flushed(); });
 }
 
+// One partition of a topic being created, changed or removed, on its way to its owner shard.
+struct partition_step {
+    size_t slot = 0;  // the partition number
+    shard_id owner = 0;
+    std::error_code error;
+};
+
+std::vector<partition_step> steps_for(const topic_metadata& t, int32_t from, int32_t to) {
+    std::vector<partition_step> steps;
+    for (int32_t p = from; p < to; ++p)
+        steps.push_back({static_cast<size_t>(p), t.partitions[static_cast<size_t>(p)].owner, {}});
+    return steps;
+}
+
+// Directories whose entries changed (partition directories made or removed) are synced once
+// per log dir at the end rather than once per partition.
+void sync_log_dirs(const topic_metadata& t, int32_t from, int32_t to) {
+    std::set<std::string> dirs;
+    for (int32_t p = from; p < to; ++p) dirs.insert(t.partitions[static_cast<size_t>(p)].log_dir);
+    for (const auto& d : dirs) (void)storage::sync_directory(d);
+}
+
 }  // namespace
 
 std::optional<std::string> partitions_per_request_problem(const broker_config& c,
@@ -254,9 +276,11 @@ std::optional<admin_result> topic_admin::check_partition_limit(const std::string
     return admin_result::fail(error_code::policy_violation, std::move(message));
 }
 
-std::error_code topic_admin::persist() const {
+std::error_code topic_admin::persist() const { return persist(*cluster_.topics().snapshot()); }
+
+std::error_code topic_admin::persist(const topics_snapshot& topics) const {
     std::vector<stored_topic> out;
-    for (const auto& [name, t] : cluster_.topics().snapshot()->by_name) {
+    for (const auto& [name, t] : topics.by_name) {
         out.push_back({t->name, t->id, t->partition_count(), t->config_overrides});
     }
     return topic_store(cluster_.config().log_dirs.front()).save(out);
@@ -306,6 +330,17 @@ asio::awaitable<admin_result> topic_admin::create_partitions(
                  validate_only]() mutable {
         return add_partitions_on_controller(std::move(name), count, std::move(assignments),
                                             validate_only);
+    };
+    co_return co_await on_shard(cluster_.metadata_shard(), task);
+}
+
+asio::awaitable<admin_result> topic_admin::alter_configs(std::string name,
+                                                         std::vector<config_change> changes,
+                                                         bool replace_all, bool validate_only) {
+    auto task = [this, name = std::move(name), changes = std::move(changes), replace_all,
+                 validate_only]() mutable {
+        return alter_configs_on_controller(std::move(name), std::move(changes), replace_all,
+                                           validate_only);
     };
     co_return co_await on_shard(cluster_.metadata_shard(), task);
 }
@@ -418,6 +453,57 @@ asio::awaitable<admin_result> topic_admin::delete_on_controller(std::string name
     co_return r;
 }
 
+asio::awaitable<admin_result> topic_admin::alter_configs_on_controller(
+    std::string name, std::vector<config_change> changes, bool replace_all, bool validate_only) {
+    co_await lock_->async_send(boost::system::error_code{}, asio::use_awaitable);
+    admin_guard guard{lock_.get()};
+    auto old = cluster_.topics().snapshot()->find(name);
+    if (!old) {
+        co_return admin_result::fail(error_code::unknown_topic_or_partition,
+                                     "The topic '" + name + "' does not exist.");
+    }
+    auto applied =
+        apply_topic_config_changes(old->config_overrides, changes, replace_all, cluster_.config());
+    if (auto* e = std::get_if<config_change_error>(&applied)) {
+        co_return admin_result::fail(e->code, e->message);
+    }
+    auto t = std::make_shared<topic_metadata>(*old);
+    t->config_overrides = std::move(std::get<0>(applied));
+    admin_result r;
+    r.topic = t;
+    if (validate_only || t->config_overrides == old->config_overrides) co_return r;
+
+    // Stored first: a change the client saw succeed must survive a restart.
+    auto next = cluster_.topics().snapshot()->with(t);
+    if (auto ec = persist(*next)) {
+        co_return admin_result::fail(
+            error_code::kafka_storage_error,
+            "Cannot store the new configs of '" + name + "': " + ec.message());
+    }
+    cluster_.topics().publish(next);
+    auto config = std::make_shared<topic_config>(config_of(*t));
+    auto apply = [this, t, config](shard_id owner, std::vector<partition_step> mine)
+        -> asio::awaitable<std::vector<partition_step>> {
+        const auto settings = make_partition_settings(*config);
+        const auto log = make_log_config(*config);
+        for (auto& step : mine) {
+            if (partition* p =
+                    cluster_.partitions_on(owner).find(t->id, static_cast<int32_t>(step.slot))) {
+                p->reconfigure(settings, log);
+            }
+        }
+        co_return mine;
+    };
+    co_await run_on_owners(cluster_.shards(), cluster_.metadata_shard(),
+                           steps_for(*t, 0, t->partition_count()), apply);
+    std::string summary;
+    for (const auto& [key, value] : t->config_overrides) {
+        summary += (summary.empty() ? "" : ", ") + key + "=" + value;
+    }
+    server_log().info("topic '{}' configs now: {}", name, summary.empty() ? "(defaults)" : summary);
+    co_return r;
+}
+
 asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
     std::string name, int32_t count, std::vector<std::vector<int32_t>> assignments,
     bool validate_only) {
@@ -475,32 +561,6 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
     r.topic = t;
     co_return r;
 }
-
-namespace {
-
-// One partition of a topic being created or removed, on its way to its owner shard.
-struct partition_step {
-    size_t slot = 0;  // the partition number
-    shard_id owner = 0;
-    std::error_code error;
-};
-
-std::vector<partition_step> steps_for(const topic_metadata& t, int32_t from, int32_t to) {
-    std::vector<partition_step> steps;
-    for (int32_t p = from; p < to; ++p)
-        steps.push_back({static_cast<size_t>(p), t.partitions[static_cast<size_t>(p)].owner, {}});
-    return steps;
-}
-
-// Directories whose entries changed (partition directories made or removed) are synced once
-// per log dir at the end rather than once per partition.
-void sync_log_dirs(const topic_metadata& t, int32_t from, int32_t to) {
-    std::set<std::string> dirs;
-    for (int32_t p = from; p < to; ++p) dirs.insert(t.partitions[static_cast<size_t>(p)].log_dir);
-    for (const auto& d : dirs) (void)storage::sync_directory(d);
-}
-
-}  // namespace
 
 asio::awaitable<std::error_code> topic_admin::open_new_partitions(
     std::shared_ptr<const topic_metadata> t, int32_t from, int32_t to) {

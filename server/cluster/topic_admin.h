@@ -14,6 +14,7 @@
 
 #include "protocol/errors.h"
 #include "server/cluster/topic_registry.h"
+#include "server/config/config_changes.h"
 #include "server/config/topic_config.h"
 #include "storage/partition_log.h"
 
@@ -64,6 +65,12 @@ class topic_admin {
                                                     std::vector<std::vector<int32_t>> assignments,
                                                     bool validate_only);
 
+    // Changes the configs of topic `name` (config_changes.h): stored, then in force on every
+    // partition at once. With validate_only only checks.
+    asio::awaitable<admin_result> alter_configs(std::string name,
+                                                std::vector<config_change> changes,
+                                                bool replace_all, bool validate_only);
+
     // Most partitions this broker hosts (runnel.max.partitions, resolved).
     int64_t partition_limit() const { return partition_limit_; }
 
@@ -73,6 +80,9 @@ class topic_admin {
   private:
     asio::awaitable<admin_result> create_on_controller(new_topic spec, bool validate_only);
     asio::awaitable<admin_result> delete_on_controller(std::string name);
+    asio::awaitable<admin_result> alter_configs_on_controller(std::string name,
+                                                              std::vector<config_change> changes,
+                                                              bool replace_all, bool validate_only);
     asio::awaitable<admin_result> add_partitions_on_controller(
         std::string name, int32_t count, std::vector<std::vector<int32_t>> assignments,
         bool validate_only);
@@ -89,7 +99,9 @@ class topic_admin {
                                                   int16_t replication_factor) const;
     partition_placement place_next_partition(std::map<std::string, size_t>& dir_counts);
     std::map<std::string, size_t> count_partitions_per_dir() const;
+    // Writes the topic table: the current one, or `topics` about to be published.
     std::error_code persist() const;
+    std::error_code persist(const topics_snapshot& topics) const;
 
     cluster_context& cluster_;
     const int64_t partition_limit_;  // runnel.max.partitions, resolved

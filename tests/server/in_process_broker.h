@@ -102,7 +102,7 @@ class kafka_test_client {
         h.encode(w, flexible ? 2 : 1);
         req.encode(w, version);
         w.patch_int32(0, static_cast<int32_t>(w.size() - 4));
-        send_all(w.buffer());
+        send_all(w.flatten());  // record sets past a size are spliced, not in buffer()
         auto frame = std::make_shared<std::vector<uint8_t>>(receive_frame());
         protocol::reader r(frame->data(), frame->size(), frame);
         protocol::msg::response_header rh;

@@ -33,7 +33,9 @@ TEST(InProcessBroker, ApiVersionsAdvertisesTheServedRanges) {
             EXPECT_EQ(k.min_version, 0);
             EXPECT_EQ(k.max_version, 4);  // the schema describes v5, the broker serves up to v4
         }
-        if (k.api_key == produce_api_key) EXPECT_EQ(k.min_version, 0);  // KAFKA-18659
+        if (k.api_key == produce_api_key) {
+            EXPECT_EQ(k.min_version, 0);  // KAFKA-18659
+        }
     }
     EXPECT_TRUE(saw_end_txn);
 }
@@ -110,6 +112,152 @@ TEST(InProcessBroker, MetadataCreatesAMissingTopicWithTheDefaultPartitionCount) 
     ASSERT_EQ(resp.topics.size(), 1u);
     EXPECT_EQ(resp.topics[0].error_code, 0);
     EXPECT_EQ(resp.topics[0].partitions.size(), 4u);
+}
+
+// Produces one record of `value_size` bytes to partition 0 of `topic`; returns the error code.
+int16_t produce_one(kafka_test_client& c, const std::string& topic, size_t value_size) {
+    std::vector<protocol::record_input> records(1);
+    records[0].value = std::string(value_size, 'v');
+    produce_request p;
+    p.acks = -1;
+    p.timeout_ms = 10000;
+    auto& td = p.topic_data.emplace_back();
+    td.name = topic;
+    auto& pd = td.partition_data.emplace_back();
+    pd.index = 0;
+    pd.records = protocol::record_set::copy_of(protocol::build_batch({}, records));
+    return c.call<produce_api_key>(p, 9).responses[0].partition_responses[0].error_code;
+}
+
+incremental_alter_configs_request alter_topic(const std::string& topic, std::string key, int8_t op,
+                                              std::optional<std::string> value) {
+    incremental_alter_configs_request req;
+    auto& r = req.resources.emplace_back();
+    r.resource_type = 2;
+    r.resource_name = topic;
+    auto& c = r.configs.emplace_back();
+    c.name = std::move(key);
+    c.config_operation = op;
+    c.value = std::move(value);
+    return req;
+}
+
+TEST(InProcessBroker, AlteredTopicConfigTakesEffectAtOnceAndIsDescribed) {
+    in_process_broker b;
+    kafka_test_client c(b.port());
+    ASSERT_EQ(c.call<create_topics_api_key>(one_topic("altered", 1), 5).topics[0].error_code, 0);
+    EXPECT_EQ(produce_one(c, "altered", 4000), 0);
+
+    auto set = c.call<incremental_alter_configs_api_key>(
+        alter_topic("altered", "max.message.bytes", 0, "1000"), 1);
+    ASSERT_EQ(set.responses.size(), 1u);
+    EXPECT_EQ(set.responses[0].error_code, 0);
+    EXPECT_EQ(produce_one(c, "altered", 4000), to_wire(error_code::message_too_large));
+
+    describe_configs_request d;
+    auto& dr = d.resources.emplace_back();
+    dr.resource_type = 2;
+    dr.resource_name = "altered";
+    dr.configuration_keys = std::vector<std::string>{"max.message.bytes"};
+    auto described = c.call<describe_configs_api_key>(d, 4);
+    ASSERT_EQ(described.results[0].configs.size(), 1u);
+    EXPECT_EQ(described.results[0].configs[0].value, "1000");
+    EXPECT_EQ(described.results[0].configs[0].config_source, 1);  // DYNAMIC_TOPIC_CONFIG
+
+    // validate_only changes nothing; DELETE goes back to the default.
+    auto check = alter_topic("altered", "max.message.bytes", 0, "9000");
+    check.validate_only = true;
+    EXPECT_EQ(c.call<incremental_alter_configs_api_key>(check, 1).responses[0].error_code, 0);
+    EXPECT_EQ(produce_one(c, "altered", 4000), to_wire(error_code::message_too_large));
+    EXPECT_EQ(c.call<incremental_alter_configs_api_key>(
+                   alter_topic("altered", "max.message.bytes", 1, std::nullopt), 0)
+                  .responses[0]
+                  .error_code,
+              0);
+    EXPECT_EQ(produce_one(c, "altered", 4000), 0);
+
+    // A bad value or an unknown topic fails that resource with Kafka's code.
+    auto bad = c.call<incremental_alter_configs_api_key>(
+        alter_topic("altered", "segment.bytes", 0, "5"), 1);
+    EXPECT_EQ(bad.responses[0].error_code, to_wire(error_code::invalid_config));
+    auto unknown = c.call<incremental_alter_configs_api_key>(
+        alter_topic("no-such-topic", "retention.ms", 0, "5"), 1);
+    EXPECT_EQ(unknown.responses[0].error_code, to_wire(error_code::unknown_topic_or_partition));
+}
+
+TEST(InProcessBroker, AlterConfigsReplacesTheWholeSet) {
+    in_process_broker b;
+    kafka_test_client c(b.port());
+    auto create = one_topic("replaced", 1);
+    auto& cfg = create.topics[0].configs.emplace_back();
+    cfg.name = "retention.ms";
+    cfg.value = "1000";
+    ASSERT_EQ(c.call<create_topics_api_key>(create, 5).topics[0].error_code, 0);
+
+    alter_configs_request req;
+    auto& r = req.resources.emplace_back();
+    r.resource_type = 2;
+    r.resource_name = "replaced";
+    auto& set = r.configs.emplace_back();
+    set.name = "segment.ms";
+    set.value = "60000";
+    EXPECT_EQ(c.call<alter_configs_api_key>(req, 0).responses[0].error_code, 0);
+
+    describe_configs_request d;
+    auto& dr = d.resources.emplace_back();
+    dr.resource_type = 2;
+    dr.resource_name = "replaced";
+    std::map<std::string, std::optional<std::string>> dynamic;
+    auto described = c.call<describe_configs_api_key>(d, 4);
+    for (const auto& row : described.results[0].configs) {
+        if (row.config_source == 1) dynamic[row.name] = row.value;
+    }
+    EXPECT_EQ(dynamic,
+              (std::map<std::string, std::optional<std::string>>{{"segment.ms", "60000"}}));
+
+    // AlterConfigs is not for broker loggers (IncrementalAlterConfigs is).
+    alter_configs_request loggers;
+    auto& lr = loggers.resources.emplace_back();
+    lr.resource_type = 8;
+    lr.resource_name = "0";
+    EXPECT_EQ(c.call<alter_configs_api_key>(loggers, 2).responses[0].error_code,
+              to_wire(error_code::invalid_request));
+}
+
+TEST(InProcessBroker, DescribeLogDirsListsPartitionsWithTheirSizes) {
+    in_process_broker b;
+    kafka_test_client c(b.port());
+    ASSERT_EQ(c.call<create_topics_api_key>(one_topic("sized", 2), 5).topics[0].error_code, 0);
+    ASSERT_EQ(c.call<create_topics_api_key>(one_topic("other", 1), 5).topics[0].error_code, 0);
+    EXPECT_EQ(produce_one(c, "sized", 1000), 0);
+
+    describe_log_dirs_request req;
+    auto& t = req.topics.emplace();
+    auto& wanted = t.emplace_back();
+    wanted.topic = "sized";
+    wanted.partitions = {0, 1, 7};  // 7 does not exist: skipped
+    auto resp = c.call<describe_log_dirs_api_key>(req, 4);
+    EXPECT_EQ(resp.error_code, 0);
+    ASSERT_EQ(resp.results.size(), 1u);
+    const auto& dir = resp.results[0];
+    EXPECT_EQ(dir.error_code, 0);
+    EXPECT_EQ(dir.log_dir, (b.dir() / "data").string());
+    EXPECT_GT(dir.total_bytes, 0);
+    EXPECT_GT(dir.usable_bytes, 0);
+    ASSERT_EQ(dir.topics.size(), 1u);
+    EXPECT_EQ(dir.topics[0].name, "sized");
+    ASSERT_EQ(dir.topics[0].partitions.size(), 2u);
+    EXPECT_EQ(dir.topics[0].partitions[0].partition_index, 0);
+    EXPECT_GT(dir.topics[0].partitions[0].partition_size, 1000);
+    EXPECT_EQ(dir.topics[0].partitions[1].partition_size, 0);
+
+    // Null topics: every partition of every topic; v1 has no disk totals.
+    auto all = c.call<describe_log_dirs_api_key>(describe_log_dirs_request{}, 1);
+    ASSERT_EQ(all.results.size(), 1u);
+    size_t partitions = 0;
+    for (const auto& topic : all.results[0].topics) partitions += topic.partitions.size();
+    EXPECT_EQ(partitions, 3u);
+    EXPECT_EQ(all.results[0].total_bytes, -1);
 }
 
 }  // namespace

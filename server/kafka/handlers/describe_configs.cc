@@ -3,9 +3,8 @@
 // unless cleanup.policy=compact is reported, so topic answers list every topic config.
 #include "protocol/messages/describe_configs.h"
 
-#include <spdlog/spdlog.h>
-
 #include "protocol/errors.h"
+#include "server/core/logger.h"
 #include "server/kafka/dispatch.h"
 #include "server/kafka/kafka_services.h"
 
@@ -83,13 +82,10 @@ asio::awaitable<std::optional<describe_configs_response>> handle(request_context
                 break;
             case resource_broker_logger: {
                 std::vector<config_entry> loggers;
-                for (const char* name : {"server", "storage", "protocol"}) {
+                for (auto name : module_logger_names()) {
                     config_entry e;
-                    e.name = name;
-                    auto logger = spdlog::get(name);
-                    auto level = logger ? logger->level() : spdlog::get_level();
-                    auto sv = spdlog::level::to_string_view(level);
-                    e.value = std::string(sv.data(), sv.size());
+                    e.name = std::string(name);
+                    e.value = logger_level(name);
                     e.source = config_source::dynamic_broker_logger_config;
                     e.read_only = false;
                     e.type = config_type::string;

@@ -1,0 +1,89 @@
+#include "server/config/config_changes.h"
+
+#include <algorithm>
+#include <set>
+
+#include "server/config/topic_config.h"
+
+namespace runnel::server {
+
+using protocol::error_code;
+
+namespace {
+
+config_change_error invalid_request(std::string message) {
+    return {error_code::invalid_request, std::move(message)};
+}
+
+std::string join_csv(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += ',';
+        out += item;
+    }
+    return out;
+}
+
+// The value a topic has for `name` now: its override, else what it inherits.
+std::string current_value(const std::map<std::string, std::string>& overrides,
+                          const std::string& name, const broker_config& broker) {
+    if (auto it = overrides.find(name); it != overrides.end()) return it->second;
+    for (const auto& e : topic_config(broker).describe(broker)) {
+        if (e.name == name) return e.value.value_or("");
+    }
+    return "";
+}
+
+}  // namespace
+
+std::variant<std::map<std::string, std::string>, config_change_error> apply_topic_config_changes(
+    const std::map<std::string, std::string>& overrides, const std::vector<config_change>& changes,
+    bool replace_all, const broker_config& broker) {
+    std::set<std::string> seen;
+    for (const auto& c : changes) {
+        if (!seen.insert(c.name).second)
+            return invalid_request("Error due to duplicate config keys");
+    }
+    std::map<std::string, std::string> out =
+        replace_all ? std::map<std::string, std::string>{} : overrides;
+    for (const auto& c : changes) {
+        const auto op = static_cast<config_operation>(c.operation);
+        if (c.operation < 0 || c.operation > static_cast<int8_t>(config_operation::subtract)) {
+            return invalid_request("Unknown operation type " + std::to_string(c.operation) +
+                                   " for config " + c.name);
+        }
+        if (op == config_operation::remove) {
+            out.erase(c.name);
+            continue;
+        }
+        if (!c.value) return invalid_request("Null value not supported for : " + c.name);
+        if (op == config_operation::set) {
+            out[c.name] = *c.value;
+            continue;
+        }
+        const config_key* key = topic_config::find_key(c.name);
+        if (!key)
+            return config_change_error{error_code::invalid_config,
+                                       "Unknown topic config name: " + c.name};
+        if (key->type != config_type::list) {
+            return config_change_error{
+                error_code::invalid_config,
+                std::string("Config value ") +
+                    (op == config_operation::append ? "append" : "subtract") +
+                    " is not allowed for config key: " + c.name};
+        }
+        auto items = split_csv(current_value(out, c.name, broker));
+        for (const auto& item : split_csv(*c.value)) {
+            auto at = std::find(items.begin(), items.end(), item);
+            if (op == config_operation::append && at == items.end()) items.push_back(item);
+            if (op == config_operation::subtract && at != items.end()) items.erase(at);
+        }
+        out[c.name] = join_csv(items);
+    }
+    if (auto problem = topic_config::validate_all(out, broker)) {
+        return config_change_error{error_code::invalid_config, *problem};
+    }
+    return out;
+}
+
+}  // namespace runnel::server
