@@ -106,6 +106,7 @@ GROUP_SUBSCRIBED_TO_TOPIC = 86
 FENCED_MEMBER_EPOCH = 110
 UNRELEASED_INSTANCE_ID = 111
 UNSUPPORTED_ASSIGNOR = 112
+INVALID_REGULAR_EXPRESSION = 128
 STALE_MEMBER_EPOCH = 113
 
 # errors a group client retries after a short pause (coordinator still loading / moving)

@@ -197,10 +197,13 @@ class ConsumerGroupProtocolTest(BrokerTestCase):
                                          subscribed_topic_names=[self.topic], topic_partitions={})
         self.assertEqual(res["error_code"], kw.INVALID_REQUEST, "no rebalance timeout")
         res = c.consumer_group_heartbeat(1, group, member_id="x", member_epoch=0,
+                                         rebalance_timeout_ms=1000, topic_partitions={})
+        self.assertEqual(res["error_code"], kw.INVALID_REQUEST, "neither names nor a regex")
+        res = c.consumer_group_heartbeat(1, group, member_id="x", member_epoch=0,
                                          rebalance_timeout_ms=1000,
-                                         subscribed_topic_regex="cg.*",
-                                         topic_partitions={})
-        self.assertEqual(res["error_code"], kw.INVALID_REQUEST)
+                                         subscribed_topic_regex="cg(", topic_partitions={})
+        self.assertEqual(res["error_code"], kw.INVALID_REGULAR_EXPRESSION)
+        self.assertIn("cg(", res["error_message"])
         res = c.consumer_group_heartbeat(1, group, member_id="x", member_epoch=4)
         self.assertEqual(res["error_code"], kw.GROUP_ID_NOT_FOUND)
         m = Member(self, group)

@@ -160,6 +160,29 @@ class KafkaToolsTest(BrokerTestCase):
         self.assertEqual(set(sizes), {topic + "-0", topic + "-1"})
         self.assertGreater(sum(sizes.values()), 500)
 
+    def test_java_consumer_with_the_kip848_protocol(self):
+        """The Java KafkaConsumer with group.protocol=consumer (KIP-848): the broker assigns;
+        kafka-consumer-groups describes the live members."""
+        topic, group = unique_name("tool-848"), unique_name("j848")
+        self.tool("kafka-topics.sh", "--create", "--topic", topic, "--partitions", "3")
+        self.produce_lines(topic, ["m%d" % i for i in range(6)])
+        cmd = [KAFKA_TOOL, "kafka-console-consumer.sh", "--bootstrap-server",
+               self.broker.bootstrap, "--topic", topic, "--group", group, "--from-beginning",
+               "--command-property", "group.protocol=consumer"]
+        consumer = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                    text=True)
+        self.addCleanup(lambda: consumer.poll() is None and consumer.kill())
+        got = [consumer.stdout.readline().strip() for _ in range(6)]
+        self.assertEqual(sorted(got), ["m%d" % i for i in range(6)])
+        out = self.tool("kafka-consumer-groups.sh", "--describe", "--group", group, "--members")
+        # One member holding the 3 partitions.
+        self.assertRegex(out, r"%s\s+\S+\s+/127\.0\.0\.1\s+\S+\s+3" % re.escape(group))
+        out = self.tool("kafka-consumer-groups.sh", "--describe", "--group", group, "--state")
+        self.assertRegex(out, r"%s\s+\S+\s+\(0\)\s+uniform\s+Stable\s+1" % re.escape(group))
+        consumer.terminate()
+        consumer.wait(timeout=30)
+        consumer.stdout.close()
+
     def test_perf_tests_and_idempotent_default_producer(self):
         topic = unique_name("tool-perf")
         self.tool("kafka-topics.sh", "--create", "--topic", topic, "--partitions", "2")

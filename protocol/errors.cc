@@ -262,6 +262,8 @@ std::string_view error_name(error_code e) {
             return "DUPLICATE_VOTER";
         case error_code::voter_not_found:
             return "VOTER_NOT_FOUND";
+        case error_code::invalid_regular_expression:
+            return "INVALID_REGULAR_EXPRESSION";
     }
     return "UNKNOWN";  // a value outside the enum (e.g. a code from a newer peer)
 }

@@ -137,6 +137,7 @@ enum class error_code : int16_t {
     invalid_voter_key = 125,
     duplicate_voter = 126,
     voter_not_found = 127,
+    invalid_regular_expression = 128,  // KIP-848: a SubscribedTopicRegex RE2 cannot compile
 };
 
 constexpr int16_t to_wire(error_code e) { return static_cast<int16_t>(e); }

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Runnel needs, skipping those already present.
 #   scripts/install-deps.sh          build dependencies
-#   scripts/install-deps.sh --test   also the test clients (librdkafka, kcat, kafka-python, ...,
-#                                    and Apache Kafka's Java tools through Maven: see
-#                                    scripts/install-java-clients.sh)
+#   scripts/install-deps.sh --test   also the test clients: Debian's (librdkafka, kcat,
+#                                    kafka-python 2, confluent-kafka 1.7), today's Python clients
+#                                    in a venv (scripts/install-python-clients.sh) and Apache
+#                                    Kafka's Java tools through Maven (install-java-clients.sh)
 #   scripts/install-deps.sh --bench  also what scripts/bench.sh draws its charts with (matplotlib)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
     libboost1.81-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
-    zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
+    zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libre2-dev)
 test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat iproute2 clang-format maven openjdk-17-jdk-headless
-    python3-kafka python3-confluent-kafka
+    python3-kafka python3-confluent-kafka python3-venv
     python3-lz4 python3-snappy python3-zstandard)
 bench_pkgs=(python3-matplotlib)
 
@@ -28,14 +29,18 @@ missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-java_clients() {
+# Clients from PyPI and Maven Central, into caches outside the clone.
+other_clients() {
     for arg in "$@"; do
-        [[ "$arg" == --test ]] && "$(dirname "${BASH_SOURCE[0]}")/install-java-clients.sh"
+        if [[ "$arg" == --test ]]; then
+            "$(dirname "${BASH_SOURCE[0]}")/install-python-clients.sh"
+            "$(dirname "${BASH_SOURCE[0]}")/install-java-clients.sh"
+        fi
     done
     return 0
 }
 if [[ ${#missing[@]} -eq 0 ]]; then
-    java_clients "$@"
+    other_clients "$@"
     exit 0
 fi
 
@@ -45,4 +50,4 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-java_clients "$@"
+other_clients "$@"

@@ -12,6 +12,8 @@ std::shared_ptr<topics_snapshot> topics_snapshot::with(
     if (auto old = next->find(t->name)) {
         next->by_id.erase(old->id);
         next->partition_count -= old->partition_count();
+    } else {
+        ++next->names_version;
     }
     next->partition_count += t->partition_count();
     next->by_id[t->id] = t;
@@ -25,6 +27,7 @@ std::shared_ptr<topics_snapshot> topics_snapshot::without(std::string_view name)
         next->partition_count -= old->partition_count();
         next->by_id.erase(old->id);
         next->by_name.erase(next->by_name.find(name));
+        ++next->names_version;
     }
     return next;
 }

@@ -33,6 +33,9 @@ struct topics_snapshot {
     std::map<protocol::uuid, std::shared_ptr<const topic_metadata>> by_id;
     // Partitions of every topic together (runnel.max.partitions bounds it).
     int64_t partition_count = 0;
+    // Moves whenever a topic name comes or goes, so that what was computed from the set of
+    // names (regex subscriptions) can be kept until then.
+    uint64_t names_version = 0;
 
     std::shared_ptr<const topic_metadata> find(std::string_view name) const {
         auto it = by_name.find(name);

@@ -1,5 +1,7 @@
 #include "server/coordinators/groups/consumer_group.h"
 
+#include "server/coordinators/groups/topic_regex.h"
+
 #include <random>
 
 namespace runnel::server::groups {
@@ -77,11 +79,55 @@ bool consumer_group::update_topics(std::map<std::string, consumer_topic_info> to
     return true;
 }
 
+std::set<std::string> consumer_member::all_subscribed() const {
+    if (regex_topics.empty()) return subscribed_topics;
+    std::set<std::string> out = subscribed_topics;
+    out.insert(regex_topics.begin(), regex_topics.end());
+    return out;
+}
+
 std::set<std::string> consumer_group::subscribed_topic_names() const {
     std::set<std::string> out;
-    for (const auto& [id, m] : members_)
+    for (const auto& [id, m] : members_) {
         out.insert(m.subscribed_topics.begin(), m.subscribed_topics.end());
+        out.insert(m.regex_topics.begin(), m.regex_topics.end());
+    }
     return out;
+}
+
+bool consumer_group::resolve_regexes(const topic_name_source& source) {
+    std::set<std::string> in_use;
+    bool changed = false;
+    std::optional<std::vector<std::string>> names;  // listed once, when a pattern needs it
+    for (auto& [id, m] : members_) {
+        if (!m.has_regex()) {
+            if (!m.regex_topics.empty()) {
+                m.regex_topics.clear();
+                changed = true;
+            }
+            continue;
+        }
+        const std::string& pattern = *m.subscribed_topic_regex;
+        in_use.insert(pattern);
+        auto& r = regexes_[pattern];
+        if (r.version != source.version) {
+            std::string error;
+            // Checked when the member sent it, so this compiles.
+            auto re = topic_regex::compile(pattern, error);
+            if (!names) names = source.names ? source.names() : std::vector<std::string>{};
+            r.topics.clear();
+            for (const auto& name : *names) {
+                if (re && re->matches(name)) r.topics.insert(name);
+            }
+            r.version = source.version;
+        }
+        if (m.regex_topics != r.topics) {
+            m.regex_topics = r.topics;
+            changed = true;
+        }
+    }
+    std::erase_if(regexes_, [&](const auto& e) { return !in_use.count(e.first); });
+    return changed;
 }
 
 void consumer_group::maybe_update_target() {
@@ -89,7 +135,7 @@ void consumer_group::maybe_update_target() {
     assignor_input in;
     for (const auto& [id, m] : members_) {
         assignor_member am;
-        am.subscribed_topics = m.subscribed_topics;
+        am.subscribed_topics = m.all_subscribed();
         if (auto t = target_.find(id); t != target_.end()) am.current = t->second;
         in.members.emplace(id, std::move(am));
     }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -40,11 +41,25 @@ struct consumer_member {
     consumer_member_state state = consumer_member_state::stable;
     std::string client_id;
     std::string client_host;
-    std::set<std::string> subscribed_topics;
+    std::set<std::string> subscribed_topics;  // by name
+    // KIP-848 regex subscription (v1+); null or empty: none. regex_topics: what it matches now.
+    std::optional<std::string> subscribed_topic_regex;
+    std::set<std::string> regex_topics;
     std::optional<std::string> server_assignor;
     int32_t rebalance_timeout_ms = -1;
     topic_partitions_map assigned;            // owned by the member now
     topic_partitions_map pending_revocation;  // still owned, must be given up
+
+    bool has_regex() const { return subscribed_topic_regex && !subscribed_topic_regex->empty(); }
+    // Every topic the member subscribes to, by name and by regex.
+    std::set<std::string> all_subscribed() const;
+};
+
+// The topic names a regex subscription is matched against (internal topics left out), and
+// their topics_snapshot::names_version: a regex is evaluated again only when it moves.
+struct topic_name_source {
+    uint64_t version = 0;
+    std::function<std::vector<std::string>()> names;
 };
 
 class consumer_group {
@@ -72,8 +87,11 @@ class consumer_group {
     void remove_member(const std::string& id);
     // Replaces the subscribed topics' metadata; whether it changed (the caller bumps the epoch).
     bool update_topics(std::map<std::string, consumer_topic_info> topics);
-    // Union of the members' subscriptions.
+    // Union of the members' subscriptions (names and regex matches).
     std::set<std::string> subscribed_topic_names() const;
+    // Evaluates the members' regexes against `source` (each distinct pattern once per names
+    // version); whether a member's matched topics changed (the caller bumps the epoch).
+    bool resolve_regexes(const topic_name_source& source);
     // Recomputes the target assignment when the group epoch moved past the assignment epoch.
     void maybe_update_target();
     // Moves the member toward its target (CurrentAssignmentBuilder). `owned` is what the member
@@ -93,6 +111,11 @@ class consumer_group {
     std::map<std::string, topic_partitions_map> target_;
     std::map<std::string, consumer_topic_info> topics_;
     std::map<std::pair<std::string, int32_t>, std::string> owners_;
+    struct resolved_regex {
+        std::optional<uint64_t> version;  // names version it was evaluated at; none: not yet
+        std::set<std::string> topics;
+    };
+    std::map<std::string, resolved_regex> regexes_;  // by pattern
 };
 
 }  // namespace runnel::server::groups

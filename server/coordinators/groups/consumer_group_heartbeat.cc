@@ -2,6 +2,7 @@
 // leave), session and rebalance timeouts, ConsumerGroupDescribe. Mirrors Kafka's
 // GroupMetadataManager.consumerGroupHeartbeat; the groups live in memory only.
 #include "server/coordinators/groups/group_coordinator.h"
+#include "server/coordinators/groups/topic_regex.h"
 
 namespace runnel::server::groups {
 
@@ -71,9 +72,6 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
     if (req.rack_id && req.rack_id->empty()) {
         return fail(error_code::invalid_request, "RackId can't be empty.");
     }
-    if (req.subscribed_topic_regex) {
-        return fail(error_code::invalid_request, "SubscribedTopicRegex is not supported yet.");
-    }
     const int32_t epoch = req.member_epoch;
     if (ctx.api_version >= 1 && req.member_id.empty()) {
         return fail(error_code::invalid_request, "MemberId can't be empty.");
@@ -91,9 +89,11 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
             return fail(error_code::invalid_request,
                         "TopicPartitions must be empty when (re-)joining.");
         }
-        if (!req.subscribed_topic_names || req.subscribed_topic_names->empty()) {
+        // An empty list of names or an empty regex joins subscribed to nothing, as in Kafka.
+        if (!req.subscribed_topic_names && !req.subscribed_topic_regex) {
             return fail(error_code::invalid_request,
-                        "SubscribedTopicNames must be set in first request.");
+                        "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null "
+                        "when (re-)joining.");
         }
     } else if (epoch == static_leave_epoch) {
         if (req.member_id.empty()) {
@@ -102,6 +102,14 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
         if (!req.instance_id) return fail(error_code::invalid_request, "InstanceId can't be null.");
     } else {
         return fail(error_code::invalid_request, "MemberEpoch is invalid.");
+    }
+    if (req.subscribed_topic_regex && !req.subscribed_topic_regex->empty()) {
+        std::string why;
+        if (!topic_regex::compile(*req.subscribed_topic_regex, why)) {
+            return fail(error_code::invalid_regular_expression,
+                        "SubscribedTopicRegex `" + *req.subscribed_topic_regex +
+                            "` is not a valid regular expression: " + why + ".");
+        }
     }
     if (req.server_assignor && !is_known_consumer_assignor(*req.server_assignor)) {
         return fail(error_code::unsupported_assignor,
@@ -206,6 +214,10 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
         if (subs != m.subscribed_topics) changed = true;
         m.subscribed_topics = std::move(subs);
     }
+    if (req.subscribed_topic_regex && req.subscribed_topic_regex != m.subscribed_topic_regex) {
+        m.subscribed_topic_regex = req.subscribed_topic_regex;
+        changed = true;
+    }
     if (req.server_assignor && req.server_assignor != m.server_assignor) {
         m.server_assignor = req.server_assignor;
         changed = true;
@@ -221,12 +233,14 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
         mp->rack_id = m.rack_id;
         mp->rebalance_timeout_ms = m.rebalance_timeout_ms;
         mp->subscribed_topics = m.subscribed_topics;
+        mp->subscribed_topic_regex = m.subscribed_topic_regex;
         mp->server_assignor = m.server_assignor;
     } else {
         mp = &g.put_member(std::move(m));
     }
-    // The subscribed topics' metadata (new topics, partition counts) may have moved too; one
-    // bump of the group epoch for all of it.
+    // The subscribed topics' metadata (new topics, partition counts, what regexes match) may
+    // have moved too; one bump of the group epoch for all of it.
+    if (g.resolve_regexes(ctx.topic_names)) changed = true;
     std::map<std::string, consumer_topic_info> topics;
     for (const auto& name : g.subscribed_topic_names()) {
         if (ctx.topics) {
@@ -328,6 +342,7 @@ msg::consumer_group_describe_response::described_group group_coordinator::consum
         dm.client_id = m.client_id;
         dm.client_host = m.client_host;
         dm.subscribed_topic_names.assign(m.subscribed_topics.begin(), m.subscribed_topics.end());
+        dm.subscribed_topic_regex = m.subscribed_topic_regex;
         dm.assignment = to_assignment(m.assigned);
         if (const auto* t = g->target_of(id)) dm.target_assignment = to_assignment(*t);
     }

@@ -115,6 +115,7 @@ struct consumer_heartbeat_context {
     std::string client_id;
     std::string client_host;
     consumer_topic_resolver topics;
+    topic_name_source topic_names;  // for regex subscriptions
 };
 
 using fetch_group_result = protocol::msg::offset_fetch_response::offset_fetch_response_group;

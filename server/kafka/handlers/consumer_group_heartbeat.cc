@@ -27,11 +27,22 @@ asio::awaitable<std::optional<consumer_group_heartbeat_response>> handle(
     hc.api_version = ctx.api_version;
     hc.client_id = ctx.client_id.value_or("");
     hc.client_host = groups::client_host_of(ctx.peer);
-    hc.topics = [snap = b.topics().snapshot()](
-                    const std::string& name) -> std::optional<groups::consumer_topic_info> {
+    auto snap = b.topics().snapshot();
+    hc.topics = [snap](const std::string& name) -> std::optional<groups::consumer_topic_info> {
         auto t = snap->find(name);
         if (!t) return std::nullopt;
         return groups::consumer_topic_info{t->id, t->partition_count()};
+    };
+    // A regex never matches internal topics (__consumer_offsets, __transaction_state), as the
+    // Java consumer's pattern subscription leaves them out by default.
+    hc.topic_names.version = snap->names_version;
+    hc.topic_names.names = [snap] {
+        std::vector<std::string> names;
+        names.reserve(snap->by_name.size());
+        for (const auto& [name, t] : snap->by_name) {
+            if (!t->internal) names.push_back(name);
+        }
+        return names;
     };
     const std::string group_id = req.group_id;
     auto beat = [request = std::move(req), hc = std::move(hc)](

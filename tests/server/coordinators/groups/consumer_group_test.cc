@@ -30,6 +30,8 @@ struct cg_harness : test::harness {
     cg_harness() : test::harness(cfg()) {}
 
     std::map<std::string, consumer_topic_info> topics{{"t", {id_of(1), 4}}, {"u", {id_of(2), 2}}};
+    uint64_t names_version = 1;        // bump when `topics` gains or loses a name
+    std::optional<std::string> regex;  // sent as SubscribedTopicRegex when set
 
     // owned: topic name → partitions (null: not sent).
     msg::consumer_group_heartbeat_response beat(
@@ -43,6 +45,7 @@ struct cg_harness : test::harness {
         req.member_epoch = epoch;
         req.subscribed_topic_names = std::move(subs);
         req.server_assignor = std::move(assignor);
+        req.subscribed_topic_regex = regex;
         if (epoch == 0) {
             req.rebalance_timeout_ms = 5000;
             req.topic_partitions.emplace();
@@ -63,6 +66,12 @@ struct cg_harness : test::harness {
             auto it = topics.find(n);
             if (it == topics.end()) return std::nullopt;
             return it->second;
+        };
+        ctx.topic_names.version = names_version;
+        ctx.topic_names.names = [this] {
+            std::vector<std::string> names;
+            for (const auto& [n, info] : topics) names.push_back(n);
+            return names;
         };
         return coordinator->consumer_heartbeat(partition0, req, ctx);
     }
@@ -92,8 +101,10 @@ size_t count(const topic_partitions_map& a) {
 TEST(consumer_group, validates_first_heartbeat) {
     cg_harness h;
     EXPECT_EQ(h.beat("m", 0, std::nullopt).error_code, to_wire(error_code::invalid_request));
-    EXPECT_EQ(h.beat("m", 0, std::vector<std::string>{}).error_code,
-              to_wire(error_code::invalid_request));
+    h.regex = "t(";
+    EXPECT_EQ(h.beat("m", 0, std::vector<std::string>{"t"}).error_code,
+              to_wire(error_code::invalid_regular_expression));
+    h.regex.reset();
     EXPECT_EQ(h.beat("", 0, std::vector<std::string>{"t"}, std::nullopt, 1).error_code,
               to_wire(error_code::invalid_request));
     EXPECT_EQ(h.beat("m", 0, std::vector<std::string>{"t"}, std::nullopt, 1, "nope").error_code,
@@ -242,6 +253,39 @@ TEST(consumer_group, subscription_and_metadata_changes_bump_the_epoch) {
     auto r2 = h.beat("a", 2);
     EXPECT_EQ(r2.member_epoch, 3);
     EXPECT_EQ(h.assigned(r2)["u"], (std::set<int32_t>{0, 1, 2}));
+}
+
+TEST(consumer_group, empty_subscription_joins_with_nothing) {
+    cg_harness h;
+    auto r = h.beat("m", 0, std::vector<std::string>{});
+    EXPECT_EQ(r.error_code, 0);
+    EXPECT_EQ(r.member_epoch, 1);
+    EXPECT_EQ(h.assigned(r), topic_partitions_map{});
+}
+
+TEST(consumer_group, regex_subscription_follows_topic_names) {
+    cg_harness h;
+    h.regex = "t.*";
+    auto r = h.beat("a", 0, std::nullopt);  // a regex alone is a subscription
+    ASSERT_EQ(r.error_code, 0);
+    EXPECT_EQ(h.assigned(r), (topic_partitions_map{{"t", {0, 1, 2, 3}}}));
+    // The regex is sent once; later heartbeats leave it null and it stays.
+    h.regex.reset();
+    h.topics["t2"] = {id_of(3), 1};
+    auto same_version = h.beat("a", 1);
+    EXPECT_EQ(same_version.member_epoch, 1) << "names unchanged as far as the version says";
+    ++h.names_version;
+    auto r2 = h.beat("a", 1);
+    EXPECT_EQ(r2.member_epoch, 2);
+    EXPECT_EQ(h.assigned(r2), (topic_partitions_map{{"t", {0, 1, 2, 3}}, {"t2", {0}}}));
+    // Names and a regex together; the whole name must match ("u" is not matched by "t.*").
+    auto r3 = h.beat("a", 2, std::vector<std::string>{"u"});
+    EXPECT_EQ(h.assigned(r3),
+              (topic_partitions_map{{"t", {0, 1, 2, 3}}, {"t2", {0}}, {"u", {0, 1}}}));
+    // An empty regex ends the regex part.
+    h.regex = "";
+    auto r4 = h.beat("a", r3.member_epoch);
+    EXPECT_EQ(h.assigned(r4), (topic_partitions_map{{"u", {0, 1}}}));
 }
 
 TEST(consumer_group, range_assignor_and_describe) {
