@@ -237,6 +237,7 @@ void consumer_group::reconcile(consumer_member& m,
         set_current(m, std::move(still), std::move(revoke));
         m.previous_member_epoch = m.member_epoch;
         m.state = st::unrevoked_partitions;
+        note_owned_since(m);
         return;
     }
     set_current(m, std::move(keep), {});
@@ -245,6 +246,27 @@ void consumer_group::reconcile(consumer_member& m,
         m.member_epoch = assignment_epoch_;
     }
     m.state = unreleased ? st::unreleased_partitions : st::stable;
+    note_owned_since(m);
+}
+
+void consumer_group::note_owned_since(consumer_member& m) {
+    auto owns = [&m](const std::string& t, int32_t p) {
+        for (const auto* a : {&m.assigned, &m.pending_revocation}) {
+            auto it = a->find(t);
+            if (it != a->end() && it->second.count(p)) return true;
+        }
+        return false;
+    };
+    std::erase_if(m.owned_since,
+                  [&](const auto& e) { return !owns(e.first.first, e.first.second); });
+    for (const auto& [t, ps] : m.assigned) {
+        for (int32_t p : ps) m.owned_since.try_emplace({t, p}, m.member_epoch);
+    }
+}
+
+bool consumer_member::owned_at(const std::string& topic, int32_t partition, int32_t epoch) const {
+    auto it = owned_since.find({topic, partition});
+    return it != owned_since.end() && it->second <= epoch;
 }
 
 }  // namespace runnel::server::groups

@@ -49,6 +49,14 @@ struct consumer_member {
     int32_t rebalance_timeout_ms = -1;
     topic_partitions_map assigned;            // owned by the member now
     topic_partitions_map pending_revocation;  // still owned, must be given up
+    // The member epoch at which the member was given each partition it owns (assigned or
+    // pending revocation): a commit sent at an older epoch is still the owner's for a partition
+    // owned since then (a heartbeat answer moving the epoch may cross the commit on the wire).
+    std::map<std::pair<std::string, int32_t>, int32_t> owned_since;
+
+    // Whether a commit made at `epoch` may cover this partition: the member owns it and has
+    // since an epoch no later than `epoch`.
+    bool owned_at(const std::string& topic, int32_t partition, int32_t epoch) const;
 
     bool has_regex() const { return subscribed_topic_regex && !subscribed_topic_regex->empty(); }
     // Every topic the member subscribes to, by name and by regex.
@@ -103,6 +111,8 @@ class consumer_group {
   private:
     void set_current(consumer_member& m, topic_partitions_map assigned,
                      topic_partitions_map pending);
+    // Records the member epoch of partitions the member got, forgets those it no longer owns.
+    static void note_owned_since(consumer_member& m);
 
     std::string id_;
     int32_t group_epoch_ = 0;

@@ -233,11 +233,13 @@ class group_coordinator {
                           const std::optional<txn_producer>& txn = std::nullopt);
     // Kafka's validateOffsetCommit / validateTransactionalOffsetCommit: whether the member may
     // commit offsets to the group. A group unknown here is created as a simple group when the
-    // generation is < 0.
-    protocol::error_code validate_commit(partition_state& ps, int32_t partition,
-                                         const std::string& group_id, const std::string& member_id,
-                                         const std::optional<std::string>& instance_id,
-                                         int32_t generation, int16_t version, bool transactional);
+    // generation is < 0. `partitions`: what a (non-transactional) commit covers; a KIP-848
+    // member may commit them at an older member epoch if it has owned them since.
+    protocol::error_code validate_commit(
+        partition_state& ps, int32_t partition, const std::string& group_id,
+        const std::string& member_id, const std::optional<std::string>& instance_id,
+        int32_t generation, int16_t version, bool transactional,
+        const std::vector<std::pair<std::string, int32_t>>& partitions = {});
     void schedule_expiry();
 
     // Keys of the timers (Kafka's classic-group timer keys).

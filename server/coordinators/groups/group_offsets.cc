@@ -1,6 +1,8 @@
 // group_coordinator: OffsetCommit, OffsetFetch, OffsetDelete, DeleteGroups and offset expiry
 // (Kafka's OffsetMetadataManager and the group clean-up of GroupCoordinatorShard), with their
 // rules for the pending offsets of open transactions.
+#include <algorithm>
+
 #include "server/coordinators/groups/commit_requests.h"
 #include "server/coordinators/groups/group_coordinator.h"
 #include "server/core/logger.h"
@@ -11,19 +13,26 @@ using protocol::error_code;
 using protocol::to_wire;
 namespace msg = protocol::msg;
 
-error_code group_coordinator::validate_commit(partition_state& ps, int32_t partition,
-                                              const std::string& group_id,
-                                              const std::string& member_id,
-                                              const std::optional<std::string>& instance_id,
-                                              int32_t generation, int16_t version,
-                                              bool transactional) {
+error_code group_coordinator::validate_commit(
+    partition_state& ps, int32_t partition, const std::string& group_id,
+    const std::string& member_id, const std::optional<std::string>& instance_id, int32_t generation,
+    int16_t version, bool transactional,
+    const std::vector<std::pair<std::string, int32_t>>& partitions) {
     if (consumer_group* cg = find_consumer_group(partition, group_id)) {
         // KIP-848 (Kafka's ConsumerGroup.validateOffsetCommit): an empty group takes commits
         // without a member (epoch < 0); otherwise the member id and member epoch must match.
         if (generation < 0 && cg->empty()) return error_code::none;
         const consumer_member* m = cg->find_member(member_id);
         if (!m) return error_code::unknown_member_id;
-        if (generation != m->member_epoch) {
+        // An older epoch is accepted for partitions the member has owned since that epoch:
+        // librdkafka commits at the epoch it knows while the heartbeat answer that moves it is
+        // on its way, and the commit is still the owner's.
+        const bool owner_since =
+            generation < m->member_epoch && !transactional && !partitions.empty() &&
+            std::all_of(partitions.begin(), partitions.end(), [&](const auto& tp) {
+                return m->owned_at(tp.first, tp.second, generation);
+            });
+        if (generation != m->member_epoch && !owner_since) {
             // A stale epoch is ILLEGAL_GENERATION for transactional commits, as in Kafka.
             return version >= 9 && !transactional ? error_code::stale_member_epoch
                                                   : error_code::illegal_generation;
@@ -53,8 +62,12 @@ msg::offset_commit_response group_coordinator::commit_offsets(int32_t partition,
         answer_all(resp, error_code::coordinator_load_in_progress);
         return resp;
     }
+    std::vector<std::pair<std::string, int32_t>> covered;
+    for (const auto& t : req.topics) {
+        for (const auto& p : t.partitions) covered.emplace_back(t.name, p.partition_index);
+    }
     if (auto e = validate_commit(*ps, partition, req.group_id, req.member_id, req.group_instance_id,
-                                 req.generation_id_or_member_epoch, version, false);
+                                 req.generation_id_or_member_epoch, version, false, covered);
         e != error_code::none) {
         answer_all(resp, e);
         return resp;

@@ -172,6 +172,30 @@ TEST(consumer_group, second_member_waits_for_revocation) {
     EXPECT_EQ(h.cg()->assignment_epoch(), 2);
 }
 
+TEST(consumer_group, commit_at_an_older_epoch_is_the_owners_for_partitions_owned_since) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});  // a: epoch 1, all of t
+    h.beat("b", 0, std::vector<std::string>{"t"});  // group epoch 2
+    auto a2 = h.beat("a", 1);                       // a must give up two
+    auto kept = h.assigned(a2);
+    auto a3 = h.beat("a", 1, std::nullopt, kept);
+    ASSERT_EQ(a3.member_epoch, 2);
+    const int32_t mine = *kept.at("t").begin();
+    int32_t given_away = -1;
+    for (int32_t p = 0; p < 4; ++p) {
+        if (!kept.at("t").count(p)) given_away = p;
+    }
+    // A commit sent at epoch 1 (the answer moving a to 2 crossed it) for a partition a has
+    // owned since epoch 1 is accepted; one for a partition a gave away is not, nor a future
+    // epoch.
+    EXPECT_EQ(h.commit("g", "a", 1, {{"t", mine, 5}}).topics[0].partitions[0].error_code, 0);
+    EXPECT_EQ(h.commit("g", "a", 1, {{"t", given_away, 5}}).topics[0].partitions[0].error_code,
+              to_wire(error_code::stale_member_epoch));
+    EXPECT_EQ(h.commit("g", "a", 3, {{"t", mine, 5}}).topics[0].partitions[0].error_code,
+              to_wire(error_code::stale_member_epoch));
+    EXPECT_EQ(h.commit("g", "a", 2, {{"t", mine, 6}}).topics[0].partitions[0].error_code, 0);
+}
+
 TEST(consumer_group, epochs_fence_and_unknown_members) {
     cg_harness h;
     h.beat("a", 0, std::vector<std::string>{"t"});
