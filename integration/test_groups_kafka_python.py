@@ -84,6 +84,7 @@ from broker_process import BrokerTestCase, _die_with_parent, unique_name, wait_u
 from kafka import (KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata,  # noqa: E402
                    TopicPartition)
 from kafka.admin import NewTopic  # noqa: E402
+import kafka  # noqa: E402
 import kafka.errors as Errors  # noqa: E402
 
 GROUP_BROKER_PROPERTIES = {
@@ -97,6 +98,70 @@ GROUP_BROKER_PROPERTIES = {
 def make_admin(bootstrap):
     return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000,
                             client_id=unique_name("kp-admin"))
+
+
+# The group admin calls of kafka-python 2.x (Debian's 2.0.2) and 3.x (the project venv's) differ
+# in names and shapes (3.0 renamed them and returns dicts); the tests see one view of both.
+KAFKA_PYTHON_3 = int(kafka.__version__.split(".")[0]) >= 3
+
+
+class GroupView:
+    """A described group: state, protocol_type, protocol, members."""
+
+    def __init__(self, group, state, protocol_type, protocol, members):
+        self.group, self.state = group, state
+        self.protocol_type, self.protocol, self.members = protocol_type, protocol, members
+
+
+class MemberView:
+    def __init__(self, member_id, client_id, client_host, subscription, partitions):
+        self.member_id, self.client_id, self.client_host = member_id, client_id, client_host
+        self.subscription, self.partitions = subscription, partitions  # [topic], [partition]
+
+
+def admin_offsets(a, group, partitions=None):
+    """{TopicPartition: OffsetAndMetadata} the group has committed."""
+    if KAFKA_PYTHON_3:
+        return a.list_group_offsets({group: partitions})[group]
+    return a.list_consumer_group_offsets(group, partitions=partitions)
+
+
+def admin_groups(a):
+    """{group id: protocol type}."""
+    if KAFKA_PYTHON_3:
+        return {g["group_id"]: g["protocol_type"] for g in a.list_groups()}
+    return dict(a.list_consumer_groups())
+
+
+def admin_describe(a, group):
+    if KAFKA_PYTHON_3:
+        d = a.describe_groups([group])[group]
+        members = [MemberView(m["member_id"], m["client_id"], m["client_host"],
+                              (m.get("member_metadata") or {}).get("topics", []),
+                              sorted(p for tp in (m.get("member_assignment") or {}).get(
+                                  "assigned_partitions", []) for p in tp["partitions"]))
+                   for m in d["members"]]
+        return GroupView(d["group_id"], d["group_state"], d["protocol_type"],
+                         d["protocol_data"], members)
+    (d,) = a.describe_consumer_groups([group])
+    if d.error_code != 0:
+        raise AssertionError("DescribeGroups error %d" % d.error_code)
+    members = [MemberView(m.member_id, m.client_id, m.client_host,
+                          m.member_metadata.subscription if m.member_metadata else [],
+                          sorted(tp.partition for tp in m.member_assignment.partitions())
+                          if m.member_assignment else [])
+               for m in d.members]
+    return GroupView(d.group, d.state, d.protocol_type, d.protocol, members)
+
+
+def admin_delete(a, group):
+    """The outcome of deleting one group, by Kafka error name ("NoError" when deleted)."""
+    if KAFKA_PYTHON_3:
+        outcome = a.delete_groups([group])[group]
+        return "NoError" if outcome == "OK" else str(outcome)
+    ((name, error),) = a.delete_consumer_groups([group])
+    assert name == group
+    return error.__name__
 
 
 def create_topic(bootstrap, topic, partitions):
@@ -137,11 +202,11 @@ def end_offsets(bootstrap, topic, partitions):
 
 
 def committed_via_admin(bootstrap, group, topic=None, partitions=None):
-    """{partition: (offset, metadata)} from KafkaAdminClient.list_consumer_group_offsets."""
+    """{partition: (offset, metadata)} from the admin client's committed offsets."""
     a = make_admin(bootstrap)
     try:
         tps = None if partitions is None else [TopicPartition(topic, p) for p in partitions]
-        res = a.list_consumer_group_offsets(group, partitions=tps)
+        res = admin_offsets(a, group, tps)
     finally:
         a.close()
     return {tp.partition: (om.offset, om.metadata) for tp, om in res.items()
@@ -495,10 +560,10 @@ class CommittedOffsetsTest(GroupTestCase):
                          [(1, o) for o in range(4, 10)], "resumes from the committed offsets")
         a = make_admin(bs)
         try:
-            groups = dict(a.list_consumer_groups())
+            groups = admin_groups(a)
             self.assertIn(group, groups)
             self.assertEqual(groups[group], "", "a group only used for offsets has no protocol")
-            (desc,) = a.describe_consumer_groups([group])
+            desc = admin_describe(a, group)
             self.assertEqual(desc.state, "Empty")
             self.assertEqual(desc.members, [])
         finally:
@@ -523,11 +588,10 @@ class AdminAndLagTest(GroupTestCase):
 
         a = make_admin(bs)
         self.addCleanup(a.close)
-        groups = dict(a.list_consumer_groups())
+        groups = admin_groups(a)
         self.assertEqual(groups.get(group), "consumer")
 
-        (desc,) = a.describe_consumer_groups([group])
-        self.assertEqual(desc.error_code, 0)
+        desc = admin_describe(a, group)
         self.assertEqual(desc.group, group)
         self.assertEqual(desc.state, "Stable")
         self.assertEqual(desc.protocol_type, "consumer")
@@ -538,27 +602,26 @@ class AdminAndLagTest(GroupTestCase):
             m = by_client[w.name]
             self.assertTrue(m.member_id.startswith(w.name + "-"), m.member_id)
             self.assertIn("127.0.0.1", m.client_host)
-            self.assertEqual(m.member_metadata.subscription, [topic])
-            self.assertEqual(sorted(tp.partition for tp in m.member_assignment.partitions()),
-                             split[w.name])
+            self.assertEqual(m.subscription, [topic])
+            self.assertEqual(m.partitions, split[w.name])
 
-        offsets = a.list_consumer_group_offsets(group)
+        offsets = admin_offsets(a, group)
         self.assertEqual({(tp.topic, tp.partition): om.offset for tp, om in offsets.items()},
                          {(topic, p): 10 for p in range(4)})
 
         # a group with members cannot be deleted
-        self.assertEqual(a.delete_consumer_groups([group]), [(group, Errors.NonEmptyGroupError)])
-        self.assertEqual(len(a.list_consumer_group_offsets(group)), 4)
+        self.assertEqual(admin_delete(a, group), "NonEmptyGroupError")
+        self.assertEqual(len(admin_offsets(a, group)), 4)
 
         w1.stop()
         w2.stop()
         self.check_workers(w1, w2)
-        (desc,) = a.describe_consumer_groups([group])
+        desc = admin_describe(a, group)
         self.assertEqual((desc.state, desc.members), ("Empty", []))
-        self.assertEqual(a.delete_consumer_groups([group]), [(group, Errors.NoError)])
-        self.assertEqual(a.list_consumer_group_offsets(group), {}, "offsets of a deleted group")
-        self.assertNotIn(group, dict(a.list_consumer_groups()))
-        (desc,) = a.describe_consumer_groups([group])
+        self.assertEqual(admin_delete(a, group), "NoError")
+        self.assertEqual(admin_offsets(a, group), {}, "offsets of a deleted group")
+        self.assertNotIn(group, admin_groups(a))
+        desc = admin_describe(a, group)
         self.assertEqual(desc.state, "Dead")
         # and a new member of the same group name starts from scratch (auto_offset_reset)
         c = KafkaConsumer(**consumer_config(bs, group, client_id=unique_name("kp-after-delete")))
@@ -577,7 +640,7 @@ class AdminAndLagTest(GroupTestCase):
         a = make_admin(self.broker.bootstrap)
         self.addCleanup(a.close)
         group = unique_name("kp-grp-never")
-        self.assertEqual(a.delete_consumer_groups([group]), [(group, Errors.GroupIdNotFoundError)])
+        self.assertEqual(admin_delete(a, group), "GroupIdNotFoundError")
 
     def test_lag_per_partition(self):
         """What `kafka-consumer-groups --describe` shows: committed offset, log end offset and
