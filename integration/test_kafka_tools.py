@@ -183,6 +183,42 @@ class KafkaToolsTest(BrokerTestCase):
         consumer.wait(timeout=30)
         consumer.stdout.close()
 
+    def test_seed_commands_with_the_kafka_2_8_tools(self):
+        """The seed tutorials' own commands, with the Kafka 2.8 tools they were written for:
+        kafka-console-producer --broker-list (gone from 4.x), the consumer, topics, groups."""
+        old = [KAFKA_TOOL, "--release", "2.8"]
+        topic, group = unique_name("seed-hw4"), unique_name("seed-readers")
+        out = subprocess.run(old + ["kafka-topics.sh", "--create", "--bootstrap-server",
+                                    self.broker.bootstrap, "--replication-factor", "1",
+                                    "--partitions", "2", "--topic", topic],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             timeout=RUN_TIMEOUT)
+        self.assertEqual(out.returncode, 0, out.stdout)
+        self.assertIn("Created topic %s." % topic, out.stdout)
+        p = subprocess.run(old + ["kafka-console-producer.sh", "--broker-list",
+                                  self.broker.bootstrap, "--topic", topic],
+                           input="hello\nfrom\nthe seeds\n", stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run(old + ["kafka-console-consumer.sh", "--bootstrap-server",
+                                  self.broker.bootstrap, "--topic", topic, "--from-beginning",
+                                  "--group", group, "--max-messages", "3",
+                                  "--timeout-ms", "20000"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=RUN_TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sorted(p.stdout.splitlines()), ["from", "hello", "the seeds"])
+        p = subprocess.run(old + ["kafka-consumer-groups.sh", "--bootstrap-server",
+                                  self.broker.bootstrap, "--describe", "--group", group],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=RUN_TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lags = re.findall(r"%s\s+%s\s+\d+\s+(\d+)\s+(\d+)\s+(\d+)" % (
+            re.escape(group), re.escape(topic)), p.stdout)
+        self.assertEqual(len(lags), 2, p.stdout)
+        self.assertEqual(sum(int(end) for _, end, _ in lags), 3)
+        self.assertEqual([lag for _, _, lag in lags], ["0", "0"])
+
     def test_perf_tests_and_idempotent_default_producer(self):
         topic = unique_name("tool-perf")
         self.tool("kafka-topics.sh", "--create", "--topic", topic, "--partitions", "2")
