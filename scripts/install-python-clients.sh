@@ -16,5 +16,5 @@ fi
 echo "installing the Python clients of integration/python/requirements.txt into $venv"
 mkdir -p "$(dirname "$venv")"
 /usr/bin/python3 -m venv "$venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --use-pep517 -r "$requirements"
 echo "$want" >"$stamp"
