@@ -298,6 +298,8 @@ TEST(BrokerConfigTest, ShippedServerPropertiesLoads) {
     EXPECT_EQ(c.listeners, std::vector{plaintext("PLAINTEXT", "127.0.0.1", 9092)});
     EXPECT_EQ(c.log_dirs, std::vector<std::string>{"./data"});
     EXPECT_EQ(c.num_partitions, 1);
+    // As Kafka's shipped single-node file: the first consumer of a tutorial reads at once.
+    EXPECT_EQ(c.group_initial_rebalance_delay_ms, 0);
     EXPECT_TRUE(c.ignored_keys.empty());
     EXPECT_TRUE(c.warnings.empty());
 }
