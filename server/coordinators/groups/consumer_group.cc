@@ -73,6 +73,29 @@ void consumer_group::remove_member(const std::string& id) {
     ++group_epoch_;
 }
 
+consumer_member* consumer_group::find_static_member(const std::string& instance_id) {
+    for (auto& [id, m] : members_) {
+        if (m.instance_id == instance_id) return &m;
+    }
+    return nullptr;
+}
+
+consumer_member& consumer_group::replace_static_member(const std::string& old_id,
+                                                       const std::string& new_id) {
+    auto node = members_.extract(old_id);
+    consumer_member m = std::move(node.mapped());
+    m.member_id = new_id;
+    m.member_epoch = m.previous_member_epoch;  // the epoch it had before leaving
+    for (auto& [tp, owner] : owners_) {
+        if (owner == old_id) owner = new_id;
+    }
+    if (auto t = target_.extract(old_id)) {
+        t.key() = new_id;
+        target_.insert(std::move(t));
+    }
+    return members_.emplace(new_id, std::move(m)).first->second;
+}
+
 bool consumer_group::update_topics(std::map<std::string, consumer_topic_info> topics) {
     if (topics == topics_) return false;
     topics_ = std::move(topics);

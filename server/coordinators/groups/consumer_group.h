@@ -93,6 +93,11 @@ class consumer_group {
     consumer_member& put_member(consumer_member m);
     // Removes the member and its partitions, bumps the group epoch.
     void remove_member(const std::string& id);
+    // The member holding static instance id `instance_id`, if any.
+    consumer_member* find_static_member(const std::string& instance_id);
+    // A static member back under a new member id (KIP-848): it takes over the member that left
+    // with epoch -2 — its partitions, target, epoch before leaving — with no rebalance.
+    consumer_member& replace_static_member(const std::string& old_id, const std::string& new_id);
     // Replaces the subscribed topics' metadata; whether it changed (the caller bumps the epoch).
     bool update_topics(std::map<std::string, consumer_topic_info> topics);
     // Union of the members' subscriptions (names and regex matches).

@@ -1,6 +1,7 @@
 // KIP-848 consumer groups on the coordinator: ConsumerGroupHeartbeat (join, subscribe, reconcile,
 // leave), session and rebalance timeouts, ConsumerGroupDescribe. Mirrors Kafka's
-// GroupMetadataManager.consumerGroupHeartbeat; the groups live in memory only.
+// GroupMetadataManager.consumerGroupHeartbeat, static members included; the groups live in memory
+// only.
 #include "server/coordinators/groups/group_coordinator.h"
 #include "server/coordinators/groups/topic_regex.h"
 
@@ -146,11 +147,22 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
 
     // Leaving.
     if (epoch == leave_epoch || epoch == static_leave_epoch) {
-        if (!g.find_member(req.member_id)) {
+        consumer_member* leaving = g.find_member(req.member_id);
+        if (!leaving) {
             return fail(error_code::unknown_member_id,
                         "Member " + req.member_id + " is not a member of group " + group_id + ".");
         }
-        fence_consumer_member(partition, group_id, req.member_id);
+        if (epoch == static_leave_epoch && leaving->instance_id) {
+            // A static member going away for a restart keeps its partitions until it comes back
+            // under its instance id or its session times out (the timer already running).
+            if (leaving->member_epoch != static_leave_epoch) {
+                leaving->previous_member_epoch = leaving->member_epoch;
+                leaving->member_epoch = static_leave_epoch;
+            }
+            timers_.cancel(rebalance_key(group_id, req.member_id));
+        } else {
+            fence_consumer_member(partition, group_id, req.member_id);
+        }
         resp.member_id = req.member_id;
         resp.member_epoch = epoch;
         return resp;
@@ -160,7 +172,24 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
     std::string member_id = req.member_id;
     consumer_member m;
     bool is_new = false;
-    if (epoch == 0) {
+    consumer_member* returning = nullptr;  // a static member back under a new member id
+    if (epoch == 0 && req.instance_id) {
+        if (consumer_member* old = g.find_static_member(*req.instance_id);
+            old && old->member_id != member_id) {
+            if (old->member_epoch != static_leave_epoch) {
+                return fail(error_code::unreleased_instance_id,
+                            "Static member " + old->member_id + " with instance id " +
+                                *req.instance_id + " is not released yet.");
+            }
+            if (member_id.empty()) member_id = random_member_id();
+            timers_.cancel(session_key(group_id, old->member_id));
+            timers_.cancel(rebalance_key(group_id, old->member_id));
+            returning = &g.replace_static_member(old->member_id, member_id);
+        }
+    }
+    if (returning) {
+        m = *returning;
+    } else if (epoch == 0) {
         if (member_id.empty()) member_id = random_member_id();
         if (g.find_member(member_id)) {
             // Rejoining: the old incarnation's partitions are released first.

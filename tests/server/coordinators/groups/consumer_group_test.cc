@@ -30,8 +30,9 @@ struct cg_harness : test::harness {
     cg_harness() : test::harness(cfg()) {}
 
     std::map<std::string, consumer_topic_info> topics{{"t", {id_of(1), 4}}, {"u", {id_of(2), 2}}};
-    uint64_t names_version = 1;        // bump when `topics` gains or loses a name
-    std::optional<std::string> regex;  // sent as SubscribedTopicRegex when set
+    uint64_t names_version = 1;           // bump when `topics` gains or loses a name
+    std::optional<std::string> regex;     // sent as SubscribedTopicRegex when set
+    std::optional<std::string> instance;  // sent as InstanceId when set
 
     // owned: topic name → partitions (null: not sent).
     msg::consumer_group_heartbeat_response beat(
@@ -46,6 +47,7 @@ struct cg_harness : test::harness {
         req.subscribed_topic_names = std::move(subs);
         req.server_assignor = std::move(assignor);
         req.subscribed_topic_regex = regex;
+        req.instance_id = instance;
         if (epoch == 0) {
             req.rebalance_timeout_ms = 5000;
             req.topic_partitions.emplace();
@@ -249,6 +251,61 @@ TEST(consumer_group, session_expiry_fences_member) {
     EXPECT_EQ(h.cg()->find_member("b"), nullptr) << "b's session expired";
     EXPECT_EQ(count(h.cg()->find_member("a")->assigned), 4u);
     EXPECT_EQ(h.beat("b", 2).error_code, to_wire(error_code::unknown_member_id));
+}
+
+TEST(consumer_group, static_member_keeps_its_partitions_while_it_restarts) {
+    cg_harness h;
+    h.instance = "instance-a";
+    auto a = h.beat("a", 0, std::vector<std::string>{"t"});
+    h.instance.reset();
+    h.beat("b", 0, std::vector<std::string>{"t"});
+    auto* am = h.cg()->find_member("a");
+    auto a2 = h.beat("a", 1, std::nullopt, am->assigned);  // a gives up two
+    auto a3 = h.beat("a", 1, std::nullopt, h.assigned(a2));
+    auto b2 = h.beat("b", 2);
+    const auto a_parts = h.cg()->find_member("a")->assigned;
+    ASSERT_EQ(count(a_parts), 2u);
+    const int32_t group_epoch = h.cg()->group_epoch();
+
+    // a leaves as a static member (epoch -2): nothing moves, the group epoch stays.
+    h.instance = "instance-a";
+    EXPECT_EQ(h.beat("a", -2).member_epoch, -2);
+    EXPECT_EQ(h.cg()->group_epoch(), group_epoch);
+    EXPECT_EQ(count(h.cg()->find_member("b")->assigned), 2u);
+    // a's new process joins with the same instance id under a new member id: it takes over.
+    h.timers.advance(1000);
+    auto back = h.beat("a-restarted", 0, std::vector<std::string>{"t"});
+    ASSERT_EQ(back.error_code, 0);
+    EXPECT_EQ(*back.member_id, "a-restarted");
+    EXPECT_EQ(h.assigned(back), a_parts) << "the same partitions, no rebalance";
+    EXPECT_EQ(back.member_epoch, a3.member_epoch);
+    EXPECT_EQ(h.cg()->group_epoch(), group_epoch);
+    EXPECT_EQ(h.cg()->find_member("a"), nullptr);
+    // Another process claiming the instance id while it is in use: refused.
+    auto twin = h.beat("a-twin", 0, std::vector<std::string>{"t"});
+    EXPECT_EQ(twin.error_code, to_wire(error_code::unreleased_instance_id));
+    (void)a;
+    (void)b2;
+}
+
+TEST(consumer_group, static_member_that_does_not_return_is_removed_after_its_session) {
+    cg_harness h;
+    h.instance = "instance-a";
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    h.instance.reset();
+    h.beat("b", 0, std::vector<std::string>{"t"});
+    h.instance = "instance-a";
+    h.beat("a", -2);
+    h.instance.reset();
+    for (int i = 0; i < 4; ++i) {  // b keeps heartbeating; a never comes back
+        h.timers.advance(3000);
+        auto* b = h.cg()->find_member("b");
+        h.beat("b", b->member_epoch, std::nullopt, b->assigned);
+    }
+    EXPECT_EQ(h.cg()->find_member("a"), nullptr) << "its session expired";
+    auto* b = h.cg()->find_member("b");
+    h.beat("b", b->member_epoch, std::nullopt, b->assigned);
+    EXPECT_EQ(count(h.cg()->find_member("b")->assigned), 4u) << "b took a's partitions";
 }
 
 TEST(consumer_group, rebalance_timeout_fences_a_member_that_does_not_revoke) {
