@@ -160,6 +160,27 @@ class KafkaToolsTest(BrokerTestCase):
         self.assertEqual(set(sizes), {topic + "-0", topic + "-1"})
         self.assertGreater(sum(sizes.values()), 500)
 
+    def test_quotas_reassignments_and_elections_on_one_node(self):
+        """The admin tools that ask about replicas and quotas get a single node's honest answers:
+        no quotas set, no reassignment in progress, every leader already the preferred one."""
+        topic = unique_name("tool-elect")
+        self.tool("kafka-topics.sh", "--create", "--topic", topic, "--partitions", "2")
+        out = self.tool("kafka-configs.sh", "--describe", "--entity-type", "clients")
+        self.assertNotIn("Quota configs", out)
+        self.assertIn("No partition reassignments found.",
+                      self.tool("kafka-reassign-partitions.sh", "--list"))
+        out = self.tool("kafka-leader-election.sh", "--election-type", "preferred", "--topic",
+                        topic, "--partition", "1")
+        self.assertIn("Valid replica already elected for partitions %s-1" % topic, out)
+        # What Runnel does not build yet fails with the Java client's own unsupported message.
+        p = subprocess.run([KAFKA_TOOL, "kafka-configs.sh", "--bootstrap-server",
+                            self.broker.bootstrap, "--alter", "--entity-type", "clients",
+                            "--entity-name", "app", "--add-config", "producer_byte_rate=1024"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=RUN_TIMEOUT)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("The node does not support ALTER_CLIENT_QUOTAS", p.stdout)
+
     def test_java_consumer_with_the_kip848_protocol(self):
         """The Java KafkaConsumer with group.protocol=consumer (KIP-848): the broker assigns;
         kafka-consumer-groups describes the live members."""

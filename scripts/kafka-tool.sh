@@ -53,6 +53,8 @@ else
         kafka-log-dirs) main=org.apache.kafka.tools.LogDirsCommand ;;
         kafka-broker-api-versions) main=org.apache.kafka.tools.BrokerApiVersionsCommand ;;
         kafka-features) main=org.apache.kafka.tools.FeatureCommand ;;
+        kafka-reassign-partitions) main=org.apache.kafka.tools.reassign.ReassignPartitionsCommand ;;
+        kafka-leader-election) main=org.apache.kafka.tools.LeaderElectionCommand ;;
         *) echo "scripts/kafka-tool.sh: unknown tool $tool" >&2; exit 2 ;;
     esac
 fi

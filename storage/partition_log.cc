@@ -128,6 +128,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batches,
     for (size_t pos = 0; pos < batches.size();) {
         uint8_t* p = batches.data() + pos;
         bl::store_i64(p + bl::base_offset, offset);
+        bl::store_i32(p + bl::partition_leader_epoch, leader_epoch_);  // outside the CRC
         offset += int64_t{bl::load_i32(p + bl::last_offset_delta)} + 1;
         pos += bl::log_overhead + static_cast<size_t>(bl::load_i32(p + bl::batch_length));
     }
@@ -150,9 +151,8 @@ result<append_info> partition_log::append_marker(int64_t producer_id, int16_t pr
     marker_append m{producer_id, producer_epoch, coordinator_epoch,
                     result == protocol::txn_result::commit, timestamp};
     if (auto ec = producers_.check_marker(m)) return ec;
-    // Leader epoch 0: every partition's leader epoch on a single node (KIP-320).
-    auto batch = protocol::build_end_txn_marker_batch({producer_id, producer_epoch, timestamp, 0},
-                                                      {result, coordinator_epoch});
+    auto batch = protocol::build_end_txn_marker_batch(
+        {producer_id, producer_epoch, timestamp, leader_epoch_}, {result, coordinator_epoch});
     int64_t now = now_ms();
     const int64_t offset = next_offset_;
     auto rolled = roll_if_needed(static_cast<int64_t>(batch.size()), offset, now);

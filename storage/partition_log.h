@@ -230,6 +230,10 @@ class partition_log {
     // roll and close(). Still valid after close() (for the checkpoint).
     int64_t recovery_point() const { return recovery_point_; }
     int64_t log_end_offset() const { return next_offset_; }
+    // The leader epoch appends are written in (stamped into every batch, as Kafka's leader does).
+    // A single node leads in epoch 0 forever; replication will set it on each leader change.
+    int32_t leader_epoch() const { return leader_epoch_; }
+    void set_leader_epoch(int32_t epoch) { leader_epoch_ = epoch; }
     // The offset the next appended record gets (equal to log_end_offset for now).
     int64_t next_offset() const { return next_offset_; }
     // The last stable offset: the first offset of the earliest open transaction (not below the
@@ -356,6 +360,7 @@ class partition_log {
     log_config config_;
     std::vector<segment> segments_;  // sorted by base offset; back() is the active one
     int64_t next_offset_ = 0;
+    int32_t leader_epoch_ = 0;
     int64_t log_start_offset_ = 0;
     int64_t recovery_point_ = 0;
     int64_t unflushed_messages_ = 0;

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "protocol/codec.h"
+#include "protocol/errors.h"
 #include "server/cluster/topic_registry.h"
 #include "server/core/shard.h"
 
@@ -18,6 +19,7 @@ struct partition_work {
     shard_id owner = 0;
     protocol::uuid topic_id{};
     int32_t index = 0;
+    int32_t leader_epoch = 0;  // the partition's, when the request was read
 };
 
 inline size_t make_slot(size_t topic, size_t partition) { return (topic << 32) | partition; }
@@ -32,7 +34,20 @@ inline bool locate_partition(const topic_metadata* topic, int32_t index, size_t 
     w.owner = topic->partitions[static_cast<size_t>(index)].owner;
     w.topic_id = topic->id;
     w.index = index;
+    w.leader_epoch = topic->partitions[static_cast<size_t>(index)].leader_epoch;
     return true;
+}
+
+// KIP-320's fencing of a request that says which leader epoch its sender knows (-1: none):
+// a newer one than ours means our metadata is behind (UNKNOWN_LEADER_EPOCH, the client retries);
+// an older one means the client's is (FENCED_LEADER_EPOCH, it refreshes its metadata).
+inline protocol::error_code leader_epoch_check(const partition_work& w,
+                                               int32_t client_leader_epoch) {
+    if (client_leader_epoch < 0 || client_leader_epoch == w.leader_epoch) {
+        return protocol::error_code::none;
+    }
+    return client_leader_epoch > w.leader_epoch ? protocol::error_code::unknown_leader_epoch
+                                                : protocol::error_code::fenced_leader_epoch;
 }
 
 }  // namespace runnel::server

@@ -16,6 +16,9 @@ namespace runnel::server {
 struct partition_placement {
     shard_id owner = 0;   // the shard that owns this partition's log
     std::string log_dir;  // the log.dirs entry holding <topic>-<partition>/
+    // KIP-320's leader epoch. A single node leads every partition from its creation in epoch 0
+    // and never hands leadership over; replication will bump it on every leader change.
+    int32_t leader_epoch = 0;
 };
 
 struct topic_metadata {

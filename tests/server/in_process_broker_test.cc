@@ -224,6 +224,97 @@ TEST(InProcessBroker, AlterConfigsReplacesTheWholeSet) {
               to_wire(error_code::invalid_request));
 }
 
+offset_for_leader_epoch_request epoch_query(const std::string& topic, int32_t partition,
+                                            int32_t current_epoch, int32_t epoch) {
+    offset_for_leader_epoch_request req;
+    req.replica_id = -1;
+    auto& t = req.topics.emplace_back();
+    t.topic = topic;
+    auto& p = t.partitions.emplace_back();
+    p.partition = partition;
+    p.current_leader_epoch = current_epoch;
+    p.leader_epoch = epoch;
+    return req;
+}
+
+// KIP-320: the epoch every partition is led in ends at the log end offset; other epochs are
+// unknown to the log (-1, -1); a client claiming a newer current epoch is told UNKNOWN, an older
+// one FENCED; Metadata and fetched batches carry the same epoch.
+TEST(InProcessBroker, OffsetForLeaderEpochAnswersTheEndOfTheEpoch) {
+    in_process_broker b;
+    kafka_test_client c(b.port());
+    ASSERT_EQ(c.call<create_topics_api_key>(one_topic("epochs", 1), 5).topics[0].error_code, 0);
+    EXPECT_EQ(produce_one(c, "epochs", 10), 0);
+    EXPECT_EQ(produce_one(c, "epochs", 10), 0);
+
+    auto at = [&](int32_t current, int32_t epoch, int16_t version = 4) {
+        auto r = c.call<offset_for_leader_epoch_api_key>(epoch_query("epochs", 0, current, epoch),
+                                                         version);
+        EXPECT_EQ(r.topics.size(), 1u);
+        return r.topics[0].partitions[0];
+    };
+    auto current = at(0, 0);
+    EXPECT_EQ(current.error_code, 0);
+    EXPECT_EQ(current.leader_epoch, 0);
+    EXPECT_EQ(current.end_offset, 2);
+    EXPECT_EQ(at(-1, 0, 2).end_offset, 2);  // v2, no fencing asked for
+    auto later = at(-1, 3);
+    EXPECT_EQ(later.error_code, 0);
+    EXPECT_EQ(later.leader_epoch, -1);
+    EXPECT_EQ(later.end_offset, -1);
+    EXPECT_EQ(at(2, 0).error_code, to_wire(error_code::unknown_leader_epoch));
+
+    auto missing = c.call<offset_for_leader_epoch_api_key>(epoch_query("nowhere", 0, -1, 0), 4);
+    EXPECT_EQ(missing.topics[0].partitions[0].error_code,
+              to_wire(error_code::unknown_topic_or_partition));
+    auto past_end = c.call<offset_for_leader_epoch_api_key>(epoch_query("epochs", 5, -1, 0), 4);
+    EXPECT_EQ(past_end.topics[0].partitions[0].error_code,
+              to_wire(error_code::unknown_topic_or_partition));
+
+    metadata_request m;
+    auto& mt = m.topics.emplace().emplace_back();
+    mt.name = "epochs";
+    auto md = c.call<metadata_api_key>(m, 12);
+    ASSERT_EQ(md.topics.size(), 1u);
+    EXPECT_EQ(md.topics[0].partitions[0].leader_epoch, current.leader_epoch);
+}
+
+TEST(InProcessBroker, ClientQuotasAndReassignmentsAnswerNoneAndRefuseBadFilters) {
+    in_process_broker b;
+    kafka_test_client c(b.port());
+    describe_client_quotas_request all;
+    auto any_user = c.call<describe_client_quotas_api_key>(all, 1);
+    EXPECT_EQ(any_user.error_code, 0);
+    ASSERT_TRUE(any_user.entries);
+    EXPECT_TRUE(any_user.entries->empty());
+
+    auto filter = [](std::vector<std::pair<std::string, int8_t>> parts) {
+        describe_client_quotas_request r;
+        for (auto& [type, match] : parts) {
+            auto& comp = r.components.emplace_back();
+            comp.entity_type = type;
+            comp.match_type = match;
+            comp.match = "alice";
+        }
+        return r;
+    };
+    EXPECT_EQ(c.call<describe_client_quotas_api_key>(filter({{"user", 0}, {"client-id", 2}}), 0)
+                  .error_code,
+              0);
+    for (auto bad : {filter({{"tenant", 0}}), filter({{"user", 0}, {"user", 1}}),
+                     filter({{"user", 7}}), filter({{"ip", 0}, {"user", 2}})}) {
+        auto r = c.call<describe_client_quotas_api_key>(bad, 1);
+        EXPECT_EQ(r.error_code, to_wire(error_code::invalid_request));
+        EXPECT_TRUE(r.error_message && !r.error_message->empty());
+        EXPECT_FALSE(r.entries);
+    }
+
+    list_partition_reassignments_request lr;
+    auto moves = c.call<list_partition_reassignments_api_key>(lr, 0);
+    EXPECT_EQ(moves.error_code, 0);
+    EXPECT_TRUE(moves.topics.empty());
+}
+
 TEST(InProcessBroker, DescribeLogDirsListsPartitionsWithTheirSizes) {
     in_process_broker b;
     kafka_test_client c(b.port());

@@ -244,8 +244,8 @@ TEST_F(LogCleanerTest, ProducerFieldsArePreservedAndEmptyIdempotentBatchesKept) 
     protocol::batch_options o;
     o.producer_id = 77;
     o.producer_epoch = 3;
-    o.base_sequence = 0;  // a new producer starts at 0
-    o.partition_leader_epoch = 5;
+    o.base_sequence = 0;                 // a new producer starts at 0
+    log_->set_leader_epoch(5);           // stamped into the batches by append
     put({{"k1", "a"}, {"k1", "b"}}, o);  // offsets 0-1
     o.base_sequence = 2;
     put({{"k2", "x"}}, o);  // offset 2: superseded below, batch kept empty

@@ -86,6 +86,23 @@ TEST_F(PartitionLogTest, AppendStampsOffsetsAndReadsBack) {
     EXPECT_EQ(*r->bytes, both);
 }
 
+// Producers send partition_leader_epoch -1; the leader writes its own epoch into every batch it
+// appends, markers included (outside the CRC), as Kafka's LogValidator does.
+TEST_F(PartitionLogTest, AppendStampsTheLeaderEpoch) {
+    open_log();
+    auto a = append(2, 1000);
+    log_->set_leader_epoch(4);
+    auto b = append(1, 2000);
+    ASSERT_TRUE(log_->append_marker(9, 0, protocol::txn_result::abort, 0, 3000));
+    auto batches = split_batches(read_all());
+    ASSERT_EQ(batches.size(), 3u);
+    EXPECT_EQ(batches[0].partition_leader_epoch, 0);
+    EXPECT_EQ(batches[1].partition_leader_epoch, 4);
+    EXPECT_EQ(batches[2].partition_leader_epoch, 4);
+    EXPECT_EQ(bl::load_i32(a.bytes.data() + bl::partition_leader_epoch), 0);
+    EXPECT_EQ(bl::load_i32(b.bytes.data() + bl::partition_leader_epoch), 4);
+}
+
 TEST_F(PartitionLogTest, SeveralBatchesInOneAppend) {
     open_log();
     append(2, 10);

@@ -98,6 +98,7 @@ struct parsed_batch {
     int64_t last_offset;
     int64_t max_timestamp;
     size_t size;
+    int32_t partition_leader_epoch;
 };
 
 // Splits a buffer of whole batches; fails the test on a partial batch.
@@ -114,7 +115,8 @@ inline std::vector<parsed_batch> split_batches(const std::vector<uint8_t>& bytes
         EXPECT_TRUE(crc_ok(p));
         int64_t base = bl::load_i64(p);
         out.push_back({base, base + bl::load_i32(p + bl::last_offset_delta),
-                       bl::load_i64(p + bl::max_timestamp), size});
+                       bl::load_i64(p + bl::max_timestamp), size,
+                       bl::load_i32(p + bl::partition_leader_epoch)});
         pos += size;
     }
     return out;

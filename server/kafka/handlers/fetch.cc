@@ -187,9 +187,9 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
                 pd.error_code = to_wire(error_code::unknown_topic_or_partition);
                 continue;
             }
-            // Every partition's leader epoch is 0 on a single node (KIP-320).
-            if (fp.current_leader_epoch > 0) {
-                pd.error_code = to_wire(error_code::unknown_leader_epoch);
+            if (auto fenced = leader_epoch_check(r, fp.current_leader_epoch);
+                fenced != error_code::none) {
+                pd.error_code = to_wire(fenced);
                 continue;
             }
             r.fetch_offset = fp.fetch_offset;

@@ -35,7 +35,7 @@ struct offset_lookup : partition_work {
     error_code error = error_code::none;
     int64_t offset = -1;
     int64_t timestamp = -1;
-    int32_t leader_epoch = -1;
+    int32_t found_epoch = -1;        // the leader epoch the found offset was written in
     std::vector<int64_t> old_style;  // v0
 };
 
@@ -69,12 +69,12 @@ void look_up(kafka_services& b, shard_id owner, offset_lookup& q) {
     switch (q.target) {
         case latest_timestamp:
             q.offset = fetchable_end;
-            q.leader_epoch = 0;
+            q.found_epoch = q.leader_epoch;
             return;
         case earliest_timestamp:
         case earliest_local_timestamp:
             q.offset = log.log_start_offset();
-            q.leader_epoch = 0;
+            q.found_epoch = q.leader_epoch;
             return;
         case latest_tiered_timestamp:
             return;  // no tiered storage: offset -1
@@ -91,7 +91,7 @@ void look_up(kafka_services& b, shard_id owner, offset_lookup& q) {
             if (rec && rec->first < fetchable_end) {
                 q.offset = rec->first;
                 q.timestamp = rec->second;
-                q.leader_epoch = 0;
+                q.found_epoch = q.leader_epoch;
             }
             return;
         }
@@ -123,7 +123,7 @@ void look_up(kafka_services& b, shard_id owner, offset_lookup& q) {
     if (rec && rec->first < fetchable_end) {
         q.offset = rec->first;
         q.timestamp = rec->second;
-        q.leader_epoch = 0;
+        q.found_epoch = q.leader_epoch;
     }
 }
 
@@ -147,8 +147,9 @@ asio::awaitable<std::optional<list_offsets_response>> handle(request_context& ct
                 pr.error_code = to_wire(error_code::unknown_topic_or_partition);
                 continue;
             }
-            if (rp.current_leader_epoch > 0) {
-                pr.error_code = to_wire(error_code::unknown_leader_epoch);
+            if (auto fenced = leader_epoch_check(q, rp.current_leader_epoch);
+                fenced != error_code::none) {
+                pr.error_code = to_wire(fenced);
                 continue;
             }
             q.target = rp.timestamp;
@@ -168,7 +169,7 @@ asio::awaitable<std::optional<list_offsets_response>> handle(request_context& ct
         pr.error_code = to_wire(q.error);
         pr.offset = q.offset;
         pr.timestamp = q.timestamp;
-        pr.leader_epoch = q.leader_epoch;
+        pr.leader_epoch = q.found_epoch;
         // v0 answers with a list of offsets instead of one.
         if (q.error == error_code::none && q.offset >= 0) pr.old_style_offsets = {q.offset};
     }

@@ -31,7 +31,7 @@ metadata_response::metadata_response_topic describe(const topic_metadata& t, int
         metadata_response::metadata_response_topic::metadata_response_partition mp;
         mp.partition_index = p;
         mp.leader_id = node;
-        mp.leader_epoch = 0;
+        mp.leader_epoch = t.partitions[static_cast<size_t>(p)].leader_epoch;
         mp.replica_nodes = {node};
         mp.isr_nodes = {node};
         out.partitions.push_back(std::move(mp));
