@@ -18,6 +18,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import kafka_wire as kw  # noqa: E402
 from broker_process import BrokerTestCase, unique_name, wait_until  # noqa: E402
 from ck_helpers import TIMEOUT, admin_client, make_producer, result  # noqa: E402
 
@@ -183,6 +184,55 @@ class Kip848ConfluentTest(BrokerTestCase):
         c.close()
         self.assertEqual(sum(tp.offset for tp in committed), 300)
         survivor.close()
+
+    def describe(self, group):
+        """ConsumerGroupDescribe over a raw connection (kafka_wire.py): epochs included."""
+        c = kw.Connection.to(self.broker.bootstrap, timeout=15, client_id="k848-describe")
+        try:
+            return c.consumer_group_describe([group])[group]
+        finally:
+            c.close()
+
+    def test_group_state_survives_a_broker_restart(self):
+        """The group is kept in __consumer_offsets as Kafka keeps it: after the broker is killed
+        and restarted the members carry on at their epochs with the same partitions (no
+        rebalance, the group epoch where it was), and every record is consumed once."""
+        topic, group = unique_name("k848-restart"), unique_name("k848-g")
+        self.create(topic, 4)
+        self.produce(topic, 4, 200)
+        a = self.member(group, [topic], "a")
+        b = self.member(group, [topic], "b")
+        c = self.member(group, [topic], "c")
+        poll_all([a, b, c], lambda: sum(len(m.assigned()) for m in (a, b, c)) == 4,
+                 what="three members sharing 4 partitions")
+        # c leaves: 3 joins and a leave take the group epoch to 4, higher than a group rebuilt
+        # from scratch by two members could reach.
+        c.close()
+        poll_all([a, b], lambda: len(a.assigned()) == 2 and len(b.assigned()) == 2 and
+                 sum(len(m.records) for m in (a, b, c)) == 200,
+                 what="a and b with 2 partitions each and every record consumed")
+        poll_all([a, b], lambda: self.describe(group)["state"] == "Stable",
+                 what="a stable group")
+        before = self.describe(group)
+        self.assertGreaterEqual(before["group_epoch"], 4)
+        assigned = {"a": a.assigned(), "b": b.assigned()}
+
+        self.broker.restart(hard=True)
+        self.produce(topic, 4, 200, prefix=b"after")
+        poll_all([a, b], lambda: sum(len(m.records) for m in (a, b, c)) == 400, timeout=60,
+                 what="the records produced after the restart")
+        self.assertEqual({"a": a.assigned(), "b": b.assigned()}, assigned)
+        after = self.describe(group)
+        self.assertEqual(after["error_code"], 0)
+        self.assertEqual(after["group_epoch"], before["group_epoch"])
+        self.assertEqual(after["assignment_epoch"], before["assignment_epoch"])
+        self.assertEqual({i: (m["member_epoch"], m["assignment"])
+                          for i, m in after["members"].items()},
+                         {i: (m["member_epoch"], m["assignment"])
+                          for i, m in before["members"].items()})
+        got = [(t, p, o) for m in (a, b, c) for t, p, o, _ in m.records]
+        self.assertEqual(len(got), 400)
+        self.assertEqual(len(set(got)), 400, "a record consumed twice")
 
     def test_regex_subscription_follows_new_topics(self):
         prefix = unique_name("k848re")

@@ -118,7 +118,7 @@ std::set<std::string> consumer_group::subscribed_topic_names() const {
     return out;
 }
 
-bool consumer_group::resolve_regexes(const topic_name_source& source) {
+bool consumer_group::resolve_regexes(const topic_name_source& source, int64_t now_ms) {
     std::set<std::string> in_use;
     bool changed = false;
     std::optional<std::vector<std::string>> names;  // listed once, when a pattern needs it
@@ -138,9 +138,14 @@ bool consumer_group::resolve_regexes(const topic_name_source& source) {
             // Checked when the member sent it, so this compiles.
             auto re = topic_regex::compile(pattern, error);
             if (!names) names = source.names ? source.names() : std::vector<std::string>{};
-            r.topics.clear();
+            std::set<std::string> matched;
             for (const auto& name : *names) {
-                if (re && re->matches(name)) r.topics.insert(name);
+                if (re && re->matches(name)) matched.insert(name);
+            }
+            if (matched != r.topics) {
+                r.topics = std::move(matched);
+                r.matched_version = source.version;
+                r.matched_at_ms = now_ms;
             }
             r.version = source.version;
         }
@@ -290,6 +295,98 @@ void consumer_group::note_owned_since(consumer_member& m) {
 bool consumer_member::owned_at(const std::string& topic, int32_t partition, int32_t epoch) const {
     auto it = owned_since.find({topic, partition});
     return it != owned_since.end() && it->second <= epoch;
+}
+
+}  // namespace runnel::server::groups
+
+namespace runnel::server::groups {
+
+namespace {
+
+template <class TopicPartitions>
+topic_partitions_map by_topic_name(const std::map<protocol::uuid, std::string>& names,
+                                   const std::vector<TopicPartitions>& stored) {
+    topic_partitions_map out;
+    for (const auto& tp : stored) {
+        auto n = names.find(tp.topic_id);
+        if (n == names.end() || tp.partitions.empty()) continue;
+        out[n->second].insert(tp.partitions.begin(), tp.partitions.end());
+    }
+    return out;
+}
+
+}  // namespace
+
+std::unique_ptr<consumer_group> consumer_group::restore(std::string id,
+                                                        const consumer_group_image& image) {
+    auto g = std::make_unique<consumer_group>(std::move(id));
+    g->group_epoch_ = image.epoch ? image.epoch->epoch : 0;
+    g->assignment_epoch_ = image.target_epoch ? image.target_epoch->assignment_epoch : 0;
+    std::map<protocol::uuid, std::string> names;
+    if (image.topics) {
+        for (const auto& t : image.topics->topics) {
+            g->topics_[t.topic_name] = {t.topic_id, t.num_partitions};
+            names[t.topic_id] = t.topic_name;
+        }
+    }
+    for (const auto& [pattern, r] : image.regexes) {
+        auto& match = g->regexes_[pattern];
+        match.topics.insert(r.topics.begin(), r.topics.end());
+        match.matched_version = static_cast<uint64_t>(r.version_);
+        match.matched_at_ms = r.timestamp;
+    }
+    // A member is whoever has any of the three member records (Kafka's getOrMaybeCreateMember).
+    std::set<std::string> ids;
+    for (const auto& [m, v] : image.subscriptions) ids.insert(m);
+    for (const auto& [m, v] : image.assignments) ids.insert(m);
+    for (const auto& member_id : ids) {
+        consumer_member m;
+        m.member_id = member_id;
+        if (auto s = image.subscriptions.find(member_id); s != image.subscriptions.end()) {
+            const auto& v = s->second;
+            m.instance_id = v.instance_id;
+            m.rack_id = v.rack_id;
+            m.client_id = v.client_id;
+            m.client_host = v.client_host;
+            m.subscribed_topics.insert(v.subscribed_topic_names.begin(),
+                                       v.subscribed_topic_names.end());
+            m.subscribed_topic_regex = v.subscribed_topic_regex;
+            m.rebalance_timeout_ms = v.rebalance_timeout_ms;
+            m.server_assignor = v.server_assignor;
+            if (m.has_regex()) {
+                if (auto r = g->regexes_.find(*m.subscribed_topic_regex); r != g->regexes_.end()) {
+                    m.regex_topics = r->second.topics;
+                }
+            }
+        }
+        auto& placed = g->put_member(std::move(m));
+        if (auto a = image.assignments.find(member_id); a != image.assignments.end()) {
+            const auto& v = a->second;
+            placed.member_epoch = v.member_epoch;
+            placed.previous_member_epoch = v.previous_member_epoch;
+            placed.state = v.state == 1   ? consumer_member_state::unrevoked_partitions
+                           : v.state == 2 ? consumer_member_state::unreleased_partitions
+                                          : consumer_member_state::stable;
+            g->set_current(placed, by_topic_name(names, v.assigned_partitions),
+                           by_topic_name(names, v.partitions_pending_revocation));
+            for (const auto* list : {&v.assigned_partitions, &v.partitions_pending_revocation}) {
+                for (const auto& tp : *list) {
+                    auto n = names.find(tp.topic_id);
+                    if (n == names.end()) continue;
+                    for (size_t i = 0; i < tp.partitions.size(); ++i) {
+                        const bool known = tp.assignment_epochs && i < tp.assignment_epochs->size();
+                        placed.owned_since[{n->second, tp.partitions[i]}] =
+                            known ? (*tp.assignment_epochs)[i] : placed.member_epoch;
+                    }
+                }
+            }
+        }
+        if (auto t = image.targets.find(member_id); t != image.targets.end()) {
+            g->target_[member_id] = by_topic_name(names, t->second.topic_partitions);
+        }
+    }
+    g->written_ = image;
+    return g;
 }
 
 }  // namespace runnel::server::groups

@@ -2,12 +2,14 @@
 // their subscriptions, the group epoch, the target assignment computed by a server-side assignor
 // at the assignment epoch, and each member's current assignment as it reconciles toward its
 // target. A partition newly targeted to a member is given to it only once no other member owns it
-// (assigned or pending revocation). In memory only: not written to __consumer_offsets.
+// (assigned or pending revocation). The coordinator writes the group to __consumer_offsets
+// (consumer_group_records.h) and restores it from there on load.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -16,6 +18,7 @@
 
 #include "protocol/codec.h"
 #include "server/coordinators/groups/assignor.h"
+#include "server/coordinators/groups/consumer_group_records.h"
 
 namespace runnel::server::groups {
 
@@ -70,9 +73,23 @@ struct topic_name_source {
     std::function<std::vector<std::string>()> names;
 };
 
+// A regex subscription resolved against the topic names: what it matched, and when that last
+// changed (the names version and the time: Kafka's regex record keeps both).
+struct regex_match {
+    std::optional<uint64_t> version;  // names version it was evaluated at; none: not yet
+    std::set<std::string> topics;
+    uint64_t matched_version = 0;
+    int64_t matched_at_ms = 0;
+};
+
 class consumer_group {
   public:
     explicit consumer_group(std::string id) : id_(std::move(id)) {}
+    // The group as its records in __consumer_offsets describe it (loading). Assignments stored
+    // by topic id are read back by name through the image's subscribed topics; the regexes are
+    // evaluated again at the next heartbeat.
+    static std::unique_ptr<consumer_group> restore(std::string id,
+                                                   const consumer_group_image& image);
 
     const std::string& id() const { return id_; }
     int32_t group_epoch() const { return group_epoch_; }
@@ -81,7 +98,11 @@ class consumer_group {
     consumer_member* find_member(const std::string& id);
     const topic_partitions_map* target_of(const std::string& member_id) const;
     const std::map<std::string, consumer_topic_info>& topics() const { return topics_; }
+    const std::map<std::string, regex_match>& regex_matches() const { return regexes_; }
     bool empty() const { return members_.empty(); }
+    // What the group's records in __consumer_offsets say (the image last written or loaded).
+    const consumer_group_image& written() const { return written_; }
+    void set_written(consumer_group_image image) { written_ = std::move(image); }
 
     // "Empty", "Assigning", "Reconciling" or "Stable" (Kafka's ConsumerGroupState).
     std::string state() const;
@@ -103,8 +124,9 @@ class consumer_group {
     // Union of the members' subscriptions (names and regex matches).
     std::set<std::string> subscribed_topic_names() const;
     // Evaluates the members' regexes against `source` (each distinct pattern once per names
-    // version); whether a member's matched topics changed (the caller bumps the epoch).
-    bool resolve_regexes(const topic_name_source& source);
+    // version); whether a member's matched topics changed (the caller bumps the epoch). `now_ms`
+    // dates a changed match.
+    bool resolve_regexes(const topic_name_source& source, int64_t now_ms = 0);
     // Recomputes the target assignment when the group epoch moved past the assignment epoch.
     void maybe_update_target();
     // Moves the member toward its target (CurrentAssignmentBuilder). `owned` is what the member
@@ -126,11 +148,8 @@ class consumer_group {
     std::map<std::string, topic_partitions_map> target_;
     std::map<std::string, consumer_topic_info> topics_;
     std::map<std::pair<std::string, int32_t>, std::string> owners_;
-    struct resolved_regex {
-        std::optional<uint64_t> version;  // names version it was evaluated at; none: not yet
-        std::set<std::string> topics;
-    };
-    std::map<std::string, resolved_regex> regexes_;  // by pattern
+    std::map<std::string, regex_match> regexes_;  // by pattern
+    consumer_group_image written_;
 };
 
 }  // namespace runnel::server::groups

@@ -1,9 +1,10 @@
 // KIP-848 consumer groups on the coordinator: ConsumerGroupHeartbeat (join, subscribe, reconcile,
 // leave), session and rebalance timeouts, ConsumerGroupDescribe. Mirrors Kafka's
-// GroupMetadataManager.consumerGroupHeartbeat, static members included; the groups live in memory
-// only.
+// GroupMetadataManager.consumerGroupHeartbeat, static members included. Every change is written
+// to __consumer_offsets before the answer (persist_consumer_group) and restored on load.
 #include "server/coordinators/groups/group_coordinator.h"
 #include "server/coordinators/groups/topic_regex.h"
+#include "server/core/logger.h"
 
 namespace runnel::server::groups {
 
@@ -50,11 +51,73 @@ void group_coordinator::schedule_consumer_session(int32_t partition, const std::
                      });
 }
 
-void group_coordinator::fence_consumer_member(int32_t partition, const std::string& group_id,
-                                              const std::string& member_id) {
+void group_coordinator::schedule_consumer_rebalance(int32_t partition, const std::string& group_id,
+                                                    const consumer_member& m) {
+    const int32_t fence_epoch = m.member_epoch;
+    const std::string member_id = m.member_id;
+    timers_.schedule(rebalance_key(group_id, member_id), std::max(m.rebalance_timeout_ms, 0),
+                     [this, partition, group_id, member_id, fence_epoch] {
+                         auto* cg = find_consumer_group(partition, group_id);
+                         auto* cm = cg ? cg->find_member(member_id) : nullptr;
+                         if (cm && cm->member_epoch == fence_epoch &&
+                             cm->state == consumer_member_state::unrevoked_partitions) {
+                             fence_consumer_member(partition, group_id, member_id);
+                         }
+                     });
+}
+
+error_code group_coordinator::fence_consumer_member(int32_t partition, const std::string& group_id,
+                                                    const std::string& member_id, bool persist) {
     timers_.cancel(session_key(group_id, member_id));
     timers_.cancel(rebalance_key(group_id, member_id));
-    if (auto* g = find_consumer_group(partition, group_id)) g->remove_member(member_id);
+    auto* g = find_consumer_group(partition, group_id);
+    if (!g) return error_code::none;
+    g->remove_member(member_id);
+    return persist ? persist_consumer_group(partition, *g) : error_code::none;
+}
+
+error_code group_coordinator::persist_consumer_group(int32_t partition, consumer_group& g,
+                                                     std::vector<group_record> before) {
+    consumer_group_image now = image_of(g);
+    for (auto& r : records_between(g.id(), g.written(), now)) before.push_back(std::move(r));
+    if (before.empty()) return error_code::none;
+    if (auto ec = write(partition, before, false)) return append_error_to_response(ec);
+    g.set_written(std::move(now));
+    return error_code::none;
+}
+
+std::vector<group_record> group_coordinator::consumer_group_tombstones(const consumer_group& g) {
+    std::vector<group_record> out;
+    for (auto& r : records_between(g.id(), g.written(), {})) out.push_back(std::move(r));
+    return out;
+}
+
+void group_coordinator::restore_consumer_groups(int32_t partition, partition_state& ps) {
+    size_t groups = 0, members = 0;
+    for (const auto& [id, image] : ps.consumer_images) {
+        if (image == consumer_group_image{}) continue;  // deleted
+        auto g = consumer_group::restore(id, image);
+        // Offsets replayed before the group's first record made a simple group to hold them.
+        if (auto c = ps.groups.find(id); c != ps.groups.end() && c->second->members().empty()) {
+            ps.groups.erase(c);
+        }
+        // Kafka's onLoaded: every member gets a new session, and one still revoking partitions
+        // its rebalance timeout.
+        for (const auto& [member_id, m] : g->members()) {
+            schedule_consumer_session(partition, id, member_id);
+            if (m.state == consumer_member_state::unrevoked_partitions) {
+                schedule_consumer_rebalance(partition, id, m);
+            }
+            ++members;
+        }
+        ps.consumer_groups[id] = std::move(g);
+        ++groups;
+    }
+    ps.consumer_images.clear();
+    if (groups) {
+        server_log().info("__consumer_offsets-{}: loaded {} consumer group(s) with {} member(s)",
+                          partition, groups, members);
+    }
 }
 
 msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
@@ -122,6 +185,7 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
     if (!ps) return fail(error_code::not_coordinator, "");
     if (ps->loading) return fail(error_code::coordinator_load_in_progress, "");
     const std::string& group_id = req.group_id;
+    std::vector<group_record> replaced;  // the tombstone of a classic group giving way
     // A classic group of that id: refused while it has members; an empty one gives way.
     if (auto it = ps->groups.find(group_id); it != ps->groups.end()) {
         if (!it->second->members().empty()) {
@@ -132,6 +196,7 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
             timers_.cancel(join_key(group_id));
             timers_.cancel(sync_key(group_id));
             ps->groups.erase(it);
+            replaced.push_back(group_tombstone(group_id));
         }
     }
     auto git = ps->consumer_groups.find(group_id);
@@ -160,8 +225,12 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
                 leaving->member_epoch = static_leave_epoch;
             }
             timers_.cancel(rebalance_key(group_id, req.member_id));
-        } else {
-            fence_consumer_member(partition, group_id, req.member_id);
+            if (auto e = persist_consumer_group(partition, g); e != error_code::none) {
+                return fail(e, "");
+            }
+        } else if (auto e = fence_consumer_member(partition, group_id, req.member_id);
+                   e != error_code::none) {
+            return fail(e, "");
         }
         resp.member_id = req.member_id;
         resp.member_epoch = epoch;
@@ -193,7 +262,7 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
         if (member_id.empty()) member_id = random_member_id();
         if (g.find_member(member_id)) {
             // Rejoining: the old incarnation's partitions are released first.
-            fence_consumer_member(partition, group_id, member_id);
+            fence_consumer_member(partition, group_id, member_id, false);
         }
         m.member_id = member_id;
         is_new = true;
@@ -269,7 +338,7 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
     }
     // The subscribed topics' metadata (new topics, partition counts, what regexes match) may
     // have moved too; one bump of the group epoch for all of it.
-    if (g.resolve_regexes(ctx.topic_names)) changed = true;
+    if (g.resolve_regexes(ctx.topic_names, timers_.now_ms())) changed = true;
     std::map<std::string, consumer_topic_info> topics;
     for (const auto& name : g.subscribed_topic_names()) {
         if (ctx.topics) {
@@ -296,20 +365,13 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
     schedule_consumer_session(partition, group_id, member_id);
     if (mp->state == consumer_member_state::unrevoked_partitions) {
         if (state_before != consumer_member_state::unrevoked_partitions || is_new) {
-            const int32_t fence_epoch = mp->member_epoch;
-            timers_.schedule(rebalance_key(group_id, member_id),
-                             std::max(mp->rebalance_timeout_ms, 0),
-                             [this, partition, group_id, member_id, fence_epoch] {
-                                 auto* cg = find_consumer_group(partition, group_id);
-                                 auto* cm = cg ? cg->find_member(member_id) : nullptr;
-                                 if (cm && cm->member_epoch == fence_epoch &&
-                                     cm->state == consumer_member_state::unrevoked_partitions) {
-                                     fence_consumer_member(partition, group_id, member_id);
-                                 }
-                             });
+            schedule_consumer_rebalance(partition, group_id, *mp);
         }
     } else {
         timers_.cancel(rebalance_key(group_id, member_id));
+    }
+    if (auto e = persist_consumer_group(partition, g, std::move(replaced)); e != error_code::none) {
+        return fail(e, "");
     }
 
     resp.member_id = member_id;

@@ -97,7 +97,7 @@ void group_coordinator::put_committed(partition_state& ps, const std::string& gr
                                       const std::string& topic, int32_t p, const offset_entry& e) {
     // Offsets committed without group management create a "simple" group to hold them (not for
     // a KIP-848 consumer group, which holds its own).
-    if (!ps.consumer_groups.count(group)) get_or_create_group(ps, group);
+    if (!is_consumer_group(ps, group)) get_or_create_group(ps, group);
     ps.offsets[group][topic][p] = e;
 }
 
@@ -113,7 +113,7 @@ void group_coordinator::apply(partition_state& ps, const group_record& r, int64_
                 return;
             }
             // Kafka creates the simple group for a transactional commit too.
-            if (!ps.consumer_groups.count(k.group)) get_or_create_group(ps, k.group);
+            if (!is_consumer_group(ps, k.group)) get_or_create_group(ps, k.group);
             ps.pending.put(txn_producer_id, k.group, k.topic, k.partition, e);
             return;
         }
@@ -125,6 +125,12 @@ void group_coordinator::apply(partition_state& ps, const group_record& r, int64_
         t->second.erase(k.partition);
         if (t->second.empty()) g->second.erase(t);
         if (g->second.empty()) ps.offsets.erase(g);
+        return;
+    }
+    if (const auto* cg = std::get_if<consumer_group_record>(&r)) {
+        // Loading: applied to the group's image; the group is restored when loading ends.
+        // Live, the records were made from the group's change (persist_consumer_group).
+        if (ps.loading) apply_record(ps.consumer_images[cg->group_id], *cg);
         return;
     }
     const auto& gm = std::get<group_metadata_record>(r);
@@ -170,10 +176,15 @@ void group_coordinator::replay_marker(int32_t partition, int64_t producer_id, bo
     if (auto* ps = state_of(partition)) end_transaction(partition, *ps, producer_id, commit);
 }
 
+bool group_coordinator::is_consumer_group(const partition_state& ps, const std::string& id) {
+    return ps.consumer_groups.count(id) || ps.consumer_images.count(id);
+}
+
 void group_coordinator::finish_load(int32_t partition) {
     auto* ps = state_of(partition);
     if (!ps) return;
     ps->loading = false;
+    restore_consumer_groups(partition, *ps);
     size_t members = 0;
     for (auto& [id, g] : ps->groups) {
         std::vector<std::string> ids;

@@ -14,8 +14,8 @@
 // group_join.cc (JoinGroup and the rebalance), group_members.cc (SyncGroup, Heartbeat,
 // LeaveGroup, session expiry), group_offsets.cc (offsets, DeleteGroups, expiry),
 // group_txn_offsets.cc (TxnOffsetCommit and transaction completion),
-// consumer_group_heartbeat.cc (KIP-848 consumer groups: ConsumerGroupHeartbeat / Describe, kept in
-// memory only, beside the classic groups of the same partition).
+// consumer_group_heartbeat.cc (KIP-848 consumer groups: ConsumerGroupHeartbeat / Describe, beside
+// the classic groups of the same partition; written as consumer_group_records.h says).
 #pragma once
 
 #include <cstdint>
@@ -210,12 +210,16 @@ class group_coordinator {
         bool loading = true;
         std::map<std::string, std::unique_ptr<classic_group>> groups;
         std::map<std::string, std::unique_ptr<consumer_group>> consumer_groups;  // KIP-848
-        std::map<std::string, offsets_by_topic> offsets;                         // by group id
+        // While loading: the KIP-848 groups' records so far; restored by finish_load.
+        std::map<std::string, consumer_group_image> consumer_images;
+        std::map<std::string, offsets_by_topic> offsets;  // by group id
         // Offsets of open transactions (TxnOffsetCommit), until their markers.
         pending_offsets pending;
     };
 
     partition_state* state_of(int32_t partition);
+    // Whether `id` is a KIP-848 consumer group (or, while loading, has its records).
+    static bool is_consumer_group(const partition_state& ps, const std::string& id);
     const partition_state* state_of(int32_t partition) const;
     classic_group& get_or_create_group(partition_state& ps, const std::string& id);
     // Applies a record at `record_offset` of the log; a transactional one (producer id >= 0)
@@ -274,8 +278,22 @@ class group_coordinator {
     // consumer_group_heartbeat.cc
     void schedule_consumer_session(int32_t partition, const std::string& group_id,
                                    const std::string& member_id);
-    void fence_consumer_member(int32_t partition, const std::string& group_id,
-                               const std::string& member_id);
+    void schedule_consumer_rebalance(int32_t partition, const std::string& group_id,
+                                     const consumer_member& m);
+    // Removes the member (its session is over, it left, or it rejoins as new); with `persist`
+    // writes the group's records. The append's error, if any.
+    protocol::error_code fence_consumer_member(int32_t partition, const std::string& group_id,
+                                               const std::string& member_id, bool persist = true);
+    // Writes the records that bring the group's image in __consumer_offsets up to date, after
+    // `before` (records of another kind written in the same batch, e.g. a classic group's
+    // tombstone). On success the group's written image moves; on failure it stays, and the
+    // next call writes the difference again.
+    protocol::error_code persist_consumer_group(int32_t partition, consumer_group& g,
+                                                std::vector<group_record> before = {});
+    // Tombstones of every record of the group (deleted, or replaced by a classic group).
+    static std::vector<group_record> consumer_group_tombstones(const consumer_group& g);
+    // Loading done: the KIP-848 groups from their images, with their members' timers.
+    void restore_consumer_groups(int32_t partition, partition_state& ps);
 
     // group_members.cc
     void reschedule_heartbeat(int32_t partition, classic_group& g, group_member& m,

@@ -47,6 +47,9 @@ void group_coordinator::join(int32_t partition, join_params p, join_callback don
         if (!cg->second->empty()) {
             return done(join_error(p.member_id, error_code::inconsistent_group_protocol));
         }
+        if (auto ec = write(partition, consumer_group_tombstones(*cg->second), false)) {
+            return done(join_error(p.member_id, append_error_to_response(ec)));
+        }
         ps->consumer_groups.erase(cg);
     }
     const bool unknown_member = p.member_id.empty();

@@ -211,11 +211,12 @@ msg::offset_delete_response group_coordinator::delete_offsets(
 error_code group_coordinator::delete_group(int32_t partition, const std::string& group_id) {
     partition_state* ps = state_of(partition);
     if (!ps || ps->loading) return error_code::coordinator_load_in_progress;
-    if (auto cg = ps->consumer_groups.find(group_id); cg != ps->consumer_groups.end()) {
-        // A KIP-848 consumer group: deletable once it has no members. It is not persisted, so
-        // the tombstones written are its offsets' (and a group tombstone, harmless on replay).
+    std::vector<group_record> records;
+    auto cg = ps->consumer_groups.find(group_id);
+    if (cg != ps->consumer_groups.end()) {
+        // A KIP-848 consumer group: deletable once it has no members; its own records go too.
         if (!cg->second->empty()) return error_code::non_empty_group;
-        ps->consumer_groups.erase(cg);
+        records = consumer_group_tombstones(*cg->second);
     } else {
         classic_group* g = find_group(partition, group_id);
         if (!g || g->in(group_state::dead)) return error_code::group_id_not_found;
@@ -229,11 +230,11 @@ error_code group_coordinator::delete_group(int32_t partition, const std::string&
             for (const auto& [p, e] : parts) doomed.emplace(topic, p);
         }
     }
-    std::vector<group_record> records;
+    const size_t offsets_deleted = doomed.size();
     for (const auto& [topic, p] : doomed) records.push_back(offset_tombstone(group_id, topic, p));
-    records.push_back(group_tombstone(group_id));
-    const size_t offsets_deleted = records.size() - 1;
+    if (cg == ps->consumer_groups.end()) records.push_back(group_tombstone(group_id));
     if (auto ec = write(partition, records, true)) return append_error_to_response(ec);
+    if (cg != ps->consumer_groups.end()) ps->consumer_groups.erase(cg);
     server_log().info("deleted group {} and {} offset(s)", group_id, offsets_deleted);
     return error_code::none;
 }

@@ -1,6 +1,13 @@
 #include "server/coordinators/groups/group_records.h"
 
 #include "protocol/codec.h"
+#include "protocol/messages/consumer_group_current_member_assignment_key.h"
+#include "protocol/messages/consumer_group_member_metadata_key.h"
+#include "protocol/messages/consumer_group_metadata_key.h"
+#include "protocol/messages/consumer_group_partition_metadata_key.h"
+#include "protocol/messages/consumer_group_regular_expression_key.h"
+#include "protocol/messages/consumer_group_target_assignment_member_key.h"
+#include "protocol/messages/consumer_group_target_assignment_metadata_key.h"
 #include "server/coordinators/groups/classic_group.h"
 
 namespace runnel::server::groups {
@@ -41,6 +48,109 @@ std::optional<T> decode_versioned(std::span<const uint8_t> bytes, int16_t lo, in
     return out;
 }
 
+bool is_consumer_record_type(int16_t type) { return (type >= 3 && type <= 8) || type == 16; }
+
+// [int16 type][key at version 0]: the group id, and the member id or regex of the keyed types.
+template <class Key>
+std::string typed_key_bytes(consumer_record_type type, const consumer_group_record& r) {
+    Key k;
+    k.group_id = r.group_id;
+    if constexpr (requires { k.member_id; }) k.member_id = r.member_id;
+    if constexpr (requires { k.regular_expression; }) k.regular_expression = r.member_id;
+    protocol::writer w;
+    w.write_int16(static_cast<int16_t>(type));
+    k.encode(w, 0);
+    auto bytes = w.flatten();
+    return std::string(bytes.begin(), bytes.end());
+}
+
+std::string consumer_record_key(const consumer_group_record& r) {
+    using t = consumer_record_type;
+    switch (r.type) {
+        case t::group_epoch:
+            return typed_key_bytes<msg::consumer_group_metadata_key>(r.type, r);
+        case t::subscribed_topics:
+            return typed_key_bytes<msg::consumer_group_partition_metadata_key>(r.type, r);
+        case t::target_epoch:
+            return typed_key_bytes<msg::consumer_group_target_assignment_metadata_key>(r.type, r);
+        case t::member_subscription:
+            return typed_key_bytes<msg::consumer_group_member_metadata_key>(r.type, r);
+        case t::member_target:
+            return typed_key_bytes<msg::consumer_group_target_assignment_member_key>(r.type, r);
+        case t::member_assignment:
+            return typed_key_bytes<msg::consumer_group_current_member_assignment_key>(r.type, r);
+        case t::regex:
+            return typed_key_bytes<msg::consumer_group_regular_expression_key>(r.type, r);
+    }
+    return {};
+}
+
+// The key after its int16 record type, at version 0.
+template <class Key>
+bool decode_key(std::span<const uint8_t> bytes, Key& key, std::string& problem) {
+    protocol::reader r(bytes.subspan(2));
+    key.decode(r, 0);
+    if (!r.ok()) problem = "truncated consumer group key";
+    return r.ok();
+}
+
+template <class Value>
+bool decode_value(std::optional<std::span<const uint8_t>> bytes, consumer_group_record& out,
+                  std::string& problem) {
+    if (!bytes) return true;  // a tombstone
+    int16_t version = 0;
+    auto v = decode_versioned<Value>(*bytes, 0, 0, version, problem, "consumer group value");
+    if (!v) return false;
+    out.value = std::move(*v);
+    return true;
+}
+
+bool decode_consumer_record(int16_t type, std::span<const uint8_t> key,
+                            std::optional<std::span<const uint8_t>> value,
+                            consumer_group_record& out, std::string& problem) {
+    using t = consumer_record_type;
+    out.type = static_cast<t>(type);
+    auto group_only = [&]<class Key>(Key k) {
+        if (!decode_key(key, k, problem)) return false;
+        out.group_id = std::move(k.group_id);
+        return true;
+    };
+    auto keyed = [&]<class Key>(Key k) {
+        if (!decode_key(key, k, problem)) return false;
+        out.group_id = std::move(k.group_id);
+        if constexpr (requires { k.member_id; }) {
+            out.member_id = std::move(k.member_id);
+        } else {
+            out.member_id = std::move(k.regular_expression);
+        }
+        return true;
+    };
+    switch (out.type) {
+        case t::group_epoch:
+            return group_only(msg::consumer_group_metadata_key{}) &&
+                   decode_value<cgmsg::epoch>(value, out, problem);
+        case t::subscribed_topics:
+            return group_only(msg::consumer_group_partition_metadata_key{}) &&
+                   decode_value<cgmsg::topics>(value, out, problem);
+        case t::target_epoch:
+            return group_only(msg::consumer_group_target_assignment_metadata_key{}) &&
+                   decode_value<cgmsg::target_epoch>(value, out, problem);
+        case t::member_subscription:
+            return keyed(msg::consumer_group_member_metadata_key{}) &&
+                   decode_value<cgmsg::subscription>(value, out, problem);
+        case t::member_target:
+            return keyed(msg::consumer_group_target_assignment_member_key{}) &&
+                   decode_value<cgmsg::target>(value, out, problem);
+        case t::member_assignment:
+            return keyed(msg::consumer_group_current_member_assignment_key{}) &&
+                   decode_value<cgmsg::assignment>(value, out, problem);
+        case t::regex:
+            return keyed(msg::consumer_group_regular_expression_key{}) &&
+                   decode_value<cgmsg::regex>(value, out, problem);
+    }
+    return false;
+}
+
 }  // namespace
 
 protocol::record_input encode_record(const group_record& r, int64_t timestamp_ms) {
@@ -49,10 +159,16 @@ protocol::record_input encode_record(const group_record& r, int64_t timestamp_ms
     if (const auto* oc = std::get_if<offset_commit_record>(&r)) {
         in.key = versioned_bytes(oc->key_version, oc->key);
         if (oc->value) in.value = versioned_bytes(oc->value_version, *oc->value);
+    } else if (const auto* gm = std::get_if<group_metadata_record>(&r)) {
+        in.key = versioned_bytes(int16_t{2}, gm->key);
+        if (gm->value) in.value = versioned_bytes(gm->value_version, *gm->value);
     } else {
-        const auto& gm = std::get<group_metadata_record>(r);
-        in.key = versioned_bytes(int16_t{2}, gm.key);
-        if (gm.value) in.value = versioned_bytes(gm.value_version, *gm.value);
+        const auto& cg = std::get<consumer_group_record>(r);
+        in.key = consumer_record_key(cg);
+        if (cg.value) {
+            in.value =
+                std::visit([](const auto& v) { return versioned_bytes(int16_t{0}, v); }, *cg.value);
+        }
     }
     return in;
 }
@@ -95,10 +211,14 @@ decoded_record decode_record(std::optional<std::span<const uint8_t>> key,
             rec.value_version = value_version;
         }
         out.record = std::move(rec);
+    } else if (is_consumer_record_type(type)) {
+        consumer_group_record rec;
+        if (decode_consumer_record(type, *key, value, rec, out.problem))
+            out.record = std::move(rec);
     } else if (type < 0) {
         out.problem = "record type " + std::to_string(type);
     }
-    // Types 3 and up are KIP-848 consumer groups and share groups: not handled here.
+    // Other types are share and streams groups: not handled here.
     return out;
 }
 

@@ -1,7 +1,8 @@
 // The records of __consumer_offsets, in Kafka's format so Kafka's tools can read our log:
 //   key   = [int16 key version][key struct]; the key version is the record type:
 //           0, 1 = offset commit (OffsetCommitKey), 2 = classic group metadata (GroupMetadataKey),
-//           3+ = KIP-848 consumer / share group records (not written by Runnel, skipped on load)
+//           3-8, 16 = KIP-848 consumer group records (consumer_group_records.h);
+//           other types (share and streams groups) are skipped on load
 //   value = [int16 value version][value struct], or null for a tombstone.
 // Written as Kafka 4.0 writes them: OffsetCommitKey v1 + OffsetCommitValue v3 (v1 when the commit
 // carried a retention time), GroupMetadataKey v2 + GroupMetadataValue v3. Every version is read.
@@ -20,6 +21,7 @@
 #include "protocol/messages/offset_commit_key.h"
 #include "protocol/messages/offset_commit_value.h"
 #include "protocol/record_batch.h"
+#include "server/coordinators/groups/consumer_group_records.h"
 
 namespace runnel::server::groups {
 
@@ -55,7 +57,8 @@ struct group_metadata_record {
     int16_t value_version = 3;
 };
 
-using group_record = std::variant<offset_commit_record, group_metadata_record>;
+using group_record =
+    std::variant<offset_commit_record, group_metadata_record, consumer_group_record>;
 
 // The record's key and value bytes (timestamp = `timestamp_ms`).
 protocol::record_input encode_record(const group_record& r, int64_t timestamp_ms);

@@ -459,5 +459,147 @@ TEST(consumer_group, offsets_loaded_into_an_empty_classic_group_give_way) {
     EXPECT_EQ(h.committed("g", "t", 0), 5);
 }
 
+// A snapshot of what a member looks like to compare before and after a restart.
+struct member_view {
+    int32_t epoch, previous_epoch;
+    consumer_member_state state;
+    topic_partitions_map assigned, pending;
+    std::optional<topic_partitions_map> target;
+    std::set<std::string> subscribed;
+    std::optional<std::string> instance, regex;
+    bool operator==(const member_view&) const = default;
+};
+std::map<std::string, member_view> view(consumer_group& g) {
+    std::map<std::string, member_view> out;
+    for (const auto& [id, m] : g.members()) {
+        const auto* t = g.target_of(id);
+        out[id] = {
+            m.member_epoch,      m.previous_member_epoch, m.state,
+            m.assigned,          m.pending_revocation,    t ? std::optional(*t) : std::nullopt,
+            m.subscribed_topics, m.instance_id,           m.subscribed_topic_regex};
+    }
+    return out;
+}
+
+size_t consumer_records(cg_harness& h) {
+    size_t n = 0;
+    for (const auto& r : h.records()) n += std::holds_alternative<consumer_group_record>(r);
+    return n;
+}
+
+// Kafka keeps a KIP-848 group in __consumer_offsets (record types 3-8, 16): a broker restart in
+// the middle of a revocation brings back every member with its epochs, state, current and target
+// assignment; the members carry on at their epochs with no rebalance, and the revocation then
+// completes as it would have.
+TEST(consumer_group, group_survives_a_coordinator_restart) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    h.instance = "static-b";
+    h.regex = "u.*";
+    h.beat("b", 0, std::vector<std::string>{"t"});
+    h.instance.reset();
+    h.regex.reset();
+    h.beat("a", 1);  // a must give up partitions for b
+    h.commit("g", "a", 1, {{"t", 0, 42}});
+    ASSERT_EQ(h.cg()->find_member("a")->state, consumer_member_state::unrevoked_partitions);
+    const auto before = view(*h.cg());
+    const int32_t group_epoch = h.cg()->group_epoch();
+    const int32_t assignment_epoch = h.cg()->assignment_epoch();
+    EXPECT_GT(consumer_records(h), 0u);
+
+    h.restart(cg_harness::cfg());
+    auto* g = h.cg();
+    ASSERT_NE(g, nullptr);
+    EXPECT_EQ(view(*g), before);
+    EXPECT_EQ(g->group_epoch(), group_epoch);
+    EXPECT_EQ(g->assignment_epoch(), assignment_epoch);
+    EXPECT_EQ(g->topics(), h.cg()->topics());
+    EXPECT_EQ(h.group("g"), nullptr) << "the offsets belong to the consumer group";
+    EXPECT_EQ(h.committed("g", "t", 0), 42);
+    EXPECT_EQ(g->written(), image_of(*g)) << "what was loaded is what the group says";
+
+    // A plain heartbeat at the member's epoch: no fencing, nothing new to write.
+    const size_t written = consumer_records(h);
+    auto* bm = g->find_member("b");
+    h.instance = "static-b";
+    h.regex = "u.*";
+    auto b = h.beat("b", bm->member_epoch, std::nullopt, bm->assigned);
+    EXPECT_EQ(b.error_code, 0);
+    EXPECT_EQ(b.member_epoch, before.at("b").epoch);
+    EXPECT_EQ(consumer_records(h), written);
+    h.instance.reset();
+    h.regex.reset();
+    // a gives up what it must; b then gets it, at the epoch the group had reached.
+    auto* am = h.cg()->find_member("a");
+    auto a = h.beat("a", am->member_epoch, std::nullopt, am->assigned);
+    EXPECT_EQ(a.error_code, 0);
+    EXPECT_EQ(h.cg()->find_member("a")->state, consumer_member_state::stable);
+    EXPECT_EQ(h.cg()->find_member("a")->member_epoch, assignment_epoch);
+    bm = h.cg()->find_member("b");
+    h.instance = "static-b";
+    h.regex = "u.*";
+    h.beat("b", bm->member_epoch, std::nullopt, bm->assigned);
+    EXPECT_EQ(h.cg()->find_member("b")->assigned, *h.cg()->target_of("b"));
+    EXPECT_EQ(h.cg()->state(), "Stable");
+}
+
+// The loaded members get new sessions: one that never comes back is removed, and that is
+// written too, so a second restart does not bring it back.
+TEST(consumer_group, members_that_do_not_return_after_a_restart_expire) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    h.beat("b", 0, std::vector<std::string>{"t"});
+    h.restart(cg_harness::cfg());
+    ASSERT_EQ(h.cg()->members().size(), 2u);
+    for (int i = 0; i < 4; ++i) {  // only b heartbeats
+        h.timers.advance(3000);
+        auto* b = h.cg()->find_member("b");
+        h.beat("b", b->member_epoch, std::nullopt, b->assigned);
+    }
+    EXPECT_EQ(h.cg()->find_member("a"), nullptr);
+    h.restart(cg_harness::cfg());
+    ASSERT_NE(h.cg(), nullptr);
+    EXPECT_EQ(h.cg()->members().size(), 1u);
+    EXPECT_NE(h.cg()->find_member("b"), nullptr);
+}
+
+// Deleting the group writes tombstones of all its records; a classic group taking the id over
+// after a restart finds nothing of it.
+TEST(consumer_group, deleted_and_replaced_groups_stay_gone_after_a_restart) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    h.beat("a", -1);
+    ASSERT_EQ(h.coordinator->delete_group(partition0, "g"), error_code::none);
+    h.beat("x", 0, std::vector<std::string>{"t"}, std::nullopt, 1, std::nullopt, "swap");
+    h.beat("x", -1, std::nullopt, std::nullopt, 1, std::nullopt, "swap");
+    auto j = h.join_new("swap", {{"range", test::subscription({"t"})}});
+    h.timers.advance(10);
+    ASSERT_EQ(j->error(), 0);
+    auto s = h.sync("swap", j->r->member_id, j->r->generation_id, {{j->r->member_id, {}}});
+    ASSERT_EQ(s->error(), 0);
+    h.restart(cg_harness::cfg());
+    EXPECT_EQ(h.cg(), nullptr);
+    EXPECT_EQ(h.cg("swap"), nullptr);
+    ASSERT_NE(h.group("swap"), nullptr);
+    EXPECT_EQ(h.group("swap")->size(), 1u);
+}
+
+// A failed write answers the heartbeat with the append's error and is not lost: the next
+// successful write brings the log up to what the group says.
+TEST(consumer_group, a_failed_write_is_caught_up_by_the_next) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    h.fail_appends = true;
+    auto b = h.beat("b", 0, std::vector<std::string>{"t"});
+    EXPECT_NE(b.error_code, 0);
+    h.fail_appends = false;
+    auto* am = h.cg()->find_member("a");
+    EXPECT_EQ(h.beat("a", am->member_epoch, std::nullopt, am->assigned).error_code, 0);
+    EXPECT_EQ(h.cg()->written(), image_of(*h.cg()));
+    const auto before = view(*h.cg());
+    h.restart(cg_harness::cfg());
+    EXPECT_EQ(view(*h.cg()), before);
+}
+
 }  // namespace
 }  // namespace runnel::server::groups

@@ -146,12 +146,43 @@ TEST(group_records, group_metadata_written_as_v3_from_a_group) {
     EXPECT_TRUE(*back.value == v);
 }
 
-TEST(group_records, consumer_group_records_are_skipped_without_error) {
-    // Record type 3 (KIP-848 ConsumerGroupMetadataKey): not ours to read.
-    const std::string key("\x00\x03\x00\x01g", 5);
-    auto d = decode_record(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()),
-        std::nullopt);
+// KIP-848 records (types 3-8 and 16) round-trip through their Kafka bytes; share and streams
+// group records (other types) are skipped without a problem.
+TEST(group_records, consumer_group_records_round_trip) {
+    cgmsg::assignment a;
+    a.member_epoch = 7;
+    a.previous_member_epoch = 6;
+    a.state = 1;
+    auto& tp = a.assigned_partitions.emplace_back();
+    tp.topic_id[15] = 9;
+    tp.partitions = {0, 2};
+    tp.assignment_epochs = std::vector<int32_t>{5, 7};
+    std::vector<consumer_group_record> records = {
+        {consumer_record_type::member_assignment, "g", "m1", a},
+        {consumer_record_type::group_epoch, "g", "", cgmsg::epoch{}},
+        {consumer_record_type::regex, "g", "orders-.*", std::nullopt},
+    };
+    for (const auto& r : records) {
+        auto in = encode_record(r, 0);
+        auto d = decode_record(bytes_of(in.key),
+                               in.value ? std::optional(bytes_of(in.value)) : std::nullopt);
+        ASSERT_TRUE(d.problem.empty()) << d.problem;
+        ASSERT_TRUE(d.record);
+        const auto& back = std::get<consumer_group_record>(*d.record);
+        EXPECT_EQ(back.type, r.type);
+        EXPECT_EQ(back.group_id, r.group_id);
+        EXPECT_EQ(back.member_id, r.member_id);
+        EXPECT_EQ(back.value, r.value);
+    }
+    // Kafka's key layout: [int16 type][string group][string member].
+    auto in = encode_record(records[0], 0);
+    EXPECT_EQ(*in.key, std::string("\x00\x08\x00\x01g\x00\x02m1", 9));
+
+    const std::string share_key("\x00\x0b\x00\x01g", 5);  // type 11: a share group's
+    auto d =
+        decode_record(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(share_key.data()),
+                                               share_key.size()),
+                      std::nullopt);
     EXPECT_FALSE(d.record);
     EXPECT_TRUE(d.problem.empty());
 }
