@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Spark 4.2 (pyspark from the project venv, its Kafka connector from Maven), unchanged, against
+"""Spark 4.2 (pyspark from the project venv, its Kafka connectors from Maven), unchanged, against
 a real broker: the seed tutorial's sliding-window hashtag count (integration/spark/hashtags.py)
 gives the expected counts on deterministic event-time input, a second run from its checkpoint
 neither loses nor repeats input, and batch reads by offsets and by timestamp see what they
-should.
+should; the seed's DStream job (integration/spark/HashtagsDStream.java, Kafka 0-10 direct
+stream, reduceByKeyAndWindow) built and spark-submitted as a user would counts every hashtag
+once and commits its offsets to its group.
 
 Run: ~/.cache/runnel-python/venv/bin/python integration/test_spark.py [-v]   (label spark)
 """
@@ -31,6 +33,7 @@ import pyspark  # noqa: E402
 
 JAVA_CACHE = os.environ.get("RUNNEL_JAVA_CACHE", os.path.expanduser("~/.cache/runnel-java"))
 JOB = os.path.join(REPO_ROOT, "integration", "spark", "hashtags.py")
+DSTREAM_JOB = os.path.join(REPO_ROOT, "integration", "spark", "HashtagsDStream.java")
 BASE = datetime.datetime(2026, 1, 1, 12, 0, 0)  # event time of the first tweet (UTC)
 JOB_TIMEOUT = 300
 
@@ -130,6 +133,62 @@ class SparkTest(BrokerTestCase):
         self.produce(source, second)
         self.run_job(source, sink, checkpoint)
         self.assertEqual(self.latest_counts(sink), expected_counts(first + second))
+
+    def test_the_seed_dstream_job_with_the_kafka_0_10_direct_stream(self):
+        topic, group = unique_name("tweets-dstream"), unique_name("dstream")
+        self.create(topic, 2)
+        p = make_producer(self.broker.bootstrap)
+        for i in range(60):
+            tags = ["#spark"] + (["#kafka"] if i % 2 else []) + (["#runnel"] if i % 3 == 0 else [])
+            line = "tweet %d %s,2021-03-01 10:%02d:00" % (i, " ".join(tags), i)
+            p.produce(topic, value=line.encode(), partition=i % 2)
+        self.assertEqual(p.flush(TIMEOUT), 0)
+
+        # Built as the seed builds its job: compiled against Spark and the connector, packaged,
+        # and spark-submitted with the connector's jars.
+        work = os.path.join(self.broker.tmpdir, "dstream")
+        classes = os.path.join(work, "classes")
+        os.makedirs(classes)
+        spark_jars = os.path.join(os.path.dirname(pyspark.__file__), "jars", "*")
+        subprocess.run(["javac", "-nowarn", "-cp", spark_jars + ":" + self.jars.replace(",", ":"),
+                        "-d", classes, DSTREAM_JOB], check=True, timeout=JOB_TIMEOUT)
+        app = os.path.join(work, "hashtags-dstream.jar")
+        subprocess.run(["jar", "cf", app, "-C", classes, "."], check=True, timeout=60)
+        spark_submit = os.path.join(os.path.dirname(sys.executable), "spark-submit")
+        log = open(os.path.join(work, "spark.log"), "w")
+        self.addCleanup(log.close)
+        # The venv's spark-submit looks for Spark with whatever python3 is first on PATH; point
+        # it at the venv's pyspark, as a pip user exports SPARK_HOME.
+        env = dict(os.environ, SPARK_HOME=os.path.dirname(pyspark.__file__))
+        job = subprocess.Popen([spark_submit, "--jars", self.jars, "--class", "HashtagsDStream",
+                                app, self.broker.bootstrap, topic, group,
+                                os.path.join(work, "checkpoint")],
+                               stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+        self.addCleanup(lambda: job.poll() is None and job.kill())
+
+        want = "window #spark=60 #kafka=30 #runnel=20"
+        windows = []
+        deadline = time.monotonic() + JOB_TIMEOUT
+        while time.monotonic() < deadline and want not in windows:
+            line = job.stdout.readline()
+            if not line:
+                break
+            if line.startswith("window"):
+                windows.append(line.strip())
+        self.assertIn(want, windows, "the windows printed: %s (log in %s)" % (windows, work))
+        # Its offsets, committed after each batch, reach the end of both partitions.
+        c = make_consumer(self.broker.bootstrap, **{"group.id": group})
+        deadline = time.monotonic() + 60
+        while True:
+            committed = c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)],
+                                    timeout=TIMEOUT)
+            if [tp.offset for tp in committed] == [30, 30] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        c.close()
+        self.assertEqual([tp.offset for tp in committed], [30, 30])
+        job.kill()
+        job.wait()
 
     def test_batch_reads_by_offsets_and_by_timestamp(self):
         topic = unique_name("tweets-batch")
