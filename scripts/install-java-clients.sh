@@ -5,8 +5,11 @@
 #                                      -> $RUNNEL_JAVA_CACHE/classpath.txt
 #   integration/java/kafka-2.8/pom.xml Kafka 2.8.2's tools (the seed tutorials' release)
 #                                      -> $RUNNEL_JAVA_CACHE/classpath-2.8.txt
-#   integration/java/spark/pom.xml     Spark 4.2.0's Kafka connector (for the venv's pyspark)
+#   integration/java/spark/pom.xml     Spark 4.2.0's Kafka connectors (for the venv's pyspark)
 #                                      -> $RUNNEL_JAVA_CACHE/classpath-spark.txt
+#   integration/java/kafka-server/pom.xml  Apache Kafka 4.4.0's broker (the differential tests'
+#                                      oracle, the benchmarks' peer; scripts/peer/kafka.sh)
+#                                      -> $RUNNEL_JAVA_CACHE/classpath-kafka-server.txt
 # Nothing downloaded goes into the clone. A second run with the same poms downloads nothing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,3 +33,4 @@ resolve() {  # resolve <pom> <classpath file name>
 resolve "$root/integration/java/pom.xml" classpath.txt
 resolve "$root/integration/java/kafka-2.8/pom.xml" classpath-2.8.txt
 resolve "$root/integration/java/spark/pom.xml" classpath-spark.txt
+resolve "$root/integration/java/kafka-server/pom.xml" classpath-kafka-server.txt

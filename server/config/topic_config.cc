@@ -13,7 +13,7 @@ struct topic_key {
     std::string_view broker_synonym;  // first broker key it defaults to; empty if none
 };
 
-// Kafka 4.0's topic configs with their types, defaults and validators.
+// Kafka 4.4's topic configs with their types, defaults and validators.
 constexpr topic_key topic_keys[] = {
     {{"cleanup.policy", t::list, "delete", list_of(cleanup_policy_names),
       "What happens to old segments: delete, compact, or both."},
@@ -33,6 +33,10 @@ constexpr topic_key topic_keys[] = {
     {{"delete.retention.ms", t::int64, "86400000", at_least(0),
       "How long tombstones are kept in a compacted topic."},
      "log.cleaner.delete.retention.ms"},
+    {{"errors.deadletterqueue.group.enable", t::boolean, "false", no_rule(),
+      "Share groups (KIP-932) may use this topic as their dead-letter queue. Accepted; Runnel has "
+      "no share groups yet, so it has no effect."},
+     ""},
     {{"file.delete.delay.ms", t::int64, "60000", at_least(0),
       "Delay before a removed segment's files are deleted."},
      "log.segment.delete.delay.ms"},
@@ -59,10 +63,14 @@ constexpr topic_key topic_keys[] = {
     {{"max.compaction.lag.ms", t::int64, long_max_text, at_least(1),
       "Most time a record may stay uncompacted."},
      "log.cleaner.max.compaction.lag.ms"},
+    {{"max.decompressed.message.bytes", t::int32, "2147483639", at_least(0),
+      "Largest decompressed record Kafka accepts. Accepted; Runnel bounds each batch's "
+      "decompressed size instead, by max(64 MiB, 16 x its compressed size)."},
+     ""},
     {{"max.message.bytes", t::int32, "1048588", at_least(0),
       "Largest record batch accepted, in bytes."},
      "message.max.bytes"},
-    {{"message.timestamp.after.max.ms", t::int64, long_max_text, at_least(0),
+    {{"message.timestamp.after.max.ms", t::int64, "3600000", at_least(0),
       "How far in the future a CreateTime timestamp may be."},
      "log.message.timestamp.after.max.ms"},
     {{"message.timestamp.before.max.ms", t::int64, long_max_text, at_least(0),
@@ -83,6 +91,12 @@ constexpr topic_key topic_keys[] = {
     {{"preallocate", t::boolean, "false", no_rule(),
       "Preallocate segment files when they are created."},
      "log.preallocate"},
+    {{"remote.copy.lag.bytes", t::int64, "-1", at_least(-1),
+      "Tiered storage: bytes a segment may lag before it is copied (not supported by Runnel)."},
+     ""},
+    {{"remote.copy.lag.ms", t::int64, "0", at_least(0),
+      "Tiered storage: time a segment may lag before it is copied (not supported by Runnel)."},
+     ""},
     {{"remote.log.copy.disable", t::boolean, "false", no_rule(),
       "Tiered storage: stop copying segments to remote storage."},
      ""},

@@ -25,7 +25,7 @@ msg::txn_offset_commit_response group_coordinator::txn_commit_offsets(
     // The generation, member and instance ids are v3+ (KIP-447); older requests carry the
     // defaults (-1, "", null), which pass as a commit without group management.
     if (auto e = validate_commit(*ps, partition, req.group_id, req.member_id, req.group_instance_id,
-                                 req.generation_id, 0, true);
+                                 req.generation_id_or_member_epoch, 0, true);
         e != error_code::none) {
         return fail_all(e);
     }

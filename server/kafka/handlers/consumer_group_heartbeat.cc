@@ -19,8 +19,11 @@ asio::awaitable<std::optional<consumer_group_heartbeat_response>> handle(
     request_context& ctx, consumer_group_heartbeat_request req) {
     kafka_services& b = ctx.services;
     consumer_group_heartbeat_response resp;
+    // Kafka checks the request's shape first (throwIfConsumerGroupHeartbeatRequestIsInvalid):
+    // an empty group id is an invalid request here, not an invalid group id.
     if (req.group_id.empty()) {
-        resp.error_code = to_wire(error_code::invalid_group_id);
+        resp.error_code = to_wire(error_code::invalid_request);
+        resp.error_message = "GroupId can't be empty.";
         co_return resp;
     }
     groups::consumer_heartbeat_context hc;

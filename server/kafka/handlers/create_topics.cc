@@ -21,6 +21,7 @@ using topic_result = create_topics_response::creatable_topic_result;
 void fail(topic_result& r, error_code e, std::string message) {
     r.error_code = to_wire(e);
     r.error_message = std::move(message);
+    r.configs.emplace();  // v5+: Kafka answers a refused topic with no configs, not null
 }
 
 asio::awaitable<std::optional<create_topics_response>> handle(request_context& ctx,

@@ -20,6 +20,10 @@ asio::awaitable<std::optional<offset_delete_response>> handle(request_context& c
                                                               offset_delete_request req) {
     kafka_services& b = ctx.services;
     offset_delete_response resp;
+    if (req.group_id.empty()) {
+        resp.error_code = to_wire(error_code::invalid_group_id);
+        co_return resp;
+    }
     auto snap = b.topics().snapshot();
     offset_delete_request known;
     known.group_id = req.group_id;

@@ -184,12 +184,12 @@ TEST(group_txn_offsets, request_checks) {
     // v0-2 requests carry no member: accepted even though the group has members (Kafka).
     EXPECT_EQ(error(req), 0);
     req.member_id = id;
-    req.generation_id = 1;
+    req.generation_id_or_member_epoch = 1;
     EXPECT_EQ(error(req), 0);
-    req.generation_id = 2;
+    req.generation_id_or_member_epoch = 2;
     EXPECT_EQ(error(req), w(error_code::illegal_generation));
     req.member_id = "who";
-    req.generation_id = 1;
+    req.generation_id_or_member_epoch = 1;
     EXPECT_EQ(error(req), w(error_code::unknown_member_id));
     // An unknown group with a generation is ILLEGAL_GENERATION at every version.
     req.group_id = "nope";
@@ -201,7 +201,7 @@ TEST(group_txn_offsets, request_checks) {
     ASSERT_EQ(h.group("g")->state(), group_state::completing_rebalance);
     req.group_id = "g";
     req.member_id = id;
-    req.generation_id = 2;
+    req.generation_id_or_member_epoch = 2;
     EXPECT_EQ(error(req), 0);
 
     auto big = txn_request(6, 0, "g", {{"t", 0, 1}, {"t", 1, 2}});

@@ -1,0 +1,294 @@
+#!/usr/bin/python3
+"""Runnel against Apache Kafka 4.4.0 itself, side by side: the same requests go to a Kafka broker
+(scripts/peer/kafka.sh, one KRaft node) and to Runnel, both answers are decoded with a codec built
+from Kafka's own message definitions (kafka_messages.py, independent of Runnel's generated one)
+and compared field by field. ACCEPTED lists, with reasons, the differences we keep; anything else
+fails.
+
+Run: python3 integration/test_versus_kafka.py [-v]   (label versus_kafka; needs the Maven cache)
+"""
+
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from broker_process import REPO_ROOT, Broker, unique_name  # noqa: E402
+from kafka_messages import KafkaMessages, kafka_jars  # noqa: E402
+
+PEER = os.path.join(REPO_ROOT, "scripts", "peer", "kafka.sh")
+
+# Differences accepted everywhere: (path pattern, reason). A path reads like
+# "Metadata v12 .Brokers[0].Port".
+ACCEPTED = [
+    (r"\.ThrottleTimeMs$", "quota throttling is per broker and time-dependent"),
+    (r"\.ClusterId$", "each broker has its own cluster id"),
+    (r"\.Port$", "each broker has its own port"),
+    (r"\.TopicId$", "topic ids are random"),
+    (r"\.ErrorMessage$", "error messages' wording is free; codes are compared"),
+    (r"\.LogDir$", "each broker has its own log directory"),
+    (r"\.min\.insync\.replicas\.ConfigSource$",
+     "Kafka 4 formats a KRaft cluster with min.insync.replicas as a cluster-wide dynamic default "
+     "(DYNAMIC_DEFAULT_BROKER_CONFIG, for eligible leader replicas, KIP-966); Runnel has no "
+     "dynamic broker configs, so its value (the same, 1) is the default"),
+]
+
+API_VERSIONS = 18
+
+
+class Peer:
+    """Apache Kafka started by scripts/peer/kafka.sh in a temp dir of its own."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="runnel-kafka-peer-")
+        out = subprocess.run([PEER, "start", self.dir], check=True, timeout=300,
+                             stdout=subprocess.PIPE, text=True).stdout
+        self.bootstrap = out.strip().splitlines()[-1]
+
+    def stop(self):
+        subprocess.run([PEER, "stop", self.dir], timeout=120)
+        if not os.environ.get("RUNNEL_KEEP_DIRS"):
+            subprocess.run(["rm", "-rf", self.dir])
+
+
+def call(messages, bootstrap, api_key, version, body, timeout=30):
+    host, port = bootstrap.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(messages.request_frame(api_key, version, 1, body))
+        size = struct.unpack(">i", _recv(s, 4))[0]
+        cid, answer = messages.decode_response(api_key, version, _recv(s, size))
+        assert cid == 1, cid
+        return answer
+
+
+def _recv(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed after %d of %d bytes" % (len(data), n))
+        data += chunk
+    return data
+
+
+def differences(kafka, runnel, path=""):
+    """[(path, kafka's value, runnel's value)] where the two decoded answers differ."""
+    if isinstance(kafka, dict) and isinstance(runnel, dict):
+        out = []
+        for k in sorted(set(kafka) | set(runnel)):
+            out += differences(kafka.get(k), runnel.get(k), "%s.%s" % (path, k))
+        return out
+    if isinstance(kafka, list) and isinstance(runnel, list) and len(kafka) == len(runnel):
+        out = []
+        for i, (a, b) in enumerate(zip(kafka, runnel)):
+            out += differences(a, b, "%s[%d]" % (path, i))
+        return out
+    return [] if kafka == runnel else [(path, kafka, runnel)]
+
+
+def by_name(items, key="Name"):
+    """A list of structs sorted by a name field, for answers whose order is not specified."""
+    return sorted(items or [], key=lambda x: x[key])
+
+
+class VersusKafkaTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not kafka_jars():
+            subprocess.run([os.path.join(REPO_ROOT, "scripts", "install-java-clients.sh")],
+                           check=True, timeout=900)
+        cls.messages = KafkaMessages.load()
+        cls.kafka = Peer()
+        try:
+            cls.warm_up(cls.kafka.bootstrap)
+            # Node id 1 as the peer's, so that answers naming the node compare equal.
+            cls.runnel = Broker(properties={"node.id": 1, "group.initial.rebalance.delay.ms": 0},
+                                name="versus-kafka")
+            cls.warm_up(cls.runnel.bootstrap)
+        except BaseException:
+            cls.kafka.stop()
+            raise
+
+    @classmethod
+    def warm_up(cls, bootstrap):
+        """Both brokers create __consumer_offsets and __transaction_state on the first
+        FindCoordinator (Kafka answers COORDINATOR_NOT_AVAILABLE until they exist). Ask until
+        both exist, so that the comparisons see steady state."""
+        deadline = time.monotonic() + 60
+        for key_type in (0, 1):
+            while True:
+                r = call(cls.messages, bootstrap, 10, 4,
+                         {"KeyType": key_type, "CoordinatorKeys": ["warm-up"]})
+                if r["Coordinators"][0]["ErrorCode"] == 0:
+                    break
+                if time.monotonic() > deadline:
+                    raise AssertionError("Kafka's coordinators did not come up: %s" % r)
+                time.sleep(0.2)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.runnel.cleanup()
+        cls.kafka.stop()
+
+    def both(self, api_key, version, body):
+        out = []
+        for who, bootstrap in (("Kafka", self.kafka.bootstrap), ("Runnel", self.runnel.bootstrap)):
+            try:
+                out.append(call(self.messages, bootstrap, api_key, version, body))
+            except (OSError, ConnectionError) as e:
+                out.append({"_no_answer": "%s: %s" % (type(e).__name__, e)})
+        return tuple(out)
+
+    def assert_same(self, api_key, version, body, accept=(), normalize=None):
+        """Sends `body` to both; fails on any difference not accepted. `accept`: extra
+        (pattern, reason) pairs for this call; `normalize(answer)` reorders unordered lists."""
+        kafka, runnel = self.both(api_key, version, body)
+        if normalize:
+            kafka, runnel = normalize(kafka), normalize(runnel)
+        label = "%s v%d " % (self.messages.name(api_key), version)
+        rules = ACCEPTED + list(accept)
+        left = [(p, a, b) for p, a, b in differences(kafka, runnel)
+                if not any(re.search(rule, p) for rule, _ in rules)]
+        self.assertEqual(left, [], "%s: Kafka and Runnel differ on %s:\n%s" % (
+            label, body, "\n".join("  %s: Kafka %r, Runnel %r" % d for d in left)))
+        return kafka, runnel
+
+    def create_topic(self, name, partitions=1, configs=None):
+        body = {"Topics": [{"Name": name, "NumPartitions": partitions, "ReplicationFactor": 1,
+                            "Assignments": [],
+                            "Configs": [{"Name": k, "Value": v}
+                                        for k, v in (configs or {}).items()]}],
+                "TimeoutMs": 30000}
+        kafka, runnel = self.both(19, 7, body)
+        self.assertEqual(kafka["Topics"][0]["ErrorCode"], 0, kafka)
+        self.assertEqual(runnel["Topics"][0]["ErrorCode"], 0, runnel)
+
+    # ------------------------------------------------------------------ cases
+
+    def test_api_versions_at_every_version(self):
+        """The error code and the shape agree; the API list itself differs on purpose (Runnel
+        serves fewer APIs and versions), so only the APIs both serve are compared, and Runnel's
+        range must lie within Kafka's."""
+        for version in (0, 3, 4):
+            body = {"ClientSoftwareName": "versus-kafka", "ClientSoftwareVersion": "1"}
+            kafka, runnel = self.both(API_VERSIONS, version, body)
+            self.assertEqual(kafka["ErrorCode"], runnel["ErrorCode"])
+            theirs = {k["ApiKey"]: (k["MinVersion"], k["MaxVersion"]) for k in kafka["ApiKeys"]}
+            for k in runnel["ApiKeys"]:
+                self.assertIn(k["ApiKey"], theirs, "Runnel advertises an API Kafka does not")
+                lo, hi = theirs[k["ApiKey"]]
+                self.assertLessEqual(k["MaxVersion"], hi, k)
+                # Runnel keeps Produce v0-2 advertised, as Kafka did (KAFKA-18659), and serves
+                # older versions of a few APIs than Kafka 4 does (KIP-896 removed them).
+                self.assertGreaterEqual(k["MinVersion"], 0, k)
+
+    def test_every_served_api_answers_an_empty_request_alike(self):
+        """Each API Runnel advertises, at its lowest and highest version, with every field at
+        its default: Kafka's and Runnel's answers agree."""
+        hello = {"ClientSoftwareName": "versus-kafka", "ClientSoftwareVersion": "1"}
+        runnel_apis = call(self.messages, self.runnel.bootstrap, API_VERSIONS, 3,
+                           hello)["ApiKeys"]
+        kafka_lo = {k["ApiKey"]: k["MinVersion"] for k in call(
+            self.messages, self.kafka.bootstrap, API_VERSIONS, 3, hello)["ApiKeys"]}
+        # Requests a default body cannot make sensible: acks=0 Produce has no answer.
+        body_of = {0: {"Acks": 1, "TimeoutMs": 1000}}
+        # Answers listing topics in no specified order.
+        normalize_of = {3: lambda r: dict(r, Topics=by_name(r["Topics"]))}
+        skip = {
+            API_VERSIONS: "compared in test_api_versions_at_every_version",
+            27: "WriteTxnMarkers is broker-to-broker; Kafka refuses it from clients",
+        }
+        skip_versions = {
+            # Kafka never answers an AddPartitionsToTxn v4+ (the brokers' verification form)
+            # listing no transactions; Runnel answers it with an empty result at once.
+            (24, 5): "Kafka does not answer",
+        }
+        checked = 0
+        for k in runnel_apis:
+            key = k["ApiKey"]
+            if key in skip:
+                continue
+            for version in sorted({max(k["MinVersion"], kafka_lo[key]), k["MaxVersion"]}):
+                if (key, version) in skip_versions:
+                    continue
+                with self.subTest(api=self.messages.name(key), version=version):
+                    self.assert_same(key, version, body_of.get(key, {}),
+                                     normalize=normalize_of.get(key), accept=[
+                        # Without an authorizer both return all operations; Kafka counts
+                        # operations that Runnel's topics do not support.
+                        (r"AuthorizedOperations$", "see docs/compatibility.md"),
+                    ])
+                    checked += 1
+        self.assertGreater(checked, 40)
+
+    def test_metadata_for_existing_missing_and_auto_created_topics(self):
+        topic = unique_name("vk-meta")
+        self.create_topic(topic, 3)
+        normalize = lambda r: dict(r, Topics=by_name(r["Topics"]))  # noqa: E731
+        self.assert_same(3, 12, {"Topics": [{"Name": topic}, {"Name": unique_name("vk-none")}],
+                                 "AllowAutoTopicCreation": False}, normalize=normalize)
+        self.assert_same(3, 1, {"Topics": [{"Name": topic}]})
+        created = unique_name("vk-auto")
+        kafka, runnel = self.both(3, 12, {"Topics": [{"Name": created}],
+                                          "AllowAutoTopicCreation": True})
+        # Kafka answers the first request for a topic it auto-creates with UNKNOWN_TOPIC_OR_
+        # PARTITION or LEADER_NOT_AVAILABLE (its controller creates the topic asynchronously);
+        # Runnel creates it before answering and answers it ready. Both have the topic
+        # afterwards, with the same shape.
+        self.assertIn(kafka["Topics"][0]["ErrorCode"], (0, 3, 5))
+        self.assertEqual(runnel["Topics"][0]["ErrorCode"], 0)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            again = call(self.messages, self.kafka.bootstrap, 3, 12,
+                         {"Topics": [{"Name": created}], "AllowAutoTopicCreation": False})
+            if again["Topics"][0]["ErrorCode"] == 0:
+                break
+            time.sleep(0.2)
+        self.assert_same(3, 12, {"Topics": [{"Name": created}], "AllowAutoTopicCreation": False})
+
+    def test_create_topics_refusals_and_validate_only(self):
+        existing = unique_name("vk-exists")
+        self.create_topic(existing)
+        cases = [
+            ("bad/name", 1, 1, {}),
+            ("..", 1, 1, {}),
+            ("x" * 250, 1, 1, {}),
+            (unique_name("vk-parts"), 0, 1, {}),
+            (unique_name("vk-rf"), 1, 3, {}),
+            (unique_name("vk-conf"), 1, 1, {"retention.ms": "soon"}),
+            (unique_name("vk-unknown"), 1, 1, {"no.such.key": "1"}),
+            (existing, 1, 1, {}),
+        ]
+        for name, partitions, rf, configs in cases:
+            with self.subTest(topic=name[:40], partitions=partitions, rf=rf, configs=configs):
+                body = {"Topics": [{"Name": name, "NumPartitions": partitions,
+                                    "ReplicationFactor": rf, "Assignments": [],
+                                    "Configs": [{"Name": k, "Value": v}
+                                                for k, v in configs.items()]}],
+                        "TimeoutMs": 30000}
+                self.assert_same(19, 7, body)
+        # validate_only: the answer as for a real creation, and no topic afterwards.
+        name = unique_name("vk-validate")
+        body = {"Topics": [{"Name": name, "NumPartitions": 2, "ReplicationFactor": 1,
+                            "Assignments": [], "Configs": []}],
+                "TimeoutMs": 30000, "ValidateOnly": True}
+        configs_by_name = lambda r: dict(r, Topics=[dict(t, Configs={  # noqa: E731
+            c["Name"]: c for c in t["Configs"] or []}) for t in r["Topics"]])
+        kafka, runnel = self.assert_same(19, 7, body, normalize=configs_by_name)
+        self.assertEqual(runnel["Topics"][0]["ErrorCode"], 0)
+        gone = self.assert_same(3, 12, {"Topics": [{"Name": name}],
+                                        "AllowAutoTopicCreation": False})[1]
+        self.assertEqual(gone["Topics"][0]["ErrorCode"], 3, "validate_only created the topic")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
