@@ -22,6 +22,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import kafka_wire as kw  # noqa: E402
 from broker_process import REPO_ROOT, Broker, unique_name  # noqa: E402
 from kafka_messages import KafkaMessages, kafka_jars  # noqa: E402
 
@@ -34,7 +35,8 @@ ACCEPTED = [
     (r"\.ClusterId$", "each broker has its own cluster id"),
     (r"\.Port$", "each broker has its own port"),
     (r"\.TopicId$", "topic ids are random"),
-    (r"\.ErrorMessage$", "error messages' wording is free; codes are compared"),
+    (r"\.(ErrorMessage|BatchIndexErrorMessage)$",
+     "error messages' wording is free; codes (and record indexes) are compared"),
     (r"\.LogDir$", "each broker has its own log directory"),
     (r"\.min\.insync\.replicas\.ConfigSource$",
      "Kafka 4 formats a KRaft cluster with min.insync.replicas as a cluster-wide dynamic default "
@@ -171,6 +173,17 @@ class VersusKafkaTest(unittest.TestCase):
         kafka, runnel = self.both(19, 7, body)
         self.assertEqual(kafka["Topics"][0]["ErrorCode"], 0, kafka)
         self.assertEqual(runnel["Topics"][0]["ErrorCode"], 0, runnel)
+        # Kafka's broker learns of the topic from its controller a moment later; wait for it,
+        # so that what follows compares steady states.
+        deadline = time.monotonic() + 30
+        while True:
+            m = call(self.messages, self.kafka.bootstrap, 3, 12,
+                     {"Topics": [{"Name": name}], "AllowAutoTopicCreation": False})
+            t = m["Topics"][0]
+            if t["ErrorCode"] == 0 and all(p["ErrorCode"] == 0 for p in t["Partitions"]):
+                break
+            self.assertLess(time.monotonic(), deadline, "Kafka did not show %s: %s" % (name, m))
+            time.sleep(0.1)
 
     # ------------------------------------------------------------------ cases
 
@@ -288,6 +301,149 @@ class VersusKafkaTest(unittest.TestCase):
         gone = self.assert_same(3, 12, {"Topics": [{"Name": name}],
                                         "AllowAutoTopicCreation": False})[1]
         self.assertEqual(gone["Topics"][0]["ErrorCode"], 3, "validate_only created the topic")
+
+
+    # ------------------------------------------------------------------ records
+
+    def produce(self, topic, batch, partition=0, version=9, acks=-1):
+        """Produces the same batch to both; returns (Kafka's, Runnel's) partition answers after
+        checking they agree."""
+        body = {"Acks": acks, "TimeoutMs": 10000, "TopicData": [{
+            "Name": topic, "PartitionData": [{"Index": partition, "Records": batch}]}]}
+        kafka, runnel = self.assert_same(0, version, body)
+        return (kafka["Responses"][0]["PartitionResponses"][0],
+                runnel["Responses"][0]["PartitionResponses"][0])
+
+    def test_produce_answers_and_refusals(self):
+        topic = unique_name("vk-produce")
+        self.create_topic(topic, 2, {"max.message.bytes": "2000"})
+        now = int(time.time() * 1000)
+        ok = kw.build_record_batch([(b"k", b"v")] * 3, base_timestamp=now)
+        first, _ = self.produce(topic, ok)
+        self.assertEqual(first["ErrorCode"], 0)
+        self.assertEqual(self.produce(topic, ok)[0]["BaseOffset"], 3)
+        self.produce(topic, ok, version=3)
+        # Refusals, each leaving the log as it was: a bad CRC (CORRUPT_MESSAGE), a batch above
+        # max.message.bytes (MESSAGE_TOO_LARGE), a timestamp more than an hour ahead
+        # (INVALID_TIMESTAMP), a partition that does not exist, a topic that does not exist.
+        self.assertEqual(self.produce(topic, kw.corrupt_crc(ok))[0]["ErrorCode"], 2)
+        big = kw.build_record_batch([(None, b"x" * 3000)], base_timestamp=now)
+        self.assertEqual(self.produce(topic, big)[0]["ErrorCode"], 10)
+        future = kw.build_record_batch([(None, b"late")], base_timestamp=now + 2 * 3600 * 1000)
+        self.assertEqual(self.produce(topic, future)[0]["ErrorCode"], 32)
+        self.assertEqual(self.produce(topic, ok, partition=7)[0]["ErrorCode"], 3)
+        self.produce(unique_name("vk-nowhere"), ok, acks=1)
+        # Idempotence: a producer id from each broker (their own numbering); a gap in sequence
+        # numbers is OUT_OF_ORDER_SEQUENCE_NUMBER on both.
+        for who, bootstrap in (("Kafka", self.kafka.bootstrap), ("Runnel", self.runnel.bootstrap)):
+            deadline = time.monotonic() + 30
+            while True:  # Kafka's coordinator may still be loading (COORDINATOR_LOAD_IN_PROGRESS)
+                pid = call(self.messages, bootstrap, 22, 4,
+                           {"TransactionalId": None, "TransactionTimeoutMs": 60000,
+                            "ProducerId": -1, "ProducerEpoch": -1})
+                if pid["ErrorCode"] not in (14, 15) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(pid["ErrorCode"], 0, who)
+            answers = []
+            for seq in (0, 5):
+                batch = kw.build_record_batch([(None, b"i")], base_timestamp=now,
+                                              producer_id=pid["ProducerId"],
+                                              producer_epoch=pid["ProducerEpoch"],
+                                              base_sequence=seq)
+                r = call(self.messages, bootstrap, 0, 9, {
+                    "Acks": -1, "TimeoutMs": 10000, "TopicData": [{
+                        "Name": topic, "PartitionData": [{"Index": 1, "Records": batch}]}]})
+                answers.append(r["Responses"][0]["PartitionResponses"][0]["ErrorCode"])
+            self.assertEqual(answers, [0, 45], who)
+
+    def test_list_offsets_and_offset_for_leader_epoch(self):
+        topic = unique_name("vk-offsets")
+        self.create_topic(topic, 1)
+        base = int(time.time() * 1000) - 60000
+        for i, ts in enumerate((base, base + 1000, base + 500)):
+            self.produce(topic, kw.build_record_batch([(None, b"r%d" % i)] * 2, base_timestamp=ts))
+
+        def lookup(ts, version=9, partition=0, current_epoch=-1):
+            return {"ReplicaId": -1, "IsolationLevel": 0, "Topics": [{
+                "Name": topic, "Partitions": [{"PartitionIndex": partition,
+                                               "CurrentLeaderEpoch": current_epoch,
+                                               "Timestamp": ts}]}]}
+        for ts in (-2, -1, -3, base - 10, base + 700, base + 1000, base + 5000):
+            for version in (1, 9):
+                with self.subTest(timestamp=ts, version=version):
+                    self.assert_same(2, version, lookup(ts, version), accept=[
+                        (r"\.Timestamp$", "-1 for earliest/latest in both; checked otherwise"),
+                    ] if ts < 0 else [])
+        self.assert_same(2, 9, lookup(-1, partition=3))
+        self.assert_same(2, 9, lookup(-1, current_epoch=7))
+        # KIP-320: where an epoch ends.
+        for epoch, current in ((0, 0), (0, -1), (3, -1), (0, 5)):
+            with self.subTest(epoch=epoch, current=current):
+                self.assert_same(23, 4, {"ReplicaId": -1, "Topics": [{
+                    "Topic": topic, "Partitions": [{"Partition": 0, "CurrentLeaderEpoch": current,
+                                                    "LeaderEpoch": epoch}]}]})
+        self.assert_same(23, 4, {"ReplicaId": -1, "Topics": [{
+            "Topic": unique_name("vk-none"), "Partitions": [{"Partition": 0,
+                                                             "CurrentLeaderEpoch": -1,
+                                                             "LeaderEpoch": 0}]}]})
+
+
+    def fetch(self, topic, offset, version=12, isolation=0, partition=0):
+        return {"ReplicaId": -1, "MaxWaitMs": 0, "MinBytes": 0, "MaxBytes": 1 << 20,
+                "IsolationLevel": isolation, "SessionId": 0, "SessionEpoch": -1,
+                "Topics": [{"Topic": topic, "Partitions": [{
+                    "Partition": partition, "CurrentLeaderEpoch": -1, "FetchOffset": offset,
+                    "LastFetchedEpoch": -1, "LogStartOffset": -1,
+                    "PartitionMaxBytes": 1 << 20}]}],
+                "ForgottenTopicsData": [], "RackId": ""}
+
+    def test_fetch_at_before_and_past_the_end_and_after_delete_records(self):
+        """The stored batches come back byte for byte alike (base offset and leader epoch
+        stamped the same way, CRC untouched), with the same watermarks and errors."""
+        topic = unique_name("vk-fetch")
+        self.create_topic(topic, 1)
+        now = int(time.time() * 1000)
+        for i in range(3):
+            self.produce(topic, kw.build_record_batch([(b"k%d" % i, b"v")] * 2,
+                                                      base_timestamp=now + i))
+        for offset in (0, 3, 6, 7, -1):
+            for version in (4, 12):
+                with self.subTest(offset=offset, version=version):
+                    self.assert_same(1, version, self.fetch(topic, offset, version))
+        self.assert_same(1, 12, self.fetch(topic, 0, partition=4))
+        moved = self.assert_same(21, 2, {"Topics": [{"Name": topic, "Partitions": [
+            {"PartitionIndex": 0, "Offset": 2}]}], "TimeoutMs": 10000})[1]
+        self.assertEqual(moved["Topics"][0]["Partitions"][0]["LowWatermark"], 2)
+        for offset in (0, 1, 2, 4):
+            with self.subTest(after_delete_records=offset):
+                self.assert_same(1, 12, self.fetch(topic, offset))
+        self.assert_same(2, 9, {"ReplicaId": -1, "IsolationLevel": 0, "Topics": [{
+            "Name": topic, "Partitions": [{"PartitionIndex": 0, "CurrentLeaderEpoch": -1,
+                                           "Timestamp": -2}]}]})
+
+    def test_describe_configs_of_a_topic_key_by_key(self):
+        """Every topic key with its value, source, type, sensitivity and synonyms; the
+        documentation is compared for presence only (its wording is ours)."""
+        topic = unique_name("vk-configs")
+        self.create_topic(topic, 1, {"retention.ms": "123456", "cleanup.policy": "compact"})
+
+        def by_key(r):
+            out = dict(r)
+            out["Results"] = [dict(res, Configs={
+                c["Name"]: dict(c, Documentation=bool(c.get("Documentation")))
+                for c in res["Configs"]}) for res in r["Results"]]
+            return out
+        for version in (1, 4):
+            with self.subTest(version=version):
+                self.assert_same(32, version, {
+                    "Resources": [{"ResourceType": 2, "ResourceName": topic,
+                                   "ConfigurationKeys": None}],
+                    "IncludeSynonyms": True, "IncludeDocumentation": True},
+                    normalize=by_key, accept=[
+                        (r"\.min\.insync\.replicas\.(ConfigSource|IsDefault|Synonyms)$",
+                         "see min.insync.replicas in ACCEPTED"),
+                    ])
 
 
 if __name__ == "__main__":

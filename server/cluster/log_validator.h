@@ -23,6 +23,9 @@ struct produce_rules {
 struct batch_refusal {
     protocol::error_code error = protocol::error_code::none;
     std::string message;
+    // For a refusal of one record (a timestamp out of range, a null key in a compacted topic):
+    // its index in the batch, which Produce v8+ reports in RecordErrors as Kafka does.
+    std::optional<int32_t> record_index;
 };
 
 // Why `batches` for partition `topic`-`index` are refused, or nullopt. `now_ms` is the broker's

@@ -65,6 +65,8 @@ struct append_result {
     int64_t last_offset = -1;
     int64_t log_append_time = -1;
     int64_t log_start_offset = -1;
+    // A refusal of one record: its index in the batch (Produce v8+ RecordErrors).
+    std::optional<int32_t> record_index;
     // An idempotent producer's retry: answered with the original offsets, nothing written.
     bool duplicate = false;
     // End offset that must be flushed before acks other than `none` are answered; -1: none.

@@ -16,7 +16,10 @@ append_result partition::append(std::span<uint8_t> batches, storage::append_orig
             append_result r;
             r.error = refused->error;
             r.message = std::move(refused->message);
-            r.log_start_offset = log_->log_start_offset();
+            r.record_index = refused->record_index;
+            // Kafka reports the log start offset with a refused record (it read the log to
+            // validate it), and -1 with a refused batch.
+            if (r.record_index) r.log_start_offset = log_->log_start_offset();
             return r;
         }
     }

@@ -66,7 +66,7 @@ constexpr topic_key topic_keys[] = {
     {{"max.decompressed.message.bytes", t::int32, "2147483639", at_least(0),
       "Largest decompressed record Kafka accepts. Accepted; Runnel bounds each batch's "
       "decompressed size instead, by max(64 MiB, 16 x its compressed size)."},
-     ""},
+     "max.decompressed.message.bytes"},
     {{"max.message.bytes", t::int32, "1048588", at_least(0),
       "Largest record batch accepted, in bytes."},
      "message.max.bytes"},
@@ -93,10 +93,10 @@ constexpr topic_key topic_keys[] = {
      "log.preallocate"},
     {{"remote.copy.lag.bytes", t::int64, "-1", at_least(-1),
       "Tiered storage: bytes a segment may lag before it is copied (not supported by Runnel)."},
-     ""},
+     "log.remote.copy.lag.bytes"},
     {{"remote.copy.lag.ms", t::int64, "0", at_least(0),
       "Tiered storage: time a segment may lag before it is copied (not supported by Runnel)."},
-     ""},
+     "log.remote.copy.lag.ms"},
     {{"remote.log.copy.disable", t::boolean, "false", no_rule(),
       "Tiered storage: stop copying segments to remote storage."},
      ""},
@@ -166,6 +166,9 @@ std::optional<config_value> broker_value(std::string_view name, const broker_con
     if (name == "local.retention.ms") return i(b.log_local_retention_ms);
     if (name == "max.compaction.lag.ms") return i(b.log_cleaner_max_compaction_lag_ms);
     if (name == "max.message.bytes") return i(b.message_max_bytes);
+    if (name == "max.decompressed.message.bytes") return i(b.max_decompressed_message_bytes);
+    if (name == "remote.copy.lag.bytes") return i(b.log_remote_copy_lag_bytes);
+    if (name == "remote.copy.lag.ms") return i(b.log_remote_copy_lag_ms);
     if (name == "message.timestamp.after.max.ms") return i(b.log_message_timestamp_after_max_ms);
     if (name == "message.timestamp.before.max.ms") {
         return i(b.log_message_timestamp_before_max_ms);
@@ -329,7 +332,7 @@ std::vector<config_entry> topic_config::describe(const broker_config& broker) co
         e.is_default = e.source == config_source::default_config;
 
         // Kafka's order: the topic's own setting, then broker keys set in the file, then the
-        // broker keys' defaults.
+        // primary broker key's default.
         if (r.source == config_source::dynamic_topic_config) {
             e.synonyms.push_back({e.name, e.value, config_source::dynamic_topic_config});
         }
@@ -341,12 +344,14 @@ std::vector<config_entry> topic_config::describe(const broker_config& broker) co
                                           config_source::static_broker_config});
                 }
             }
-            for (auto name : group) {
-                const config_key* bk = broker_config::find_key(name);
-                if (bk != nullptr && bk->default_value) {
-                    e.synonyms.push_back({std::string(name), std::string(*bk->default_value),
-                                          config_source::default_config});
-                }
+            // Of the defaults, only the primary broker key's, and only when it has one of its
+            // own: Kafka lists no default for retention.ms (log.retention.ms has none; the
+            // 168 of log.retention.hours is not listed), segment.ms or flush.ms.
+            const config_key* bk = broker_config::find_key(tk.broker_synonym);
+            if (bk != nullptr && bk->default_value) {
+                e.synonyms.push_back({std::string(tk.broker_synonym),
+                                      std::string(*bk->default_value),
+                                      config_source::default_config});
             }
         }
         out.push_back(std::move(e));

@@ -176,15 +176,19 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
             pd.high_watermark = -1;
             pd.last_stable_offset = -1;
             pd.log_start_offset = -1;
+            // A partition refused before any read is answered as Kafka's partitionResponse does:
+            // watermarks -1 and an empty (not null) list of aborted transactions.
             if (!topic) {
                 pd.error_code = to_wire(use_ids ? error_code::unknown_topic_id
                                                 : error_code::unknown_topic_or_partition);
+                pd.aborted_transactions.emplace();
                 continue;
             }
             partition_read r;
             if (!locate_partition(topic.get(), fp.partition,
                                   make_slot(ti, tr.partitions.size() - 1), r)) {
                 pd.error_code = to_wire(error_code::unknown_topic_or_partition);
+                pd.aborted_transactions.emplace();
                 continue;
             }
             if (auto fenced = leader_epoch_check(r, fp.current_leader_epoch);
@@ -237,6 +241,7 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
     for (auto& r : results) {
         partition_data& pd = resp.responses[slot_topic(r.slot)].partitions[slot_partition(r.slot)];
         pd.error_code = to_wire(r.error);
+        if (r.error != error_code::none) continue;  // watermarks -1, as Kafka answers errors
         pd.high_watermark = r.high_watermark;
         pd.last_stable_offset = r.last_stable_offset;
         pd.log_start_offset = r.log_start_offset;

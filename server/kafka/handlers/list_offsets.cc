@@ -152,6 +152,14 @@ asio::awaitable<std::optional<list_offsets_response>> handle(request_context& ct
                 pr.error_code = to_wire(fenced);
                 continue;
             }
+            // The special timestamps came with versions: max timestamp in v7 (KIP-734), earliest
+            // local in v8 (KIP-405), latest tiered in v9 (KIP-1005). Kafka refuses them below.
+            if ((rp.timestamp == max_timestamp && ctx.api_version < 7) ||
+                (rp.timestamp == earliest_local_timestamp && ctx.api_version < 8) ||
+                (rp.timestamp == latest_tiered_timestamp && ctx.api_version < 9)) {
+                pr.error_code = to_wire(error_code::unsupported_version);
+                continue;
+            }
             q.target = rp.timestamp;
             q.read_committed = req.isolation_level == 1;
             work.push_back(q);

@@ -136,6 +136,7 @@ asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_cal
             for (auto& pd : td.partition_data) {
                 auto& pr = tr.partition_responses.emplace_back();
                 pr.index = pd.index;
+                pr.base_offset = -1;  // Kafka's answer for a partition that takes nothing
                 if (!valid_acks) {
                     pr.error_code = to_wire(error_code::invalid_required_acks);
                     continue;
@@ -188,7 +189,15 @@ asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_cal
         pr.error_message = a.result.message;
         pr.base_offset = a.result.base_offset;
         pr.log_append_time_ms = a.result.log_append_time;
-        pr.log_start_offset = a.result.log_start_offset;
+        // Kafka answers a refused batch with log start offset -1, a refused record with the
+        // log start offset and the record's index in RecordErrors (v8+, KIP-467).
+        const bool ok = a.result.error == error_code::none;
+        pr.log_start_offset = ok || a.result.record_index ? a.result.log_start_offset : -1;
+        if (a.result.record_index) {
+            auto& e = pr.record_errors.emplace_back();
+            e.batch_index = *a.result.record_index;
+            e.batch_index_error_message = a.result.message;
+        }
     }
     for (size_t ci = 0; ci < calls.size(); ++ci) {
         auto& [ctx, req] = calls[ci];

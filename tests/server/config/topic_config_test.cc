@@ -228,13 +228,16 @@ TEST(TopicConfigTest, DescribeSourcesAndSynonyms) {
     topic_config c({{"segment.bytes", " 1048576 "}, {"min.cleanable.dirty.ratio", "0.10"}}, broker);
     auto entries = c.describe(broker);
 
-    // Not set anywhere: the broker key's default is the only synonym.
+    // Not set anywhere, and the primary broker key (log.roll.ms) has no default of its own: no
+    // synonym, as Kafka 4.4 answers (the 168 of log.roll.hours is not listed).
     const auto& segment_ms = entry(entries, "segment.ms");
     EXPECT_EQ(segment_ms.value, "604800000");
     EXPECT_EQ(segment_ms.source, config_source::default_config);
-    EXPECT_EQ(
-        segment_ms.synonyms,
-        (std::vector<config_synonym>{{"log.roll.hours", "168", config_source::default_config}}));
+    EXPECT_TRUE(segment_ms.synonyms.empty());
+    // The primary broker key's default when it has one.
+    EXPECT_EQ(entry(entries, "cleanup.policy").synonyms,
+              (std::vector<config_synonym>{
+                  {"log.cleanup.policy", "delete", config_source::default_config}}));
 
     // Set in the broker's file under a synonym, converted to the topic's unit.
     const auto& retention = entry(entries, "retention.ms");
@@ -243,8 +246,7 @@ TEST(TopicConfigTest, DescribeSourcesAndSynonyms) {
     EXPECT_FALSE(retention.is_default);
     EXPECT_EQ(retention.synonyms,
               (std::vector<config_synonym>{
-                  {"log.retention.minutes", "10", config_source::static_broker_config},
-                  {"log.retention.hours", "168", config_source::default_config}}));
+                  {"log.retention.minutes", "10", config_source::static_broker_config}}));
 
     const auto& max_message = entry(entries, "max.message.bytes");
     EXPECT_EQ(max_message.value, "2000000");
@@ -283,8 +285,7 @@ TEST(TopicConfigTest, DescribeOverrideOverBrokerSetting) {
               (std::vector<config_synonym>{
                   {"retention.ms", "-1", config_source::dynamic_topic_config},
                   {"log.retention.ms", "5000", config_source::static_broker_config},
-                  {"log.retention.hours", "2", config_source::static_broker_config},
-                  {"log.retention.hours", "168", config_source::default_config}}));
+                  {"log.retention.hours", "2", config_source::static_broker_config}}));
 }
 
 TEST(TopicConfigTest, DoublesAreShownAsJavaPrintsThem) {
