@@ -332,6 +332,11 @@ class VersusKafkaTest(unittest.TestCase):
         future = kw.build_record_batch([(None, b"late")], base_timestamp=now + 2 * 3600 * 1000)
         self.assertEqual(self.produce(topic, future)[0]["ErrorCode"], 32)
         self.assertEqual(self.produce(topic, ok, partition=7)[0]["ErrorCode"], 3)
+        # min.insync.replicas above the replica count: Kafka 4 caps it at the replica count
+        # (KIP-966's effective min ISR), so acks=all is taken on one node.
+        guarded = unique_name("vk-minisr")
+        self.create_topic(guarded, 1, {"min.insync.replicas": "2"})
+        self.assertEqual(self.produce(guarded, ok)[0]["ErrorCode"], 0)
         self.produce(unique_name("vk-nowhere"), ok, acks=1)
         # Idempotence: a producer id from each broker (their own numbering); a gap in sequence
         # numbers is OUT_OF_ORDER_SEQUENCE_NUMBER on both.

@@ -2,6 +2,7 @@
 // Touched only on the owner shard.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
@@ -49,6 +50,8 @@ struct partition_settings {
     int64_t min_compaction_lag_ms = 0;
     int64_t max_compaction_lag_ms = INT64_MAX;
     int64_t segment_bytes = int64_t{1} << 30;
+    // min.insync.replicas: in-sync replicas an acks=all write needs (else NOT_ENOUGH_REPLICAS).
+    int32_t min_insync_replicas = 1;
 };
 
 // What a writer waits for before it answers (Kafka's acks). On a single node `leader` and `all`
@@ -95,6 +98,16 @@ class partition {
     // calls below, so that every writer gets the same validation, bookkeeping and acks.
     const storage::partition_log& log() const { return *log_; }
     const partition_settings& settings() const { return settings_; }
+    // The replicas and the in-sync ones: a single node is its partitions' only replica, always in
+    // sync. Replication will track them here.
+    int32_t replica_count() const { return 1; }
+    int32_t in_sync_replicas() const { return 1; }
+    // What an acks=all write needs: min.insync.replicas capped at the replica count, as Kafka 4
+    // does (KIP-966's effective min ISR), so a topic with fewer replicas than min.insync.replicas
+    // still takes acks=all writes.
+    int32_t effective_min_isr() const {
+        return std::min(settings_.min_insync_replicas, replica_count());
+    }
     // A topic config change: the append settings and the log's own take effect at once.
     void reconfigure(const partition_settings& s, const storage::log_config& log) {
         settings_ = s;

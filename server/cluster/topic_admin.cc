@@ -100,6 +100,7 @@ partition_settings make_partition_settings(const topic_config& c) {
     s.min_compaction_lag_ms = c.min_compaction_lag_ms();
     s.max_compaction_lag_ms = c.max_compaction_lag_ms();
     s.segment_bytes = c.segment_bytes();
+    s.min_insync_replicas = c.min_insync_replicas();
     return s;
 }
 

@@ -86,7 +86,8 @@ constexpr topic_key topic_keys[] = {
       "Least age of a record before it may be compacted."},
      "log.cleaner.min.compaction.lag.ms"},
     {{"min.insync.replicas", t::int32, "1", at_least(1),
-      "Replicas that must have a write for acks=all to succeed."},
+      "In-sync replicas an acks=all write needs, at most the replica count (Kafka 4's effective "
+      "min ISR, KIP-966): on a single node, 1 whatever the value."},
      "min.insync.replicas"},
     {{"preallocate", t::boolean, "false", no_rule(),
       "Preallocate segment files when they are created."},

@@ -315,6 +315,19 @@ TEST(InProcessBroker, ClientQuotasAndReassignmentsAnswerNoneAndRefuseBadFilters)
     EXPECT_TRUE(moves.topics.empty());
 }
 
+// min.insync.replicas above the replica count is capped at it (Kafka 4's effective min ISR,
+// KIP-966; test_versus_kafka.py shows Kafka 4.4 taking the same write): acks=all goes through.
+TEST(InProcessBroker, MinInsyncReplicasIsCappedAtTheReplicaCount) {
+    in_process_broker b;
+    kafka_test_client c(b.port());
+    auto req = one_topic("guarded", 1);
+    auto& cfg = req.topics[0].configs.emplace_back();
+    cfg.name = "min.insync.replicas";
+    cfg.value = "2";
+    ASSERT_EQ(c.call<create_topics_api_key>(req, 5).topics[0].error_code, 0);
+    EXPECT_EQ(produce_one(c, "guarded", 10), 0);
+}
+
 TEST(InProcessBroker, DescribeLogDirsListsPartitionsWithTheirSizes) {
     in_process_broker b;
     kafka_test_client c(b.port());

@@ -40,6 +40,15 @@ void append_one(kafka_services& b, shard_id owner, partition_append& a) {
         a.result.error = error_code::unknown_topic_or_partition;
         return;
     }
+    // acks=all needs the effective min ISR in sync; Kafka refuses before appending.
+    if (a.acks == required_acks::all && p->effective_min_isr() > p->in_sync_replicas()) {
+        a.result.error = error_code::not_enough_replicas;
+        a.result.message = fmt::format(
+            "The size of the current ISR ({}) is insufficient to satisfy the min.isr requirement "
+            "of {} for partition {}-{}.",
+            p->in_sync_replicas(), p->effective_min_isr(), p->topic(), p->index());
+        return;
+    }
     // What this Produce version allows (ProduceRequest.validateRecords; KIP-110 for zstd).
     const produce_rules rules{.single_batch = true, .zstd_allowed = a.version >= 7};
     a.result = p->append(a.records, storage::append_origin::client, rules);
