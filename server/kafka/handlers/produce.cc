@@ -52,7 +52,16 @@ void append_one(kafka_services& b, shard_id owner, partition_append& a) {
     // What this Produce version allows (ProduceRequest.validateRecords; KIP-110 for zstd).
     const produce_rules rules{.single_batch = true, .zstd_allowed = a.version >= 7};
     a.result = p->append(a.records, storage::append_origin::client, rules);
-    if (a.result.cause) server_log().error("{}", *a.result.message);
+    if (a.result.cause) {
+        // A failing disk is the broker's problem; a producer's sequence or epoch refusal
+        // (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH) is the
+        // client's to handle, usually recoverable, and not worth an error line per batch.
+        if (a.result.error == error_code::kafka_storage_error) {
+            server_log().error("{}", *a.result.message);
+        } else {
+            server_log().debug("{}", *a.result.message);
+        }
+    }
 }
 
 // The transactional batches of a request, checked with the transaction coordinator before any is
