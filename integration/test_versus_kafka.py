@@ -25,8 +25,9 @@ sys.path.insert(0, HERE)
 import kafka_wire as kw  # noqa: E402
 from broker_process import REPO_ROOT, Broker, unique_name  # noqa: E402
 from kafka_messages import KafkaMessages, kafka_jars  # noqa: E402
+from kafka_peer import KafkaPeer  # noqa: E402
+import test_bad_input  # noqa: E402
 
-PEER = os.path.join(REPO_ROOT, "scripts", "peer", "kafka.sh")
 
 # Differences accepted everywhere: (path pattern, reason). A path reads like
 # "Metadata v12 .Brokers[0].Port".
@@ -47,21 +48,6 @@ ACCEPTED = [
 API_VERSIONS = 18
 
 
-class Peer:
-    """Apache Kafka started by scripts/peer/kafka.sh in a temp dir of its own."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="runnel-kafka-peer-")
-        out = subprocess.run([PEER, "start", self.dir], check=True, timeout=300,
-                             stdout=subprocess.PIPE, text=True).stdout
-        self.bootstrap = out.strip().splitlines()[-1]
-
-    def stop(self):
-        subprocess.run([PEER, "stop", self.dir], timeout=120)
-        if not os.environ.get("RUNNEL_KEEP_DIRS"):
-            subprocess.run(["rm", "-rf", self.dir])
-
-
 def call(messages, bootstrap, api_key, version, body, timeout=30):
     host, port = bootstrap.rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=timeout) as s:
@@ -80,6 +66,22 @@ def _recv(s, n):
             raise ConnectionError("closed after %d of %d bytes" % (len(data), n))
         data += chunk
     return data
+
+
+def wait_for_topic(messages, bootstrap, name, timeout=30):
+    """Kafka's broker learns of a new topic from its controller a moment after CreateTopics
+    answers; waits until its Metadata shows the topic with every partition led, so that what
+    follows sees steady state."""
+    deadline = time.monotonic() + timeout
+    while True:
+        m = call(messages, bootstrap, 3, 12,
+                 {"Topics": [{"Name": name}], "AllowAutoTopicCreation": False})
+        t = m["Topics"][0]
+        if t["ErrorCode"] == 0 and all(p["ErrorCode"] == 0 for p in t["Partitions"]):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("Kafka did not show %s: %s" % (name, m))
+        time.sleep(0.1)
 
 
 def differences(kafka, runnel, path=""):
@@ -109,7 +111,7 @@ class VersusKafkaTest(unittest.TestCase):
             subprocess.run([os.path.join(REPO_ROOT, "scripts", "install-java-clients.sh")],
                            check=True, timeout=900)
         cls.messages = KafkaMessages.load()
-        cls.kafka = Peer()
+        cls.kafka = KafkaPeer()
         try:
             cls.warm_up(cls.kafka.bootstrap)
             # Node id 1 as the peer's, so that answers naming the node compare equal.
@@ -117,7 +119,7 @@ class VersusKafkaTest(unittest.TestCase):
                                 name="versus-kafka")
             cls.warm_up(cls.runnel.bootstrap)
         except BaseException:
-            cls.kafka.stop()
+            cls.kafka.cleanup()
             raise
 
     @classmethod
@@ -139,7 +141,7 @@ class VersusKafkaTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.runnel.cleanup()
-        cls.kafka.stop()
+        cls.kafka.cleanup()
 
     def both(self, api_key, version, body):
         out = []
@@ -173,17 +175,7 @@ class VersusKafkaTest(unittest.TestCase):
         kafka, runnel = self.both(19, 7, body)
         self.assertEqual(kafka["Topics"][0]["ErrorCode"], 0, kafka)
         self.assertEqual(runnel["Topics"][0]["ErrorCode"], 0, runnel)
-        # Kafka's broker learns of the topic from its controller a moment later; wait for it,
-        # so that what follows compares steady states.
-        deadline = time.monotonic() + 30
-        while True:
-            m = call(self.messages, self.kafka.bootstrap, 3, 12,
-                     {"Topics": [{"Name": name}], "AllowAutoTopicCreation": False})
-            t = m["Topics"][0]
-            if t["ErrorCode"] == 0 and all(p["ErrorCode"] == 0 for p in t["Partitions"]):
-                break
-            self.assertLess(time.monotonic(), deadline, "Kafka did not show %s: %s" % (name, m))
-            time.sleep(0.1)
+        wait_for_topic(self.messages, self.kafka.bootstrap, name)
 
     # ------------------------------------------------------------------ cases
 
@@ -449,6 +441,49 @@ class VersusKafkaTest(unittest.TestCase):
                         (r"\.min\.insync\.replicas\.(ConfigSource|IsDefault|Synonyms)$",
                          "see min.insync.replicas in ACCEPTED"),
                     ])
+
+
+
+class BadInputAgainstKafka(test_bad_input.BadInputTest):
+    """test_bad_input.py's malformed and invalid requests, unchanged, against Kafka 4.4.0 with the
+    same settings: where Runnel's answers are checked to be Kafka's, Kafka must pass too. The
+    cases that check something of Runnel's own are skipped here, each with its reason."""
+
+    RUNNEL_ONLY = {
+        name: "checks the API versions Runnel advertises (CONTRACT_API_RANGES); the versions "
+              "Kafka 4.4 has beyond them are listed in test_schema_facts.py"
+        for name in ("test_api_versions_v0", "test_api_versions_v3",
+                     "test_api_versions_unsupported_version")
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        unittest.TestCase.setUpClass()
+        if not kafka_jars():
+            subprocess.run([os.path.join(REPO_ROOT, "scripts", "install-java-clients.sh")],
+                           check=True, timeout=900)
+        props = dict(cls.broker_properties)
+        props.update(cls.broker_overrides)
+        cls.messages = KafkaMessages.load()
+        cls.broker = KafkaPeer(props, name="kafka-bad-input")
+        try:
+            VersusKafkaTest.warm_up.__func__(cls, cls.broker.bootstrap)
+            cls.prepare_class()
+            wait_for_topic(cls.messages, cls.broker.bootstrap, cls.topic)
+        except BaseException:
+            cls.broker.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.cleanup()
+        unittest.TestCase.tearDownClass()
+
+    def setUp(self):
+        why = self.RUNNEL_ONLY.get(self._testMethodName)
+        if why:
+            self.skipTest(why)
+        super().setUp()
 
 
 if __name__ == "__main__":

@@ -298,8 +298,11 @@ batch_validation validate_batches(std::span<const uint8_t> records, int32_t max_
         }
         size_t total = static_cast<size_t>(length) + L::log_overhead;
         if (total > left) {
+            // Kafka's batch iterator stops at a batch running past the end: for the first one
+            // that leaves no batch at all, which Produce v3+ refuses as INVALID_RECORD ("exactly
+            // one record batch"); seen in test_versus_kafka.py's run of test_bad_input.py.
             return fail(
-                v, error_code::corrupt_message,
+                v, index == 0 ? error_code::invalid_record : error_code::corrupt_message,
                 format("Batch %d: declares %zu bytes but only %zu remain", index, total, left));
         }
         batch_header h = decode_header(p);
