@@ -444,6 +444,144 @@ class VersusKafkaTest(unittest.TestCase):
 
 
 
+    # ------------------------------------------------------------------ groups
+
+    def retrying(self, bootstrap, api_key, version, body):
+        """A group call, asked again while the coordinator is loading or moving."""
+        deadline = time.monotonic() + 30
+        while True:
+            r = call(self.messages, bootstrap, api_key, version, body)
+            if r.get("ErrorCode") not in (14, 15, 16) or time.monotonic() > deadline:
+                return r
+            time.sleep(0.2)
+
+    def classic_flow(self, bootstrap):
+        """The classic group protocol's answers along one path through its state machine, as
+        [(step, error code, facts)]: member ids are each broker's own, so steps are compared."""
+        group, steps = unique_name("vk-classic"), []
+        join = {"GroupId": group, "SessionTimeoutMs": 10000, "RebalanceTimeoutMs": 10000,
+                "MemberId": "", "GroupInstanceId": None, "ProtocolType": "consumer",
+                "Protocols": [{"Name": "range", "Metadata": b""}], "Reason": None}
+        r = self.retrying(bootstrap, 11, 9, join)
+        steps.append(("join without a member id", r["ErrorCode"], bool(r["MemberId"])))
+        member = r["MemberId"]
+        r = self.retrying(bootstrap, 11, 9, dict(join, MemberId=member))
+        steps.append(("join", r["ErrorCode"], r["GenerationId"], r["ProtocolName"],
+                      r["Leader"] == member, len(r["Members"])))
+        generation = r["GenerationId"]
+
+        def sync(gen, who=member):
+            return call(self.messages, bootstrap, 14, 5, {
+                "GroupId": group, "GenerationId": gen, "MemberId": who,
+                "GroupInstanceId": None, "ProtocolType": "consumer", "ProtocolName": "range",
+                "Assignments": [{"MemberId": member, "Assignment": b"\x00\x01"}]})
+        r = sync(generation + 1)
+        steps.append(("sync at a wrong generation", r["ErrorCode"]))
+        r = sync(generation)
+        steps.append(("sync", r["ErrorCode"], r["Assignment"], r["ProtocolName"]))
+
+        def beat(gen, who=member, instance=None):
+            return call(self.messages, bootstrap, 12, 4, {
+                "GroupId": group, "GenerationId": gen, "MemberId": who,
+                "GroupInstanceId": instance})["ErrorCode"]
+        steps.append(("heartbeat", beat(generation)))
+        steps.append(("heartbeat at a wrong generation", beat(generation + 1)))
+        steps.append(("heartbeat of an unknown member", beat(generation, "nobody")))
+        r = call(self.messages, bootstrap, 8, 9, {
+            "GroupId": group, "GenerationIdOrMemberEpoch": generation + 5, "MemberId": member,
+            "GroupInstanceId": None, "Topics": [{"Name": "__none", "Partitions": [
+                {"PartitionIndex": 0, "CommittedOffset": 1, "CommittedLeaderEpoch": -1,
+                 "CommittedMetadata": ""}]}]})
+        steps.append(("commit at a wrong generation",
+                      r["Topics"][0]["Partitions"][0]["ErrorCode"]))
+        r = self.retrying(bootstrap, 11, 9, dict(join, MemberId="bogus"))
+        steps.append(("join with an unknown member id", r["ErrorCode"]))
+        r = call(self.messages, bootstrap, 13, 5, {"GroupId": group, "Members": [
+            {"MemberId": "nobody", "GroupInstanceId": None, "Reason": None}]})
+        steps.append(("leave of an unknown member", r["ErrorCode"],
+                      [m["ErrorCode"] for m in r["Members"]]))
+        r = call(self.messages, bootstrap, 15, 5, {"Groups": [group],
+                                                   "IncludeAuthorizedOperations": False})
+        g = r["Groups"][0]
+        steps.append(("describe", g["ErrorCode"], g["GroupState"], g["ProtocolType"],
+                      g["ProtocolData"], len(g["Members"])))
+
+        # Static membership (KIP-345): a second process with the same instance id takes the
+        # place; the first one's heartbeat is then FENCED_INSTANCE_ID.
+        static_group = unique_name("vk-static")
+        sjoin = dict(join, GroupId=static_group, GroupInstanceId="instance-1")
+        first = self.retrying(bootstrap, 11, 9, sjoin)
+        steps.append(("static join", first["ErrorCode"], first["GenerationId"]))
+        sync_body = {"GroupId": static_group, "GenerationId": first["GenerationId"],
+                     "MemberId": first["MemberId"], "GroupInstanceId": "instance-1",
+                     "ProtocolType": "consumer", "ProtocolName": "range",
+                     "Assignments": [{"MemberId": first["MemberId"], "Assignment": b""}]}
+        steps.append(("static sync", call(self.messages, bootstrap, 14, 5,
+                                          sync_body)["ErrorCode"]))
+        second = self.retrying(bootstrap, 11, 9, sjoin)
+        steps.append(("static rejoin from another process", second["ErrorCode"],
+                      second["MemberId"] != first["MemberId"]))
+        r = call(self.messages, bootstrap, 12, 4, {
+            "GroupId": static_group, "GenerationId": first["GenerationId"],
+            "MemberId": first["MemberId"], "GroupInstanceId": "instance-1"})
+        steps.append(("the replaced static member's heartbeat", r["ErrorCode"]))
+        return steps
+
+    def test_the_classic_group_state_machine_answers_alike(self):
+        self.assertEqual(self.classic_flow(self.kafka.bootstrap),
+                         self.classic_flow(self.runnel.bootstrap))
+
+    def consumer_flow(self, bootstrap, topic):
+        """KIP-848 ConsumerGroupHeartbeat's answers along one path: join, fencing, errors,
+        leave."""
+        group, steps = unique_name("vk-848"), []
+        member = "member-" + group
+
+        def beat(epoch, who=member, **extra):
+            body = {"GroupId": group, "MemberId": who, "MemberEpoch": epoch,
+                    "InstanceId": None, "RackId": None, "RebalanceTimeoutMs": -1,
+                    "SubscribedTopicNames": None, "SubscribedTopicRegex": None,
+                    "ServerAssignor": None, "TopicPartitions": None}
+            body.update(extra)
+            return self.retrying(bootstrap, 68, 1, body)
+        joining = {"RebalanceTimeoutMs": 30000, "SubscribedTopicNames": [topic],
+                   "TopicPartitions": []}
+        r = beat(0, who="", **joining)
+        steps.append(("join without a member id (v1)", r["ErrorCode"]))
+        r = beat(0, ServerAssignor="nope", **joining)
+        steps.append(("unknown assignor", r["ErrorCode"]))
+        r = beat(0, **dict(joining, SubscribedTopicNames=None, SubscribedTopicRegex="("))
+        steps.append(("bad regex", r["ErrorCode"]))
+        r = beat(0, **joining)
+        steps.append(("join", r["ErrorCode"], r["MemberEpoch"],
+                      sorted(p for t in (r["Assignment"] or {}).get("TopicPartitions", [])
+                             for p in t["Partitions"])))
+        epoch = r["MemberEpoch"]
+        steps.append(("heartbeat ahead of the epoch", beat(epoch + 5)["ErrorCode"]))
+        steps.append(("heartbeat of an unknown member", beat(epoch, who="nobody")["ErrorCode"]))
+        steps.append(("heartbeat with an invalid epoch", beat(-7)["ErrorCode"]))
+        r = beat(-1)
+        steps.append(("leave", r["ErrorCode"], r["MemberEpoch"]))
+        return steps
+
+    def test_kip848_heartbeats_answer_alike(self):
+        topic = unique_name("vk-848-topic")
+        self.create_topic(topic, 2)
+        kafka = self.consumer_flow(self.kafka.bootstrap, topic)
+        runnel = self.consumer_flow(self.runnel.bootstrap, topic)
+        # Accepted for now: Kafka 4.4 bumps the group epoch twice when a member joins and the
+        # group's subscribed topic names change with it (member, then subscription metadata),
+        # so the first member's epoch is 2; Runnel bumps once (epoch 1). Epochs only need to
+        # grow for clients; aligning the numbering is listed as work in issue 15's notes.
+        kafka_join = next(i for i, step in enumerate(kafka) if step[0] == "join")
+        self.assertEqual(kafka[kafka_join][2], 2)
+        self.assertEqual(runnel[kafka_join][2], 1)
+        for steps in (kafka, runnel):
+            steps[kafka_join] = steps[kafka_join][:2] + ("epoch compared above",) + \
+                steps[kafka_join][3:]
+        self.assertEqual(kafka, runnel)
+
+
 class BadInputAgainstKafka(test_bad_input.BadInputTest):
     """test_bad_input.py's malformed and invalid requests, unchanged, against Kafka 4.4.0 with the
     same settings: where Runnel's answers are checked to be Kafka's, Kafka must pass too. The
