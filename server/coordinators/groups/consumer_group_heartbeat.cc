@@ -322,6 +322,7 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
     }
     const topic_partitions_map before = m.assigned;
     const consumer_member_state state_before = m.state;
+    const std::set<std::string> names_before = g.subscribed_topic_names();
     consumer_member* mp = g.find_member(member_id);
     if (mp) {
         // Only the fields above changed; the current assignment stays as the group knows it.
@@ -336,17 +337,23 @@ msg::consumer_group_heartbeat_response group_coordinator::consumer_heartbeat(
     } else {
         mp = &g.put_member(std::move(m));
     }
-    // The subscribed topics' metadata (new topics, partition counts, what regexes match) may
-    // have moved too; one bump of the group epoch for all of it.
-    if (g.resolve_regexes(ctx.topic_names, timers_.now_ms())) changed = true;
+    // What the group subscribes to may have moved too: the names its members subscribe to,
+    // what regexes match, the topics' metadata (new topics, partition counts).
+    bool subscription_changed = g.resolve_regexes(ctx.topic_names, timers_.now_ms());
+    const std::set<std::string> names_after = g.subscribed_topic_names();
+    if (names_after != names_before) subscription_changed = true;
     std::map<std::string, consumer_topic_info> topics;
-    for (const auto& name : g.subscribed_topic_names()) {
+    for (const auto& name : names_after) {
         if (ctx.topics) {
             if (auto info = ctx.topics(name)) topics[name] = *info;
         }
     }
-    if (g.update_topics(std::move(topics))) changed = true;
+    if (g.update_topics(std::move(topics))) subscription_changed = true;
+    // Kafka 4.4 bumps the group epoch once for the member's change and once more when what the
+    // group subscribes to changed: the first member subscribing to a topic gets epoch 2, the
+    // next one with the same subscription 3 (seen against Kafka in test_versus_kafka.py).
     if (changed) g.bump_epoch();
+    if (subscription_changed) g.bump_epoch();
     g.maybe_update_target();
 
     std::optional<topic_partitions_map> owned;

@@ -122,47 +122,48 @@ TEST(consumer_group, single_member_joins_and_gets_everything) {
     ASSERT_EQ(r.error_code, 0);
     ASSERT_TRUE(r.member_id);
     EXPECT_EQ(r.member_id->size(), 22u);
-    EXPECT_EQ(r.member_epoch, 1);
+    // Kafka 4.4's numbering: one bump for the new member, one for the group's new subscription.
+    EXPECT_EQ(r.member_epoch, 2);
     EXPECT_EQ(r.heartbeat_interval_ms, 1000);
     EXPECT_EQ(h.assigned(r), (topic_partitions_map{{"t", {0, 1, 2, 3}}}));
     EXPECT_EQ(h.cg()->state(), "Stable");
     // A plain heartbeat keeps the epoch and sends no assignment.
-    auto r2 = h.beat(*r.member_id, 1);
+    auto r2 = h.beat(*r.member_id, 2);
     EXPECT_EQ(r2.error_code, 0);
-    EXPECT_EQ(r2.member_epoch, 1);
+    EXPECT_EQ(r2.member_epoch, 2);
     EXPECT_FALSE(r2.assignment);
 }
 
 TEST(consumer_group, second_member_waits_for_revocation) {
     cg_harness h;
     auto a = h.beat("a", 0, std::vector<std::string>{"t"});
-    ASSERT_EQ(a.member_epoch, 1);
+    ASSERT_EQ(a.member_epoch, 2);
     const auto all = h.assigned(a);
     EXPECT_EQ(count(all), 4u);
 
     auto b = h.beat("b", 0, std::vector<std::string>{"t"});
     ASSERT_EQ(b.error_code, 0);
-    EXPECT_EQ(b.member_epoch, 2);  // b owns nothing, nothing to revoke: reconciled at once
+    EXPECT_EQ(b.member_epoch, 3);  // b owns nothing, nothing to revoke: reconciled at once
     EXPECT_EQ(count(h.assigned(b)), 0u) << "a still owns b's target partitions";
     EXPECT_TRUE(b.assignment);
     EXPECT_EQ(h.cg()->state(), "Reconciling");
 
     // a learns it must give up two partitions; its epoch stays.
-    auto a2 = h.beat("a", 1);
-    EXPECT_EQ(a2.member_epoch, 1);
+    auto a2 = h.beat("a", 2);
+    EXPECT_EQ(a2.member_epoch, 2);
     auto kept = h.assigned(a2);
     EXPECT_EQ(count(kept), 2u);
     // Until a confirms the revocation, b still waits.
-    auto b2 = h.beat("b", 2);
+    auto b2 = h.beat("b", 3);
     EXPECT_FALSE(b2.assignment);
     // a reports it still owns everything: still unrevoked.
-    auto a3 = h.beat("a", 1, std::nullopt, all);
-    EXPECT_EQ(a3.member_epoch, 1);
-    // a reports owning only what it kept: moves to epoch 2.
-    auto a4 = h.beat("a", 1, std::nullopt, kept);
-    EXPECT_EQ(a4.member_epoch, 2);
+    auto a3 = h.beat("a", 2, std::nullopt, all);
+    EXPECT_EQ(a3.member_epoch, 2);
+    // a reports owning only what it kept: moves to epoch 3.
+    auto a4 = h.beat("a", 2, std::nullopt, kept);
+    EXPECT_EQ(a4.member_epoch, 3);
     // b now gets the released partitions.
-    auto b3 = h.beat("b", 2);
+    auto b3 = h.beat("b", 3);
     ASSERT_TRUE(b3.assignment);
     auto bs = h.assigned(b3);
     EXPECT_EQ(count(bs), 2u);
@@ -170,48 +171,48 @@ TEST(consumer_group, second_member_waits_for_revocation) {
         for (int32_t p : ps) EXPECT_FALSE(kept.at(t).count(p));
     }
     EXPECT_EQ(h.cg()->state(), "Stable");
-    EXPECT_EQ(h.cg()->group_epoch(), 2);
-    EXPECT_EQ(h.cg()->assignment_epoch(), 2);
+    EXPECT_EQ(h.cg()->group_epoch(), 3);
+    EXPECT_EQ(h.cg()->assignment_epoch(), 3);
 }
 
 TEST(consumer_group, commit_at_an_older_epoch_is_the_owners_for_partitions_owned_since) {
     cg_harness h;
-    h.beat("a", 0, std::vector<std::string>{"t"});  // a: epoch 1, all of t
-    h.beat("b", 0, std::vector<std::string>{"t"});  // group epoch 2
-    auto a2 = h.beat("a", 1);                       // a must give up two
+    h.beat("a", 0, std::vector<std::string>{"t"});  // a: epoch 2, all of t
+    h.beat("b", 0, std::vector<std::string>{"t"});  // group epoch 3
+    auto a2 = h.beat("a", 2);                       // a must give up two
     auto kept = h.assigned(a2);
-    auto a3 = h.beat("a", 1, std::nullopt, kept);
-    ASSERT_EQ(a3.member_epoch, 2);
+    auto a3 = h.beat("a", 2, std::nullopt, kept);
+    ASSERT_EQ(a3.member_epoch, 3);
     const int32_t mine = *kept.at("t").begin();
     int32_t given_away = -1;
     for (int32_t p = 0; p < 4; ++p) {
         if (!kept.at("t").count(p)) given_away = p;
     }
-    // A commit sent at epoch 1 (the answer moving a to 2 crossed it) for a partition a has
-    // owned since epoch 1 is accepted; one for a partition a gave away is not, nor a future
+    // A commit sent at epoch 2 (the answer moving a to 3 crossed it) for a partition a has
+    // owned since epoch 2 is accepted; one for a partition a gave away is not, nor a future
     // epoch.
-    EXPECT_EQ(h.commit("g", "a", 1, {{"t", mine, 5}}).topics[0].partitions[0].error_code, 0);
-    EXPECT_EQ(h.commit("g", "a", 1, {{"t", given_away, 5}}).topics[0].partitions[0].error_code,
+    EXPECT_EQ(h.commit("g", "a", 2, {{"t", mine, 5}}).topics[0].partitions[0].error_code, 0);
+    EXPECT_EQ(h.commit("g", "a", 2, {{"t", given_away, 5}}).topics[0].partitions[0].error_code,
               to_wire(error_code::stale_member_epoch));
-    EXPECT_EQ(h.commit("g", "a", 3, {{"t", mine, 5}}).topics[0].partitions[0].error_code,
+    EXPECT_EQ(h.commit("g", "a", 4, {{"t", mine, 5}}).topics[0].partitions[0].error_code,
               to_wire(error_code::stale_member_epoch));
-    EXPECT_EQ(h.commit("g", "a", 2, {{"t", mine, 6}}).topics[0].partitions[0].error_code, 0);
+    EXPECT_EQ(h.commit("g", "a", 3, {{"t", mine, 6}}).topics[0].partitions[0].error_code, 0);
 }
 
 TEST(consumer_group, epochs_fence_and_unknown_members) {
     cg_harness h;
     h.beat("a", 0, std::vector<std::string>{"t"});
     EXPECT_EQ(h.beat("a", 7).error_code, to_wire(error_code::fenced_member_epoch));
-    EXPECT_EQ(h.beat("zz", 1).error_code, to_wire(error_code::unknown_member_id));
-    // Bump the group: a moves to epoch 2 (b's join takes nothing a must revoke? it does: 2 of 4).
+    EXPECT_EQ(h.beat("zz", 2).error_code, to_wire(error_code::unknown_member_id));
+    // Bump the group: a moves to epoch 3 (b's join takes nothing a must revoke? it does: 2 of 4).
     h.beat("b", 0, std::vector<std::string>{"t"});
-    auto a2 = h.beat("a", 1);
-    auto a3 = h.beat("a", 1, std::nullopt, h.assigned(a2));
-    ASSERT_EQ(a3.member_epoch, 2);
+    auto a2 = h.beat("a", 2);
+    auto a3 = h.beat("a", 2, std::nullopt, h.assigned(a2));
+    ASSERT_EQ(a3.member_epoch, 3);
     // The previous epoch with owned partitions within the assignment is tolerated (lost answer).
-    EXPECT_EQ(h.beat("a", 1, std::nullopt, h.assigned(a2)).error_code, 0);
+    EXPECT_EQ(h.beat("a", 2, std::nullopt, h.assigned(a2)).error_code, 0);
     // The previous epoch without owned partitions, or an older one, is fenced.
-    EXPECT_EQ(h.beat("a", 1).error_code, to_wire(error_code::fenced_member_epoch));
+    EXPECT_EQ(h.beat("a", 2).error_code, to_wire(error_code::fenced_member_epoch));
     EXPECT_EQ(h.beat("a", 0, std::vector<std::string>{"t"}).error_code, 0) << "epoch 0 rejoins";
 }
 
@@ -219,8 +220,8 @@ TEST(consumer_group, leave_releases_partitions_and_bumps_epoch) {
     cg_harness h;
     h.beat("a", 0, std::vector<std::string>{"t"});
     auto b = h.beat("b", 0, std::vector<std::string>{"t"});
-    auto a2 = h.beat("a", 1);
-    h.beat("a", 1, std::nullopt, h.assigned(a2));
+    auto a2 = h.beat("a", 2);
+    h.beat("a", 2, std::nullopt, h.assigned(a2));
     h.beat("b", b.member_epoch);
     const int32_t epoch = h.cg()->group_epoch();
 
@@ -229,7 +230,7 @@ TEST(consumer_group, leave_releases_partitions_and_bumps_epoch) {
     EXPECT_EQ(l.member_epoch, -1);
     EXPECT_EQ(h.cg()->group_epoch(), epoch + 1);
     EXPECT_EQ(h.cg()->state(), "Assigning");
-    auto a3 = h.beat("a", 2);
+    auto a3 = h.beat("a", 3);
     EXPECT_EQ(a3.member_epoch, epoch + 1);
     EXPECT_EQ(h.assigned(a3), (topic_partitions_map{{"t", {0, 1, 2, 3}}}));
     EXPECT_EQ(h.beat("b", -1).error_code, to_wire(error_code::unknown_member_id));
@@ -260,9 +261,9 @@ TEST(consumer_group, static_member_keeps_its_partitions_while_it_restarts) {
     h.instance.reset();
     h.beat("b", 0, std::vector<std::string>{"t"});
     auto* am = h.cg()->find_member("a");
-    auto a2 = h.beat("a", 1, std::nullopt, am->assigned);  // a gives up two
-    auto a3 = h.beat("a", 1, std::nullopt, h.assigned(a2));
-    auto b2 = h.beat("b", 2);
+    auto a2 = h.beat("a", 2, std::nullopt, am->assigned);  // a gives up two
+    auto a3 = h.beat("a", 2, std::nullopt, h.assigned(a2));
+    auto b2 = h.beat("b", 3);
     const auto a_parts = h.cg()->find_member("a")->assigned;
     ASSERT_EQ(count(a_parts), 2u);
     const int32_t group_epoch = h.cg()->group_epoch();
@@ -312,27 +313,28 @@ TEST(consumer_group, rebalance_timeout_fences_a_member_that_does_not_revoke) {
     cg_harness h;
     h.beat("a", 0, std::vector<std::string>{"t"});
     h.beat("b", 0, std::vector<std::string>{"t"});
-    h.beat("a", 1);  // a must revoke; rebalance timeout 5000
+    h.beat("a", 2);  // a must revoke; rebalance timeout 5000
     ASSERT_EQ(h.cg()->find_member("a")->state, consumer_member_state::unrevoked_partitions);
     h.timers.advance(4000);
-    h.beat("b", 2);  // keep b alive
+    h.beat("b", 3);  // keep b alive
     h.timers.advance(2000);
     EXPECT_EQ(h.cg()->find_member("a"), nullptr);
-    EXPECT_EQ(h.beat("b", 2).error_code, 0);
+    EXPECT_EQ(h.beat("b", 3).error_code, 0);
     EXPECT_EQ(count(h.cg()->find_member("b")->assigned), 4u);
 }
 
 TEST(consumer_group, subscription_and_metadata_changes_bump_the_epoch) {
     cg_harness h;
     h.beat("a", 0, std::vector<std::string>{"t"});
-    EXPECT_EQ(h.cg()->group_epoch(), 1);
-    auto r = h.beat("a", 1, std::vector<std::string>{"t", "u"});
-    EXPECT_EQ(h.cg()->group_epoch(), 2);
-    EXPECT_EQ(r.member_epoch, 2);
+    EXPECT_EQ(h.cg()->group_epoch(), 2);  // the member, then the group's subscription
+    // A changed subscription: one bump for the member, one for what the group subscribes to.
+    auto r = h.beat("a", 2, std::vector<std::string>{"t", "u"});
+    EXPECT_EQ(h.cg()->group_epoch(), 4);
+    EXPECT_EQ(r.member_epoch, 4);
     EXPECT_EQ(h.assigned(r), (topic_partitions_map{{"t", {0, 1, 2, 3}}, {"u", {0, 1}}}));
     h.topics["u"].partitions = 3;  // CreatePartitions
-    auto r2 = h.beat("a", 2);
-    EXPECT_EQ(r2.member_epoch, 3);
+    auto r2 = h.beat("a", 4);      // metadata only: one bump
+    EXPECT_EQ(r2.member_epoch, 5);
     EXPECT_EQ(h.assigned(r2)["u"], (std::set<int32_t>{0, 1, 2}));
 }
 
@@ -353,14 +355,15 @@ TEST(consumer_group, regex_subscription_follows_topic_names) {
     // The regex is sent once; later heartbeats leave it null and it stays.
     h.regex.reset();
     h.topics["t2"] = {id_of(3), 1};
-    auto same_version = h.beat("a", 1);
-    EXPECT_EQ(same_version.member_epoch, 1) << "names unchanged as far as the version says";
+    EXPECT_EQ(r.member_epoch, 2);
+    auto same_version = h.beat("a", 2);
+    EXPECT_EQ(same_version.member_epoch, 2) << "names unchanged as far as the version says";
     ++h.names_version;
-    auto r2 = h.beat("a", 1);
-    EXPECT_EQ(r2.member_epoch, 2);
+    auto r2 = h.beat("a", 2);
+    EXPECT_EQ(r2.member_epoch, 3);
     EXPECT_EQ(h.assigned(r2), (topic_partitions_map{{"t", {0, 1, 2, 3}}, {"t2", {0}}}));
     // Names and a regex together; the whole name must match ("u" is not matched by "t.*").
-    auto r3 = h.beat("a", 2, std::vector<std::string>{"u"});
+    auto r3 = h.beat("a", 3, std::vector<std::string>{"u"});
     EXPECT_EQ(h.assigned(r3),
               (topic_partitions_map{{"t", {0, 1, 2, 3}}, {"t2", {0}}, {"u", {0, 1}}}));
     // An empty regex ends the regex part.
@@ -380,7 +383,7 @@ TEST(consumer_group, range_assignor_and_describe) {
     EXPECT_EQ(d.error_code, 0);
     EXPECT_EQ(d.group_state, "Reconciling");
     EXPECT_EQ(d.assignor_name, "range");
-    EXPECT_EQ(d.group_epoch, 2);
+    EXPECT_EQ(d.group_epoch, 3);
     ASSERT_EQ(d.members.size(), 2u);
     EXPECT_EQ(d.members[1].member_id, "b");
     ASSERT_EQ(d.members[1].target_assignment.topic_partitions.size(), 1u);
@@ -413,14 +416,14 @@ TEST(consumer_group, classic_and_consumer_groups_exclude_each_other) {
 TEST(consumer_group, offset_commit_checks_member_epoch) {
     cg_harness h;
     h.beat("a", 0, std::vector<std::string>{"t"});
-    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "g", "a", 1), error_code::none);
+    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "g", "a", 2), error_code::none);
     EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "g", "a", 0),
               error_code::stale_member_epoch);
-    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "g", "x", 1),
+    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "g", "x", 2),
               error_code::unknown_member_id);
-    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "other", "x", 1), error_code::none);
+    EXPECT_EQ(h.coordinator->check_consumer_member(partition0, "other", "x", 2), error_code::none);
 
-    auto ok = h.commit("g", "a", 1, {{"t", 0, 42}});
+    auto ok = h.commit("g", "a", 2, {{"t", 0, 42}});
     EXPECT_EQ(ok.topics[0].partitions[0].error_code, 0);
     EXPECT_EQ(h.committed("g", "t", 0), 42);
     EXPECT_EQ(h.group("g"), nullptr) << "no classic group is made for a consumer group's offsets";
@@ -429,7 +432,7 @@ TEST(consumer_group, offset_commit_checks_member_epoch) {
     auto old_version = h.commit("g", "a", 3, {{"t", 0, 43}}, 8);
     EXPECT_EQ(old_version.topics[0].partitions[0].error_code,
               to_wire(error_code::illegal_generation));
-    auto unknown = h.commit("g", "b", 1, {{"t", 0, 43}});
+    auto unknown = h.commit("g", "b", 2, {{"t", 0, 43}});
     EXPECT_EQ(unknown.topics[0].partitions[0].error_code, to_wire(error_code::unknown_member_id));
     // The member still leaves normally after committing.
     EXPECT_EQ(h.beat("a", -1).error_code, 0);
@@ -499,8 +502,8 @@ TEST(consumer_group, group_survives_a_coordinator_restart) {
     h.beat("b", 0, std::vector<std::string>{"t"});
     h.instance.reset();
     h.regex.reset();
-    h.beat("a", 1);  // a must give up partitions for b
-    h.commit("g", "a", 1, {{"t", 0, 42}});
+    h.beat("a", 2);  // a must give up partitions for b
+    h.commit("g", "a", 2, {{"t", 0, 42}});
     ASSERT_EQ(h.cg()->find_member("a")->state, consumer_member_state::unrevoked_partitions);
     const auto before = view(*h.cg());
     const int32_t group_epoch = h.cg()->group_epoch();
