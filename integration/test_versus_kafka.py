@@ -455,10 +455,10 @@ class VersusKafkaTest(unittest.TestCase):
                 return r
             time.sleep(0.2)
 
-    def classic_flow(self, bootstrap):
+    def classic_flow(self, bootstrap, group, static_group):
         """The classic group protocol's answers along one path through its state machine, as
         [(step, error code, facts)]: member ids are each broker's own, so steps are compared."""
-        group, steps = unique_name("vk-classic"), []
+        steps = []
         join = {"GroupId": group, "SessionTimeoutMs": 10000, "RebalanceTimeoutMs": 10000,
                 "MemberId": "", "GroupInstanceId": None, "ProtocolType": "consumer",
                 "Protocols": [{"Name": "range", "Metadata": b""}], "Reason": None}
@@ -508,7 +508,6 @@ class VersusKafkaTest(unittest.TestCase):
 
         # Static membership (KIP-345): a second process with the same instance id takes the
         # place; the first one's heartbeat is then FENCED_INSTANCE_ID.
-        static_group = unique_name("vk-static")
         sjoin = dict(join, GroupId=static_group, GroupInstanceId="instance-1")
         first = self.retrying(bootstrap, 11, 9, sjoin)
         steps.append(("static join", first["ErrorCode"], first["GenerationId"]))
@@ -528,13 +527,15 @@ class VersusKafkaTest(unittest.TestCase):
         return steps
 
     def test_the_classic_group_state_machine_answers_alike(self):
-        self.assertEqual(self.classic_flow(self.kafka.bootstrap),
-                         self.classic_flow(self.runnel.bootstrap))
+        # The same names on both brokers, so that later listings (ListGroups) agree too.
+        names = (unique_name("vk-classic"), unique_name("vk-static"))
+        self.assertEqual(self.classic_flow(self.kafka.bootstrap, *names),
+                         self.classic_flow(self.runnel.bootstrap, *names))
 
-    def consumer_flow(self, bootstrap, topic):
+    def consumer_flow(self, bootstrap, topic, group):
         """KIP-848 ConsumerGroupHeartbeat's answers along one path: join, fencing, errors,
         leave."""
-        group, steps = unique_name("vk-848"), []
+        steps = []
         member = "member-" + group
 
         def beat(epoch, who=member, **extra):
@@ -567,8 +568,106 @@ class VersusKafkaTest(unittest.TestCase):
     def test_kip848_heartbeats_answer_alike(self):
         topic = unique_name("vk-848-topic")
         self.create_topic(topic, 2)
-        self.assertEqual(self.consumer_flow(self.kafka.bootstrap, topic),
-                         self.consumer_flow(self.runnel.bootstrap, topic))
+        group = unique_name("vk-848")
+        self.assertEqual(self.consumer_flow(self.kafka.bootstrap, topic, group),
+                         self.consumer_flow(self.runnel.bootstrap, topic, group))
+
+
+    # ------------------------------------------------------------------ admin and transactions
+
+    def test_create_partitions_delete_records_and_delete_topics(self):
+        topic = unique_name("vk-admin")
+        self.create_topic(topic, 1)
+        self.produce(topic, kw.build_record_batch([(None, b"x")] * 3))
+
+        def grow(name, count, validate=False):
+            return {"Topics": [{"Name": name, "Count": count, "Assignments": None}],
+                    "TimeoutMs": 10000, "ValidateOnly": validate}
+        for name, count, validate in ((topic, 1, False), (topic, 0, False), (topic, 3, True),
+                                      (unique_name("vk-none"), 3, False), (topic, 3, False)):
+            with self.subTest(create_partitions=(name[:20], count, validate)):
+                self.assert_same(37, 3, grow(name, count, validate))
+        wait_for_topic(self.messages, self.kafka.bootstrap, topic)
+        self.assert_same(3, 12, {"Topics": [{"Name": topic}], "AllowAutoTopicCreation": False})
+
+        def delete(partition, offset):
+            return {"Topics": [{"Name": topic, "Partitions": [
+                {"PartitionIndex": partition, "Offset": offset}]}], "TimeoutMs": 10000}
+        for partition, offset in ((0, 9), (0, -2), (7, 1), (0, 1), (0, -1)):
+            with self.subTest(delete_records=(partition, offset)):
+                self.assert_same(21, 2, delete(partition, offset))
+        gone = unique_name("vk-gone")
+        for version in (1, 6):
+            body = ({"TopicNames": [gone], "TimeoutMs": 10000} if version < 6 else
+                    {"Topics": [{"Name": gone, "TopicId": "AAAAAAAAAAAAAAAAAAAAAA"}],
+                     "TimeoutMs": 10000})
+            with self.subTest(delete_missing_topic=version):
+                self.assert_same(20, version, body)
+        self.assert_same(20, 6, {"Topics": [{"Name": topic, "TopicId": "AAAAAAAAAAAAAAAAAAAAAA"}],
+                                 "TimeoutMs": 10000})
+
+    def transaction_flow(self, bootstrap, topic, txn_id):
+        """A transactional producer's path: InitProducerId, AddPartitionsToTxn, a transactional
+        batch, abort, a read_committed Fetch; then the refusals. As [(step, answer facts)]
+        without producer ids (each broker numbers its own)."""
+        steps = []
+        pid = self.retrying(bootstrap, 22, 4, {"TransactionalId": txn_id,
+                                               "TransactionTimeoutMs": 60000,
+                                               "ProducerId": -1, "ProducerEpoch": -1})
+        steps.append(("init", pid["ErrorCode"], pid["ProducerEpoch"]))
+        producer, epoch = pid["ProducerId"], pid["ProducerEpoch"]
+
+        def add(pid_, epoch_, txn=txn_id, partition=0):
+            r = call(self.messages, bootstrap, 24, 3, {
+                "V3AndBelowTransactionalId": txn, "V3AndBelowProducerId": pid_,
+                "V3AndBelowProducerEpoch": epoch_,
+                "V3AndBelowTopics": [{"Name": topic, "Partitions": [partition]}]})
+            return [p["PartitionErrorCode"] for t in r["ResultsByTopicV3AndBelow"]
+                    for p in t["ResultsByPartition"]]
+        steps.append(("add a partition", add(producer, epoch)))
+        steps.append(("add at a stale epoch", add(producer, epoch - 1 if epoch else 5)))
+        steps.append(("add for an unknown transactional id", add(producer, epoch, "nobody")))
+        batch = kw.build_record_batch([(None, b"t")] * 2, producer_id=producer,
+                                      producer_epoch=epoch, base_sequence=0,
+                                      attributes=0x10)
+        r = call(self.messages, bootstrap, 0, 9, {
+            "TransactionalId": txn_id, "Acks": -1, "TimeoutMs": 10000, "TopicData": [{
+                "Name": topic, "PartitionData": [{"Index": 0, "Records": batch}]}]})
+        part = r["Responses"][0]["PartitionResponses"][0]
+        steps.append(("transactional produce", part["ErrorCode"], part["BaseOffset"]))
+        fetch = call(self.messages, bootstrap, 1, 12, self.fetch(topic, 0, isolation=1))
+        p = fetch["Responses"][0]["Partitions"][0]
+        steps.append(("read_committed fetch while open", p["ErrorCode"], p["HighWatermark"],
+                      p["LastStableOffset"], len(p["Records"] or b"")))
+
+        def end(commit, epoch_=epoch, txn=txn_id):
+            return call(self.messages, bootstrap, 26, 4, {
+                "TransactionalId": txn, "ProducerId": producer, "ProducerEpoch": epoch_,
+                "Committed": commit})["ErrorCode"]
+        steps.append(("end at a wrong epoch", end(False, epoch + 3)))
+        steps.append(("abort", end(False)))
+        deadline = time.monotonic() + 20
+        while True:  # the markers are written after the answer
+            fetch = call(self.messages, bootstrap, 1, 12, self.fetch(topic, 0, isolation=1))
+            p = fetch["Responses"][0]["Partitions"][0]
+            if p["LastStableOffset"] == p["HighWatermark"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        steps.append(("read_committed fetch after the abort", p["ErrorCode"],
+                      p["HighWatermark"], p["LastStableOffset"],
+                      [a["FirstOffset"] for a in p["AbortedTransactions"] or []]))
+        steps.append(("end again", end(True)))
+        r = call(self.messages, bootstrap, 65, 0, {"TransactionalIds": [txn_id, "nobody"]})
+        steps.append(("describe", [(t["ErrorCode"], t["TransactionState"],
+                                    len(t["Topics"])) for t in r["TransactionStates"]]))
+        return steps
+
+    def test_a_transaction_answers_alike(self):
+        topic = unique_name("vk-txn-topic")
+        self.create_topic(topic, 1)
+        txn_id = unique_name("vk-txn")
+        self.assertEqual(self.transaction_flow(self.kafka.bootstrap, topic, txn_id),
+                         self.transaction_flow(self.runnel.bootstrap, topic, txn_id))
 
 
 class BadInputAgainstKafka(test_bad_input.BadInputTest):
