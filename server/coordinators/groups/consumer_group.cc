@@ -381,7 +381,10 @@ std::unique_ptr<consumer_group> consumer_group::restore(std::string id,
                 }
             }
         }
-        if (auto t = image.targets.find(member_id); t != image.targets.end()) {
+        // Without the subscribed topics (a log written by Kafka 4.1+, which keeps only their
+        // hash) the stored target cannot be read by name: left out, so that the next heartbeat
+        // computes the target again.
+        if (auto t = image.targets.find(member_id); t != image.targets.end() && image.topics) {
             g->target_[member_id] = by_topic_name(names, t->second.topic_partitions);
         }
     }

@@ -604,5 +604,21 @@ TEST(consumer_group, a_failed_write_is_caught_up_by_the_next) {
     EXPECT_EQ(view(*h.cg()), before);
 }
 
+// A log written by Kafka 4.1+ has no subscribed-topics record (type 4): the members and epochs
+// come back, the targets (stored by topic id) are left for the next heartbeat to compute.
+TEST(consumer_group, restore_without_the_subscribed_topics_record) {
+    cg_harness h;
+    h.beat("a", 0, std::vector<std::string>{"t"});
+    consumer_group_image image = h.cg()->written();
+    image.topics.reset();
+    auto g = consumer_group::restore("g", image);
+    ASSERT_NE(g->find_member("a"), nullptr);
+    EXPECT_EQ(g->find_member("a")->member_epoch, h.cg()->find_member("a")->member_epoch);
+    EXPECT_EQ(g->group_epoch(), h.cg()->group_epoch());
+    EXPECT_EQ(g->target_of("a"), nullptr);
+    g->maybe_update_target();  // with no topics known: a target, empty until metadata comes
+    ASSERT_NE(g->target_of("a"), nullptr);
+}
+
 }  // namespace
 }  // namespace runnel::server::groups
