@@ -505,4 +505,39 @@ std::vector<uint8_t> build_batch(const batch_options& options,
     return out;
 }
 
+std::optional<std::vector<uint8_t>> recompress_batch(std::span<const uint8_t> batch,
+                                                     compression_codec codec) {
+    auto h = parse_batch_header(batch);
+    if (!h) return std::nullopt;
+    std::vector<record_input> records;
+    std::vector<uint8_t> scratch;
+    bool ok = for_each_record(
+        batch,
+        [&records](const record& r) {
+            auto& in = records.emplace_back();
+            auto text = [](std::span<const uint8_t> s) {
+                return std::string(reinterpret_cast<const char*>(s.data()), s.size());
+            };
+            if (r.key) in.key = text(*r.key);
+            if (r.value) in.value = text(*r.value);
+            for (const auto& hd : r.headers) {
+                in.headers.emplace_back(std::string(hd.key),
+                                        hd.value ? std::optional(text(*hd.value)) : std::nullopt);
+            }
+            in.timestamp = r.timestamp;
+            return true;
+        },
+        &scratch);
+    if (!ok) return std::nullopt;
+    batch_options o;
+    o.codec = codec;
+    o.producer_id = h->producer_id;
+    o.producer_epoch = h->producer_epoch;
+    o.base_sequence = h->base_sequence;
+    o.transactional = h->is_transactional();
+    o.control = h->is_control();
+    o.partition_leader_epoch = h->partition_leader_epoch;
+    return build_batch(o, records);
+}
+
 }  // namespace runnel::protocol

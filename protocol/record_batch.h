@@ -136,6 +136,13 @@ struct batch_options {
     int32_t partition_leader_epoch = -1;
 };
 
+// `batch` (one whole v2 batch) with its records stored under `codec`, as Kafka's LogValidator
+// recompresses for a topic's compression.type: producer id, epoch, base sequence, the
+// transactional bit, the records' timestamps, keys, values and headers kept; offset deltas
+// renumbered 0..n-1. nullopt when the records cannot be read.
+std::optional<std::vector<uint8_t>> recompress_batch(std::span<const uint8_t> batch,
+                                                     compression_codec codec);
+
 // Builds a v2 batch with offset deltas 0..n-1, base_timestamp = the first record's timestamp,
 // max_timestamp = the largest, and a valid CRC. With no records: records_count 0 and
 // last_offset_delta 0.

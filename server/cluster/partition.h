@@ -52,6 +52,9 @@ struct partition_settings {
     int64_t segment_bytes = int64_t{1} << 30;
     // min.insync.replicas: in-sync replicas an acks=all write needs (else NOT_ENOUGH_REPLICAS).
     int32_t min_insync_replicas = 1;
+    // compression.type other than producer: the codec client batches are stored with, Kafka's
+    // recompression (none for uncompressed).
+    std::optional<protocol::compression_codec> store_codec;
 };
 
 // What a writer waits for before it answers (Kafka's acks). On a single node `leader` and `all`

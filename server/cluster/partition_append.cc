@@ -8,6 +8,34 @@
 
 namespace runnel::server {
 
+namespace {
+
+// The client's batches with every batch not already in `codec` rebuilt in it; empty when none
+// needs it; nullopt when one cannot be read (validation has passed, so only on a bug).
+std::optional<std::vector<uint8_t>> recompress_batches(std::span<const uint8_t> batches,
+                                                       protocol::compression_codec codec) {
+    std::vector<uint8_t> out;
+    bool changed = false;
+    for (size_t pos = 0; pos < batches.size();) {
+        auto h = protocol::parse_batch_header(batches.subspan(pos));
+        if (!h) return std::nullopt;
+        auto one = batches.subspan(pos, static_cast<size_t>(h->total_size()));
+        pos += one.size();
+        if (h->codec() == codec || h->records_count == 0) {
+            out.insert(out.end(), one.begin(), one.end());
+            continue;
+        }
+        auto rebuilt = protocol::recompress_batch(one, codec);
+        if (!rebuilt) return std::nullopt;
+        out.insert(out.end(), rebuilt->begin(), rebuilt->end());
+        changed = true;
+    }
+    if (!changed) out.clear();
+    return out;
+}
+
+}  // namespace
+
 append_result partition::append(std::span<uint8_t> batches, storage::append_origin origin,
                                 const produce_rules& rules) {
     if (origin == storage::append_origin::client) {
@@ -21,6 +49,31 @@ append_result partition::append(std::span<uint8_t> batches, storage::append_orig
             // validate it), and -1 with a refused batch.
             if (r.record_index) r.log_start_offset = log_->log_start_offset();
             return r;
+        }
+    }
+    // compression.type (not producer): client batches in another codec are stored recompressed,
+    // as Kafka's LogValidator does; the new batch must still fit max.message.bytes.
+    std::vector<uint8_t> recompressed;
+    if (origin == storage::append_origin::client && settings_.store_codec) {
+        auto converted = recompress_batches(batches, *settings_.store_codec);
+        if (!converted) {
+            append_result r;
+            r.error = protocol::error_code::corrupt_message;
+            r.message = "Cannot read the records of " + topic_ + "-" + std::to_string(index_) +
+                        " to store them with compression.type";
+            return r;
+        }
+        if (!converted->empty()) {
+            if (converted->size() > static_cast<size_t>(settings_.max_message_bytes)) {
+                append_result r;
+                r.error = protocol::error_code::message_too_large;
+                r.message = "The batch recompressed with the topic's compression.type has " +
+                            std::to_string(converted->size()) +
+                            " bytes, more than max.message.bytes.";
+                return r;
+            }
+            recompressed = std::move(*converted);
+            batches = std::span<uint8_t>(recompressed);
         }
     }
     std::optional<int64_t> append_time;

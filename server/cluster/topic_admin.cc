@@ -101,6 +101,25 @@ partition_settings make_partition_settings(const topic_config& c) {
     s.max_compaction_lag_ms = c.max_compaction_lag_ms();
     s.segment_bytes = c.segment_bytes();
     s.min_insync_replicas = c.min_insync_replicas();
+    switch (c.compression()) {
+        case compression_type::producer:
+            break;
+        case compression_type::uncompressed:
+            s.store_codec = protocol::compression_codec::none;
+            break;
+        case compression_type::gzip:
+            s.store_codec = protocol::compression_codec::gzip;
+            break;
+        case compression_type::snappy:
+            s.store_codec = protocol::compression_codec::snappy;
+            break;
+        case compression_type::lz4:
+            s.store_codec = protocol::compression_codec::lz4;
+            break;
+        case compression_type::zstd:
+            s.store_codec = protocol::compression_codec::zstd;
+            break;
+    }
     return s;
 }
 

@@ -25,7 +25,8 @@ constexpr topic_key topic_keys[] = {
       "lz4 level used when compression.type is lz4."},
      "compression.lz4.level"},
     {{"compression.type", t::string, "producer", one_of(compression_type_names),
-      "Compression stored on disk; producer keeps what the client sent."},
+      "Compression stored on disk: producer keeps what the client sent; any other value "
+      "recompresses client batches with that codec (uncompressed: none)."},
      "compression.type"},
     {{"compression.zstd.level", t::int32, "3", between(zstd_min_level, zstd_max_level),
       "zstd level used when compression.type is zstd."},

@@ -328,6 +328,74 @@ TEST(InProcessBroker, MinInsyncReplicasIsCappedAtTheReplicaCount) {
     EXPECT_EQ(produce_one(c, "guarded", 10), 0);
 }
 
+// compression.type other than producer: client batches are stored recompressed with the topic's
+// codec (Kafka's LogValidator), records, headers, timestamps and producer fields intact.
+TEST(InProcessBroker, TopicCompressionTypeRecompressesBatches) {
+    in_process_broker b;
+    kafka_test_client c(b.port());
+    for (auto [topic, codec] :
+         {std::pair{"as-gzip", "gzip"}, std::pair{"as-plain", "uncompressed"}}) {
+        auto req = one_topic(topic, 1);
+        auto& cfg = req.topics[0].configs.emplace_back();
+        cfg.name = "compression.type";
+        cfg.value = codec;
+        ASSERT_EQ(c.call<create_topics_api_key>(req, 5).topics[0].error_code, 0);
+    }
+    std::vector<protocol::record_input> records(3);
+    for (int i = 0; i < 3; ++i) {
+        records[i].key = "k" + std::to_string(i);
+        records[i].value = std::string(200, static_cast<char>('a' + i));
+        records[i].headers.emplace_back("h", "v" + std::to_string(i));
+        records[i].timestamp = 1'700'000'000'000 + i;
+    }
+    auto produce_and_fetch = [&](const std::string& topic, protocol::compression_codec sent) {
+        protocol::batch_options o;
+        o.codec = sent;
+        produce_request p;
+        p.acks = -1;
+        p.timeout_ms = 10000;
+        auto& td = p.topic_data.emplace_back();
+        td.name = topic;
+        auto& pd = td.partition_data.emplace_back();
+        pd.index = 0;
+        pd.records = protocol::record_set::copy_of(protocol::build_batch(o, records));
+        EXPECT_EQ(c.call<produce_api_key>(p, 9).responses[0].partition_responses[0].error_code, 0);
+        fetch_request f;
+        auto& fp = f.topics.emplace_back().partitions.emplace_back();
+        f.topics[0].topic = topic;
+        fp.partition_max_bytes = 1 << 20;
+        auto resp = c.call<fetch_api_key>(f, 12);
+        std::vector<uint8_t> got;
+        for (const auto& chunk : resp.responses[0].partitions[0].records.chunks())
+            chunk.copy_to(got);
+        return got;
+    };
+    for (auto [topic, sent, stored] : {std::tuple{"as-gzip", protocol::compression_codec::none,
+                                                  protocol::compression_codec::gzip},
+                                       std::tuple{"as-plain", protocol::compression_codec::lz4,
+                                                  protocol::compression_codec::none}}) {
+        auto got = produce_and_fetch(topic, sent);
+        auto h = protocol::parse_batch_header(got);
+        ASSERT_TRUE(h) << topic;
+        EXPECT_EQ(h->codec(), stored) << topic;
+        EXPECT_EQ(h->records_count, 3);
+        int i = 0;
+        ASSERT_TRUE(protocol::for_each_record(
+            got,
+            [&](const protocol::record& r) {
+                EXPECT_EQ(r.offset, i);
+                EXPECT_EQ(r.timestamp, records[i].timestamp);
+                EXPECT_EQ(std::string(r.key->begin(), r.key->end()), *records[i].key);
+                EXPECT_EQ(std::string(r.value->begin(), r.value->end()), *records[i].value);
+                EXPECT_EQ(r.headers.size(), 1u);
+                ++i;
+                return true;
+            },
+            nullptr));
+        EXPECT_EQ(i, 3);
+    }
+}
+
 TEST(InProcessBroker, DescribeLogDirsListsPartitionsWithTheirSizes) {
     in_process_broker b;
     kafka_test_client c(b.port());
