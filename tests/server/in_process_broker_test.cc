@@ -114,10 +114,10 @@ TEST(InProcessBroker, MetadataCreatesAMissingTopicWithTheDefaultPartitionCount) 
     EXPECT_EQ(resp.topics[0].partitions.size(), 4u);
 }
 
-// Produces one record of `value_size` bytes to partition 0 of `topic`; returns the error code.
-int16_t produce_one(kafka_test_client& c, const std::string& topic, size_t value_size) {
-    std::vector<protocol::record_input> records(1);
-    records[0].value = std::string(value_size, 'v');
+// Produces `batch` to partition 0 of `topic` with acks=all (Produce v9); returns the partition's
+// answer.
+produce_response::topic_produce_response::partition_produce_response produce_batch(
+    kafka_test_client& c, const std::string& topic, const std::vector<uint8_t>& batch) {
     produce_request p;
     p.acks = -1;
     p.timeout_ms = 10000;
@@ -125,8 +125,16 @@ int16_t produce_one(kafka_test_client& c, const std::string& topic, size_t value
     td.name = topic;
     auto& pd = td.partition_data.emplace_back();
     pd.index = 0;
-    pd.records = protocol::record_set::copy_of(protocol::build_batch({}, records));
-    return c.call<produce_api_key>(p, 9).responses[0].partition_responses[0].error_code;
+    pd.records = protocol::record_set::copy_of(batch);
+    auto resp = c.call<produce_api_key>(p, 9);
+    return resp.responses[0].partition_responses[0];
+}
+
+// Produces one record of `value_size` bytes to partition 0 of `topic`; returns the error code.
+int16_t produce_one(kafka_test_client& c, const std::string& topic, size_t value_size) {
+    std::vector<protocol::record_input> records(1);
+    records[0].value = std::string(value_size, 'v');
+    return produce_batch(c, topic, protocol::build_batch({}, records)).error_code;
 }
 
 incremental_alter_configs_request alter_topic(const std::string& topic, std::string key, int8_t op,
@@ -351,15 +359,7 @@ TEST(InProcessBroker, TopicCompressionTypeRecompressesBatches) {
     auto produce_and_fetch = [&](const std::string& topic, protocol::compression_codec sent) {
         protocol::batch_options o;
         o.codec = sent;
-        produce_request p;
-        p.acks = -1;
-        p.timeout_ms = 10000;
-        auto& td = p.topic_data.emplace_back();
-        td.name = topic;
-        auto& pd = td.partition_data.emplace_back();
-        pd.index = 0;
-        pd.records = protocol::record_set::copy_of(protocol::build_batch(o, records));
-        EXPECT_EQ(c.call<produce_api_key>(p, 9).responses[0].partition_responses[0].error_code, 0);
+        EXPECT_EQ(produce_batch(c, topic, protocol::build_batch(o, records)).error_code, 0);
         fetch_request f;
         auto& fp = f.topics.emplace_back().partitions.emplace_back();
         f.topics[0].topic = topic;
