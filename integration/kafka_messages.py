@@ -9,6 +9,7 @@ field, without going through Runnel's own generated codec.
     answer = defs.call(sock_conn, 3, 12, {...})   # -> dict keyed by Kafka's field names
 """
 
+import base64
 import json
 import os
 import re
@@ -168,11 +169,7 @@ class Codec:
             return b""
         if t == "uuid":
             return "AAAAAAAAAAAAAAAAAAAAAA"
-        return None if self._nullable_struct_default(f) else {}
-
-    @staticmethod
-    def _nullable_struct_default(f):
-        return f.get("default") == "null"
+        return {}  # a struct (a nullable one defaults to null above)
 
     # ------------------------------------------------------------------ encoding
 
@@ -316,7 +313,6 @@ class Codec:
         if t in FIXED:
             return src.get(FIXED[t])
         if t == "uuid":
-            import base64
             return base64.urlsafe_b64encode(src.take(16)).decode().rstrip("=")
         if t in ("string", "bytes", "records"):
             n = src.uvarint() - 1 if flexible else src.get("h" if t == "string" else "i")
@@ -328,7 +324,6 @@ class Codec:
 
 
 def _uuid_bytes(x):
-    import base64
     if isinstance(x, (bytes, bytearray)):
         return bytes(x)
     if isinstance(x, uuidlib.UUID):

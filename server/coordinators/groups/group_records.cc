@@ -105,48 +105,48 @@ bool decode_value(std::optional<std::span<const uint8_t>> bytes, consumer_group_
     return true;
 }
 
+// The key (group id, and the member id or regex of the keyed types, as typed_key_bytes writes
+// them) and the value of one record type.
+template <class Key, class Value>
+bool decode_typed(std::span<const uint8_t> key, std::optional<std::span<const uint8_t>> value,
+                  consumer_group_record& out, std::string& problem) {
+    Key k;
+    if (!decode_key(key, k, problem)) return false;
+    out.group_id = std::move(k.group_id);
+    if constexpr (requires { k.member_id; }) out.member_id = std::move(k.member_id);
+    if constexpr (requires { k.regular_expression; }) {
+        out.member_id = std::move(k.regular_expression);
+    }
+    return decode_value<Value>(value, out, problem);
+}
+
 bool decode_consumer_record(int16_t type, std::span<const uint8_t> key,
                             std::optional<std::span<const uint8_t>> value,
                             consumer_group_record& out, std::string& problem) {
     using t = consumer_record_type;
     out.type = static_cast<t>(type);
-    auto group_only = [&]<class Key>(Key k) {
-        if (!decode_key(key, k, problem)) return false;
-        out.group_id = std::move(k.group_id);
-        return true;
-    };
-    auto keyed = [&]<class Key>(Key k) {
-        if (!decode_key(key, k, problem)) return false;
-        out.group_id = std::move(k.group_id);
-        if constexpr (requires { k.member_id; }) {
-            out.member_id = std::move(k.member_id);
-        } else {
-            out.member_id = std::move(k.regular_expression);
-        }
-        return true;
-    };
     switch (out.type) {
         case t::group_epoch:
-            return group_only(msg::consumer_group_metadata_key{}) &&
-                   decode_value<cgmsg::epoch>(value, out, problem);
+            return decode_typed<msg::consumer_group_metadata_key, cgmsg::epoch>(key, value, out,
+                                                                                problem);
         case t::subscribed_topics:
-            return group_only(msg::consumer_group_partition_metadata_key{}) &&
-                   decode_value<cgmsg::topics>(value, out, problem);
+            return decode_typed<msg::consumer_group_partition_metadata_key, cgmsg::topics>(
+                key, value, out, problem);
         case t::target_epoch:
-            return group_only(msg::consumer_group_target_assignment_metadata_key{}) &&
-                   decode_value<cgmsg::target_epoch>(value, out, problem);
+            return decode_typed<msg::consumer_group_target_assignment_metadata_key,
+                                cgmsg::target_epoch>(key, value, out, problem);
         case t::member_subscription:
-            return keyed(msg::consumer_group_member_metadata_key{}) &&
-                   decode_value<cgmsg::subscription>(value, out, problem);
+            return decode_typed<msg::consumer_group_member_metadata_key, cgmsg::subscription>(
+                key, value, out, problem);
         case t::member_target:
-            return keyed(msg::consumer_group_target_assignment_member_key{}) &&
-                   decode_value<cgmsg::target>(value, out, problem);
+            return decode_typed<msg::consumer_group_target_assignment_member_key, cgmsg::target>(
+                key, value, out, problem);
         case t::member_assignment:
-            return keyed(msg::consumer_group_current_member_assignment_key{}) &&
-                   decode_value<cgmsg::assignment>(value, out, problem);
+            return decode_typed<msg::consumer_group_current_member_assignment_key,
+                                cgmsg::assignment>(key, value, out, problem);
         case t::regex:
-            return keyed(msg::consumer_group_regular_expression_key{}) &&
-                   decode_value<cgmsg::regex>(value, out, problem);
+            return decode_typed<msg::consumer_group_regular_expression_key, cgmsg::regex>(
+                key, value, out, problem);
     }
     return false;
 }
