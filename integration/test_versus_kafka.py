@@ -77,8 +77,18 @@ def wait_for_topic(messages, bootstrap, name, timeout=30):
         m = call(messages, bootstrap, 3, 12,
                  {"Topics": [{"Name": name}], "AllowAutoTopicCreation": False})
         t = m["Topics"][0]
-        if t["ErrorCode"] == 0 and all(p["ErrorCode"] == 0 for p in t["Partitions"]):
-            return
+        if t["ErrorCode"] == 0 and t["Partitions"] and all(
+                p["ErrorCode"] == 0 for p in t["Partitions"]):
+            # Metadata comes from the broker's metadata cache, which Kafka updates before its
+            # replica manager makes the broker leader; Produce meanwhile answers
+            # NOT_LEADER_OR_FOLLOWER. ListOffsets goes through the replica manager: once every
+            # partition answers it, the partitions are served.
+            offsets = call(messages, bootstrap, 2, 7, {
+                "ReplicaId": -1, "IsolationLevel": 0, "Topics": [{"Name": name, "Partitions": [
+                    {"PartitionIndex": p["PartitionIndex"], "CurrentLeaderEpoch": -1,
+                     "Timestamp": -1} for p in t["Partitions"]]}]})
+            if all(p["ErrorCode"] == 0 for p in offsets["Topics"][0]["Partitions"]):
+                return
         if time.monotonic() > deadline:
             raise AssertionError("Kafka did not show %s: %s" % (name, m))
         time.sleep(0.1)
