@@ -40,7 +40,7 @@ std::vector<partition_offsets> offsets_on(partition_store& store) {
                        {p.topic(), p.index()},
                        p.log().recovery_point(),
                        p.log().log_start_offset(),
-                       p.settings().compact ? p.log().cleaner_offset() : -1});
+                       p.config().compact() ? p.log().cleaner_offset() : -1});
     });
     return out;
 }
@@ -261,10 +261,10 @@ asio::awaitable<void> log_maintenance::producer_expiration_loop() {
 }
 
 void log_maintenance::apply_retention(partition& p, int64_t now, repeated_failures& failures) {
-    const auto& s = p.settings();
+    const auto& c = p.config();
     // Without "delete" in cleanup.policy only segments below the log start offset go.
-    const int64_t ms = s.delete_enabled ? s.retention_ms : -1;
-    const int64_t bytes = s.delete_enabled ? s.retention_bytes : -1;
+    const int64_t ms = c.delete_enabled() ? c.retention_ms() : -1;
+    const int64_t bytes = c.delete_enabled() ? c.retention_bytes() : -1;
     const std::string subject = "retention " + p.topic() + "-" + std::to_string(p.index());
     auto r = p.delete_old_segments(now, ms, bytes);
     if (!r) {
@@ -302,13 +302,13 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
         // Keys, not pointers: a partition may go (topic deleted) while this coroutine yields.
         std::vector<std::pair<protocol::uuid, int32_t>> compacted;
         cluster_.partitions_on(me->id()).for_each([&](partition& p) {
-            if (p.settings().compact) compacted.emplace_back(p.topic_id(), p.index());
+            if (p.config().compact()) compacted.emplace_back(p.topic_id(), p.index());
         });
         for (const auto& [id, index] : compacted) {
             for (;;) {
                 if (stopping_) co_return;
                 partition* p = cluster_.partitions_on(me->id()).find(id, index);
-                if (!p || !p->settings().compact ||
+                if (!p || !p->config().compact() ||
                     !clean_step(*p, storage::wall_clock_ms(), failures))
                     break;
                 // Let the shard's connections run between two groups.
@@ -325,13 +325,13 @@ int64_t log_maintenance::key_map_bytes_per_shard() const {
 }
 
 bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& failures) {
-    const auto& s = p.settings();
+    const auto& c = p.config();
     storage::cleaning_options o;
-    o.delete_retention_ms = s.delete_retention_ms;
-    o.min_cleanable_dirty_ratio = s.min_cleanable_dirty_ratio;
-    o.min_compaction_lag_ms = s.min_compaction_lag_ms;
-    o.max_compaction_lag_ms = s.max_compaction_lag_ms;
-    o.max_segment_bytes = s.segment_bytes;
+    o.delete_retention_ms = c.delete_retention_ms();
+    o.min_cleanable_dirty_ratio = c.min_cleanable_dirty_ratio();
+    o.min_compaction_lag_ms = c.min_compaction_lag_ms();
+    o.max_compaction_lag_ms = c.max_compaction_lag_ms();
+    o.max_segment_bytes = c.segment_bytes();
     o.key_map_bytes = key_map_bytes_per_shard();
     o.key_map_load_factor = cluster_.config().log_cleaner_io_buffer_load_factor;
     const std::string subject = "cleaning " + p.topic() + "-" + std::to_string(p.index());

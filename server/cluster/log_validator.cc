@@ -39,7 +39,7 @@ std::optional<int32_t> first_record_where(std::span<const uint8_t> batches,
 }  // namespace
 
 std::optional<batch_refusal> validate_client_batches(std::span<const uint8_t> batches,
-                                                     const partition_settings& settings,
+                                                     const topic_config& config,
                                                      const produce_rules& rules,
                                                      const std::string& topic, int32_t index,
                                                      int64_t now_ms) {
@@ -47,7 +47,7 @@ std::optional<batch_refusal> validate_client_batches(std::span<const uint8_t> ba
     if (batches.empty()) {
         return refuse(error_code::corrupt_message, "The produce request carries no record batch.");
     }
-    auto check = protocol::validate_batches(batches, settings.max_message_bytes);
+    auto check = protocol::validate_batches(batches, config.max_message_bytes());
     if (check.error != error_code::none) return refuse(check.error, check.message);
     if (rules.single_batch && check.batch_count != 1) {
         return refuse(error_code::invalid_record,
@@ -61,10 +61,10 @@ std::optional<batch_refusal> validate_client_batches(std::span<const uint8_t> ba
                       "later.");
     }
     auto out_of_range = [&](int64_t ts) {
-        return ts >= 0 && (now_ms - ts > settings.timestamp_before_max_ms ||
-                           ts - now_ms > settings.timestamp_after_max_ms);
+        return ts >= 0 && (now_ms - ts > config.message_timestamp_before_max_ms() ||
+                           ts - now_ms > config.message_timestamp_after_max_ms());
     };
-    if (!settings.log_append_time && check.min_timestamp >= 0 &&
+    if (!config.log_append_time() && check.min_timestamp >= 0 &&
         (out_of_range(check.min_timestamp) || out_of_range(check.max_timestamp))) {
         auto index = first_record_where(
             batches, [&](const protocol::record& r) { return out_of_range(r.timestamp); });
@@ -74,7 +74,7 @@ std::optional<batch_refusal> validate_client_batches(std::span<const uint8_t> ba
                           "message.timestamp.after.max.ms).",
                       index.value_or(0));
     }
-    if (settings.compact && check.has_null_key) {
+    if (config.compact() && check.has_null_key) {
         auto index = first_record_where(batches, [](const protocol::record& r) { return !r.key; });
         return refuse(error_code::invalid_record,
                       "Compacted topic cannot accept message without key in topic "

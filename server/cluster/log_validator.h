@@ -12,7 +12,7 @@
 
 namespace runnel::server {
 
-struct partition_settings;
+class topic_config;
 
 // What the Produce request's version allows (ProduceRequest.validateRecords, KIP-110).
 struct produce_rules {
@@ -31,7 +31,7 @@ struct batch_refusal {
 // Why `batches` for partition `topic`-`index` are refused, or nullopt. `now_ms` is the broker's
 // clock, for message.timestamp.before/after.max.ms (KIP-937).
 std::optional<batch_refusal> validate_client_batches(std::span<const uint8_t> batches,
-                                                     const partition_settings& settings,
+                                                     const topic_config& config,
                                                      const produce_rules& rules,
                                                      const std::string& topic, int32_t index,
                                                      int64_t now_ms);

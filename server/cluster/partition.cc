@@ -4,6 +4,17 @@
 
 namespace runnel::server {
 
+storage::log_config log_config_of(const topic_config& c) {
+    storage::log_config lc;
+    lc.segment_bytes = c.segment_bytes();
+    lc.segment_ms = c.segment_ms();
+    lc.index_interval_bytes = c.index_interval_bytes();
+    lc.segment_index_bytes = c.segment_index_bytes();
+    lc.flush_messages = c.flush_messages();
+    lc.flush_ms = c.flush_ms() == INT64_MAX ? -1 : c.flush_ms();
+    return lc;
+}
+
 void fetch_wakeup::wake(const std::shared_ptr<fetch_wakeup>& w) {
     asio::post(w->home.executor(), [w] {
         w->fired = true;

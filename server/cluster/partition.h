@@ -14,6 +14,7 @@
 #include "protocol/errors.h"
 #include "server/cluster/log_sync.h"
 #include "server/cluster/log_validator.h"
+#include "server/config/topic_config.h"
 #include "server/core/shard.h"
 #include "storage/partition_log.h"
 
@@ -30,32 +31,8 @@ struct fetch_wakeup {
     static void wake(const std::shared_ptr<fetch_wakeup>& w);
 };
 
-// Settings a partition applies to appends, derived from its topic's config.
-struct partition_settings {
-    int32_t max_message_bytes = 1048588;
-    bool log_append_time = false;
-    bool compact = false;  // cleanup.policy has compact: records need keys
-    // message.timestamp.before/after.max.ms: how far CreateTime timestamps may stray from now.
-    int64_t timestamp_before_max_ms = INT64_MAX;
-    int64_t timestamp_after_max_ms = INT64_MAX;
-    // Retention (retention.ms / retention.bytes, -1 = unlimited), applied when cleanup.policy
-    // includes delete.
-    int64_t retention_ms = -1;
-    int64_t retention_bytes = -1;
-    bool delete_enabled = true;
-    // Log compaction (cleanup.policy has compact): delete.retention.ms, min.cleanable.dirty.ratio,
-    // min.compaction.lag.ms, max.compaction.lag.ms, segment.bytes (cap of a cleaned segment).
-    int64_t delete_retention_ms = 86400000;
-    double min_cleanable_dirty_ratio = 0.5;
-    int64_t min_compaction_lag_ms = 0;
-    int64_t max_compaction_lag_ms = INT64_MAX;
-    int64_t segment_bytes = int64_t{1} << 30;
-    // min.insync.replicas: in-sync replicas an acks=all write needs (else NOT_ENOUGH_REPLICAS).
-    int32_t min_insync_replicas = 1;
-    // compression.type other than producer: the codec client batches are stored with, Kafka's
-    // recompression (none for uncompressed).
-    std::optional<protocol::compression_codec> store_codec;
-};
+// What the storage layer needs of a topic's config: segment roll, index and flush policy.
+storage::log_config log_config_of(const topic_config& c);
 
 // What a writer waits for before it answers (Kafka's acks). On a single node `leader` and `all`
 // both wait for the fdatasync the log's flush policy asks for (flush.messages, flush.ms);
@@ -84,7 +61,7 @@ struct append_result {
 class partition {
   public:
     partition(std::string topic, protocol::uuid topic_id, int32_t index,
-              std::unique_ptr<storage::partition_log> log, partition_settings settings,
+              std::unique_ptr<storage::partition_log> log, topic_config config,
               asio::thread_pool& io_pool, std::function<void()> on_durable = {})
         : topic_(std::move(topic)),
           topic_id_(topic_id),
@@ -92,7 +69,7 @@ class partition {
           log_(std::move(log)),
           io_pool_(io_pool),
           sync_(*log_, std::move(on_durable)),
-          settings_(settings) {}
+          config_(std::move(config)) {}
 
     const std::string& topic() const { return topic_; }
     const protocol::uuid& topic_id() const { return topic_id_; }
@@ -100,7 +77,8 @@ class partition {
     // The log, for reading. Writes go through append(), append_marker() and the maintenance
     // calls below, so that every writer gets the same validation, bookkeeping and acks.
     const storage::partition_log& log() const { return *log_; }
-    const partition_settings& settings() const { return settings_; }
+    // Its topic's configuration, as the partition applies it.
+    const topic_config& config() const { return config_; }
     // The replicas and the in-sync ones: a single node is its partitions' only replica, always in
     // sync. Replication will track them here.
     int32_t replica_count() const { return 1; }
@@ -109,12 +87,12 @@ class partition {
     // does (KIP-966's effective min ISR), so a topic with fewer replicas than min.insync.replicas
     // still takes acks=all writes.
     int32_t effective_min_isr() const {
-        return std::min(settings_.min_insync_replicas, replica_count());
+        return std::min(config_.min_insync_replicas(), replica_count());
     }
     // A topic config change: the append settings and the log's own take effect at once.
-    void reconfigure(const partition_settings& s, const storage::log_config& log) {
-        settings_ = s;
-        log_->set_config(log);
+    void reconfigure(topic_config c) {
+        log_->set_config(log_config_of(c));
+        config_ = std::move(c);
     }
 
     // The one write path into the log (partition_append.cc). Batches from a client are checked
@@ -160,7 +138,7 @@ class partition {
     std::unique_ptr<storage::partition_log> log_;
     asio::thread_pool& io_pool_;  // where flushes run
     log_sync sync_;               // after log_: destroyed first, as it points into it
-    partition_settings settings_;
+    topic_config config_;
     std::vector<std::weak_ptr<fetch_wakeup>> waiters_;
 };
 

@@ -34,12 +34,32 @@ std::optional<std::vector<uint8_t>> recompress_batches(std::span<const uint8_t> 
     return out;
 }
 
+// compression.type as the codec client batches are stored with; none for producer (keep
+// what the client sent).
+std::optional<protocol::compression_codec> stored_codec(compression_type c) {
+    switch (c) {
+        case compression_type::producer:
+            return std::nullopt;
+        case compression_type::uncompressed:
+            return protocol::compression_codec::none;
+        case compression_type::gzip:
+            return protocol::compression_codec::gzip;
+        case compression_type::snappy:
+            return protocol::compression_codec::snappy;
+        case compression_type::lz4:
+            return protocol::compression_codec::lz4;
+        case compression_type::zstd:
+            return protocol::compression_codec::zstd;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 append_result partition::append(std::span<uint8_t> batches, storage::append_origin origin,
                                 const produce_rules& rules) {
     if (origin == storage::append_origin::client) {
-        if (auto refused = validate_client_batches(batches, settings_, rules, topic_, index_,
+        if (auto refused = validate_client_batches(batches, config_, rules, topic_, index_,
                                                    storage::wall_clock_ms())) {
             append_result r;
             r.error = refused->error;
@@ -54,8 +74,9 @@ append_result partition::append(std::span<uint8_t> batches, storage::append_orig
     // compression.type (not producer): client batches in another codec are stored recompressed,
     // as Kafka's LogValidator does; the new batch must still fit max.message.bytes.
     std::vector<uint8_t> recompressed;
-    if (origin == storage::append_origin::client && settings_.store_codec) {
-        auto converted = recompress_batches(batches, *settings_.store_codec);
+    const auto store_codec = stored_codec(config_.compression());
+    if (origin == storage::append_origin::client && store_codec) {
+        auto converted = recompress_batches(batches, *store_codec);
         if (!converted) {
             append_result r;
             r.error = protocol::error_code::corrupt_message;
@@ -64,7 +85,7 @@ append_result partition::append(std::span<uint8_t> batches, storage::append_orig
             return r;
         }
         if (!converted->empty()) {
-            if (converted->size() > static_cast<size_t>(settings_.max_message_bytes)) {
+            if (converted->size() > static_cast<size_t>(config_.max_message_bytes())) {
                 append_result r;
                 r.error = protocol::error_code::message_too_large;
                 r.message = "The batch recompressed with the topic's compression.type has " +
@@ -77,7 +98,7 @@ append_result partition::append(std::span<uint8_t> batches, storage::append_orig
         }
     }
     std::optional<int64_t> append_time;
-    if (settings_.log_append_time) {
+    if (config_.log_append_time()) {
         append_time = storage::wall_clock_ms();
         for (size_t pos = 0; pos < batches.size();) {
             auto h = protocol::parse_batch_header(batches.subspan(pos));

@@ -36,8 +36,7 @@ struct admin_guard {
 std::unique_ptr<partition> open_partition(
     cluster_context& b, const topic_metadata& t, int32_t index, const topic_config& config,
     storage::result<std::unique_ptr<storage::partition_log>> log) {
-    return std::make_unique<partition>(t.name, t.id, index, std::move(*log),
-                                       make_partition_settings(config), b.io_pool(),
+    return std::make_unique<partition>(t.name, t.id, index, std::move(*log), config, b.io_pool(),
                                        [&m = b.maintenance()] { m.note_flushed(); });
 }
 
@@ -72,55 +71,6 @@ std::optional<std::string> partitions_per_request_problem(const broker_config& c
         "Excessively large number of partitions per request: {} requested, limit {} "
         "(runnel.max.partitions.per.request).",
         requested, c.max_partitions_per_request);
-}
-
-storage::log_config make_log_config(const topic_config& c) {
-    storage::log_config lc;
-    lc.segment_bytes = c.segment_bytes();
-    lc.segment_ms = c.segment_ms();
-    lc.index_interval_bytes = c.index_interval_bytes();
-    lc.segment_index_bytes = c.segment_index_bytes();
-    lc.flush_messages = c.flush_messages();
-    lc.flush_ms = c.flush_ms() == INT64_MAX ? -1 : c.flush_ms();
-    return lc;
-}
-
-partition_settings make_partition_settings(const topic_config& c) {
-    partition_settings s;
-    s.max_message_bytes = c.max_message_bytes();
-    s.log_append_time = c.message_timestamp_type() == timestamp_type::log_append_time;
-    s.compact = c.compact();
-    s.timestamp_before_max_ms = c.message_timestamp_before_max_ms();
-    s.timestamp_after_max_ms = c.message_timestamp_after_max_ms();
-    s.retention_ms = c.retention_ms();
-    s.retention_bytes = c.retention_bytes();
-    s.delete_enabled = c.delete_enabled();
-    s.delete_retention_ms = c.delete_retention_ms();
-    s.min_cleanable_dirty_ratio = c.min_cleanable_dirty_ratio();
-    s.min_compaction_lag_ms = c.min_compaction_lag_ms();
-    s.max_compaction_lag_ms = c.max_compaction_lag_ms();
-    s.segment_bytes = c.segment_bytes();
-    s.min_insync_replicas = c.min_insync_replicas();
-    switch (c.compression()) {
-        case compression_type::producer:
-            break;
-        case compression_type::uncompressed:
-            s.store_codec = protocol::compression_codec::none;
-            break;
-        case compression_type::gzip:
-            s.store_codec = protocol::compression_codec::gzip;
-            break;
-        case compression_type::snappy:
-            s.store_codec = protocol::compression_codec::snappy;
-            break;
-        case compression_type::lz4:
-            s.store_codec = protocol::compression_codec::lz4;
-            break;
-        case compression_type::zstd:
-            s.store_codec = protocol::compression_codec::zstd;
-            break;
-    }
-    return s;
 }
 
 topic_admin::topic_admin(cluster_context& b)
@@ -199,7 +149,7 @@ void topic_admin::load() {
     run_on_every_shard(cluster_.shards(), [&](shard_id me) {
         for (auto& t : topics) {
             auto config = config_of(*t);
-            auto lc = make_log_config(config);
+            auto lc = log_config_of(config);
             for (int32_t p = 0; p < t->partition_count(); ++p) {
                 const auto& placement = t->partitions[static_cast<size_t>(p)];
                 if (placement.owner != me) continue;
@@ -504,12 +454,10 @@ asio::awaitable<admin_result> topic_admin::alter_configs_on_controller(
     auto config = std::make_shared<topic_config>(config_of(*t));
     auto apply = [this, t, config](shard_id owner, std::vector<partition_step> mine)
         -> asio::awaitable<std::vector<partition_step>> {
-        const auto settings = make_partition_settings(*config);
-        const auto log = make_log_config(*config);
         for (auto& step : mine) {
             if (partition* p =
                     cluster_.partitions_on(owner).find(t->id, static_cast<int32_t>(step.slot))) {
-                p->reconfigure(settings, log);
+                p->reconfigure(*config);
             }
         }
         co_return mine;
@@ -601,7 +549,7 @@ asio::awaitable<std::error_code> topic_admin::open_new_partitions(
             // trusts, and it writes the file again when a crash lost or tore it.
             if (!step.error) step.error = storage::write_partition_metadata(dir, t->id, false);
             if (!step.error) {
-                auto log = storage::partition_log::open(dir, make_log_config(*config));
+                auto log = storage::partition_log::open(dir, log_config_of(*config));
                 if (log) {
                     cluster_.partitions_on(owner).add(
                         open_partition(cluster_, *t, p, *config, std::move(log)));

@@ -21,7 +21,6 @@
 namespace runnel::server {
 
 class cluster_context;
-struct partition_settings;
 
 struct new_topic {
     std::string name;
@@ -119,7 +118,5 @@ std::optional<std::string> partitions_per_request_problem(const broker_config& c
                                                           int64_t requested);
 
 // Storage and append settings of a topic's partitions from its effective configuration.
-storage::log_config make_log_config(const topic_config& c);
-partition_settings make_partition_settings(const topic_config& c);
 
 }  // namespace runnel::server

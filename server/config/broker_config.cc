@@ -407,8 +407,9 @@ broker_config loader::run() {
     if (c.log_retention_ms == 0) {
         fail(retention_key, "expected a positive retention, or -1 for unlimited");
     }
-    if (is_set("log.flush.interval.ms")) c.log_flush_interval_ms = get_int("log.flush.interval.ms");
-    if (!c.log_flush_interval_ms && c.log_flush_scheduler_interval_ms < 0) {
+    c.log_flush_interval_ms = is_set("log.flush.interval.ms") ? get_int("log.flush.interval.ms")
+                                                              : c.log_flush_scheduler_interval_ms;
+    if (!is_set("log.flush.interval.ms") && c.log_flush_scheduler_interval_ms < 0) {
         // It stands in for flush.ms, which must not be negative.
         fail("log.flush.scheduler.interval.ms",
              "expected an integer between 0 and 9223372036854775807 while "

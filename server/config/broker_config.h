@@ -60,12 +60,13 @@ struct broker_config {
     std::vector<std::string> log_dirs{"/tmp/kafka-logs"};
 
     // Broker-wide defaults of topic configs (see topic_config for the topic-level names).
-    int64_t log_roll_ms = 604800000;               // log.roll.ms, else log.roll.hours
-    int64_t log_roll_jitter_ms = 0;                // log.roll.jitter.ms, else log.roll.jitter.hours
-    int64_t log_retention_ms = 604800000;          // ms > minutes > hours; -1 = unlimited
-    std::optional<int64_t> log_flush_interval_ms;  // unset: log_flush_scheduler_interval_ms
+    int64_t log_roll_ms = 604800000;       // log.roll.ms, else log.roll.hours
+    int64_t log_roll_jitter_ms = 0;        // log.roll.jitter.ms, else log.roll.jitter.hours
+    int64_t log_retention_ms = 604800000;  // ms > minutes > hours; -1 = unlimited
+    // log.flush.interval.ms, else log.flush.scheduler.interval.ms (Kafka's logFlushIntervalMs)
+    int64_t log_flush_interval_ms = INT64_MAX;
     timestamp_type log_message_timestamp_type = timestamp_type::create_time;
-    uint8_t log_cleanup_policy = cleanup_delete;  // cleanup_delete / cleanup_compact bits
+    cleanup_policy_set log_cleanup_policy;
     compression_type compression = compression_type::producer;
 
     // Every RUNNEL_FIELD row of broker_keys.def: a field named in the row, set from its key.

@@ -331,13 +331,23 @@ compression_type parse_compression_type(std::string_view s) {
     return compression_type::producer;
 }
 
-uint8_t parse_cleanup_policy(const std::vector<std::string>& items) {
-    uint8_t bits = 0;
+cleanup_policy_set parse_cleanup_policy(const std::vector<std::string>& items) {
+    cleanup_policy_set p{0};
     for (const auto& item : items) {
-        if (item == "delete") bits |= cleanup_delete;
-        if (item == "compact") bits |= cleanup_compact;
+        if (item == "delete") p.bits |= cleanup_delete;
+        if (item == "compact") p.bits |= cleanup_compact;
     }
-    return bits;
+    return p;
+}
+
+config_value to_config_value(bool v) { return v; }
+config_value to_config_value(double v) { return v; }
+config_value to_config_value(int64_t v) { return v; }
+config_value to_config_value(const std::string& v) { return v; }
+config_value to_config_value(timestamp_type v) { return std::string(to_string(v)); }
+config_value to_config_value(compression_type v) { return std::string(to_string(v)); }
+config_value to_config_value(cleanup_policy_set v) {
+    return split_csv(cleanup_policy_string(v.bits));
 }
 
 }  // namespace runnel::server

@@ -171,6 +171,14 @@ enum class compression_type : uint8_t { producer, uncompressed, gzip, snappy, lz
 inline constexpr uint8_t cleanup_delete = 1;
 inline constexpr uint8_t cleanup_compact = 2;
 
+// A cleanup.policy value: which of delete and compact it names.
+struct cleanup_policy_set {
+    uint8_t bits = cleanup_delete;
+    bool deletes() const { return (bits & cleanup_delete) != 0; }
+    bool compacts() const { return (bits & cleanup_compact) != 0; }
+    bool operator==(const cleanup_policy_set&) const = default;
+};
+
 // Valid strings for the shared rules, in the order Kafka lists them.
 inline constexpr std::string_view timestamp_type_names[] = {"CreateTime", "LogAppendTime"};
 inline constexpr std::string_view compression_type_names[] = {"uncompressed", "zstd", "lz4",
@@ -183,7 +191,35 @@ std::string cleanup_policy_string(uint8_t bits);  // "delete", "compact", "compa
 
 timestamp_type parse_timestamp_type(std::string_view s);      // s must be a valid name
 compression_type parse_compression_type(std::string_view s);  // s must be a valid name
-uint8_t parse_cleanup_policy(const std::vector<std::string>& items);
+cleanup_policy_set parse_cleanup_policy(const std::vector<std::string>& items);
+
+// A parsed value as the C++ type of the field it sets (integers of any width, booleans, doubles,
+// strings and the enumerations above), and back: the two directions between a key's text and a
+// typed field, for the rows that declare keys (server/config/keys/*.def).
+template <class T>
+T from_config_value(const config_value& v) {
+    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, double> ||
+                  std::is_same_v<T, std::string>) {
+        return std::get<T>(v);
+    } else if constexpr (std::is_same_v<T, timestamp_type>) {
+        return parse_timestamp_type(std::get<std::string>(v));
+    } else if constexpr (std::is_same_v<T, compression_type>) {
+        return parse_compression_type(std::get<std::string>(v));
+    } else if constexpr (std::is_same_v<T, cleanup_policy_set>) {
+        return parse_cleanup_policy(std::get<std::vector<std::string>>(v));
+    } else {
+        static_assert(std::is_integral_v<T>);
+        return static_cast<T>(std::get<int64_t>(v));
+    }
+}
+config_value to_config_value(bool v);
+config_value to_config_value(double v);
+config_value to_config_value(int64_t v);
+inline config_value to_config_value(int32_t v) { return to_config_value(int64_t{v}); }
+config_value to_config_value(const std::string& v);
+config_value to_config_value(timestamp_type v);
+config_value to_config_value(compression_type v);
+config_value to_config_value(cleanup_policy_set v);
 
 // Kafka's per-codec compression level bounds.
 inline constexpr int32_t gzip_default_level = -1;

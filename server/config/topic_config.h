@@ -53,64 +53,32 @@ class topic_config {
     // the broker keys' defaults.
     std::vector<config_entry> describe(const broker_config& broker) const;
 
-    // Effective values.
-    int32_t segment_bytes() const { return segment_bytes_; }
-    int64_t segment_ms() const { return segment_ms_; }
-    int64_t segment_jitter_ms() const { return segment_jitter_ms_; }
-    int32_t segment_index_bytes() const { return segment_index_bytes_; }
-    int64_t retention_ms() const { return retention_ms_; }        // -1: unlimited
-    int64_t retention_bytes() const { return retention_bytes_; }  // negative: unlimited
-    int32_t max_message_bytes() const { return max_message_bytes_; }
-    timestamp_type message_timestamp_type() const { return message_timestamp_type_; }
-    int64_t message_timestamp_before_max_ms() const { return message_timestamp_before_max_ms_; }
-    int64_t message_timestamp_after_max_ms() const { return message_timestamp_after_max_ms_; }
-    uint8_t cleanup_policy() const { return cleanup_policy_; }  // cleanup_delete/compact bits
-    bool compact() const { return (cleanup_policy_ & cleanup_compact) != 0; }
-    bool delete_enabled() const { return (cleanup_policy_ & cleanup_delete) != 0; }
-    int64_t flush_messages() const { return flush_messages_; }
-    int64_t flush_ms() const { return flush_ms_; }
-    int32_t index_interval_bytes() const { return index_interval_bytes_; }
-    int64_t delete_retention_ms() const { return delete_retention_ms_; }
-    int64_t file_delete_delay_ms() const { return file_delete_delay_ms_; }
-    double min_cleanable_dirty_ratio() const { return min_cleanable_dirty_ratio_; }
-    int64_t min_compaction_lag_ms() const { return min_compaction_lag_ms_; }
-    int64_t max_compaction_lag_ms() const { return max_compaction_lag_ms_; }
-    bool preallocate() const { return preallocate_; }
-    compression_type compression() const { return compression_; }
-    int32_t compression_gzip_level() const { return compression_gzip_level_; }
-    int32_t compression_lz4_level() const { return compression_lz4_level_; }
-    int32_t compression_zstd_level() const { return compression_zstd_level_; }
-    int32_t min_insync_replicas() const { return min_insync_replicas_; }
-    bool unclean_leader_election_enable() const { return unclean_leader_election_enable_; }
+    // Effective values: one accessor per RUNNEL_TOPIC_FIELD row (retention_ms(), segment_bytes(),
+    // cleanup_policy(), compression(), ...), the override if the topic sets one, else the
+    // broker's value.
+#define RUNNEL_TOPIC_FIELD(cpp_type, field, name, type, default_value, rule, broker_field, \
+                           broker_synonym, doc)                                            \
+    cpp_type field() const { return field##_; }
+#define RUNNEL_TOPIC_KEY(name, type, default_value, rule, doc)
+#include "server/config/keys/topic_keys.def"
+#undef RUNNEL_TOPIC_FIELD
+#undef RUNNEL_TOPIC_KEY
+
+    bool compact() const { return cleanup_policy_.compacts(); }
+    bool delete_enabled() const { return cleanup_policy_.deletes(); }
+    bool log_append_time() const {
+        return message_timestamp_type_ == timestamp_type::log_append_time;
+    }
 
   private:
     std::map<std::string, std::string> overrides_;
-    int32_t segment_bytes_ = 0;
-    int64_t segment_ms_ = 0;
-    int64_t segment_jitter_ms_ = 0;
-    int32_t segment_index_bytes_ = 0;
-    int64_t retention_ms_ = 0;
-    int64_t retention_bytes_ = 0;
-    int32_t max_message_bytes_ = 0;
-    timestamp_type message_timestamp_type_ = timestamp_type::create_time;
-    int64_t message_timestamp_before_max_ms_ = 0;
-    int64_t message_timestamp_after_max_ms_ = 0;
-    uint8_t cleanup_policy_ = 0;
-    int64_t flush_messages_ = 0;
-    int64_t flush_ms_ = 0;
-    int32_t index_interval_bytes_ = 0;
-    int64_t delete_retention_ms_ = 0;
-    int64_t file_delete_delay_ms_ = 0;
-    double min_cleanable_dirty_ratio_ = 0;
-    int64_t min_compaction_lag_ms_ = 0;
-    int64_t max_compaction_lag_ms_ = 0;
-    bool preallocate_ = false;
-    compression_type compression_ = compression_type::producer;
-    int32_t compression_gzip_level_ = 0;
-    int32_t compression_lz4_level_ = 0;
-    int32_t compression_zstd_level_ = 0;
-    int32_t min_insync_replicas_ = 0;
-    bool unclean_leader_election_enable_ = false;
+#define RUNNEL_TOPIC_FIELD(cpp_type, field, name, type, default_value, rule, broker_field, \
+                           broker_synonym, doc)                                            \
+    cpp_type field##_{};
+#define RUNNEL_TOPIC_KEY(name, type, default_value, rule, doc)
+#include "server/config/keys/topic_keys.def"
+#undef RUNNEL_TOPIC_FIELD
+#undef RUNNEL_TOPIC_KEY
 };
 
 }  // namespace runnel::server

@@ -53,12 +53,12 @@ TEST(BrokerConfigTest, Defaults) {
     EXPECT_EQ(c.log_roll_ms, 168LL * 3600 * 1000);
     EXPECT_EQ(c.log_retention_bytes, -1);
     EXPECT_EQ(c.log_flush_interval_messages, INT64_MAX);
-    EXPECT_FALSE(c.log_flush_interval_ms);
+    EXPECT_EQ(c.log_flush_interval_ms, INT64_MAX);  // log.flush.scheduler.interval.ms
     EXPECT_EQ(c.log_retention_check_interval_ms, 300000);
     EXPECT_EQ(c.log_index_interval_bytes, 4096);
     EXPECT_EQ(c.log_index_size_max_bytes, 10485760);
     EXPECT_EQ(c.log_message_timestamp_type, timestamp_type::create_time);
-    EXPECT_EQ(c.log_cleanup_policy, cleanup_delete);
+    EXPECT_EQ(c.log_cleanup_policy.bits, cleanup_delete);
     EXPECT_EQ(c.compression, compression_type::producer);
     EXPECT_TRUE(c.log_cleaner_enable);
     EXPECT_EQ(c.log_cleaner_backoff_ms, 15000);
@@ -133,7 +133,7 @@ TEST(BrokerConfigTest, TypedValuesAreParsedAndTrimmed) {
         "log.flush.interval.ms=1000\n");
     EXPECT_EQ(c.num_partitions, 3);
     EXPECT_FALSE(c.auto_create_topics_enable);
-    EXPECT_EQ(c.log_cleanup_policy, cleanup_compact | cleanup_delete);
+    EXPECT_EQ(c.log_cleanup_policy.bits, cleanup_compact | cleanup_delete);
     EXPECT_EQ(c.log_message_timestamp_type, timestamp_type::log_append_time);
     EXPECT_EQ(c.compression, compression_type::zstd);
     EXPECT_DOUBLE_EQ(c.log_cleaner_min_cleanable_ratio, 0.25);

@@ -113,7 +113,7 @@ TEST(TopicConfigTest, KafkaDefaultsWithoutBrokerSettings) {
     EXPECT_EQ(c.message_timestamp_type(), timestamp_type::create_time);
     EXPECT_EQ(c.message_timestamp_before_max_ms(), INT64_MAX);
     EXPECT_EQ(c.message_timestamp_after_max_ms(), 3600000);  // Kafka 4.0's hour (KIP-1030)
-    EXPECT_EQ(c.cleanup_policy(), cleanup_delete);
+    EXPECT_EQ(c.cleanup_policy().bits, cleanup_delete);
     EXPECT_TRUE(c.delete_enabled());
     EXPECT_FALSE(c.compact());
     EXPECT_EQ(c.flush_messages(), INT64_MAX);
@@ -164,7 +164,7 @@ TEST(TopicConfigTest, OverrideBeatsBrokerFileBeatsDefault) {
                       {"message.timestamp.type", "CreateTime"}},
                      broker);
     EXPECT_EQ(own.retention_ms(), 1000);
-    EXPECT_EQ(own.cleanup_policy(), cleanup_compact | cleanup_delete);
+    EXPECT_EQ(own.cleanup_policy().bits, cleanup_compact | cleanup_delete);
     EXPECT_EQ(own.max_message_bytes(), 100);
     EXPECT_EQ(own.message_timestamp_type(), timestamp_type::create_time);
     EXPECT_EQ(own.segment_ms(), 5000);
