@@ -160,6 +160,59 @@ class KafkaToolsTest(BrokerTestCase):
         self.assertEqual(set(sizes), {topic + "-0", topic + "-1"})
         self.assertGreater(sum(sizes.values()), 500)
 
+    def test_broker_configs_alter_describe_and_survive_a_restart(self):
+        """kafka-configs on brokers (KIP-226): a cluster default and a per-broker value are
+        stored, described with their sources, inherited by topics at once, kept across a
+        restart, and deleted again; a key that cannot change at run time is refused."""
+        topic = unique_name("tool-broker-configs")
+        self.tool("kafka-topics.sh", "--create", "--topic", topic)
+        default = ["--entity-type", "brokers", "--entity-default"]
+        broker = ["--entity-type", "brokers", "--entity-name", "0"]
+        try:
+            out = self.tool("kafka-configs.sh", "--alter", *default,
+                            "--add-config", "message.max.bytes=2000")
+            self.assertIn("Completed updating default config for brokers in the cluster.", out)
+            self.tool("kafka-configs.sh", "--alter", *broker,
+                      "--add-config", "log.cleaner.backoff.ms=1000")
+            self.assertIn("message.max.bytes=2000 sensitive=false",
+                          self.tool("kafka-configs.sh", "--describe", *default))
+            out = self.tool("kafka-configs.sh", "--describe", *broker)
+            self.assertIn("log.cleaner.backoff.ms=1000 sensitive=false "
+                          "synonyms={DYNAMIC_BROKER_CONFIG:log.cleaner.backoff.ms=1000", out)
+            # The topic inherits the new default at once: a 5,000-byte record is too large.
+            out = self.tool("kafka-configs.sh", "--describe", "--all", "--entity-type",
+                            "topics", "--entity-name", topic)
+            self.assertIn("max.message.bytes=2000 sensitive=false "
+                          "synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:message.max.bytes=2000", out)
+            p = subprocess.run([KAFKA_TOOL, "kafka-console-producer.sh", "--bootstrap-server",
+                                self.broker.bootstrap, "--topic", topic],
+                               input="x" * 5000 + "\n", stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=RUN_TIMEOUT)
+            self.assertIn("RecordTooLargeException", p.stdout)
+            # Thread counts and the like are read from server.properties only.
+            p = subprocess.run([KAFKA_TOOL, "kafka-configs.sh", "--bootstrap-server",
+                                self.broker.bootstrap, "--alter", *default, "--add-config",
+                                "num.partitions=3"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=RUN_TIMEOUT)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("Cannot update these configs dynamically: [num.partitions]", p.stdout)
+
+            self.broker.restart()
+            self.assertIn("message.max.bytes=2000 sensitive=false",
+                          self.tool("kafka-configs.sh", "--describe", *default))
+            self.assertIn("log.cleaner.backoff.ms=1000",
+                          self.tool("kafka-configs.sh", "--describe", *broker))
+        finally:
+            self.tool("kafka-configs.sh", "--alter", *default, "--delete-config",
+                      "message.max.bytes", check=False)
+            self.tool("kafka-configs.sh", "--alter", *broker, "--delete-config",
+                      "log.cleaner.backoff.ms", check=False)
+        self.assertNotIn("message.max.bytes", self.tool("kafka-configs.sh", "--describe",
+                                                         *default))
+        self.produce_lines(topic, ["x" * 5000])
+        self.assertEqual(len(self.consume(topic, 1)[0]), 5000)
+
     def test_quotas_reassignments_and_elections_on_one_node(self):
         """The admin tools that ask about replicas and quotas get a single node's honest answers:
         no quotas set, no reassignment in progress, every leader already the preferred one."""

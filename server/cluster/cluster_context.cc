@@ -7,6 +7,7 @@ namespace runnel::server {
 cluster_context::cluster_context(const broker_config& config, shard_set& shards,
                                  asio::thread_pool& io_pool)
     : config_(config),
+      live_config_(std::make_shared<const broker_config>(config)),
       shards_(shards),
       io_pool_(io_pool),
       partitions_(shards.size(), [](shard_id) { return std::make_unique<partition_store>(); }),

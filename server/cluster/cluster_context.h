@@ -4,6 +4,9 @@
 // partitions and topics through it; replication and the controller will live here too.
 #pragma once
 
+#include <atomic>
+#include <memory>
+
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
@@ -25,7 +28,15 @@ class cluster_context {
     cluster_context(const cluster_context&) = delete;
     cluster_context& operator=(const cluster_context&) = delete;
 
+    // The configuration read at start (server.properties and --override).
     const broker_config& config() const { return config_; }
+    // The configuration in force: config() with the dynamic broker configs applied, which is
+    // what topics inherit and the cleaner reads. Replaced whole when they change (topic
+    // administration, on the metadata shard); any shard may read it.
+    std::shared_ptr<const broker_config> live_config() const { return live_config_.load(); }
+    void set_live_config(std::shared_ptr<const broker_config> c) {
+        live_config_.store(std::move(c));
+    }
     int32_t node_id() const { return config_.node_id; }
     shard_set& shards() { return shards_; }
     // The shard that owns the topic table and runs topic administration, one change at a time.
@@ -45,6 +56,7 @@ class cluster_context {
 
   private:
     const broker_config& config_;
+    std::atomic<std::shared_ptr<const broker_config>> live_config_;
     shard_set& shards_;
     asio::thread_pool& io_pool_;
     topic_registry topics_;

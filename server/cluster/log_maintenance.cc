@@ -252,8 +252,9 @@ asio::awaitable<void> log_maintenance::producer_expiration_loop() {
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_ || !me) co_return;
         const int64_t now = storage::wall_clock_ms();
+        const int64_t expiration_ms = cluster_.live_config()->producer_id_expiration_ms;  // dynamic
         cluster_.partitions_on(me->id()).for_each([&](partition& p) {
-            if (size_t n = p.expire_producers(now, cfg.producer_id_expiration_ms)) {
+            if (size_t n = p.expire_producers(now, expiration_ms)) {
                 server_log().info("{}-{}: {} idle producer id(s) expired", p.topic(), p.index(), n);
             }
         });
@@ -293,10 +294,10 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
     asio::steady_timer timer(executor);
     shard* me = shard_set::current();
     repeated_failures failures;  // this shard's partitions
-    const auto every =
-        std::chrono::milliseconds(std::max<int64_t>(10, cluster_.config().log_cleaner_backoff_ms));
     while (!stopping_) {
-        timer.expires_after(every);
+        // log.cleaner.backoff.ms may change at run time (a dynamic broker config).
+        timer.expires_after(std::chrono::milliseconds(
+            std::max<int64_t>(10, cluster_.live_config()->log_cleaner_backoff_ms)));
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_ || !me) co_return;
         // Keys, not pointers: a partition may go (topic deleted) while this coroutine yields.
@@ -321,7 +322,7 @@ asio::awaitable<void> log_maintenance::cleaner_loop() {
 
 int64_t log_maintenance::key_map_bytes_per_shard() const {
     const auto shards = static_cast<int64_t>(std::max<size_t>(1, cluster_.shards().size()));
-    return cluster_.config().log_cleaner_dedupe_buffer_size / shards;
+    return cluster_.live_config()->log_cleaner_dedupe_buffer_size / shards;
 }
 
 bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& failures) {
@@ -333,7 +334,7 @@ bool log_maintenance::clean_step(partition& p, int64_t now, repeated_failures& f
     o.max_compaction_lag_ms = c.max_compaction_lag_ms();
     o.max_segment_bytes = c.segment_bytes();
     o.key_map_bytes = key_map_bytes_per_shard();
-    o.key_map_load_factor = cluster_.config().log_cleaner_io_buffer_load_factor;
+    o.key_map_load_factor = cluster_.live_config()->log_cleaner_io_buffer_load_factor;
     const std::string subject = "cleaning " + p.topic() + "-" + std::to_string(p.index());
     auto r = p.clean(o, now);
     if (!r) {

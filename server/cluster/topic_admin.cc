@@ -8,6 +8,7 @@
 #include <latch>
 #include <set>
 
+#include "server/cluster/admin_lock.h"
 #include "server/cluster/cluster_context.h"
 #include "server/cluster/partition.h"
 #include "server/cluster/topic_name.h"
@@ -23,14 +24,6 @@ namespace fs = std::filesystem;
 using protocol::error_code;
 
 namespace {
-
-// Releases the admin lock when an operation ends.
-struct admin_guard {
-    asio::experimental::channel<void(boost::system::error_code)>* lock;
-    ~admin_guard() {
-        lock->try_receive([](boost::system::error_code) {});
-    }
-};
 
 // Flushes nudge the recovery-point checkpoint (log_maintenance::note_flushed).
 std::unique_ptr<partition> open_partition(
@@ -80,12 +73,13 @@ topic_admin::topic_admin(cluster_context& b)
 }
 
 topic_config topic_admin::config_of(const topic_metadata& t) const {
-    return topic_config(t.config_overrides, cluster_.config());
+    return topic_config(t.config_overrides, *cluster_.live_config());
 }
 
 void topic_admin::load() {
     const auto& cfg = cluster_.config();
     std::vector<fs::path> dirs(cfg.log_dirs.begin(), cfg.log_dirs.end());
+    load_dynamic_configs();
     topic_store store(dirs.front());
     auto stored = store.load();
     auto found = storage::scan_log_dirs(dirs);
@@ -361,7 +355,7 @@ asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
                 std::to_string(spec.replication_factor) +
                 " cannot be reached because only 1 broker(s) are registered.");
     }
-    if (auto problem = topic_config::validate_all(spec.configs, cfg)) {
+    if (auto problem = topic_config::validate_all(spec.configs, *cluster_.live_config())) {
         co_return admin_result::fail(error_code::invalid_config, *problem);
     }
     if (auto refused = check_partition_limit(spec.name, spec.partitions)) co_return *refused;
@@ -432,8 +426,8 @@ asio::awaitable<admin_result> topic_admin::alter_configs_on_controller(
         co_return admin_result::fail(error_code::unknown_topic_or_partition,
                                      "The topic '" + name + "' does not exist.");
     }
-    auto applied =
-        apply_topic_config_changes(old->config_overrides, changes, replace_all, cluster_.config());
+    auto applied = apply_topic_config_changes(old->config_overrides, changes, replace_all,
+                                              *cluster_.live_config());
     if (auto* e = std::get_if<config_change_error>(&applied)) {
         co_return admin_result::fail(e->code, e->message);
     }

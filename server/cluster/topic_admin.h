@@ -70,6 +70,13 @@ class topic_admin {
                                                 std::vector<config_change> changes,
                                                 bool replace_all, bool validate_only);
 
+    // Changes the dynamic configs of the cluster default (`cluster_default`) or of this broker
+    // (config_changes.h): stored, then in force at once (topics inherit them, partitions are
+    // reconfigured). Topic administration owns them because topics are what inherits them.
+    asio::awaitable<admin_result> alter_broker_configs(bool cluster_default,
+                                                       std::vector<config_change> changes,
+                                                       bool replace_all, bool validate_only);
+
     // Most partitions this broker hosts (runnel.max.partitions, resolved).
     int64_t partition_limit() const { return partition_limit_; }
 
@@ -77,6 +84,14 @@ class topic_admin {
     topic_config config_of(const topic_metadata& t) const;
 
   private:
+    // Start-up: the stored dynamic broker configs become the live configuration. Throws
+    // config_error if they no longer make a valid one with server.properties.
+    void load_dynamic_configs();
+    asio::awaitable<admin_result> alter_broker_configs_on_controller(
+        bool cluster_default, std::vector<config_change> changes, bool replace_all,
+        bool validate_only);
+    // Every partition applies its topic's configuration as resolved against `broker`.
+    asio::awaitable<void> reconfigure_all_partitions(const broker_config& broker);
     asio::awaitable<admin_result> create_on_controller(new_topic spec, bool validate_only);
     asio::awaitable<admin_result> delete_on_controller(std::string name);
     asio::awaitable<admin_result> alter_configs_on_controller(std::string name,

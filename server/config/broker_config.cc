@@ -21,10 +21,10 @@ using t = config_type;
 
 // The key table, from the rows of broker_keys.def.
 constexpr config_key broker_keys[] = {
-#define RUNNEL_FIELD(cpp_type, field, name, type, default_value, rule, doc) \
-    {name, config_type::type, default_value, rule, doc},
-#define RUNNEL_KEY(name, type, default_value, rule, doc) \
-    {name, config_type::type, default_value, rule, doc},
+#define RUNNEL_FIELD(cpp_type, field, name, type, mode, default_value, rule, doc) \
+    {name, config_type::type, default_value, rule, doc, update_mode::mode},
+#define RUNNEL_KEY(name, type, mode, default_value, rule, doc) \
+    {name, config_type::type, default_value, rule, doc, update_mode::mode},
 #include "server/config/broker_keys.def"
 #undef RUNNEL_FIELD
 #undef RUNNEL_KEY
@@ -342,9 +342,9 @@ broker_config loader::run() {
     c.origin = origin_;
     validate_and_parse(c);
     // Every RUNNEL_FIELD key, straight into its field; the rest is done below.
-#define RUNNEL_FIELD(cpp_type, field, name, type, default_value, rule, doc) \
+#define RUNNEL_FIELD(cpp_type, field, name, type, mode, default_value, rule, doc) \
     c.field = get_as<cpp_type>(name);
-#define RUNNEL_KEY(name, type, default_value, rule, doc)
+#define RUNNEL_KEY(name, type, mode, default_value, rule, doc)
 #include "server/config/broker_keys.def"
 #undef RUNNEL_FIELD
 #undef RUNNEL_KEY
@@ -483,15 +483,60 @@ broker_config broker_config::load(const std::string& path,
 broker_config broker_config::from_properties(const std::vector<property>& props,
                                              const std::vector<std::string>& overrides,
                                              std::string origin) {
-    loader l(origin);
-    for (const auto& p : props) l.set(p.key, p.value, origin + ":" + std::to_string(p.line));
-    for (const auto& o : overrides) {
-        size_t eq = o.find('=');
-        std::string key = o.substr(0, eq);
-        if (key.empty()) throw config_error("--override: \"" + o + "\": expected key=value");
-        l.set(key, eq == std::string::npos ? "" : o.substr(eq + 1), "--override");
+    return from_sources(props, overrides, std::move(origin), {});
+}
+
+broker_config broker_config::from_sources(const std::vector<property>& props,
+                                          const std::vector<std::string>& overrides,
+                                          std::string origin, dynamic_broker_configs dynamic) {
+    auto static_settings = [&](loader& l) {
+        for (const auto& p : props) l.set(p.key, p.value, origin + ":" + std::to_string(p.line));
+        for (const auto& o : overrides) {
+            size_t eq = o.find('=');
+            std::string key = o.substr(0, eq);
+            if (key.empty()) throw config_error("--override: \"" + o + "\": expected key=value");
+            l.set(key, eq == std::string::npos ? "" : o.substr(eq + 1), "--override");
+        }
+    };
+    loader file_only(origin);
+    static_settings(file_only);
+    broker_config c = file_only.run();
+    if (dynamic != dynamic_broker_configs{}) {
+        // Loaded again with the dynamic values on top, so that derived fields and cross-key
+        // rules see them; what the file said stays in explicit_values.
+        loader layered(origin);
+        static_settings(layered);
+        for (const auto& [key, value] : dynamic.cluster_default) {
+            layered.set(key, value, "dynamic broker config (cluster default)");
+        }
+        for (const auto& [key, value] : dynamic.this_broker) {
+            layered.set(key, value, "dynamic broker config");
+        }
+        broker_config file = std::move(c);
+        c = layered.run();
+        c.explicit_values = std::move(file.explicit_values);
     }
-    return l.run();
+    c.file_properties = props;
+    c.override_arguments = overrides;
+    c.dynamic = std::move(dynamic);
+    return c;
+}
+
+broker_config broker_config::with_dynamic(dynamic_broker_configs d) const {
+    return from_sources(file_properties, override_arguments, origin, std::move(d));
+}
+
+std::optional<std::pair<config_source, std::string_view>> broker_config::setting_of(
+    std::string_view key) const {
+    if (auto it = dynamic.this_broker.find(key); it != dynamic.this_broker.end()) {
+        return std::pair{config_source::dynamic_broker_config, std::string_view(it->second)};
+    }
+    if (auto it = dynamic.cluster_default.find(key); it != dynamic.cluster_default.end()) {
+        return std::pair{config_source::dynamic_default_broker_config,
+                         std::string_view(it->second)};
+    }
+    if (auto v = explicit_value(key)) return std::pair{config_source::static_broker_config, *v};
+    return std::nullopt;
 }
 
 std::optional<std::string_view> broker_config::explicit_value(std::string_view key) const {
@@ -555,12 +600,12 @@ std::vector<config_entry> broker_config::describe() const {
         e.name = std::string(k->name);
         e.type = k->type;
         e.documentation = std::string(k->documentation);
-        e.read_only = true;
+        e.read_only = k->mode == update_mode::read_only;
         e.sensitive = false;
-        auto raw = explicit_value(k->name);
-        if (raw) {
-            e.source = config_source::static_broker_config;
-            e.value = canonical_config_value(*k, *raw);
+        auto set = setting_of(k->name);
+        if (set) {
+            e.source = set->first;
+            e.value = canonical_config_value(*k, set->second);
         } else {
             e.source = config_source::default_config;
             if (k->default_value) e.value = std::string(*k->default_value);
@@ -569,31 +614,57 @@ std::vector<config_entry> broker_config::describe() const {
         // Values Runnel derives from other keys.
         if (k->name == "broker.id" || k->name == "node.id") {
             e.value = std::to_string(node_id);
-        } else if (k->name == "listeners" && !raw &&
+        } else if (k->name == "listeners" && !set &&
                    (explicit_value("port") || explicit_value("host.name"))) {
             std::string joined;
             for (const auto& l : listeners) joined += (joined.empty() ? "" : ",") + to_string(l);
             e.value = joined;
         }
-        // Kafka lists every set synonym, then every defaulted one, from this key on.
-        std::vector<config_synonym> synonyms;
-        auto group = synonyms_of(k->name);
+        e.synonyms = synonyms_for(k->name);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+std::vector<config_synonym> broker_config::synonyms_for(std::string_view key) const {
+    std::vector<config_synonym> synonyms;
+    auto group = synonyms_of(key);
+    auto add_layer = [&](const config_map& layer, config_source source) {
         for (auto name : group) {
-            if (auto v = explicit_value(name)) {
-                synonyms.push_back(
-                    {std::string(name), std::string(*v), config_source::static_broker_config});
+            if (auto it = layer.find(name); it != layer.end()) {
+                synonyms.push_back({std::string(name), it->second, source});
             }
         }
-        for (auto name : group) {
-            const config_key* sk = find_key(name);
-            if (sk != nullptr && sk->default_value) {
-                synonyms.push_back({std::string(name), std::string(*sk->default_value),
-                                    config_source::default_config});
-            }
+    };
+    add_layer(dynamic.this_broker, config_source::dynamic_broker_config);
+    add_layer(dynamic.cluster_default, config_source::dynamic_default_broker_config);
+    add_layer(explicit_values, config_source::static_broker_config);
+    for (auto name : group) {
+        const config_key* sk = find_key(name);
+        if (sk != nullptr && sk->default_value) {
+            synonyms.push_back({std::string(name), std::string(*sk->default_value),
+                                config_source::default_config});
         }
-        auto first = std::find_if(synonyms.begin(), synonyms.end(),
-                                  [&](const auto& s) { return s.name == k->name; });
-        e.synonyms.assign(first, synonyms.end());
+    }
+    auto first = std::find_if(synonyms.begin(), synonyms.end(),
+                              [&](const auto& s) { return s.name == key; });
+    return {first, synonyms.end()};
+}
+
+std::vector<config_entry> broker_config::describe_cluster_defaults() const {
+    std::vector<config_entry> out;
+    for (const auto& [name, raw] : dynamic.cluster_default) {
+        const config_key* k = find_key(name);
+        if (k == nullptr) continue;
+        config_entry e;
+        e.name = name;
+        e.type = k->type;
+        e.documentation = std::string(k->documentation);
+        e.read_only = k->mode == update_mode::read_only;
+        e.source = config_source::dynamic_default_broker_config;
+        e.is_default = false;
+        e.value = canonical_config_value(*k, raw);
+        e.synonyms.push_back({name, raw, e.source});
         out.push_back(std::move(e));
     }
     return out;

@@ -43,6 +43,14 @@ std::string to_string(const listener_endpoint& e);
 // then "localhost". Used to advertise listeners whose host is empty.
 std::string local_canonical_host_name();
 
+using config_map = std::map<std::string, std::string, std::less<>>;
+
+struct dynamic_broker_configs {
+    config_map cluster_default;
+    config_map this_broker;
+    bool operator==(const dynamic_broker_configs&) const = default;
+};
+
 struct broker_config {
     // Identity. node.id wins over broker.id; 0 when neither is set (Kafka would require one).
     int32_t node_id = 0;
@@ -70,9 +78,9 @@ struct broker_config {
     compression_type compression = compression_type::producer;
 
     // Every RUNNEL_FIELD row of broker_keys.def: a field named in the row, set from its key.
-#define RUNNEL_FIELD(cpp_type, field, name, type, default_value, rule, doc) \
+#define RUNNEL_FIELD(cpp_type, field, name, type, mode, default_value, rule, doc) \
     cpp_type field = config_default<cpp_type>(default_value);
-#define RUNNEL_KEY(name, type, default_value, rule, doc)
+#define RUNNEL_KEY(name, type, mode, default_value, rule, doc)
 #include "server/config/broker_keys.def"
 #undef RUNNEL_FIELD
 #undef RUNNEL_KEY
@@ -86,6 +94,19 @@ struct broker_config {
     // Where configuration came from, for messages: the file path.
     std::string origin;
 
+    // Dynamic broker configs (kafka-configs --alter --entity-type brokers), raw text by key: the
+    // cluster-wide defaults (resource name "") and this broker's own (resource "<node.id>").
+    // They win over the file: this broker's, then the defaults, then server.properties.
+    dynamic_broker_configs dynamic;
+    // The file's entries and the --override arguments, kept so with_dynamic() can rebuild.
+    std::vector<property> file_properties;
+    std::vector<std::string> override_arguments;
+
+    // This configuration with `d` as its dynamic configs: loaded again from the file and
+    // overrides with d's values layered on top, so that every derived field and cross-key rule
+    // sees them. Throws config_error (naming "dynamic broker config") if the result is invalid.
+    broker_config with_dynamic(dynamic_broker_configs d) const;
+
     // Reads `path` and applies `overrides` ("key=value"; "key" alone sets an empty value, as in
     // Kafka). Throws config_error, e.g.
     //   etc/server.properties:12: log.segment.bytes = "abc": expected an integer between 14 and
@@ -96,12 +117,29 @@ struct broker_config {
     static broker_config from_properties(const std::vector<property>& props,
                                          const std::vector<std::string>& overrides,
                                          std::string origin = "<properties>");
+    // ... with dynamic configs layered on top.
+    static broker_config from_sources(const std::vector<property>& props,
+                                      const std::vector<std::string>& overrides, std::string origin,
+                                      dynamic_broker_configs dynamic);
 
     // Every known key for DescribeConfigs on this broker, sorted by name: source
+    // DYNAMIC_BROKER_CONFIG / DYNAMIC_DEFAULT_BROKER_CONFIG when set at run time,
     // STATIC_BROKER_CONFIG when set in the file or by --override, DEFAULT_CONFIG otherwise;
-    // read-only, not sensitive; synonyms as Kafka lists them (e.g. log.retention.ms, .minutes,
-    // .hours), from this key down.
+    // read-only unless the key's update mode says otherwise, not sensitive; synonyms as Kafka
+    // lists them (e.g. log.retention.ms, .minutes, .hours), from this key down.
     std::vector<config_entry> describe() const;
+    // The synonyms DescribeConfigs lists for `key`, as Kafka's ConfigHelper does: by source
+    // (this broker's dynamic configs, the cluster default's, the file's, then the defaults),
+    // each source in synonym order, dropping everything before the first entry for `key` itself
+    // (so retention.ms lists no default while log.retention.ms is unset, though .hours has one).
+    std::vector<config_synonym> synonyms_for(std::string_view key) const;
+    // DescribeConfigs on the cluster default (resource name ""): the keys set there only.
+    std::vector<config_entry> describe_cluster_defaults() const;
+
+    // Where the value of `key` comes from and its raw text, highest precedence first: this
+    // broker's dynamic config, the cluster default, the file; nullopt if none sets it.
+    std::optional<std::pair<config_source, std::string_view>> setting_of(
+        std::string_view key) const;
 
     // Raw text of a known key as set in the file or by --override.
     std::optional<std::string_view> explicit_value(std::string_view key) const;

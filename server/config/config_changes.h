@@ -42,4 +42,15 @@ std::variant<std::map<std::string, std::string>, config_change_error> apply_topi
     const std::map<std::string, std::string>& overrides, const std::vector<config_change>& changes,
     bool replace_all, const broker_config& broker);
 
+// The dynamic configs of one broker resource after `changes`: `layer` is the current set of the
+// cluster default (`cluster_default`) or of this broker, with the same operations as for topics.
+// Fails with Kafka's INVALID_REQUEST and message on a key named twice, an unknown operation or
+// key, a key that cannot change at run time ("Cannot update these configs dynamically: [k]"), a
+// per-broker key at the cluster default and a bad value; INVALID_CONFIG for APPEND/SUBTRACT on a
+// key that is not a list.
+// Cross-key rules are checked by building the configuration (broker_config::with_dynamic).
+std::variant<config_map, config_change_error> apply_broker_config_changes(
+    const config_map& layer, const std::vector<config_change>& changes, bool replace_all,
+    bool cluster_default, const broker_config& current);
+
 }  // namespace runnel::server

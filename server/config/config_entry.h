@@ -98,6 +98,11 @@ constexpr config_rule list_of(std::span<const std::string_view> choices) {
 constexpr config_rule gzip_level() { return {rule_kind::gzip_level, 1, 9, {}}; }
 constexpr config_rule throttled_replicas() { return {rule_kind::throttled_replicas, 0, 0, {}}; }
 
+// Whether a broker key changes at run time (Kafka's "Update Mode"): read_only keys only from
+// server.properties; cluster_wide ones also through IncrementalAlterConfigs/AlterConfigs on the
+// cluster default (resource name "") or on one broker; per_broker ones only on one broker.
+enum class update_mode : uint8_t { read_only, cluster_wide, per_broker, per_topic };
+
 // A configuration key as Kafka defines it.
 struct config_key {
     std::string_view name;
@@ -105,6 +110,7 @@ struct config_key {
     std::optional<std::string_view> default_value;  // nullopt: Kafka's null default
     config_rule rule;
     std::string_view documentation;
+    update_mode mode = update_mode::read_only;
 };
 
 // A parsed value: booleans, all integer widths (as int64), doubles, strings and lists.

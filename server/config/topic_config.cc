@@ -29,7 +29,7 @@ constexpr topic_key topic_keys[] = {
          return to_config_value(b.broker_field);                                           \
      }},
 #define RUNNEL_TOPIC_KEY(name, type, default_value, rule, doc) \
-    {{name, t::type, default_value, rule, doc}, "", nullptr},
+    {{name, t::type, default_value, rule, doc, update_mode::per_topic}, "", nullptr},
 #include "server/config/keys/topic_keys.def"
 #undef RUNNEL_TOPIC_FIELD
 #undef RUNNEL_TOPIC_KEY
@@ -47,8 +47,8 @@ const topic_key* find_topic_key(std::string_view name) {
 std::optional<config_value> broker_value(const topic_key& tk, const broker_config& b) {
     if (tk.broker_value == nullptr) return std::nullopt;
     std::optional<config_value> raw;
-    if (auto text = b.explicit_value(tk.broker_synonym)) {
-        raw = parse_config_value(*broker_config::find_key(tk.broker_synonym), *text).value;
+    if (auto set = b.setting_of(tk.broker_synonym)) {
+        raw = parse_config_value(*broker_config::find_key(tk.broker_synonym), set->second).value;
     }
     return tk.broker_value(b, raw);
 }
@@ -58,7 +58,9 @@ struct resolved {
     config_source source;
 };
 
-// Override > broker setting (file or --override) > Kafka's default.
+// Override > broker setting (dynamic, file or --override) > Kafka's default. The source of an
+// inherited value is that of the broker's first synonym as DescribeConfigs lists them
+// (broker_config::synonyms_for), DEFAULT_CONFIG if it lists none, as in Kafka's ConfigHelper.
 resolved resolve(const topic_key& tk, const std::map<std::string, std::string>& overrides,
                  const broker_config& broker) {
     if (auto it = overrides.find(std::string(tk.key.name)); it != overrides.end()) {
@@ -66,15 +68,10 @@ resolved resolve(const topic_key& tk, const std::map<std::string, std::string>& 
             return {std::move(*r.value), config_source::dynamic_topic_config};
         }
     }
-    bool broker_sets_it = false;
-    if (!tk.broker_synonym.empty()) {
-        for (auto name : broker_config::synonyms_of(tk.broker_synonym)) {
-            if (broker.explicit_value(name)) broker_sets_it = true;
-        }
-    }
     if (auto v = broker_value(tk, broker)) {
-        return {std::move(*v), broker_sets_it ? config_source::static_broker_config
-                                              : config_source::default_config};
+        auto synonyms = broker.synonyms_for(tk.broker_synonym);
+        return {std::move(*v),
+                synonyms.empty() ? config_source::default_config : synonyms.front().source};
     }
     return {*parse_config_value(tk.key, *tk.key.default_value).value,
             config_source::default_config};
@@ -174,28 +171,12 @@ std::vector<config_entry> topic_config::describe(const broker_config& broker) co
         e.source = r.source;
         e.is_default = e.source == config_source::default_config;
 
-        // Kafka's order: the topic's own setting, then broker keys set in the file, then the
-        // primary broker key's default.
+        // Kafka's order: the topic's own setting, then the broker's synonyms for its key.
         if (r.source == config_source::dynamic_topic_config) {
             e.synonyms.push_back({e.name, e.value, config_source::dynamic_topic_config});
         }
         if (!tk.broker_synonym.empty()) {
-            auto group = broker_config::synonyms_of(tk.broker_synonym);
-            for (auto name : group) {
-                if (auto raw = broker.explicit_value(name)) {
-                    e.synonyms.push_back({std::string(name), std::string(*raw),
-                                          config_source::static_broker_config});
-                }
-            }
-            // Of the defaults, only the primary broker key's, and only when it has one of its
-            // own: Kafka lists no default for retention.ms (log.retention.ms has none; the
-            // 168 of log.retention.hours is not listed), segment.ms or flush.ms.
-            const config_key* bk = broker_config::find_key(tk.broker_synonym);
-            if (bk != nullptr && bk->default_value) {
-                e.synonyms.push_back({std::string(tk.broker_synonym),
-                                      std::string(*bk->default_value),
-                                      config_source::default_config});
-            }
+            for (auto& s : broker.synonyms_for(tk.broker_synonym)) e.synonyms.push_back(s);
         }
         out.push_back(std::move(e));
     }

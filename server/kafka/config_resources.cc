@@ -76,25 +76,21 @@ asio::awaitable<alter_outcome> alter_resource(kafka_services& b, int8_t type,
         }
         case config_resource_type::broker_logger:
         case config_resource_type::broker: {
-            if (name != std::to_string(b.node_id()) &&
-                !(type == static_cast<int8_t>(config_resource_type::broker) && name.empty())) {
-                co_return fail(error_code::invalid_request, "Unexpected broker id, expected " +
-                                                                std::to_string(b.node_id()) +
-                                                                " but received " + name);
+            const bool cluster_default =
+                type == static_cast<int8_t>(config_resource_type::broker) && name.empty();
+            if (!cluster_default && name != std::to_string(b.node_id())) {
+                co_return fail(error_code::invalid_request,
+                               name.find_first_not_of("0123456789") == std::string::npos
+                                   ? "Unexpected broker id, expected " +
+                                         std::to_string(b.node_id()) + ", but received " + name
+                                   : "Node id must be an integer, but it is: " + name);
             }
             if (type == static_cast<int8_t>(config_resource_type::broker_logger)) {
                 co_return alter_loggers(changes, replace_all, validate_only);
             }
-            // Nothing of the broker's own configuration changes at run time yet: each key is
-            // read once from server.properties. Kafka answers a key it cannot change
-            // dynamically the same way.
-            std::string keys;
-            for (const auto& c : changes) keys += (keys.empty() ? "" : ", ") + c.name;
-            if (keys.empty()) co_return alter_outcome{};
-            co_return fail(error_code::invalid_config,
-                           "Cannot update these configs dynamically: " + keys +
-                               " (Runnel reads broker configs from server.properties at start; "
-                               "topic configs can be altered)");
+            auto r = co_await b.admin().alter_broker_configs(cluster_default, std::move(changes),
+                                                             replace_all, validate_only);
+            co_return alter_outcome{r.error, r.message};
         }
     }
     co_return fail(error_code::invalid_request,

@@ -29,8 +29,9 @@ struct alter_outcome {
 };
 
 // Applies `changes` to one resource (replace_all: AlterConfigs' semantics). Topics are changed
-// through topic administration; broker loggers at once on this broker. Broker configs are read
-// from server.properties at start: altering them is refused, naming the keys.
+// through topic administration; broker loggers at once on this broker; broker configs (this
+// broker's, or the cluster default's when the name is empty) through topic administration too,
+// for the keys whose update mode allows it.
 asio::awaitable<alter_outcome> alter_resource(kafka_services& b, int8_t type,
                                               const std::string& name,
                                               std::vector<config_change> changes, bool replace_all,

@@ -37,6 +37,8 @@ class kafka_services {
 
     // The cluster's parts the handlers use most, without spelling cluster() each time.
     const broker_config& config() const { return cluster_.config(); }
+    // With the dynamic broker configs applied (cluster_context::live_config).
+    std::shared_ptr<const broker_config> live_config() const { return cluster_.live_config(); }
     shard_set& shards() { return cluster_.shards(); }
     asio::thread_pool& io_pool() { return cluster_.io_pool(); }
     topic_registry& topics() { return cluster_.topics(); }

@@ -96,7 +96,7 @@ asio::awaitable<std::optional<create_topics_response>> handle(request_context& c
         r.replication_factor = created.replication_factor;
         // v5+ (KIP-525): the created topic's configs, so clients need no DescribeConfigs.
         auto& configs = r.configs.emplace();
-        for (const auto& e : b.admin().config_of(topic).describe(b.config())) {
+        for (const auto& e : b.admin().config_of(topic).describe(*b.live_config())) {
             create_topics_response::creatable_topic_result::creatable_topic_configs c;
             c.name = e.name;
             c.value = e.value;

@@ -64,13 +64,17 @@ asio::awaitable<std::optional<describe_configs_response>> handle(request_context
                     out.error_message = "The topic '" + res.resource_name + "' does not exist.";
                     break;
                 }
-                add_entries(out, b.admin().config_of(*topic).describe(b.config()),
+                add_entries(out, b.admin().config_of(*topic).describe(*b.live_config()),
                             res.configuration_keys, ctx, req);
                 break;
             }
             case resource_broker:
-                // An empty name asks for cluster-wide dynamic defaults, of which there are none.
-                if (res.resource_name.empty()) break;
+                // An empty name asks for the cluster-wide dynamic defaults.
+                if (res.resource_name.empty()) {
+                    add_entries(out, b.live_config()->describe_cluster_defaults(),
+                                res.configuration_keys, ctx, req);
+                    break;
+                }
                 if (res.resource_name != std::to_string(b.node_id())) {
                     out.error_code = to_wire(error_code::invalid_request);
                     out.error_message = "Unexpected broker id, expected " +
@@ -78,7 +82,7 @@ asio::awaitable<std::optional<describe_configs_response>> handle(request_context
                                         res.resource_name;
                     break;
                 }
-                add_entries(out, b.config().describe(), res.configuration_keys, ctx, req);
+                add_entries(out, b.live_config()->describe(), res.configuration_keys, ctx, req);
                 break;
             case resource_broker_logger: {
                 std::vector<config_entry> loggers;

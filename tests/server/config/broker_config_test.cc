@@ -557,9 +557,9 @@ TEST(BrokerConfigTest, EveryKeyIsDocumented) {
 TEST(BrokerConfigTest, FieldDefaultsMatchTheKeyDefaults) {
     const broker_config constructed;
     const auto loaded = broker_config::from_properties({}, {});
-#define RUNNEL_FIELD(cpp_type, field, name, type, default_value, rule, doc) \
+#define RUNNEL_FIELD(cpp_type, field, name, type, mode, default_value, rule, doc) \
     EXPECT_EQ(constructed.field, loaded.field) << name;
-#define RUNNEL_KEY(name, type, default_value, rule, doc)
+#define RUNNEL_KEY(name, type, mode, default_value, rule, doc)
 #include "server/config/broker_keys.def"
 #undef RUNNEL_FIELD
 #undef RUNNEL_KEY

@@ -239,14 +239,13 @@ TEST(TopicConfigTest, DescribeSourcesAndSynonyms) {
               (std::vector<config_synonym>{
                   {"log.cleanup.policy", "delete", config_source::default_config}}));
 
-    // Set in the broker's file under a synonym, converted to the topic's unit.
+    // Set in the broker's file under a lower synonym, converted to the topic's unit. Kafka 4.4
+    // lists the broker's synonyms from log.retention.ms itself on, so none, and calls the value
+    // DEFAULT_CONFIG (checked against a Kafka 4.4 broker with log.retention.minutes=10).
     const auto& retention = entry(entries, "retention.ms");
     EXPECT_EQ(retention.value, "600000");
-    EXPECT_EQ(retention.source, config_source::static_broker_config);
-    EXPECT_FALSE(retention.is_default);
-    EXPECT_EQ(retention.synonyms,
-              (std::vector<config_synonym>{
-                  {"log.retention.minutes", "10", config_source::static_broker_config}}));
+    EXPECT_EQ(retention.source, config_source::default_config);
+    EXPECT_TRUE(retention.synonyms.empty());
 
     const auto& max_message = entry(entries, "max.message.bytes");
     EXPECT_EQ(max_message.value, "2000000");
@@ -285,7 +284,8 @@ TEST(TopicConfigTest, DescribeOverrideOverBrokerSetting) {
               (std::vector<config_synonym>{
                   {"retention.ms", "-1", config_source::dynamic_topic_config},
                   {"log.retention.ms", "5000", config_source::static_broker_config},
-                  {"log.retention.hours", "2", config_source::static_broker_config}}));
+                  {"log.retention.hours", "2", config_source::static_broker_config},
+                  {"log.retention.hours", "168", config_source::default_config}}));
 }
 
 TEST(TopicConfigTest, DoublesAreShownAsJavaPrintsThem) {

@@ -1,0 +1,22 @@
+// The lock that serialises administration (topics, their configs, dynamic broker configs) on the
+// metadata shard: a one-slot channel used as an async mutex, and its guard.
+#pragma once
+
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "server/core/shard.h"
+
+namespace runnel::server {
+
+using admin_lock = asio::experimental::channel<void(boost::system::error_code)>;
+
+// Releases the admin lock when an operation ends.
+struct admin_guard {
+    admin_lock* lock;
+    ~admin_guard() {
+        lock->try_receive([](boost::system::error_code) {});
+    }
+};
+
+}  // namespace runnel::server
