@@ -311,9 +311,37 @@ class KafkaToolsTest(BrokerTestCase):
                         "--timeout", "30000")
         self.assertRegex(out, r"\n[^\n]*,\s*20000,")
 
-    def test_transactions_list(self):
+    def test_transactions_list_describe_and_describe_producers(self):
+        """kafka-transactions list / describe / describe-producers while a transaction of a
+        real transactional producer (librdkafka) is open, and after it commits."""
+        from confluent_kafka import Producer
+        topic = unique_name("tool-txn")
+        txn_id = unique_name("tool-txn-id")
+        self.tool("kafka-topics.sh", "--create", "--topic", topic)
+        producer = Producer({"bootstrap.servers": self.broker.bootstrap,
+                             "transactional.id": txn_id})
+        producer.init_transactions(30)
+        producer.begin_transaction()
+        producer.produce(topic, b"in a transaction")
+        self.assertEqual(producer.flush(30), 0)
+
         out = self.tool("kafka-transactions.sh", "list")
-        self.assertIn("TransactionalId", out)
+        self.assertRegex(out, r"\n%s\s+\d+\s+\d+\s+Ongoing" % re.escape(txn_id))
+        out = self.tool("kafka-transactions.sh", "describe", "--transactional-id", txn_id)
+        self.assertRegex(out, r"%s\s+\d+\s+\d+\s+Ongoing" % re.escape(txn_id))
+        self.assertIn("%s-0" % topic, out)
+        # The open transaction starts at offset 0 of the partition; epoch 0, last sequence 0,
+        # and no coordinator epoch yet (-1: no marker written), as Kafka shows it.
+        out = self.tool("kafka-transactions.sh", "describe-producers", "--topic", topic,
+                        "--partition", "0")
+        self.assertRegex(out, r"ProducerId.*CurrentTransactionStartOffset")
+        self.assertRegex(out, r"\n\d+\s+0\s+-1\s+0\s+\d+\s+0\s*\n")
+
+        producer.commit_transaction(30)
+        out = self.tool("kafka-transactions.sh", "describe", "--transactional-id", txn_id)
+        self.assertRegex(out, r"%s\s+\d+\s+\d+\s+CompleteCommit" % re.escape(txn_id))
+        self.assertEqual(self.consume(topic, 1, "--isolation-level", "read_committed"),
+                         ["in a transaction"])
 
 
 if __name__ == "__main__":
