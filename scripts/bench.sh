@@ -4,7 +4,9 @@
 #   scripts/bench.sh            full runs (about 25 minutes; needs ~25 GB free for recovery),
 #                               then the charts in docs/charts/ redrawn from the tables
 #   scripts/bench.sh NAME...    full runs of only these tables (throughput recovery startup
-#                               floor latency scaling); the others are left as they are
+#                               floor latency scaling versus_kafka); the others are left as
+#                               they are. versus_kafka runs Apache Kafka 4.4.0 beside Runnel
+#                               (scripts/peer/kafka.sh; its jars come through Maven)
 #   scripts/bench.sh --smoke    seconds-long runs that only check the scripts work; prints the
 #                               tables and leaves docs/benchmarks.md alone (CI runs this; it
 #                               draws no charts, so needs no matplotlib)
@@ -12,7 +14,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 smoke=0
 [[ "${1:-}" == "--smoke" ]] && smoke=1
-all=(throughput recovery startup floor latency scaling)
+all=(throughput recovery startup floor latency scaling versus_kafka)
 names=("${@:-${all[@]}}")
 # The broker and the programs in bench/ (floor and lean load generator).
 targets=(runnel floor_receiver floor_sender floor_sendfile produce_load consume_load)
@@ -36,13 +38,16 @@ if ((smoke)); then
     "$py" "$root/scripts/bench/latency.py" --runs 1 --seconds 1 >"$out/latency.md"
     "$py" "$root/scripts/bench/scaling.py" --runs 1 --partitions 1,10 --idle 50 \
         --idle-partitions 10 --gb 0.02 >"$out/scaling.md"
-    cat "$out"/{throughput,recovery,startup,floor,latency,scaling}.md
+    "$py" "$root/scripts/bench/versus_kafka.py" --runs 1 --scale 0.01 --latency-seconds 1 \
+        --partitions 20 >"$out/versus_kafka.md"
+    cat "$out"/{throughput,recovery,startup,floor,latency,scaling,versus_kafka}.md
     grep -q '^| produce 1024 B, acks=all, 16 partitions |' "$out/throughput.md"
     grep -q '^| worst | page cache |' "$out/recovery.md"
     grep -q '^| 50 |' "$out/startup.md"
     grep -q '^| consume, 1 partition, page cache |' "$out/floor.md"
     grep -q '^| floor, frame to ack |' "$out/latency.md"
     grep -q '^| 10 partitions, 50 idle connections |' "$out/scaling.md"
+    grep -q '^| recovery with 20 partitions, SIGKILL before |' "$out/versus_kafka.md"
     exit 0
 fi
 for name in "${names[@]}"; do
@@ -53,6 +58,7 @@ for name in "${names[@]}"; do
         floor) "$py" "$root/scripts/bench/versus_floor.py" --runs 3 ;;
         latency) "$py" "$root/scripts/bench/latency.py" --runs 3 ;;
         scaling) "$py" "$root/scripts/bench/scaling.py" --runs 5 ;;
+        versus_kafka) "$py" "$root/scripts/bench/versus_kafka.py" --runs 3 ;;
         *) echo "unknown benchmark $name (known: ${all[*]})" >&2; exit 2 ;;
     esac >"$out/$name.md"
 done

@@ -56,13 +56,15 @@ def save(fig, out, name):
     print("wrote", os.path.relpath(path, ROOT))
 
 
-def bars(ax, labels, series, unit):
-    """Grouped horizontal bars: `series` is [(legend, values, colour)], one bar per label each."""
+def bars(ax, labels, series, unit, fmt=None):
+    """Grouped horizontal bars: `series` is [(legend, values, colour)], one bar per label each;
+    `fmt` formats the bar labels (default: 2 decimals below 10, none above)."""
     height = 0.8 / len(series)
     for i, (legend, values, colour) in enumerate(series):
         ys = [y + (i - (len(series) - 1) / 2) * height for y in range(len(labels))]
         drawn = ax.barh(ys, values, height, label=legend, color=colour)
-        ax.bar_label(drawn, fmt="%.2f" if max(values) < 10 else "%.0f", padding=2, fontsize=8)
+        ax.bar_label(drawn, fmt=fmt or ("%.2f" if max(values) < 10 else "%.0f"), padding=2,
+                     fontsize=8)
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
     ax.set_xlabel(unit)
@@ -173,8 +175,23 @@ def recovery_chart(rows, out):
     save(fig, out, "recovery.png")
 
 
+def versus_kafka_chart(rows, out):
+    """How far Runnel is ahead of Kafka on each measure (Kafka's figure over Runnel's, so above
+    1 is Runnel ahead), on a log scale with parity marked."""
+    rows = [r for r in rows if number(r["Runnel ahead by"]) == number(r["Runnel ahead by"])]
+    labels = ["%s (%s)" % (r["Measure"], r["Unit"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(10, 0.4 * len(rows) + 1.8))
+    bars(ax, labels, [("Runnel ahead by (×)", column(rows, "Runnel ahead by"), BROKER)],
+         "Kafka's figure / Runnel's (throughput: Runnel's / Kafka's), log scale", fmt="%.1f×")
+    ax.set_xscale("log")
+    ax.axvline(1, color=FLOOR, linestyle="--", linewidth=1)
+    ax.set_title("Runnel against Apache Kafka 4.4.0, same machine, same run")
+    save(fig, out, "versus_kafka.png")
+
+
 CHARTS = {"floor": floor_chart, "throughput": throughput_chart, "latency": latency_chart,
-          "scaling": scaling_chart, "recovery": recovery_chart}
+          "scaling": scaling_chart, "recovery": recovery_chart,
+          "versus_kafka": versus_kafka_chart}
 
 
 def main():

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Runnel and Apache Kafka 4.4.0 side by side, in one run: the same load generators against each
+broker in turn (Kafka, then Runnel, --runs times), with CPU steal recorded for every run.
+
+Per run and broker, on a fresh data dir each:
+- idle: resident memory (VmRSS) with one topic;
+- produce with rdkafka_performance (1 KiB records acks=1, and 100 B records acks=all, 16
+  partitions, linger.ms=5): MB/s and the broker's CPU seconds per GB (user + system of the
+  process, /proc);
+- consume: one partition read from the page cache by rdkafka_performance: broker CPU s/GB;
+- produce-to-ack latency at a fixed rate (our lean producer, build/bench/produce_load, 1 KiB
+  records, acks=1, 2 partitions, up to 5 requests in flight, timed from each request's scheduled
+  send);
+- resident memory after that load;
+- --partitions partitions (topics of 100, one record in each): time from start to every
+  partition answering ListOffsets, after a clean stop and after SIGKILL (recovery).
+
+Kafka runs as scripts/peer/kafka.sh starts it (KRaft, one combined node, G1, --heap), Runnel with
+--shards shard threads; both with their default flush policies (left to the OS). Each figure is
+the median over the runs; the ratio column is Kafka's figure over Runnel's (for throughput,
+Runnel's over Kafka's), so above 1 is Runnel ahead. Prints a Markdown table. Standard library
+only, plus integration/kafka_wire.py.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_broker import (ROOT, Broker, cpu_times, free_port, process_cpu_seconds,  # noqa: E402
+                          rdkafka_performance, rss_mib, run_tool, steal_since, warm_free_memory)
+
+sys.path.insert(0, os.path.join(ROOT, "integration"))
+import kafka_wire as kw  # noqa: E402
+
+PEER = os.path.join(ROOT, "scripts", "peer", "kafka.sh")
+PRODUCED = re.compile(r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered.*?in (\d+)ms")
+CONSUMED = re.compile(r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms")
+
+
+class KafkaPeer:
+    """Kafka with the interface of bench_broker.Broker that this script uses."""
+
+    def __init__(self, workdir, heap):
+        self.dir = workdir
+        self.heap = heap
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.bootstrap = "127.0.0.1:%d" % self.port
+
+    @property
+    def pid(self):
+        with open(os.path.join(self.dir, "kafka.pid")) as f:
+            return int(f.read())
+
+    def start(self):
+        """Starts Kafka (the JVM included); returns seconds until it accepts connections."""
+        t0 = time.monotonic()
+        subprocess.run([PEER, "start", self.dir, "--port", str(self.port), "--controller-port",
+                        str(self.controller_port), "--heap", self.heap,
+                        "auto.create.topics.enable=false"],
+                       check=True, stdout=subprocess.DEVNULL, timeout=900)
+        return time.monotonic() - t0
+
+    def stop(self, timeout=900):
+        t0 = time.monotonic()
+        subprocess.run([PEER, "stop", self.dir], check=True, timeout=timeout)
+        return time.monotonic() - t0
+
+    def kill(self):
+        pid = self.pid
+        os.kill(pid, signal.SIGKILL)
+        while os.path.exists("/proc/%d" % pid):
+            time.sleep(0.01)
+
+    def cpu_seconds(self):
+        return process_cpu_seconds(self.pid)
+
+    def rss_mib(self):
+        return rss_mib(self.pid)
+
+
+class RunnelBroker(Broker):
+    @property
+    def pid(self):
+        return self.proc.pid
+
+
+def create_topics(broker, topics, partitions):
+    with kw.Connection.to(broker.bootstrap, timeout=600) as c:
+        for i in range(0, len(topics), 10):
+            res = c.create_topics([(t, partitions, 1, {}) for t in topics[i:i + 10]],
+                                  timeout_ms=600000)
+            bad = {t: r for t, r in res.items() if r[0] != 0}
+            if bad:
+                sys.exit("CreateTopics failed: %r" % bad)
+
+
+def wait_ready(broker, topics, partitions, since, timeout=900):
+    """Seconds from `since` until every partition of `topics` answers ListOffsets (Kafka's
+    metadata shows a topic a moment before its replica manager serves it)."""
+    deadline = time.monotonic() + timeout
+    want = {t: {p: kw.LATEST_TIMESTAMP for p in range(partitions)} for t in topics}
+    while True:
+        try:
+            with kw.Connection.to(broker.bootstrap, timeout=30) as c:
+                while True:
+                    res = c.list_offsets(want)
+                    if len(res) == len(topics) * partitions and all(
+                            r["error_code"] == 0 for r in res.values()):
+                        return time.monotonic() - since
+                    if time.monotonic() > deadline:
+                        sys.exit("partitions not ready: %r" % [
+                            k for k, r in res.items() if r["error_code"]][:5])
+                    time.sleep(0.02)
+        except (OSError, kw.ConnectionClosed):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def perf(broker, args, pattern):
+    """rdkafka_performance against `broker`: (bytes, seconds, broker CPU seconds)."""
+    before = broker.cpu_seconds()
+    out = subprocess.run([rdkafka_performance(), "-b", broker.bootstrap] + args,
+                         capture_output=True, text=True, timeout=900)
+    cpu = broker.cpu_seconds() - before
+    matches = pattern.findall(out.stdout + out.stderr)
+    if out.returncode != 0 or not matches:
+        sys.exit("rdkafka_performance %s failed:\n%s%s" % (" ".join(args), out.stdout[-2000:],
+                                                             out.stderr[-2000:]))
+    last = matches[-1]
+    nbytes, ms = int(last[1]), int(last[-1])
+    return nbytes, max(ms, 1) / 1000.0, cpu
+
+
+def one_broker(kind, args):
+    """One run's figures for `kind` ("Kafka" or "Runnel")."""
+    workdir = tempfile.mkdtemp(prefix="runnel-bench-versus-")
+    broker = (KafkaPeer(workdir, args.heap) if kind == "Kafka"
+              else RunnelBroker(workdir, args.shards, {"auto.create.topics.enable": "false"}))
+    before = cpu_times()
+    row = {}
+    try:
+        # (The first start is not timed: Kafka's includes formatting its storage.)
+        broker.start()
+        create_topics(broker, ["idle"], 1)
+        wait_ready(broker, ["idle"], 1, time.monotonic())
+        row["idle_rss"] = broker.rss_mib()
+
+        scale = args.scale
+        for name, size, count, acks in (("produce 1 KiB, acks=1", 1024, 1_000_000, 1),
+                                        ("produce 100 B, acks=all", 100, 3_000_000, -1)):
+            topic = "p%d%d" % (size, -acks)
+            create_topics(broker, [topic], 16)
+            wait_ready(broker, [topic], 16, time.monotonic())
+            n = max(1000, int(count * scale))
+            warm_free_memory(n * (size + 64) * 1.1)
+            nbytes, secs, cpu = perf(broker, ["-P", "-t", topic, "-s", str(size), "-c", str(n),
+                                              "-a", str(acks), "-X", "linger.ms=5",
+                                              "-X", "batch.num.messages=10000"], PRODUCED)
+            row[name] = {"mbs": nbytes / secs / 1e6, "cpu_gb": cpu / (nbytes / 1e9)}
+
+        # Consume: 1 KiB records written to one partition, then read from the page cache.
+        n = max(1000, int(1_000_000 * scale))
+        create_topics(broker, ["consume"], 1)
+        wait_ready(broker, ["consume"], 1, time.monotonic())
+        perf(broker, ["-P", "-t", "consume", "-p", "0", "-s", "1024", "-c", str(n), "-a", "1",
+                      "-X", "linger.ms=5", "-X", "batch.num.messages=10000"], PRODUCED)
+        nbytes, secs, cpu = perf(broker, ["-C", "-t", "consume", "-p", "0", "-o", "beginning",
+                                          "-c", str(n), "-X", "fetch.wait.max.ms=100"], CONSUMED)
+        row["consume 1 KiB, page cache"] = {"mbs": nbytes / secs / 1e6,
+                                            "cpu_gb": cpu / (nbytes / 1e9)}
+
+        create_topics(broker, ["latency"], 2)
+        wait_ready(broker, ["latency"], 2, time.monotonic())
+        load = run_tool("produce_load", [
+            "--bootstrap", broker.bootstrap, "--topic", "latency", "--partitions", 2,
+            "--records", 16, "--record-bytes", 1024, "--acks", 1, "--window", 5,
+            "--rate", args.rate_mb * 1e6, "--seconds", args.latency_seconds])
+        row["latency"] = load["ack"]
+        row["loaded_rss"] = broker.rss_mib()
+
+        # Start-up and recovery with many partitions.
+        per_topic = min(100, args.partitions)
+        topics = ["s%d" % i for i in range((args.partitions + per_topic - 1) // per_topic)]
+        create_topics(broker, topics, per_topic)
+        wait_ready(broker, topics, per_topic, time.monotonic())
+        batch = kw.build_record_batch([(None, b"x" * 100, [])])
+        with kw.Connection.to(broker.bootstrap, timeout=600) as c:
+            for t in topics:
+                c.produce({t: {p: batch for p in range(per_topic)}}, acks=1)
+        broker.stop()
+        t0 = time.monotonic()
+        broker.start()
+        row["restart_s"] = wait_ready(broker, topics, per_topic, t0)
+        broker.kill()
+        t0 = time.monotonic()
+        broker.start()
+        row["recovery_s"] = wait_ready(broker, topics, per_topic, t0)
+        broker.stop()
+    finally:
+        try:
+            broker.kill()
+        except (OSError, AttributeError, FileNotFoundError):
+            pass
+        shutil.rmtree(workdir, ignore_errors=True)
+    row["steal"] = steal_since(before)
+    return row
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--shards", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--heap", default="1g", help="Kafka's heap (-Xms and -Xmx)")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiplies the record counts")
+    ap.add_argument("--rate-mb", type=float, default=50.0, help="latency run: MB/s produced")
+    ap.add_argument("--latency-seconds", type=float, default=10.0)
+    ap.add_argument("--partitions", type=int, default=1000,
+                    help="partitions of the start-up and recovery runs")
+    args = ap.parse_args()
+
+    runs = {"Kafka": [], "Runnel": []}
+    for i in range(args.runs):
+        for kind in ("Kafka", "Runnel"):
+            print("run %d: %s" % (i + 1, kind), file=sys.stderr)
+            runs[kind].append(one_broker(kind, args))
+
+    def med(kind, get):
+        return statistics.median(get(r) for r in runs[kind])
+
+    rows = []  # (measure, unit, getter, higher is better)
+    for name in ("produce 1 KiB, acks=1", "produce 100 B, acks=all",
+                 "consume 1 KiB, page cache"):
+        rows.append((name + ": throughput", "MB/s", lambda r, n=name: r[n]["mbs"], True))
+        rows.append((name + ": broker CPU", "CPU s/GB", lambda r, n=name: r[n]["cpu_gb"], False))
+    for pct, field in (("p50", "p50_us"), ("p99", "p99_us"), ("p99.9", "p999_us")):
+        rows.append(("produce to ack at %g MB/s, %s" % (args.rate_mb, pct), "µs",
+                     lambda r, f=field: r["latency"][f], False))
+    rows += [
+        ("resident memory, idle", "MiB", lambda r: r["idle_rss"], False),
+        ("resident memory, after the load above", "MiB", lambda r: r["loaded_rss"], False),
+        ("restart with %d partitions, clean stop before" % args.partitions, "s",
+         lambda r: r["restart_s"], False),
+        ("recovery with %d partitions, SIGKILL before" % args.partitions, "s",
+         lambda r: r["recovery_s"], False),
+    ]
+    print("| Measure | Unit | Kafka 4.4.0 | Runnel | Runnel ahead by |")
+    print("|---|---|---|---|---|")
+    for name, unit, get, higher in rows:
+        k, r = med("Kafka", get), med("Runnel", get)
+        # A figure below the clock's resolution (CPU time is counted in 10 ms ticks) shows as
+        # 0.00 and gets no ratio.
+        ratio = "%.1f×" % (r / k if higher else k / r) if (k and r) else "—"
+        fmt = "%.0f" if max(k, r) >= 100 else "%.2f"
+        print("| %s | %s | %s | %s | %s |" % (name, unit, fmt % k, fmt % r, ratio))
+    steal = "; ".join("%s %s" % (kind, ", ".join("%.1f" % r["steal"] for r in runs[kind]))
+                      for kind in runs)
+    print("\nMedians of %d run(s) each, Kafka and Runnel alternating; CPU steal %% per run: %s. "
+          "Runnel with %d shard(s), Kafka with a %s heap. `scripts/bench/versus_kafka.py %s`" % (
+              args.runs, steal, args.shards, args.heap, " ".join(sys.argv[1:])))
+
+
+if __name__ == "__main__":
+    main()
