@@ -622,6 +622,72 @@ class VersusKafkaTest(unittest.TestCase):
         self.assertEqual(self.classic_flow(self.kafka.bootstrap, *names),
                          self.classic_flow(self.runnel.bootstrap, *names))
 
+    def test_committed_offsets_answer_alike(self):
+        """Offsets committed outside any generation (as admin tools and simple consumers do),
+        their refusals, OffsetFetch v8 for several groups at once, DescribeGroups and ListGroups
+        filters on groups that only hold offsets, OffsetDelete and DeleteGroups."""
+        topic = unique_name("vk-offsets-topic")
+        self.create_topic(topic, 2)
+        first, second, unknown = (unique_name("vk-offsets-a"), unique_name("vk-offsets-b"),
+                                  unique_name("vk-offsets-none"))
+
+        def commit(group, partitions, name=topic, metadata="m"):
+            body = {"GroupId": group, "GenerationIdOrMemberEpoch": -1, "MemberId": "",
+                    "GroupInstanceId": None, "Topics": [{"Name": name, "Partitions": [
+                        {"PartitionIndex": p, "CommittedOffset": offset,
+                         "CommittedLeaderEpoch": -1, "CommittedMetadata": metadata}
+                        for p, offset in partitions]}]}
+            kafka, runnel = self.both(8, 9, body)
+            # Coordinators come up on first use: ask again while either is loading.
+            deadline = time.monotonic() + 30
+            while any(p["ErrorCode"] in (14, 15, 16) for r in (kafka, runnel)
+                      for t in r["Topics"] for p in t["Partitions"]) \
+                    and time.monotonic() < deadline:
+                time.sleep(0.2)
+                kafka, runnel = self.both(8, 9, body)
+            return self.assert_same(8, 9, body)[1]
+        ok = commit(first, [(0, 5), (1, 7)])
+        self.assertEqual([p["ErrorCode"] for p in ok["Topics"][0]["Partitions"]], [0, 0])
+        commit(second, [(0, 3)], metadata=None)
+        # Refusals: a partition the topic lacks, a topic that does not exist, metadata above
+        # offset.metadata.max.bytes (4096).
+        commit(first, [(9, 1)])
+        commit(first, [(0, 1)], name=unique_name("vk-offsets-missing"))
+        commit(first, [(0, 1)], metadata="x" * 5000)
+
+        def by_group(r):
+            return dict(r, Groups=[dict(g, Topics=by_name(g["Topics"])) for g in r["Groups"]])
+        body = {"Groups": [
+            {"GroupId": first, "Topics": None},
+            {"GroupId": second, "Topics": [{"Name": topic, "PartitionIndexes": [0, 1]}]},
+            {"GroupId": unknown, "Topics": [{"Name": topic, "PartitionIndexes": [0]}]}],
+            "RequireStable": True}
+        fetched = self.assert_same(9, 8, body, normalize=by_group)[1]
+        self.assertEqual([p["CommittedOffset"] for p in fetched["Groups"][0]["Topics"][0][
+            "Partitions"]], [5, 7])
+        # Kafka answers groups in the order its coordinator shards handle them, not the
+        # request's; clients match them by id.
+        self.assert_same(15, 5, {"Groups": [first, unknown],
+                                 "IncludeAuthorizedOperations": False},
+                         normalize=lambda r: dict(r, Groups=by_name(r["Groups"], "GroupId")))
+
+        def ours(r):
+            return dict(r, Groups=sorted(
+                (g for g in r["Groups"] if g["GroupId"] in (first, second, unknown)),
+                key=lambda g: g["GroupId"]))
+        for filters in ({"StatesFilter": [], "TypesFilter": []},
+                        {"StatesFilter": ["Empty"], "TypesFilter": ["classic"]},
+                        {"StatesFilter": ["Stable"], "TypesFilter": []},
+                        {"StatesFilter": [], "TypesFilter": ["consumer"]}):
+            with self.subTest(filters=filters):
+                self.assert_same(16, 5, filters, normalize=ours)
+        self.assert_same(47, 0, {"GroupId": first, "Topics": [
+            {"Name": topic, "Partitions": [{"PartitionIndex": 0}]}]})
+        self.assert_same(9, 8, body, normalize=by_group)
+        self.assert_same(42, 2, {"GroupsNames": [first, unknown]},
+                         normalize=lambda r: dict(r, Results=by_name(r["Results"], "GroupId")))
+        self.assert_same(9, 8, body, normalize=by_group)
+
     def consumer_flow(self, bootstrap, topic, group):
         """KIP-848 ConsumerGroupHeartbeat's answers along one path: join, fencing, errors,
         leave."""
@@ -780,6 +846,34 @@ class VersusKafkaTest(unittest.TestCase):
         txn_id = unique_name("vk-txn")
         self.assertEqual(self.transaction_flow(self.kafka.bootstrap, topic, txn_id),
                          self.transaction_flow(self.runnel.bootstrap, topic, txn_id))
+        # ListTransactions with filters, narrowed to this transaction (each broker has others
+        # from other cases): by state, and by a duration no transaction reaches.
+
+        def ours(r):
+            return dict(r, TransactionStates=[dict(t, ProducerId=0) for t in
+                                              r["TransactionStates"]
+                                              if t["TransactionalId"] == txn_id])
+        for filters in ({"StateFilters": [], "ProducerIdFilters": [], "DurationFilter": -1},
+                        {"StateFilters": ["CompleteAbort"], "ProducerIdFilters": [],
+                         "DurationFilter": -1},
+                        {"StateFilters": ["Ongoing"], "ProducerIdFilters": [],
+                         "DurationFilter": -1},
+                        {"StateFilters": [], "ProducerIdFilters": [],
+                         "DurationFilter": 3600000}):
+            with self.subTest(filters=filters):
+                self.assert_same(66, 1, filters, normalize=ours)
+        # DescribeProducers: the transactional producer's state on the partition, and a
+        # partition and a topic that do not exist. Producer ids are each broker's own.
+
+        def without_ids(r):
+            return dict(r, Topics=[dict(t, Partitions=[dict(p, ActiveProducers=[
+                dict(a, ProducerId=0, LastTimestamp=a["LastTimestamp"] > 0)
+                for a in p["ActiveProducers"]]) for p in t["Partitions"]])
+                for t in r["Topics"]])
+        self.assert_same(61, 0, {"Topics": [
+            {"Name": topic, "PartitionIndexes": [0, 3]},
+            {"Name": unique_name("vk-txn-missing"), "PartitionIndexes": [0]}]},
+            normalize=without_ids)
 
 
 class BadInputAgainstKafka(test_bad_input.BadInputTest):
