@@ -731,25 +731,30 @@ class VersusKafkaTest(unittest.TestCase):
 
 
     def test_compression_type_recompresses_what_producers_send(self):
-        """A topic with compression.type=gzip stores an uncompressed batch gzipped on both
-        brokers; the compressed bytes differ (zlib against Java's Deflater), so the batch
-        fields and the decoded records are compared."""
-        topic = unique_name("vk-gzip")
-        self.create_topic(topic, 1, {"compression.type": "gzip"})
-        now = int(time.time() * 1000)
-        self.produce(topic, kw.build_record_batch(
-            [(b"k%d" % i, b"v" * (50 + i), [("h", b"x")]) for i in range(5)],
-            base_timestamp=now))
-        seen = []
-        for bootstrap in (self.kafka.bootstrap, self.runnel.bootstrap):
-            r = call(self.messages, bootstrap, 1, 12, self.fetch(topic, 0))
-            batches = kw.decode_record_batches(r["Responses"][0]["Partitions"][0]["Records"])
-            seen.append([(b.base_offset, b.compression, b.last_offset_delta, b.base_timestamp,
-                          b.max_timestamp, b.producer_id, b.crc_ok,
-                          [(x.offset, x.key, x.value, x.headers, x.timestamp)
-                           for x in b.records]) for b in batches])
-        self.assertEqual(seen[0][0][1], 1, "Kafka stored gzip")
-        self.assertEqual(seen[0], seen[1])
+        """A topic with compression.type=gzip, at the default level and at level 1, stores an
+        uncompressed batch gzipped on both brokers; the compressed bytes differ (zlib against
+        Java's Deflater), so the batch fields and the decoded records are compared. (This
+        decoder reads gzip only; lz4 and zstd levels are checked in-process, InProcessBroker.
+        TopicCompressionLevelIsApplied, and against the codecs, Compression.Levels*.)"""
+        for codec, code, configs in (("gzip", 1, {}), ("gzip", 1, {"compression.gzip.level": "1"})):
+            with self.subTest(codec=codec, configs=configs):
+                topic = unique_name("vk-" + codec)
+                self.create_topic(topic, 1, dict(configs, **{"compression.type": codec}))
+                now = int(time.time() * 1000)
+                self.produce(topic, kw.build_record_batch(
+                    [(b"k%d" % i, b"v" * (50 + i), [("h", b"x")]) for i in range(5)],
+                    base_timestamp=now))
+                seen = []
+                for bootstrap in (self.kafka.bootstrap, self.runnel.bootstrap):
+                    r = call(self.messages, bootstrap, 1, 12, self.fetch(topic, 0))
+                    batches = kw.decode_record_batches(
+                        r["Responses"][0]["Partitions"][0]["Records"])
+                    seen.append([(b.base_offset, b.compression, b.last_offset_delta,
+                                  b.base_timestamp, b.max_timestamp, b.producer_id, b.crc_ok,
+                                  [(x.offset, x.key, x.value, x.headers, x.timestamp)
+                                   for x in b.records]) for b in batches])
+                self.assertEqual(seen[0][0][1], code, "Kafka stored " + codec)
+                self.assertEqual(seen[0], seen[1])
 
     # ------------------------------------------------------------------ admin and transactions
 

@@ -1,6 +1,7 @@
 #include "protocol/compression.h"
 
 #include <lz4frame.h>
+#include <lz4hc.h>
 #include <snappy-c.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -126,11 +127,11 @@ bool gunzip(std::span<const uint8_t> in, std::vector<uint8_t>& out, size_t max_o
     return true;
 }
 
-std::vector<uint8_t> gzip(std::span<const uint8_t> in) {
+std::vector<uint8_t> gzip(std::span<const uint8_t> in, int level) {
     std::vector<uint8_t> out;
     z_stream zs{};
-    // Level 6 is zlib's (and Kafka's) default; 15 + 16 writes a gzip wrapper.
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return out;
+    // 15 + 16 writes a gzip wrapper.
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return out;
     std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, deflateEnd);
     out.resize(deflateBound(&zs, in.size()) + 64);
     zs.next_in = const_cast<Bytef*>(in.data());
@@ -272,7 +273,7 @@ bool unlz4(std::span<const uint8_t> in, std::vector<uint8_t>& out, size_t max_ou
     return true;
 }
 
-std::vector<uint8_t> lz4_frame(std::span<const uint8_t> in) {
+std::vector<uint8_t> lz4_frame(std::span<const uint8_t> in, int level) {
     // What Kafka's Lz4BlockOutputStream writes (and its reader insists on): independent blocks,
     // no dictionary id; 64 KiB blocks as its default.
     LZ4F_preferences_t prefs{};
@@ -280,7 +281,7 @@ std::vector<uint8_t> lz4_frame(std::span<const uint8_t> in) {
     prefs.frameInfo.blockMode = LZ4F_blockIndependent;
     prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
     prefs.frameInfo.frameType = LZ4F_frame;
-    prefs.compressionLevel = 0;
+    prefs.compressionLevel = level;
     std::vector<uint8_t> out(LZ4F_compressFrameBound(in.size(), &prefs));
     size_t n = LZ4F_compressFrame(out.data(), out.size(), in.data(), in.size(), &prefs);
     if (LZ4F_isError(n)) return {};
@@ -346,11 +347,11 @@ bool unzstd(std::span<const uint8_t> in, std::vector<uint8_t>& out, size_t max_o
     return true;
 }
 
-std::vector<uint8_t> zstd(std::span<const uint8_t> in) {
+std::vector<uint8_t> zstd(std::span<const uint8_t> in, int level) {
     ZSTD_CCtx* cctx = thread_cctx();
     if (cctx == nullptr) return {};
     ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);  // Kafka's default level
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
     std::vector<uint8_t> out(ZSTD_compressBound(in.size()));
     size_t n = ZSTD_compress2(cctx, out.data(), out.size(), in.data(), in.size());
     if (ZSTD_isError(n)) return {};
@@ -379,18 +380,24 @@ bool decompress(compression_codec codec, std::span<const uint8_t> in, std::vecto
     return false;
 }
 
-std::vector<uint8_t> compress(compression_codec codec, std::span<const uint8_t> in) {
+std::vector<uint8_t> compress(compression_codec codec, std::span<const uint8_t> in,
+                              std::optional<int32_t> level) {
     switch (codec) {
         case compression_codec::none:
             return std::vector<uint8_t>(in.begin(), in.end());
         case compression_codec::gzip:
-            return gzip(in);
+            // -1 is Kafka's "default", zlib's 6.
+            return gzip(in, level && *level != -1 ? *level : Z_DEFAULT_COMPRESSION);
         case compression_codec::snappy:
             return snappy_xerial(in);
         case compression_codec::lz4:
-            return lz4_frame(in);
+            // Kafka's lz4 writer (Lz4BlockOutputStream) uses the fast compressor at the default
+            // level 9 and LZ4 HC at any other; liblz4's frame API does the same with level 0 and
+            // its HC levels 3-12 (1-2 are taken as 3, 13-17 as 12).
+            if (!level || *level == 9) return lz4_frame(in, 0);
+            return lz4_frame(in, std::clamp(*level, LZ4HC_CLEVEL_MIN, LZ4HC_CLEVEL_MAX));
         case compression_codec::zstd:
-            return zstd(in);
+            return zstd(in, level.value_or(3));  // Kafka's default level
     }
     return {};
 }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -23,9 +24,13 @@ enum class compression_codec : uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3
 bool decompress(compression_codec codec, std::span<const uint8_t> in, std::vector<uint8_t>& out,
                 size_t max_out);
 
-// Compresses with the codec's Kafka defaults: gzip level 6, snappy in xerial framing with 32 KiB
-// blocks, lz4 frame with independent 64 KiB blocks and no content size/checksum (as the Java
-// client), zstd level 3. `none` copies.
-std::vector<uint8_t> compress(compression_codec codec, std::span<const uint8_t> in);
+// Compresses as Kafka writes each codec: gzip (level 6 by default), snappy in xerial framing with
+// 32 KiB blocks, lz4 frame with independent 64 KiB blocks and no content size/checksum (as the
+// Java client), zstd (level 3 by default). `none` copies. `level` is a topic's
+// compression.<codec>.level (KIP-390), nullopt for the codec's default: gzip 1-9 (-1: default),
+// lz4 1-17 (the default 9: the fast compressor, any other: LZ4 HC at that level, within liblz4's
+// 3-12), zstd as zstd numbers them; snappy has none.
+std::vector<uint8_t> compress(compression_codec codec, std::span<const uint8_t> in,
+                              std::optional<int32_t> level = std::nullopt);
 
 }  // namespace runnel::protocol

@@ -478,9 +478,10 @@ std::vector<uint8_t> build_batch(const batch_options& options,
         section.write_raw(body.buffer().data(), body.buffer().size());
     }
 
-    std::vector<uint8_t> payload = options.codec == compression_codec::none
-                                       ? std::move(section.buffer())
-                                       : compress(options.codec, section.buffer());
+    std::vector<uint8_t> payload =
+        options.codec == compression_codec::none
+            ? std::move(section.buffer())
+            : compress(options.codec, section.buffer(), options.compression_level);
 
     std::vector<uint8_t> out(L::header_size + payload.size());
     if (!payload.empty()) std::memcpy(out.data() + L::header_size, payload.data(), payload.size());
@@ -506,7 +507,8 @@ std::vector<uint8_t> build_batch(const batch_options& options,
 }
 
 std::optional<std::vector<uint8_t>> recompress_batch(std::span<const uint8_t> batch,
-                                                     compression_codec codec) {
+                                                     compression_codec codec,
+                                                     std::optional<int32_t> level) {
     auto h = parse_batch_header(batch);
     if (!h) return std::nullopt;
     std::vector<record_input> records;
@@ -531,6 +533,7 @@ std::optional<std::vector<uint8_t>> recompress_batch(std::span<const uint8_t> ba
     if (!ok) return std::nullopt;
     batch_options o;
     o.codec = codec;
+    o.compression_level = level;
     o.producer_id = h->producer_id;
     o.producer_epoch = h->producer_epoch;
     o.base_sequence = h->base_sequence;

@@ -127,6 +127,7 @@ struct record_input {
 
 struct batch_options {
     compression_codec codec = compression_codec::none;
+    std::optional<int32_t> compression_level;  // nullopt: the codec's default (compress())
     int64_t base_offset = 0;
     int64_t producer_id = -1;
     int16_t producer_epoch = -1;
@@ -141,7 +142,8 @@ struct batch_options {
 // transactional bit, the records' timestamps, keys, values and headers kept; offset deltas
 // renumbered 0..n-1. nullopt when the records cannot be read.
 std::optional<std::vector<uint8_t>> recompress_batch(std::span<const uint8_t> batch,
-                                                     compression_codec codec);
+                                                     compression_codec codec,
+                                                     std::optional<int32_t> level = std::nullopt);
 
 // Builds a v2 batch with offset deltas 0..n-1, base_timestamp = the first record's timestamp,
 // max_timestamp = the largest, and a valid CRC. With no records: records_count 0 and

@@ -13,7 +13,8 @@ namespace {
 // The client's batches with every batch not already in `codec` rebuilt in it; empty when none
 // needs it; nullopt when one cannot be read (validation has passed, so only on a bug).
 std::optional<std::vector<uint8_t>> recompress_batches(std::span<const uint8_t> batches,
-                                                       protocol::compression_codec codec) {
+                                                       protocol::compression_codec codec,
+                                                       std::optional<int32_t> level) {
     std::vector<uint8_t> out;
     bool changed = false;
     for (size_t pos = 0; pos < batches.size();) {
@@ -25,7 +26,7 @@ std::optional<std::vector<uint8_t>> recompress_batches(std::span<const uint8_t> 
             out.insert(out.end(), one.begin(), one.end());
             continue;
         }
-        auto rebuilt = protocol::recompress_batch(one, codec);
+        auto rebuilt = protocol::recompress_batch(one, codec, level);
         if (!rebuilt) return std::nullopt;
         out.insert(out.end(), rebuilt->begin(), rebuilt->end());
         changed = true;
@@ -54,6 +55,20 @@ std::optional<protocol::compression_codec> stored_codec(compression_type c) {
     return std::nullopt;
 }
 
+// The topic's compression.<codec>.level for `codec` (KIP-390); nullopt where it has none.
+std::optional<int32_t> level_for(const topic_config& c, protocol::compression_codec codec) {
+    switch (codec) {
+        case protocol::compression_codec::gzip:
+            return c.compression_gzip_level();
+        case protocol::compression_codec::lz4:
+            return c.compression_lz4_level();
+        case protocol::compression_codec::zstd:
+            return c.compression_zstd_level();
+        default:
+            return std::nullopt;
+    }
+}
+
 }  // namespace
 
 append_result partition::append(std::span<uint8_t> batches, storage::append_origin origin,
@@ -76,7 +91,8 @@ append_result partition::append(std::span<uint8_t> batches, storage::append_orig
     std::vector<uint8_t> recompressed;
     const auto store_codec = stored_codec(config_.compression());
     if (origin == storage::append_origin::client && store_codec) {
-        auto converted = recompress_batches(batches, *store_codec);
+        auto converted =
+            recompress_batches(batches, *store_codec, level_for(config_, *store_codec));
         if (!converted) {
             append_result r;
             r.error = protocol::error_code::corrupt_message;

@@ -396,6 +396,60 @@ TEST(InProcessBroker, TopicCompressionTypeRecompressesBatches) {
     }
 }
 
+// compression.zstd.level (KIP-390): the same uncompressed batch stored by two zstd topics at
+// levels 1 and 19 comes out smaller at 19, and reads back the same.
+TEST(InProcessBroker, TopicCompressionLevelIsApplied) {
+    in_process_broker b;
+    kafka_test_client c(b.port());
+    for (auto [topic, level] : {std::pair{"zstd-1", "1"}, std::pair{"zstd-19", "19"}}) {
+        auto req = one_topic(topic, 1);
+        auto& type = req.topics[0].configs.emplace_back();
+        type.name = "compression.type";
+        type.value = "zstd";
+        auto& lvl = req.topics[0].configs.emplace_back();
+        lvl.name = "compression.zstd.level";
+        lvl.value = level;
+        ASSERT_EQ(c.call<create_topics_api_key>(req, 5).topics[0].error_code, 0);
+    }
+    std::vector<protocol::record_input> records(8);
+    uint32_t x = 7;
+    for (auto& r : records) {
+        std::string value;
+        while (value.size() < 16 * 1024) {
+            x = x * 1103515245 + 12345;
+            value += "word" + std::to_string((x >> 12) % 500) + " ";
+        }
+        r.value = value;
+        r.timestamp = 1'700'000'000'000;
+    }
+    std::map<std::string, size_t> stored;
+    for (const std::string topic : {"zstd-1", "zstd-19"}) {
+        EXPECT_EQ(produce_batch(c, topic, protocol::build_batch({}, records)).error_code, 0);
+        fetch_request f;
+        auto& fp = f.topics.emplace_back().partitions.emplace_back();
+        f.topics[0].topic = topic;
+        fp.partition_max_bytes = 1 << 20;
+        auto resp = c.call<fetch_api_key>(f, 12);
+        std::vector<uint8_t> got;
+        for (const auto& chunk : resp.responses[0].partitions[0].records.chunks())
+            chunk.copy_to(got);
+        auto h = protocol::parse_batch_header(got);
+        ASSERT_TRUE(h) << topic;
+        EXPECT_EQ(h->codec(), protocol::compression_codec::zstd);
+        stored[topic] = got.size();
+        size_t n = 0;
+        ASSERT_TRUE(protocol::for_each_record(
+            got,
+            [&](const protocol::record& r) {
+                EXPECT_EQ(std::string(r.value->begin(), r.value->end()), *records[n++].value);
+                return true;
+            },
+            nullptr));
+        EXPECT_EQ(n, records.size());
+    }
+    EXPECT_LT(stored["zstd-19"], stored["zstd-1"]);
+}
+
 TEST(InProcessBroker, DescribeLogDirsListsPartitionsWithTheirSizes) {
     in_process_broker b;
     kafka_test_client c(b.port());

@@ -158,7 +158,9 @@ TEST(BrokerConfigChangesTest, DynamicLayersWinOverTheFileAndAreDescribedBySource
                     {"message.max.bytes", "5000", config_source::static_broker_config},
                     {"message.max.bytes", "1048588", config_source::default_config}}));
         }
-        if (e.name == "num.partitions") EXPECT_TRUE(e.read_only);
+        if (e.name == "num.partitions") {
+            EXPECT_TRUE(e.read_only);
+        }
     }
     // Topics inherit the live values, with the broker's sources.
     topic_config topic(live);
