@@ -8,6 +8,7 @@ fails.
 Run: python3 integration/test_versus_kafka.py [-v]   (label versus_kafka; needs the Maven cache)
 """
 
+import glob
 import os
 import re
 import socket
@@ -121,11 +122,14 @@ class VersusKafkaTest(unittest.TestCase):
             subprocess.run([os.path.join(REPO_ROOT, "scripts", "install-java-clients.sh")],
                            check=True, timeout=900)
         cls.messages = KafkaMessages.load()
-        cls.kafka = KafkaPeer()
+        # The cleaner wakes every half second on both (Kafka's default is 15 s), so that the
+        # compaction case does not wait long.
+        cls.kafka = KafkaPeer(properties={"log.cleaner.backoff.ms": 500})
         try:
             cls.warm_up(cls.kafka.bootstrap)
             # Node id 1 as the peer's, so that answers naming the node compare equal.
-            cls.runnel = Broker(properties={"node.id": 1, "group.initial.rebalance.delay.ms": 0},
+            cls.runnel = Broker(properties={"node.id": 1, "group.initial.rebalance.delay.ms": 0,
+                                            "log.cleaner.backoff.ms": 500},
                                 name="versus-kafka")
             cls.warm_up(cls.runnel.bootstrap)
         except BaseException:
@@ -755,6 +759,43 @@ class VersusKafkaTest(unittest.TestCase):
                                    for x in b.records]) for b in batches])
                 self.assertEqual(seen[0][0][1], code, "Kafka stored " + codec)
                 self.assertEqual(seen[0], seen[1])
+
+    def test_compaction_leaves_the_same_segments(self):
+        """A compacted topic rolled every 100 ms: twelve single-record batches of two keys, then
+        the cleaner. Both brokers group the cleaned segments the same way and leave the same
+        segment files, of the same sizes, and the same records (the latest per key, at their
+        original offsets)."""
+        topic = unique_name("vk-compact")
+        self.create_topic(topic, 1, {
+            "cleanup.policy": "compact", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01",
+            "min.compaction.lag.ms": "0", "delete.retention.ms": "0"})
+        for i in range(12):
+            batch = kw.build_record_batch([(b"ab"[i % 2:i % 2 + 1], b"v%d" % i)],
+                                          base_timestamp=int(time.time() * 1000))
+            self.produce(topic, batch, acks=1)
+            time.sleep(0.25)  # past segment.ms: the next append rolls
+
+        def state(bootstrap, data_dir):
+            files = sorted((os.path.basename(f), os.path.getsize(f)) for f in glob.glob(
+                os.path.join(data_dir, topic + "-0", "*.log")))
+            # Fetch by fetch: Kafka answers from one segment at a time.
+            records, offset = [], 0
+            while True:
+                r = call(self.messages, bootstrap, 1, 12, self.fetch(topic, offset))
+                batches = kw.decode_record_batches(r["Responses"][0]["Partitions"][0]["Records"])
+                if not batches:
+                    return files, records
+                records += [(x.offset, x.key, x.value) for b in batches for x in b.records]
+                offset = batches[-1].base_offset + batches[-1].last_offset_delta + 1
+        deadline = time.monotonic() + 30
+        while True:
+            kafka = state(self.kafka.bootstrap, os.path.join(self.kafka.dir, "data"))
+            runnel = state(self.runnel.bootstrap, self.runnel.data_dir)
+            if (kafka == runnel and len(kafka[1]) < 12) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertLess(len(kafka[1]), 12, "Kafka's cleaner did not run")
+        self.assertEqual(kafka, runnel)
 
     # ------------------------------------------------------------------ admin and transactions
 
