@@ -5,15 +5,17 @@ broker in turn (Kafka, then Runnel, --runs times), with CPU steal recorded for e
 Per run and broker, on a fresh data dir each:
 - idle: resident memory (VmRSS) with one topic;
 - produce with rdkafka_performance (1 KiB records acks=1, and 100 B records acks=all, 16
-  partitions, linger.ms=5): MB/s and the broker's CPU seconds per GB (user + system of the
-  process, /proc);
+  partitions, linger.ms=5) and with Kafka's own kafka-producer-perf-test (1 KiB, the Java
+  producer's defaults: acks=all, idempotent): MB/s and the broker's CPU seconds per GB (user +
+  system of the process, /proc);
 - consume: one partition read from the page cache by rdkafka_performance: broker CPU s/GB;
-- produce-to-ack latency at a fixed rate (our lean producer, build/bench/produce_load, 1 KiB
-  records, acks=1, 2 partitions, up to 5 requests in flight, timed from each request's scheduled
-  send);
+- produce-to-ack latency at fixed rates (--rates, MB/s; our lean producer,
+  build/bench/produce_load, 1 KiB records, acks=1, 2 partitions, up to 5 requests in flight,
+  timed from each request's scheduled send);
 - resident memory after that load;
-- --partitions partitions (topics of 100, one record in each): time from start to every
-  partition answering ListOffsets, after a clean stop and after SIGKILL (recovery).
+- for each of --partitions (topics of 100, one record in each), on a fresh broker: time from
+  start to every partition answering ListOffsets, after a clean stop and after SIGKILL
+  (recovery), and resident memory once they are served.
 
 Kafka runs as scripts/peer/kafka.sh starts it (KRaft, one combined node, G1, --heap), Runnel with
 --shards shard threads; both with their default flush policies (left to the OS). Each figure is
@@ -41,6 +43,8 @@ sys.path.insert(0, os.path.join(ROOT, "integration"))
 import kafka_wire as kw  # noqa: E402
 
 PEER = os.path.join(ROOT, "scripts", "peer", "kafka.sh")
+KAFKA_TOOL = os.path.join(ROOT, "scripts", "kafka-tool.sh")
+PERF_TEST = re.compile(r"(\d+) records sent, [\d.]+ records/sec \(([\d.]+) MB/sec\)")
 PRODUCED = re.compile(r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered.*?in (\d+)ms")
 CONSUMED = re.compile(r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms")
 
@@ -144,8 +148,7 @@ def perf(broker, args, pattern):
 def one_broker(kind, args):
     """One run's figures for `kind` ("Kafka" or "Runnel")."""
     workdir = tempfile.mkdtemp(prefix="runnel-bench-versus-")
-    broker = (KafkaPeer(workdir, args.heap) if kind == "Kafka"
-              else RunnelBroker(workdir, args.shards, {"auto.create.topics.enable": "false"}))
+    broker = new_broker(kind, args, workdir)
     before = cpu_times()
     row = {}
     try:
@@ -168,6 +171,26 @@ def one_broker(kind, args):
                                               "-X", "batch.num.messages=10000"], PRODUCED)
             row[name] = {"mbs": nbytes / secs / 1e6, "cpu_gb": cpu / (nbytes / 1e9)}
 
+        # Kafka's own load generator (the Java producer, idempotent with acks=all by default).
+        n = max(1000, int(1_000_000 * scale))
+        create_topics(broker, ["java"], 16)
+        wait_ready(broker, ["java"], 16, time.monotonic())
+        warm_free_memory(n * 1100)
+        before_cpu = broker.cpu_seconds()
+        out = subprocess.run([KAFKA_TOOL, "kafka-producer-perf-test.sh", "--topic", "java",
+                              "--num-records", str(n), "--record-size", "1024",
+                              "--throughput", "-1", "--producer-props",
+                              "bootstrap.servers=" + broker.bootstrap, "linger.ms=5"],
+                             capture_output=True, text=True, timeout=900)
+        cpu = broker.cpu_seconds() - before_cpu
+        m = PERF_TEST.findall(out.stdout)
+        if out.returncode != 0 or not m:
+            sys.exit("kafka-producer-perf-test failed:\n%s%s" % (out.stdout[-2000:],
+                                                                 out.stderr[-2000:]))
+        mbs = float(m[-1][1]) * 1024 * 1024 / 1e6  # it reports MiB/s as "MB/sec"
+        row["produce 1 KiB, kafka-producer-perf-test"] = {
+            "mbs": mbs, "cpu_gb": cpu / (n * 1024 / 1e9)}
+
         # Consume: 1 KiB records written to one partition, then read from the page cache.
         n = max(1000, int(1_000_000 * scale))
         create_topics(broker, ["consume"], 1)
@@ -179,18 +202,48 @@ def one_broker(kind, args):
         row["consume 1 KiB, page cache"] = {"mbs": nbytes / secs / 1e6,
                                             "cpu_gb": cpu / (nbytes / 1e9)}
 
-        create_topics(broker, ["latency"], 2)
-        wait_ready(broker, ["latency"], 2, time.monotonic())
-        load = run_tool("produce_load", [
-            "--bootstrap", broker.bootstrap, "--topic", "latency", "--partitions", 2,
-            "--records", 16, "--record-bytes", 1024, "--acks", 1, "--window", 5,
-            "--rate", args.rate_mb * 1e6, "--seconds", args.latency_seconds])
-        row["latency"] = load["ack"]
+        for rate in args.rates:
+            topic = "latency%g" % rate
+            create_topics(broker, [topic], 2)
+            wait_ready(broker, [topic], 2, time.monotonic())
+            load = run_tool("produce_load", [
+                "--bootstrap", broker.bootstrap, "--topic", topic, "--partitions", 2,
+                "--records", 16, "--record-bytes", 1024, "--acks", 1, "--window", 5,
+                "--rate", rate * 1e6, "--seconds", args.latency_seconds])
+            row["latency %g" % rate] = load["ack"]
         row["loaded_rss"] = broker.rss_mib()
+        broker.stop()
+    finally:
+        stop_quietly(broker)
+        shutil.rmtree(workdir, ignore_errors=True)
+    for count in args.partitions:
+        row.update(many_partitions(kind, args, count))
+    row["steal"] = steal_since(before)
+    return row
 
-        # Start-up and recovery with many partitions.
-        per_topic = min(100, args.partitions)
-        topics = ["s%d" % i for i in range((args.partitions + per_topic - 1) // per_topic)]
+
+def stop_quietly(broker):
+    try:
+        broker.kill()
+    except (OSError, AttributeError, FileNotFoundError):
+        pass
+
+
+def new_broker(kind, args, workdir):
+    return (KafkaPeer(workdir, args.heap) if kind == "Kafka"
+            else RunnelBroker(workdir, args.shards, {"auto.create.topics.enable": "false"}))
+
+
+def many_partitions(kind, args, count):
+    """Restart and recovery times with `count` partitions (topics of 100, one record in each),
+    and the resident memory once they are all served, on a fresh broker."""
+    workdir = tempfile.mkdtemp(prefix="runnel-bench-versus-")
+    broker = new_broker(kind, args, workdir)
+    row = {}
+    try:
+        broker.start()
+        per_topic = min(100, count)
+        topics = ["s%d" % i for i in range((count + per_topic - 1) // per_topic)]
         create_topics(broker, topics, per_topic)
         wait_ready(broker, topics, per_topic, time.monotonic())
         batch = kw.build_record_batch([(None, b"x" * 100, [])])
@@ -200,19 +253,16 @@ def one_broker(kind, args):
         broker.stop()
         t0 = time.monotonic()
         broker.start()
-        row["restart_s"] = wait_ready(broker, topics, per_topic, t0)
+        row["restart_s %d" % count] = wait_ready(broker, topics, per_topic, t0)
+        row["rss %d" % count] = broker.rss_mib()
         broker.kill()
         t0 = time.monotonic()
         broker.start()
-        row["recovery_s"] = wait_ready(broker, topics, per_topic, t0)
+        row["recovery_s %d" % count] = wait_ready(broker, topics, per_topic, t0)
         broker.stop()
     finally:
-        try:
-            broker.kill()
-        except (OSError, AttributeError, FileNotFoundError):
-            pass
+        stop_quietly(broker)
         shutil.rmtree(workdir, ignore_errors=True)
-    row["steal"] = steal_since(before)
     return row
 
 
@@ -222,11 +272,14 @@ def main():
     ap.add_argument("--shards", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--heap", default="1g", help="Kafka's heap (-Xms and -Xmx)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the record counts")
-    ap.add_argument("--rate-mb", type=float, default=50.0, help="latency run: MB/s produced")
+    ap.add_argument("--rates", default="10,50,200",
+                    help="latency runs: MB/s produced, comma-separated")
     ap.add_argument("--latency-seconds", type=float, default=10.0)
-    ap.add_argument("--partitions", type=int, default=1000,
-                    help="partitions of the start-up and recovery runs")
+    ap.add_argument("--partitions", default="1000,10000",
+                    help="partition counts of the start-up and recovery runs, comma-separated")
     args = ap.parse_args()
+    args.rates = [float(x) for x in args.rates.split(",")]
+    args.partitions = [int(x) for x in args.partitions.split(",")]
 
     runs = {"Kafka": [], "Runnel": []}
     for i in range(args.runs):
@@ -239,20 +292,26 @@ def main():
 
     rows = []  # (measure, unit, getter, higher is better)
     for name in ("produce 1 KiB, acks=1", "produce 100 B, acks=all",
-                 "consume 1 KiB, page cache"):
+                 "produce 1 KiB, kafka-producer-perf-test", "consume 1 KiB, page cache"):
         rows.append((name + ": throughput", "MB/s", lambda r, n=name: r[n]["mbs"], True))
         rows.append((name + ": broker CPU", "CPU s/GB", lambda r, n=name: r[n]["cpu_gb"], False))
-    for pct, field in (("p50", "p50_us"), ("p99", "p99_us"), ("p99.9", "p999_us")):
-        rows.append(("produce to ack at %g MB/s, %s" % (args.rate_mb, pct), "µs",
-                     lambda r, f=field: r["latency"][f], False))
+    for rate in args.rates:
+        for pct, field in (("p50", "p50_us"), ("p99", "p99_us"), ("p99.9", "p999_us")):
+            rows.append(("produce to ack at %g MB/s, %s" % (rate, pct), "µs",
+                         lambda r, f=field, k="latency %g" % rate: r[k][f], False))
     rows += [
         ("resident memory, idle", "MiB", lambda r: r["idle_rss"], False),
         ("resident memory, after the load above", "MiB", lambda r: r["loaded_rss"], False),
-        ("restart with %d partitions, clean stop before" % args.partitions, "s",
-         lambda r: r["restart_s"], False),
-        ("recovery with %d partitions, SIGKILL before" % args.partitions, "s",
-         lambda r: r["recovery_s"], False),
     ]
+    for count in args.partitions:
+        rows += [
+            ("restart with %d partitions, clean stop before" % count, "s",
+             lambda r, c=count: r["restart_s %d" % c], False),
+            ("recovery with %d partitions, SIGKILL before" % count, "s",
+             lambda r, c=count: r["recovery_s %d" % c], False),
+            ("resident memory with %d partitions" % count, "MiB",
+             lambda r, c=count: r["rss %d" % c], False),
+        ]
     print("| Measure | Unit | Kafka 4.4.0 | Runnel | Runnel ahead by |")
     print("|---|---|---|---|---|")
     for name, unit, get, higher in rows:
