@@ -42,6 +42,14 @@ class KafkaToolsTest(BrokerTestCase):
                 " ".join(cmd), p.returncode, p.stdout, p.stderr))
         return p.stdout
 
+    def tool_output(self, name, *args, input=None):
+        """Runs `name` like tool() and returns (exit code, stdout and stderr together), for the
+        runs expected to fail and the messages they print."""
+        p = subprocess.run([KAFKA_TOOL, name, "--bootstrap-server", self.broker.bootstrap]
+                           + list(args), input=input, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=RUN_TIMEOUT)
+        return p.returncode, p.stdout
+
     def produce_lines(self, topic, lines, keyed=False):
         args = ["--topic", topic]
         if keyed:
@@ -68,10 +76,7 @@ class KafkaToolsTest(BrokerTestCase):
         self.assertIn("PartitionCount: 4", out)
         self.assertEqual(len(re.findall(r"Partition: \d+\s+Leader: \d+", out)), 4)
         # Creating it again is refused with Kafka's message.
-        out = subprocess.run([KAFKA_TOOL, "kafka-topics.sh", "--bootstrap-server",
-                              self.broker.bootstrap, "--create", "--topic", topic],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             timeout=RUN_TIMEOUT).stdout
+        _, out = self.tool_output("kafka-topics.sh", "--create", "--topic", topic)
         self.assertIn("already exists", out)
         self.tool("kafka-topics.sh", "--delete", "--topic", topic)
         wait_until(lambda: topic not in self.tool("kafka-topics.sh", "--list").split(),
@@ -133,14 +138,11 @@ class KafkaToolsTest(BrokerTestCase):
         self.assertNotIn("retention.ms=", out)
         self.assertNotIn("cleanup.policy=", out)
         # A bad value is refused with Kafka's message, and nothing changes.
-        p = subprocess.run([KAFKA_TOOL, "kafka-configs.sh", "--bootstrap-server",
-                            self.broker.bootstrap, "--alter", *configs, "--add-config",
-                            "segment.bytes=5"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=RUN_TIMEOUT)
-        self.assertNotEqual(p.returncode, 0)
+        code, out = self.tool_output("kafka-configs.sh", "--alter", *configs, "--add-config",
+                                     "segment.bytes=5")
+        self.assertNotEqual(code, 0)
         self.assertIn("InvalidConfigurationException: Invalid value 5 for configuration "
-                      "segment.bytes", p.stdout)
+                      "segment.bytes", out)
         self.assertNotIn("segment.bytes", self.tool("kafka-configs.sh", "--describe", *configs))
         # Broker loggers (KIP-412).
         loggers = ["--entity-type", "broker-loggers", "--entity-name", "0"]
@@ -184,19 +186,14 @@ class KafkaToolsTest(BrokerTestCase):
                             "topics", "--entity-name", topic)
             self.assertIn("max.message.bytes=2000 sensitive=false "
                           "synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:message.max.bytes=2000", out)
-            p = subprocess.run([KAFKA_TOOL, "kafka-console-producer.sh", "--bootstrap-server",
-                                self.broker.bootstrap, "--topic", topic],
-                               input="x" * 5000 + "\n", stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, timeout=RUN_TIMEOUT)
-            self.assertIn("RecordTooLargeException", p.stdout)
+            _, out = self.tool_output("kafka-console-producer.sh", "--topic", topic,
+                                      input="x" * 5000 + "\n")
+            self.assertIn("RecordTooLargeException", out)
             # Thread counts and the like are read from server.properties only.
-            p = subprocess.run([KAFKA_TOOL, "kafka-configs.sh", "--bootstrap-server",
-                                self.broker.bootstrap, "--alter", *default, "--add-config",
-                                "num.partitions=3"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               timeout=RUN_TIMEOUT)
-            self.assertNotEqual(p.returncode, 0)
-            self.assertIn("Cannot update these configs dynamically: [num.partitions]", p.stdout)
+            code, out = self.tool_output("kafka-configs.sh", "--alter", *default,
+                                         "--add-config", "num.partitions=3")
+            self.assertNotEqual(code, 0)
+            self.assertIn("Cannot update these configs dynamically: [num.partitions]", out)
 
             self.broker.restart()
             self.assertIn("message.max.bytes=2000 sensitive=false",
@@ -226,13 +223,11 @@ class KafkaToolsTest(BrokerTestCase):
                         topic, "--partition", "1")
         self.assertIn("Valid replica already elected for partitions %s-1" % topic, out)
         # What Runnel does not build yet fails with the Java client's own unsupported message.
-        p = subprocess.run([KAFKA_TOOL, "kafka-configs.sh", "--bootstrap-server",
-                            self.broker.bootstrap, "--alter", "--entity-type", "clients",
-                            "--entity-name", "app", "--add-config", "producer_byte_rate=1024"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=RUN_TIMEOUT)
-        self.assertNotEqual(p.returncode, 0)
-        self.assertIn("The node does not support ALTER_CLIENT_QUOTAS", p.stdout)
+        code, out = self.tool_output("kafka-configs.sh", "--alter", "--entity-type", "clients",
+                                     "--entity-name", "app", "--add-config",
+                                     "producer_byte_rate=1024")
+        self.assertNotEqual(code, 0)
+        self.assertIn("The node does not support ALTER_CLIENT_QUOTAS", out)
 
     def test_java_consumer_with_the_kip848_protocol(self):
         """The Java KafkaConsumer with group.protocol=consumer (KIP-848): the broker assigns;

@@ -8,6 +8,7 @@ import glob
 import json
 import mmap
 import os
+import re
 import shutil
 import signal
 import socket
@@ -112,6 +113,40 @@ def rdkafka_performance():
     """Path of rdkafka_performance, built from Debian's example source if needed."""
     script = os.path.join(ROOT, "scripts", "bench", "build-rdkafka-performance.sh")
     return subprocess.run([script], check=True, capture_output=True, text=True).stdout.strip()
+
+
+# What rdkafka_performance prints at the end of a produce and a consume run.
+PRODUCED = re.compile(r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered.*?in (\d+)ms")
+CONSUMED = re.compile(r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms")
+
+
+def run_rdkafka_performance(broker, args, pattern, perf=None):
+    """rdkafka_performance with `args` against `broker` (anything with bootstrap and
+    cpu_seconds()); returns (records, bytes, seconds, broker CPU seconds, steal %)."""
+    before_cpu = broker.cpu_seconds()
+    before = cpu_times()
+    out = subprocess.run([perf or rdkafka_performance(), "-b", broker.bootstrap] + args,
+                         capture_output=True, text=True, timeout=900)
+    steal = steal_since(before)
+    cpu = broker.cpu_seconds() - before_cpu
+    matches = pattern.findall(out.stdout + out.stderr)
+    if out.returncode != 0 or not matches:
+        sys.exit("rdkafka_performance %s failed:\n%s%s" % (" ".join(args), out.stdout[-2000:],
+                                                             out.stderr[-2000:]))
+    last = matches[-1]
+    records, nbytes, ms = int(last[0]), int(last[1]), int(last[-1])
+    return records, nbytes, max(ms, 1) / 1000.0, cpu, steal
+
+
+def create_topics(bootstrap, topics, partitions, timeout=600):
+    """Creates `topics` with `partitions` partitions each, ten a CreateTopics request."""
+    with kw.Connection.to(bootstrap, timeout=timeout) as c:
+        for i in range(0, len(topics), 10):
+            res = c.create_topics([(t, partitions, 1, {}) for t in topics[i:i + 10]],
+                                  timeout_ms=int(timeout * 1000))
+            bad = {t: r for t, r in res.items() if r[0] != 0}
+            if bad:
+                sys.exit("CreateTopics failed: %r" % bad)
 
 
 def bench_properties():

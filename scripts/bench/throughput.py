@@ -13,35 +13,12 @@ to create topics, through bench_broker).
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_broker import (cpu_times, fresh_broker, rdkafka_performance, steal_since,  # noqa: E402
-                          warm_free_memory)
-
-PRODUCED = re.compile(r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered.*?in (\d+)ms")
-CONSUMED = re.compile(r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms")
-
-
-def run_perf(perf, broker, args, pattern):
-    """Runs rdkafka_performance; returns (records, bytes, seconds, broker cpu s, steal %)."""
-    before_cpu = broker.cpu_seconds()
-    before = cpu_times()
-    out = subprocess.run([perf, "-b", broker.bootstrap] + args, capture_output=True, text=True,
-                         timeout=600)
-    steal = steal_since(before)
-    cpu = broker.cpu_seconds() - before_cpu
-    matches = pattern.findall(out.stdout + out.stderr)
-    if out.returncode != 0 or not matches:
-        sys.exit("rdkafka_performance %s failed:\n%s%s" % (" ".join(args), out.stdout[-2000:],
-                                                             out.stderr[-2000:]))
-    last = matches[-1]
-    records, nbytes, ms = int(last[0]), int(last[1]), int(last[-1])
-    return records, nbytes, max(ms, 1) / 1000.0, cpu, steal
-
+from bench_broker import (CONSUMED, PRODUCED, fresh_broker, rdkafka_performance,  # noqa: E402
+                          run_rdkafka_performance, warm_free_memory)
 
 def summarize(name, runs):
     recs = [r / s for r, _, s, _, _ in runs]
@@ -70,21 +47,22 @@ def main():
                     with fresh_broker(args.shards) as broker:
                         broker.create_topic("produce", partitions)
                         warm_free_memory(count * (size + 64) * 1.1)
-                        runs.append(run_perf(perf, broker,
-                                             ["-P", "-t", "produce", "-s", str(size),
-                                              "-c", str(count), "-a", str(acks),
-                                              "-X", "linger.ms=5",
-                                              "-X", "batch.num.messages=10000"], PRODUCED))
+                        runs.append(run_rdkafka_performance(
+                            broker, ["-P", "-t", "produce", "-s", str(size), "-c", str(count),
+                                     "-a", str(acks), "-X", "linger.ms=5",
+                                     "-X", "batch.num.messages=10000"], PRODUCED, perf))
                 rows.append(summarize("produce %d B, acks=%s, %d partition%s" % (
                     size, "all" if acks < 0 else acks, partitions,
                     "" if partitions == 1 else "s"), runs))
     with fresh_broker(args.shards) as broker:
         count = max(1000, int(1_000_000 * args.scale))
         broker.create_topic("consume", 1)
-        run_perf(perf, broker, ["-P", "-t", "consume", "-p", "0", "-s", "1024", "-c", str(count),
-                                "-a", "1", "-X", "linger.ms=5"], PRODUCED)
-        runs = [run_perf(perf, broker, ["-C", "-t", "consume", "-p", "0", "-o", "beginning",
-                                        "-c", str(count)], CONSUMED) for _ in range(args.runs)]
+        run_rdkafka_performance(broker, ["-P", "-t", "consume", "-p", "0", "-s", "1024", "-c",
+                                         str(count), "-a", "1", "-X", "linger.ms=5"],
+                                PRODUCED, perf)
+        runs = [run_rdkafka_performance(broker, ["-C", "-t", "consume", "-p", "0", "-o",
+                                                 "beginning", "-c", str(count)], CONSUMED, perf)
+                for _ in range(args.runs)]
         rows.append(summarize("consume 1 KiB, 1 partition, page cache", runs))
 
     print("| Workload | Records/s | MB/s | Broker CPU s/GB | Steal % per run |")

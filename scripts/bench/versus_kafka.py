@@ -36,8 +36,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_broker import (ROOT, Broker, cpu_times, free_port, process_cpu_seconds,  # noqa: E402
-                          rdkafka_performance, rss_mib, run_tool, steal_since, warm_free_memory)
+from bench_broker import (CONSUMED, PRODUCED, ROOT, Broker, cpu_times, free_port,  # noqa: E402
+                          process_cpu_seconds, rss_mib, run_rdkafka_performance, run_tool,
+                          steal_since, warm_free_memory)
+from bench_broker import create_topics as bench_create_topics  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "integration"))
 import kafka_wire as kw  # noqa: E402
@@ -45,8 +47,6 @@ import kafka_wire as kw  # noqa: E402
 PEER = os.path.join(ROOT, "scripts", "peer", "kafka.sh")
 KAFKA_TOOL = os.path.join(ROOT, "scripts", "kafka-tool.sh")
 PERF_TEST = re.compile(r"(\d+) records sent, [\d.]+ records/sec \(([\d.]+) MB/sec\)")
-PRODUCED = re.compile(r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered.*?in (\d+)ms")
-CONSUMED = re.compile(r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms")
 
 
 class KafkaPeer:
@@ -98,13 +98,7 @@ class RunnelBroker(Broker):
 
 
 def create_topics(broker, topics, partitions):
-    with kw.Connection.to(broker.bootstrap, timeout=600) as c:
-        for i in range(0, len(topics), 10):
-            res = c.create_topics([(t, partitions, 1, {}) for t in topics[i:i + 10]],
-                                  timeout_ms=600000)
-            bad = {t: r for t, r in res.items() if r[0] != 0}
-            if bad:
-                sys.exit("CreateTopics failed: %r" % bad)
+    bench_create_topics(broker.bootstrap, topics, partitions)
 
 
 def wait_ready(broker, topics, partitions, since, timeout=900):
@@ -132,17 +126,8 @@ def wait_ready(broker, topics, partitions, since, timeout=900):
 
 def perf(broker, args, pattern):
     """rdkafka_performance against `broker`: (bytes, seconds, broker CPU seconds)."""
-    before = broker.cpu_seconds()
-    out = subprocess.run([rdkafka_performance(), "-b", broker.bootstrap] + args,
-                         capture_output=True, text=True, timeout=900)
-    cpu = broker.cpu_seconds() - before
-    matches = pattern.findall(out.stdout + out.stderr)
-    if out.returncode != 0 or not matches:
-        sys.exit("rdkafka_performance %s failed:\n%s%s" % (" ".join(args), out.stdout[-2000:],
-                                                             out.stderr[-2000:]))
-    last = matches[-1]
-    nbytes, ms = int(last[1]), int(last[-1])
-    return nbytes, max(ms, 1) / 1000.0, cpu
+    _, nbytes, seconds, cpu, _ = run_rdkafka_performance(broker, args, pattern)
+    return nbytes, seconds, cpu
 
 
 def one_broker(kind, args):

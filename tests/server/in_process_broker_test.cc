@@ -130,6 +130,18 @@ produce_response::topic_produce_response::partition_produce_response produce_bat
     return resp.responses[0].partition_responses[0];
 }
 
+// The record batches partition 0 of `topic` holds from offset 0 (Fetch v12, up to 1 MiB).
+std::vector<uint8_t> fetch_all(kafka_test_client& c, const std::string& topic) {
+    fetch_request f;
+    auto& fp = f.topics.emplace_back().partitions.emplace_back();
+    f.topics[0].topic = topic;
+    fp.partition_max_bytes = 1 << 20;
+    auto resp = c.call<fetch_api_key>(f, 12);
+    std::vector<uint8_t> got;
+    for (const auto& chunk : resp.responses[0].partitions[0].records.chunks()) chunk.copy_to(got);
+    return got;
+}
+
 // Produces one record of `value_size` bytes to partition 0 of `topic`; returns the error code.
 int16_t produce_one(kafka_test_client& c, const std::string& topic, size_t value_size) {
     std::vector<protocol::record_input> records(1);
@@ -360,15 +372,7 @@ TEST(InProcessBroker, TopicCompressionTypeRecompressesBatches) {
         protocol::batch_options o;
         o.codec = sent;
         EXPECT_EQ(produce_batch(c, topic, protocol::build_batch(o, records)).error_code, 0);
-        fetch_request f;
-        auto& fp = f.topics.emplace_back().partitions.emplace_back();
-        f.topics[0].topic = topic;
-        fp.partition_max_bytes = 1 << 20;
-        auto resp = c.call<fetch_api_key>(f, 12);
-        std::vector<uint8_t> got;
-        for (const auto& chunk : resp.responses[0].partitions[0].records.chunks())
-            chunk.copy_to(got);
-        return got;
+        return fetch_all(c, topic);
     };
     for (auto [topic, sent, stored] : {std::tuple{"as-gzip", protocol::compression_codec::none,
                                                   protocol::compression_codec::gzip},
@@ -425,14 +429,7 @@ TEST(InProcessBroker, TopicCompressionLevelIsApplied) {
     std::map<std::string, size_t> stored;
     for (const std::string topic : {"zstd-1", "zstd-19"}) {
         EXPECT_EQ(produce_batch(c, topic, protocol::build_batch({}, records)).error_code, 0);
-        fetch_request f;
-        auto& fp = f.topics.emplace_back().partitions.emplace_back();
-        f.topics[0].topic = topic;
-        fp.partition_max_bytes = 1 << 20;
-        auto resp = c.call<fetch_api_key>(f, 12);
-        std::vector<uint8_t> got;
-        for (const auto& chunk : resp.responses[0].partitions[0].records.chunks())
-            chunk.copy_to(got);
+        auto got = fetch_all(c, topic);
         auto h = protocol::parse_batch_header(got);
         ASSERT_TRUE(h) << topic;
         EXPECT_EQ(h->codec(), protocol::compression_codec::zstd);
