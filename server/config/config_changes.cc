@@ -34,6 +34,27 @@ std::string current_value(const std::map<std::string, std::string>& overrides,
     return "";
 }
 
+// APPEND or SUBTRACT on a key that is not a list: INVALID_CONFIG, for topics and brokers alike
+// (Kafka 4.4 answers so, where its other refusals of broker configs are INVALID_REQUEST).
+config_change_error not_a_list(config_operation op, const std::string& name) {
+    return {error_code::invalid_config,
+            std::string("Config value ") +
+                (op == config_operation::append ? "append" : "subtract") +
+                " is not allowed for config key: " + name};
+}
+
+// A list value after APPEND (the items not present yet) or SUBTRACT (the items removed).
+std::string apply_list_operation(std::string_view current, std::string_view items,
+                                 config_operation op) {
+    auto out = split_csv(current);
+    for (const auto& item : split_csv(items)) {
+        auto at = std::find(out.begin(), out.end(), item);
+        if (op == config_operation::append && at == out.end()) out.push_back(item);
+        if (op == config_operation::subtract && at != out.end()) out.erase(at);
+    }
+    return join_csv(out);
+}
+
 }  // namespace
 
 std::variant<config_map, config_change_error> apply_broker_config_changes(
@@ -79,30 +100,17 @@ std::variant<config_map, config_change_error> apply_broker_config_changes(
         if (!c.value) return invalid_request("Null value not supported for : " + c.name);
         std::string value = *c.value;
         if (op != config_operation::set) {
-            if (key.type != config_type::list) {
-                // INVALID_CONFIG, as for topics (Kafka 4.4 answers so), where other refusals
-                // of broker configs are INVALID_REQUEST.
-                return config_change_error{
-                    error_code::invalid_config,
-                    std::string("Config value ") +
-                        (op == config_operation::append ? "append" : "subtract") +
-                        " is not allowed for config key: " + c.name};
-            }
+            if (key.type != config_type::list) return not_a_list(op, c.name);
             // From the value in force now (this layer's, else what the broker has).
-            std::vector<std::string> items;
+            std::string now;
             if (auto it = out.find(c.name); it != out.end()) {
-                items = split_csv(it->second);
+                now = it->second;
             } else if (auto set = current.setting_of(c.name)) {
-                items = split_csv(set->second);
+                now = std::string(set->second);
             } else if (key.default_value) {
-                items = split_csv(*key.default_value);
+                now = std::string(*key.default_value);
             }
-            for (const auto& item : split_csv(value)) {
-                auto at = std::find(items.begin(), items.end(), item);
-                if (op == config_operation::append && at == items.end()) items.push_back(item);
-                if (op == config_operation::subtract && at != items.end()) items.erase(at);
-            }
-            value = join_csv(items);
+            value = apply_list_operation(now, value, op);
         }
         parse_result r = parse_config_value(key, value);
         if (!r.value) {
@@ -143,20 +151,8 @@ std::variant<std::map<std::string, std::string>, config_change_error> apply_topi
         if (!key)
             return config_change_error{error_code::invalid_config,
                                        "Unknown topic config name: " + c.name};
-        if (key->type != config_type::list) {
-            return config_change_error{
-                error_code::invalid_config,
-                std::string("Config value ") +
-                    (op == config_operation::append ? "append" : "subtract") +
-                    " is not allowed for config key: " + c.name};
-        }
-        auto items = split_csv(current_value(out, c.name, broker));
-        for (const auto& item : split_csv(*c.value)) {
-            auto at = std::find(items.begin(), items.end(), item);
-            if (op == config_operation::append && at == items.end()) items.push_back(item);
-            if (op == config_operation::subtract && at != items.end()) items.erase(at);
-        }
-        out[c.name] = join_csv(items);
+        if (key->type != config_type::list) return not_a_list(op, c.name);
+        out[c.name] = apply_list_operation(current_value(out, c.name, broker), *c.value, op);
     }
     if (auto problem = topic_config::validate_all(out, broker)) {
         return config_change_error{error_code::invalid_config, *problem};
