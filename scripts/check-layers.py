@@ -2,7 +2,7 @@
 """Fails when a source file includes a header of a layer above its own (Kafka keeps
 import-control files for the same purpose). The layers, lowest first:
 
-    protocol  <  storage  <  server/core  <  server/config  <  server/cluster
+    protocol  <  storage  <  streams  <  server/core  <  server/config  <  server/cluster
               <  server/coordinators  <  server/kafka  <  server/net  <  server/ (broker, main)
 
 A file may include its own layer and any layer below it. The CMake targets link only downward
@@ -13,7 +13,7 @@ import os
 import re
 import sys
 
-LAYERS = ["protocol", "storage", "server/core", "server/config", "server/cluster",
+LAYERS = ["protocol", "storage", "streams", "server/core", "server/config", "server/cluster",
           "server/coordinators", "server/kafka", "server/net", "server"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
@@ -32,7 +32,7 @@ def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                            os.path.join(os.path.dirname(__file__), ".."))
     problems = []
-    for top in ("protocol", "storage", "server"):
+    for top in ("protocol", "storage", "streams", "server"):
         for dirpath, _, files in os.walk(os.path.join(root, top)):
             for name in files:
                 if not name.endswith((".h", ".cc")):

@@ -1,0 +1,52 @@
+#include "streams/windows/watermark.h"
+
+#include "streams/windows/windowed_aggregation.h"
+
+#include <algorithm>
+
+namespace runnel::streams {
+
+bool upstream_watermarks::update(int32_t task, int64_t watermark, bool idle) {
+    if (task < 0 || static_cast<size_t>(task) >= tasks_.size()) return false;
+    auto& t = tasks_[task];
+    t.heard = true;
+    t.idle = idle;
+    t.watermark = std::max(t.watermark, watermark);
+    int64_t low = std::numeric_limits<int64_t>::max();
+    int64_t high_idle = no_watermark;
+    bool any = false;
+    for (const auto& s : tasks_) {
+        if (!s.heard) return false;  // a task not heard from yet holds everything back
+        if (s.idle) {
+            high_idle = std::max(high_idle, s.watermark);
+            continue;
+        }
+        low = std::min(low, s.watermark);
+        any = true;
+    }
+    // Every input idle: nothing is on its way, so the furthest of them is how far event time
+    // has got (a window still open there stays open until records come).
+    if (!any) low = high_idle;
+    if (low <= current_) return false;
+    current_ = low;
+    return true;
+}
+
+bool is_late(const window_spec& w, int64_t t, int64_t watermark) {
+    if (watermark == no_watermark) return false;
+    const int64_t grace = w.grace.count();
+    switch (w.kind) {
+        case window_spec::type::tumbling:
+        case window_spec::type::hopping: {
+            auto windows = fixed_windows_of(w, t);
+            return windows.empty() || windows.back().end + grace <= watermark;
+        }
+        case window_spec::type::sliding:
+            return t + 1 + grace <= watermark;
+        case window_spec::type::session:
+            return t + grace < watermark;
+    }
+    return false;
+}
+
+}  // namespace runnel::streams
