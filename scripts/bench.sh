@@ -39,7 +39,7 @@ if ((smoke)); then
     "$py" "$root/scripts/bench/scaling.py" --runs 1 --partitions 1,10 --idle 50 \
         --idle-partitions 10 --gb 0.02 >"$out/scaling.md"
     "$py" "$root/scripts/bench/versus_kafka.py" --runs 1 --scale 0.01 --latency-seconds 1 \
-        --partitions 20 --rates 50 >"$out/versus_kafka.md"
+        --partitions 20 --rates 50 --scaling 1,20 --data-gb 0.02 >"$out/versus_kafka.md"
     cat "$out"/{throughput,recovery,startup,floor,latency,scaling,versus_kafka}.md
     grep -q '^| produce 1024 B, acks=all, 16 partitions |' "$out/throughput.md"
     grep -q '^| worst | page cache |' "$out/recovery.md"

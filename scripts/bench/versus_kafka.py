@@ -15,7 +15,13 @@ Per run and broker, on a fresh data dir each:
 - resident memory after that load;
 - for each of --partitions (topics of 100, one record in each), on a fresh broker: time from
   start to every partition answering ListOffsets, after a clean stop and after SIGKILL
-  (recovery), and resident memory once they are served.
+  (recovery), and resident memory once they are served;
+- produce throughput and broker CPU per GB as one broker's partitions grow (--scaling: a topic
+  of 1, then 1,000, then 10,000 partitions on the same broker, 1 KiB records spread over all of
+  a topic's partitions by rdkafka_performance);
+- --data-gb of 1 KiB records in 16 partitions, then: recovery after a SIGKILL straight after the
+  writes (page cache warm), restart after a clean stop, and recovery after SIGKILL with the page
+  cache dropped (cold, when /proc/sys/vm/drop_caches is writable).
 
 Kafka runs as scripts/peer/kafka.sh starts it (KRaft, one combined node, G1, --heap), Runnel with
 --shards shard threads; both with their default flush policies (left to the OS). Each figure is
@@ -99,6 +105,31 @@ class RunnelBroker(Broker):
 
 def create_topics(broker, topics, partitions):
     bench_create_topics(broker.bootstrap, topics, partitions)
+
+
+# Kafka's controller refuses a request that would write more than 10,000 metadata records at once
+# (POLICY_VIOLATION, "excessively large batch operation"): a topic of 10,000 partitions is
+# created in steps of this many, on both brokers alike.
+PARTITION_STEP = 5000
+
+
+def create_large_topic(broker, topic, partitions):
+    """Creates `topic` with PARTITION_STEP partitions, then adds the rest (CreatePartitions v1),
+    a step at a time."""
+    count = min(partitions, PARTITION_STEP)
+    create_topics(broker, [topic], count)
+    with kw.Connection.to(broker.bootstrap, timeout=600) as c:
+        while count < partitions:
+            wait_ready(broker, [topic], count, time.monotonic())
+            count = min(partitions, count + PARTITION_STEP)
+            body = kw.Writer().array([topic], lambda w, t: w.string(t).i32(count).i32(-1)) \
+                .i32(600_000).boolean(False).getvalue()
+            r = c.call(kw.CREATE_PARTITIONS, 1, body)
+            r.i32()  # throttle
+            errors = []
+            r.array(lambda rr: errors.append((rr.string(), rr.i16(), rr.string())))
+            if any(e[1] for e in errors):
+                sys.exit("CreatePartitions failed: %r" % errors)
 
 
 def wait_ready(broker, topics, partitions, since, timeout=900):
@@ -203,6 +234,9 @@ def one_broker(kind, args):
         shutil.rmtree(workdir, ignore_errors=True)
     for count in args.partitions:
         row.update(many_partitions(kind, args, count))
+    row.update(growing_partitions(kind, args))
+    if args.data_gb:
+        row.update(big_log(kind, args))
     row["steal"] = steal_since(before)
     return row
 
@@ -251,6 +285,75 @@ def many_partitions(kind, args, count):
     return row
 
 
+def growing_partitions(kind, args):
+    """Produce throughput and broker CPU per GB into a topic of each of --scaling partition
+    counts, created one after the other on the same broker."""
+    workdir = tempfile.mkdtemp(prefix="runnel-bench-versus-")
+    broker = new_broker(kind, args, workdir)
+    row = {}
+    try:
+        broker.start()
+        for count in args.scaling:
+            topic = "grow%d" % count
+            create_large_topic(broker, topic, count)
+            wait_ready(broker, [topic], count, time.monotonic())
+            n = max(1000, int(1_000_000 * args.scale))
+            warm_free_memory(n * 1100)
+            nbytes, secs, cpu = perf(broker, ["-P", "-t", topic, "-s", "1024", "-c", str(n),
+                                              "-a", "1", "-X", "linger.ms=5",
+                                              "-X", "batch.num.messages=10000"], PRODUCED)
+            row["grow %d" % count] = {"mbs": nbytes / secs / 1e6, "cpu_gb": cpu / (nbytes / 1e9)}
+        broker.stop()
+    finally:
+        stop_quietly(broker)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return row
+
+
+def drop_caches():
+    """Empties the page cache (root on a machine that allows it); False where it cannot."""
+    try:
+        subprocess.run(["sync"], check=True)
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def big_log(kind, args):
+    """Start-up with --data-gb of data: after SIGKILL straight after the writes, after a clean
+    stop, and after SIGKILL with the page cache dropped."""
+    workdir = tempfile.mkdtemp(prefix="runnel-bench-versus-")
+    broker = new_broker(kind, args, workdir)
+    row = {}
+    try:
+        broker.start()
+        create_topics(broker, ["big"], 16)
+        wait_ready(broker, ["big"], 16, time.monotonic())
+        n = int(args.data_gb * (1 << 30) / 1024)
+        perf(broker, ["-P", "-t", "big", "-s", "1024", "-c", str(n), "-a", "1",
+                      "-X", "linger.ms=5", "-X", "batch.num.messages=10000"], PRODUCED)
+        broker.kill()
+        t0 = time.monotonic()
+        broker.start()
+        row["big recovery"] = wait_ready(broker, ["big"], 16, t0)
+        broker.stop()
+        t0 = time.monotonic()
+        broker.start()
+        row["big restart"] = wait_ready(broker, ["big"], 16, t0)
+        broker.kill()
+        if drop_caches():
+            t0 = time.monotonic()
+            broker.start()
+            row["big cold"] = wait_ready(broker, ["big"], 16, t0)
+        broker.stop()
+    finally:
+        stop_quietly(broker)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -262,9 +365,14 @@ def main():
     ap.add_argument("--latency-seconds", type=float, default=10.0)
     ap.add_argument("--partitions", default="1000,10000",
                     help="partition counts of the start-up and recovery runs, comma-separated")
+    ap.add_argument("--scaling", default="1,1000,10000",
+                    help="partition counts of the growing-broker produce runs, comma-separated")
+    ap.add_argument("--data-gb", type=float, default=10.0,
+                    help="GB written before the large-log start-up runs (0: skip them)")
     args = ap.parse_args()
     args.rates = [float(x) for x in args.rates.split(",")]
     args.partitions = [int(x) for x in args.partitions.split(",")]
+    args.scaling = [int(x) for x in args.scaling.split(",")]
 
     runs = {"Kafka": [], "Runnel": []}
     for i in range(args.runs):
@@ -297,6 +405,22 @@ def main():
             ("resident memory with %d partitions" % count, "MiB",
              lambda r, c=count: r["rss %d" % c], False),
         ]
+    for count in args.scaling:
+        name = "produce 1 KiB into %d partition(s), growing broker" % count
+        rows.append((name + ": throughput", "MB/s",
+                     lambda r, c=count: r["grow %d" % c]["mbs"], True))
+        rows.append((name + ": broker CPU", "CPU s/GB",
+                     lambda r, c=count: r["grow %d" % c]["cpu_gb"], False))
+    if args.data_gb:
+        gb = "%g GB" % args.data_gb
+        rows += [
+            ("recovery with %s, SIGKILL right after the writes" % gb, "s",
+             lambda r: r["big recovery"], False),
+            ("restart with %s, clean stop before" % gb, "s", lambda r: r["big restart"], False),
+        ]
+        if all("big cold" in r for rs in runs.values() for r in rs):
+            rows.append(("recovery with %s, SIGKILL before, page cache dropped" % gb, "s",
+                         lambda r: r["big cold"], False))
     print("| Measure | Unit | Kafka 4.4.0 | Runnel | Runnel ahead by |")
     print("|---|---|---|---|---|")
     for name, unit, get, higher in rows:
