@@ -43,6 +43,9 @@ broker::broker(broker_config config)
     groups_ = std::make_unique<groups::coordinator_set>(cluster_);
     transactions_ = std::make_unique<transactions::transaction_coordinator_set>(cluster_, *groups_);
     kafka_ = std::make_unique<kafka_services>(cluster_, *groups_, *transactions_);
+    pipelines_ = std::make_unique<pipelines::pipeline_host>(
+        pipelines::pipeline_services{cluster_, *groups_, *transactions_}, config_.pipelines_dir,
+        config_.pipelines_scan_interval_ms);
     listeners_ = std::make_unique<listeners>(config_, shards_, *kafka_, idle_);
 }
 
@@ -128,6 +131,7 @@ void broker::start() {
         }
     });
     bound.get_future().get();
+    pipelines_->start();
     std::string dirs;
     for (const auto& d : config_.log_dirs) dirs += (dirs.empty() ? "" : ",") + d;
     server_log().info("Runnel node {} started: cluster {}, {} shard(s), log dirs {}",
@@ -144,6 +148,7 @@ void broker::stop() {
         closed.set_value();
     });
     closed.get_future().get();
+    pipelines_->stop();  // before the coordinators its tasks commit through
     transactions_->stop();
     groups_->stop();
     cluster_.maintenance().stop();

@@ -13,6 +13,7 @@
 #include "server/kafka/kafka_services.h"
 #include "server/net/idle_connections.h"
 #include "server/net/listeners.h"
+#include "server/pipelines/pipeline_host.h"
 #include "storage/file.h"
 
 namespace runnel::server {
@@ -56,6 +57,7 @@ class broker {
     std::unique_ptr<groups::coordinator_set> groups_;
     std::unique_ptr<transactions::transaction_coordinator_set> transactions_;
     std::unique_ptr<kafka_services> kafka_;
+    std::unique_ptr<pipelines::pipeline_host> pipelines_;
     std::unique_ptr<listeners> listeners_;
     // One open directory per log dir, held from start to stop: the shutdown's syncfs on it
     // reports any write-back error of that file system since start.

@@ -22,7 +22,7 @@ std::shared_ptr<spdlog::logger> module_logger(const std::string& name) {
     return logger;
 }
 
-constexpr std::string_view module_names[] = {"server", "storage", "protocol"};
+constexpr std::string_view module_names[] = {"server", "storage", "protocol", "streams"};
 
 std::atomic<spdlog::level::level_enum> start_level{spdlog::level::info};
 

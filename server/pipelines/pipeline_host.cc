@@ -1,0 +1,366 @@
+#include "server/pipelines/pipeline_host.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "server/cluster/cluster_context.h"
+#include "server/core/logger.h"
+#include "streams/log.h"
+#include "streams/spec/pipeline_yaml.h"
+
+namespace runnel::server::pipelines {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_text(const fs::path& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+bool is_pipeline_file(const fs::path& p) {
+    return p.extension() == ".yaml" || p.extension() == ".yml";
+}
+
+// Topics a pipeline writes besides its internal ones.
+std::set<std::string> output_topics(const streams::pipeline_spec& s) {
+    std::set<std::string> out{s.dead_letter_topic};
+    if (s.sink) out.insert(s.sink->topic);
+    if (s.late_topic) out.insert(*s.late_topic);
+    for (const auto& step : s.steps) {
+        if (const auto* r = std::get_if<streams::route_step>(&step)) {
+            for (const auto& rule : r->rules) out.insert(rule.topic);
+            if (r->otherwise) out.insert(*r->otherwise);
+        }
+    }
+    return out;
+}
+
+// The task as a parameter, so the coroutine frame holds it (a lambda's captures would live in a
+// temporary the frame outlives).
+asio::awaitable<void> run_task(std::shared_ptr<pipeline_task> task) { co_await task->run(); }
+
+}  // namespace
+
+pipeline_host::pipeline_host(pipeline_services services, std::string dir, int32_t scan_interval_ms)
+    : services_(services), dir_(std::move(dir)), scan_interval_ms_(scan_interval_ms) {}
+
+pipeline_host::~pipeline_host() { stop(); }
+
+void pipeline_host::start() {
+    if (dir_.empty()) return;
+    watching_ = true;
+    streams::streams_log().info("running the pipelines of {} (checked every {} ms)", dir_,
+                                scan_interval_ms_);
+    asio::co_spawn(services_.cluster.metadata_shard().executor(), watch_loop(),
+                   log_failure("pipeline directory watch"));
+}
+
+void pipeline_host::stop() {
+    if (stopping_.exchange(true)) return;
+    // First the directory watch, so that no pipeline starts after this.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (watching_ && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::vector<std::shared_ptr<pipeline_task>> tasks;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [name, r] : running_) {
+            for (auto& t : r.tasks) {
+                t->stop();
+                tasks.push_back(t);
+            }
+        }
+        running_.clear();
+    }
+    // Each task notices within a commit interval (or once the commit under way ends).
+    for (auto& t : tasks) {
+        while (t->status().running && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+}
+
+asio::awaitable<void> pipeline_host::watch_loop() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (!stopping_) {
+        co_await scan();
+        for (int32_t waited = 0; waited < scan_interval_ms_ && !stopping_; waited += 100) {
+            timer.expires_after(std::chrono::milliseconds(std::min(100, scan_interval_ms_)));
+            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+    }
+    watching_ = false;
+}
+
+asio::awaitable<void> pipeline_host::scan() {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+        if (entry.is_regular_file() && is_pipeline_file(entry.path()))
+            files.push_back(entry.path());
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (ec) {
+            if (failed_[dir_] != ec.message()) {
+                streams::streams_log().error("pipeline directory {}: {}", dir_, ec.message());
+                failed_[dir_] = ec.message();
+            }
+            co_return;
+        }
+        failed_.erase(dir_);
+    }
+    std::sort(files.begin(), files.end());
+    std::set<std::string> present;
+    for (const auto& path : files) {
+        const std::string file = path.string();
+        present.insert(file);
+        std::string text = read_text(path);
+        if (seen_.count(file) && seen_[file] == text) continue;
+        auto load = streams::load_pipeline(text, file);
+        if (!load.spec) {
+            std::lock_guard lock(mutex_);
+            if (failed_[file] != load.error) {
+                streams::streams_log().error("pipeline file not started: {}", load.error);
+            }
+            failed_[file] = load.error;
+            seen_[file] = text;
+            continue;
+        }
+        const std::string name = load.spec->name;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = running_.find(name);
+            if (it != running_.end() && it->second.file != file) {
+                std::string why =
+                    file + ": pipeline '" + name + "' is already run from " + it->second.file;
+                if (failed_[file] != why) streams::streams_log().error("{}", why);
+                failed_[file] = why;
+                seen_[file] = text;
+                continue;
+            }
+        }
+        bool changed = false;
+        {
+            std::lock_guard lock(mutex_);
+            changed = running_.count(name) > 0;
+        }
+        if (changed) {
+            streams::streams_log().info("pipeline {}: {} changed, restarting it", name, file);
+            stop_pipeline(name);
+        }
+        auto p = std::make_shared<loaded_pipeline>();
+        p->spec = std::move(*load.spec);
+        p->plan = streams::plan_pipeline(p->spec);
+        p->text = text;
+        std::string why = co_await start_pipeline(p, file);
+        std::lock_guard lock(mutex_);
+        if (!why.empty()) {
+            // Tried again at the next scan (a coordinator may still be loading).
+            if (failed_[file] != why) {
+                streams::streams_log().error("pipeline {} not started: {}", name, why);
+            }
+            failed_[file] = why;
+            continue;
+        }
+        failed_.erase(file);
+        seen_[file] = text;
+    }
+    // Files gone: their pipelines stop.
+    std::vector<std::string> gone;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [name, r] : running_) {
+            if (!present.count(r.file)) gone.push_back(name);
+        }
+        for (auto it = seen_.begin(); it != seen_.end();) {
+            it = present.count(it->first) ? std::next(it) : seen_.erase(it);
+        }
+        for (auto it = failed_.begin(); it != failed_.end();) {
+            it = present.count(it->first) ? std::next(it) : failed_.erase(it);
+        }
+    }
+    for (const auto& name : gone) {
+        streams::streams_log().info("pipeline {}: its file was removed, stopping it", name);
+        stop_pipeline(name);
+    }
+}
+
+void pipeline_host::stop_pipeline(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto it = running_.find(name);
+    if (it == running_.end()) return;
+    for (auto& t : it->second.tasks) t->stop();
+    running_.erase(it);
+}
+
+asio::awaitable<std::string> pipeline_host::start_pipeline(std::shared_ptr<const loaded_pipeline> p,
+                                                           const std::string& file) {
+    const auto& spec = p->spec;
+    const auto& plan = p->plan;
+    cluster_context& cluster = services_.cluster;
+    auto create = [&cluster](
+                      std::string name, int32_t partitions,
+                      std::map<std::string, std::string> configs) -> asio::awaitable<std::string> {
+        if (cluster.topics().snapshot()->find(name)) co_return std::string();
+        new_topic t;
+        t.name = name;
+        t.partitions = partitions;
+        t.configs = std::move(configs);
+        auto r = co_await cluster.admin().create_topic(std::move(t), false);
+        if (r.error != protocol::error_code::none &&
+            r.error != protocol::error_code::topic_already_exists) {
+            co_return "creating topic " + name + ": " +
+                r.message.value_or(std::string(protocol::error_name(r.error)));
+        }
+        co_return std::string();
+    };
+    auto partitions_of = [&cluster](const std::string& topic) {
+        auto t = cluster.topics().snapshot()->find(topic);
+        return t ? t->partition_count() : 0;
+    };
+
+    const std::map<std::string, std::string> no_configs;
+    for (const auto& source : spec.source_topics) {
+        std::string why = co_await create(source, -1, no_configs);
+        if (!why.empty()) co_return why;
+    }
+    int32_t widest_source = 1;
+    for (const auto& source : spec.source_topics) {
+        widest_source = std::max(widest_source, partitions_of(source));
+    }
+    for (size_t k = 1; k < plan.stages.size(); ++k) {
+        const int32_t n = plan.stages[k - 1].next_is_single_partition ? 1 : widest_source;
+        std::string why = co_await create(plan.stages[k].input_topic, n, no_configs);
+        if (!why.empty()) co_return why;
+        // The stage's state, one changelog partition per task, compacted to the latest value.
+        // (Named values: g++ 12 cannot take string literals in a braced list in co_await, and
+        // destroys a co_await result bound in an if's initializer twice.)
+        std::map<std::string, std::string> compacted;
+        compacted["cleanup.policy"] = "compact";
+        why = co_await create(streams::changelog_topic(spec.name, k),
+                              partitions_of(plan.stages[k].input_topic), compacted);
+        if (!why.empty()) co_return why;
+    }
+    for (const auto& topic : output_topics(spec)) {
+        std::string why = co_await create(topic, -1, no_configs);
+        if (!why.empty()) co_return why;
+    }
+
+    running r;
+    r.pipeline = p;
+    r.file = file;
+    std::vector<int32_t> tasks_per_stage;
+    for (const auto& stage : plan.stages) {
+        std::vector<std::pair<std::string, int32_t>> inputs;
+        if (stage.reads_sources) {
+            for (const auto& source : spec.source_topics) {
+                for (int32_t i = 0; i < partitions_of(source); ++i) inputs.emplace_back(source, i);
+            }
+        } else {
+            for (int32_t i = 0; i < partitions_of(stage.input_topic); ++i) {
+                inputs.emplace_back(stage.input_topic, i);
+            }
+        }
+        tasks_per_stage.push_back(static_cast<int32_t>(inputs.size()));
+        const int32_t downstream = stage.next_topic ? partitions_of(*stage.next_topic) : 0;
+        for (size_t i = 0; i < inputs.size(); ++i) {
+            task_place place;
+            place.stage = stage.index;
+            place.index = static_cast<int32_t>(i);
+            place.input_topic = inputs[i].first;
+            place.input_partition = inputs[i].second;
+            place.upstream_tasks = stage.index ? tasks_per_stage[stage.index - 1] : 0;
+            place.downstream_partitions = downstream;
+            r.tasks.push_back(std::make_shared<pipeline_task>(services_, p, std::move(place)));
+        }
+    }
+    if (stopping_) co_return std::string("the broker is stopping");
+    auto snapshot = cluster.topics().snapshot();
+    for (auto& task : r.tasks) {
+        auto t = snapshot->find(task->place().input_topic);
+        if (!t) co_return "topic " + task->place().input_topic + " vanished";
+        const shard_id owner = t->partitions[task->place().input_partition].owner;
+        asio::co_spawn(cluster.shards().at(owner).executor(), run_task(task),
+                       log_failure("pipeline task " + task->name()));
+    }
+    streams::streams_log().info("pipeline {} started from {}: {} stage(s), {} task(s)", spec.name,
+                                file, plan.stages.size(), r.tasks.size());
+    std::lock_guard lock(mutex_);
+    running_[spec.name] = std::move(r);
+    co_return std::string();
+}
+
+std::string pipeline_host::submit(const std::string& yaml) {
+    if (dir_.empty()) return "no pipeline directory is configured (runnel.pipelines.dir)";
+    auto load = streams::load_pipeline(yaml, "the submitted pipeline");
+    if (!load.spec) return load.error;
+    const fs::path path = fs::path(dir_) / (load.spec->name + ".yaml");
+    const fs::path temp = fs::path(dir_) / ("." + load.spec->name + ".yaml.tmp");
+    {
+        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+        out << yaml;
+        if (!out.flush()) return "cannot write " + temp.string();
+    }
+    std::error_code ec;
+    fs::rename(temp, path, ec);  // whole or not at all, for the directory watch
+    if (ec) return "cannot write " + path.string() + ": " + ec.message();
+    return "";
+}
+
+std::string pipeline_host::remove(const std::string& name) {
+    std::string file;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = running_.find(name);
+        if (it == running_.end()) return "no pipeline named '" + name + "' is running";
+        file = it->second.file;
+    }
+    std::error_code ec;
+    if (!fs::remove(file, ec) || ec) return "cannot remove " + file + ": " + ec.message();
+    return "";
+}
+
+std::vector<pipeline_status> pipeline_host::status() const {
+    std::lock_guard lock(mutex_);
+    std::vector<pipeline_status> out;
+    for (const auto& [name, r] : running_) {
+        pipeline_status s;
+        s.name = name;
+        s.file = r.file;
+        s.state = "running";
+        s.tasks = r.tasks.size();
+        for (const auto& t : r.tasks) {
+            const auto& c = t->status();
+            s.records_in += c.records_in;
+            s.records_out += c.records_out;
+            s.late += c.late;
+            s.dead_lettered += c.dead_lettered;
+            s.commits += c.commits;
+            s.restarts += c.restarts;
+        }
+        out.push_back(std::move(s));
+    }
+    for (const auto& [file, why] : failed_) {
+        pipeline_status s;
+        s.file = file;
+        s.state = "failed: " + why;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+}  // namespace runnel::server::pipelines

@@ -1,0 +1,78 @@
+// The pipelines a broker runs: the files of runnel.pipelines.dir, read at start and again when
+// one is added, changed or removed. Starting a pipeline creates the topics it needs (its
+// sources and sinks if missing, its internal stage and changelog topics) and one task per
+// partition of each stage's input, on the shard that owns the partition. A file that does not
+// load is reported (file:line:column and what was expected) and not started; the others keep
+// running, and so does the previous version of a changed file that no longer loads.
+//
+// submit() and remove() are the run-time entry point (the admin HTTP API's): they write or
+// delete the pipeline's file in the directory, so a pipeline made at run time survives a
+// restart like the others.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "server/pipelines/pipeline_services.h"
+#include "server/pipelines/pipeline_task.h"
+
+namespace runnel::server::pipelines {
+
+struct pipeline_status {
+    std::string name;
+    std::string file;
+    std::string state;  // "running" or "failed: <why>"
+    size_t tasks = 0;
+    uint64_t records_in = 0, records_out = 0, late = 0, dead_lettered = 0, commits = 0,
+             restarts = 0;
+};
+
+class pipeline_host {
+  public:
+    pipeline_host(pipeline_services services, std::string dir, int32_t scan_interval_ms);
+    ~pipeline_host();
+
+    // Broker start-up, shards running and coordinators started: begins watching the directory
+    // (on the metadata shard). Nothing when the directory key is empty.
+    void start();
+    // Broker shutdown, shards still running: stops every task and waits for them (each leaves
+    // its open transaction to be aborted on its next start).
+    void stop();
+
+    // Any thread. Checks `yaml` and writes it as <dir>/<name>.yaml; returns the error, or "".
+    std::string submit(const std::string& yaml);
+    // Removes the file of pipeline `name`; returns the error, or "".
+    std::string remove(const std::string& name);
+    std::vector<pipeline_status> status() const;
+
+  private:
+    struct running {
+        std::shared_ptr<const loaded_pipeline> pipeline;
+        std::string file;
+        std::vector<std::shared_ptr<pipeline_task>> tasks;
+    };
+
+    asio::awaitable<void> watch_loop();
+    asio::awaitable<void> scan();
+    // Creates what `p` needs and starts its tasks; returns the error, or "".
+    asio::awaitable<std::string> start_pipeline(std::shared_ptr<const loaded_pipeline> p,
+                                                const std::string& file);
+    void stop_pipeline(const std::string& name);
+
+    pipeline_services services_;
+    std::string dir_;
+    int32_t scan_interval_ms_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> watching_{false};
+
+    mutable std::mutex mutex_;  // guards running_, failed_ (the scan, stop and status)
+    std::map<std::string, running> running_;     // by pipeline name
+    std::map<std::string, std::string> failed_;  // file -> why, for status
+    std::map<std::string, std::string> seen_;    // file -> content last acted on
+};
+
+}  // namespace runnel::server::pipelines

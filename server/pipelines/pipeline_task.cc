@@ -1,0 +1,220 @@
+#include "server/pipelines/pipeline_task.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <chrono>
+
+#include "server/cluster/cluster_context.h"
+#include "server/core/cross_shard.h"
+#include "server/pipelines/committed_reader.h"
+#include "server/pipelines/txn_session.h"
+#include "streams/log.h"
+#include "streams/runtime/stage_task.h"
+#include "streams/state/state_store.h"
+
+namespace runnel::server::pipelines {
+
+namespace {
+
+int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+asio::awaitable<void> pause(std::chrono::milliseconds d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+constexpr size_t read_bytes = 1 << 20;
+// Records held before a commit is due anyway: bounds memory between commits.
+constexpr size_t max_pending_records = 50'000;
+constexpr int32_t transaction_timeout_ms = 60'000;
+
+// Reads committed records of `topic`-`index` from `offset` on the partition's owner shard.
+asio::awaitable<committed_records> read_on_owner(cluster_context& cluster, std::string topic,
+                                                 int32_t index, int64_t offset) {
+    auto t = cluster.topics().snapshot()->find(topic);
+    if (!t || index >= t->partition_count()) {
+        committed_records none;
+        none.error = std::make_error_code(std::errc::no_such_file_or_directory);
+        co_return none;
+    }
+    const shard_id owner = t->partitions[index].owner;
+    const protocol::uuid id = t->id;
+    auto read = [&cluster, owner, id, index, offset]() -> asio::awaitable<committed_records> {
+        partition* p = cluster.partitions_on(owner).find(id, index);
+        if (!p) {
+            committed_records none;
+            none.error = std::make_error_code(std::errc::no_such_file_or_directory);
+            co_return none;
+        }
+        co_return read_committed(*p, offset, read_bytes);
+    };
+    committed_records records = co_await on_shard(cluster.shards().at(owner), read);
+    co_return records;
+}
+
+}  // namespace
+
+std::string transactional_id_of(const std::string& pipeline, const task_place& p) {
+    return "runnel-pipeline-" + pipeline + "-stage" + std::to_string(p.stage) + "-" +
+           std::to_string(p.index);
+}
+
+std::string group_of(const std::string& pipeline) { return "runnel-pipeline-" + pipeline; }
+
+pipeline_task::pipeline_task(pipeline_services& services,
+                             std::shared_ptr<const loaded_pipeline> pipeline, task_place place)
+    : services_(services), pipeline_(std::move(pipeline)), place_(std::move(place)) {}
+
+std::string pipeline_task::name() const {
+    return pipeline_->spec.name + "/stage" + std::to_string(place_.stage) + "/" +
+           std::to_string(place_.index);
+}
+
+asio::awaitable<void> pipeline_task::run() {
+    status_.running = true;
+    while (!stopping_) {
+        std::string failure;
+        try {
+            failure = co_await run_once();
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        if (stopping_ || failure.empty()) break;
+        ++status_.restarts;
+        streams::streams_log().warn(
+            "pipeline task {} ({}-{}): {}; restarting from its last commit in 1 s", name(),
+            place_.input_topic, place_.input_partition, failure);
+        for (int i = 0; i < 10 && !stopping_; ++i) co_await pause(std::chrono::milliseconds(100));
+    }
+    status_.running = false;
+}
+
+asio::awaitable<std::string> pipeline_task::run_once() {
+    const auto& spec = pipeline_->spec;
+    const auto& stage = pipeline_->plan.stages.at(place_.stage);
+    cluster_context& cluster = services_.cluster;
+    txn_session session(services_, transactional_id_of(spec.name, place_), group_of(spec.name),
+                        transaction_timeout_ms);
+    // (Outcomes in named variables: g++ 12 destroys a co_await result bound in an if's
+    // initializer or a structured binding twice when it holds a string.)
+    txn_outcome initialized = co_await session.init();
+    if (!initialized.ok()) {
+        co_return initialized.what + ": " + std::string(protocol::error_name(initialized.error));
+    }
+
+    // State: the changelog partition replayed from its start (the local store is memory).
+    streams::memory_store store;
+    const bool stateful = !stage.reads_sources;
+    const std::string changelog = streams::changelog_topic(spec.name, place_.stage);
+    if (stateful) {
+        int64_t offset = 0;
+        size_t restored = 0;
+        while (!stopping_) {
+            auto chunk = co_await read_on_owner(cluster, changelog, place_.index, offset);
+            if (chunk.error) co_return "restoring from " + changelog + ": " + chunk.error.message();
+            if (chunk.records.empty()) break;
+            for (const auto& r : chunk.records) {
+                if (!r.key) continue;
+                if (r.value) {
+                    store.put(*r.key, *r.value);
+                } else {
+                    store.erase(*r.key);
+                }
+                ++restored;
+            }
+            offset = chunk.next_offset;
+        }
+        if (restored) {
+            streams::streams_log().info("pipeline task {}: restored {} state entries from {}-{}",
+                                        name(), restored, changelog, place_.index);
+        }
+    }
+    streams::recording_store recorded(store);
+
+    std::pair<txn_outcome, topic_partition_offsets> fetch = co_await session.committed_offsets();
+    const txn_outcome& fetched = fetch.first;
+    topic_partition_offsets& committed = fetch.second;
+    if (!fetched.ok()) {
+        co_return fetched.what + ": " + std::string(protocol::error_name(fetched.error));
+    }
+    const std::pair<std::string, int32_t> input{place_.input_topic, place_.input_partition};
+    int64_t position = committed.count(input) ? committed[input] : 0;
+    int64_t committed_position = position;
+
+    streams::stage_task task(spec, stage, place_.index, place_.upstream_tasks,
+                             place_.downstream_partitions, recorded);
+    std::vector<streams::produced_record> pending;
+    auto last_commit = std::chrono::steady_clock::now();
+    shard& home = *shard_set::current();
+
+    auto publish = [&] {
+        const auto& c = task.counters();
+        status_.records_in = c.records_in;
+        status_.records_out = c.records_out;
+        status_.late = c.late;
+        status_.dead_lettered = c.dead_lettered;
+        status_.unrouted = c.unrouted;
+        status_.duplicates = c.duplicates;
+        status_.position = committed_position;
+        status_.watermark = task.watermark();
+    };
+
+    while (!stopping_) {
+        auto t = cluster.topics().snapshot()->find(place_.input_topic);
+        partition* p = t && place_.input_partition < t->partition_count()
+                           ? cluster.partitions_on(home.id()).find(t->id, place_.input_partition)
+                           : nullptr;
+        if (!p)
+            co_return "input partition " + place_.input_topic + "-" +
+                std::to_string(place_.input_partition) + " is not on this shard";
+        const int64_t before = position;
+        auto chunk = read_committed(*p, position, read_bytes);
+        if (chunk.error) co_return "reading " + place_.input_topic + ": " + chunk.error.message();
+        const int64_t now = wall_ms();
+        for (const auto& r : chunk.records) task.process(r, now, pending);
+        position = chunk.next_offset;
+
+        const auto interval = std::chrono::milliseconds(spec.commit_interval);
+        if (std::chrono::steady_clock::now() - last_commit >= interval ||
+            pending.size() >= max_pending_records) {
+            task.punctuate(wall_ms(), pending);
+            for (auto& [key, value] : recorded.take_changes()) {
+                streams::produced_record c;
+                c.topic = changelog;
+                c.partition = place_.index;
+                c.key = std::move(key);
+                c.value = std::move(value);
+                c.timestamp = wall_ms();
+                pending.push_back(std::move(c));
+            }
+            if (!pending.empty() || position != committed_position) {
+                topic_partition_offsets offsets{{input, position}};
+                auto o = co_await session.commit(std::move(pending), offsets);
+                pending.clear();
+                if (!o.ok()) co_return o.what + ": " + std::string(protocol::error_name(o.error));
+                committed_position = position;
+                ++status_.commits;
+            }
+            last_commit = std::chrono::steady_clock::now();
+            publish();
+        }
+        if (chunk.next_offset == before) {
+            // Nothing to read: sleep until data comes or the next commit is due.
+            auto w = std::make_shared<fetch_wakeup>(home);
+            const auto due = last_commit + interval - std::chrono::steady_clock::now();
+            w->timer.expires_after(std::max<std::chrono::steady_clock::duration>(
+                std::min<std::chrono::steady_clock::duration>(due, interval),
+                std::chrono::milliseconds(1)));
+            p->watch(w, position, true);
+            if (!w->fired) co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+    }
+    co_return std::string();
+}
+
+}  // namespace runnel::server::pipelines

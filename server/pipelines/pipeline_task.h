@@ -1,0 +1,74 @@
+// One task of a running pipeline: one stage over one partition of its input, on the shard that
+// owns that partition. Its loop: restore the stage's state from its changelog partition, start
+// from the group's committed offset, then read committed records, run them through the
+// stage_task and, every commit interval, write what came out, the state changes and the new
+// offset in one transaction. Any failure (a fenced epoch, a deleted topic, a full disk) restarts
+// it from its last commit, which repeats exactly what the failed transaction would have done.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "server/pipelines/pipeline_services.h"
+#include "streams/plan/pipeline_plan.h"
+#include "streams/spec/pipeline_spec.h"
+
+namespace runnel::server::pipelines {
+
+namespace asio = boost::asio;
+
+// A pipeline as loaded, shared read-only by its tasks.
+struct loaded_pipeline {
+    streams::pipeline_spec spec;
+    streams::pipeline_plan plan;
+    std::string text;  // the file's content, to see changes
+};
+
+struct task_place {
+    size_t stage = 0;
+    int32_t index = 0;  // the task's number within its stage
+    std::string input_topic;
+    int32_t input_partition = 0;
+    int32_t upstream_tasks = 0;         // writers of the input (stages after the first)
+    int32_t downstream_partitions = 0;  // of the next stage's topic
+};
+
+// Counters any shard may read (status, metrics).
+struct task_status {
+    std::atomic<uint64_t> records_in{0}, records_out{0}, late{0}, dead_lettered{0}, unrouted{0},
+        duplicates{0}, commits{0}, restarts{0};
+    std::atomic<int64_t> position{-1}, watermark{INT64_MIN};
+    std::atomic<bool> running{false};
+};
+
+class pipeline_task {
+  public:
+    pipeline_task(pipeline_services& services, std::shared_ptr<const loaded_pipeline> pipeline,
+                  task_place place);
+
+    // Runs on the input partition's owner shard until stop() (then returns).
+    asio::awaitable<void> run();
+    void stop() { stopping_ = true; }  // any thread
+    const task_status& status() const { return status_; }
+    const task_place& place() const { return place_; }
+    std::string name() const;  // "pipeline/stage/index", for logs
+
+  private:
+    // One life of the task, until a failure (returned) or stop (empty).
+    asio::awaitable<std::string> run_once();
+
+    pipeline_services& services_;
+    std::shared_ptr<const loaded_pipeline> pipeline_;
+    task_place place_;
+    std::atomic<bool> stopping_{false};
+    task_status status_;
+};
+
+// The transactional id and group of a pipeline's tasks.
+std::string transactional_id_of(const std::string& pipeline, const task_place& p);
+std::string group_of(const std::string& pipeline);
+
+}  // namespace runnel::server::pipelines
