@@ -225,6 +225,32 @@ class ExactlyOnceTest(PipelineTestCase):
         self.assertEqual(set(updates), set(expected))
 
 
+class StateStoreTest(PipelineTestCase):
+    def test_a_clean_restart_keeps_the_state_store_and_replays_only_the_tail(self):
+        self.add_file("word-count.yaml")
+        self.wait_started("word-count")
+        p = producer(self.broker)
+        for _ in range(50):
+            p.produce("lines", b"alpha beta beta")
+        p.flush(10)
+        read_committed(self.broker, "word-counts", lambda g: len(g) >= 150)
+        self.broker.restart()  # a clean stop: each task commits, flushes its store, notes where
+        self.wait_started("word-count")
+        log = self.broker.log_text().split("===== start #2")[-1]
+        wait_until(lambda: "state store open" in self.broker.log_text().split("===== start #2")[-1],
+                   timeout=30, message="the state stores opened")
+        log = self.broker.log_text().split("===== start #2")[-1]
+        self.assertNotIn("rebuilt from the changelog", log)
+        p = producer(self.broker)
+        p.produce("lines", b"alpha beta")
+        p.flush(10)
+        got = read_committed(self.broker, "word-counts", lambda g: len(g) >= 152)
+        last = {}
+        for k, v, _, _ in got:
+            last[k.decode()] = json.loads(v)["count"]
+        self.assertEqual(last, {"alpha": 51, "beta": 101})
+
+
 class PipelineFilesTest(PipelineTestCase):
     def test_a_bad_file_is_reported_fixed_and_removed_while_others_run(self):
         self.add_file("game-events.yaml")

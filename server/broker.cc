@@ -43,9 +43,15 @@ broker::broker(broker_config config)
     groups_ = std::make_unique<groups::coordinator_set>(cluster_);
     transactions_ = std::make_unique<transactions::transaction_coordinator_set>(cluster_, *groups_);
     kafka_ = std::make_unique<kafka_services>(cluster_, *groups_, *transactions_);
+    // Pipeline state stores: runnel.pipelines.state.dir, or pipeline-state/ in the first log dir
+    // (not a partition directory's name, so the log loader passes it by).
+    std::filesystem::path state_dir = config_.pipelines_state_dir;
+    if (state_dir.empty() && !config_.log_dirs.empty()) {
+        state_dir = std::filesystem::path(config_.log_dirs.front()) / "pipeline-state";
+    }
     pipelines_ = std::make_unique<pipelines::pipeline_host>(
         pipelines::pipeline_services{cluster_, *groups_, *transactions_}, config_.pipelines_dir,
-        config_.pipelines_scan_interval_ms);
+        config_.pipelines_scan_interval_ms, state_dir, config_.pipelines_state_memory_bytes);
     listeners_ = std::make_unique<listeners>(config_, shards_, *kafka_, idle_);
 }
 

@@ -53,8 +53,14 @@ asio::awaitable<void> run_task(std::shared_ptr<pipeline_task> task) { co_await t
 
 }  // namespace
 
-pipeline_host::pipeline_host(pipeline_services services, std::string dir, int32_t scan_interval_ms)
-    : services_(services), dir_(std::move(dir)), scan_interval_ms_(scan_interval_ms) {}
+pipeline_host::pipeline_host(pipeline_services services, std::string dir, int32_t scan_interval_ms,
+                             std::filesystem::path state_dir, int64_t state_memory_bytes)
+    : services_(services),
+      dir_(std::move(dir)),
+      scan_interval_ms_(scan_interval_ms),
+      state_dir_(std::move(state_dir)),
+      state_memory_(
+          std::make_unique<streams::state_memory>(static_cast<size_t>(state_memory_bytes))) {}
 
 pipeline_host::~pipeline_host() { stop(); }
 
@@ -160,7 +166,16 @@ asio::awaitable<void> pipeline_host::scan() {
         }
         if (changed) {
             streams::streams_log().info("pipeline {}: {} changed, restarting it", name, file);
-            stop_pipeline(name);
+            // The new tasks open the same state stores: the old ones finish first.
+            auto old = stop_pipeline(name);
+            for (int waited = 0; waited < 300; ++waited) {
+                bool any = false;
+                for (const auto& t : old) any = any || t->status().running;
+                if (!any) break;
+                asio::steady_timer t(co_await asio::this_coro::executor,
+                                     std::chrono::milliseconds(100));
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
         }
         auto p = std::make_shared<loaded_pipeline>();
         p->spec = std::move(*load.spec);
@@ -199,12 +214,14 @@ asio::awaitable<void> pipeline_host::scan() {
     }
 }
 
-void pipeline_host::stop_pipeline(const std::string& name) {
+std::vector<std::shared_ptr<pipeline_task>> pipeline_host::stop_pipeline(const std::string& name) {
     std::lock_guard lock(mutex_);
     auto it = running_.find(name);
-    if (it == running_.end()) return;
-    for (auto& t : it->second.tasks) t->stop();
+    if (it == running_.end()) return {};
+    auto tasks = std::move(it->second.tasks);
+    for (auto& t : tasks) t->stop();
     running_.erase(it);
+    return tasks;
 }
 
 asio::awaitable<std::string> pipeline_host::start_pipeline(std::shared_ptr<const loaded_pipeline> p,
@@ -285,7 +302,8 @@ asio::awaitable<std::string> pipeline_host::start_pipeline(std::shared_ptr<const
             place.input_partition = inputs[i].second;
             place.upstream_tasks = stage.index ? tasks_per_stage[stage.index - 1] : 0;
             place.downstream_partitions = downstream;
-            r.tasks.push_back(std::make_shared<pipeline_task>(services_, p, std::move(place)));
+            r.tasks.push_back(std::make_shared<pipeline_task>(
+                services_, p, std::move(place), state_settings{state_dir_, state_memory_.get()}));
         }
     }
     if (stopping_) co_return std::string("the broker is stopping");

@@ -33,7 +33,10 @@ struct pipeline_status {
 
 class pipeline_host {
   public:
-    pipeline_host(pipeline_services services, std::string dir, int32_t scan_interval_ms);
+    // `state_dir`: where stateful tasks keep their stores; `state_memory_bytes`: what all of
+    // them may use together.
+    pipeline_host(pipeline_services services, std::string dir, int32_t scan_interval_ms,
+                  std::filesystem::path state_dir, int64_t state_memory_bytes);
     ~pipeline_host();
 
     // Broker start-up, shards running and coordinators started: begins watching the directory
@@ -61,11 +64,14 @@ class pipeline_host {
     // Creates what `p` needs and starts its tasks; returns the error, or "".
     asio::awaitable<std::string> start_pipeline(std::shared_ptr<const loaded_pipeline> p,
                                                 const std::string& file);
-    void stop_pipeline(const std::string& name);
+    // Asks its tasks to stop; returns them (they finish on their own shards).
+    std::vector<std::shared_ptr<pipeline_task>> stop_pipeline(const std::string& name);
 
     pipeline_services services_;
     std::string dir_;
     int32_t scan_interval_ms_;
+    std::filesystem::path state_dir_;
+    std::unique_ptr<streams::state_memory> state_memory_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> watching_{false};
 

@@ -57,6 +57,20 @@ asio::awaitable<committed_records> read_on_owner(cluster_context& cluster, std::
     co_return records;
 }
 
+// The log end offset of `topic`-`index` (-1 if it is gone), read on its owner shard.
+asio::awaitable<int64_t> changelog_end(cluster_context& cluster, std::string topic, int32_t index) {
+    auto t = cluster.topics().snapshot()->find(topic);
+    if (!t || index >= t->partition_count()) co_return -1;
+    const shard_id owner = t->partitions[index].owner;
+    const protocol::uuid id = t->id;
+    auto end = [&cluster, owner, id, index]() -> asio::awaitable<int64_t> {
+        partition* p = cluster.partitions_on(owner).find(id, index);
+        co_return p ? p->log().log_end_offset() : -1;
+    };
+    const int64_t offset = co_await on_shard(cluster.shards().at(owner), end);
+    co_return offset;
+}
+
 }  // namespace
 
 std::string transactional_id_of(const std::string& pipeline, const task_place& p) {
@@ -67,8 +81,12 @@ std::string transactional_id_of(const std::string& pipeline, const task_place& p
 std::string group_of(const std::string& pipeline) { return "runnel-pipeline-" + pipeline; }
 
 pipeline_task::pipeline_task(pipeline_services& services,
-                             std::shared_ptr<const loaded_pipeline> pipeline, task_place place)
-    : services_(services), pipeline_(std::move(pipeline)), place_(std::move(place)) {}
+                             std::shared_ptr<const loaded_pipeline> pipeline, task_place place,
+                             state_settings state)
+    : services_(services),
+      pipeline_(std::move(pipeline)),
+      place_(std::move(place)),
+      state_(std::move(state)) {}
 
 std::string pipeline_task::name() const {
     return pipeline_->spec.name + "/stage" + std::to_string(place_.stage) + "/" +
@@ -107,12 +125,21 @@ asio::awaitable<std::string> pipeline_task::run_once() {
         co_return initialized.what + ": " + std::string(protocol::error_name(initialized.error));
     }
 
-    // State: the changelog partition replayed from its start (the local store is memory).
-    streams::memory_store store;
+    // State: the local store, then the changelog from where the store's last clean close left it.
+    streams::memory_store no_state;  // stateless stages write none
+    std::unique_ptr<streams::rocksdb_store> durable;
     const bool stateful = !stage.reads_sources;
     const std::string changelog = streams::changelog_topic(spec.name, place_.stage);
     if (stateful) {
-        int64_t offset = 0;
+        std::optional<int64_t> checkpoint;
+        std::string error;
+        durable = streams::rocksdb_store::open(
+            state_.dir / spec.name /
+                ("stage" + std::to_string(place_.stage) + "-" + std::to_string(place_.index)),
+            *state_.memory, checkpoint, error);
+        if (!durable) co_return error;
+        int64_t offset = checkpoint.value_or(0);
+        const int64_t from = offset;
         size_t restored = 0;
         while (!stopping_) {
             auto chunk = co_await read_on_owner(cluster, changelog, place_.index, offset);
@@ -121,19 +148,21 @@ asio::awaitable<std::string> pipeline_task::run_once() {
             for (const auto& r : chunk.records) {
                 if (!r.key) continue;
                 if (r.value) {
-                    store.put(*r.key, *r.value);
+                    durable->put(*r.key, *r.value);
                 } else {
-                    store.erase(*r.key);
+                    durable->erase(*r.key);
                 }
                 ++restored;
             }
             offset = chunk.next_offset;
         }
-        if (restored) {
-            streams::streams_log().info("pipeline task {}: restored {} state entries from {}-{}",
-                                        name(), restored, changelog, place_.index);
-        }
+        streams::streams_log().info(
+            "pipeline task {}: state store open with {} changelog record(s) replayed from {}-{} "
+            "offset {}{}",
+            name(), restored, changelog, place_.index, from,
+            checkpoint ? "" : " (no clean close before: rebuilt from the changelog)");
     }
+    streams::state_store& store = durable ? static_cast<streams::state_store&>(*durable) : no_state;
     streams::recording_store recorded(store);
 
     std::pair<txn_outcome, topic_partition_offsets> fetch = co_await session.committed_offsets();
@@ -164,6 +193,31 @@ asio::awaitable<std::string> pipeline_task::run_once() {
         status_.watermark = task.watermark();
     };
 
+    // Writes what the task has as one transaction: its output, state changes and input offset.
+    auto commit = [&]() -> asio::awaitable<std::string> {
+        task.punctuate(wall_ms(), pending);
+        for (auto& [key, value] : recorded.take_changes()) {
+            streams::produced_record c;
+            c.topic = changelog;
+            c.partition = place_.index;
+            c.key = std::move(key);
+            c.value = std::move(value);
+            c.timestamp = wall_ms();
+            pending.push_back(std::move(c));
+        }
+        if (!pending.empty() || position != committed_position) {
+            topic_partition_offsets offsets{{input, position}};
+            txn_outcome o = co_await session.commit(std::move(pending), offsets);
+            pending.clear();
+            if (!o.ok()) co_return o.what + ": " + std::string(protocol::error_name(o.error));
+            committed_position = position;
+            ++status_.commits;
+        }
+        last_commit = std::chrono::steady_clock::now();
+        publish();
+        co_return std::string();
+    };
+
     while (!stopping_) {
         auto t = cluster.topics().snapshot()->find(place_.input_topic);
         partition* p = t && place_.input_partition < t->partition_count()
@@ -182,26 +236,8 @@ asio::awaitable<std::string> pipeline_task::run_once() {
         const auto interval = std::chrono::milliseconds(spec.commit_interval);
         if (std::chrono::steady_clock::now() - last_commit >= interval ||
             pending.size() >= max_pending_records) {
-            task.punctuate(wall_ms(), pending);
-            for (auto& [key, value] : recorded.take_changes()) {
-                streams::produced_record c;
-                c.topic = changelog;
-                c.partition = place_.index;
-                c.key = std::move(key);
-                c.value = std::move(value);
-                c.timestamp = wall_ms();
-                pending.push_back(std::move(c));
-            }
-            if (!pending.empty() || position != committed_position) {
-                topic_partition_offsets offsets{{input, position}};
-                auto o = co_await session.commit(std::move(pending), offsets);
-                pending.clear();
-                if (!o.ok()) co_return o.what + ": " + std::string(protocol::error_name(o.error));
-                committed_position = position;
-                ++status_.commits;
-            }
-            last_commit = std::chrono::steady_clock::now();
-            publish();
+            std::string failed = co_await commit();
+            if (!failed.empty()) co_return failed;
         }
         if (chunk.next_offset == before) {
             // Nothing to read: sleep until data comes or the next commit is due.
@@ -212,6 +248,19 @@ asio::awaitable<std::string> pipeline_task::run_once() {
                 std::chrono::milliseconds(1)));
             p->watch(w, position, true);
             if (!w->fired) co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+    }
+    // Stopped: a last commit, then the store is closed as matching the changelog's end.
+    std::string failed = co_await commit();
+    if (!failed.empty()) co_return failed;
+    if (durable) {
+        const int64_t end = co_await changelog_end(cluster, changelog, place_.index);
+        std::string error;
+        if (end < 0 || !durable->close(end, error)) {
+            streams::streams_log().warn(
+                "pipeline task {}: state store not closed cleanly ({}); "
+                "the next start rebuilds it from the changelog",
+                name(), error);
         }
     }
     co_return std::string();

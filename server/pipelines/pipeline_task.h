@@ -1,20 +1,25 @@
 // One task of a running pipeline: one stage over one partition of its input, on the shard that
-// owns that partition. Its loop: restore the stage's state from its changelog partition, start
+// owns that partition. Its loop: open the stage's state store (RocksDB) and replay its changelog
+// partition from where the store's last clean close left it (from the start otherwise), start
 // from the group's committed offset, then read committed records, run them through the
 // stage_task and, every commit interval, write what came out, the state changes and the new
 // offset in one transaction. Any failure (a fenced epoch, a deleted topic, a full disk) restarts
 // it from its last commit, which repeats exactly what the failed transaction would have done.
+// Stopped, it commits what it has, flushes its store and records the changelog offset the store
+// now matches, so the next start replays only what comes after.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "server/pipelines/pipeline_services.h"
 #include "streams/plan/pipeline_plan.h"
 #include "streams/spec/pipeline_spec.h"
+#include "streams/state/rocksdb_store.h"
 
 namespace runnel::server::pipelines {
 
@@ -36,6 +41,12 @@ struct task_place {
     int32_t downstream_partitions = 0;  // of the next stage's topic
 };
 
+// Where stateful tasks keep their RocksDB stores, and the memory all of them share.
+struct state_settings {
+    std::filesystem::path dir;
+    streams::state_memory* memory = nullptr;
+};
+
 // Counters any shard may read (status, metrics).
 struct task_status {
     std::atomic<uint64_t> records_in{0}, records_out{0}, late{0}, dead_lettered{0}, unrouted{0},
@@ -47,7 +58,7 @@ struct task_status {
 class pipeline_task {
   public:
     pipeline_task(pipeline_services& services, std::shared_ptr<const loaded_pipeline> pipeline,
-                  task_place place);
+                  task_place place, state_settings state);
 
     // Runs on the input partition's owner shard until stop() (then returns).
     asio::awaitable<void> run();
@@ -63,6 +74,7 @@ class pipeline_task {
     pipeline_services& services_;
     std::shared_ptr<const loaded_pipeline> pipeline_;
     task_place place_;
+    state_settings state_;
     std::atomic<bool> stopping_{false};
     task_status status_;
 };

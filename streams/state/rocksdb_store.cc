@@ -1,0 +1,153 @@
+#include "streams/state/rocksdb_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace runnel::streams {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Written by close(), removed by open(): its presence means the store matches the changelog up
+// to the offset it holds.
+constexpr const char* checkpoint_name = "changelog.checkpoint";
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+// A failed write to the store cannot be answered (the task's state would be wrong): the task
+// fails and restarts from the changelog.
+void check(const rocksdb::Status& s, const char* what) {
+    if (!s.ok()) throw std::runtime_error(std::string("state store ") + what + ": " + s.ToString());
+}
+
+}  // namespace
+
+state_memory::state_memory(size_t bytes)
+    : bytes_(bytes),
+      cache_(rocksdb::NewLRUCache(bytes)),
+      // Memtables count against the same cache: together they stay within `bytes`.
+      write_buffers_(std::make_shared<rocksdb::WriteBufferManager>(bytes / 2, cache_)) {}
+
+state_memory::~state_memory() = default;
+
+std::unique_ptr<rocksdb_store> rocksdb_store::open(const fs::path& dir, state_memory& memory,
+                                                   std::optional<int64_t>& checkpoint_offset,
+                                                   std::string& error) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        error = "cannot create " + dir.string() + ": " + ec.message();
+        return nullptr;
+    }
+    checkpoint_offset.reset();
+    const fs::path checkpoint = dir / checkpoint_name;
+    {
+        std::ifstream in(checkpoint);
+        int64_t offset = -1;
+        if (in >> offset && offset >= 0) checkpoint_offset = offset;
+    }
+    const bool trusted = checkpoint_offset.has_value();
+    fs::remove(checkpoint, ec);
+    const fs::path data = dir / "rocksdb";
+    if (!trusted) fs::remove_all(data, ec);  // may hold uncommitted changes: rebuilt instead
+
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.write_buffer_manager = memory.write_buffers_;
+    options.write_buffer_size = std::max<size_t>(memory.bytes() / 8, 1 << 20);
+    options.max_open_files = 64;
+    options.compression = rocksdb::kLZ4Compression;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = memory.cache_;
+    table.cache_index_and_filter_blocks = true;
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    rocksdb::DB* db = nullptr;
+    auto status = rocksdb::DB::Open(options, data.string(), &db);
+    if (!status.ok()) {
+        error = "cannot open the state store " + data.string() + ": " + status.ToString();
+        return nullptr;
+    }
+    return std::unique_ptr<rocksdb_store>(new rocksdb_store(dir, db));
+}
+
+rocksdb_store::~rocksdb_store() { delete db_; }
+
+std::optional<std::string> rocksdb_store::get(std::string_view key) const {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), slice(key), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    check(s, "read");
+    return value;
+}
+
+// No write-ahead log: the changelog topic is the durable copy, and a store not closed cleanly is
+// rebuilt from it.
+void rocksdb_store::put(std::string_view key, std::string_view value) {
+    rocksdb::WriteOptions w;
+    w.disableWAL = true;
+    check(db_->Put(w, slice(key), slice(value)), "write");
+}
+
+void rocksdb_store::erase(std::string_view key) {
+    rocksdb::WriteOptions w;
+    w.disableWAL = true;
+    check(db_->Delete(w, slice(key)), "delete");
+}
+
+void rocksdb_store::scan(
+    std::string_view from, std::string_view to,
+    const std::function<bool(std::string_view, std::string_view)>& visit) const {
+    rocksdb::ReadOptions r;
+    rocksdb::Slice upper = slice(to);
+    if (!to.empty()) r.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(r));
+    for (it->Seek(slice(from)); it->Valid(); it->Next()) {
+        auto k = it->key();
+        auto v = it->value();
+        if (!visit(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) {
+            break;
+        }
+    }
+    check(it->status(), "scan");
+}
+
+size_t rocksdb_store::approximate_entries() const {
+    uint64_t n = 0;
+    db_->GetIntProperty("rocksdb.estimate-num-keys", &n);
+    return n;
+}
+
+bool rocksdb_store::close(int64_t changelog_end, std::string& error) {
+    auto s = db_->Flush(rocksdb::FlushOptions());
+    if (!s.ok()) {
+        error = "state store flush: " + s.ToString();
+        return false;
+    }
+    const fs::path checkpoint = dir_ / checkpoint_name;
+    const fs::path temp = dir_ / (std::string(checkpoint_name) + ".tmp");
+    {
+        std::ofstream out(temp, std::ios::trunc);
+        out << changelog_end << "\n";
+        if (!out.flush()) {
+            error = "cannot write " + temp.string();
+            return false;
+        }
+    }
+    std::error_code ec;
+    fs::rename(temp, checkpoint, ec);
+    if (ec) {
+        error = "cannot write " + checkpoint.string() + ": " + ec.message();
+        return false;
+    }
+    return true;
+}
+
+}  // namespace runnel::streams

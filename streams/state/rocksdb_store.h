@@ -1,0 +1,70 @@
+// A task's state on disk in RocksDB: the local store a restart finds again, so that only the
+// changelog's tail since the last clean close is replayed. Memory is bounded by a budget shared
+// by every store of the broker: one block cache, with the memtables charged to it (RocksDB's
+// WriteBufferManager), so state larger than the budget lives on disk.
+//
+// The changelog topic is the truth; the store is a cache of it. open() tells the changelog
+// offset the store reflects: the one written by the last close() after a clean commit, or none
+// (the store was not closed cleanly, so it may hold changes of a transaction that was never
+// committed: it is emptied, to be rebuilt from the whole changelog).
+#pragma once
+
+#include "streams/state/state_store.h"
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+namespace rocksdb {
+class DB;
+class Cache;
+class WriteBufferManager;
+}  // namespace rocksdb
+
+namespace runnel::streams {
+
+// The memory every store of a process shares (block cache and memtables).
+class state_memory {
+  public:
+    explicit state_memory(size_t bytes);
+    ~state_memory();
+    size_t bytes() const { return bytes_; }
+
+  private:
+    friend class rocksdb_store;
+    size_t bytes_;
+    std::shared_ptr<rocksdb::Cache> cache_;
+    std::shared_ptr<rocksdb::WriteBufferManager> write_buffers_;
+};
+
+class rocksdb_store final : public state_store {
+  public:
+    // Opens (creating) the store in `dir`. `checkpoint` receives the changelog offset replay
+    // starts from, or nullopt when the store was emptied (replay from the start).
+    static std::unique_ptr<rocksdb_store> open(const std::filesystem::path& dir,
+                                               state_memory& memory,
+                                               std::optional<int64_t>& checkpoint,
+                                               std::string& error);
+    ~rocksdb_store() override;
+
+    std::optional<std::string> get(std::string_view key) const override;
+    void put(std::string_view key, std::string_view value) override;
+    void erase(std::string_view key) override;
+    void scan(std::string_view from, std::string_view to,
+              const std::function<bool(std::string_view, std::string_view)>& visit) const override;
+    size_t approximate_entries() const override;
+
+    // After a commit that left the changelog at `changelog_end`: flushes the store and records
+    // that it reflects the changelog up to there, for the next open().
+    bool close(int64_t changelog_end, std::string& error);
+
+  private:
+    rocksdb_store(std::filesystem::path dir, rocksdb::DB* db) : dir_(std::move(dir)), db_(db) {}
+
+    std::filesystem::path dir_;
+    rocksdb::DB* db_;
+};
+
+}  // namespace runnel::streams
