@@ -4,7 +4,7 @@
 #   scripts/bench.sh            full runs (about 25 minutes; needs ~25 GB free for recovery),
 #                               then the charts in docs/charts/ redrawn from the tables
 #   scripts/bench.sh NAME...    full runs of only these tables (throughput recovery startup
-#                               floor latency scaling versus_kafka); the others are left as
+#                               floor latency scaling versus_kafka streams); the others are left as
 #                               they are. versus_kafka runs Apache Kafka 4.4.0 beside Runnel
 #                               (scripts/peer/kafka.sh; its jars come through Maven)
 #   scripts/bench.sh --smoke    seconds-long runs that only check the scripts work; prints the
@@ -14,7 +14,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 smoke=0
 [[ "${1:-}" == "--smoke" ]] && smoke=1
-all=(throughput recovery startup floor latency scaling versus_kafka)
+all=(throughput recovery startup floor latency scaling versus_kafka streams)
 names=("${@:-${all[@]}}")
 # The broker and the programs in bench/ (floor and lean load generator).
 targets=(runnel floor_receiver floor_sender floor_sendfile produce_load consume_load)
@@ -40,7 +40,8 @@ if ((smoke)); then
         --idle-partitions 10 --gb 0.02 >"$out/scaling.md"
     "$py" "$root/scripts/bench/versus_kafka.py" --runs 1 --scale 0.01 --latency-seconds 1 \
         --partitions 20 --rates 50 --scaling 1,20 --data-gb 0.02 >"$out/versus_kafka.md"
-    cat "$out"/{throughput,recovery,startup,floor,latency,scaling,versus_kafka}.md
+    "$py" "$root/scripts/bench/streams.py" --runs 1 --tweets 5000 >"$out/streams.md"
+    cat "$out"/{throughput,recovery,startup,floor,latency,scaling,versus_kafka,streams}.md
     grep -q '^| produce 1024 B, acks=all, 16 partitions |' "$out/throughput.md"
     grep -q '^| worst | page cache |' "$out/recovery.md"
     grep -q '^| 50 |' "$out/startup.md"
@@ -48,6 +49,7 @@ if ((smoke)); then
     grep -q '^| floor, frame to ack |' "$out/latency.md"
     grep -q '^| 10 partitions, 50 idle connections |' "$out/scaling.md"
     grep -q '^| recovery with 20 partitions, SIGKILL before |' "$out/versus_kafka.md"
+    grep -q '^| records per CPU-second |' "$out/streams.md"
     exit 0
 fi
 for name in "${names[@]}"; do
@@ -59,6 +61,7 @@ for name in "${names[@]}"; do
         latency) "$py" "$root/scripts/bench/latency.py" --runs 3 ;;
         scaling) "$py" "$root/scripts/bench/scaling.py" --runs 5 ;;
         versus_kafka) "$py" "$root/scripts/bench/versus_kafka.py" --runs 3 ;;
+        streams) "$py" "$root/scripts/bench/streams.py" --runs 3 --tweets 200000 ;;
         *) echo "unknown benchmark $name (known: ${all[*]})" >&2; exit 2 ;;
     esac >"$out/$name.md"
 done

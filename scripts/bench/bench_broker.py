@@ -149,6 +149,17 @@ def create_topics(bootstrap, topics, partitions, timeout=600):
                 sys.exit("CreateTopics failed: %r" % bad)
 
 
+def drop_caches():
+    """Empties the page cache (root on a machine that allows it); False where it cannot."""
+    try:
+        subprocess.run(["sync"], check=True)
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
 def bench_properties():
     """Experiments: RUNNEL_BENCH_PROPERTIES="key=value,key=value" overrides broker settings."""
     props = {}

@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_broker import ROOT, Broker, cpu_times, rdkafka_performance, steal_since
+from bench_broker import ROOT, Broker, cpu_times, drop_caches, rdkafka_performance, steal_since
 
 
 def fill(perf, broker, gb):
@@ -40,16 +40,6 @@ def data_bytes(path):
     for d, _, files in os.walk(path):
         total += sum(os.path.getsize(os.path.join(d, f)) for f in files if f.endswith(".log"))
     return total
-
-
-def drop_caches():
-    try:
-        subprocess.run(["sync"], check=True)
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        return True
-    except OSError:
-        return False
 
 
 def recovered_segments(log_path, since):

@@ -42,9 +42,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_broker import (CONSUMED, PRODUCED, ROOT, Broker, cpu_times, free_port,  # noqa: E402
-                          process_cpu_seconds, rss_mib, run_rdkafka_performance, run_tool,
-                          steal_since, warm_free_memory)
+from bench_broker import (CONSUMED, PRODUCED, ROOT, Broker, cpu_times, drop_caches,  # noqa: E402
+                          free_port, process_cpu_seconds, rss_mib, run_rdkafka_performance,
+                          run_tool, steal_since, warm_free_memory)
 from bench_broker import create_topics as bench_create_topics  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "integration"))
@@ -308,17 +308,6 @@ def growing_partitions(kind, args):
         stop_quietly(broker)
         shutil.rmtree(workdir, ignore_errors=True)
     return row
-
-
-def drop_caches():
-    """Empties the page cache (root on a machine that allows it); False where it cannot."""
-    try:
-        subprocess.run(["sync"], check=True)
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-        return True
-    except OSError:
-        return False
 
 
 def big_log(kind, args):

@@ -162,8 +162,12 @@ asio::awaitable<std::string> pipeline_task::run_once() {
             name(), restored, changelog, place_.index, from,
             checkpoint ? "" : " (no clean close before: rebuilt from the changelog)");
     }
-    streams::state_store& store = durable ? static_cast<streams::state_store&>(*durable) : no_state;
-    streams::recording_store recorded(store);
+    // The record cache in front of the store: the store sees each changed key once a commit.
+    std::unique_ptr<streams::caching_store> cache;
+    if (durable) {
+        cache = std::make_unique<streams::caching_store>(*durable, state_.memory->record_caches());
+    }
+    streams::state_store& store = cache ? static_cast<streams::state_store&>(*cache) : no_state;
 
     std::pair<txn_outcome, topic_partition_offsets> fetch = co_await session.committed_offsets();
     const txn_outcome& fetched = fetch.first;
@@ -176,7 +180,7 @@ asio::awaitable<std::string> pipeline_task::run_once() {
     int64_t committed_position = position;
 
     streams::stage_task task(spec, stage, place_.index, place_.upstream_tasks,
-                             place_.downstream_partitions, recorded);
+                             place_.downstream_partitions, store);
     std::vector<streams::produced_record> pending;
     auto last_commit = std::chrono::steady_clock::now();
     shard& home = *shard_set::current();
@@ -196,7 +200,10 @@ asio::awaitable<std::string> pipeline_task::run_once() {
     // Writes what the task has as one transaction: its output, state changes and input offset.
     auto commit = [&]() -> asio::awaitable<std::string> {
         task.punctuate(wall_ms(), pending);
-        for (auto& [key, value] : recorded.take_changes()) {
+        // The state's changes go down to the store and out to the changelog.
+        auto changes = cache ? cache->flush()
+                             : std::vector<std::pair<std::string, std::optional<std::string>>>();
+        for (auto& [key, value] : changes) {
             streams::produced_record c;
             c.topic = changelog;
             c.partition = place_.index;

@@ -32,9 +32,10 @@ void check(const rocksdb::Status& s, const char* what) {
 
 state_memory::state_memory(size_t bytes)
     : bytes_(bytes),
-      cache_(rocksdb::NewLRUCache(bytes)),
-      // Memtables count against the same cache: together they stay within `bytes`.
-      write_buffers_(std::make_shared<rocksdb::WriteBufferManager>(bytes / 2, cache_)) {}
+      record_caches_(static_cast<int64_t>(bytes / 2)),
+      cache_(rocksdb::NewLRUCache(bytes / 2)),
+      // Memtables count against the same cache: together they stay within bytes / 2.
+      write_buffers_(std::make_shared<rocksdb::WriteBufferManager>(bytes / 4, cache_)) {}
 
 state_memory::~state_memory() = default;
 
@@ -62,7 +63,7 @@ std::unique_ptr<rocksdb_store> rocksdb_store::open(const fs::path& dir, state_me
     rocksdb::Options options;
     options.create_if_missing = true;
     options.write_buffer_manager = memory.write_buffers_;
-    options.write_buffer_size = std::max<size_t>(memory.bytes() / 8, 1 << 20);
+    options.write_buffer_size = std::max<size_t>(memory.bytes() / 16, 1 << 20);
     options.max_open_files = 64;
     options.compression = rocksdb::kLZ4Compression;
     rocksdb::BlockBasedTableOptions table;

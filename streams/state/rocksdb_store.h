@@ -1,7 +1,8 @@
 // A task's state on disk in RocksDB: the local store a restart finds again, so that only the
 // changelog's tail since the last clean close is replayed. Memory is bounded by a budget shared
-// by every store of the broker: one block cache, with the memtables charged to it (RocksDB's
-// WriteBufferManager), so state larger than the budget lives on disk.
+// by every store of the broker (state_memory): one block cache, with the memtables charged to it
+// (RocksDB's WriteBufferManager), and the record caches in front of the stores, so state larger
+// than the budget lives on disk.
 //
 // The changelog topic is the truth; the store is a cache of it. open() tells the changelog
 // offset the store reflects: the one written by the last close() after a clean commit, or none
@@ -9,6 +10,7 @@
 // committed: it is emptied, to be rebuilt from the whole changelog).
 #pragma once
 
+#include "streams/state/caching_store.h"
 #include "streams/state/state_store.h"
 
 #include <filesystem>
@@ -25,16 +27,19 @@ class WriteBufferManager;
 
 namespace runnel::streams {
 
-// The memory every store of a process shares (block cache and memtables).
+// The memory every store of a process shares: half for RocksDB (block cache, with the
+// memtables charged to it), half for the tasks' record caches (caching_store).
 class state_memory {
   public:
     explicit state_memory(size_t bytes);
     ~state_memory();
     size_t bytes() const { return bytes_; }
+    cache_budget& record_caches() { return record_caches_; }
 
   private:
     friend class rocksdb_store;
     size_t bytes_;
+    cache_budget record_caches_;
     std::shared_ptr<rocksdb::Cache> cache_;
     std::shared_ptr<rocksdb::WriteBufferManager> write_buffers_;
 };

@@ -1,6 +1,7 @@
 #include "streams/windows/aggregate_state.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace runnel::streams {
 
@@ -80,34 +81,81 @@ json aggregate_state::results() const {
     return out;
 }
 
+// The stored form, read and written once per update: the count, then per function only what it
+// needs (sum, values, min, max for the numeric ones; the distinct values, length-prefixed, for
+// count_distinct), little-endian as the machine holds them.
+namespace {
+
+template <class T>
+void put_raw(std::string& out, T v) {
+    out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+template <class T>
+bool get_raw(std::string_view& in, T& v) {
+    if (in.size() < sizeof v) return false;
+    std::memcpy(&v, in.data(), sizeof v);
+    in.remove_prefix(sizeof v);
+    return true;
+}
+
+}  // namespace
+
 std::string aggregate_state::encode() const {
-    json parts = json::array({count_});
-    for (const auto& a : accumulators_) {
-        parts.push_back(json::array({a.sum, a.values, a.min, a.max, a.distinct}));
+    std::string out;
+    out.reserve(16);
+    put_raw(out, count_);
+    for (size_t i = 0; i < accumulators_.size(); ++i) {
+        const auto& a = accumulators_[i];
+        switch (spec_->functions[i].fn) {
+            case aggregate_function::kind::count:
+                break;
+            case aggregate_function::kind::count_distinct:
+                put_raw(out, static_cast<uint32_t>(a.distinct.size()));
+                for (const auto& d : a.distinct) {
+                    put_raw(out, static_cast<uint32_t>(d.size()));
+                    out += d;
+                }
+                break;
+            default:
+                put_raw(out, a.sum);
+                put_raw(out, a.values);
+                put_raw(out, a.min);
+                put_raw(out, a.max);
+        }
     }
-    auto bytes = json::to_cbor(parts);
-    return std::string(bytes.begin(), bytes.end());
+    return out;
 }
 
 std::optional<aggregate_state> aggregate_state::decode(const aggregate_step& spec,
                                                        std::string_view bytes) {
-    json parts = json::from_cbor(bytes, true, false);
-    if (!parts.is_array() || parts.size() != spec.functions.size() + 1) return std::nullopt;
     aggregate_state s(spec);
-    try {
-        s.count_ = parts[0].get<int64_t>();
-        for (size_t i = 0; i < s.accumulators_.size(); ++i) {
-            const auto& p = parts[i + 1];
-            auto& a = s.accumulators_[i];
-            a.sum = p.at(0).get<double>();
-            a.values = p.at(1).get<int64_t>();
-            a.min = p.at(2).get<double>();
-            a.max = p.at(3).get<double>();
-            a.distinct = p.at(4).get<std::set<std::string>>();
+    if (!get_raw(bytes, s.count_)) return std::nullopt;
+    for (size_t i = 0; i < s.accumulators_.size(); ++i) {
+        auto& a = s.accumulators_[i];
+        switch (spec.functions[i].fn) {
+            case aggregate_function::kind::count:
+                break;
+            case aggregate_function::kind::count_distinct: {
+                uint32_t n = 0;
+                if (!get_raw(bytes, n)) return std::nullopt;
+                for (uint32_t j = 0; j < n; ++j) {
+                    uint32_t len = 0;
+                    if (!get_raw(bytes, len) || bytes.size() < len) return std::nullopt;
+                    a.distinct.emplace(bytes.substr(0, len));
+                    bytes.remove_prefix(len);
+                }
+                break;
+            }
+            default:
+                if (!get_raw(bytes, a.sum) || !get_raw(bytes, a.values) || !get_raw(bytes, a.min) ||
+                    !get_raw(bytes, a.max)) {
+                    return std::nullopt;
+                }
         }
-    } catch (const json::exception&) {
-        return std::nullopt;
     }
+    // Bytes left over: written for other functions (a changed pipeline file).
+    if (!bytes.empty()) return std::nullopt;
     return s;
 }
 

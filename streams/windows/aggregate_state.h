@@ -1,5 +1,5 @@
 // The running result of one group (in one window): a count and one accumulator per aggregate
-// function, mergeable (session windows merge) and stored compactly (CBOR).
+// function, mergeable (session windows merge) and stored compactly (a few bytes for a count).
 #pragma once
 
 #include "streams/records/stream_record.h"
