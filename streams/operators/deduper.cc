@@ -1,5 +1,7 @@
 #include "streams/operators/deduper.h"
 
+#include "streams/records/json_text.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -24,7 +26,7 @@ std::string encode_times(const std::vector<int64_t>& times) {
 bool deduper::first_seen(const stream_record& r) {
     json scratch;
     const json* v = spec_.by.find(r, scratch);
-    const std::string text = to_text(json::array({v ? *v : json(nullptr)}));
+    const std::string text = group_key_text(v ? *v : json(nullptr));
     std::string key = "d";
     key += text;
     // Every time the value was kept, so that records arriving out of order are judged against

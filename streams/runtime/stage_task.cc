@@ -1,6 +1,7 @@
 #include "streams/runtime/stage_task.h"
 
 #include "streams/records/decode.h"
+#include "streams/records/json_text.h"
 
 #include <charconv>
 
@@ -76,12 +77,13 @@ void stage_task::process(const input_record& in, int64_t wall_ms,
             return;
         }
         ++counters_.records_in;
-        json pair = in.value ? json::parse(*in.value, nullptr, false) : json();
-        if (!pair.is_array() || pair.size() != 2) {
+        stream_record r;
+        if (!in.value || !parse_pair(*in.value, r.key, r.value)) {
             dead_letter_bytes(in, "not a record of this pipeline's internal topic", out);
             return;
         }
-        stream_record r{std::move(pair[0]), std::move(pair[1]), in.timestamp, in.headers};
+        r.timestamp = in.timestamp;
+        r.headers = in.headers;
         std::vector<stream_record> next;
         stateful_step(std::move(r), next);
         run_steps(std::move(next), stage_.first_step + 1, out);
@@ -176,13 +178,13 @@ void stage_task::emit(stream_record r, std::vector<produced_record>& out) {
     }
     json scratch;
     const json* group = stage_.next_key ? stage_.next_key->find(r, scratch) : &r.key;
-    std::string key = to_text(json::array({group ? *group : json(nullptr)}));
+    std::string key = group_key_text(group ? *group : json(nullptr));
     produced_record p;
     p.topic = *stage_.next_topic;
     p.partition = static_cast<int32_t>(stable_hash(key) %
                                        static_cast<uint64_t>(std::max(downstream_partitions_, 1)));
     p.key = std::move(key);
-    p.value = to_text(json::array({std::move(r.key), std::move(r.value)}));
+    p.value = pair_text(r.key, r.value);
     p.timestamp = r.timestamp;
     out.push_back(std::move(p));
     ++counters_.records_out;

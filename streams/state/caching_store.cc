@@ -1,15 +1,14 @@
 #include "streams/state/caching_store.h"
 
 #include <algorithm>
-#include <vector>
 
 namespace runnel::streams {
 
 namespace {
 
-// What an entry costs: its bytes and the map node around them.
+// What an entry costs: its bytes and the hash node around them.
 int64_t cost(std::string_view key, const std::optional<std::string>& value) {
-    return static_cast<int64_t>(key.size() + (value ? value->size() : 0) + 64);
+    return static_cast<int64_t>(key.size() + (value ? value->size() : 0) + 80);
 }
 
 }  // namespace
@@ -21,36 +20,56 @@ void caching_store::charge(int64_t bytes) const {
     budget_.used += bytes;
 }
 
-void caching_store::set(std::string_view key, std::optional<std::string> value, bool dirty) const {
-    auto it = entries_.find(key);
+void caching_store::set(std::string_view key, std::optional<std::string> value,
+                        bool changed) const {
+    // (A string key for the lookup: unordered_map has no heterogeneous find before C++20's
+    // is_transparent hashing, which libstdc++ 12 lacks.)
+    std::string k(key);
+    auto it = entries_.find(k);
     if (it == entries_.end()) {
         charge(cost(key, value));
-        it = entries_.emplace(std::string(key), entry{std::move(value), false}).first;
+        it = entries_.emplace(std::move(k), entry{std::move(value)}).first;
     } else {
         charge(cost(key, value) - cost(key, it->second.value));
         it->second.value = std::move(value);
     }
-    if (dirty && !it->second.dirty) {
-        it->second.dirty = true;
-        dirty_.push_back(it);
+    if (changed) {
+        if (!it->second.unflushed) {
+            it->second.unflushed = true;
+            unflushed_.push_back(&*it);
+        }
+        if (!it->second.unlogged) {
+            it->second.unlogged = true;
+            unlogged_.push_back(&*it);
+        }
     }
     if (budget_.used > budget_.limit) shrink();
 }
 
-void caching_store::shrink() const {
-    // What goes down now still reaches the changelog at the next flush: kept aside until then.
-    for (auto& change : const_cast<caching_store*>(this)->flush()) {
-        spilled_[change.first] = std::move(change.second);
+void caching_store::write_down() const {
+    for (node* n : unflushed_) {
+        if (n->second.value) {
+            under_.put(n->first, *n->second.value);
+        } else {
+            under_.erase(n->first);
+        }
+        n->second.unflushed = false;
     }
+    unflushed_.clear();
+}
+
+void caching_store::shrink() const {
+    write_down();
+    for (node* n : unlogged_) spilled_[n->first] = n->second.value;
+    unlogged_.clear();
     int64_t freed = 0;
     for (const auto& [k, e] : entries_) freed += cost(k, e.value);
     entries_.clear();
-    dirty_.clear();
     charge(-freed);
 }
 
 std::optional<std::string> caching_store::get(std::string_view key) const {
-    auto it = entries_.find(key);
+    auto it = entries_.find(std::string(key));
     if (it != entries_.end()) return it->second.value;
     auto value = under_.get(key);
     set(key, value, false);
@@ -64,55 +83,23 @@ void caching_store::put(std::string_view key, std::string_view value) {
 void caching_store::erase(std::string_view key) { set(key, std::nullopt, true); }
 
 std::vector<std::pair<std::string, std::optional<std::string>>> caching_store::flush() {
-    std::vector<std::pair<std::string, std::optional<std::string>>> changed;
-    for (auto& [k, v] : spilled_) {
-        if (!entries_.count(k) || !entries_.find(k)->second.dirty) changed.emplace_back(k, v);
+    write_down();
+    for (node* n : unlogged_) {
+        spilled_[n->first] = n->second.value;  // the latest value wins
+        n->second.unlogged = false;
     }
+    unlogged_.clear();
+    std::vector<std::pair<std::string, std::optional<std::string>>> changed(
+        std::make_move_iterator(spilled_.begin()), std::make_move_iterator(spilled_.end()));
     spilled_.clear();
-    std::sort(dirty_.begin(), dirty_.end(),
-              [](const auto& a, const auto& b) { return a->first < b->first; });
-    for (auto it : dirty_) {
-        const auto& [k, e] = *it;
-        if (e.value) {
-            under_.put(k, *e.value);
-        } else {
-            under_.erase(k);
-        }
-        it->second.dirty = false;
-        changed.emplace_back(k, e.value);
-    }
-    dirty_.clear();
     return changed;
 }
 
 void caching_store::scan(
     std::string_view from, std::string_view to,
     const std::function<bool(std::string_view, std::string_view)>& visit) const {
-    // The store's range first (copied: the visitor may change the cache), then a merge in key
-    // order in which the cache's entries replace the store's.
-    std::vector<std::pair<std::string, std::string>> stored;
-    under_.scan(from, to, [&](std::string_view k, std::string_view v) {
-        stored.emplace_back(k, v);
-        return true;
-    });
-    std::vector<std::pair<std::string, std::optional<std::string>>> cached;
-    for (auto it = entries_.lower_bound(from);
-         it != entries_.end() && (to.empty() || std::string_view(it->first) < to); ++it) {
-        cached.emplace_back(it->first, it->second.value);
-    }
-    size_t i = 0, j = 0;
-    while (i < stored.size() || j < cached.size()) {
-        bool take_cached =
-            j < cached.size() && (i == stored.size() || cached[j].first <= stored[i].first);
-        if (take_cached) {
-            if (i < stored.size() && stored[i].first == cached[j].first) ++i;  // replaced
-            const auto& [k, v] = cached[j++];
-            if (v && !visit(k, *v)) return;
-        } else {
-            const auto& [k, v] = stored[i++];
-            if (!visit(k, v)) return;
-        }
-    }
+    write_down();  // the store now holds what the cache does, in order
+    under_.scan(from, to, visit);
 }
 
 }  // namespace runnel::streams

@@ -1,9 +1,11 @@
 // A write-back cache in front of a task's durable store, as Kafka Streams' record cache sits in
-// front of RocksDB: reads and writes of the working set stay in memory, and the store (and the
-// changelog) see each changed key once per flush (every commit) instead of once per update. Entries
-// read from the store are kept too (including "not there"), so a key is looked up in RocksDB once.
-// The cache of every task together stays within the memory budget's share for it: a task whose
-// insert takes the total past it flushes and drops its clean entries.
+// front of RocksDB: reads and writes of the working set stay in memory (a hash map), and the
+// store and the changelog see each changed key once per flush instead of once per update.
+// Entries read from the store are kept too (including "not there"), so a key is looked up in
+// RocksDB once. A scan first writes the changes not yet in the store down to it, then scans the
+// store, which keeps the order. The caches of every task together stay within the memory
+// budget's share for them: a task whose insert takes the total past it writes its changes down
+// and drops its entries.
 #pragma once
 
 #include "streams/state/state_store.h"
@@ -13,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -33,32 +36,36 @@ class caching_store final : public state_store {
     std::optional<std::string> get(std::string_view key) const override;
     void put(std::string_view key, std::string_view value) override;
     void erase(std::string_view key) override;
-    // The store's entries in range merged with the cache's (the cache's win).
     void scan(std::string_view from, std::string_view to,
               const std::function<bool(std::string_view, std::string_view)>& visit) const override;
     size_t approximate_entries() const override { return under_.approximate_entries(); }
 
-    // Writes every changed entry to the store under it and returns them: the records of the
-    // task's changelog (nullopt: a tombstone).
+    // Writes every change down to the store under it and returns the changes since the last
+    // flush: the records of the task's changelog (nullopt: a tombstone), in key order.
     std::vector<std::pair<std::string, std::optional<std::string>>> flush();
 
   private:
     struct entry {
         std::optional<std::string> value;  // nullopt: not in the store (or erased)
-        bool dirty = false;
+        bool unflushed = false;            // not written to the store yet
+        bool unlogged = false;             // not handed out for the changelog yet
     };
-    void set(std::string_view key, std::optional<std::string> value, bool dirty) const;
+    using entry_map = std::unordered_map<std::string, entry>;
+    using node = entry_map::value_type;
+
+    void set(std::string_view key, std::optional<std::string> value, bool changed) const;
+    void write_down() const;
     void charge(int64_t bytes) const;
     void shrink() const;
 
     state_store& under_;
     cache_budget& budget_;
-    using entry_map = std::map<std::string, entry, std::less<>>;
     mutable entry_map entries_;
-    // The dirty entries (map iterators stay valid until the map is cleared), so a flush visits
-    // only what changed.
-    mutable std::vector<entry_map::iterator> dirty_;
-    // Changes written down early (past the budget), for the next flush's changelog records.
+    // Entries changed since the last write-down / the last flush (element addresses of an
+    // unordered_map stay valid as it grows).
+    mutable std::vector<node*> unflushed_;
+    mutable std::vector<node*> unlogged_;
+    // Changes dropped from the cache (past the budget) before the changelog took them.
     mutable std::map<std::string, std::optional<std::string>, std::less<>> spilled_;
     mutable int64_t bytes_ = 0;
 };

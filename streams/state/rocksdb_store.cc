@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -66,9 +67,15 @@ std::unique_ptr<rocksdb_store> rocksdb_store::open(const fs::path& dir, state_me
     options.write_buffer_size = std::max<size_t>(memory.bytes() / 16, 1 << 20);
     options.max_open_files = 64;
     options.compression = rocksdb::kLZ4Compression;
+    // Most lookups are of keys not there yet (a group's first record in a window): bloom
+    // filters answer those without walking the memtable or reading a block.
+    options.memtable_whole_key_filtering = true;
+    options.memtable_prefix_bloom_size_ratio = 0.1;
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = memory.cache_;
     table.cache_index_and_filter_blocks = true;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.whole_key_filtering = true;
     options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     rocksdb::DB* db = nullptr;
     auto status = rocksdb::DB::Open(options, data.string(), &db);

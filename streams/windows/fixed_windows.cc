@@ -54,6 +54,7 @@ class fixed_window_aggregation final : public windowed_aggregation {
             store_.put(key, state.encode());
             if (emit_updates) updates.push_back(result_of(w, group, state));
             added = true;
+            if (earliest_end_) earliest_end_ = std::min(*earliest_end_, w.end);
         }
         return added;
     }
@@ -64,6 +65,8 @@ class fixed_window_aggregation final : public windowed_aggregation {
         const int64_t grace = spec_.window->grace.count();
         if (watermark < std::numeric_limits<int64_t>::min() + grace + 1) return;  // none yet
         int64_t limit = watermark - grace;
+        // Nothing ends by the limit: no scan (one would run at every watermark marker).
+        if (earliest_end_ && *earliest_end_ > limit) return;
         std::string from = "w", to = "w";
         append_ordered_i64(from, std::numeric_limits<int64_t>::min());
         append_ordered_i64(to, limit + 1);
@@ -79,11 +82,22 @@ class fixed_window_aggregation final : public windowed_aggregation {
             return true;
         });
         for (const auto& key : closed) store_.erase(key);
+        // The earliest window left, for the next call to skip its scan until it can close.
+        std::string end = "w";
+        append_ordered_i64(end, std::numeric_limits<int64_t>::max());
+        earliest_end_ = std::numeric_limits<int64_t>::max();
+        store_.scan(to, end, [&](std::string_view key, std::string_view) {
+            earliest_end_ = read_ordered_i64(key.substr(1));
+            return false;
+        });
     }
 
   private:
     const aggregate_step& spec_;
     state_store& store_;
+    // The smallest end of a window in the store, once a scan has found it (not known after a
+    // restart until the first close_until).
+    std::optional<int64_t> earliest_end_;
 };
 
 class running_aggregation final : public windowed_aggregation {

@@ -2,6 +2,7 @@
 // text, so that a scan in key order walks windows in order of their end.
 #pragma once
 
+#include "streams/records/json_text.h"
 #include "streams/records/stream_record.h"
 #include "streams/state/state_store.h"
 #include "streams/windows/aggregate_state.h"
@@ -12,7 +13,7 @@
 
 namespace runnel::streams::window_keys {
 
-inline std::string group_text(const json& group) { return to_text(json::array({group})); }
+inline std::string group_text(const json& group) { return group_key_text(group); }
 inline json group_of(std::string_view text) { return json::parse(text)[0]; }
 
 // Length-prefixed group text, for keys where the group comes before a time.

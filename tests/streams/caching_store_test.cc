@@ -24,7 +24,7 @@ TEST(CachingStoreTest, WritesReachTheStoreOnlyWhenFlushed) {
     cache.put("a", "2");
     EXPECT_EQ(cache.get("a"), "2");
     EXPECT_EQ(under.get("a"), std::nullopt);
-    cache.flush();
+    EXPECT_EQ(cache.flush().size(), 1u);
     EXPECT_EQ(under.get("a"), "2");
     cache.erase("a");
     EXPECT_EQ(cache.get("a"), std::nullopt);
@@ -33,7 +33,7 @@ TEST(CachingStoreTest, WritesReachTheStoreOnlyWhenFlushed) {
     EXPECT_EQ(under.get("a"), std::nullopt);
 }
 
-TEST(CachingStoreTest, ScansMergeTheStoreWithTheCacheWhichWins) {
+TEST(CachingStoreTest, ScansSeeTheCachesChangesInOrder) {
     memory_store under;
     for (auto k : {"a", "b", "c", "d"}) under.put(k, "old");
     cache_budget budget(1 << 20);
