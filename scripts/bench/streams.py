@@ -12,8 +12,13 @@ committed offsets at the end of the source and of every internal topic):
   `java -cp <Maven classpath> TopHashtags.java` against a Runnel broker.
 Reported: records per second of wall time and per CPU-second (the broker's CPU for Runnel; the
 JVM's plus the broker's for Kafka Streams, JIT and start included), the CPU steal of each run,
-and whether both wrote the same top-30 lists for every window both closed. Medians of --runs.
-Prints a Markdown table. Standard library plus integration/kafka_wire.py.
+and how many windows each got exactly right (against the top 30 computed here from the input).
+
+Then end-to-end latency with emit: on_update: records sent at --latency-rate records/s for
+--latency-seconds by a producer process (confluent-kafka, linger.ms=0), each a hashtag carrying
+its send time, through a pipeline counting them per 1-minute window, read by a read_committed
+consumer: the time from send to the count's arrival, p50/p99/p99.9. Medians of --runs. Prints
+Markdown tables. Standard library, integration/kafka_wire.py and Debian's python3-confluent-kafka.
 """
 
 import argparse
@@ -203,6 +208,92 @@ def run_kafka_streams(args, workdir, classpath):
         broker.proc.kill()
 
 
+LATENCY_PIPELINE = """pipeline: latency
+source: {topic: lat-in, format: text}
+event_time: {max_out_of_order: 0s}
+steps:
+  - filter: {starts_with: "#"}
+  - window: {type: tumbling, size: 1m, grace: 0s}
+  - count: {by: value}
+emit: on_update
+sink: {topic: lat-out, format: json}
+"""
+
+LATENCY_PRODUCER = """
+import sys, time
+import confluent_kafka
+bootstrap, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+p = confluent_kafka.Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "acks": 1})
+for part in (0, 1):
+    p.produce("lat-in", b"warm-up", partition=part)  # metadata and connections first
+p.flush()
+start, i = time.monotonic(), 0
+while time.monotonic() - start < seconds:
+    due = int((time.monotonic() - start) * rate)
+    while i < due:
+        p.produce("lat-in", ("#m%d_%d" % (i, time.time_ns())).encode(), partition=i % 2)
+        i += 1
+    p.poll(0)
+    time.sleep(0.0005)
+p.flush()
+print(i)
+"""
+
+
+def run_latency(args, workdir):
+    """Send-to-result latencies (seconds, sorted) of one run."""
+    import confluent_kafka
+    import threading
+    pipelines = os.path.join(workdir, "pipelines")
+    os.makedirs(pipelines)
+    with open(os.path.join(pipelines, "latency.yaml"), "w") as f:
+        f.write(LATENCY_PIPELINE)
+    broker = Broker(workdir, args.shards, {"runnel.pipelines.dir": pipelines,
+                                           "runnel.pipelines.scan.interval.ms": 100,
+                                           "num.partitions": PARTITIONS})
+    broker.start()
+    latencies, stop = [], threading.Event()
+    try:
+        # The broker creates the pipeline's topics when it starts it.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with kw.Connection.to(broker.bootstrap, timeout=60) as c:
+                md = c.metadata(["lat-out"])
+            if md["topics"][0]["error_code"] == 0:
+                break
+            time.sleep(0.1)
+
+        def consume():
+            c = confluent_kafka.Consumer({"bootstrap.servers": broker.bootstrap,
+                                          "group.id": "latency", "fetch.wait.max.ms": 1,
+                                          "isolation.level": "read_committed"})
+            c.assign([confluent_kafka.TopicPartition("lat-out", p, 0)
+                      for p in range(PARTITIONS)])
+            while not stop.is_set():
+                m = c.poll(0.05)
+                if m is not None and not m.error():
+                    now = time.time_ns()
+                    latencies.append((now - int(m.key().split(b"_")[1])) / 1e9)
+            c.close()
+        reader = threading.Thread(target=consume)
+        reader.start()
+        time.sleep(1)
+        sent = subprocess.run([sys.executable, "-c", LATENCY_PRODUCER, broker.bootstrap,
+                               str(args.latency_rate), str(args.latency_seconds)],
+                              capture_output=True, text=True, check=True)
+        deadline = time.monotonic() + 30
+        while len(latencies) < int(sent.stdout) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        reader.join()
+        if len(latencies) < int(sent.stdout):
+            sys.exit("latency run: %d of %s results" % (len(latencies), sent.stdout.strip()))
+        return sorted(latencies)
+    finally:
+        stop.set()
+        broker.proc.kill()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -210,6 +301,8 @@ def main():
     ap.add_argument("--tweets", type=int, default=300_000)
     ap.add_argument("--keys", type=int, default=10_000, help="distinct hashtags")
     ap.add_argument("--heap", default="1g", help="the Kafka Streams JVM's -Xmx")
+    ap.add_argument("--latency-rate", type=int, default=10_000, help="records/s")
+    ap.add_argument("--latency-seconds", type=float, default=10.0)
     args = ap.parse_args()
     subprocess.run([os.path.join(ROOT, "scripts", "install-java-clients.sh")], check=True,
                    stdout=subprocess.DEVNULL)
@@ -254,6 +347,23 @@ def main():
           "shard(s); Kafka Streams with a %s heap, against a Runnel broker. "
           "`scripts/bench/streams.py %s`" % (
               args.runs, steal, args.shards, args.heap, " ".join(sys.argv[1:])))
+
+    lat = []
+    for i in range(args.runs):
+        print("latency run %d" % (i + 1), file=sys.stderr)
+        workdir = tempfile.mkdtemp(prefix="runnel-bench-streams-")
+        try:
+            lat.append(run_latency(args, workdir))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def pct(q):
+        return statistics.median(run[min(len(run) - 1, int(len(run) * q))] * 1e3 for run in lat)
+    print("\n| End to end, %d records/s for %g s, windowed count, emit on_update | p50 | p99 | "
+          "p99.9 |" % (args.latency_rate, args.latency_seconds))
+    print("|---|---|---|---|")
+    print("| send to read_committed result (ms) | %.1f | %.1f | %.1f |" % (
+        pct(0.5), pct(0.99), pct(0.999)))
 
 
 if __name__ == "__main__":
