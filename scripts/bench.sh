@@ -40,8 +40,8 @@ if ((smoke)); then
         --idle-partitions 10 --gb 0.02 >"$out/scaling.md"
     "$py" "$root/scripts/bench/versus_kafka.py" --runs 1 --scale 0.01 --latency-seconds 1 \
         --partitions 20 --rates 50 --scaling 1,20 --data-gb 0.02 >"$out/versus_kafka.md"
-    "$py" "$root/scripts/bench/streams.py" --runs 1 --tweets 5000 --latency-seconds 1 \
-        >"$out/streams.md"
+    "$py" "$root/scripts/bench/streams.py" --runs 1 --tweets 5000 --events 5000 \
+        --latency-seconds 1 >"$out/streams.md"
     cat "$out"/{throughput,recovery,startup,floor,latency,scaling,versus_kafka,streams}.md
     grep -q '^| produce 1024 B, acks=all, 16 partitions |' "$out/throughput.md"
     grep -q '^| worst | page cache |' "$out/recovery.md"
@@ -52,6 +52,7 @@ if ((smoke)); then
     grep -q '^| recovery with 20 partitions, SIGKILL before |' "$out/versus_kafka.md"
     grep -q '^| records per CPU-second |' "$out/streams.md"
     grep -q '^| send to read_committed result (ms) |' "$out/streams.md"
+    grep -q '^| records per output topic (last run) |.*| same |' "$out/streams.md"
     exit 0
 fi
 for name in "${names[@]}"; do

@@ -14,6 +14,10 @@ Reported: records per second of wall time and per CPU-second (the broker's CPU f
 JVM's plus the broker's for Kafka Streams, JIT and start included), the CPU steal of each run,
 and how many windows each got exactly right (against the top 30 computed here from the input).
 
+Then the seed's game-event routing (--events JSON events, one in a hundred not JSON) by
+etc/pipelines/game-events.yaml and by bench/kafka-streams/RouteEvents.java: records/s, records
+per CPU-second, and the records each wrote to each topic.
+
 Then end-to-end latency with emit: on_update: records sent at --latency-rate records/s for
 --latency-seconds by a producer process (confluent-kafka, linger.ms=0), each a hashtag carrying
 its send time, through a pipeline counting them per 1-minute window, read by a read_committed
@@ -41,6 +45,9 @@ import kafka_wire as kw  # noqa: E402
 
 APP = os.path.join(ROOT, "bench", "kafka-streams", "TopHashtags.java")
 PIPELINE = os.path.join(ROOT, "etc", "pipelines", "top-hashtags.yaml")
+ROUTE_APP = os.path.join(ROOT, "bench", "kafka-streams", "RouteEvents.java")
+ROUTE_PIPELINE = os.path.join(ROOT, "etc", "pipelines", "game-events.yaml")
+ROUTE_TOPICS = ("sword-purchases", "guild-joins", "other-events", "events.dead-letter")
 JAVA_CACHE = os.environ.get("RUNNEL_JAVA_CACHE", os.path.expanduser("~/.cache/runnel-java"))
 PARTITIONS = 2
 
@@ -94,6 +101,32 @@ def load(bootstrap, n, keys):
         for p in range(PARTITIONS):
             if pending[p]:
                 flush(p)
+
+
+def load_events(bootstrap, n):
+    """Writes n game events (JSON, one in a hundred not JSON) to `events`, and creates the
+    topics they are routed to (Kafka Streams does not create output topics)."""
+    rng = random.Random(3)
+    types = ["purchase_sword", "join_guild", "default"]
+    with kw.Connection.to(bootstrap, timeout=60) as c:
+        for t in ("events",) + ROUTE_TOPICS:
+            c.create_topic_or_fail(t, PARTITIONS)
+        pending = {p: [] for p in range(PARTITIONS)}
+        for i in range(n):
+            if i % 100 == 99:
+                value = b"not json %d" % i
+            else:
+                value = json.dumps({"event_type": rng.choice(types), "user": "u%d" % (i % 997),
+                                    "sword": {"kind": "rapier"}, "n": i}).encode()
+            p = i % PARTITIONS
+            pending[p].append(kw.Record(None, value))
+            if len(pending[p]) >= 500 or i == n - 1:
+                for q in range(PARTITIONS):
+                    if pending[q]:
+                        r = c.produce({"events": {q: kw.build_record_batch(pending[q])}}, acks=1)
+                        if r[("events", q)]["error_code"]:
+                            sys.exit("produce failed: %r" % r)
+                        pending[q] = []
 
 
 def caught_up(bootstrap, group, topic_filter):
@@ -294,6 +327,43 @@ def run_latency(args, workdir):
         broker.proc.kill()
 
 
+def run_routing(args, workdir, kind, classpath):
+    """Records/s and CPU of the game-event routing, by Runnel's pipeline or Kafka Streams."""
+    pipelines = os.path.join(workdir, "pipelines")
+    os.makedirs(pipelines)
+    extra = {"num.partitions": PARTITIONS}
+    if kind.startswith("Runnel"):
+        extra.update({"runnel.pipelines.dir": pipelines,
+                      "runnel.pipelines.scan.interval.ms": 100})
+    broker = Broker(workdir, args.shards, extra)
+    broker.start()
+    app = None
+    try:
+        load_events(broker.bootstrap, args.events)
+        before, cpu0 = cpu_times(), broker.cpu_seconds()
+        t0 = time.monotonic()
+        if kind.startswith("Runnel"):
+            shutil.copy(ROUTE_PIPELINE, pipelines)
+            group = "runnel-pipeline-game-events"
+        else:
+            log = open(os.path.join(workdir, "streams.log"), "w")
+            app = subprocess.Popen(["java", "-Xmx%s" % args.heap, "-cp", classpath, ROUTE_APP,
+                                    broker.bootstrap, "kstreams-route", "events",
+                                    os.path.join(workdir, "streams-state"), "100"],
+                                   stdout=log, stderr=subprocess.STDOUT)
+            group = "kstreams-route"
+        done = wait_caught_up(broker.bootstrap, group, lambda t: t == "events")
+        cpu = broker.cpu_seconds() - cpu0 + (process_cpu_seconds(app.pid) if app else 0)
+        counts = {t: len(read_all(broker.bootstrap, t)) for t in ROUTE_TOPICS}
+        return {"seconds": done - t0, "cpu": cpu, "steal": steal_since(before),
+                "counts": counts}
+    finally:
+        if app and app.poll() is None:
+            app.kill()
+            app.wait()
+        broker.proc.kill()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -301,6 +371,7 @@ def main():
     ap.add_argument("--tweets", type=int, default=300_000)
     ap.add_argument("--keys", type=int, default=10_000, help="distinct hashtags")
     ap.add_argument("--heap", default="1g", help="the Kafka Streams JVM's -Xmx")
+    ap.add_argument("--events", type=int, default=300_000, help="game events routed")
     ap.add_argument("--latency-rate", type=int, default=10_000, help="records/s")
     ap.add_argument("--latency-seconds", type=float, default=10.0)
     args = ap.parse_args()
@@ -347,6 +418,32 @@ def main():
           "shard(s); Kafka Streams with a %s heap, against a Runnel broker. "
           "`scripts/bench/streams.py %s`" % (
               args.runs, steal, args.shards, args.heap, " ".join(sys.argv[1:])))
+
+    routes = {"Runnel pipeline": [], "Kafka Streams 4.4": []}
+    for i in range(args.runs):
+        for kind in routes:
+            print("routing run %d: %s" % (i + 1, kind), file=sys.stderr)
+            workdir = tempfile.mkdtemp(prefix="runnel-bench-streams-")
+            try:
+                routes[kind].append(run_routing(args, workdir, kind, classpath))
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+    rm = {k: {f: statistics.median(r[f] for r in v) for f in ("seconds", "cpu")}
+          for k, v in routes.items()}
+    r, k = rm["Runnel pipeline"], rm["Kafka Streams 4.4"]
+    print("\n| Game-event routing, %d events | Runnel pipeline | Kafka Streams 4.4 | "
+          "Runnel ahead by |" % args.events)
+    print("|---|---|---|---|")
+    print("| records/s (wall) | %.0f | %.0f | %.1f× |" % (
+        args.events / r["seconds"], args.events / k["seconds"], k["seconds"] / r["seconds"]))
+    print("| records per CPU-second | %.0f | %.0f | %.1f× |" % (
+        args.events / r["cpu"], args.events / k["cpu"], k["cpu"] / r["cpu"]))
+    same = all(a["counts"] == b["counts"]
+               for a, b in zip(routes["Runnel pipeline"], routes["Kafka Streams 4.4"]))
+    print("| records per output topic (last run) | %s | %s | %s |" % (
+        ", ".join("%d" % routes["Runnel pipeline"][-1]["counts"][t] for t in ROUTE_TOPICS),
+        ", ".join("%d" % routes["Kafka Streams 4.4"][-1]["counts"][t] for t in ROUTE_TOPICS),
+        "same" if same else "DIFFERENT"))
 
     lat = []
     for i in range(args.runs):
