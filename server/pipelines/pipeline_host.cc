@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -75,11 +76,21 @@ void pipeline_host::start() {
 
 void pipeline_host::stop() {
     if (stopping_.exchange(true)) return;
-    // First the directory watch, so that no pipeline starts after this.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (watching_ && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    // First the directory watch, so that no pipeline starts after this; then every task, each
+    // of which ends within a commit (its coordinator calls give up within 30 s). Nothing here
+    // may return while one still runs: they use this host and its memory budget.
+    auto wait = [](const char* what, const std::function<bool()>& busy) {
+        const auto started = std::chrono::steady_clock::now();
+        auto next_report = started + std::chrono::seconds(10);
+        while (busy()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (std::chrono::steady_clock::now() > next_report) {
+                streams::streams_log().warn("still waiting for {} to stop", what);
+                next_report += std::chrono::seconds(10);
+            }
+        }
+    };
+    wait("the pipeline directory watch", [this] { return watching_.load(); });
     std::vector<std::shared_ptr<pipeline_task>> tasks;
     {
         std::lock_guard lock(mutex_);
@@ -90,13 +101,15 @@ void pipeline_host::stop() {
             }
         }
         running_.clear();
+        for (auto& [name, old] : retiring_) tasks.insert(tasks.end(), old.begin(), old.end());
+        retiring_.clear();
     }
-    // Each task notices within a commit interval (or once the commit under way ends).
-    for (auto& t : tasks) {
-        while (t->status().running && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    wait("the pipeline tasks", [&tasks] {
+        for (const auto& t : tasks) {
+            if (t->status().running) return true;
         }
-    }
+        return false;
+    });
 }
 
 asio::awaitable<void> pipeline_host::watch_loop() {
@@ -166,17 +179,9 @@ asio::awaitable<void> pipeline_host::scan() {
         }
         if (changed) {
             streams::streams_log().info("pipeline {}: {} changed, restarting it", name, file);
-            // The new tasks open the same state stores: the old ones finish first.
-            auto old = stop_pipeline(name);
-            for (int waited = 0; waited < 300; ++waited) {
-                bool any = false;
-                for (const auto& t : old) any = any || t->status().running;
-                if (!any) break;
-                asio::steady_timer t(co_await asio::this_coro::executor,
-                                     std::chrono::milliseconds(100));
-                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-            }
+            stop_pipeline(name);
         }
+        if (still_retiring(name)) continue;  // tried again at the next scan
         auto p = std::make_shared<loaded_pipeline>();
         p->spec = std::move(*load.spec);
         p->plan = streams::plan_pipeline(p->spec);
@@ -214,6 +219,16 @@ asio::awaitable<void> pipeline_host::scan() {
     }
 }
 
+bool pipeline_host::still_retiring(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto it = retiring_.find(name);
+    if (it == retiring_.end()) return false;
+    std::erase_if(it->second, [](const auto& t) { return !t->status().running; });
+    if (!it->second.empty()) return true;
+    retiring_.erase(it);
+    return false;
+}
+
 std::vector<std::shared_ptr<pipeline_task>> pipeline_host::stop_pipeline(const std::string& name) {
     std::lock_guard lock(mutex_);
     auto it = running_.find(name);
@@ -221,6 +236,10 @@ std::vector<std::shared_ptr<pipeline_task>> pipeline_host::stop_pipeline(const s
     auto tasks = std::move(it->second.tasks);
     for (auto& t : tasks) t->stop();
     running_.erase(it);
+    // Kept until they have finished: a new version of the pipeline must not open the same
+    // state stores, transactional ids and groups meanwhile.
+    auto& old = retiring_[name];
+    old.insert(old.end(), tasks.begin(), tasks.end());
     return tasks;
 }
 
@@ -306,19 +325,27 @@ asio::awaitable<std::string> pipeline_host::start_pipeline(std::shared_ptr<const
                 services_, p, std::move(place), state_settings{state_dir_, state_memory_.get()}));
         }
     }
-    if (stopping_) co_return std::string("the broker is stopping");
+    // Every task's shard first, so that a failed lookup leaves nothing running.
     auto snapshot = cluster.topics().snapshot();
+    std::vector<shard_id> owners;
     for (auto& task : r.tasks) {
         auto t = snapshot->find(task->place().input_topic);
-        if (!t) co_return "topic " + task->place().input_topic + " vanished";
-        const shard_id owner = t->partitions[task->place().input_partition].owner;
-        asio::co_spawn(cluster.shards().at(owner).executor(), run_task(task),
-                       log_failure("pipeline task " + task->name()));
+        if (!t || task->place().input_partition >= t->partition_count()) {
+            co_return "topic " + task->place().input_topic + " vanished";
+        }
+        owners.push_back(t->partitions[task->place().input_partition].owner);
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) co_return std::string("the broker is stopping");
+        running_[spec.name] = r;
+    }
+    for (size_t i = 0; i < r.tasks.size(); ++i) {
+        asio::co_spawn(cluster.shards().at(owners[i]).executor(), run_task(r.tasks[i]),
+                       log_failure("pipeline task " + r.tasks[i]->name()));
     }
     streams::streams_log().info("pipeline {} started from {}: {} stage(s), {} task(s)", spec.name,
                                 file, plan.stages.size(), r.tasks.size());
-    std::lock_guard lock(mutex_);
-    running_[spec.name] = std::move(r);
     co_return std::string();
 }
 

@@ -64,6 +64,8 @@ class pipeline_host {
     // Creates what `p` needs and starts its tasks; returns the error, or "".
     asio::awaitable<std::string> start_pipeline(std::shared_ptr<const loaded_pipeline> p,
                                                 const std::string& file);
+    // Whether tasks of an earlier version of `name` are still finishing (then it waits).
+    bool still_retiring(const std::string& name);
     // Asks its tasks to stop; returns them (they finish on their own shards).
     std::vector<std::shared_ptr<pipeline_task>> stop_pipeline(const std::string& name);
 
@@ -76,7 +78,9 @@ class pipeline_host {
     std::atomic<bool> watching_{false};
 
     mutable std::mutex mutex_;  // guards running_, failed_ (the scan, stop and status)
-    std::map<std::string, running> running_;     // by pipeline name
+    std::map<std::string, running> running_;  // by pipeline name
+    // Stopped tasks still finishing, by pipeline name.
+    std::map<std::string, std::vector<std::shared_ptr<pipeline_task>>> retiring_;
     std::map<std::string, std::string> failed_;  // file -> why, for status
     std::map<std::string, std::string> seen_;    // file -> content last acted on
 };

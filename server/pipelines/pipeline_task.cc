@@ -144,7 +144,9 @@ asio::awaitable<std::string> pipeline_task::run_once() {
         while (!stopping_) {
             auto chunk = co_await read_on_owner(cluster, changelog, place_.index, offset);
             if (chunk.error) co_return "restoring from " + changelog + ": " + chunk.error.message();
-            if (chunk.records.empty()) break;
+            // Done when a read moves no further (a chunk of only markers or aborted batches
+            // still moves on).
+            if (chunk.records.empty() && chunk.next_offset <= offset) break;
             for (const auto& r : chunk.records) {
                 if (!r.key) continue;
                 if (r.value) {
@@ -181,6 +183,18 @@ asio::awaitable<std::string> pipeline_task::run_once() {
 
     streams::stage_task task(spec, stage, place_.index, place_.upstream_tasks,
                              place_.downstream_partitions, store);
+    // Event-time progress as of the last commit: in the store (its changelog) for stateful
+    // stages, with the committed offset for source stages.
+    constexpr std::string_view progress_key = "!progress";  // sorts before every state key
+    std::string saved_progress;
+    if (cache) {
+        if (auto saved = store.get(progress_key)) {
+            task.restore_progress(*saved);
+            saved_progress = *saved;
+        }
+    } else {
+        task.restore_progress(session.metadata_of(input));
+    }
     std::vector<streams::produced_record> pending;
     auto last_commit = std::chrono::steady_clock::now();
     shard& home = *shard_set::current();
@@ -200,6 +214,11 @@ asio::awaitable<std::string> pipeline_task::run_once() {
     // Writes what the task has as one transaction: its output, state changes and input offset.
     auto commit = [&]() -> asio::awaitable<std::string> {
         task.punctuate(wall_ms(), pending);
+        const std::string progress = task.progress();
+        if (cache && progress != saved_progress) {
+            store.put(progress_key, progress);
+            saved_progress = progress;
+        }
         // The state's changes go down to the store and out to the changelog.
         auto changes = cache ? cache->flush()
                              : std::vector<std::pair<std::string, std::optional<std::string>>>();
@@ -214,7 +233,9 @@ asio::awaitable<std::string> pipeline_task::run_once() {
         }
         if (!pending.empty() || position != committed_position) {
             topic_partition_offsets offsets{{input, position}};
-            txn_outcome o = co_await session.commit(std::move(pending), offsets);
+            // (Named: g++ 12 destroys a temporary made inside a co_await's arguments twice.)
+            const std::string metadata = cache ? std::string() : progress;
+            txn_outcome o = co_await session.commit(std::move(pending), offsets, metadata);
             pending.clear();
             if (!o.ok()) co_return o.what + ": " + std::string(protocol::error_name(o.error));
             committed_position = position;

@@ -148,7 +148,8 @@ asio::awaitable<txn_outcome> txn_session::append(
     co_return outcome;
 }
 
-asio::awaitable<txn_outcome> txn_session::commit_offsets(const topic_partition_offsets& offsets) {
+asio::awaitable<txn_outcome> txn_session::commit_offsets(const topic_partition_offsets& offsets,
+                                                         const std::string& metadata) {
     protocol::msg::txn_offset_commit_request req;
     req.transactional_id = transactional_id_;
     req.group_id = group_id_;
@@ -161,7 +162,7 @@ asio::awaitable<txn_outcome> txn_session::commit_offsets(const topic_partition_o
         auto& p = req.topics.back().partitions.emplace_back();
         p.partition_index = tp.second;
         p.committed_offset = offset;
-        p.committed_metadata = "";
+        p.committed_metadata = metadata;
     }
     txn_outcome outcome;
     auto attempt = [this, &req, &outcome]() -> asio::awaitable<error_code> {
@@ -203,7 +204,8 @@ asio::awaitable<txn_outcome> txn_session::end(bool commit) {
 }
 
 asio::awaitable<txn_outcome> txn_session::commit(std::vector<streams::produced_record> records,
-                                                 const topic_partition_offsets& offsets) {
+                                                 const topic_partition_offsets& offsets,
+                                                 const std::string& metadata) {
     auto snapshot = services_.cluster.topics().snapshot();
     std::map<std::pair<std::string, int32_t>, std::vector<streams::produced_record*>> by_partition;
     for (auto& r : records) {
@@ -238,7 +240,7 @@ asio::awaitable<txn_outcome> txn_session::commit(std::vector<streams::produced_r
         if (!appended.ok()) co_return appended;
     }
     if (!offsets.empty()) {
-        txn_outcome committed = co_await commit_offsets(offsets);
+        txn_outcome committed = co_await commit_offsets(offsets, metadata);
         if (!committed.ok()) co_return committed;
     }
     txn_outcome ended = co_await end(true);
@@ -263,7 +265,10 @@ asio::awaitable<std::pair<txn_outcome, topic_partition_offsets>> txn_session::co
         for (const auto& t : r.value.topics) {
             for (const auto& p : t.partitions) {
                 if (p.error_code != 0) co_return static_cast<error_code>(p.error_code);
-                if (p.committed_offset >= 0) out[{t.name, p.partition_index}] = p.committed_offset;
+                if (p.committed_offset >= 0) {
+                    out[{t.name, p.partition_index}] = p.committed_offset;
+                    committed_metadata_[{t.name, p.partition_index}] = p.metadata.value_or("");
+                }
             }
         }
         co_return error_code::none;

@@ -42,17 +42,25 @@ class txn_session {
     // One transaction: `records` (partition -1: by key, Kafka's default partitioner), then
     // `offsets` committed for the group, then the commit. On failure the transaction is left
     // for the next init() to abort.
+    // `metadata` goes with every offset (the task's progress, see stage_task::progress()).
     asio::awaitable<txn_outcome> commit(std::vector<streams::produced_record> records,
-                                        const topic_partition_offsets& offsets);
+                                        const topic_partition_offsets& offsets,
+                                        const std::string& metadata = "");
     // The group's committed offsets (stable: no transaction of ours is open after init()).
     asio::awaitable<std::pair<txn_outcome, topic_partition_offsets>> committed_offsets();
+    // The metadata committed with a partition's offset, as committed_offsets() found it.
+    std::string metadata_of(const std::pair<std::string, int32_t>& tp) const {
+        auto it = committed_metadata_.find(tp);
+        return it == committed_metadata_.end() ? std::string() : it->second;
+    }
 
   private:
     asio::awaitable<txn_outcome> add_partitions(
         const std::vector<std::pair<std::string, int32_t>>& partitions);
     asio::awaitable<txn_outcome> append(const std::string& topic, int32_t partition,
                                         const std::vector<streams::produced_record*>& records);
-    asio::awaitable<txn_outcome> commit_offsets(const topic_partition_offsets& offsets);
+    asio::awaitable<txn_outcome> commit_offsets(const topic_partition_offsets& offsets,
+                                                const std::string& metadata);
     asio::awaitable<txn_outcome> end(bool commit);
 
     pipeline_services& services_;
@@ -62,6 +70,7 @@ class txn_session {
     int64_t producer_id_ = -1;
     int16_t epoch_ = -1;
     std::map<std::pair<std::string, int32_t>, int32_t> next_sequence_;
+    std::map<std::pair<std::string, int32_t>, std::string> committed_metadata_;
 };
 
 }  // namespace runnel::server::pipelines

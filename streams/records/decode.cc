@@ -187,7 +187,11 @@ std::string encode_value(data_format format, const json& value) {
 
 std::optional<int64_t> event_time_of(const json& field) {
     if (field.is_number_integer()) return field.get<int64_t>();
-    if (field.is_number_float()) return static_cast<int64_t>(field.get<double>());
+    if (field.is_number_float()) {
+        const double v = field.get<double>();
+        if (!(v > -9.0e18 && v < 9.0e18)) return std::nullopt;  // (NaN too)
+        return static_cast<int64_t>(v);
+    }
     if (!field.is_string()) return std::nullopt;
     std::string_view s = field.get_ref<const std::string&>();
     // YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z | +HH:MM | -HH:MM]

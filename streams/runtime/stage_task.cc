@@ -54,6 +54,24 @@ stage_task::stage_task(const pipeline_spec& spec, const stage_plan& stage, int32
     }
 }
 
+std::string stage_task::progress() const {
+    if (stage_.reads_sources) return "s" + std::to_string(source_watermark_.max_seen());
+    return "u" + upstream_.encode();
+}
+
+void stage_task::restore_progress(std::string_view saved) {
+    if (saved.empty()) return;
+    if (saved[0] == 's' && stage_.reads_sources) {
+        int64_t max_seen = no_watermark;
+        auto [end, ec] = std::from_chars(saved.data() + 1, saved.data() + saved.size(), max_seen);
+        if (ec == std::errc{} && end == saved.data() + saved.size()) {
+            source_watermark_.observe(max_seen);
+        }
+    } else if (saved[0] == 'u' && !stage_.reads_sources) {
+        upstream_.decode(saved.substr(1));
+    }
+}
+
 int64_t stage_task::watermark() const {
     return stage_.reads_sources ? source_watermark_.current() : upstream_.current();
 }
@@ -114,6 +132,13 @@ void stage_task::process(const input_record& in, int64_t wall_ms,
             return;
         }
         r.timestamp = *t;
+    }
+    // Far outside any calendar: window and watermark arithmetic would overflow on them.
+    constexpr int64_t time_bound = int64_t{1} << 52;
+    if (r.timestamp < -time_bound || r.timestamp > time_bound) {
+        dead_letter_bytes(in, "event time " + std::to_string(r.timestamp) + " is out of range",
+                          out);
+        return;
     }
     source_watermark_.observe(r.timestamp);
     std::vector<stream_record> records;

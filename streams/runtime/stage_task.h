@@ -61,6 +61,12 @@ class stage_task {
     int64_t watermark() const;
     const task_counters& counters() const { return counters_; }
 
+    // The task's event-time progress (the largest event time of its partition, or its upstream
+    // tasks' watermarks), saved with every commit and given back at start, so that a task
+    // repeating what a lost transaction did judges lateness and closes windows as it did.
+    std::string progress() const;
+    void restore_progress(std::string_view saved);
+
   private:
     void run_steps(std::vector<stream_record> records, size_t from_step,
                    std::vector<produced_record>& out);

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace runnel::streams {
@@ -22,6 +24,7 @@ class partition_watermark {
         if (event_time > max_seen_) max_seen_ = event_time;
     }
     int64_t current() const { return max_seen_ == no_watermark ? no_watermark : max_seen_ - lag_; }
+    int64_t max_seen() const { return max_seen_; }
 
   private:
     int64_t lag_;
@@ -35,6 +38,9 @@ class upstream_watermarks {
     // A marker from upstream task `task`. Returns true when the stage's watermark moved.
     bool update(int32_t task, int64_t watermark, bool idle);
     int64_t current() const { return current_; }
+    // "current;task:watermark:heard:idle,..." and back (a task's saved progress).
+    std::string encode() const;
+    bool decode(std::string_view text);
 
   private:
     struct task_state {

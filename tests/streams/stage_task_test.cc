@@ -173,5 +173,33 @@ sink: {topic: plays-per-minute}
     EXPECT_EQ(h.counters().dead_lettered, 1u);  // no event time
 }
 
+TEST(StageTaskTest, ProgressSavedWithACommitGivesARestartedTaskTheSameWatermark) {
+    auto r = load_pipeline(hashtags, "test.yaml");
+    ASSERT_TRUE(r.spec) << r.error;
+    const auto plan = plan_pipeline(*r.spec);
+    memory_store store;
+    std::vector<produced_record> out;
+    // A source task: its watermark comes from the largest event time it has read.
+    stage_task source(*r.spec, plan.stages[0], 0, 0, 2, store);
+    source.process({std::nullopt, std::string("#a,2021"), 100, {}}, 0, out);
+    source.process({std::nullopt, std::string("#b,2021"), 40, {}}, 0, out);
+    stage_task source_again(*r.spec, plan.stages[0], 0, 0, 2, store);
+    EXPECT_EQ(source_again.watermark(), no_watermark);
+    source_again.restore_progress(source.progress());
+    EXPECT_EQ(source_again.watermark(), source.watermark());
+    EXPECT_EQ(source.watermark(), 97);  // 100 - 3 ms out of order
+    // A later stage: its watermark comes from its upstream tasks' markers.
+    stage_task counts(*r.spec, plan.stages[1], 0, 2, 1, store);
+    counts.process({std::nullopt, std::nullopt, 0, {{watermark_header, "0:70:0"}}}, 0, out);
+    counts.process({std::nullopt, std::nullopt, 0, {{watermark_header, "1:50:0"}}}, 0, out);
+    EXPECT_EQ(counts.watermark(), 50);
+    stage_task counts_again(*r.spec, plan.stages[1], 0, 2, 1, store);
+    counts_again.restore_progress(counts.progress());
+    EXPECT_EQ(counts_again.watermark(), 50);
+    // ...and goes on from there: task 1 catching up moves it to task 0's.
+    counts_again.process({std::nullopt, std::nullopt, 0, {{watermark_header, "1:90:0"}}}, 0, out);
+    EXPECT_EQ(counts_again.watermark(), 70);
+}
+
 }  // namespace
 }  // namespace runnel::streams
