@@ -7,6 +7,7 @@
 
 #include "server/cluster/cluster_context.h"
 #include "server/core/cross_shard.h"
+#include "server/core/pause.h"
 #include "server/pipelines/committed_reader.h"
 #include "server/pipelines/txn_session.h"
 #include "streams/log.h"
@@ -21,11 +22,6 @@ int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-asio::awaitable<void> pause(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 constexpr size_t read_bytes = 1 << 20;

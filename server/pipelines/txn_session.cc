@@ -12,6 +12,7 @@
 #include "server/coordinators/groups/offsets_topic.h"
 #include "server/coordinators/transactions/transaction_call.h"
 #include "server/core/cross_shard.h"
+#include "server/core/pause.h"
 #include "server/pipelines/sink_partitioner.h"
 
 namespace runnel::server::pipelines {
@@ -27,11 +28,6 @@ bool retriable(error_code e) {
            e == error_code::coordinator_load_in_progress ||
            e == error_code::coordinator_not_available || e == error_code::not_coordinator ||
            e == error_code::unstable_offset_commit;
-}
-
-asio::awaitable<void> pause(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 // Runs `attempt` (returning error_code) until it answers something that is not worth retrying,
