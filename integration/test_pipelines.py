@@ -10,6 +10,9 @@ produces, and reads the results as a read_committed consumer would.
   every word's updates must read 1, 2, ..., n, with none lost, none repeated.
 - A bad file (the broker reports file:line:column and keeps the others running), fixed (it
   starts), removed (its pipeline stops).
+- A pipeline that keeps failing (its state store cannot be made) gives up after
+  runnel.pipelines.task.timeout.ms, is stopped alone and reported, and starts again once its
+  file changes.
 
 Run: /usr/bin/python3 integration/test_pipelines.py [-v]
 """
@@ -90,6 +93,7 @@ def top_hashtags_reference(tweets, size=5 * MINUTE, advance=2 * MINUTE, grace=30
 
 class PipelineTestCase(BrokerTestCase):
     per_test_broker = True
+    extra_properties = {}
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="runnel-pipelines-")
@@ -97,6 +101,7 @@ class PipelineTestCase(BrokerTestCase):
         self.broker_properties = {"runnel.pipelines.dir": self.dir,
                                   "runnel.pipelines.scan.interval.ms": 200,
                                   "num.partitions": 2}
+        self.broker_properties.update(self.extra_properties)
         super().setUp()
 
     def add_file(self, name, text=None):
@@ -288,6 +293,48 @@ class PipelineFilesTest(PipelineTestCase):
         os.remove(bad)
         wait_until(lambda: "pipeline broken: its file was removed" in self.broker.log_text(),
                    timeout=30, message="the pipeline stopped")
+        self.broker.assert_running()
+
+
+class FailingPipelineTest(PipelineTestCase):
+    extra_properties = {"runnel.pipelines.task.timeout.ms": 2000}
+
+    def test_a_pipeline_that_keeps_failing_is_stopped_alone_and_reported(self):
+        # The word count's state store cannot be made: a file stands where its directory goes.
+        state_dir = os.path.join(self.broker.tmpdir, "data", "pipeline-state")
+        os.makedirs(state_dir, exist_ok=True)
+        blocker = os.path.join(state_dir, "word-count")
+        open(blocker, "w").close()
+        counts = self.add_file("word-count.yaml")
+        self.add_file("game-events.yaml")
+        self.wait_started("word-count")
+        self.wait_started("game-events")
+        stopped = "pipeline word-count stopped: its task word-count/stage1/"
+        wait_until(lambda: stopped in self.broker.log_text(), timeout=30,
+                   message="the failing pipeline stopped")
+        self.assertIn("gives up, failing for", self.broker.log_text())
+        self.assertIn("cannot create " + blocker, self.broker.log_text())
+        # Stopped: no more attempts.
+        restarts = self.broker.log_text().count("restarting from its last commit")
+        time.sleep(2.5)
+        self.assertEqual(self.broker.log_text().count("restarting from its last commit"), restarts)
+
+        # The other pipeline serves on.
+        p = producer(self.broker)
+        p.produce("events", b'{"event_type": "join_guild"}')
+        p.produce("lines", b"once stopped")
+        p.flush(10)
+        self.assertEqual(len(read_committed(self.broker, "guild-joins", lambda g: len(g) >= 1)), 1)
+
+        # The cause removed and the file touched: it starts again and counts what waited.
+        os.remove(blocker)
+        with open(counts, "a") as f:
+            f.write("# the state directory is free again\n")
+        wait_until(lambda: self.broker.log_text().count("pipeline word-count started") == 2,
+                   timeout=30, message="the pipeline started again")
+        got = read_committed(self.broker, "word-counts", lambda g: len(g) >= 2)
+        self.assertEqual(sorted((k, json.loads(v)["count"]) for k, v, _, _ in got),
+                         [(b"once", 1), (b"stopped", 1)])
         self.broker.assert_running()
 
 

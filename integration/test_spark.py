@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from broker_process import REPO_ROOT, BrokerTestCase, unique_name  # noqa: E402
 from ck_helpers import TIMEOUT, admin_client, make_consumer, make_producer, result  # noqa: E402
 
-from confluent_kafka import TopicPartition  # noqa: E402
+from confluent_kafka import KafkaError, TopicPartition  # noqa: E402
 from confluent_kafka.admin import NewTopic  # noqa: E402
 
 import pyspark  # noqa: E402
@@ -105,16 +105,20 @@ class SparkTest(BrokerTestCase):
         """{(start, word): count}: the last value written for each key."""
         c = make_consumer(self.broker.bootstrap)
         c.assign([TopicPartition(topic, 0, 0)])
-        latest = {}
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            msgs = c.consume(500, 0.5)
-            if any(m.error() for m in msgs):
-                break  # partition EOF
-            for m in msgs:
-                key = json.loads(m.key())
-                latest[(key["start"], key["word"])] = int(m.value())
+        latest, errors = {}, []
+        deadline = time.monotonic() + 60
+        at_end = False
+        while time.monotonic() < deadline and not at_end:
+            for m in c.consume(500, 0.5):
+                if m.error() and m.error().code() == KafkaError._PARTITION_EOF:
+                    at_end = True
+                elif m.error():
+                    errors.append(str(m.error()))  # transient (a reconnect): read on
+                else:
+                    key = json.loads(m.key())
+                    latest[(key["start"], key["word"])] = int(m.value())
         c.close()
+        self.assertTrue(at_end, "the end of %s not reached; errors: %s" % (topic, errors))
         return latest
 
     def test_sliding_window_counts_and_a_restart_from_the_checkpoint(self):

@@ -45,13 +45,17 @@ broker::broker(broker_config config)
     kafka_ = std::make_unique<kafka_services>(cluster_, *groups_, *transactions_);
     // Pipeline state stores: runnel.pipelines.state.dir, or pipeline-state/ in the first log dir
     // (not a partition directory's name, so the log loader passes it by).
-    std::filesystem::path state_dir = config_.pipelines_state_dir;
-    if (state_dir.empty() && !config_.log_dirs.empty()) {
-        state_dir = std::filesystem::path(config_.log_dirs.front()) / "pipeline-state";
+    pipelines::host_settings pipelines;
+    pipelines.dir = config_.pipelines_dir;
+    pipelines.scan_interval_ms = config_.pipelines_scan_interval_ms;
+    pipelines.state_dir = config_.pipelines_state_dir;
+    if (pipelines.state_dir.empty() && !config_.log_dirs.empty()) {
+        pipelines.state_dir = std::filesystem::path(config_.log_dirs.front()) / "pipeline-state";
     }
+    pipelines.state_memory_bytes = config_.pipelines_state_memory_bytes;
+    pipelines.task_timeout_ms = config_.pipelines_task_timeout_ms;
     pipelines_ = std::make_unique<pipelines::pipeline_host>(
-        pipelines::pipeline_services{cluster_, *groups_, *transactions_}, config_.pipelines_dir,
-        config_.pipelines_scan_interval_ms, state_dir, config_.pipelines_state_memory_bytes);
+        pipelines::pipeline_services{cluster_, *groups_, *transactions_}, std::move(pipelines));
     listeners_ = std::make_unique<listeners>(config_, shards_, *kafka_, idle_);
 }
 

@@ -54,14 +54,19 @@ asio::awaitable<void> run_task(std::shared_ptr<pipeline_task> task) { co_await t
 
 }  // namespace
 
-pipeline_host::pipeline_host(pipeline_services services, std::string dir, int32_t scan_interval_ms,
-                             std::filesystem::path state_dir, int64_t state_memory_bytes)
+pipeline_host::pipeline_host(pipeline_services services, host_settings settings)
     : services_(services),
-      dir_(std::move(dir)),
-      scan_interval_ms_(scan_interval_ms),
-      state_dir_(std::move(state_dir)),
-      state_memory_(
-          std::make_unique<streams::state_memory>(static_cast<size_t>(state_memory_bytes))) {}
+      dir_(std::move(settings.dir)),
+      scan_interval_ms_(settings.scan_interval_ms),
+      state_memory_(std::make_unique<streams::state_memory>(
+          static_cast<size_t>(settings.state_memory_bytes))) {
+    task_settings_.state_dir = std::move(settings.state_dir);
+    task_settings_.memory = state_memory_.get();
+    task_settings_.timeout = std::chrono::milliseconds(settings.task_timeout_ms);
+    task_settings_.gave_up = [this](const pipeline_task& task, const std::string& failure) {
+        task_gave_up(task, failure);
+    };
+}
 
 pipeline_host::~pipeline_host() { stop(); }
 
@@ -231,6 +236,10 @@ bool pipeline_host::still_retiring(const std::string& name) {
 
 std::vector<std::shared_ptr<pipeline_task>> pipeline_host::stop_pipeline(const std::string& name) {
     std::lock_guard lock(mutex_);
+    return stop_locked(name);
+}
+
+std::vector<std::shared_ptr<pipeline_task>> pipeline_host::stop_locked(const std::string& name) {
     auto it = running_.find(name);
     if (it == running_.end()) return {};
     auto tasks = std::move(it->second.tasks);
@@ -241,6 +250,25 @@ std::vector<std::shared_ptr<pipeline_task>> pipeline_host::stop_pipeline(const s
     auto& old = retiring_[name];
     old.insert(old.end(), tasks.begin(), tasks.end());
     return tasks;
+}
+
+void pipeline_host::task_gave_up(const pipeline_task& task, const std::string& failure) {
+    const std::string& name = task.pipeline()->spec.name;
+    std::string file;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = running_.find(name);
+        // An earlier version's task, already stopped: nothing to do.
+        if (it == running_.end() || it->second.pipeline != task.pipeline()) return;
+        file = it->second.file;
+        // Its file's content stays in seen_: the pipeline starts again when the file changes.
+        failed_[file] = "task " + task.name() + " gave up: " + failure;
+        stop_locked(name);
+    }
+    streams::streams_log().error(
+        "pipeline {} stopped: its task {} kept failing ({}); the other pipelines run on, and "
+        "this one starts again when {} changes",
+        name, task.name(), failure, file);
 }
 
 asio::awaitable<std::string> pipeline_host::start_pipeline(std::shared_ptr<const loaded_pipeline> p,
@@ -321,8 +349,8 @@ asio::awaitable<std::string> pipeline_host::start_pipeline(std::shared_ptr<const
             place.input_partition = inputs[i].second;
             place.upstream_tasks = stage.index ? tasks_per_stage[stage.index - 1] : 0;
             place.downstream_partitions = downstream;
-            r.tasks.push_back(std::make_shared<pipeline_task>(
-                services_, p, std::move(place), state_settings{state_dir_, state_memory_.get()}));
+            r.tasks.push_back(
+                std::make_shared<pipeline_task>(services_, p, std::move(place), task_settings_));
         }
     }
     // Every task's shard first, so that a failed lookup leaves nothing running.

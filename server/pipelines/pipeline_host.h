@@ -31,12 +31,18 @@ struct pipeline_status {
              restarts = 0;
 };
 
+// The runnel.pipelines.* broker keys.
+struct host_settings {
+    std::string dir;  // the pipeline files; empty: none
+    int32_t scan_interval_ms = 2000;
+    std::filesystem::path state_dir;        // where stateful tasks keep their stores
+    int64_t state_memory_bytes = 64 << 20;  // what all of them may use together
+    int64_t task_timeout_ms = 300'000;      // how long a task may keep failing
+};
+
 class pipeline_host {
   public:
-    // `state_dir`: where stateful tasks keep their stores; `state_memory_bytes`: what all of
-    // them may use together.
-    pipeline_host(pipeline_services services, std::string dir, int32_t scan_interval_ms,
-                  std::filesystem::path state_dir, int64_t state_memory_bytes);
+    pipeline_host(pipeline_services services, host_settings settings);
     ~pipeline_host();
 
     // Broker start-up, shards running and coordinators started: begins watching the directory
@@ -68,12 +74,16 @@ class pipeline_host {
     bool still_retiring(const std::string& name);
     // Asks its tasks to stop; returns them (they finish on their own shards).
     std::vector<std::shared_ptr<pipeline_task>> stop_pipeline(const std::string& name);
+    std::vector<std::shared_ptr<pipeline_task>> stop_locked(
+        const std::string& name);  // mutex_ held
+    // A task gave up: its pipeline stops until its file changes (task_settings::gave_up).
+    void task_gave_up(const pipeline_task& task, const std::string& failure);
 
     pipeline_services services_;
     std::string dir_;
     int32_t scan_interval_ms_;
-    std::filesystem::path state_dir_;
     std::unique_ptr<streams::state_memory> state_memory_;
+    task_settings task_settings_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> watching_{false};
 

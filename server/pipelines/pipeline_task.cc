@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
+#include <optional>
 
 #include "server/cluster/cluster_context.h"
 #include "server/core/cross_shard.h"
@@ -78,11 +79,11 @@ std::string group_of(const std::string& pipeline) { return "runnel-pipeline-" + 
 
 pipeline_task::pipeline_task(pipeline_services& services,
                              std::shared_ptr<const loaded_pipeline> pipeline, task_place place,
-                             state_settings state)
+                             const task_settings& settings)
     : services_(services),
       pipeline_(std::move(pipeline)),
       place_(std::move(place)),
-      state_(std::move(state)) {}
+      settings_(settings) {}
 
 std::string pipeline_task::name() const {
     return pipeline_->spec.name + "/stage" + std::to_string(place_.stage) + "/" +
@@ -90,8 +91,15 @@ std::string pipeline_task::name() const {
 }
 
 asio::awaitable<void> pipeline_task::run() {
+    using clock = std::chrono::steady_clock;
+    constexpr auto first_pause = std::chrono::milliseconds(1000);
+    constexpr auto longest_pause = std::chrono::milliseconds(30'000);
     status_.running = true;
+    std::optional<clock::time_point> failing_since;
+    auto pause_for = first_pause;
     while (!stopping_) {
+        const auto life_started = clock::now();
+        const uint64_t commits_before = status_.commits;
         std::string failure;
         try {
             failure = co_await run_once();
@@ -99,11 +107,32 @@ asio::awaitable<void> pipeline_task::run() {
             failure = e.what();
         }
         if (stopping_ || failure.empty()) break;
+        const auto now = clock::now();
+        // A life that committed, or lasted longer than the timeout, ends a streak of failures:
+        // what fails now is new (a coordinator moved an hour later), not the same one again.
+        if (status_.commits != commits_before || now - life_started >= settings_.timeout) {
+            failing_since.reset();
+            pause_for = first_pause;
+        }
+        if (!failing_since) failing_since = now;
         ++status_.restarts;
+        const auto failing_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - *failing_since);
+        if (failing_ms >= settings_.timeout) {
+            streams::streams_log().error("pipeline task {} ({}-{}) gives up, failing for {} ms: {}",
+                                         name(), place_.input_topic, place_.input_partition,
+                                         failing_ms.count(), failure);
+            if (settings_.gave_up) settings_.gave_up(*this, failure);
+            break;
+        }
         streams::streams_log().warn(
-            "pipeline task {} ({}-{}): {}; restarting from its last commit in 1 s", name(),
-            place_.input_topic, place_.input_partition, failure);
-        for (int i = 0; i < 10 && !stopping_; ++i) co_await pause(std::chrono::milliseconds(100));
+            "pipeline task {} ({}-{}): {}; restarting from its last commit in {} ms", name(),
+            place_.input_topic, place_.input_partition, failure, pause_for.count());
+        for (auto waited = std::chrono::milliseconds(0); waited < pause_for && !stopping_;
+             waited += std::chrono::milliseconds(100)) {
+            co_await pause(std::chrono::milliseconds(100));
+        }
+        pause_for = std::min(pause_for * 2, longest_pause);
     }
     status_.running = false;
 }
@@ -130,9 +159,9 @@ asio::awaitable<std::string> pipeline_task::run_once() {
         std::optional<int64_t> checkpoint;
         std::string error;
         durable = streams::rocksdb_store::open(
-            state_.dir / spec.name /
+            settings_.state_dir / spec.name /
                 ("stage" + std::to_string(place_.stage) + "-" + std::to_string(place_.index)),
-            *state_.memory, checkpoint, error);
+            *settings_.memory, checkpoint, error);
         if (!durable) co_return error;
         int64_t offset = checkpoint.value_or(0);
         const int64_t from = offset;
@@ -163,7 +192,8 @@ asio::awaitable<std::string> pipeline_task::run_once() {
     // The record cache in front of the store: the store sees each changed key once a commit.
     std::unique_ptr<streams::caching_store> cache;
     if (durable) {
-        cache = std::make_unique<streams::caching_store>(*durable, state_.memory->record_caches());
+        cache =
+            std::make_unique<streams::caching_store>(*durable, settings_.memory->record_caches());
     }
     streams::state_store& store = cache ? static_cast<streams::state_store&>(*cache) : no_state;
 

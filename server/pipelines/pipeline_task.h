@@ -3,16 +3,21 @@
 // partition from where the store's last clean close left it (from the start otherwise), start
 // from the group's committed offset, then read committed records, run them through the
 // stage_task and, every commit interval, write what came out, the state changes and the new
-// offset in one transaction. Any failure (a fenced epoch, a deleted topic, a full disk) restarts
-// it from its last commit, which repeats exactly what the failed transaction would have done.
+// offset in one transaction. Any failure (a fenced epoch, a deleted topic, a full disk, a store
+// that throws) restarts it from its last commit, which repeats exactly what the failed
+// transaction would have done, after a pause that doubles from 1 s to 30 s while the failures go
+// on. A task failing for longer than its timeout (Kafka Streams' task.timeout.ms, KIP-572) gives
+// up and reports it, and its pipeline is stopped alone.
 // Stopped, it commits what it has, flushes its store and records the changelog offset the store
 // now matches, so the next start replays only what comes after.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,10 +46,16 @@ struct task_place {
     int32_t downstream_partitions = 0;  // of the next stage's topic
 };
 
-// Where stateful tasks keep their RocksDB stores, and the memory all of them share.
-struct state_settings {
-    std::filesystem::path dir;
+class pipeline_task;
+
+// What every task of a host shares: where stateful tasks keep their RocksDB stores and the
+// memory all of them share, how long a task may keep failing, and whom it tells when it gives up.
+struct task_settings {
+    std::filesystem::path state_dir;
     streams::state_memory* memory = nullptr;
+    std::chrono::milliseconds timeout{300'000};
+    // Called on the task's shard once it has given up, with its last failure.
+    std::function<void(const pipeline_task&, const std::string&)> gave_up;
 };
 
 // Counters any shard may read (status, metrics).
@@ -58,13 +69,14 @@ struct task_status {
 class pipeline_task {
   public:
     pipeline_task(pipeline_services& services, std::shared_ptr<const loaded_pipeline> pipeline,
-                  task_place place, state_settings state);
+                  task_place place, const task_settings& settings);
 
     // Runs on the input partition's owner shard until stop() (then returns).
     asio::awaitable<void> run();
     void stop() { stopping_ = true; }  // any thread
     const task_status& status() const { return status_; }
     const task_place& place() const { return place_; }
+    const std::shared_ptr<const loaded_pipeline>& pipeline() const { return pipeline_; }
     std::string name() const;  // "pipeline/stage/index", for logs
 
   private:
@@ -74,7 +86,7 @@ class pipeline_task {
     pipeline_services& services_;
     std::shared_ptr<const loaded_pipeline> pipeline_;
     task_place place_;
-    state_settings state_;
+    const task_settings& settings_;  // the host's, which outlives its tasks
     std::atomic<bool> stopping_{false};
     task_status status_;
 };
