@@ -275,8 +275,6 @@ print(i)
 
 def run_latency(args, workdir):
     """Send-to-result latencies (seconds, sorted) of one run."""
-    import confluent_kafka
-    import threading
     pipelines = os.path.join(workdir, "pipelines")
     os.makedirs(pipelines)
     with open(os.path.join(pipelines, "latency.yaml"), "w") as f:
@@ -285,6 +283,18 @@ def run_latency(args, workdir):
                                            "runnel.pipelines.scan.interval.ms": 100,
                                            "num.partitions": PARTITIONS})
     broker.start()
+    try:
+        return measure_latency(broker, args.latency_rate, args.latency_seconds)
+    finally:
+        broker.proc.kill()
+
+
+def measure_latency(broker, rate, seconds):
+    """Send-to-result latencies (seconds, sorted) through a running pipeline that reads `lat-in`
+    (records "#m<i>_<send time in ns>", keyed by themselves) and writes `lat-out` keyed by the
+    record's group."""
+    import confluent_kafka
+    import threading
     latencies, stop = [], threading.Event()
     try:
         # The broker creates the pipeline's topics when it starts it.
@@ -300,7 +310,8 @@ def run_latency(args, workdir):
             c = confluent_kafka.Consumer({"bootstrap.servers": broker.bootstrap,
                                           "group.id": "latency", "fetch.wait.max.ms": 1,
                                           "isolation.level": "read_committed"})
-            c.assign([confluent_kafka.TopicPartition("lat-out", p, 0)
+            # From the end: what the pipeline wrote before the probe is not a probe's result.
+            c.assign([confluent_kafka.TopicPartition("lat-out", p, confluent_kafka.OFFSET_END)
                       for p in range(PARTITIONS)])
             while not stop.is_set():
                 m = c.poll(0.05)
@@ -312,7 +323,7 @@ def run_latency(args, workdir):
         reader.start()
         time.sleep(1)
         sent = subprocess.run([sys.executable, "-c", LATENCY_PRODUCER, broker.bootstrap,
-                               str(args.latency_rate), str(args.latency_seconds)],
+                               str(rate), str(seconds)],
                               capture_output=True, text=True, check=True)
         deadline = time.monotonic() + 30
         while len(latencies) < int(sent.stdout) and time.monotonic() < deadline:
@@ -324,7 +335,6 @@ def run_latency(args, workdir):
         return sorted(latencies)
     finally:
         stop.set()
-        broker.proc.kill()
 
 
 def run_routing(args, workdir, kind, classpath):

@@ -142,7 +142,7 @@ asio::awaitable<std::string> pipeline_task::run_once() {
     const auto& stage = pipeline_->plan.stages.at(place_.stage);
     cluster_context& cluster = services_.cluster;
     txn_session session(services_, transactional_id_of(spec.name, place_), group_of(spec.name),
-                        transaction_timeout_ms);
+                        transaction_timeout_ms, place_.index);
     // (Outcomes in named variables: g++ 12 destroys a co_await result bound in an if's
     // initializer or a structured binding twice when it holds a string.)
     txn_outcome initialized = co_await session.init();
@@ -166,23 +166,24 @@ asio::awaitable<std::string> pipeline_task::run_once() {
         int64_t offset = checkpoint.value_or(0);
         const int64_t from = offset;
         size_t restored = 0;
+        std::vector<streams::rocksdb_store::replayed> replayed;
         while (!stopping_) {
             auto chunk = co_await read_on_owner(cluster, changelog, place_.index, offset);
             if (chunk.error) co_return "restoring from " + changelog + ": " + chunk.error.message();
             // Done when a read moves no further (a chunk of only markers or aborted batches
             // still moves on).
             if (chunk.records.empty() && chunk.next_offset <= offset) break;
+            replayed.clear();
             for (const auto& r : chunk.records) {
                 if (!r.key) continue;
-                if (r.value) {
-                    durable->put(*r.key, *r.value);
-                } else {
-                    durable->erase(*r.key);
-                }
-                ++restored;
+                replayed.push_back(
+                    {*r.key, r.value ? std::optional<std::string_view>(*r.value) : std::nullopt});
             }
+            durable->replay(replayed);
+            restored += replayed.size();
             offset = chunk.next_offset;
         }
+        if (!durable->finish_replay(error)) co_return error;
         streams::streams_log().info(
             "pipeline task {}: state store open with {} changelog record(s) replayed from {}-{} "
             "offset {}{}",

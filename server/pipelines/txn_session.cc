@@ -211,7 +211,8 @@ asio::awaitable<txn_outcome> txn_session::commit(std::vector<streams::produced_r
             if (!t || t->partition_count() == 0) {
                 co_return txn_outcome{error_code::unknown_topic_or_partition, "sink " + r.topic};
             }
-            index = r.key ? partition_for_key(*r.key, t->partition_count()) : 0;
+            index = r.key ? partition_for_key(*r.key, t->partition_count())
+                          : task_index_ % t->partition_count();
         }
         by_partition[{r.topic, index}].push_back(&r);
     }

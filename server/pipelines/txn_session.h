@@ -31,17 +31,20 @@ struct txn_outcome {
 
 class txn_session {
   public:
+    // `task_index`: the task's number in its stage, which places its records without a key.
     txn_session(pipeline_services& services, std::string transactional_id, std::string group_id,
-                int32_t transaction_timeout_ms)
+                int32_t transaction_timeout_ms, int32_t task_index)
         : services_(services),
           transactional_id_(std::move(transactional_id)),
           group_id_(std::move(group_id)),
-          timeout_ms_(transaction_timeout_ms) {}
+          timeout_ms_(transaction_timeout_ms),
+          task_index_(task_index) {}
 
     asio::awaitable<txn_outcome> init();
-    // One transaction: `records` (partition -1: by key, Kafka's default partitioner), then
-    // `offsets` committed for the group, then the commit. On failure the transaction is left
-    // for the next init() to abort.
+    // One transaction: `records` (partition -1: by key, Kafka's default partitioner; without a
+    // key, the task's index modulo the partitions, so tasks spread over a sink as their inputs
+    // are spread and each keeps its input's order), then `offsets` committed for the group,
+    // then the commit. On failure the transaction is left for the next init() to abort.
     // `metadata` goes with every offset (the task's progress, see stage_task::progress()).
     asio::awaitable<txn_outcome> commit(std::vector<streams::produced_record> records,
                                         const topic_partition_offsets& offsets,
@@ -67,6 +70,7 @@ class txn_session {
     std::string transactional_id_;
     std::string group_id_;
     int32_t timeout_ms_;
+    int32_t task_index_;
     int64_t producer_id_ = -1;
     int16_t epoch_ = -1;
     std::map<std::pair<std::string, int32_t>, int32_t> next_sequence_;

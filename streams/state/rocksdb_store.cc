@@ -4,8 +4,10 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
 #include <fstream>
@@ -30,6 +32,59 @@ void check(const rocksdb::Status& s, const char* what) {
 }
 
 }  // namespace
+
+// `bulk`: for a rebuild from the changelog, writes only until finish_replay().
+bool rocksdb_store::open_db(const fs::path& data, state_memory& memory, bool bulk, rocksdb::DB*& db,
+                            std::string& error) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.write_buffer_manager = memory.write_buffers_;
+    options.write_buffer_size = std::max<size_t>(memory.bytes() / 16, 1 << 20);
+    options.max_open_files = 64;
+    options.compression = rocksdb::kLZ4Compression;
+    // Two flushes at once: the tasks' stores rebuild side by side, and a flush is what a bulk
+    // replay waits for.
+    options.max_background_flushes = 2;
+    if (bulk) {
+        // Appends, sorted once when flushed (a skip list sorts on every insert), and no
+        // compaction until the store is reopened for lookups: L0 files may pile up meanwhile,
+        // uncompressed (compaction compresses them).
+        options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+        options.compression = rocksdb::kNoCompression;
+        options.allow_concurrent_memtable_write = false;
+        options.disable_auto_compactions = true;
+        options.level0_file_num_compaction_trigger = 1 << 30;
+        options.level0_slowdown_writes_trigger = 1 << 30;
+        options.level0_stop_writes_trigger = 1 << 30;
+        options.soft_pending_compaction_bytes_limit = 0;
+        options.hard_pending_compaction_bytes_limit = 0;
+    } else {
+        // Most lookups are of keys not there yet (a group's first record in a window): bloom
+        // filters answer those without walking the memtable or reading a block.
+        options.memtable_whole_key_filtering = true;
+        options.memtable_prefix_bloom_size_ratio = 0.1;
+    }
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = memory.cache_;
+    table.cache_index_and_filter_blocks = true;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.whole_key_filtering = true;
+    // Index and filter in 4 KiB partitions under a small pinned top level: a lookup loads the
+    // partitions it needs, where a whole-file filter (megabytes at 10^7 keys) would be read
+    // again on each lookup once it no longer fits the cache.
+    table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+    table.partition_filters = true;
+    table.metadata_block_size = 4096;
+    table.pin_top_level_index_and_filter = true;
+    table.cache_index_and_filter_blocks_with_high_priority = true;
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    auto status = rocksdb::DB::Open(options, data.string(), &db);
+    if (!status.ok()) {
+        error = "cannot open the state store " + data.string() + ": " + status.ToString();
+        return false;
+    }
+    return true;
+}
 
 state_memory::state_memory(size_t bytes)
     : bytes_(bytes),
@@ -61,29 +116,10 @@ std::unique_ptr<rocksdb_store> rocksdb_store::open(const fs::path& dir, state_me
     const fs::path data = dir / "rocksdb";
     if (!trusted) fs::remove_all(data, ec);  // may hold uncommitted changes: rebuilt instead
 
-    rocksdb::Options options;
-    options.create_if_missing = true;
-    options.write_buffer_manager = memory.write_buffers_;
-    options.write_buffer_size = std::max<size_t>(memory.bytes() / 16, 1 << 20);
-    options.max_open_files = 64;
-    options.compression = rocksdb::kLZ4Compression;
-    // Most lookups are of keys not there yet (a group's first record in a window): bloom
-    // filters answer those without walking the memtable or reading a block.
-    options.memtable_whole_key_filtering = true;
-    options.memtable_prefix_bloom_size_ratio = 0.1;
-    rocksdb::BlockBasedTableOptions table;
-    table.block_cache = memory.cache_;
-    table.cache_index_and_filter_blocks = true;
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    table.whole_key_filtering = true;
-    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    const bool bulk = !trusted;
     rocksdb::DB* db = nullptr;
-    auto status = rocksdb::DB::Open(options, data.string(), &db);
-    if (!status.ok()) {
-        error = "cannot open the state store " + data.string() + ": " + status.ToString();
-        return nullptr;
-    }
-    return std::unique_ptr<rocksdb_store>(new rocksdb_store(dir, db));
+    if (!open_db(data, memory, bulk, db, error)) return nullptr;
+    return std::unique_ptr<rocksdb_store>(new rocksdb_store(dir, memory, db, bulk));
 }
 
 rocksdb_store::~rocksdb_store() { delete db_; }
@@ -102,6 +138,35 @@ void rocksdb_store::put(std::string_view key, std::string_view value) {
     rocksdb::WriteOptions w;
     w.disableWAL = true;
     check(db_->Put(w, slice(key), slice(value)), "write");
+}
+
+void rocksdb_store::replay(const std::vector<replayed>& records) {
+    rocksdb::WriteBatch batch;
+    for (const auto& r : records) {
+        if (r.value) {
+            batch.Put(slice(r.key), slice(*r.value));
+        } else {
+            batch.Delete(slice(r.key));
+        }
+    }
+    rocksdb::WriteOptions w;
+    w.disableWAL = true;
+    check(db_->Write(w, &batch), "write");
+}
+
+bool rocksdb_store::finish_replay(std::string& error) {
+    if (!bulk_) return true;
+    auto s = db_->Flush(rocksdb::FlushOptions());
+    if (!s.ok()) {
+        error = "state store flush: " + s.ToString();
+        return false;
+    }
+    const fs::path data = dir_ / "rocksdb";
+    delete db_;
+    db_ = nullptr;
+    if (!open_db(data, memory_, false, db_, error)) return false;
+    bulk_ = false;
+    return true;
 }
 
 void rocksdb_store::erase(std::string_view key) {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace rocksdb {
 class DB;
@@ -61,15 +62,33 @@ class rocksdb_store final : public state_store {
               const std::function<bool(std::string_view, std::string_view)>& visit) const override;
     size_t approximate_entries() const override;
 
+    // A changelog record replayed into the store; no value: the key was deleted.
+    struct replayed {
+        std::string_view key;
+        std::optional<std::string_view> value;
+    };
+    // Replays changelog records, in their order, in one write.
+    void replay(const std::vector<replayed>& records);
+    // Ends the replay that follows open(). A store opened empty is filled in bulk mode (an
+    // append-only memtable, no compaction: a rebuild of 10^7 keys is bound by the copying, not
+    // by sorting and merging); this reopens it for lookups, and compaction catches up in the
+    // background. On failure the store is unusable: the task starts over.
+    bool finish_replay(std::string& error);
+
     // After a commit that left the changelog at `changelog_end`: flushes the store and records
     // that it reflects the changelog up to there, for the next open().
     bool close(int64_t changelog_end, std::string& error);
 
   private:
-    rocksdb_store(std::filesystem::path dir, rocksdb::DB* db) : dir_(std::move(dir)), db_(db) {}
+    static bool open_db(const std::filesystem::path& data, state_memory& memory, bool bulk,
+                        rocksdb::DB*& db, std::string& error);
+    rocksdb_store(std::filesystem::path dir, state_memory& memory, rocksdb::DB* db, bool bulk)
+        : dir_(std::move(dir)), memory_(memory), db_(db), bulk_(bulk) {}
 
     std::filesystem::path dir_;
+    state_memory& memory_;
     rocksdb::DB* db_;
+    bool bulk_;  // opened for a rebuild: finish_replay() reopens it
 };
 
 }  // namespace runnel::streams

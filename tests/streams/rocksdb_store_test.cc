@@ -27,6 +27,10 @@ class RocksdbStoreTest : public ::testing::Test {
         auto s = rocksdb_store::open(dir_, memory_, checkpoint, error);
         offset = checkpoint.value_or(-1);
         EXPECT_TRUE(s) << error;
+        // As a task does once it has replayed the changelog (here: nothing).
+        if (s) {
+            EXPECT_TRUE(s->finish_replay(error)) << error;
+        }
         return s;
     }
 
@@ -92,6 +96,54 @@ TEST_F(RocksdbStoreTest, AStoreNotClosedCleanlyIsEmptiedForARebuild) {
     EXPECT_EQ(offset, -1);
     EXPECT_EQ(again->get("k"), std::nullopt);
     EXPECT_EQ(again->get("uncommitted"), std::nullopt);
+}
+
+TEST_F(RocksdbStoreTest, ARebuildReplaysInBulkThenServesLookupsAndScans) {
+    std::string error;
+    std::optional<int64_t> checkpoint;
+    auto s = rocksdb_store::open(dir_, memory_, checkpoint, error);
+    ASSERT_TRUE(s) << error;
+    ASSERT_FALSE(checkpoint);  // empty: filled in bulk
+    // Enough for several memtable flushes (1 MiB each at this budget), with keys written
+    // again and deleted in later batches, as a changelog holds them before compaction.
+    const std::string filler(100, 'x');
+    std::vector<std::string> keys, values;
+    for (int i = 0; i < 30'000; ++i) {
+        // (Appended, not "k" + ...: g++ 12 warns wrongly about that concatenation, -Wrestrict.)
+        keys.emplace_back("k").append(std::to_string(i * 7919 % 30'000));
+        values.push_back(std::to_string(i).append(filler));
+    }
+    for (size_t from = 0; from < keys.size(); from += 1000) {
+        std::vector<rocksdb_store::replayed> batch;
+        for (size_t i = from; i < from + 1000; ++i) batch.push_back({keys[i], values[i]});
+        s->replay(batch);
+    }
+    std::vector<rocksdb_store::replayed> later;
+    for (int i = 0; i < 30'000; i += 3) later.push_back({keys[i], std::nullopt});
+    later.push_back({keys[1], std::string_view("again")});
+    s->replay(later);
+    ASSERT_TRUE(s->finish_replay(error)) << error;
+
+    EXPECT_EQ(s->get(keys[1]), "again");
+    EXPECT_EQ(s->get(keys[2]), values[2]);
+    EXPECT_EQ(s->get(keys[3]), std::nullopt);
+    size_t seen = 0;
+    std::string previous;
+    s->scan("", "", [&](std::string_view k, std::string_view) {
+        EXPECT_LT(previous, k);
+        previous = k;
+        ++seen;
+        return true;
+    });
+    EXPECT_EQ(seen, 20'000u);
+    s->put("new", "v");  // and takes writes as usual
+    EXPECT_EQ(s->get("new"), "v");
+    ASSERT_TRUE(s->close(7, error)) << error;
+    s.reset();
+    int64_t offset = -1;
+    auto again = open(offset);
+    EXPECT_EQ(offset, 7);
+    EXPECT_EQ(again->get(keys[2]), values[2]);
 }
 
 TEST_F(RocksdbStoreTest, WindowsCountTheSameOnDisk) {
