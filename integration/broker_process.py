@@ -23,6 +23,7 @@ import ctypes
 import faulthandler
 import glob
 import os
+import re
 import resource
 import shutil
 import signal
@@ -150,6 +151,8 @@ class Broker:
             "num.partitions": 1,
             "auto.create.topics.enable": True,
             "runnel.shards": self.shards,
+            # Any free port: brokers of parallel tests must not meet on 9644 (admin_url).
+            "runnel.admin.listeners": "http://127.0.0.1:0",
         }
         self.properties.update(properties or {})
         self.overrides = dict(overrides or {})
@@ -177,6 +180,21 @@ class Broker:
     @property
     def bootstrap(self):
         return "127.0.0.1:%d" % self.port
+
+    @property
+    def admin_url(self):
+        """The admin API's base URL in this start, from the broker's log (it binds after the
+        Kafka listeners)."""
+        deadline = time.monotonic() + 30
+        while True:
+            text = self.log_text().split("===== start #%d:" % self.starts)[-1]
+            m = re.search(r"admin API listening on (http://\S+)", text)
+            if m:
+                return m.group(1)
+            if time.monotonic() > deadline:
+                raise BrokerError("%s: no admin API address in its log\n%s" % (
+                    self.name, self.log_tail()))
+            time.sleep(0.05)
 
     @property
     def host(self):

@@ -284,6 +284,7 @@ class BrokerProcess:
         with open(props, "w") as f:
             f.write("listeners=PLAINTEXT://127.0.0.1:%d\n" % self.port)
             f.write("log.dirs=%s\n" % data_dir)
+            f.write("runnel.admin.listeners=\n")
             f.write("num.partitions=1\n")
             f.write("default.replication.factor=1\n")
             f.write("auto.create.topics.enable=true\n")

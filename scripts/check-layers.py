@@ -4,7 +4,7 @@ import-control files for the same purpose). The layers, lowest first:
 
     protocol  <  storage  <  streams  <  server/core  <  server/config  <  server/cluster
               <  server/coordinators  <  server/pipelines  <  server/kafka  <  server/net
-              <  server/ (broker, main)
+              <  server/admin  <  server/ (broker, main)
 
 A file may include its own layer and any layer below it. The CMake targets link only downward
 too, but a header-only use would still slip through a link; this catches the include itself.
@@ -15,7 +15,8 @@ import re
 import sys
 
 LAYERS = ["protocol", "storage", "streams", "server/core", "server/config", "server/cluster",
-          "server/coordinators", "server/pipelines", "server/kafka", "server/net", "server"]
+          "server/coordinators", "server/pipelines", "server/kafka", "server/net", "server/admin",
+          "server"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

@@ -57,6 +57,10 @@ broker::broker(broker_config config)
     pipelines_ = std::make_unique<pipelines::pipeline_host>(
         pipelines::pipeline_services{cluster_, *groups_, *transactions_}, std::move(pipelines));
     listeners_ = std::make_unique<listeners>(config_, shards_, *kafka_, idle_);
+    admin_services_ = std::make_unique<admin::admin_services>(
+        admin::admin_services{*kafka_, *pipelines_, [this] { return ready_.load(); }});
+    admin_routes_ = std::make_unique<admin::router>(admin::all_routes(*admin_services_));
+    admin_server_ = std::make_unique<admin::admin_server>(shards_, *admin_routes_);
 }
 
 broker::~broker() { stop(); }
@@ -142,19 +146,51 @@ void broker::start() {
     });
     bound.get_future().get();
     pipelines_->start();
+    start_admin_api();
+    ready_ = true;
     std::string dirs;
     for (const auto& d : config_.log_dirs) dirs += (dirs.empty() ? "" : ",") + d;
     server_log().info("Runnel node {} started: cluster {}, {} shard(s), log dirs {}",
                       config_.node_id, kafka_->cluster_id(), shards_.size(), dirs);
 }
 
+void broker::start_admin_api() {
+    std::vector<admin::admin_listener> wanted;
+    try {
+        wanted = admin::parse_admin_listeners(config_.admin_listeners);
+    } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(std::string("runnel.admin.listeners: ") + e.what());
+    }
+    if (wanted.empty()) return;
+    std::promise<std::vector<std::string>> bound;
+    asio::post(shards_.at(0).executor(), [&] {
+        try {
+            bound.set_value(admin_server_->bind(wanted));
+        } catch (...) {
+            bound.set_exception(std::current_exception());
+        }
+    });
+    try {
+        admin_addresses_ = bound.get_future().get();
+    } catch (const std::runtime_error& e) {
+        // Left at its default, the key must not stop a broker whose port is taken (a second
+        // broker on the machine, say): it runs without the admin API. Set, it is required.
+        if (config_.explicit_value("runnel.admin.listeners")) throw;
+        asio::post(shards_.at(0).executor(), [this] { admin_server_->close(); });
+        server_log().warn("{}; running without the admin API (set runnel.admin.listeners)",
+                          e.what());
+    }
+}
+
 void broker::stop() {
     if (!started_ || stopped_) return;
     stopped_ = true;
+    ready_ = false;
     server_log().info("shutting down");
     std::promise<void> closed;
     asio::post(shards_.at(0).executor(), [&] {
         listeners_->close_all();
+        admin_server_->close();
         closed.set_value();
     });
     closed.get_future().get();

@@ -2,11 +2,14 @@
 // set of shards and runs them from start to stop.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "server/admin/admin_server.h"
+#include "server/admin/routes/routes.h"
 #include "server/cluster/cluster_context.h"
 #include "server/config/broker_config.h"
 #include "server/core/shard.h"
@@ -41,11 +44,15 @@ class broker {
     // What clients see of this broker: its cluster id and advertised endpoints (ports resolved
     // after start), the API table, the cluster (in-process tests reach the broker through it).
     kafka_services& kafka() { return *kafka_; }
+    // Where the admin HTTP API listens ("host:port", ports resolved after start).
+    const std::vector<std::string>& admin_addresses() const { return admin_addresses_; }
 
   private:
     // Creates the log dirs and their meta.properties (Kafka's, naming cluster and node; all must
     // agree) and returns the cluster id.
     std::string prepare_log_dirs();
+    // Binds runnel.admin.listeners on shard 0 (see the key's description for a taken port).
+    void start_admin_api();
 
     broker_config config_;
     // Before shards_: connections still suspended when the shards' io_contexts are destroyed
@@ -59,6 +66,11 @@ class broker {
     std::unique_ptr<kafka_services> kafka_;
     std::unique_ptr<pipelines::pipeline_host> pipelines_;
     std::unique_ptr<listeners> listeners_;
+    std::atomic<bool> ready_{false};  // started, not stopping: /v1/ready
+    std::unique_ptr<admin::admin_services> admin_services_;
+    std::unique_ptr<admin::router> admin_routes_;
+    std::unique_ptr<admin::admin_server> admin_server_;
+    std::vector<std::string> admin_addresses_;
     // One open directory per log dir, held from start to stop: the shutdown's syncfs on it
     // reports any write-back error of that file system since start.
     std::vector<storage::file> log_dir_handles_;

@@ -183,7 +183,8 @@ class Broker:
         self.props = os.path.join(workdir, "server.properties")
         self.log_path = os.path.join(workdir, "broker.log")
         props = {"node.id": 1, "listeners": "PLAINTEXT://" + self.bootstrap,
-                 "log.dirs": self.data, "runnel.shards": shards}
+                 "log.dirs": self.data, "runnel.shards": shards,
+                 "runnel.admin.listeners": ""}
         props.update(extra or {})
         props.update(bench_properties())
         with open(self.props, "w") as f:

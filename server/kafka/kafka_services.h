@@ -55,6 +55,7 @@ class kafka_services {
     // listeners' addresses once bound.
     void set_cluster_id(std::string id) { cluster_id_ = std::move(id); }
     void add_endpoint(advertised_endpoint e) { endpoints_.push_back(std::move(e)); }
+    const std::vector<advertised_endpoint>& endpoints() const { return endpoints_; }
 
   private:
     cluster_context& cluster_;

@@ -41,6 +41,7 @@ class in_process_broker {
             {"log.dirs", (dir_ / "data").string(), 2},
             {"runnel.shards", std::to_string(shards), 3},
             {"group.initial.rebalance.delay.ms", "0", 4},
+            {"runnel.admin.listeners", "", 5},  // tests that want it set http://127.0.0.1:0
         };
         int line = 10;
         for (auto& [k, v] : properties) props.push_back({k, v, line++});

@@ -1,0 +1,272 @@
+#!/usr/bin/python3
+"""The admin HTTP API (runnel.admin.listeners) of a real broker, driven over HTTP/1.1 with the
+standard library: health and readiness, the cluster, topics created, described with their
+partitions' offsets (after a real client produced to them) and deleted, pipelines put as YAML,
+listed and removed, the OpenAPI document served; and every kind of bad request answered with
+its 4xx and a JSON error naming the field — bad JSON, wrong types, out-of-range and unknown
+fields, a wrong media type, oversized bodies, headers and paths, broken escapes, unknown paths,
+wrong methods, bytes that are not HTTP — while the Kafka listener and other admin clients keep
+being served.
+
+Run: /usr/bin/python3 integration/test_admin_api.py [-v]
+"""
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import confluent_kafka  # noqa: E402
+from broker_process import BrokerTestCase, unique_name, wait_until  # noqa: E402
+
+WORD_COUNT = """pipeline: %s
+source: {topic: %s, format: text}
+steps:
+  - flat_map: {split: " "}
+  - count: {by: value}
+emit: on_update
+sink: {topic: %s, format: json}
+"""
+
+
+class AdminApiTest(BrokerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pipelines = tempfile.mkdtemp(prefix="runnel-admin-pipelines-")
+        cls.broker_properties = {"runnel.pipelines.dir": cls.pipelines,
+                                 "runnel.pipelines.scan.interval.ms": 200}
+        super().setUpClass()
+        url = urllib.parse.urlparse(cls.broker.admin_url)
+        cls.admin = (url.hostname, url.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.pipelines, True)
+
+    def call(self, method, path, body=None, content_type="application/json", headers=None):
+        """(status, decoded JSON or None, response headers) of one request on a new connection."""
+        c = http.client.HTTPConnection(*self.admin, timeout=30)
+        try:
+            h = dict(headers or {})
+            if body is not None:
+                if not isinstance(body, (bytes, str)):
+                    body = json.dumps(body)
+                h["Content-Type"] = content_type
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            doc = json.loads(data) if data and r.getheader("Content-Type") == "application/json" \
+                else None
+            return r.status, doc, dict(r.getheaders())
+        finally:
+            c.close()
+
+    def raw(self, data):
+        """What the server sends back to `data` before it closes (or 5 s pass)."""
+        with socket.create_connection(self.admin, timeout=5) as s:
+            s.sendall(data)
+            out = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+            except socket.timeout:
+                pass
+            return out
+
+    def assertRefused(self, answer, status, field=None):
+        got, doc, _ = answer
+        self.assertEqual(got, status, doc)
+        self.assertIsInstance(doc, dict)
+        self.assertIn("error", doc)
+        if field is not None:
+            self.assertEqual(doc.get("field"), field, doc)
+
+    # ------------------------------------------------------------------ what works
+
+    def test_health_ready_and_the_cluster(self):
+        self.assertEqual(self.call("GET", "/v1/health")[:2], (200, {"status": "ok"}))
+        self.assertEqual(self.call("GET", "/v1/ready")[:2],
+                         (200, {"ready": True, "status": "ready"}))
+        status, cluster, _ = self.call("GET", "/v1/cluster")
+        self.assertEqual(status, 200)
+        self.assertTrue(cluster["cluster_id"])
+        self.assertEqual(len(cluster["brokers"]), 1)
+        listener = cluster["brokers"][0]["listeners"][0]
+        self.assertEqual((listener["name"], listener["port"]), ("PLAINTEXT", self.broker.port))
+
+    def test_the_openapi_document_lists_every_route_and_each_get_answers(self):
+        status, doc, _ = self.call("GET", "/v1/openapi.json")
+        self.assertEqual(status, 200)
+        self.assertEqual(doc["openapi"], "3.0.3")
+        for path, ops in doc["paths"].items():
+            if "{" in path or "get" not in ops:
+                continue
+            got = self.call("GET", path)[0]
+            self.assertIn(str(got), ops["get"]["responses"], path)
+
+    def test_a_topic_created_described_produced_to_and_deleted(self):
+        name = unique_name("admin-topic")
+        status, doc, _ = self.call("POST", "/v1/topics", {
+            "name": name, "partitions": 3, "configs": {"retention.ms": "600000"}})
+        self.assertEqual(status, 201, doc)
+        self.assertEqual((doc["name"], doc["partitions"], doc["internal"]), (name, 3, False))
+        self.assertIn(name, [t["name"] for t in self.call("GET", "/v1/topics")[1]])
+
+        p = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap})
+        for i in range(5):
+            p.produce(name, b"v%d" % i, partition=1)
+        self.assertEqual(p.flush(30), 0)
+        status, topic, _ = self.call("GET", "/v1/topics/" + name)
+        self.assertEqual(status, 200)
+        self.assertEqual(topic["configs"], {"retention.ms": "600000"})
+        ends = [(q["partition"], q["log_start_offset"], q["log_end_offset"])
+                for q in topic["partitions"]]
+        self.assertEqual(ends, [(0, 0, 0), (1, 0, 5), (2, 0, 0)])
+        self.assertGreater(topic["partitions"][1]["size_bytes"], 0)
+        self.assertEqual(topic["partitions"][1]["segments"], 1)
+
+        self.assertRefused(self.call("POST", "/v1/topics", {"name": name}), 409, "name")
+        self.assertEqual(self.call("DELETE", "/v1/topics/" + name)[0], 204)
+        self.assertRefused(self.call("GET", "/v1/topics/" + name), 404)
+        self.assertRefused(self.call("DELETE", "/v1/topics/" + name), 404)
+
+    def test_validate_only_creates_nothing(self):
+        name = unique_name("admin-validate")
+        status, doc, _ = self.call("POST", "/v1/topics?validate_only=true", {"name": name})
+        self.assertEqual((status, doc), (200, {"valid": True}))
+        self.assertRefused(self.call("GET", "/v1/topics/" + name), 404)
+
+    def test_keep_alive_serves_requests_in_turn_on_one_connection(self):
+        c = http.client.HTTPConnection(*self.admin, timeout=10)
+        try:
+            for _ in range(3):
+                c.request("GET", "/v1/health")
+                r = c.getresponse()
+                self.assertEqual((r.status, json.loads(r.read())), (200, {"status": "ok"}))
+        finally:
+            c.close()
+
+    def test_a_pipeline_put_as_yaml_runs_is_listed_and_removed(self):
+        name, source, sink = unique_name("counts"), unique_name("lines"), unique_name("counts")
+        yaml = WORD_COUNT % (name, source, sink)
+        status, doc, _ = self.call("PUT", "/v1/pipelines/" + name, yaml, "application/yaml")
+        self.assertEqual((status, doc), (202, {"name": name, "state": "submitted"}))
+        wait_until(lambda: self.call("GET", "/v1/pipelines/" + name)[0] == 200, timeout=30,
+                   message="the pipeline running")
+        status, p, _ = self.call("GET", "/v1/pipelines/" + name)
+        self.assertEqual((p["state"], p["yaml"]), ("running", yaml))
+        self.assertIn(name, [q["name"] for q in self.call("GET", "/v1/pipelines")[1]])
+
+        producer = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap})
+        producer.produce(source, b"a b a")
+        self.assertEqual(producer.flush(30), 0)
+        wait_until(lambda: self.call("GET", "/v1/pipelines/" + name)[1]["records_in"] >= 1,
+                   timeout=30, message="the pipeline counting")
+
+        self.assertRefused(self.call("PUT", "/v1/pipelines/other", yaml, "application/yaml"),
+                           400, "pipeline")
+        bad = self.call("PUT", "/v1/pipelines/" + name, yaml.replace("count:", "cuont:"),
+                        "application/yaml")
+        self.assertRefused(bad, 400)
+        self.assertIn("the submitted pipeline:", bad[1]["error"])
+        self.assertRefused(self.call("PUT", "/v1/pipelines/" + name, yaml), 415)
+
+        self.assertEqual(self.call("DELETE", "/v1/pipelines/" + name)[0], 204)
+        wait_until(lambda: self.call("GET", "/v1/pipelines/" + name)[0] == 404, timeout=30,
+                   message="the pipeline stopped")
+        self.assertRefused(self.call("DELETE", "/v1/pipelines/" + name), 404)
+
+    # ------------------------------------------------------------------ bad requests
+
+    def test_bad_bodies_name_the_field(self):
+        post = lambda body, **kw: self.call("POST", "/v1/topics", body, **kw)  # noqa: E731
+        self.assertRefused(post("{not json"), 400)
+        self.assertRefused(post("[1, 2]"), 400)
+        self.assertRefused(post({"partitions": 2}), 400, "name")
+        self.assertRefused(post({"name": 7}), 400, "name")
+        self.assertRefused(post({"name": "t", "partitions": "3"}), 400, "partitions")
+        self.assertRefused(post({"name": "t", "partitions": 0}), 400, "partitions")
+        self.assertRefused(post({"name": "t", "partitions": 2 ** 70}), 400, "partitions")
+        self.assertRefused(post({"name": "t", "partitions": 1.5}), 400, "partitions")
+        self.assertRefused(post({"name": "t", "replication_factor": 40000}), 400,
+                           "replication_factor")
+        self.assertRefused(post({"name": "t", "configs": {"retention.ms": 5}}), 400,
+                           "configs.retention.ms")
+        self.assertRefused(post({"name": "t", "configs": ["x"]}), 400, "configs")
+        self.assertRefused(post({"name": "t", "partitons": 3}), 400, "partitons")
+        self.assertRefused(post({"name": "a/b"}), 400, "name")
+        self.assertRefused(post({"name": "t", "configs": {"retention.ms": "soon"}}), 400,
+                           "configs")
+        self.assertRefused(post({"name": "t"}, content_type="text/plain"), 415)
+        self.assertRefused(post("x" * (1 << 20 + 1)), 413)
+        self.assertRefused(self.call("GET", "/v1/topics/" + "t" * 3000), 414)
+        self.assertRefused(self.call("GET", "/v1/topics/%zz"), 400)
+        self.assertRefused(self.call("GET", "/v1/nothing"), 404)
+        self.assertRefused(self.call("GET", "/v1/topics/t/nothing"), 404)
+        wrong = self.call("PATCH", "/v1/topics")
+        self.assertRefused(wrong, 405)
+        self.assertEqual(wrong[2]["Allow"], "GET, POST")
+
+    def test_what_is_not_http_is_answered_and_closed(self):
+        out = self.raw(b"\x00\x01\x02 garbage\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 400"), out[:100])
+        self.assertIn(b'"error"', out)
+        out = self.raw(b"GET /v1/health HTTP/1.1\r\nX-Big: " + b"h" * 20000 + b"\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 431"), out[:100])
+
+    def test_a_slow_client_holds_up_no_one(self):
+        # A request that never finishes (slowloris) on one connection...
+        slow = socket.create_connection(self.admin, timeout=5)
+        try:
+            slow.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+            # ...while others are answered, and the Kafka listener serves.
+            for _ in range(3):
+                self.assertEqual(self.call("GET", "/v1/health")[0], 200)
+            p = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap})
+            p.produce(unique_name("after-slow"), b"x")
+            self.assertEqual(p.flush(30), 0)
+        finally:
+            slow.close()
+        self.broker.assert_running()
+
+
+class AdminListenerTest(BrokerTestCase):
+    per_test_broker = True
+
+    def test_a_taken_port_stops_the_start_only_when_the_key_is_set(self):
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        try:
+            self.broker.stop()
+            self.broker.properties["runnel.admin.listeners"] = "http://127.0.0.1:%d" % port
+            with self.assertRaises(Exception):
+                self.broker.start()
+            self.assertIn("cannot listen on http://127.0.0.1:%d" % port, self.broker.log_text())
+        finally:
+            taken.close()
+
+    def test_an_empty_key_means_no_admin_api(self):
+        self.broker.stop()
+        self.broker.properties["runnel.admin.listeners"] = ""
+        self.broker.start()
+        time.sleep(0.5)
+        self.assertNotIn("admin API listening", self.broker.log_text().split("===== start #2")[-1])
+
+
+if __name__ == "__main__":
+    unittest.main()

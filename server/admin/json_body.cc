@@ -1,0 +1,97 @@
+#include "server/admin/json_body.h"
+
+namespace runnel::server::admin {
+
+json_body::json_body(const http_request& request) {
+    if (request.content_type != "application/json") {
+        problem_ = error_answer(415, "the body must be JSON (Content-Type: application/json)");
+        return;
+    }
+    doc_ = json::parse(request.body, nullptr, false);
+    if (doc_.is_discarded()) {
+        fail("the body is not valid JSON", std::nullopt);
+    } else if (!doc_.is_object()) {
+        fail("the body must be a JSON object", std::nullopt);
+    }
+}
+
+void json_body::fail(std::string message, std::optional<std::string> field) {
+    if (problem_) return;
+    problem_ = error_answer(400, message, field);
+}
+
+const json* json_body::field(std::string_view name, bool required) {
+    read_.emplace(name);
+    if (problem_) return nullptr;
+    auto it = doc_.find(name);
+    if (it == doc_.end() || it->is_null()) {
+        if (required) fail(join("'", name, "' is required"), std::string(name));
+        return nullptr;
+    }
+    return &*it;
+}
+
+std::optional<std::string> json_body::string(std::string_view name, bool required) {
+    const json* v = field(name, required);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) {
+        fail(join("'", name, "' must be a string"), std::string(name));
+        return std::nullopt;
+    }
+    return v->get<std::string>();
+}
+
+std::optional<int64_t> json_body::integer(std::string_view name, bool required, int64_t min,
+                                          int64_t max) {
+    const json* v = field(name, required);
+    if (!v) return std::nullopt;
+    if (!v->is_number_integer()) {
+        fail(join("'", name, "' must be an integer"), std::string(name));
+        return std::nullopt;
+    }
+    // Unsigned values above INT64_MAX do not fit: out of range like any other.
+    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(max)) {
+        fail(join("'", name, "' must be at most ", std::to_string(max)), std::string(name));
+        return std::nullopt;
+    }
+    const int64_t n = v->get<int64_t>();
+    if (n < min || n > max) {
+        fail(join("'", name, "' must be from ", std::to_string(min), " to ", std::to_string(max)),
+             std::string(name));
+        return std::nullopt;
+    }
+    return n;
+}
+
+std::optional<std::map<std::string, std::string>> json_body::string_map(std::string_view name,
+                                                                        bool required) {
+    const json* v = field(name, required);
+    if (!v) return std::nullopt;
+    if (!v->is_object()) {
+        fail(join("'", name, "' must be an object of strings"), std::string(name));
+        return std::nullopt;
+    }
+    std::map<std::string, std::string> out;
+    for (const auto& [key, value] : v->items()) {
+        if (!value.is_string()) {
+            fail(join("'", name, ".", key, "' must be a string"), join(name, ".", key));
+            return std::nullopt;
+        }
+        out[key] = value.get<std::string>();
+    }
+    return out;
+}
+
+std::optional<http_response> json_body::problem() {
+    if (!problem_ && doc_.is_object()) {
+        for (const auto& [key, _] : doc_.items()) {
+            if (!read_.count(key)) {
+                fail(join("unknown field '", key, "'"), key);
+                break;
+            }
+        }
+    }
+    return problem_;
+}
+
+}  // namespace runnel::server::admin

@@ -1,0 +1,40 @@
+// A JSON request body read field by field. The first problem is kept and answered as 400 with
+// the field it concerns: not JSON, not an object, a required field missing, a field of the
+// wrong type or out of range, and — once the route has read what it knows — any field it does
+// not know (a misspelt "partitons" must not be silently ignored).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "server/admin/http_exchange.h"
+
+namespace runnel::server::admin {
+
+class json_body {
+  public:
+    explicit json_body(const http_request& request);
+
+    std::optional<std::string> string(std::string_view name, bool required);
+    std::optional<int64_t> integer(std::string_view name, bool required, int64_t min, int64_t max);
+    // An object of string values (config overrides).
+    std::optional<std::map<std::string, std::string>> string_map(std::string_view name,
+                                                                 bool required);
+
+    // The first problem, including fields nobody read; nullopt when the body is good.
+    std::optional<http_response> problem();
+
+  private:
+    const json* field(std::string_view name, bool required);
+    void fail(std::string message, std::optional<std::string> field);
+
+    json doc_;
+    std::set<std::string, std::less<>> read_;
+    std::optional<http_response> problem_;
+};
+
+}  // namespace runnel::server::admin
