@@ -148,6 +148,9 @@ class AdminApiTest(BrokerTestCase):
         status, doc, _ = self.call("POST", "/v1/topics?validate_only=true", {"name": name})
         self.assertEqual((status, doc), (200, {"valid": True}))
         self.assertRefused(self.call("GET", "/v1/topics/" + name), 404)
+        self.assertRefused(self.call("POST", "/v1/topics?validate_only=yes", {"name": name}),
+                           400, "validate_only")
+        self.assertRefused(self.call("GET", "/v1/topics/" + name), 404)
 
     def test_keep_alive_serves_requests_in_turn_on_one_connection(self):
         c = http.client.HTTPConnection(*self.admin, timeout=10)

@@ -60,4 +60,16 @@ inline http_response empty_answer(unsigned status) {
     return r;
 }
 
+// A true/false query parameter (absent: `value` unchanged); anything else is a 400 naming it.
+inline std::optional<http_response> query_flag(const http_request& request, std::string_view name,
+                                               bool& value) {
+    auto it = request.query.find(std::string(name));
+    if (it == request.query.end()) return std::nullopt;
+    if (it->second == "true" || it->second == "false") {
+        value = it->second == "true";
+        return std::nullopt;
+    }
+    return error_answer(400, join("'", name, "' must be true or false"), name);
+}
+
 }  // namespace runnel::server::admin

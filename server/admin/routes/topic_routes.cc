@@ -113,9 +113,8 @@ void add_topic_routes(router& r, admin_services& s) {
               spec.configs =
                   body.string_map("configs", false).value_or(std::map<std::string, std::string>());
               if (auto bad = body.problem()) co_return *bad;
-              const auto validate = request.query.find("validate_only");
-              const bool validate_only =
-                  validate != request.query.end() && validate->second == "true";
+              bool validate_only = false;
+              if (auto bad = query_flag(request, "validate_only", validate_only)) co_return *bad;
               admin_result created =
                   co_await s.kafka.admin().create_topic(std::move(spec), validate_only);
               if (created.error != error_code::none) co_return refusal(created);
