@@ -14,6 +14,7 @@ Run: /usr/bin/python3 integration/test_admin_api.py [-v]
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -178,6 +179,10 @@ class AdminApiTest(BrokerTestCase):
         self.assertEqual(producer.flush(30), 0)
         wait_until(lambda: self.call("GET", "/v1/pipelines/" + name)[1]["records_in"] >= 1,
                    timeout=30, message="the pipeline counting")
+        metrics = self.scrape()
+        self.assertGreaterEqual(
+            metrics[("runnel_pipeline_records_in_total", (("pipeline", name),))], 1)
+        self.assertEqual(metrics[("runnel_pipeline_tasks", (("pipeline", name),))], 2)
 
         self.assertRefused(self.call("PUT", "/v1/pipelines/other", yaml, "application/yaml"),
                            400, "pipeline")
@@ -191,6 +196,91 @@ class AdminApiTest(BrokerTestCase):
         wait_until(lambda: self.call("GET", "/v1/pipelines/" + name)[0] == 404, timeout=30,
                    message="the pipeline stopped")
         self.assertRefused(self.call("DELETE", "/v1/pipelines/" + name), 404)
+
+    def test_prometheus_metrics_count_what_clients_did(self):
+        topic = unique_name("metered")
+        self.assertEqual(self.call("POST", "/v1/topics", {"name": topic, "partitions": 1})[0],
+                         201)
+        p = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap})
+        for i in range(7):
+            p.produce(topic, b"value %d" % i)
+        self.assertEqual(p.flush(30), 0)
+        c = confluent_kafka.Consumer({"bootstrap.servers": self.broker.bootstrap,
+                                      "group.id": unique_name("metered"),
+                                      "auto.offset.reset": "earliest",
+                                      "enable.partition.eof": True})
+        c.assign([confluent_kafka.TopicPartition(topic, 0, 0)])
+        got = 0
+        deadline = time.monotonic() + 30
+        while got < 7 and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                got += 1
+        self.assertEqual(got, 7)
+
+        samples = self.scrape()  # the consumer still connected
+        c.close()
+        self.assertEqual(samples[("kafka_server_brokertopicmetrics_messagesin_total",
+                                  (("topic", topic),))], 7)
+        bytes_in = samples[("kafka_server_brokertopicmetrics_bytesin_total", (("topic", topic),))]
+        self.assertGreater(bytes_in, 7 * len("value 0"))
+        self.assertGreaterEqual(samples[("kafka_server_brokertopicmetrics_bytesout_total",
+                                         (("topic", topic),))], bytes_in)
+        self.assertEqual(samples[("kafka_log_log_logendoffset",
+                                  (("partition", "0"), ("topic", topic)))], 7)
+        self.assertEqual(samples[("kafka_log_log_logstartoffset",
+                                  (("partition", "0"), ("topic", topic)))], 0)
+        self.assertGreater(samples[("kafka_log_log_size", (("partition", "0"), ("topic", topic)))],
+                           bytes_in - 1)
+        produced = sum(v for (name, labels), v in samples.items()
+                       if name == "kafka_network_requestmetrics_requests_total"
+                       and dict(labels)["request"] == "Produce")
+        self.assertGreaterEqual(produced, 1)
+        self.assertGreaterEqual(
+            samples[("kafka_network_requestmetrics_totaltimems_count", (("request", "Fetch"),))], 1)
+        self.assertGreaterEqual(samples[("kafka_server_socketservermetrics_connection_count", ())],
+                                1)
+        self.assertGreater(samples[("runnel_shard_cpu_seconds_total", (("shard", "0"),))], 0)
+
+    def scrape(self):
+        """{(name, sorted labels): value} of /metrics, checked line by line against the text
+        format: every sample under its family's HELP and TYPE, histograms cumulative up to
+        +Inf, which equals their count."""
+        c = http.client.HTTPConnection(*self.admin, timeout=30)
+        try:
+            c.request("GET", "/metrics")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertTrue(r.getheader("Content-Type").startswith("text/plain; version=0.0.4"))
+            text = r.read().decode()
+        finally:
+            c.close()
+        sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+        label = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)')
+        samples, types, helped = {}, {}, set()
+        for line in text.splitlines():
+            if line.startswith("# HELP "):
+                helped.add(line.split(" ")[2])
+                continue
+            if line.startswith("# TYPE "):
+                _, _, name, kind = line.split(" ")
+                self.assertIn(name, helped, line)
+                self.assertIn(kind, ("counter", "gauge", "histogram"), line)
+                types[name] = kind
+                continue
+            m = sample.match(line)
+            self.assertTrue(m, "not a sample line: %r" % line)
+            name, labels, value = m.groups()
+            family = re.sub(r"_(bucket|sum|count)$", "", name)
+            self.assertTrue(name in types or (family in types and types[family] == "histogram"),
+                            "sample before its TYPE: %r" % line)
+            pairs = tuple(sorted(label.findall(labels or "")))
+            samples[(name, pairs)] = float(value)
+        for (name, labels), value in samples.items():
+            if name.endswith("_bucket") and ("le", "+Inf") in labels:
+                rest = tuple(kv for kv in labels if kv[0] != "le")
+                self.assertEqual(value, samples[(name[:-len("_bucket")] + "_count", rest)])
+        return samples
 
     # ------------------------------------------------------------------ bad requests
 

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "server/core/request_metrics.h"
+
 namespace runnel::server {
 
 namespace asio = boost::asio;
@@ -22,10 +24,13 @@ class shard {
     shard_id id() const { return id_; }
     asio::io_context& context() { return ctx_; }
     asio::io_context::executor_type executor() { return ctx_.get_executor(); }
+    // Only on this shard's thread.
+    request_metrics& requests() { return requests_; }
 
   private:
     shard_id id_;
     asio::io_context ctx_;
+    request_metrics requests_;
 };
 
 class shard_set {

@@ -1,6 +1,7 @@
 // What a handler knows about the request it serves.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -29,6 +30,8 @@ struct request_context {
     int64_t work_shard = no_work_shard;
     static constexpr int64_t no_work_shard = -1;
     static constexpr int64_t several_work_shards = -2;
+    // When the request's frame was read (request latency, request_metrics).
+    std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 };
 
 // Records in ctx.work_shard which shard owns every item, or that several do.

@@ -59,6 +59,7 @@ connection::connection(kafka_services& kafka, idle_connections& idle, shard& s,
       socket_(std::move(socket)),
       peer_(describe_peer(socket_)),
       listener_(std::move(listener)) {
+    open_.fetch_add(1, std::memory_order_relaxed);
     boost::system::error_code ec;
     // Responses are written with sendmsg/sendfile directly (response_sender.h), which must not
     // block the shard.
@@ -300,6 +301,8 @@ asio::awaitable<bool> connection::finish_call(batched_call& call, const api_hand
         co_return false;
     }
     count_work_shard(ctx.work_shard);
+    shard_.requests().record(ctx.api_key, ctx.api_version,
+                             std::chrono::steady_clock::now() - ctx.received);
     if (call.outcome == handler_outcome::no_response) co_return true;
     call.w.patch_int32(0, static_cast<int32_t>(call.w.size() - 4));
     server_log().trace("{} shard {}: answered {} correlation {} ({} bytes)", peer_, shard_.id(),

@@ -4,6 +4,7 @@
 // its requests stop paying two cross-shard hand-offs each (a wake-up of each thread when idle).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
@@ -45,6 +46,12 @@ class connection {
   public:
     connection(kafka_services& kafka, idle_connections& idle, shard& s,
                asio::ip::tcp::socket socket, std::string listener);
+    ~connection() { open_.fetch_sub(1, std::memory_order_relaxed); }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    // Client connections open now, on every shard (one moving between shards may count twice
+    // for a moment).
+    static int64_t open_count() { return open_.load(std::memory_order_relaxed); }
 
     // Serves the connection until the peer closes it, a protocol violation, or shutdown.
     // `self` keeps the connection alive for as long as the coroutine runs.
@@ -111,6 +118,7 @@ class connection {
     uint32_t streak_ = 0;
     // When the read now waiting started; the epoch while no read waits.
     std::chrono::steady_clock::time_point waiting_since_{};
+    static inline std::atomic<int64_t> open_{0};
 };
 
 }  // namespace runnel::server

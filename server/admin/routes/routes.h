@@ -26,6 +26,7 @@ void add_health_routes(router& r, admin_services& s);    // /v1/health, /v1/read
 void add_cluster_routes(router& r, admin_services& s);   // /v1/cluster
 void add_topic_routes(router& r, admin_services& s);     // /v1/topics...
 void add_pipeline_routes(router& r, admin_services& s);  // /v1/pipelines...
+void add_metrics_routes(router& r, admin_services& s);   // /metrics (Prometheus)
 
 // Every route above, in one table.
 inline router all_routes(admin_services& s) {
@@ -34,6 +35,7 @@ inline router all_routes(admin_services& s) {
     add_cluster_routes(r, s);
     add_topic_routes(r, s);
     add_pipeline_routes(r, s);
+    add_metrics_routes(r, s);
     return r;
 }
 

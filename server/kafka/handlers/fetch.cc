@@ -84,6 +84,7 @@ void read_one(kafka_services& b, shard_id owner, partition_read& r) {
         }
         r.aborted = std::move(*aborted);
     }
+    p->traffic().bytes_out += read->size;  // what a later limit trims is counted when re-read
     r.ranges = std::move(read->ranges);
     r.size = read->size;
     r.first_batch_size = static_cast<size_t>(read->first_batch_size);

@@ -109,3 +109,25 @@ TEST(RouterTest, MatchesPatternsAndAnswers404And405) {
 
 }  // namespace
 }  // namespace runnel::server::admin
+
+#include "server/admin/metrics/prometheus_text.h"
+
+namespace runnel::server::admin {
+namespace {
+
+TEST(PrometheusTextTest, FamiliesSamplesAndEscapedLabels) {
+    prometheus_text m;
+    m.family("x_total", "counter", "Things, with a \\ and\na new line.");
+    m.sample("x_total", {{"topic", "a\"b\\c\nd"}}, uint64_t{3});
+    m.sample("x_total", {}, int64_t{-1});
+    m.sample("y", {{"a", "1"}, {"b", "2"}}, 0.5);
+    EXPECT_EQ(m.text(),
+              "# HELP x_total Things, with a \\\\ and\\na new line.\n"
+              "# TYPE x_total counter\n"
+              "x_total{topic=\"a\\\"b\\\\c\\nd\"} 3\n"
+              "x_total -1\n"
+              "y{a=\"1\",b=\"2\"} 0.5\n");
+}
+
+}  // namespace
+}  // namespace runnel::server::admin

@@ -1,0 +1,169 @@
+#include <map>
+
+#include "server/admin/metrics/prometheus_text.h"
+#include "server/admin/metrics/shard_snapshot.h"
+#include "server/admin/routes/routes.h"
+#include "server/kafka/kafka_services.h"
+#include "server/net/connection.h"
+#include "server/pipelines/pipeline_host.h"
+
+namespace runnel::server::admin {
+
+namespace {
+
+// Kafka's JMX metrics under the names Prometheus's JMX exporter gives them (the usual Kafka
+// dashboards read these), then Runnel's own.
+void write_metrics(prometheus_text& m, kafka_services& kafka,
+                   const std::vector<shard_snapshot>& shards,
+                   const std::vector<pipelines::pipeline_status>& pipelines) {
+    std::map<std::string, partition_traffic> by_topic;
+    request_metrics requests;
+    for (const auto& s : shards) {
+        requests.add(s.requests);
+        for (const auto& p : s.partitions) {
+            auto& t = by_topic[p.topic];
+            t.bytes_in += p.traffic.bytes_in;
+            t.messages_in += p.traffic.messages_in;
+            t.bytes_out += p.traffic.bytes_out;
+        }
+    }
+    m.family("kafka_server_brokertopicmetrics_bytesin_total", "counter",
+             "Bytes of record batches produced to each topic.");
+    for (const auto& [topic, t] : by_topic)
+        m.sample("kafka_server_brokertopicmetrics_bytesin_total", {{"topic", topic}}, t.bytes_in);
+    m.family("kafka_server_brokertopicmetrics_messagesin_total", "counter",
+             "Records produced to each topic.");
+    for (const auto& [topic, t] : by_topic) {
+        m.sample("kafka_server_brokertopicmetrics_messagesin_total", {{"topic", topic}},
+                 t.messages_in);
+    }
+    m.family("kafka_server_brokertopicmetrics_bytesout_total", "counter",
+             "Bytes of record batches read for fetches of each topic.");
+    for (const auto& [topic, t] : by_topic)
+        m.sample("kafka_server_brokertopicmetrics_bytesout_total", {{"topic", topic}}, t.bytes_out);
+
+    const auto& apis = requests.apis();
+    auto api_name = [&kafka](size_t key) -> std::string {
+        const api_handler* h = kafka.api_dispatch().find(static_cast<int16_t>(key));
+        return h ? h->name : std::to_string(key);
+    };
+    m.family("kafka_network_requestmetrics_requests_total", "counter",
+             "Requests answered, by API and version.");
+    for (size_t k = 0; k < apis.size(); ++k) {
+        for (const auto& [version, n] : apis[k].by_version) {
+            const std::string v = std::to_string(version);
+            m.sample("kafka_network_requestmetrics_requests_total",
+                     {{"request", api_name(k)}, {"version", v}}, n);
+        }
+    }
+    m.family("kafka_network_requestmetrics_totaltimems", "histogram",
+             "Milliseconds from a request's arrival to its answer, by API.");
+    for (size_t k = 0; k < apis.size(); ++k) {
+        const auto& a = apis[k];
+        if (a.count == 0) continue;
+        const std::string name = api_name(k);
+        uint64_t cumulative = 0;
+        for (size_t b = 0; b < a.buckets.size(); ++b) {
+            cumulative += a.buckets[b];
+            const std::string le = b < request_metrics::bucket_bounds_ms.size()
+                                       ? fmt::format("{}", request_metrics::bucket_bounds_ms[b])
+                                       : std::string("+Inf");
+            m.sample("kafka_network_requestmetrics_totaltimems_bucket",
+                     {{"request", name}, {"le", le}}, cumulative);
+        }
+        m.sample("kafka_network_requestmetrics_totaltimems_sum", {{"request", name}}, a.sum_ms);
+        m.sample("kafka_network_requestmetrics_totaltimems_count", {{"request", name}}, a.count);
+    }
+
+    struct gauge {
+        const char* name;
+        const char* help;
+        int64_t (*value)(const partition_row&);
+    };
+    const gauge per_partition[] = {
+        {"kafka_log_log_size", "Bytes of a partition's log on disk.",
+         [](const partition_row& p) { return p.size_bytes; }},
+        {"kafka_log_log_logstartoffset", "First offset of a partition's log.",
+         [](const partition_row& p) { return p.log_start_offset; }},
+        {"kafka_log_log_logendoffset", "Offset the next record of a partition gets.",
+         [](const partition_row& p) { return p.log_end_offset; }},
+        {"kafka_log_log_numlogsegments", "Segments of a partition's log.",
+         [](const partition_row& p) { return static_cast<int64_t>(p.segments); }},
+    };
+    for (const auto& g : per_partition) {
+        m.family(g.name, "gauge", g.help);
+        for (const auto& s : shards) {
+            for (const auto& p : s.partitions) {
+                const std::string index = std::to_string(p.index);
+                m.sample(g.name, {{"topic", p.topic}, {"partition", index}}, g.value(p));
+            }
+        }
+    }
+    auto topics = kafka.topics().snapshot();
+    m.family("kafka_server_replicamanager_partitioncount", "gauge", "Partitions on this broker.");
+    m.sample("kafka_server_replicamanager_partitioncount", {}, topics->partition_count);
+    m.family("kafka_controller_kafkacontroller_globaltopiccount", "gauge", "Topics.");
+    m.sample("kafka_controller_kafkacontroller_globaltopiccount", {},
+             static_cast<uint64_t>(topics->by_name.size()));
+    m.family("kafka_server_socketservermetrics_connection_count", "gauge",
+             "Client connections open.");
+    m.sample("kafka_server_socketservermetrics_connection_count", {}, connection::open_count());
+
+    m.family("runnel_shard_cpu_seconds_total", "counter",
+             "CPU time of each shard's thread; its rate is the shard's busy ratio.");
+    for (const auto& s : shards) {
+        const std::string id = std::to_string(s.id);
+        m.sample("runnel_shard_cpu_seconds_total", {{"shard", id}}, s.cpu_seconds);
+    }
+
+    struct pipeline_counter {
+        const char* name;
+        const char* help;
+        uint64_t pipelines::pipeline_status::*field;
+    };
+    const pipeline_counter counters[] = {
+        {"runnel_pipeline_records_in_total", "Records a pipeline's tasks read.",
+         &pipelines::pipeline_status::records_in},
+        {"runnel_pipeline_records_out_total", "Records a pipeline's tasks wrote.",
+         &pipelines::pipeline_status::records_out},
+        {"runnel_pipeline_late_total", "Records too late for every window they fall in.",
+         &pipelines::pipeline_status::late},
+        {"runnel_pipeline_dead_lettered_total", "Records sent to the dead-letter topic.",
+         &pipelines::pipeline_status::dead_lettered},
+        {"runnel_pipeline_commits_total", "Transactions a pipeline's tasks committed.",
+         &pipelines::pipeline_status::commits},
+        {"runnel_pipeline_restarts_total", "Restarts of a pipeline's tasks after a failure.",
+         &pipelines::pipeline_status::restarts},
+    };
+    for (const auto& c : counters) {
+        m.family(c.name, "counter", c.help);
+        for (const auto& p : pipelines) {
+            if (!p.name.empty()) m.sample(c.name, {{"pipeline", p.name}}, p.*(c.field));
+        }
+    }
+    m.family("runnel_pipeline_tasks", "gauge", "Tasks of each running pipeline.");
+    for (const auto& p : pipelines) {
+        if (!p.name.empty()) {
+            m.sample("runnel_pipeline_tasks", {{"pipeline", p.name}},
+                     static_cast<uint64_t>(p.tasks));
+        }
+    }
+}
+
+}  // namespace
+
+void add_metrics_routes(router& r, admin_services& s) {
+    r.add("GET", "/metrics",
+          [&s](const http_request&,
+               const std::vector<std::string>&) -> asio::awaitable<http_response> {
+              std::vector<shard_snapshot> shards = co_await snapshot_shards(s.kafka);
+              prometheus_text m;
+              write_metrics(m, s.kafka, shards, s.pipelines.status());
+              http_response answer;
+              answer.content_type = "text/plain; version=0.0.4; charset=utf-8";
+              answer.body = m.text();
+              co_return answer;
+          });
+}
+
+}  // namespace runnel::server::admin
