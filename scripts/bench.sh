@@ -4,8 +4,8 @@
 #   scripts/bench.sh            full runs (about 25 minutes; needs ~25 GB free for recovery),
 #                               then the charts in docs/charts/ redrawn from the tables
 #   scripts/bench.sh NAME...    full runs of only these tables (throughput recovery startup
-#                               floor latency scaling versus_kafka streams streams_state); the
-#                               others are left as
+#                               floor latency scaling versus_kafka streams streams_state
+#                               metrics); the others are left as
 #                               they are. versus_kafka runs Apache Kafka 4.4.0 beside Runnel
 #                               (scripts/peer/kafka.sh; its jars come through Maven)
 #   scripts/bench.sh --smoke    seconds-long runs that only check the scripts work; prints the
@@ -15,7 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 smoke=0
 [[ "${1:-}" == "--smoke" ]] && smoke=1
-all=(throughput recovery startup floor latency scaling versus_kafka streams streams_state)
+all=(throughput recovery startup floor latency scaling versus_kafka streams streams_state metrics)
 names=("${@:-${all[@]}}")
 # The broker and the programs in bench/ (floor and lean load generator).
 targets=(runnel floor_receiver floor_sender floor_sendfile produce_load consume_load)
@@ -46,7 +46,9 @@ if ((smoke)); then
     "$py" "$root/scripts/bench/streams_state.py" --runs 1 --keys 1000 20000 --min-records 20000 \
         --latency-seconds 1 >"$out/streams_state.md"
     cat "$out"/{throughput,recovery,startup,floor,latency,scaling,versus_kafka,streams}.md
-    cat "$out/streams_state.md"
+    "$py" "$root/scripts/bench/metrics_cost.py" --runs 1 --gb 0.2 --interval 0.01 \
+        >"$out/metrics.md"
+    cat "$out/streams_state.md" "$out/metrics.md"
     grep -q '^| produce 1024 B, acks=all, 16 partitions |' "$out/throughput.md"
     grep -q '^| worst | page cache |' "$out/recovery.md"
     grep -q '^| 50 |' "$out/startup.md"
@@ -58,6 +60,7 @@ if ((smoke)); then
     grep -q '^| send to read_committed result (ms) |' "$out/streams.md"
     grep -q '^| records per output topic (last run) |.*| same |' "$out/streams.md"
     grep -q '^| restore after SIGKILL: s (records replayed) |' "$out/streams_state.md"
+    grep -q '^| scraped / not scraped, median of pairs |' "$out/metrics.md"
     exit 0
 fi
 for name in "${names[@]}"; do
@@ -71,6 +74,7 @@ for name in "${names[@]}"; do
         versus_kafka) "$py" "$root/scripts/bench/versus_kafka.py" --runs 3 ;;
         streams) "$py" "$root/scripts/bench/streams.py" --runs 3 --tweets 200000 ;;
         streams_state) "$py" "$root/scripts/bench/streams_state.py" --runs 3 ;;
+        metrics) "$py" "$root/scripts/bench/metrics_cost.py" --runs 5 ;;
         *) echo "unknown benchmark $name (known: ${all[*]})" >&2; exit 2 ;;
     esac >"$out/$name.md"
 done
