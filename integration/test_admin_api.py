@@ -242,6 +242,51 @@ class AdminApiTest(BrokerTestCase):
                                 1)
         self.assertGreater(samples[("runnel_shard_cpu_seconds_total", (("shard", "0"),))], 0)
 
+    def test_a_consumer_group_its_lag_and_its_deletion(self):
+        topic, group = unique_name("grouped"), unique_name("readers")
+        self.assertEqual(self.call("POST", "/v1/topics", {"name": topic, "partitions": 1})[0],
+                         201)
+        p = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap})
+        for i in range(7):
+            p.produce(topic, b"%d" % i)
+        self.assertEqual(p.flush(30), 0)
+        c = confluent_kafka.Consumer({"bootstrap.servers": self.broker.bootstrap,
+                                      "group.id": group, "auto.offset.reset": "earliest",
+                                      "enable.auto.commit": False})
+        c.subscribe([topic])
+        got = []
+        deadline = time.monotonic() + 60
+        while len(got) < 7 and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                got.append(m)
+        self.assertEqual(len(got), 7)
+        c.commit(offsets=[confluent_kafka.TopicPartition(topic, 0, 5)], asynchronous=False)
+
+        self.assertIn(group, [g["group_id"] for g in self.call("GET", "/v1/groups")[1]])
+        status, d, _ = self.call("GET", "/v1/groups/" + group)
+        self.assertEqual(status, 200)
+        self.assertEqual((d["state"], d["type"], d["protocol_type"]),
+                         ("Stable", "classic", "consumer"))
+        self.assertEqual(len(d["members"]), 1)
+        self.assertEqual(d["offsets"], [{"topic": topic, "partition": 0, "committed_offset": 5,
+                                         "log_end_offset": 7, "lag": 2}])
+        self.assertEqual(d["lag"], 2)
+        metrics = self.scrape()
+        self.assertEqual(metrics[("kafka_consumergroup_lag", (
+            ("consumergroup", group), ("partition", "0"), ("topic", topic)))], 2)
+        self.assertEqual(metrics[("kafka_consumergroup_current_offset", (
+            ("consumergroup", group), ("partition", "0"), ("topic", topic)))], 5)
+
+        self.assertRefused(self.call("DELETE", "/v1/groups/" + group), 409)
+        c.close()  # leaves the group
+        wait_until(lambda: self.call("GET", "/v1/groups/" + group)[1]["members"] == [],
+                   timeout=30, message="the member gone")
+        self.assertEqual(self.call("DELETE", "/v1/groups/" + group)[0], 204)
+        self.assertRefused(self.call("GET", "/v1/groups/" + group), 404)
+        self.assertRefused(self.call("DELETE", "/v1/groups/" + group), 404)
+        self.assertRefused(self.call("GET", "/v1/groups/no-such-group"), 404)
+
     def scrape(self):
         """{(name, sorted labels): value} of /metrics, checked line by line against the text
         format: every sample under its family's HELP and TYPE, histograms cumulative up to

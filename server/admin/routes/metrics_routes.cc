@@ -1,5 +1,6 @@
 #include <map>
 
+#include "server/admin/group_view.h"
 #include "server/admin/metrics/prometheus_text.h"
 #include "server/admin/metrics/shard_snapshot.h"
 #include "server/admin/routes/routes.h"
@@ -15,7 +16,8 @@ namespace {
 // dashboards read these), then Runnel's own.
 void write_metrics(prometheus_text& m, kafka_services& kafka,
                    const std::vector<shard_snapshot>& shards,
-                   const std::vector<pipelines::pipeline_status>& pipelines) {
+                   const std::vector<pipelines::pipeline_status>& pipelines,
+                   const std::vector<group_committed_offset>& committed) {
     std::map<std::string, partition_traffic> by_topic;
     request_metrics requests;
     for (const auto& s : shards) {
@@ -109,6 +111,30 @@ void write_metrics(prometheus_text& m, kafka_services& kafka,
              "Client connections open.");
     m.sample("kafka_server_socketservermetrics_connection_count", {}, connection::open_count());
 
+    // Consumer lag under kafka_exporter's names (what Kafka dashboards chart for groups).
+    std::map<std::pair<std::string, int32_t>, int64_t> log_ends;
+    for (const auto& s : shards) {
+        for (const auto& p : s.partitions) log_ends[{p.topic, p.index}] = p.log_end_offset;
+    }
+    m.family("kafka_consumergroup_current_offset", "gauge",
+             "Offset a group has committed for a partition.");
+    for (const auto& c : committed) {
+        const std::string index = std::to_string(c.partition);
+        m.sample("kafka_consumergroup_current_offset",
+                 {{"consumergroup", c.group_id}, {"topic", c.topic}, {"partition", index}},
+                 c.committed_offset);
+    }
+    m.family("kafka_consumergroup_lag", "gauge",
+             "Records of a partition after a group's committed offset.");
+    for (const auto& c : committed) {
+        auto end = log_ends.find({c.topic, c.partition});
+        if (end == log_ends.end()) continue;  // the partition is gone
+        const std::string index = std::to_string(c.partition);
+        m.sample("kafka_consumergroup_lag",
+                 {{"consumergroup", c.group_id}, {"topic", c.topic}, {"partition", index}},
+                 std::max<int64_t>(0, end->second - c.committed_offset));
+    }
+
     m.family("runnel_shard_cpu_seconds_total", "counter",
              "CPU time of each shard's thread; its rate is the shard's busy ratio.");
     for (const auto& s : shards) {
@@ -157,8 +183,10 @@ void add_metrics_routes(router& r, admin_services& s) {
           [&s](const http_request&,
                const std::vector<std::string>&) -> asio::awaitable<http_response> {
               std::vector<shard_snapshot> shards = co_await snapshot_shards(s.kafka);
+              std::vector<group_committed_offset> committed =
+                  co_await all_committed_offsets(s.kafka);
               prometheus_text m;
-              write_metrics(m, s.kafka, shards, s.pipelines.status());
+              write_metrics(m, s.kafka, shards, s.pipelines.status(), committed);
               http_response answer;
               answer.content_type = "text/plain; version=0.0.4; charset=utf-8";
               answer.body = m.text();

@@ -27,6 +27,7 @@ void add_cluster_routes(router& r, admin_services& s);   // /v1/cluster
 void add_topic_routes(router& r, admin_services& s);     // /v1/topics...
 void add_pipeline_routes(router& r, admin_services& s);  // /v1/pipelines...
 void add_metrics_routes(router& r, admin_services& s);   // /metrics (Prometheus)
+void add_group_routes(router& r, admin_services& s);     // /v1/groups...
 
 // Every route above, in one table.
 inline router all_routes(admin_services& s) {
@@ -36,6 +37,7 @@ inline router all_routes(admin_services& s) {
     add_topic_routes(r, s);
     add_pipeline_routes(r, s);
     add_metrics_routes(r, s);
+    add_group_routes(r, s);
     return r;
 }
 
