@@ -144,6 +144,37 @@ class AdminApiTest(BrokerTestCase):
         self.assertRefused(self.call("GET", "/v1/topics/" + name), 404)
         self.assertRefused(self.call("DELETE", "/v1/topics/" + name), 404)
 
+    def test_topic_configs_described_and_altered(self):
+        name = unique_name("configured")
+        self.assertEqual(self.call("POST", "/v1/topics", {
+            "name": name, "configs": {"retention.ms": "600000"}})[0], 201)
+        status, configs, _ = self.call("GET", "/v1/topics/%s/configs" % name)
+        self.assertEqual(status, 200)
+        by_name = {c["name"]: c for c in configs}
+        self.assertEqual((by_name["retention.ms"]["value"], by_name["retention.ms"]["source"]),
+                         ("600000", "DYNAMIC_TOPIC_CONFIG"))
+        self.assertEqual(by_name["cleanup.policy"]["source"], "DEFAULT_CONFIG")
+        self.assertTrue(by_name["cleanup.policy"]["documentation"])
+
+        status, doc, _ = self.call("PATCH", "/v1/topics/%s/configs" % name, {
+            "set": {"cleanup.policy": "compact"}, "delete": ["retention.ms"]})
+        self.assertEqual((status, doc), (200, {"configs": {"cleanup.policy": "compact"}}))
+        by_name = {c["name"]: c for c in self.call("GET", "/v1/topics/%s/configs" % name)[1]}
+        self.assertEqual(by_name["cleanup.policy"]["value"], "compact")
+        self.assertEqual(by_name["retention.ms"]["source"], "DEFAULT_CONFIG")
+
+        patch = lambda body: self.call("PATCH", "/v1/topics/%s/configs" % name, body)  # noqa
+        self.assertRefused(patch({"set": {"retention.ms": "soon"}}), 400, "set")
+        self.assertRefused(patch({"set": {"no.such.config": "1"}}), 400, "set")
+        self.assertRefused(patch({"delete": "retention.ms"}), 400, "delete")
+        self.assertRefused(patch({"delete": [3]}), 400, "delete[0]")
+        self.assertRefused(patch({"sets": {}}), 400, "sets")
+        self.assertRefused(self.call("PATCH", "/v1/topics/no-such/configs", {"set": {}}), 404)
+        self.assertRefused(self.call("GET", "/v1/topics/no-such/configs"), 404)
+        self.assertEqual(
+            {c["name"]: c["value"] for c in self.call("GET", "/v1/topics/%s/configs" % name)[1]}
+            ["cleanup.policy"], "compact")  # nothing half-applied
+
     def test_validate_only_creates_nothing(self):
         name = unique_name("admin-validate")
         status, doc, _ = self.call("POST", "/v1/topics?validate_only=true", {"name": name})

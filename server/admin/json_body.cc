@@ -23,8 +23,9 @@ void json_body::fail(std::string message, std::optional<std::string> field) {
 const json* json_body::field(std::string_view name, bool required) {
     read_.emplace(name);
     if (problem_) return nullptr;
+    // An explicit null is not an absent field: it is the wrong type for every field here.
     auto it = doc_.find(name);
-    if (it == doc_.end() || it->is_null()) {
+    if (it == doc_.end()) {
         if (required) fail(join("'", name, "' is required"), std::string(name));
         return nullptr;
     }
@@ -78,6 +79,26 @@ std::optional<std::map<std::string, std::string>> json_body::string_map(std::str
             return std::nullopt;
         }
         out[key] = value.get<std::string>();
+    }
+    return out;
+}
+
+std::optional<std::vector<std::string>> json_body::string_list(std::string_view name,
+                                                               bool required) {
+    const json* v = field(name, required);
+    if (!v) return std::nullopt;
+    if (!v->is_array()) {
+        fail(join("'", name, "' must be an array of strings"), std::string(name));
+        return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (size_t i = 0; i < v->size(); ++i) {
+        if (!(*v)[i].is_string()) {
+            const std::string at = join(name, "[", std::to_string(i), "]");
+            fail(join("'", at, "' must be a string"), at);
+            return std::nullopt;
+        }
+        out.push_back((*v)[i].get<std::string>());
     }
     return out;
 }

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/admin/http_exchange.h"
 
@@ -24,6 +25,9 @@ class json_body {
     // An object of string values (config overrides).
     std::optional<std::map<std::string, std::string>> string_map(std::string_view name,
                                                                  bool required);
+
+    // An array of strings.
+    std::optional<std::vector<std::string>> string_list(std::string_view name, bool required);
 
     // The first problem, including fields nobody read; nullopt when the body is good.
     std::optional<http_response> problem();

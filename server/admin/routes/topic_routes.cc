@@ -4,6 +4,8 @@
 #include "server/admin/json_body.h"
 #include "server/admin/routes/routes.h"
 #include "server/cluster/topic_admin.h"
+#include "server/config/config_changes.h"
+#include "server/config/config_entry.h"
 #include "server/core/cross_shard.h"
 #include "server/kafka/kafka_services.h"
 #include "storage/partition_dir.h"
@@ -22,7 +24,7 @@ json topic_summary(const topic_metadata& t) {
 }
 
 // An admin_result's error as HTTP: the client's mistakes are 4xx, naming the field to blame.
-http_response refusal(const admin_result& r) {
+http_response refusal(const admin_result& r, std::string_view config_field = "configs") {
     const std::string message = r.message.value_or(std::string(protocol::error_name(r.error)));
     switch (r.error) {
         case error_code::topic_already_exists:
@@ -36,7 +38,7 @@ http_response refusal(const admin_result& r) {
         case error_code::invalid_replication_factor:
             return error_answer(400, message, "replication_factor");
         case error_code::invalid_config:
-            return error_answer(400, message, "configs");
+            return error_answer(400, message, config_field);
         case error_code::policy_violation:
         case error_code::invalid_request:
             return error_answer(400, message);
@@ -87,6 +89,26 @@ asio::awaitable<json> partitions_of(kafka_services& kafka,
     co_return json(out);
 }
 
+// Kafka's names of config sources, as kafka-configs --describe --all prints them.
+std::string source_name(config_source source) {
+    switch (source) {
+        case config_source::dynamic_topic_config:
+            return "DYNAMIC_TOPIC_CONFIG";
+        case config_source::dynamic_broker_config:
+            return "DYNAMIC_BROKER_CONFIG";
+        case config_source::dynamic_default_broker_config:
+            return "DYNAMIC_DEFAULT_BROKER_CONFIG";
+        case config_source::static_broker_config:
+            return "STATIC_BROKER_CONFIG";
+        case config_source::default_config:
+            return "DEFAULT_CONFIG";
+        case config_source::dynamic_broker_logger_config:
+            return "DYNAMIC_BROKER_LOGGER_CONFIG";
+        default:
+            return "UNKNOWN";
+    }
+}
+
 }  // namespace
 
 void add_topic_routes(router& r, admin_services& s) {
@@ -133,6 +155,55 @@ void add_topic_routes(router& r, admin_services& s) {
               answer["configs"] = t->config_overrides;
               answer["partitions"] = co_await partitions_of(s.kafka, t);
               co_return json_answer(200, answer);
+          });
+
+    r.add(
+        "GET", "/v1/topics/{name}/configs",
+        [&s](const http_request&,
+             const std::vector<std::string>& params) -> asio::awaitable<http_response> {
+            auto t = s.kafka.topics().snapshot()->find(params[0]);
+            if (!t) co_return error_answer(404, "no topic named '" + params[0] + "'");
+            json list = json::array();
+            for (const auto& e : s.kafka.admin().config_of(*t).describe(*s.kafka.live_config())) {
+                list.push_back({{"name", e.name},
+                                {"value", e.sensitive || !e.value ? json(nullptr) : json(*e.value)},
+                                {"source", source_name(e.source)},
+                                {"read_only", e.read_only},
+                                {"sensitive", e.sensitive},
+                                {"documentation", e.documentation}});
+            }
+            co_return json_answer(200, list);
+        });
+
+    // As kafka-configs --alter (IncrementalAlterConfigs): "set" values, "delete" names (back to
+    // the inherited value); the rest of the topic's overrides stay.
+    r.add("PATCH", "/v1/topics/{name}/configs",
+          [&s](const http_request& request,
+               const std::vector<std::string>& params) -> asio::awaitable<http_response> {
+              json_body body(request);
+              auto set = body.string_map("set", false);
+              auto remove = body.string_list("delete", false);
+              if (auto bad = body.problem()) co_return *bad;
+              bool validate_only = false;
+              if (auto bad = query_flag(request, "validate_only", validate_only)) co_return *bad;
+              if (!s.kafka.topics().snapshot()->find(params[0])) {
+                  co_return error_answer(404, "no topic named '" + params[0] + "'");
+              }
+              std::vector<config_change> changes;
+              for (const auto& [key, value] : set.value_or(std::map<std::string, std::string>())) {
+                  changes.push_back(
+                      {key, static_cast<int8_t>(config_operation::set), std::optional(value)});
+              }
+              for (const auto& key : remove.value_or(std::vector<std::string>())) {
+                  changes.push_back({key, static_cast<int8_t>(config_operation::remove), {}});
+              }
+              std::string name = params[0];
+              admin_result altered = co_await s.kafka.admin().alter_configs(
+                  std::move(name), std::move(changes), false, validate_only);
+              if (altered.error != error_code::none) co_return refusal(altered, "set");
+              auto t = s.kafka.topics().snapshot()->find(params[0]);
+              co_return json_answer(
+                  200, json{{"configs", t ? json(t->config_overrides) : json::object()}});
           });
 
     r.add("DELETE", "/v1/topics/{name}",

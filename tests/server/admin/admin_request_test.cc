@@ -49,7 +49,8 @@ TEST(JsonBodyTest, ReadsKnownFieldsAndNamesTheFirstProblem) {
     EXPECT_EQ(field_of(problem(R"({"name": "t", "partitions": 2.0})")), "partitions");
     EXPECT_EQ(field_of(problem(R"({"name": "t", "configs": {"a": 1}})")), "configs.a");
     EXPECT_EQ(field_of(problem(R"({"name": "t", "extra": null})")), "extra");
-    EXPECT_EQ(field_of(problem(R"({"name": null})")), "name");  // null is absent
+    EXPECT_EQ(field_of(problem(R"({"name": null})")), "name");  // null is no string
+    EXPECT_EQ(field_of(problem(R"({"name": "t", "configs": null})")), "configs");
     EXPECT_EQ(field_of(problem("{oops")), "(none)");
     EXPECT_EQ(field_of(problem("[]")), "(none)");
     http_request text = json_request("{}");
