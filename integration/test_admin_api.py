@@ -215,6 +215,33 @@ class AdminApiTest(BrokerTestCase):
             metrics[("runnel_pipeline_records_in_total", (("pipeline", name),))], 1)
         self.assertEqual(metrics[("runnel_pipeline_tasks", (("pipeline", name),))], 2)
 
+        def counts():
+            status, doc, _ = self.call("GET", "/v1/pipelines/%s/results?by_key=true" % name)
+            self.assertEqual((status, doc["topic"]), (200, sink))
+            return {r["key"]: r["value"]["count"] for r in doc["results"]}
+        wait_until(lambda: counts() == {"a": 2, "b": 1}, timeout=30, message="the counts")
+        latest = self.call("GET", "/v1/pipelines/%s/results?limit=1" % name)[1]["results"]
+        self.assertEqual(len(latest), 1)
+        self.assertRefused(self.call("GET", "/v1/pipelines/%s/results?limit=0" % name), 400,
+                           "limit")
+        self.assertRefused(self.call("GET", "/v1/pipelines/%s/results?topic=x" % name), 400,
+                           "topic")
+        self.assertRefused(self.call("GET", "/v1/pipelines/nothing/results"), 404)
+
+        # Paused: nothing counted, its file and state kept; resumed: it goes on from there.
+        self.assertEqual(self.call("POST", "/v1/pipelines/%s/pause" % name)[:2],
+                         (200, {"name": name, "state": "paused"}))
+        self.assertEqual(self.call("GET", "/v1/pipelines/" + name)[1]["state"], "paused")
+        producer.produce(source, b"a")
+        self.assertEqual(producer.flush(30), 0)
+        time.sleep(1)
+        self.assertEqual(counts(), {"a": 2, "b": 1})
+        self.assertEqual(self.call("POST", "/v1/pipelines/%s/resume" % name)[0], 202)
+        wait_until(lambda: counts() == {"a": 3, "b": 1}, timeout=30, message="counting again")
+        self.assertEqual(self.call("GET", "/v1/pipelines/" + name)[1]["state"], "running")
+        self.assertRefused(self.call("POST", "/v1/pipelines/nothing/pause"), 404)
+        self.assertRefused(self.call("POST", "/v1/pipelines/nothing/resume"), 404)
+
         self.assertRefused(self.call("PUT", "/v1/pipelines/other", yaml, "application/yaml"),
                            400, "pipeline")
         bad = self.call("PUT", "/v1/pipelines/" + name, yaml.replace("count:", "cuont:"),

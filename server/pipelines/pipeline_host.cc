@@ -154,6 +154,11 @@ asio::awaitable<void> pipeline_host::scan() {
         present.insert(file);
         std::string text = read_text(path);
         if (seen_.count(file) && seen_[file] == text) continue;
+        {
+            // A changed file ends a pause: the new version starts.
+            std::lock_guard lock(mutex_);
+            std::erase_if(paused_, [&file](const auto& p) { return p.second.file == file; });
+        }
         auto load = streams::load_pipeline(text, file);
         if (!load.spec) {
             std::lock_guard lock(mutex_);
@@ -398,13 +403,52 @@ std::string pipeline_host::remove(const std::string& name) {
     std::string file;
     {
         std::lock_guard lock(mutex_);
-        auto it = running_.find(name);
-        if (it == running_.end()) return "no pipeline named '" + name + "' is running";
-        file = it->second.file;
+        if (auto it = running_.find(name); it != running_.end()) {
+            file = it->second.file;
+        } else if (auto p = paused_.find(name); p != paused_.end()) {
+            file = p->second.file;
+            paused_.erase(p);
+        } else {
+            return "no pipeline named '" + name + "' is running";
+        }
     }
     std::error_code ec;
     if (!fs::remove(file, ec) || ec) return "cannot remove " + file + ": " + ec.message();
     return "";
+}
+
+std::string pipeline_host::pause(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto it = running_.find(name);
+    if (it == running_.end()) {
+        return paused_.count(name) ? "" : "no pipeline named '" + name + "' is running";
+    }
+    running r = it->second;
+    r.tasks.clear();
+    stop_locked(name);
+    paused_[name] = std::move(r);
+    streams::streams_log().info("pipeline {} paused", name);
+    return "";
+}
+
+std::string pipeline_host::resume(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto it = paused_.find(name);
+    if (it == paused_.end()) {
+        return running_.count(name) ? "" : "no pipeline named '" + name + "' is paused";
+    }
+    // Forgetting what the file held makes the next scan start it (after its old tasks end).
+    seen_.erase(it->second.file);
+    paused_.erase(it);
+    streams::streams_log().info("pipeline {} resumed", name);
+    return "";
+}
+
+std::shared_ptr<const loaded_pipeline> pipeline_host::find(const std::string& name) const {
+    std::lock_guard lock(mutex_);
+    if (auto it = running_.find(name); it != running_.end()) return it->second.pipeline;
+    if (auto it = paused_.find(name); it != paused_.end()) return it->second.pipeline;
+    return nullptr;
 }
 
 std::vector<pipeline_status> pipeline_host::status() const {
@@ -425,6 +469,13 @@ std::vector<pipeline_status> pipeline_host::status() const {
             s.commits += c.commits;
             s.restarts += c.restarts;
         }
+        out.push_back(std::move(s));
+    }
+    for (const auto& [name, r] : paused_) {
+        pipeline_status s;
+        s.name = name;
+        s.file = r.file;
+        s.state = "paused";
         out.push_back(std::move(s));
     }
     for (const auto& [file, why] : failed_) {

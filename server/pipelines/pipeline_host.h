@@ -56,7 +56,14 @@ class pipeline_host {
     std::string submit(const std::string& yaml);
     // Removes the file of pipeline `name`; returns the error, or "".
     std::string remove(const std::string& name);
+    // Stops a running pipeline without removing its file (its state and offsets stay); resume()
+    // starts it again from there. A paused pipeline runs again after a broker restart. Return
+    // the error, or "".
+    std::string pause(const std::string& name);
+    std::string resume(const std::string& name);
     std::vector<pipeline_status> status() const;
+    // The pipeline running (or paused) under `name`, or null.
+    std::shared_ptr<const loaded_pipeline> find(const std::string& name) const;
 
   private:
     struct running {
@@ -93,6 +100,8 @@ class pipeline_host {
     std::map<std::string, std::vector<std::shared_ptr<pipeline_task>>> retiring_;
     std::map<std::string, std::string> failed_;  // file -> why, for status
     std::map<std::string, std::string> seen_;    // file -> content last acted on
+    // Paused pipelines by name: not started by a scan until resumed or their file changes.
+    std::map<std::string, running> paused_;
 };
 
 }  // namespace runnel::server::pipelines

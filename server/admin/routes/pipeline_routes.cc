@@ -1,7 +1,13 @@
 #include <fstream>
 #include <sstream>
 
+#include <algorithm>
+#include <set>
+
 #include "server/admin/routes/routes.h"
+#include "server/core/cross_shard.h"
+#include "server/kafka/kafka_services.h"
+#include "server/pipelines/committed_reader.h"
 #include "server/pipelines/pipeline_host.h"
 #include "streams/spec/pipeline_yaml.h"
 
@@ -32,6 +38,68 @@ std::string read_text(const std::string& path) {
     std::stringstream text;
     text << f.rdbuf();
     return text.str();
+}
+
+// The topics a pipeline writes results to: its sink, or its routes' topics; then its late and
+// dead-letter topics.
+std::vector<std::string> result_topics(const streams::pipeline_spec& spec) {
+    std::vector<std::string> out;
+    if (spec.sink) out.push_back(spec.sink->topic);
+    for (const auto& step : spec.steps) {
+        if (const auto* r = std::get_if<streams::route_step>(&step)) {
+            for (const auto& rule : r->rules) out.push_back(rule.topic);
+            if (r->otherwise) out.push_back(*r->otherwise);
+        }
+    }
+    if (spec.late_topic) out.push_back(*spec.late_topic);
+    out.push_back(spec.dead_letter_topic);
+    return out;
+}
+
+json value_json(const std::optional<std::string>& bytes) {
+    if (!bytes) return nullptr;
+    json parsed = json::parse(*bytes, nullptr, false);
+    return parsed.is_discarded() ? json(*bytes) : parsed;
+}
+
+struct tail_record {
+    int32_t partition = 0;
+    streams::input_record record;
+};
+
+// The last `limit` committed records of each partition of `topic`, read on their owner shards.
+asio::awaitable<std::vector<tail_record>> tail_of(kafka_services& kafka, const std::string& topic,
+                                                  int64_t limit) {
+    std::vector<tail_record> out;
+    auto t = kafka.topics().snapshot()->find(topic);
+    if (!t) co_return out;
+    for (int32_t i = 0; i < t->partition_count(); ++i) {
+        const shard_id owner = t->partitions[i].owner;
+        auto read = [&kafka, owner, id = t->id, i,
+                     limit]() -> asio::awaitable<std::vector<streams::input_record>> {
+            const partition* p = kafka.partitions_on(owner).find(id, i);
+            if (!p) co_return std::vector<streams::input_record>();
+            const auto& log = p->log();
+            // Pipelines write in transactions: each ends in a marker taking an offset, so
+            // twice the span holds `limit` records even with one record per transaction.
+            const int64_t from =
+                std::max(log.log_start_offset(), log.last_stable_offset() - 2 * limit - 1);
+            auto chunk = pipelines::read_committed(*p, from, 4 << 20);
+            auto& records = chunk.records;
+            if (static_cast<int64_t>(records.size()) > limit) {
+                records.erase(records.begin(), records.end() - limit);
+            }
+            co_return std::move(records);
+        };
+        std::vector<streams::input_record> records =
+            co_await on_shard(kafka.shards().at(owner), read);
+        // Newest first within the partition: the sort by timestamp below is stable, and records
+        // of one input record share its timestamp.
+        for (auto it = records.rbegin(); it != records.rend(); ++it) {
+            out.push_back({i, std::move(*it)});
+        }
+    }
+    co_return out;
 }
 
 }  // namespace
@@ -77,6 +145,73 @@ void add_pipeline_routes(router& r, admin_services& s) {
               const std::string why = s.pipelines.submit(request.body);
               if (!why.empty()) co_return error_answer(409, why);
               co_return json_answer(202, json{{"name", params[0]}, {"state", "submitted"}});
+          });
+
+    // The latest results: the last `limit` records of each partition of the sink (or of
+    // `topic`, one of the pipeline's outputs), newest first; with by_key=true only the newest
+    // record of each key (a count's current value per group, the latest top list per window).
+    r.add("GET", "/v1/pipelines/{name}/results",
+          [&s](const http_request& request,
+               const std::vector<std::string>& params) -> asio::awaitable<http_response> {
+              auto pipeline = s.pipelines.find(params[0]);
+              if (!pipeline) {
+                  co_return error_answer(404, "no pipeline named '" + params[0] + "'");
+              }
+              bool by_key = false;
+              if (auto bad = query_flag(request, "by_key", by_key)) co_return *bad;
+              int64_t limit = 100;
+              if (auto it = request.query.find("limit"); it != request.query.end()) {
+                  const auto& text = it->second;
+                  if (text.empty() || text.size() > 5 ||
+                      text.find_first_not_of("0123456789") != std::string::npos ||
+                      std::stol(text) < 1 || std::stol(text) > 10000) {
+                      co_return error_answer(400, "'limit' must be from 1 to 10000", "limit");
+                  }
+                  limit = std::stol(text);
+              }
+              const auto topics = result_topics(pipeline->spec);
+              std::string topic = topics.front();
+              if (auto it = request.query.find("topic"); it != request.query.end()) {
+                  if (std::find(topics.begin(), topics.end(), it->second) == topics.end()) {
+                      co_return error_answer(400,
+                                             "'" + it->second +
+                                                 "' is not a topic the "
+                                                 "pipeline writes",
+                                             "topic");
+                  }
+                  topic = it->second;
+              }
+              std::vector<tail_record> tail = co_await tail_of(s.kafka, topic, limit);
+              std::stable_sort(tail.begin(), tail.end(), [](const auto& a, const auto& b) {
+                  return a.record.timestamp > b.record.timestamp;
+              });
+              json results = json::array();
+              std::set<std::optional<std::string>> keys;
+              for (const auto& t : tail) {
+                  if (by_key && !keys.insert(t.record.key).second) continue;
+                  if (static_cast<int64_t>(results.size()) >= limit) break;
+                  results.push_back({{"key", t.record.key ? json(*t.record.key) : json(nullptr)},
+                                     {"value", value_json(t.record.value)},
+                                     {"partition", t.partition},
+                                     {"timestamp", t.record.timestamp}});
+              }
+              co_return json_answer(200, json{{"topic", topic}, {"results", results}});
+          });
+
+    r.add("POST", "/v1/pipelines/{name}/pause",
+          [&s](const http_request&,
+               const std::vector<std::string>& params) -> asio::awaitable<http_response> {
+              const std::string why = s.pipelines.pause(params[0]);
+              if (!why.empty()) co_return error_answer(404, why);
+              co_return json_answer(200, json{{"name", params[0]}, {"state", "paused"}});
+          });
+
+    r.add("POST", "/v1/pipelines/{name}/resume",
+          [&s](const http_request&,
+               const std::vector<std::string>& params) -> asio::awaitable<http_response> {
+              const std::string why = s.pipelines.resume(params[0]);
+              if (!why.empty()) co_return error_answer(404, why);
+              co_return json_answer(202, json{{"name", params[0]}, {"state", "resuming"}});
           });
 
     r.add("DELETE", "/v1/pipelines/{name}",
