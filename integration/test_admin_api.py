@@ -337,9 +337,27 @@ class AdminApiTest(BrokerTestCase):
             ("consumergroup", group), ("partition", "0"), ("topic", topic)))], 5)
 
         self.assertRefused(self.call("DELETE", "/v1/groups/" + group), 409)
+        reset = lambda body: self.call("POST", "/v1/groups/%s/offsets" % group, body)  # noqa
+        self.assertRefused(reset({"topic": topic, "to": "earliest"}), 409)
         c.close()  # leaves the group
         wait_until(lambda: self.call("GET", "/v1/groups/" + group)[1]["members"] == [],
                    timeout=30, message="the member gone")
+
+        # Offsets moved, as kafka-consumer-groups --reset-offsets does.
+        self.assertEqual(reset({"topic": topic, "to": "earliest"})[:2], (200, {
+            "group_id": group, "offsets": [{"topic": topic, "partition": 0, "offset": 0}]}))
+        self.assertEqual(self.call("GET", "/v1/groups/" + group)[1]["lag"], 7)
+        self.assertEqual(reset({"topic": topic, "to": 3, "partitions": [0]})[0], 200)
+        self.assertEqual(self.call("GET", "/v1/groups/" + group)[1]["offsets"][0]
+                         ["committed_offset"], 3)
+        self.assertEqual(reset({"topic": topic, "to": 1000})[1]["offsets"][0]["offset"], 7)
+        self.assertEqual(reset({"topic": topic, "to": "latest"})[1]["offsets"][0]["offset"], 7)
+        self.assertRefused(reset({"topic": topic, "to": "soon"}), 400, "to")
+        self.assertRefused(reset({"topic": topic}), 400, "to")
+        self.assertRefused(reset({"topic": "no-such", "to": 0}), 400, "topic")
+        self.assertRefused(reset({"topic": topic, "to": 0, "partitions": [1]}), 400, "partitions")
+        self.assertRefused(reset({"topic": topic, "to": 0, "partitions": ["0"]}), 400,
+                           "partitions[0]")
         self.assertEqual(self.call("DELETE", "/v1/groups/" + group)[0], 204)
         self.assertRefused(self.call("GET", "/v1/groups/" + group), 404)
         self.assertRefused(self.call("DELETE", "/v1/groups/" + group), 404)

@@ -13,18 +13,22 @@
 namespace runnel::server::admin {
 
 asio::awaitable<coordinator_state> coordinator_ready(kafka_services& kafka,
-                                                     const std::string& group_id) {
+                                                     const std::string& group_id, bool create) {
     // No offsets topic: no group can exist (and looking must not create it).
     if (!kafka.topics().snapshot()->find(groups::offsets_topic_name)) {
-        co_return coordinator_state::absent;
+        if (!create) co_return coordinator_state::absent;
+        if (co_await kafka.groups().ensure_topic() != protocol::error_code::none) {
+            co_return coordinator_state::loading;
+        }
     }
     for (int attempt = 0; attempt < 100; ++attempt) {
         auto where = kafka.groups().locate(group_id);
         if (where.error == protocol::error_code::none) {
-            auto serves = [&kafka, where]() -> asio::awaitable<bool> {
-                co_return kafka.groups().on(where.owner).serves(where.partition);
+            auto activate = [&kafka, where]() -> asio::awaitable<bool> {
+                co_return kafka.groups().activate(where.owner, where.partition) ==
+                    protocol::error_code::none;
             };
-            if (co_await on_shard(kafka.shards().at(where.owner), serves)) {
+            if (co_await on_shard(kafka.shards().at(where.owner), activate)) {
                 co_return coordinator_state::ready;
             }
         }

@@ -47,11 +47,14 @@ struct group_detail {
     std::vector<group_partition_offset> offsets;  // committed, by topic and partition
 };
 
-// Where `group_id` lives: nowhere yet (no __consumer_offsets: no group exists), ready, or still
-// loading after waiting about 10 s (as a Kafka client retries COORDINATOR_LOAD_IN_PROGRESS).
+// Where `group_id` lives: nowhere yet (no __consumer_offsets: no group exists; with `create`
+// the topic is made, as FindCoordinator does), ready (its partition activated and loaded on its
+// shard), or still loading after about 10 s (as a Kafka client retries
+// COORDINATOR_LOAD_IN_PROGRESS).
 enum class coordinator_state { absent, ready, loading };
 asio::awaitable<coordinator_state> coordinator_ready(kafka_services& kafka,
-                                                     const std::string& group_id);
+                                                     const std::string& group_id,
+                                                     bool create = false);
 
 // Every group; empty before __consumer_offsets exists.
 asio::awaitable<std::vector<group_listing>> list_all_groups(kafka_services& kafka);

@@ -103,6 +103,37 @@ std::optional<std::vector<std::string>> json_body::string_list(std::string_view 
     return out;
 }
 
+std::optional<json> json_body::value(std::string_view name, bool required) {
+    const json* v = field(name, required);
+    if (!v) return std::nullopt;
+    return *v;
+}
+
+std::optional<std::vector<int64_t>> json_body::integer_list(std::string_view name, bool required,
+                                                            int64_t min, int64_t max) {
+    const json* v = field(name, required);
+    if (!v) return std::nullopt;
+    if (!v->is_array()) {
+        fail(join("'", name, "' must be an array of integers"), std::string(name));
+        return std::nullopt;
+    }
+    std::vector<int64_t> out;
+    for (size_t i = 0; i < v->size(); ++i) {
+        const json& e = (*v)[i];
+        const std::string at = join(name, "[", std::to_string(i), "]");
+        if (!e.is_number_integer() ||
+            (e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(max)) ||
+            e.get<int64_t>() < min || e.get<int64_t>() > max) {
+            fail(join("'", at, "' must be an integer from ", std::to_string(min), " to ",
+                      std::to_string(max)),
+                 at);
+            return std::nullopt;
+        }
+        out.push_back(e.get<int64_t>());
+    }
+    return out;
+}
+
 std::optional<http_response> json_body::problem() {
     if (!problem_ && doc_.is_object()) {
         for (const auto& [key, _] : doc_.items()) {

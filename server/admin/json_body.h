@@ -26,6 +26,14 @@ class json_body {
     std::optional<std::map<std::string, std::string>> string_map(std::string_view name,
                                                                  bool required);
 
+    // Any JSON value (for a field of several types, checked by the caller).
+    std::optional<json> value(std::string_view name, bool required);
+    // An array of integers within [min, max].
+    std::optional<std::vector<int64_t>> integer_list(std::string_view name, bool required,
+                                                     int64_t min, int64_t max);
+    // Records a problem found by the caller with a field it read.
+    void refuse(std::string message, std::string field) { fail(std::move(message), field); }
+
     // An array of strings.
     std::optional<std::vector<std::string>> string_list(std::string_view name, bool required);
 

@@ -1,6 +1,10 @@
+#include <algorithm>
 #include "server/admin/group_view.h"
 #include "server/admin/routes/routes.h"
+
+#include "server/admin/json_body.h"
 #include "server/coordinators/groups/coordinator_set.h"
+#include "server/coordinators/groups/group_call.h"
 #include "server/coordinators/groups/group_coordinator.h"
 #include "server/core/cross_shard.h"
 #include "server/kafka/kafka_services.h"
@@ -64,6 +68,100 @@ void add_group_routes(router& r, admin_services& s) {
               if (!d) co_return error_answer(404, "no group named '" + params[0] + "'");
               co_return json_answer(200, detail_json(*d));
           });
+
+    // As kafka-consumer-groups --reset-offsets --execute: a topic's partitions (all, or those
+    // listed) moved to "earliest", "latest" or an offset (kept within the log), for a group
+    // without members (409 otherwise: its consumers would overwrite them).
+    r.add(
+        "POST", "/v1/groups/{id}/offsets",
+        [&s](const http_request& request,
+             const std::vector<std::string>& params) -> asio::awaitable<http_response> {
+            json_body body(request);
+            const std::string topic = body.string("topic", true).value_or("");
+            const std::optional<json> to = body.value("to", true);
+            const auto only = body.integer_list("partitions", false, 0, INT32_MAX);
+            if (to && !(to->is_number_integer() ||
+                        (to->is_string() && (*to == "earliest" || *to == "latest")))) {
+                body.refuse("'to' must be \"earliest\", \"latest\" or an offset", "to");
+            }
+            if (auto bad = body.problem()) co_return *bad;
+            auto t = s.kafka.topics().snapshot()->find(topic);
+            if (!t) co_return error_answer(400, "no topic named '" + topic + "'", "topic");
+            std::vector<int32_t> partitions;
+            if (only) {
+                for (int64_t p : *only) {
+                    if (p >= t->partition_count()) {
+                        co_return error_answer(
+                            400, "topic '" + topic + "' has no partition " + std::to_string(p),
+                            "partitions");
+                    }
+                    partitions.push_back(static_cast<int32_t>(p));
+                }
+            } else {
+                for (int32_t p = 0; p < t->partition_count(); ++p) partitions.push_back(p);
+            }
+            if (co_await coordinator_ready(s.kafka, params[0], true) != coordinator_state::ready) {
+                co_return error_answer(503, "the group's coordinator is still loading");
+            }
+            if (auto d = co_await describe_one_group(s.kafka, params[0]);
+                d && !d->members.empty()) {
+                co_return error_answer(
+                    409, "group '" + params[0] + "' has members: stop its consumers first");
+            }
+            // Where each partition's log starts and ends now.
+            std::vector<group_partition_offset> ends;
+            for (int32_t p : partitions) ends.push_back({topic, p, -1, -1});
+            co_await fill_log_ends(s.kafka, ends);
+            std::vector<int64_t> starts;
+            for (int32_t p : partitions) {
+                const shard_id owner = t->partitions[p].owner;
+                auto read = [&s, owner, id = t->id, p]() -> asio::awaitable<int64_t> {
+                    const partition* part = s.kafka.partitions_on(owner).find(id, p);
+                    co_return part ? part->log().log_start_offset() : 0;
+                };
+                starts.push_back(co_await on_shard(s.kafka.shards().at(owner), read));
+            }
+            protocol::msg::offset_commit_request commit;
+            commit.group_id = params[0];
+            commit.generation_id_or_member_epoch = -1;  // an admin's commit (no member)
+            auto& entry = commit.topics.emplace_back();
+            entry.name = topic;
+            json moved = json::array();
+            for (size_t i = 0; i < partitions.size(); ++i) {
+                const int64_t start = starts[i], end = std::max<int64_t>(ends[i].log_end_offset, 0);
+                int64_t offset = *to == "earliest" ? start
+                                 : *to == "latest" ? end
+                                                   : std::clamp(to->get<int64_t>(), start, end);
+                auto& part = entry.partitions.emplace_back();
+                part.partition_index = partitions[i];
+                part.committed_offset = offset;
+                part.committed_metadata = "";
+                moved.push_back(
+                    {{"topic", topic}, {"partition", partitions[i]}, {"offset", offset}});
+            }
+            auto write = [commit](groups::group_coordinator& c, int32_t partition)
+                -> asio::awaitable<protocol::msg::offset_commit_response> {
+                co_return c.commit_offsets(partition, commit, 8);
+            };
+            auto done = co_await groups::call_coordinator<protocol::msg::offset_commit_response>(
+                s.kafka.groups(), params[0], write);
+            if (done.error != error_code::none) {
+                co_return error_answer(503, std::string(protocol::error_name(done.error)));
+            }
+            for (const auto& tp : done.value.topics) {
+                for (const auto& p : tp.partitions) {
+                    const auto e = static_cast<error_code>(p.error_code);
+                    if (e == error_code::none) continue;
+                    co_return error_answer(e == error_code::unknown_member_id ||
+                                                   e == error_code::illegal_generation ||
+                                                   e == error_code::rebalance_in_progress
+                                               ? 409
+                                               : 503,
+                                           std::string(protocol::error_name(e)));
+                }
+            }
+            co_return json_answer(200, json{{"group_id", params[0]}, {"offsets", moved}});
+        });
 
     // As kafka-consumer-groups --delete: only a group without members (409 otherwise).
     r.add("DELETE", "/v1/groups/{id}",

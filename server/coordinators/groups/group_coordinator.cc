@@ -332,11 +332,6 @@ std::vector<msg::list_groups_response::listed_group> group_coordinator::list_gro
     return out;
 }
 
-bool group_coordinator::serves(int32_t partition) const {
-    const auto* ps = state_of(partition);
-    return ps && !ps->loading;
-}
-
 msg::describe_groups_response::described_group group_coordinator::describe_group(
     int32_t partition, const std::string& group_id) const {
     msg::describe_groups_response::described_group d;

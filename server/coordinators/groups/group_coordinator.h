@@ -193,8 +193,6 @@ class group_coordinator {
                                                int32_t member_epoch) const;
     // Whether a partition served here is still loading.
     bool any_loading() const;
-    // Whether `partition` is served here and loaded (its groups can be read).
-    bool serves(int32_t partition) const;
     // One offset expiry pass (also run every offsets.retention.check.interval.ms).
     void expire_offsets();
 
