@@ -175,6 +175,32 @@ class AdminApiTest(BrokerTestCase):
             {c["name"]: c["value"] for c in self.call("GET", "/v1/topics/%s/configs" % name)[1]}
             ["cleanup.policy"], "compact")  # nothing half-applied
 
+    def test_an_open_transaction_and_its_producer(self):
+        topic, txn = unique_name("txn-topic"), unique_name("txn")
+        self.assertEqual(self.call("POST", "/v1/topics", {"name": topic})[0], 201)
+        p = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap,
+                                      "transactional.id": txn})
+        p.init_transactions(30)
+        p.begin_transaction()
+        p.produce(topic, b"inside")
+        self.assertEqual(p.flush(30), 0)
+        found = [t for t in self.call("GET", "/v1/transactions")[1]
+                 if t["transactional_id"] == txn]
+        self.assertEqual(len(found), 1)
+        self.assertEqual((found[0]["state"], found[0]["partitions"]),
+                         ("Ongoing", [{"topic": topic, "partition": 0}]))
+        status, producers, _ = self.call("GET", "/v1/topics/%s/producers" % topic)
+        self.assertEqual(status, 200)
+        (only,) = producers[0]["producers"]
+        self.assertEqual((only["producer_id"], only["current_txn_start_offset"]),
+                         (found[0]["producer_id"], 0))
+        p.commit_transaction(30)
+        t = [t for t in self.call("GET", "/v1/transactions")[1] if t["transactional_id"] == txn]
+        self.assertEqual(t[0]["state"], "CompleteCommit")
+        (only,) = self.call("GET", "/v1/topics/%s/producers" % topic)[1][0]["producers"]
+        self.assertEqual(only["current_txn_start_offset"], -1)
+        self.assertRefused(self.call("GET", "/v1/topics/no-such/producers"), 404)
+
     def test_validate_only_creates_nothing(self):
         name = unique_name("admin-validate")
         status, doc, _ = self.call("POST", "/v1/topics?validate_only=true", {"name": name})
