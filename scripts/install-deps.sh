@@ -9,7 +9,7 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
-    libboost1.81-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
+    libboost1.81-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
     zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libre2-dev librocksdb-dev)
 test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat iproute2 clang-format maven openjdk-17-jdk-headless
     python3-kafka python3-confluent-kafka python3-venv

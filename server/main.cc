@@ -1,5 +1,6 @@
 // runnel <server.properties> [--override key=value]...  — the same arguments as Kafka's
 // kafka-server-start.sh. SIGTERM or SIGINT shuts the broker down cleanly.
+// runnel topic|group|pipeline|cluster ...  — the command line tool (server/cli/cli_main.h).
 #include <csignal>
 
 #include <boost/asio/io_context.hpp>
@@ -8,13 +9,15 @@
 #include <iostream>
 
 #include "server/broker.h"
+#include "server/cli/cli_main.h"
 #include "server/core/host_limits.h"
 #include "server/core/logger.h"
 
 namespace {
 
 int usage() {
-    std::cerr << "USAGE: runnel server.properties [--override property=value]*\n";
+    std::cerr << "USAGE: runnel server.properties [--override property=value]*\n"
+                 "       runnel topic|group|pipeline|cluster ...   (runnel topic --help)\n";
     return 2;
 }
 
@@ -40,6 +43,7 @@ static void raise_open_file_limit() {
 int main(int argc, char** argv) {
     using namespace runnel::server;
     if (argc < 2) return usage();
+    if (runnel::cli::is_command(argc, argv)) return runnel::cli::run(argc, argv);
     std::string path;
     std::vector<std::string> overrides;
     for (int i = 1; i < argc; ++i) {
