@@ -461,11 +461,19 @@ class BrokerTestCase(unittest.TestCase):
     broker_shards = None  # runnel.shards; None: RUNNEL_SHARDS
     broker_env = {}  # extra environment of the broker process
     per_test_broker = False
+    # A pipeline directory of the class's own (cls.pipelines: runnel.pipelines.dir, scanned
+    # every 200 ms), removed after the class.
+    broker_pipelines = False
     broker = None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        if cls.broker_pipelines:
+            cls.pipelines = tempfile.mkdtemp(prefix="runnel-pipelines-")
+            cls.broker_properties = dict(cls.broker_properties, **{
+                "runnel.pipelines.dir": cls.pipelines,
+                "runnel.pipelines.scan.interval.ms": 200})
         if not cls.per_test_broker:
             with Watchdog(90, "%s.setUpClass" % cls.__name__):
                 cls.broker = Broker(properties=cls.broker_properties,
@@ -492,6 +500,8 @@ class BrokerTestCase(unittest.TestCase):
                     b.stop()
                 finally:
                     b.cleanup()
+        if cls.broker_pipelines:
+            shutil.rmtree(cls.pipelines, True)
         super().tearDownClass()
 
     def setUp(self):

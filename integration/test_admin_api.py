@@ -15,10 +15,8 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
 import sys
-import tempfile
 import time
 import unittest
 import urllib.parse
@@ -40,19 +38,13 @@ sink: {topic: %s, format: json}
 
 
 class AdminApiTest(BrokerTestCase):
+    broker_pipelines = True
+
     @classmethod
     def setUpClass(cls):
-        cls.pipelines = tempfile.mkdtemp(prefix="runnel-admin-pipelines-")
-        cls.broker_properties = {"runnel.pipelines.dir": cls.pipelines,
-                                 "runnel.pipelines.scan.interval.ms": 200}
         super().setUpClass()
         url = urllib.parse.urlparse(cls.broker.admin_url)
         cls.admin = (url.hostname, url.port)
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.pipelines, True)
 
     def call(self, method, path, body=None, content_type="application/json", headers=None):
         """(status, decoded JSON or None, response headers) of one request on a new connection."""

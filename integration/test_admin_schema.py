@@ -28,17 +28,7 @@ CONFIG = os.path.join(HERE, "python", "schemathesis.toml")
 
 
 class AdminSchemaTest(BrokerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pipelines = tempfile.mkdtemp(prefix="runnel-schema-pipelines-")
-        cls.broker_properties = {"runnel.pipelines.dir": cls.pipelines,
-                                 "runnel.pipelines.scan.interval.ms": 200}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.pipelines, True)
+    broker_pipelines = True
 
     def test_every_operation_keeps_to_the_openapi_document(self):
         work = tempfile.mkdtemp(prefix="runnel-schemathesis-")

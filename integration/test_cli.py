@@ -11,10 +11,8 @@ Run: /usr/bin/python3 integration/test_cli.py [-v]
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -26,17 +24,7 @@ from broker_process import BrokerTestCase, find_broker_binary, unique_name, wait
 
 
 class CliTest(BrokerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pipelines = tempfile.mkdtemp(prefix="runnel-cli-pipelines-")
-        cls.broker_properties = {"runnel.pipelines.dir": cls.pipelines,
-                                 "runnel.pipelines.scan.interval.ms": 200}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.pipelines, True)
+    broker_pipelines = True
 
     def runnel(self, *args, admin=None):
         """(exit code, stdout, stderr) of `runnel ARGS` against the test broker."""

@@ -20,9 +20,7 @@ Run: /usr/bin/python3 integration/test_pipeline_windows.py [-v]
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 import unittest
 
@@ -38,22 +36,12 @@ BASE = (int(time.time() * 1000) - 3_600_000) // 60_000 * 60_000
 
 
 class PipelineWindowsTest(BrokerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="runnel-pipelines-")
-        cls.broker_properties = {"runnel.pipelines.dir": cls.dir,
-                                 "runnel.pipelines.scan.interval.ms": 200,
-                                 "num.partitions": 1}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        shutil.rmtree(cls.dir, True)
+    broker_pipelines = True
+    broker_properties = {"num.partitions": 1}
 
     def start(self, name, text):
         """Writes <name>.yaml and waits until its pipeline has started."""
-        path = os.path.join(self.dir, name + ".yaml")
+        path = os.path.join(self.pipelines, name + ".yaml")
         with open(path + ".tmp", "w") as f:
             f.write(text)
         os.rename(path + ".tmp", path)
