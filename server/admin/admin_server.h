@@ -3,8 +3,10 @@
 // request at a time per connection, so it never blocks the Kafka listeners. Limits hold against
 // bad and slow clients: headers up to 16 KiB (431), bodies up to 1 MiB (413), a path up to
 // 2 KiB (414), 30 s to send a request (then the connection closes), and every error answered
-// in JSON. There is no authentication yet (the security issue adds it where authorize() is):
-// a listener off the loopback is logged as open to anyone who reaches it.
+// in JSON. There is no authentication yet: the security issue adds it in serve()
+// (admin_server.cc), between reading a request and dispatching it, where the peer and the
+// headers are at hand; until then a listener off the loopback is logged as open to anyone who
+// reaches it.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
