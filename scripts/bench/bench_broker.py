@@ -31,6 +31,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(count):
+    """`count` different free ports: the sockets stay bound until all are chosen (two calls of
+    free_port() can return the same port, which once gave Kafka's peer one port for its broker
+    and its controller)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            sockets.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def cpu_times():
     """(total jiffies, steal jiffies) of the machine, from /proc/stat."""
     with open("/proc/stat") as f:

@@ -43,7 +43,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_broker import (CONSUMED, PRODUCED, ROOT, Broker, cpu_times, drop_caches,  # noqa: E402
-                          free_port, process_cpu_seconds, rss_mib, run_rdkafka_performance,
+                          free_ports, process_cpu_seconds, rss_mib, run_rdkafka_performance,
                           run_tool, steal_since, warm_free_memory)
 from bench_broker import create_topics as bench_create_topics  # noqa: E402
 
@@ -61,8 +61,7 @@ class KafkaPeer:
     def __init__(self, workdir, heap):
         self.dir = workdir
         self.heap = heap
-        self.port = free_port()
-        self.controller_port = free_port()
+        self.port, self.controller_port = free_ports(2)
         self.bootstrap = "127.0.0.1:%d" % self.port
 
     @property

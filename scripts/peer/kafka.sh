@@ -48,6 +48,8 @@ start() {
     done
     [[ -n "$port" ]] || port="$(free_port)"
     [[ -n "$cport" ]] || cport="$(free_port)"
+    # Two free ports picked one after the other can be the same one.
+    while [[ "$cport" == "$port" ]]; do cport="$(free_port)"; done
     [[ -f "$classpath_file" ]] || "$root/scripts/install-java-clients.sh" >&2
     mkdir -p "$dir/data" "$dir/logs"
     dir="$(cd "$dir" && pwd)"

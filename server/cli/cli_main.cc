@@ -47,6 +47,10 @@ int run(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
         ctx.err << "error: " << e.what() << "\n";
         return exit_usage;
+    } catch (const std::exception& e) {
+        // An answer of a shape this command does not expect (another version of the API).
+        ctx.err << "error: unexpected answer from " << ctx.admin_url << ": " << e.what() << "\n";
+        return exit_refused;
     }
     return ctx.exit_code;
 }

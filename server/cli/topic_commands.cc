@@ -68,7 +68,11 @@ void add_topic_commands(CLI::App& app, cli_context& ctx) {
         }
         print_table(ctx.out, {"PARTITION", "LEADER", "START", "END", "BYTES", "SEGMENTS"}, rows);
         api_answer configs = c.get("/v1/topics/" + url_escape(*name) + "/configs");
-        if (!configs.ok()) return;
+        if (!configs.ok()) {
+            ctx.err << "error: " << configs.error() << "\n";
+            ctx.exit_code = exit_refused;
+            return;
+        }
         rows.clear();
         for (const auto& e : configs.body) {
             if (e["source"] == "DEFAULT_CONFIG") continue;

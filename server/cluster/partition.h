@@ -58,12 +58,12 @@ struct append_result {
     bool ok() const { return error == protocol::error_code::none; }
 };
 
-// What went through a partition since it was opened (admin /metrics: Kafka's BrokerTopicMetrics
-// per topic). Counted on the owner shard only, so plain integers.
+// What was produced to a partition since it was opened (admin /metrics: Kafka's
+// BrokerTopicMetrics per topic). Counted on the owner shard only, so plain integers. (Bytes
+// out are counted by the shard that answers the fetch: request_metrics::fetched.)
 struct partition_traffic {
     uint64_t bytes_in = 0;     // record batches appended from clients
     uint64_t messages_in = 0;  // records in them
-    uint64_t bytes_out = 0;    // record batches read for fetches
 };
 
 class partition {
@@ -136,13 +136,13 @@ class partition {
     void data_arrived();
 
     // On the owner shard only (see partition_traffic).
-    partition_traffic& traffic() const { return traffic_; }
+    partition_traffic& traffic() { return traffic_; }
 
   private:
     std::string topic_;
     protocol::uuid topic_id_;
     int32_t index_;
-    mutable partition_traffic traffic_;
+    partition_traffic traffic_;
     // After an append: wakes waiting fetches and starts a background flush when the append made
     // one due (flush.messages, flush.ms) or rolled a segment; fills in `r`.
     append_result appended(storage::result<storage::append_info> appended);

@@ -10,6 +10,8 @@
 #include <map>
 #include <vector>
 
+#include "protocol/codec.h"
+
 namespace runnel::server {
 
 class request_metrics {
@@ -42,6 +44,11 @@ class request_metrics {
     // Indexed by API key; keys never requested have count 0.
     const std::vector<api_stats>& apis() const { return apis_; }
 
+    // Record batch bytes a fetch answer carried, by topic id (counted as the answer is put
+    // together, so bytes trimmed by a limit or read again by a long poll count once).
+    void fetched(const protocol::uuid& topic, uint64_t bytes) { bytes_out_[topic] += bytes; }
+    const std::map<protocol::uuid, uint64_t>& bytes_out() const { return bytes_out_; }
+
     // Adds `other` (another shard's copy) into this one.
     void add(const request_metrics& other) {
         if (other.apis_.size() > apis_.size()) apis_.resize(other.apis_.size());
@@ -53,10 +60,12 @@ class request_metrics {
             a.sum_ms += o.sum_ms;
             a.count += o.count;
         }
+        for (const auto& [topic, n] : other.bytes_out_) bytes_out_[topic] += n;
     }
 
   private:
     std::vector<api_stats> apis_;
+    std::map<protocol::uuid, uint64_t> bytes_out_;
 };
 
 }  // namespace runnel::server

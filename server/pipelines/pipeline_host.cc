@@ -153,10 +153,11 @@ asio::awaitable<void> pipeline_host::scan() {
         const std::string file = path.string();
         present.insert(file);
         std::string text = read_text(path);
-        if (seen_.count(file) && seen_[file] == text) continue;
         {
-            // A changed file ends a pause: the new version starts.
+            // (Under the lock: resume() forgets a file's content from any shard.)
             std::lock_guard lock(mutex_);
+            if (auto seen = seen_.find(file); seen != seen_.end() && seen->second == text) continue;
+            // A changed (or resumed) file ends a pause: that version starts.
             std::erase_if(paused_, [&file](const auto& p) { return p.second.file == file; });
         }
         auto load = streams::load_pipeline(text, file);
@@ -222,6 +223,7 @@ asio::awaitable<void> pipeline_host::scan() {
         for (auto it = failed_.begin(); it != failed_.end();) {
             it = present.count(it->first) ? std::next(it) : failed_.erase(it);
         }
+        std::erase_if(paused_, [&present](const auto& p) { return !present.count(p.second.file); });
     }
     for (const auto& name : gone) {
         streams::streams_log().info("pipeline {}: its file was removed, stopping it", name);

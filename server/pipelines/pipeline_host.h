@@ -94,7 +94,8 @@ class pipeline_host {
     std::atomic<bool> stopping_{false};
     std::atomic<bool> watching_{false};
 
-    mutable std::mutex mutex_;  // guards running_, failed_ (the scan, stop and status)
+    // Guards everything below it (the scan, stop, status and the admin API's calls).
+    mutable std::mutex mutex_;
     std::map<std::string, running> running_;  // by pipeline name
     // Stopped tasks still finishing, by pipeline name.
     std::map<std::string, std::vector<std::shared_ptr<pipeline_task>>> retiring_;

@@ -183,6 +183,9 @@ asio::awaitable<std::string> pipeline_task::run_once() {
             restored += replayed.size();
             offset = chunk.next_offset;
         }
+        // Stopped part-way: the store is not closed as matching the changelog (no
+        // checkpoint), so the next start rebuilds it whole.
+        if (stopping_) co_return std::string();
         if (!durable->finish_replay(error)) co_return error;
         streams::streams_log().info(
             "pipeline task {}: state store open with {} changelog record(s) replayed from {}-{} "

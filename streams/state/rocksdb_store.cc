@@ -59,6 +59,11 @@ bool rocksdb_store::open_db(const fs::path& data, state_memory& memory, bool bul
         options.soft_pending_compaction_bytes_limit = 0;
         options.hard_pending_compaction_bytes_limit = 0;
     } else {
+        // A bulk rebuild leaves its L0 files for compaction to merge after the reopen: about
+        // 40 per store at 10^7 keys, past RocksDB's default limits (slowdown at 20, stop at
+        // 36), which would stall the shard's writes until compaction caught up.
+        options.level0_slowdown_writes_trigger = 64;
+        options.level0_stop_writes_trigger = 128;
         // Most lookups are of keys not there yet (a group's first record in a window): bloom
         // filters answer those without walking the memtable or reading a block.
         options.memtable_whole_key_filtering = true;

@@ -80,7 +80,8 @@ void add_group_routes(router& r, admin_services& s) {
             const std::string topic = body.string("topic", true).value_or("");
             const std::optional<json> to = body.value("to", true);
             const auto only = body.integer_list("partitions", false, 0, INT32_MAX);
-            if (to && !(to->is_number_integer() ||
+            if (to && !((to->is_number_integer() && !to->is_number_unsigned()) ||
+                        (to->is_number_unsigned() && to->get<uint64_t>() <= INT64_MAX) ||
                         (to->is_string() && (*to == "earliest" || *to == "latest")))) {
                 body.refuse("'to' must be \"earliest\", \"latest\" or an offset", "to");
             }

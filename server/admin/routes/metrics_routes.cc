@@ -26,8 +26,12 @@ void write_metrics(prometheus_text& m, kafka_services& kafka,
             auto& t = by_topic[p.topic];
             t.bytes_in += p.traffic.bytes_in;
             t.messages_in += p.traffic.messages_in;
-            t.bytes_out += p.traffic.bytes_out;
         }
+    }
+    auto topics = kafka.topics().snapshot();
+    std::map<std::string, uint64_t> bytes_out;
+    for (const auto& [id, n] : requests.bytes_out()) {
+        if (auto t = topics->find(id)) bytes_out[t->name] += n;  // a deleted topic's are gone
     }
     m.family("kafka_server_brokertopicmetrics_bytesin_total", "counter",
              "Bytes of record batches produced to each topic.");
@@ -40,9 +44,9 @@ void write_metrics(prometheus_text& m, kafka_services& kafka,
                  t.messages_in);
     }
     m.family("kafka_server_brokertopicmetrics_bytesout_total", "counter",
-             "Bytes of record batches read for fetches of each topic.");
-    for (const auto& [topic, t] : by_topic)
-        m.sample("kafka_server_brokertopicmetrics_bytesout_total", {{"topic", topic}}, t.bytes_out);
+             "Bytes of record batches fetch answers carried, for each topic.");
+    for (const auto& [topic, n] : bytes_out)
+        m.sample("kafka_server_brokertopicmetrics_bytesout_total", {{"topic", topic}}, n);
 
     const auto& apis = requests.apis();
     auto api_name = [&kafka](size_t key) -> std::string {
@@ -101,7 +105,6 @@ void write_metrics(prometheus_text& m, kafka_services& kafka,
             }
         }
     }
-    auto topics = kafka.topics().snapshot();
     m.family("kafka_server_replicamanager_partitioncount", "gauge", "Partitions on this broker.");
     m.sample("kafka_server_replicamanager_partitioncount", {}, topics->partition_count);
     m.family("kafka_controller_kafkacontroller_globaltopiccount", "gauge", "Topics.");

@@ -1,7 +1,6 @@
-#include <fstream>
-#include <sstream>
 
 #include <algorithm>
+#include <deque>
 #include <set>
 
 #include "server/admin/routes/routes.h"
@@ -31,13 +30,6 @@ json status_json(const pipelines::pipeline_status& s) {
 bool is_yaml(const std::string& content_type) {
     return content_type == "application/yaml" || content_type == "application/x-yaml" ||
            content_type == "text/yaml" || content_type == "text/plain";
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream text;
-    text << f.rdbuf();
-    return text.str();
 }
 
 // The topics a pipeline writes results to: its sink, or its routes' topics; then its late and
@@ -84,12 +76,19 @@ asio::awaitable<std::vector<tail_record>> tail_of(kafka_services& kafka, const s
             // twice the span holds `limit` records even with one record per transaction.
             const int64_t from =
                 std::max(log.log_start_offset(), log.last_stable_offset() - 2 * limit - 1);
-            auto chunk = pipelines::read_committed(*p, from, 4 << 20);
-            auto& records = chunk.records;
-            if (static_cast<int64_t>(records.size()) > limit) {
-                records.erase(records.begin(), records.end() - limit);
+            // Read on to the stable end (a read returns about 4 MiB), keeping the last `limit`.
+            std::deque<streams::input_record> kept;
+            for (int64_t at = from; at < log.last_stable_offset();) {
+                auto chunk = pipelines::read_committed(*p, at, 4 << 20);
+                if (chunk.error || chunk.next_offset <= at) break;
+                for (auto& r : chunk.records) {
+                    kept.push_back(std::move(r));
+                    if (static_cast<int64_t>(kept.size()) > limit) kept.pop_front();
+                }
+                at = chunk.next_offset;
             }
-            co_return std::move(records);
+            co_return std::vector<streams::input_record>(std::make_move_iterator(kept.begin()),
+                                                         std::make_move_iterator(kept.end()));
         };
         std::vector<streams::input_record> records =
             co_await on_shard(kafka.shards().at(owner), read);
@@ -119,7 +118,9 @@ void add_pipeline_routes(router& r, admin_services& s) {
               for (const auto& p : s.pipelines.status()) {
                   if (p.name != params[0]) continue;
                   json answer = status_json(p);
-                  answer["yaml"] = read_text(p.file);
+                  // The YAML it runs (its file may hold a newer version not loaded yet).
+                  auto running = s.pipelines.find(p.name);
+                  answer["yaml"] = running ? running->text : std::string();
                   co_return json_answer(200, answer);
               }
               co_return error_answer(404, "no pipeline named '" + params[0] + "' is running");

@@ -84,7 +84,6 @@ void read_one(kafka_services& b, shard_id owner, partition_read& r) {
         }
         r.aborted = std::move(*aborted);
     }
-    p->traffic().bytes_out += read->size;  // what a later limit trims is counted when re-read
     r.ranges = std::move(read->ranges);
     r.size = read->size;
     r.first_batch_size = static_cast<size_t>(read->first_batch_size);
@@ -274,6 +273,7 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
         }
         if (keep == 0) continue;
         used += keep;
+        ctx.home.requests().fetched(r.topic_id, keep);
         add_file_chunks(pd.records, r.ranges, keep);
     }
     co_return resp;
