@@ -99,9 +99,10 @@ struct open_options {
 
     // Offset up to which the log was known to be flushed: the partition's entry in
     // recovery-point-offset-checkpoint, or 0 when it has none (Kafka's default: scan it all).
-    // Without a clean shutdown, the segment holding this offset and every later one are
-    // recovered: scanned, cut at the first bad batch (later segments are then deleted) and their
-    // indexes rebuilt. Earlier segments are trusted unless an index is missing or inconsistent.
+    // Without a clean shutdown, everything from this offset on is recovered: scanned, cut at the
+    // first bad batch (later segments are then deleted) and indexed again. In the segment holding
+    // it the scan starts at the last offset index entry below it (segment::recover_after).
+    // Earlier segments are trusted unless an index is missing or inconsistent.
     // recover_last_segment (the default) scans only the last segment, as before checkpoints.
     int64_t recovery_point = recover_last_segment;
     // The partition's entry in log-start-offset-checkpoint, or 0 when it has none. The log start
@@ -348,7 +349,9 @@ class partition_log {
     // Producer state (partition_log_producers.cc): loads the newest usable snapshot and replays
     // the batch headers after it (markers included), rebuilding the .txnindex of segments_
     // [rebuild_first, end), the ones recovery scanned; writes a snapshot as of log_end_offset().
-    std::error_code load_producer_state(size_t rebuild_first);
+    // rebuild_first: the first segment recovery scanned (size() if none); rebuild_from: the
+    // offset its scan began at (next_offset_ if none).
+    std::error_code load_producer_state(size_t rebuild_first, int64_t rebuild_from);
     std::error_code replay_marker(segment& seg, const batch_header& h, bool rebuild,
                                   const std::map<int64_t, aborted_txn>& old_entries,
                                   std::vector<uint8_t>& buf);

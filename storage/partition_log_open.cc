@@ -116,14 +116,22 @@ std::error_code partition_log::load_segments(const open_options& opts) {
     int64_t dropped_bytes = 0;
     size_t recovered = 0;
     size_t deleted_after = 0;
-    // Segments from here on were scanned: the producer replay rebuilds their .txnindex.
+    // Segments from here on were scanned; the producer replay rebuilds their .txnindex from
+    // offset rebuild_from on (entries below the recovery point were flushed with their markers).
     size_t rebuild_first = first_unflushed;
+    int64_t rebuild_from = -1;
     for (size_t i = first_unflushed; i < segments_.size(); ++i) {
-        auto dropped = segments_[i].recover();
-        if (!dropped) return dropped.error();
+        // Only the first may hold flushed batches (those below the checkpointed recovery point).
+        const int64_t trusted_below =
+            i == first_unflushed && opts.recovery_point != open_options::recover_last_segment
+                ? opts.recovery_point
+                : segments_[i].base_offset();
+        auto scan = segments_[i].recover_after(trusted_below);
+        if (!scan) return scan.error();
+        if (i == first_unflushed) rebuild_from = scan->untrusted_from;
         ++recovered;
-        if (*dropped == 0) continue;
-        dropped_bytes += *dropped;
+        if (scan->dropped == 0) continue;
+        dropped_bytes += scan->dropped;
         // Nothing after a bad batch may be served: the later segments go too (as in Kafka). Make
         // the cut durable first so the deleted segments cannot come back without it.
         if (auto flush_ec = segments_[i].flush()) return flush_ec;
@@ -148,7 +156,10 @@ std::error_code partition_log::load_segments(const open_options& opts) {
             if (!dropped) return dropped.error();
             ++recovered;
             dropped_bytes += *dropped;
-            rebuild_first = std::min(rebuild_first, segments_.size() - 1);
+            if (segments_.size() - 1 < rebuild_first) {
+                rebuild_first = segments_.size() - 1;
+                rebuild_from = last.base_offset();
+            }
         }
     }
 
@@ -183,8 +194,13 @@ std::error_code partition_log::load_segments(const open_options& opts) {
         recovery_point_ = std::clamp<int64_t>(rp, 0, next_offset_);
     }
     last_flush_ms_ = now;
-    if (auto prod_ec = load_producer_state(std::min(rebuild_first, segments_.size())))
-        return prod_ec;
+    if (rebuild_first >= segments_.size()) {
+        rebuild_first = segments_.size();
+        rebuild_from = next_offset_;
+    } else if (rebuild_from < 0) {
+        rebuild_from = segments_[rebuild_first].base_offset();
+    }
+    if (auto prod_ec = load_producer_state(rebuild_first, rebuild_from)) return prod_ec;
 
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started)

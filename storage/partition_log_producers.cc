@@ -1,6 +1,6 @@
 // partition_log: producer state across restarts. Like Kafka, a snapshot is written when a segment
 // rolls (as of the new segment's base offset) and at close (as of the log end); open loads the
-// newest snapshot at or below the log end (or below the first segment recovery scanned) and
+// newest snapshot at or below the log end (or the first offset recovery scanned) and
 // replays the batch headers after it: data batches update sequences and open transactions,
 // markers close them and, in the scanned segments, put aborted transactions back into .txnindex.
 #include "protocol/crc32c.h"
@@ -13,14 +13,13 @@ namespace runnel::storage {
 
 namespace bl = protocol::batch_layout;
 
-std::error_code partition_log::load_producer_state(size_t rebuild_first) {
+std::error_code partition_log::load_producer_state(size_t rebuild_first, int64_t rebuild_from) {
     producers_.clear();
     // Snapshots past the log end describe data that was cut off by recovery.
     delete_producer_snapshots(dir_, next_offset_, false);
-    // The replay must cover every scanned segment to rebuild its .txnindex (Kafka too reloads
-    // the producer state as of a recovered segment's base offset before scanning it).
-    const int64_t rebuild_from =
-        rebuild_first < segments_.size() ? segments_[rebuild_first].base_offset() : next_offset_;
+    // The replay must cover everything scanned to rebuild its .txnindex (Kafka too reloads the
+    // producer state as of a recovered segment's base offset before scanning it; here the scan
+    // may begin inside the segment, at its recovery point).
     int64_t from = log_start_offset_;
     auto snapshots = list_producer_snapshots(dir_);
     for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {

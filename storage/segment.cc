@@ -93,6 +93,22 @@ std::optional<batch_header> parse_batch_header(const uint8_t* p, int64_t positio
     return h;
 }
 
+namespace {
+
+// The header of a batch lying wholly inside the first file_size bytes at `position`, or nullopt
+// (also on a read error: the caller then scans, and the scan reports it).
+std::optional<batch_header> read_header_in(const file& log, int64_t file_size, int64_t position) {
+    uint8_t buf[bl::header_size];
+    if (position < 0 || position + static_cast<int64_t>(sizeof buf) > file_size) return {};
+    auto got = log.read_at(buf, sizeof buf, position);
+    if (!got || *got != sizeof buf) return {};
+    auto h = parse_batch_header(buf, position);
+    if (!h || position + h->total_size() > file_size) return {};
+    return h;
+}
+
+}  // namespace
+
 std::string segment_file_name(int64_t base_offset, std::string_view suffix) {
     return fmt::format("{:020d}{}", base_offset, suffix);
 }
@@ -367,22 +383,59 @@ result<std::optional<batch_header>> segment::find_by_timestamp(int64_t timestamp
     return found;
 }
 
-result<int64_t> segment::recover() {
+result<segment::recovery_scan> segment::recover_after(int64_t recovery_point) {
     auto log = log_.get();
     if (!log) return log.error();
     auto file_size = (*log)->size();
     if (!file_size) return file_size.error();
-    if (auto ec = offset_index_.reset()) return ec;
-    if (auto ec = time_index_.reset()) return ec;
 
-    file_window window(**log, *file_size, recover_window);
     int64_t pos = 0;
     int64_t expected_offset = base_offset_;
     int64_t max_ts = no_timestamp;
     int64_t offset_of_max = -1;
     int64_t last_index_position = 0;
+    // An entry written on append names the last offset of everything appended at its position,
+    // which may be several batches: none of those gets an entry of its own again.
+    int64_t indexed_through = base_offset_ - 1;
     std::optional<int64_t> first_batch_ts;
     const char* stop_reason = nullptr;
+
+    // The trusted prefix ends at the append the last index entry below the recovery point names:
+    // (offset, position) says the batches written at `position` end at `offset`, so a scan from
+    // there re-reads at most one index interval of flushed data.
+    auto resume = recovery_point > base_offset_ && !needs_recovery_
+                      ? offset_index_.lookup(recovery_point - 1)
+                      : offset_position{base_offset_, 0};
+    if (resume.position > 0 && resume.position < *file_size && resume.offset < recovery_point) {
+        auto at = read_header_in(**log, *file_size, resume.position);
+        auto first = read_header_in(**log, *file_size, 0);
+        if (at && first && at->base_offset >= base_offset_ && at->base_offset <= resume.offset) {
+            if (auto ec = offset_index_.truncate_to(resume.offset + 1)) return ec;
+            if (auto ec = time_index_.truncate_to(resume.offset + 1)) return ec;
+            if (time_index_.entries() > 0) {
+                // The entry written with the index entry above holds the largest timestamp so
+                // far, the batches at `position` included.
+                max_ts = time_index_.last_entry().timestamp;
+                offset_of_max = time_index_.last_entry().offset;
+            }
+            pos = resume.position;
+            last_index_position = pos;
+            indexed_through = resume.offset;
+            expected_offset = at->base_offset;
+            first_batch_ts = first->max_timestamp;
+        } else {
+            storage_log().warn(
+                "{}: offset index entry ({}, {}) does not match the log; scanning it all",
+                log_.path().string(), resume.offset, resume.position);
+        }
+    }
+    if (pos == 0) {
+        if (auto ec = offset_index_.reset()) return ec;
+        if (auto ec = time_index_.reset()) return ec;
+    }
+    const bool trusted_prefix = pos > 0;
+
+    file_window window(**log, *file_size, recover_window);
 
     while (pos < *file_size) {
         if (pos + static_cast<int64_t>(bl::header_size) > *file_size) {
@@ -438,14 +491,21 @@ result<int64_t> segment::recover() {
             offset_of_max = h->last_offset();
         }
         // Same rule as Kafka's recovery, so rebuilt indexes match what Kafka would write.
-        if (pos - last_index_position > options_.index_interval_bytes && !offset_index_.full() &&
-            !time_index_.full()) {
+        if (pos - last_index_position > options_.index_interval_bytes &&
+            h->last_offset() > indexed_through && !offset_index_.full() && !time_index_.full()) {
             if (auto ec = offset_index_.append(h->last_offset(), pos)) return ec;
             if (auto ec = time_index_.maybe_append(max_ts, offset_of_max)) return ec;
             last_index_position = pos;
         }
         pos += h->total_size();
         expected_offset = h->next_offset();
+    }
+    if (expected_offset <= indexed_through) {
+        // The log stops inside what the kept index entry covers (flushed data torn after all):
+        // the kept entries and largest timestamp may describe batches that are gone.
+        storage_log().warn("{}: {} below the recovery point, at position {}; scanning it all",
+                           log_.path().string(), stop_reason ? stop_reason : "invalid data", pos);
+        return recover_after(base_offset_);
     }
 
     int64_t dropped = *file_size - pos;
@@ -470,7 +530,8 @@ result<int64_t> segment::recover() {
         first_append_ms_ = *first_batch_ts;  // best guess at when the segment was started
     }
     needs_recovery_ = false;
-    return dropped;
+    return recovery_scan{dropped,
+                         trusted_prefix ? std::min(recovery_point, expected_offset) : base_offset_};
 }
 
 std::error_code segment::for_each_header(int64_t offset,

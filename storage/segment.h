@@ -141,7 +141,23 @@ class segment {
     // cuts the file after the last good batch and rebuilds both indexes. Transaction index entries
     // whose markers were cut off go too (rebuilding the rest needs the producer state:
     // partition_log does it). Returns the bytes dropped.
-    result<int64_t> recover();
+    result<int64_t> recover() {
+        auto scan = recover_after(base_offset_);
+        if (!scan) return scan.error();
+        return scan->dropped;
+    }
+    // recover(), but the batches wholly below recovery_point (flushed, with their index entries,
+    // before the recovery point was checkpointed) are trusted: the scan starts at the last offset
+    // index entry below it, after checking the batch there. Without such an entry, or if it does
+    // not match the log, the whole segment is scanned. A crash then re-reads only what was written
+    // since the last flush, not the whole active segment (Kafka's LogLoader scans it all).
+    struct recovery_scan {
+        int64_t dropped = 0;  // bytes cut off the end
+        // The first offset whose .txnindex entries may be missing: the recovery point (the log
+        // end if lower) when the batches below it were trusted, else the base offset.
+        int64_t untrusted_from = 0;
+    };
+    result<recovery_scan> recover_after(int64_t recovery_point);
     // For a segment trusted without recover() (a clean shutdown): finds next_offset() by walking
     // the batch headers after the last offset index entry (framing only, no CRC), as Kafka's
     // readNextOffset does. Returns false, and sets needs_recovery(), if the walk finds a bad

@@ -160,6 +160,10 @@ def perf(broker, args, pattern):
     return nbytes, seconds, cpu
 
 
+class SkipLoad(Exception):
+    """--parts leaves out the load runs."""
+
+
 def one_broker(kind, args):
     """One run's figures for `kind` ("Kafka" or "Runnel")."""
     workdir = tempfile.mkdtemp(prefix="runnel-bench-versus-")
@@ -167,6 +171,8 @@ def one_broker(kind, args):
     before = cpu_times()
     row = {}
     try:
+        if "load" not in args.parts:
+            raise SkipLoad()
         # (The first start is not timed: Kafka's includes formatting its storage.)
         broker.start()
         create_topics(broker, ["idle"], 1)
@@ -228,6 +234,8 @@ def one_broker(kind, args):
             row["latency %g" % rate] = load["ack"]
         row["loaded_rss"] = broker.rss_mib()
         broker.stop()
+    except SkipLoad:
+        pass
     finally:
         stop_quietly(broker)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -287,6 +295,8 @@ def many_partitions(kind, args, count):
 def growing_partitions(kind, args):
     """Produce throughput and broker CPU per GB into a topic of each of --scaling partition
     counts, created one after the other on the same broker."""
+    if not args.scaling:
+        return {}
     workdir = tempfile.mkdtemp(prefix="runnel-bench-versus-")
     broker = new_broker(kind, args, workdir)
     row = {}
@@ -357,10 +367,20 @@ def main():
                     help="partition counts of the growing-broker produce runs, comma-separated")
     ap.add_argument("--data-gb", type=float, default=10.0,
                     help="GB written before the large-log start-up runs (0: skip them)")
+    ap.add_argument("--parts", default="load,partitions,scaling,big",
+                    help="which runs: load (throughput, CPU, latency, RSS), partitions "
+                         "(start-up and recovery), scaling (growing broker), big (large log)")
     args = ap.parse_args()
-    args.rates = [float(x) for x in args.rates.split(",")]
-    args.partitions = [int(x) for x in args.partitions.split(",")]
-    args.scaling = [int(x) for x in args.scaling.split(",")]
+    args.parts = set(args.parts.split(","))
+    unknown = args.parts - {"load", "partitions", "scaling", "big"}
+    if unknown:
+        ap.error("unknown --parts: %s" % ", ".join(sorted(unknown)))
+    args.rates = [float(x) for x in args.rates.split(",")] if "load" in args.parts else []
+    args.partitions = ([int(x) for x in args.partitions.split(",")]
+                       if "partitions" in args.parts else [])
+    args.scaling = [int(x) for x in args.scaling.split(",")] if "scaling" in args.parts else []
+    if "big" not in args.parts:
+        args.data_gb = 0
 
     runs = {"Kafka": [], "Runnel": []}
     for i in range(args.runs):
@@ -372,18 +392,20 @@ def main():
         return statistics.median(get(r) for r in runs[kind])
 
     rows = []  # (measure, unit, getter, higher is better)
-    for name in ("produce 1 KiB, acks=1", "produce 100 B, acks=all",
-                 "produce 1 KiB, kafka-producer-perf-test", "consume 1 KiB, page cache"):
+    load_runs = ("produce 1 KiB, acks=1", "produce 100 B, acks=all",
+                 "produce 1 KiB, kafka-producer-perf-test", "consume 1 KiB, page cache")
+    for name in load_runs if "load" in args.parts else ():
         rows.append((name + ": throughput", "MB/s", lambda r, n=name: r[n]["mbs"], True))
         rows.append((name + ": broker CPU", "CPU s/GB", lambda r, n=name: r[n]["cpu_gb"], False))
     for rate in args.rates:
         for pct, field in (("p50", "p50_us"), ("p99", "p99_us"), ("p99.9", "p999_us")):
             rows.append(("produce to ack at %g MB/s, %s" % (rate, pct), "µs",
                          lambda r, f=field, k="latency %g" % rate: r[k][f], False))
-    rows += [
-        ("resident memory, idle", "MiB", lambda r: r["idle_rss"], False),
-        ("resident memory, after the load above", "MiB", lambda r: r["loaded_rss"], False),
-    ]
+    if "load" in args.parts:
+        rows += [
+            ("resident memory, idle", "MiB", lambda r: r["idle_rss"], False),
+            ("resident memory, after the load above", "MiB", lambda r: r["loaded_rss"], False),
+        ]
     for count in args.partitions:
         rows += [
             ("restart with %d partitions, clean stop before" % count, "s",

@@ -1,7 +1,7 @@
 // Randomized model test of partition_log: a seeded sequence of appends (rolling small segments),
 // transactions (transactional batches of up to three producers at a time, commit and abort
 // markers), flushes, DeleteRecords, retention, clean close + reopen, and crashes (the active
-// segment cut at a random byte, a byte flipped in a segment the recovery point says is unflushed,
+// segment cut at a random byte, a byte flipped in a batch the recovery point says is unflushed,
 // index files lost), checked after every reopen against a plain vector of the batches that must be
 // there, and against a fold of the transaction events: the last stable offset, every .txnindex
 // entry, collect_aborted and read_committed reads.
@@ -474,13 +474,15 @@ class model_run {
                 }
             }
         }
-        // A flipped byte in a batch of a segment at or after the recovery point, somewhere the
-        // recovery checks see (not the base offset or the partition leader epoch).
+        // A flipped byte in a batch at or after the recovery point, somewhere the recovery checks
+        // see (not the base offset or the partition leader epoch). Batches below it were flushed
+        // and are trusted, in the recovery point's segment too.
         size_t first_unflushed = static_cast<size_t>(std::max<std::ptrdiff_t>(
             0, std::upper_bound(bases.begin(), bases.end(), rp) - bases.begin() - 1));
         std::vector<size_t> candidates;
         for (size_t i = 0; i < batches_.size(); ++i) {
-            if (segment_of(i) >= first_unflushed && i < cut && batches_[i].base >= keep_below)
+            if (segment_of(i) >= first_unflushed && batches_[i].last >= rp && i < cut &&
+                batches_[i].base >= keep_below)
                 candidates.push_back(i);
         }
         if (!candidates.empty() && chance(0.5)) {

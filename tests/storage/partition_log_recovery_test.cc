@@ -3,6 +3,7 @@
 
 #include "protocol/record_batch_header.h"
 
+#include <fstream>
 #include <map>
 
 namespace runnel::storage {
@@ -214,6 +215,57 @@ TEST_F(PartitionLogRecoveryTest, SegmentsBeforeTheRecoveryPointAreTrusted) {
     open_log({0, 0, false});
     EXPECT_EQ(log_->log_end_offset(), bases_[1]);
     EXPECT_EQ(log_->segment_base_offsets(), (std::vector<int64_t>{bases_[0], bases_[1]}));
+}
+
+TEST_F(PartitionLogRecoveryTest, BatchesBelowTheRecoveryPointInItsSegmentAreTrusted) {
+    fill();
+    close_log();
+    const size_t last = bases_.size() - 1;
+    ASSERT_GE(leo_ - bases_[last], 3);
+    corrupt(last, 0);
+    // The recovery point is the log end: the scan starts at the last index entry below it, past
+    // the corrupt first batch, which a flush had made durable before the crash.
+    open_log({leo_, 0, false});
+    EXPECT_EQ(log_->log_end_offset(), leo_);
+    close_log();
+    // From the segment's start, the scan finds it.
+    open_log({bases_[last], 0, false});
+    EXPECT_EQ(log_->log_end_offset(), bases_[last]);
+}
+
+TEST_F(PartitionLogRecoveryTest, ScanFromTheRecoveryPointCutsATornTailAndIndexesAsAFullScan) {
+    fill();
+    close_log();
+    const size_t last = bases_.size() - 1;
+    const auto log_file = file(bases_[last], log_suffix);
+    const auto clean = test::file_bytes(log_file);
+    auto tear = [&] {
+        std::ofstream out(log_file, std::ios::binary | std::ios::app);
+        out << std::string(37, '\xab');  // half a batch of garbage after the last good one
+    };
+    tear();
+    open_log({bases_[last] + 2, 0, false});
+    EXPECT_EQ(log_->log_end_offset(), leo_);
+    EXPECT_EQ(test::file_bytes(log_file), clean);
+    EXPECT_EQ(read_all(), before_);
+    for (int64_t o = bases_[last]; o < leo_; ++o) {
+        auto r = log_->read(o, 1, true);
+        ASSERT_TRUE(r);
+        auto got = split_batches(*r->bytes);
+        ASSERT_EQ(got.size(), 1u);
+        EXPECT_EQ(got[0].base_offset, o);
+    }
+    close_log();
+    const auto index = test::file_bytes(file(bases_[last], index_suffix));
+    const auto time_index = test::file_bytes(file(bases_[last], time_index_suffix));
+    EXPECT_FALSE(index.empty());
+    // The same tear recovered by a scan of the whole segment leaves the same index files.
+    tear();
+    open_log({bases_[last], 0, false});
+    EXPECT_EQ(log_->log_end_offset(), leo_);
+    close_log();
+    EXPECT_EQ(test::file_bytes(file(bases_[last], index_suffix)), index);
+    EXPECT_EQ(test::file_bytes(file(bases_[last], time_index_suffix)), time_index);
 }
 
 TEST_F(PartitionLogRecoveryTest, DefaultOptionsScanOnlyTheLastSegment) {
