@@ -25,6 +25,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import confluent_kafka  # noqa: E402
+import confluent_kafka.admin  # noqa: E402
 from broker_process import BrokerTestCase, unique_name, wait_until  # noqa: E402
 
 WORD_COUNT = """pipeline: %s
@@ -275,8 +276,10 @@ class AdminApiTest(BrokerTestCase):
 
     def test_prometheus_metrics_count_what_clients_did(self):
         topic = unique_name("metered")
-        self.assertEqual(self.call("POST", "/v1/topics", {"name": topic, "partitions": 1})[0],
-                         201)
+        # flush.messages=1: every produce is synced, so the flush histogram counts them.
+        self.assertEqual(self.call("POST", "/v1/topics", {
+            "name": topic, "partitions": 1, "configs": {"flush.messages": "1"}})[0], 201)
+        before = self.scrape()
         p = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap})
         for i in range(7):
             p.produce(topic, b"value %d" % i)
@@ -317,6 +320,21 @@ class AdminApiTest(BrokerTestCase):
         self.assertGreaterEqual(samples[("kafka_server_socketservermetrics_connection_count", ())],
                                 1)
         self.assertGreater(samples[("runnel_shard_cpu_seconds_total", (("shard", "0"),))], 0)
+        # Error codes answered, per API (Kafka's ErrorsPerSec): every partition's NONE of the
+        # produces, and a CreateTopics refused for a topic that exists.
+        errors = lambda s, api, code: s.get(  # noqa: E731
+            ("kafka_network_requestmetrics_errors_total", (("error", code), ("request", api))), 0)
+        self.assertGreaterEqual(errors(samples, "Produce", "NONE") -
+                                errors(before, "Produce", "NONE"), 1)
+        admin = confluent_kafka.admin.AdminClient({"bootstrap.servers": self.broker.bootstrap})
+        future = admin.create_topics([confluent_kafka.admin.NewTopic(topic, 1)])[topic]
+        with self.assertRaises(confluent_kafka.KafkaException):
+            future.result(30)
+        after = self.scrape()
+        self.assertEqual(errors(after, "CreateTopics", "TOPIC_ALREADY_EXISTS") -
+                         errors(samples, "CreateTopics", "TOPIC_ALREADY_EXISTS"), 1)
+        flushes = ("kafka_log_logflushstats_logflushrateandtimems_count", ())
+        self.assertGreaterEqual(samples[flushes] - before[flushes], 1)
 
     def test_a_consumer_group_its_lag_and_its_deletion(self):
         topic, group = unique_name("grouped"), unique_name("readers")

@@ -26,15 +26,15 @@ from broker_process import BrokerTestCase, find_broker_binary, unique_name, wait
 class CliTest(BrokerTestCase):
     broker_pipelines = True
 
-    def runnel(self, *args, admin=None):
+    def runnel(self, *args, admin=None, stdin=""):
         """(exit code, stdout, stderr) of `runnel ARGS` against the test broker."""
         env = dict(os.environ, RUNNEL_ADMIN=admin or self.broker.admin_url)
         p = subprocess.run([find_broker_binary()] + list(args), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=60, env=env)
+                           stderr=subprocess.PIPE, text=True, timeout=60, env=env, input=stdin)
         return p.returncode, p.stdout, p.stderr
 
-    def ok(self, *args):
-        code, out, err = self.runnel(*args)
+    def ok(self, *args, stdin=""):
+        code, out, err = self.runnel(*args, stdin=stdin)
         self.assertEqual(code, 0, "runnel %s: %s%s" % (" ".join(args), out, err))
         return out
 
@@ -130,6 +130,70 @@ class CliTest(BrokerTestCase):
         self.assertEqual(code, 1)
         self.assertIn("unknown step 'frobnicate'", err)
 
+    def test_lines_produced_and_consumed(self):
+        topic = unique_name("cli-records")
+        self.ok("topic", "create", topic, "-p", "2")
+        out = self.ok("topic", "produce", topic, "--key-separator", ":", "-H", "src=cli",
+                      stdin="a:one\nb:two\na:three\n")
+        self.assertEqual(out, "produced 3 record(s) to %s\n" % topic)
+        lines = self.ok("topic", "consume", topic, "--print-key", "--print-headers").splitlines()
+        self.assertEqual(sorted(lines), ["src:cli\ta\tone", "src:cli\ta\tthree",
+                                         "src:cli\tb\ttwo"])
+        # One key, one partition, in order (Kafka's default partitioner).
+        records = [json.loads(line) for line in
+                   self.ok("--format", "json", "topic", "consume", topic).splitlines()]
+        a = [(r["partition"], r["offset"], r["value"]) for r in records if r["key"] == "a"]
+        self.assertEqual([v for _, _, v in a], ["one", "three"])
+        self.assertEqual(a[0][0], a[1][0])
+        self.assertLess(a[0][1], a[1][1])
+        # -N: the last N of each partition; -n: stop after N.
+        self.assertEqual(self.ok("topic", "consume", topic, "-p", str(a[0][0]),
+                                 "--offset=-1").splitlines(), ["three"])
+        self.assertEqual(len(self.ok("topic", "consume", topic, "-n", "1").splitlines()), 1)
+        # A Kafka consumer sees what the CLI wrote.
+        c = confluent_kafka.Consumer({"bootstrap.servers": self.broker.bootstrap,
+                                      "group.id": unique_name("g"),
+                                      "auto.offset.reset": "earliest"})
+        c.subscribe([topic])
+        seen = []
+        deadline = time.monotonic() + 60
+        while len(seen) < 3 and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                seen.append((m.key(), m.value(), m.headers()))
+        c.close()
+        self.assertEqual(sorted(seen), [(b"a", b"one", [("src", b"cli")]),
+                                        (b"a", b"three", [("src", b"cli")]),
+                                        (b"b", b"two", [("src", b"cli")])])
+
+    def test_a_long_produce_shows_progress_and_a_follower_sees_new_records(self):
+        topic = unique_name("cli-long")
+        self.ok("topic", "create", topic, "-p", "1")
+        n = 20000
+        code, out, err = self.runnel("--format", "json", "topic", "produce", topic, "--progress",
+                                     stdin="".join("record %d\n" % i for i in range(n)))
+        self.assertEqual(code, 0, err)
+        self.assertEqual(json.loads(out), {"topic": topic, "records": n, "partitions": [
+            {"partition": 0, "first_offset": 0, "last_offset": n - 1}]})
+        self.assertRegex(err, r"produced %d records, [0-9.]+ MB in [0-9.]+ s" % n)
+        code, out, err = self.runnel("topic", "consume", topic, "--progress")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.splitlines(), ["record %d" % i for i in range(n)])
+        self.assertIn("consumed %d records" % n, err)
+
+        follower = subprocess.Popen(
+            [find_broker_binary(), "topic", "consume", topic, "--offset", "end", "-f", "-n", "2"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, RUNNEL_ADMIN=self.broker.admin_url))
+        try:
+            time.sleep(1)
+            self.assertIsNone(follower.poll())  # waiting at the end
+            self.ok("topic", "produce", topic, stdin="late 1\nlate 2\n")
+            out, err = follower.communicate(timeout=30)
+        finally:
+            follower.kill()
+        self.assertEqual((follower.returncode, out), (0, "late 1\nlate 2\n"), err)
+
     def test_exit_codes_for_mistakes_and_an_absent_broker(self):
         self.assertEqual(self.runnel("topic")[0], 2)                # no subcommand
         self.assertEqual(self.runnel("topic", "create")[0], 2)      # no name
@@ -142,6 +206,15 @@ class CliTest(BrokerTestCase):
         code, _, err = self.runnel("topic", "list", admin="127.0.0.1:9644")
         self.assertEqual(code, 2)
         self.assertIn("http://host:port", err)
+        code, _, err = self.runnel("topic", "consume", "no-such-topic")
+        self.assertEqual(code, 1)
+        self.assertIn("no topic named 'no-such-topic'", err)
+        code, _, err = self.runnel("topic", "produce", "no-such-topic", stdin="x\n")
+        self.assertEqual(code, 1)
+        self.assertIn("no topic named 'no-such-topic'", err)
+        self.assertEqual(self.runnel("topic", "consume", "t", "--offset", "soon")[0], 2)
+        self.assertEqual(self.runnel("topic", "produce", "t", "--key-separator", ":",
+                                     stdin="no separator\n")[0], 2)
         code, out, _ = self.runnel("topic", "--help")
         self.assertEqual(code, 0)
         self.assertIn("create", out)

@@ -396,7 +396,53 @@ class Emitter:
         self.h.append(f"{pad}    void encode(writer& w, int16_t version) const;")
         self.h.append(f"{pad}    void decode(reader& r, int16_t version);")
         self.h.append(f"{pad}    bool operator==(const {sd.cpp_name}&) const = default;")
+        walk = self.error_walk(sd)
+        if walk:
+            # Kafka's ErrorsPerSec metric counts every error code an answer carries.
+            self.h.append(f"{pad}    // Calls f(code) for every ErrorCode here and in the parts, "
+                          "as `version` has them.")
+            self.h.append(f"{pad}    template <class F>")
+            self.h.append(f"{pad}    void for_each_error_code(int16_t version, F& f) const {{")
+            self.h.append(f"{pad}        (void)version;")
+            for line in walk:
+                self.h.append(f"{pad}        {line}")
+            self.h.append(f"{pad}    }}")
         self.h.append(f"{pad}}};")
+
+    # --- error codes (for_each_error_code)
+    def has_errors(self, sd, seen=None):
+        seen = seen or set()
+        if id(sd) in seen:
+            return False
+        seen.add(id(sd))
+        for f in sd.fields:
+            if f.name == "ErrorCode" and f.elem == "int16" and not f.is_array:
+                return True
+            if f.is_struct_elem and f.struct is not None and self.has_errors(f.struct, seen):
+                return True
+        return False
+
+    def error_walk(self, sd):
+        lines = []
+        for f in sd.fields:
+            cond = f.versions.cond()
+            if f.name == "ErrorCode" and f.elem == "int16" and not f.is_array:
+                lines.append(f"if ({cond}) f({f.cpp_name});")
+                continue
+            if not (f.is_struct_elem and f.struct is not None and self.has_errors(f.struct)):
+                continue
+            name = f.cpp_name
+            if f.is_array:
+                acc = f"*{name}" if f.is_nullable else name
+                step = f"for (const auto& item : {acc}) item.for_each_error_code(version, f);"
+                if f.is_nullable:
+                    step = f"if ({name}) {{ {step} }}"
+            elif f.is_nullable:
+                step = f"if ({name}) {name}->for_each_error_code(version, f);"
+            else:
+                step = f"{name}.for_each_error_code(version, f);"
+            lines.append(f"if ({cond}) {{ {step} }}")
+        return lines
 
     # --- encode
     def encode_value(self, f, expr, out, pad, compact):

@@ -4,6 +4,8 @@
 // scripts and the OpenAPI document can rely on its shape.
 #pragma once
 
+#include <charconv>
+
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -70,6 +72,27 @@ inline std::optional<http_response> query_flag(const http_request& request, std:
         return std::nullopt;
     }
     return error_answer(400, join("'", name, "' must be true or false"), name);
+}
+
+// An integer query parameter within [min, max] (absent: `value` unchanged); anything else is a
+// 400 naming it.
+inline std::optional<http_response> query_integer(const http_request& request,
+                                                  std::string_view name, int64_t min, int64_t max,
+                                                  int64_t& value) {
+    auto it = request.query.find(std::string(name));
+    if (it == request.query.end()) return std::nullopt;
+    const std::string& text = it->second;
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < min ||
+        v > max) {
+        return error_answer(400,
+                            join("'", name, "' must be an integer from ", std::to_string(min),
+                                 " to ", std::to_string(max)),
+                            name);
+    }
+    value = v;
+    return std::nullopt;
 }
 
 }  // namespace runnel::server::admin

@@ -15,6 +15,14 @@ json_body::json_body(const http_request& request) {
     }
 }
 
+json_body::json_body(const json& object, std::string prefix) : prefix_(std::move(prefix)) {
+    doc_ = object;
+    if (!doc_.is_object()) {
+        const std::string at = prefix_.substr(0, prefix_.size() - 1);  // without the last '.'
+        fail(join("'", at, "' must be an object"), at);
+    }
+}
+
 void json_body::fail(std::string message, std::optional<std::string> field) {
     if (problem_) return;
     problem_ = error_answer(400, message, field);
@@ -26,7 +34,7 @@ const json* json_body::field(std::string_view name, bool required) {
     // An explicit null is not an absent field: it is the wrong type for every field here.
     auto it = doc_.find(name);
     if (it == doc_.end()) {
-        if (required) fail(join("'", name, "' is required"), std::string(name));
+        if (required) fail(join("'", full(name), "' is required"), full(name));
         return nullptr;
     }
     return &*it;
@@ -36,7 +44,7 @@ std::optional<std::string> json_body::string(std::string_view name, bool require
     const json* v = field(name, required);
     if (!v) return std::nullopt;
     if (!v->is_string()) {
-        fail(join("'", name, "' must be a string"), std::string(name));
+        fail(join("'", full(name), "' must be a string"), full(name));
         return std::nullopt;
     }
     return v->get<std::string>();
@@ -47,18 +55,19 @@ std::optional<int64_t> json_body::integer(std::string_view name, bool required, 
     const json* v = field(name, required);
     if (!v) return std::nullopt;
     if (!v->is_number_integer()) {
-        fail(join("'", name, "' must be an integer"), std::string(name));
+        fail(join("'", full(name), "' must be an integer"), full(name));
         return std::nullopt;
     }
     // Unsigned values above INT64_MAX do not fit: out of range like any other.
     if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(max)) {
-        fail(join("'", name, "' must be at most ", std::to_string(max)), std::string(name));
+        fail(join("'", full(name), "' must be at most ", std::to_string(max)), full(name));
         return std::nullopt;
     }
     const int64_t n = v->get<int64_t>();
     if (n < min || n > max) {
-        fail(join("'", name, "' must be from ", std::to_string(min), " to ", std::to_string(max)),
-             std::string(name));
+        fail(join("'", full(name), "' must be from ", std::to_string(min), " to ",
+                  std::to_string(max)),
+             full(name));
         return std::nullopt;
     }
     return n;
@@ -69,13 +78,13 @@ std::optional<std::map<std::string, std::string>> json_body::string_map(std::str
     const json* v = field(name, required);
     if (!v) return std::nullopt;
     if (!v->is_object()) {
-        fail(join("'", name, "' must be an object of strings"), std::string(name));
+        fail(join("'", full(name), "' must be an object of strings"), full(name));
         return std::nullopt;
     }
     std::map<std::string, std::string> out;
     for (const auto& [key, value] : v->items()) {
         if (!value.is_string()) {
-            fail(join("'", name, ".", key, "' must be a string"), join(name, ".", key));
+            fail(join("'", full(name), ".", key, "' must be a string"), join(full(name), ".", key));
             return std::nullopt;
         }
         out[key] = value.get<std::string>();
@@ -88,13 +97,13 @@ std::optional<std::vector<std::string>> json_body::string_list(std::string_view 
     const json* v = field(name, required);
     if (!v) return std::nullopt;
     if (!v->is_array()) {
-        fail(join("'", name, "' must be an array of strings"), std::string(name));
+        fail(join("'", full(name), "' must be an array of strings"), full(name));
         return std::nullopt;
     }
     std::vector<std::string> out;
     for (size_t i = 0; i < v->size(); ++i) {
         if (!(*v)[i].is_string()) {
-            const std::string at = join(name, "[", std::to_string(i), "]");
+            const std::string at = join(full(name), "[", std::to_string(i), "]");
             fail(join("'", at, "' must be a string"), at);
             return std::nullopt;
         }
@@ -114,13 +123,13 @@ std::optional<std::vector<int64_t>> json_body::integer_list(std::string_view nam
     const json* v = field(name, required);
     if (!v) return std::nullopt;
     if (!v->is_array()) {
-        fail(join("'", name, "' must be an array of integers"), std::string(name));
+        fail(join("'", full(name), "' must be an array of integers"), full(name));
         return std::nullopt;
     }
     std::vector<int64_t> out;
     for (size_t i = 0; i < v->size(); ++i) {
         const json& e = (*v)[i];
-        const std::string at = join(name, "[", std::to_string(i), "]");
+        const std::string at = join(full(name), "[", std::to_string(i), "]");
         if (!e.is_number_integer() ||
             (e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(max)) ||
             e.get<int64_t>() < min || e.get<int64_t>() > max) {
@@ -138,7 +147,7 @@ std::optional<http_response> json_body::problem() {
     if (!problem_ && doc_.is_object()) {
         for (const auto& [key, _] : doc_.items()) {
             if (!read_.count(key)) {
-                fail(join("unknown field '", key, "'"), key);
+                fail(join("unknown field '", full(key), "'"), full(key));
                 break;
             }
         }

@@ -19,6 +19,9 @@ namespace runnel::server::admin {
 class json_body {
   public:
     explicit json_body(const http_request& request);
+    // An object inside a body (an array element, say): problems name its fields with `prefix`
+    // in front, e.g. "records[2]." + "partition".
+    json_body(const json& object, std::string prefix);
 
     std::optional<std::string> string(std::string_view name, bool required);
     std::optional<int64_t> integer(std::string_view name, bool required, int64_t min, int64_t max);
@@ -31,8 +34,13 @@ class json_body {
     // An array of integers within [min, max].
     std::optional<std::vector<int64_t>> integer_list(std::string_view name, bool required,
                                                      int64_t min, int64_t max);
-    // Records a problem found by the caller with a field it read.
-    void refuse(std::string message, std::string field) { fail(std::move(message), field); }
+    // Records a problem found by the caller with a field it read (named without the prefix; the
+    // message should use full(field)).
+    void refuse(std::string message, std::string_view field) {
+        fail(std::move(message), full(field));
+    }
+    // A field's name as problems give it (with the prefix of a nested object).
+    std::string full(std::string_view name) const { return join(prefix_, name); }
 
     // An array of strings.
     std::optional<std::vector<std::string>> string_list(std::string_view name, bool required);
@@ -45,6 +53,7 @@ class json_body {
     void fail(std::string message, std::optional<std::string> field);
 
     json doc_;
+    std::string prefix_;
     std::set<std::string, std::less<>> read_;
     std::optional<http_response> problem_;
 };

@@ -56,6 +56,8 @@ std::string cell(const json& v);
 
 void add_cluster_commands(CLI::App& app, cli_context& ctx);
 void add_topic_commands(CLI::App& app, cli_context& ctx);
+// `topic produce` and `topic consume` (record_commands.cc), under the topic command.
+void add_record_commands(CLI::App& topic, cli_context& ctx);
 void add_group_commands(CLI::App& app, cli_context& ctx);
 void add_pipeline_commands(CLI::App& app, cli_context& ctx);
 

@@ -5,7 +5,8 @@
 namespace runnel::cli {
 
 void add_topic_commands(CLI::App& app, cli_context& ctx) {
-    auto* topic = app.add_subcommand("topic", "Create, list, describe and delete topics");
+    auto* topic = app.add_subcommand(
+        "topic", "Create, list, describe and delete topics; produce and consume records");
     topic->require_subcommand(1);
 
     topic->add_subcommand("list", "Every topic")->callback([&ctx] {
@@ -91,6 +92,8 @@ void add_topic_commands(CLI::App& app, cli_context& ctx) {
         ctx.show(ctx.client().call("DELETE", "/v1/topics/" + url_escape(*doomed)),
                  [&ctx, doomed](const json&) { ctx.out << "deleted topic " << *doomed << "\n"; });
     });
+
+    add_record_commands(*topic, ctx);
 }
 
 }  // namespace runnel::cli

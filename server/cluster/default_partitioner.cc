@@ -1,6 +1,6 @@
-#include "server/pipelines/sink_partitioner.h"
+#include "server/cluster/default_partitioner.h"
 
-namespace runnel::server::pipelines {
+namespace runnel::server {
 
 int32_t kafka_murmur2(std::string_view bytes) {
     constexpr uint32_t seed = 0x9747b28c, m = 0x5bd1e995;
@@ -39,4 +39,4 @@ int32_t partition_for_key(std::string_view key, int32_t partitions) {
     return static_cast<int32_t>((kafka_murmur2(key) & 0x7fffffff) % partitions);
 }
 
-}  // namespace runnel::server::pipelines
+}  // namespace runnel::server

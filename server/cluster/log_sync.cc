@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <limits>
 #include <optional>
 
@@ -85,8 +86,13 @@ void log_sync::start(const std::shared_ptr<state>& st) {
     st->running = true;
     auto job = std::make_shared<storage::flush_job>(std::move(**prepared));
     asio::post(*st->pool, [st, job] {
+        const auto started = std::chrono::steady_clock::now();
         std::error_code outcome = job->run();
-        asio::post(*st->owner, [st, job, outcome] { finish(st, job, outcome); });
+        const auto took = std::chrono::steady_clock::now() - started;
+        asio::post(*st->owner, [st, job, outcome, took] {
+            if (shard* home = shard_set::current()) home->log_flushes().add(took);
+            finish(st, job, outcome);
+        });
     });
 }
 

@@ -86,6 +86,7 @@ append_result partition::append(std::span<uint8_t> batches, storage::append_orig
             return r;
         }
     }
+    const size_t received = batches.size();
     // compression.type (not producer): client batches in another codec are stored recompressed,
     // as Kafka's LogValidator does; the new batch must still fit max.message.bytes.
     std::vector<uint8_t> recompressed;
@@ -123,7 +124,13 @@ append_result partition::append(std::span<uint8_t> batches, storage::append_orig
             pos += size;
         }
     }
-    return appended(log_->append(batches, append_time, origin));
+    append_result r = appended(log_->append(batches, append_time, origin));
+    if (origin == storage::append_origin::client && r.ok() && !r.duplicate) {
+        // Kafka's BytesInPerSec counts what clients sent (before any recompression).
+        traffic_.bytes_in += received;
+        traffic_.messages_in += static_cast<uint64_t>(r.last_offset - r.base_offset + 1);
+    }
+    return r;
 }
 
 append_result partition::append_marker(int64_t producer_id, int16_t producer_epoch,

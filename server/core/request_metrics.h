@@ -1,47 +1,57 @@
-// Requests served by one shard: how many of each API and version, and how long each API took
+// Requests served by one shard: how many of each API and version, the error codes answered, and
+// how long each API took
 // (from the frame read to the answer handed to the socket) as a histogram. Written only by the
 // shard's own thread, without atomics or locks; a scrape copies it on that shard
 // (admin /metrics) and adds the shards up.
 #pragma once
 
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <vector>
 
 #include "protocol/codec.h"
+#include "server/core/latency_histogram.h"
 
 namespace runnel::server {
 
+// The error codes one answer carried, each counted (Kafka's ErrorsPerSec counts NONE too). An
+// answer holds few distinct codes, so they stay inline: no allocation per request.
+struct error_tally {
+    boost::container::small_vector<std::pair<int16_t, uint32_t>, 4> counts;
+
+    void operator()(int16_t code) {
+        for (auto& [c, n] : counts) {
+            if (c == code) {
+                ++n;
+                return;
+            }
+        }
+        counts.emplace_back(code, 1);
+    }
+};
+
 class request_metrics {
   public:
-    // Upper bounds of the latency buckets, in milliseconds (Prometheus "le"); one more bucket
-    // above the last holds the rest.
-    static constexpr std::array<double, 14> bucket_bounds_ms = {
-        0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
-
     struct api_stats {
         std::map<int16_t, uint64_t> by_version;  // requests per version
-        std::array<uint64_t, bucket_bounds_ms.size() + 1> buckets{};
-        double sum_ms = 0;
-        uint64_t count = 0;
+        std::map<int16_t, uint64_t> errors;      // error codes answered (partitions included)
+        latency_histogram latency;               // from the frame read to the answer sent
     };
 
-    void record(int16_t api_key, int16_t version, std::chrono::steady_clock::duration took) {
+    void record(int16_t api_key, int16_t version, std::chrono::steady_clock::duration took,
+                const error_tally& errors = {}) {
         if (api_key < 0) return;
         if (static_cast<size_t>(api_key) >= apis_.size()) apis_.resize(api_key + 1);
         auto& a = apis_[api_key];
         ++a.by_version[version];
-        const double ms = std::chrono::duration<double, std::milli>(took).count();
-        size_t b = 0;
-        while (b < bucket_bounds_ms.size() && ms > bucket_bounds_ms[b]) ++b;
-        ++a.buckets[b];
-        a.sum_ms += ms;
-        ++a.count;
+        for (const auto& [code, n] : errors.counts) a.errors[code] += n;
+        a.latency.add(took);
     }
 
-    // Indexed by API key; keys never requested have count 0.
+    // Indexed by API key; keys never requested have no versions.
     const std::vector<api_stats>& apis() const { return apis_; }
 
     // Record batch bytes a fetch answer carried, by topic id (counted as the answer is put
@@ -56,9 +66,8 @@ class request_metrics {
             const auto& o = other.apis_[k];
             auto& a = apis_[k];
             for (const auto& [v, n] : o.by_version) a.by_version[v] += n;
-            for (size_t b = 0; b < a.buckets.size(); ++b) a.buckets[b] += o.buckets[b];
-            a.sum_ms += o.sum_ms;
-            a.count += o.count;
+            for (const auto& [e, n] : o.errors) a.errors[e] += n;
+            a.latency.add(o.latency);
         }
         for (const auto& [topic, n] : other.bytes_out_) bytes_out_[topic] += n;
     }

@@ -26,11 +26,14 @@ class shard {
     asio::io_context::executor_type executor() { return ctx_.get_executor(); }
     // Only on this shard's thread.
     request_metrics& requests() { return requests_; }
+    // How long the fdatasync jobs of this shard's partitions took (Kafka's LogFlushStats).
+    latency_histogram& log_flushes() { return log_flushes_; }
 
   private:
     shard_id id_;
     asio::io_context ctx_;
     request_metrics requests_;
+    latency_histogram log_flushes_;
 };
 
 class shard_set {

@@ -48,6 +48,14 @@ struct api_handler {
     bool flexible(int16_t v) const { return first_flexible >= 0 && v >= first_flexible; }
 };
 
+// Counts the error codes of an answer into ctx.errors (answers without any have no walk).
+template <class Response>
+void tally_errors(const Response& r, request_context& ctx) {
+    if constexpr (requires(error_tally & t) { r.for_each_error_code(int16_t{}, t); }) {
+        r.for_each_error_code(ctx.api_version, ctx.errors);
+    }
+}
+
 class dispatch {
   public:
     dispatch();  // registers every implemented API (server/handlers/*)
@@ -84,6 +92,7 @@ class dispatch {
             if (!r.ok()) co_return handler_outcome::malformed;
             std::optional<typename Api::response> resp = co_await fn(ctx, std::move(req));
             if (!resp) co_return handler_outcome::no_response;
+            tally_errors(*resp, ctx);
             resp->encode(w, ctx.api_version);
             co_return handler_outcome::respond;
         };
@@ -124,6 +133,7 @@ class dispatch {
                     c.outcome = handler_outcome::no_response;
                     continue;
                 }
+                tally_errors(*responses[i], c.ctx);
                 responses[i]->encode(c.w, c.ctx.api_version);
             }
         };

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <chrono>
+
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include "server/core/request_metrics.h"
 
 namespace runnel::server {
 
@@ -32,6 +34,8 @@ struct request_context {
     static constexpr int64_t several_work_shards = -2;
     // When the request's frame was read (request latency, request_metrics).
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
+    // The error codes of the answer (request_metrics), filled by dispatch.
+    error_tally errors{};
 };
 
 // Records in ctx.work_shard which shard owns every item, or that several do.

@@ -302,7 +302,7 @@ asio::awaitable<bool> connection::finish_call(batched_call& call, const api_hand
     }
     count_work_shard(ctx.work_shard);
     shard_.requests().record(ctx.api_key, ctx.api_version,
-                             std::chrono::steady_clock::now() - ctx.received);
+                             std::chrono::steady_clock::now() - ctx.received, ctx.errors);
     if (call.outcome == handler_outcome::no_response) co_return true;
     call.w.patch_int32(0, static_cast<int32_t>(call.w.size() - 4));
     server_log().trace("{} shard {}: answered {} correlation {} ({} bytes)", peer_, shard_.id(),

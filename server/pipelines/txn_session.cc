@@ -7,13 +7,13 @@
 
 #include "protocol/record_batch.h"
 #include "server/cluster/cluster_context.h"
+#include "server/cluster/default_partitioner.h"
 #include "server/cluster/error_mapping.h"
 #include "server/coordinators/groups/group_call.h"
 #include "server/coordinators/groups/offsets_topic.h"
 #include "server/coordinators/transactions/transaction_call.h"
 #include "server/core/cross_shard.h"
 #include "server/core/pause.h"
-#include "server/pipelines/sink_partitioner.h"
 
 namespace runnel::server::pipelines {
 

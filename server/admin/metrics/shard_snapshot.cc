@@ -24,6 +24,7 @@ asio::awaitable<std::vector<shard_snapshot>> snapshot_shards(kafka_services& kaf
             shard_snapshot s;
             s.id = id;
             s.requests = kafka.shards().at(id).requests();
+            s.log_flushes = kafka.shards().at(id).log_flushes();
             kafka.partitions_on(id).for_each([&s](partition& p) {
                 const auto& log = p.log();
                 s.partitions.push_back(partition_row{p.topic(), p.index(), log.log_start_offset(),

@@ -31,6 +31,7 @@ struct partition_row {
 struct shard_snapshot {
     shard_id id = 0;
     request_metrics requests;
+    latency_histogram log_flushes;
     std::vector<partition_row> partitions;
     double cpu_seconds = 0;
 };

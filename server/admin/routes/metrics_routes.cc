@@ -1,5 +1,6 @@
 #include <map>
 
+#include "protocol/errors.h"
 #include "server/admin/group_view.h"
 #include "server/admin/metrics/prometheus_text.h"
 #include "server/admin/metrics/shard_snapshot.h"
@@ -11,6 +12,32 @@
 namespace runnel::server::admin {
 
 namespace {
+
+// One histogram's samples: cumulative buckets, sum and count, with the label `key`=`value` on
+// each (none when key is empty).
+void write_histogram(prometheus_text& m, const std::string& name, const latency_histogram& h,
+                     std::string_view key = {}, std::string_view value = {}) {
+    const std::string bucket = name + "_bucket", sum = name + "_sum", count = name + "_count";
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < h.buckets.size(); ++b) {
+        cumulative += h.buckets[b];
+        const std::string le = b < latency_histogram::bounds_ms.size()
+                                   ? fmt::format("{}", latency_histogram::bounds_ms[b])
+                                   : std::string("+Inf");
+        if (key.empty()) {
+            m.sample(bucket, {{"le", le}}, cumulative);
+        } else {
+            m.sample(bucket, {{key, value}, {"le", le}}, cumulative);
+        }
+    }
+    if (key.empty()) {
+        m.sample(sum, {}, h.sum_ms);
+        m.sample(count, {}, h.count);
+    } else {
+        m.sample(sum, {{key, value}}, h.sum_ms);
+        m.sample(count, {{key, value}}, h.count);
+    }
+}
 
 // Kafka's JMX metrics under the names Prometheus's JMX exporter gives them (the usual Kafka
 // dashboards read these), then Runnel's own.
@@ -62,24 +89,31 @@ void write_metrics(prometheus_text& m, kafka_services& kafka,
                      {{"request", api_name(k)}, {"version", v}}, n);
         }
     }
+    m.family("kafka_network_requestmetrics_errors_total", "counter",
+             "Error codes answered, by API and code (every partition's, NONE included), as "
+             "Kafka's RequestMetrics ErrorsPerSec.");
+    for (size_t k = 0; k < apis.size(); ++k) {
+        for (const auto& [code, n] : apis[k].errors) {
+            m.sample("kafka_network_requestmetrics_errors_total",
+                     {{"request", api_name(k)},
+                      {"error",
+                       std::string(protocol::error_name(static_cast<protocol::error_code>(code)))}},
+                     n);
+        }
+    }
     m.family("kafka_network_requestmetrics_totaltimems", "histogram",
              "Milliseconds from a request's arrival to its answer, by API.");
     for (size_t k = 0; k < apis.size(); ++k) {
-        const auto& a = apis[k];
-        if (a.count == 0) continue;
-        const std::string name = api_name(k);
-        uint64_t cumulative = 0;
-        for (size_t b = 0; b < a.buckets.size(); ++b) {
-            cumulative += a.buckets[b];
-            const std::string le = b < request_metrics::bucket_bounds_ms.size()
-                                       ? fmt::format("{}", request_metrics::bucket_bounds_ms[b])
-                                       : std::string("+Inf");
-            m.sample("kafka_network_requestmetrics_totaltimems_bucket",
-                     {{"request", name}, {"le", le}}, cumulative);
-        }
-        m.sample("kafka_network_requestmetrics_totaltimems_sum", {{"request", name}}, a.sum_ms);
-        m.sample("kafka_network_requestmetrics_totaltimems_count", {{"request", name}}, a.count);
+        if (apis[k].latency.count == 0) continue;
+        write_histogram(m, "kafka_network_requestmetrics_totaltimems", apis[k].latency, "request",
+                        api_name(k));
     }
+    latency_histogram flushes;
+    for (const auto& s : shards) flushes.add(s.log_flushes);
+    m.family("kafka_log_logflushstats_logflushrateandtimems", "histogram",
+             "Milliseconds each log flush (fdatasync of a partition's new segment data and "
+             "index entries) took, as Kafka's LogFlushStats.");
+    write_histogram(m, "kafka_log_logflushstats_logflushrateandtimems", flushes);
 
     struct gauge {
         const char* name;

@@ -161,15 +161,7 @@ void add_pipeline_routes(router& r, admin_services& s) {
               bool by_key = false;
               if (auto bad = query_flag(request, "by_key", by_key)) co_return *bad;
               int64_t limit = 100;
-              if (auto it = request.query.find("limit"); it != request.query.end()) {
-                  const auto& text = it->second;
-                  if (text.empty() || text.size() > 5 ||
-                      text.find_first_not_of("0123456789") != std::string::npos ||
-                      std::stol(text) < 1 || std::stol(text) > 10000) {
-                      co_return error_answer(400, "'limit' must be from 1 to 10000", "limit");
-                  }
-                  limit = std::stol(text);
-              }
+              if (auto bad = query_integer(request, "limit", 1, 10000, limit)) co_return *bad;
               const auto topics = result_topics(pipeline->spec);
               std::string topic = topics.front();
               if (auto it = request.query.find("topic"); it != request.query.end()) {

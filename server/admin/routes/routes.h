@@ -25,6 +25,7 @@ struct admin_services {
 void add_health_routes(router& r, admin_services& s);    // /v1/health, /v1/ready, /v1/openapi.json
 void add_cluster_routes(router& r, admin_services& s);   // /v1/cluster
 void add_topic_routes(router& r, admin_services& s);     // /v1/topics...
+void add_record_routes(router& r, admin_services& s);    // /v1/topics/{topic}/...records
 void add_pipeline_routes(router& r, admin_services& s);  // /v1/pipelines...
 void add_metrics_routes(router& r, admin_services& s);   // /metrics (Prometheus)
 void add_group_routes(router& r, admin_services& s);     // /v1/groups...
@@ -36,6 +37,7 @@ inline router all_routes(admin_services& s) {
     add_health_routes(r, s);
     add_cluster_routes(r, s);
     add_topic_routes(r, s);
+    add_record_routes(r, s);
     add_pipeline_routes(r, s);
     add_metrics_routes(r, s);
     add_group_routes(r, s);

@@ -52,11 +52,6 @@ void append_one(kafka_services& b, shard_id owner, partition_append& a) {
     // What this Produce version allows (ProduceRequest.validateRecords; KIP-110 for zstd).
     const produce_rules rules{.single_batch = true, .zstd_allowed = a.version >= 7};
     a.result = p->append(a.records, storage::append_origin::client, rules);
-    if (a.result.ok() && !a.result.duplicate) {
-        auto& t = p->traffic();
-        t.bytes_in += a.records.size();
-        t.messages_in += static_cast<uint64_t>(a.result.last_offset - a.result.base_offset + 1);
-    }
     if (a.result.cause) {
         // A failing disk is the broker's problem; a producer's sequence or epoch refusal
         // (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH) is the
