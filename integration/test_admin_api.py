@@ -239,6 +239,13 @@ class AdminApiTest(BrokerTestCase):
             self.assertEqual((status, doc["topic"]), (200, sink))
             return {r["key"]: r["value"]["count"] for r in doc["results"]}
         wait_until(lambda: counts() == {"a": 2, "b": 1}, timeout=30, message="the counts")
+        metrics = self.scrape()
+        label = (("pipeline", name),)
+        self.assertGreater(metrics[("runnel_pipeline_state_bytes", label)], 0)
+        self.assertGreater(metrics[("runnel_pipeline_commit_seconds_total", label)], 0)
+        # The records carry the producer's time: event time is about now.
+        delay = metrics[("runnel_pipeline_watermark_delay_ms", label)]
+        self.assertTrue(0 <= delay < 120000, delay)
         latest = self.call("GET", "/v1/pipelines/%s/results?limit=1" % name)[1]["results"]
         self.assertEqual(len(latest), 1)
         self.assertRefused(self.call("GET", "/v1/pipelines/%s/results?limit=0" % name), 400,
@@ -335,6 +342,38 @@ class AdminApiTest(BrokerTestCase):
                          errors(samples, "CreateTopics", "TOPIC_ALREADY_EXISTS"), 1)
         flushes = ("kafka_log_logflushstats_logflushrateandtimems_count", ())
         self.assertGreaterEqual(samples[flushes] - before[flushes], 1)
+
+        # Zero-copy fetches, and one that misses the page cache: a 900 KB record's pages
+        # (synced, so clean) are dropped from the cache before a consumer reads it. (The fetch
+        # reads the batch header itself, which brings the first pages back; the rest is read in
+        # on the I/O pool before sendfile.)
+        ranges = ("runnel_fetch_file_ranges_total", ())
+        misses = ("runnel_fetch_page_cache_misses_total", ())
+        self.assertGreaterEqual(samples[ranges] - before[ranges], 1)
+        p.produce(topic, b"x" * 900000)
+        self.assertEqual(p.flush(30), 0)
+        segment = os.path.join(self.broker.data_dir, topic + "-0", "%020d.log" % 0)
+        fd = os.open(segment, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        c = confluent_kafka.Consumer({"bootstrap.servers": self.broker.bootstrap,
+                                      "group.id": unique_name("cold")})
+        c.assign([confluent_kafka.TopicPartition(topic, 0, 7)])
+        got = None
+        deadline = time.monotonic() + 30
+        while got is None and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                got = m.value()
+        c.close()
+        self.assertEqual(got, b"x" * 900000)
+        cold = self.scrape()
+        self.assertGreaterEqual(cold[misses] - after[misses], 1)
+        self.assertGreaterEqual(cold[("runnel_fetch_page_cache_miss_bytes_total", ())] -
+                                after[("runnel_fetch_page_cache_miss_bytes_total", ())],
+                                900000)
 
     def test_a_consumer_group_its_lag_and_its_deletion(self):
         topic, group = unique_name("grouped"), unique_name("readers")

@@ -59,6 +59,20 @@ class request_metrics {
     void fetched(const protocol::uuid& topic, uint64_t bytes) { bytes_out_[topic] += bytes; }
     const std::map<protocol::uuid, uint64_t>& bytes_out() const { return bytes_out_; }
 
+    // File ranges fetch answers sent with sendfile, and those not wholly in the page cache (read
+    // in on the I/O pool first), with their bytes.
+    struct file_reads {
+        uint64_t ranges = 0, misses = 0, miss_bytes = 0;
+    };
+    void sent_file_range(size_t bytes, bool cached) {
+        ++file_reads_.ranges;
+        if (!cached) {
+            ++file_reads_.misses;
+            file_reads_.miss_bytes += bytes;
+        }
+    }
+    const file_reads& fetch_file_reads() const { return file_reads_; }
+
     // Adds `other` (another shard's copy) into this one.
     void add(const request_metrics& other) {
         if (other.apis_.size() > apis_.size()) apis_.resize(other.apis_.size());
@@ -70,11 +84,15 @@ class request_metrics {
             a.latency.add(o.latency);
         }
         for (const auto& [topic, n] : other.bytes_out_) bytes_out_[topic] += n;
+        file_reads_.ranges += other.file_reads_.ranges;
+        file_reads_.misses += other.file_reads_.misses;
+        file_reads_.miss_bytes += other.file_reads_.miss_bytes;
     }
 
   private:
     std::vector<api_stats> apis_;
     std::map<protocol::uuid, uint64_t> bytes_out_;
+    file_reads file_reads_;
 };
 
 }  // namespace runnel::server

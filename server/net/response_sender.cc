@@ -1,5 +1,7 @@
 #include "server/net/response_sender.h"
 
+#include "server/core/shard.h"
+
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -85,9 +87,10 @@ asio::awaitable<void> fault_in(asio::thread_pool& pool, int fd, int64_t position
 
 asio::awaitable<bool> send_file(tcp::socket& socket, const protocol::shared_bytes& part,
                                 asio::thread_pool& pool) {
-    if (!in_page_cache(part.fd, part.file_position, part.file_length)) {
-        co_await fault_in(pool, part.fd, part.file_position, part.file_length);
-    }
+    const bool cached = in_page_cache(part.fd, part.file_position, part.file_length);
+    if (shard* home = shard_set::current())
+        home->requests().sent_file_range(part.file_length, cached);
+    if (!cached) co_await fault_in(pool, part.fd, part.file_position, part.file_length);
     off_t offset = static_cast<off_t>(part.file_position);
     size_t left = part.file_length;
     while (left > 0) {

@@ -470,6 +470,17 @@ std::vector<pipeline_status> pipeline_host::status() const {
             s.dead_lettered += c.dead_lettered;
             s.commits += c.commits;
             s.restarts += c.restarts;
+            s.commit_us += c.commit_us;
+            s.state_bytes += c.state_bytes;
+        }
+        // A pipeline's event time is as far as its slowest task's: the earliest watermark.
+        for (const auto& t : r.tasks) {
+            const int64_t w = t->status().watermark;
+            if (w == INT64_MIN) {
+                s.watermark.reset();
+                break;
+            }
+            s.watermark = std::min(s.watermark.value_or(INT64_MAX), w);
         }
         out.push_back(std::move(s));
     }

@@ -29,6 +29,10 @@ struct pipeline_status {
     size_t tasks = 0;
     uint64_t records_in = 0, records_out = 0, late = 0, dead_lettered = 0, commits = 0,
              restarts = 0;
+    uint64_t commit_us = 0;    // time its tasks spent committing
+    uint64_t state_bytes = 0;  // its tasks' state stores together (estimates)
+    // The lowest event-time watermark of its tasks (ms), nullopt before every task has one.
+    std::optional<int64_t> watermark;
 };
 
 // The runnel.pipelines.* broker keys.

@@ -239,6 +239,7 @@ asio::awaitable<std::string> pipeline_task::run_once() {
         status_.duplicates = c.duplicates;
         status_.position = committed_position;
         status_.watermark = task.watermark();
+        status_.state_bytes = store.approximate_bytes();
     };
 
     // Writes what the task has as one transaction: its output, state changes and input offset.
@@ -265,7 +266,12 @@ asio::awaitable<std::string> pipeline_task::run_once() {
             topic_partition_offsets offsets{{input, position}};
             // (Named: g++ 12 destroys a temporary made inside a co_await's arguments twice.)
             const std::string metadata = cache ? std::string() : progress;
+            const auto commit_started = std::chrono::steady_clock::now();
             txn_outcome o = co_await session.commit(std::move(pending), offsets, metadata);
+            status_.commit_us +=
+                static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::steady_clock::now() - commit_started)
+                                          .count());
             pending.clear();
             if (!o.ok()) co_return o.what + ": " + std::string(protocol::error_name(o.error));
             committed_position = position;

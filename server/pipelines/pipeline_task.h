@@ -62,6 +62,8 @@ struct task_settings {
 struct task_status {
     std::atomic<uint64_t> records_in{0}, records_out{0}, late{0}, dead_lettered{0}, unrouted{0},
         duplicates{0}, commits{0}, restarts{0};
+    std::atomic<uint64_t> commit_us{0};    // time spent in commits (their transactions)
+    std::atomic<uint64_t> state_bytes{0};  // the state store's estimate, as of the last commit
     std::atomic<int64_t> position{-1}, watermark{INT64_MIN};
     std::atomic<bool> running{false};
 };

@@ -39,6 +39,7 @@ class caching_store final : public state_store {
     void scan(std::string_view from, std::string_view to,
               const std::function<bool(std::string_view, std::string_view)>& visit) const override;
     size_t approximate_entries() const override { return under_.approximate_entries(); }
+    size_t approximate_bytes() const override { return under_.approximate_bytes(); }
 
     // Writes every change down to the store under it and returns the changes since the last
     // flush: the records of the task's changelog (nullopt: a tombstone), in key order.

@@ -14,14 +14,19 @@ void memory_store::put(std::string_view key, std::string_view value) {
     auto it = entries_.find(key);
     if (it == entries_.end()) {
         entries_.emplace(std::string(key), std::string(value));
+        bytes_ += key.size() + value.size();
     } else {
+        bytes_ += value.size();
+        bytes_ -= it->second.size();
         it->second.assign(value);
     }
 }
 
 void memory_store::erase(std::string_view key) {
     auto it = entries_.find(key);
-    if (it != entries_.end()) entries_.erase(it);
+    if (it == entries_.end()) return;
+    bytes_ -= it->first.size() + it->second.size();
+    entries_.erase(it);
 }
 
 void memory_store::scan(

@@ -203,6 +203,13 @@ size_t rocksdb_store::approximate_entries() const {
     return n;
 }
 
+size_t rocksdb_store::approximate_bytes() const {
+    uint64_t live = 0, memtables = 0;
+    db_->GetIntProperty("rocksdb.estimate-live-data-size", &live);
+    db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &memtables);
+    return live + memtables;
+}
+
 bool rocksdb_store::close(int64_t changelog_end, std::string& error) {
     auto s = db_->Flush(rocksdb::FlushOptions());
     if (!s.ok()) {

@@ -61,6 +61,8 @@ class rocksdb_store final : public state_store {
     void scan(std::string_view from, std::string_view to,
               const std::function<bool(std::string_view, std::string_view)>& visit) const override;
     size_t approximate_entries() const override;
+    // Live data in the files plus the memtables (RocksDB's own estimates).
+    size_t approximate_bytes() const override;
 
     // A changelog record replayed into the store; no value: the key was deleted.
     struct replayed {

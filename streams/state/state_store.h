@@ -25,6 +25,8 @@ class state_store {
         std::string_view from, std::string_view to,
         const std::function<bool(std::string_view, std::string_view)>& visit) const = 0;
     virtual size_t approximate_entries() const = 0;
+    // Bytes of keys and values held, as the store can estimate them cheaply (a metric).
+    virtual size_t approximate_bytes() const = 0;
 };
 
 class memory_store final : public state_store {
@@ -35,9 +37,11 @@ class memory_store final : public state_store {
     void scan(std::string_view from, std::string_view to,
               const std::function<bool(std::string_view, std::string_view)>& visit) const override;
     size_t approximate_entries() const override { return entries_.size(); }
+    size_t approximate_bytes() const override { return bytes_; }
 
   private:
     std::map<std::string, std::string, std::less<>> entries_;
+    size_t bytes_ = 0;
 };
 
 // Passes everything to the store under it and remembers the last write of every key since the
@@ -54,6 +58,7 @@ class recording_store final : public state_store {
         under_.scan(from, to, visit);
     }
     size_t approximate_entries() const override { return under_.approximate_entries(); }
+    size_t approximate_bytes() const override { return under_.approximate_bytes(); }
 
     std::vector<std::pair<std::string, std::optional<std::string>>> take_changes();
 

@@ -8,6 +8,7 @@
 #include "server/kafka/kafka_services.h"
 #include "server/net/connection.h"
 #include "server/pipelines/pipeline_host.h"
+#include "storage/wall_clock.h"
 
 namespace runnel::server::admin {
 
@@ -108,6 +109,17 @@ void write_metrics(prometheus_text& m, kafka_services& kafka,
         write_histogram(m, "kafka_network_requestmetrics_totaltimems", apis[k].latency, "request",
                         api_name(k));
     }
+    const auto& reads = requests.fetch_file_reads();
+    m.family("runnel_fetch_file_ranges_total", "counter",
+             "File ranges fetch answers sent with sendfile (zero copy).");
+    m.sample("runnel_fetch_file_ranges_total", {}, reads.ranges);
+    m.family("runnel_fetch_page_cache_misses_total", "counter",
+             "Of those, ranges not wholly in the page cache: read from the disk on the I/O pool "
+             "before sendfile (cachestat(2), or mincore(2) on older kernels).");
+    m.sample("runnel_fetch_page_cache_misses_total", {}, reads.misses);
+    m.family("runnel_fetch_page_cache_miss_bytes_total", "counter",
+             "Bytes of the ranges that missed the page cache.");
+    m.sample("runnel_fetch_page_cache_miss_bytes_total", {}, reads.miss_bytes);
     latency_histogram flushes;
     for (const auto& s : shards) flushes.add(s.log_flushes);
     m.family("kafka_log_logflushstats_logflushrateandtimems", "histogram",
@@ -202,6 +214,32 @@ void write_metrics(prometheus_text& m, kafka_services& kafka,
         m.family(c.name, "counter", c.help);
         for (const auto& p : pipelines) {
             if (!p.name.empty()) m.sample(c.name, {{"pipeline", p.name}}, p.*(c.field));
+        }
+    }
+    m.family("runnel_pipeline_commit_seconds_total", "counter",
+             "Time a pipeline's tasks spent committing (over commits_total: the mean commit "
+             "latency).");
+    for (const auto& p : pipelines) {
+        if (!p.name.empty()) {
+            m.sample("runnel_pipeline_commit_seconds_total", {{"pipeline", p.name}},
+                     static_cast<double>(p.commit_us) / 1e6);
+        }
+    }
+    m.family("runnel_pipeline_state_bytes", "gauge",
+             "Bytes of state a pipeline's tasks keep (their stores' estimates).");
+    for (const auto& p : pipelines) {
+        if (!p.name.empty()) {
+            m.sample("runnel_pipeline_state_bytes", {{"pipeline", p.name}}, p.state_bytes);
+        }
+    }
+    m.family("runnel_pipeline_watermark_delay_ms", "gauge",
+             "How far a pipeline's event time (its slowest task's watermark) is behind the "
+             "broker's clock.");
+    const int64_t now_ms = storage::wall_clock_ms();
+    for (const auto& p : pipelines) {
+        if (!p.name.empty() && p.watermark) {
+            m.sample("runnel_pipeline_watermark_delay_ms", {{"pipeline", p.name}},
+                     now_ms - *p.watermark);
         }
     }
     m.family("runnel_pipeline_tasks", "gauge", "Tasks of each running pipeline.");
