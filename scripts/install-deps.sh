@@ -3,8 +3,10 @@
 #   scripts/install-deps.sh          build dependencies
 #   scripts/install-deps.sh --test   also the test clients: Debian's (librdkafka, kcat,
 #                                    kafka-python 2, confluent-kafka 1.7), today's Python clients
-#                                    in a venv (scripts/install-python-clients.sh) and Apache
-#                                    Kafka's Java tools through Maven (install-java-clients.sh)
+#                                    in a venv (scripts/install-python-clients.sh), Apache
+#                                    Kafka's Java tools through Maven (install-java-clients.sh),
+#                                    and Chromium with playwright-core from npm for the web
+#                                    console's test (install-console-test.sh)
 #   scripts/install-deps.sh --bench  also what scripts/bench.sh draws its charts with (matplotlib)
 set -euo pipefail
 
@@ -13,7 +15,7 @@ build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
     zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libre2-dev librocksdb-dev)
 test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat iproute2 clang-format maven openjdk-17-jdk-headless
     python3-kafka python3-confluent-kafka python3-venv
-    python3-lz4 python3-snappy python3-zstandard)
+    python3-lz4 python3-snappy python3-zstandard chromium)
 bench_pkgs=(python3-matplotlib)
 
 pkgs=("${build_pkgs[@]}")
@@ -35,6 +37,7 @@ other_clients() {
         if [[ "$arg" == --test ]]; then
             "$(dirname "${BASH_SOURCE[0]}")/install-python-clients.sh"
             "$(dirname "${BASH_SOURCE[0]}")/install-java-clients.sh"
+            "$(dirname "${BASH_SOURCE[0]}")/install-console-test.sh"
         fi
     done
     return 0

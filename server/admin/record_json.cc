@@ -42,13 +42,13 @@ bool valid_utf8(std::string_view bytes) {
     return true;
 }
 
-namespace {
-
-std::string to_base64(std::string_view bytes) {
+std::string base64_of(std::string_view bytes) {
     std::string out(base64::encoded_size(bytes.size()), '\0');
     out.resize(base64::encode(out.data(), bytes.data(), bytes.size()));
     return out;
 }
+
+namespace {
 
 // Sets obj[name] and obj[name + "_encoding"] for bytes that may not be text.
 void put_bytes(json& obj, const std::string& name, const std::optional<std::string>& bytes) {
@@ -59,7 +59,7 @@ void put_bytes(json& obj, const std::string& name, const std::optional<std::stri
         obj[name] = *bytes;
         obj[name + "_encoding"] = "utf8";
     } else {
-        obj[name] = to_base64(*bytes);
+        obj[name] = base64_of(*bytes);
         obj[name + "_encoding"] = "base64";
     }
 }
@@ -73,7 +73,7 @@ json record_json(const stored_record& r) {
     json headers = json::array();
     for (const auto& [key, value] : r.headers) {
         // Header keys are strings in Kafka's protocol, but nothing checks that they are UTF-8.
-        json h = {{"key", valid_utf8(key) ? key : to_base64(key)}};
+        json h = {{"key", valid_utf8(key) ? key : base64_of(key)}};
         put_bytes(h, "value", value);
         headers.push_back(std::move(h));
     }

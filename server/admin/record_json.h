@@ -14,6 +14,7 @@
 namespace runnel::server::admin {
 
 bool valid_utf8(std::string_view bytes);
+std::string base64_of(std::string_view bytes);
 
 // {"offset", "timestamp", "key", "key_encoding", "value", "value_encoding", "headers": [{"key",
 // "value", "value_encoding"}]}; null keys and values stay null.

@@ -3,6 +3,7 @@
 #include <deque>
 #include <set>
 
+#include "server/admin/record_json.h"
 #include "server/admin/routes/routes.h"
 #include "server/core/cross_shard.h"
 #include "server/kafka/kafka_services.h"
@@ -51,7 +52,9 @@ std::vector<std::string> result_topics(const streams::pipeline_spec& spec) {
 json value_json(const std::optional<std::string>& bytes) {
     if (!bytes) return nullptr;
     json parsed = json::parse(*bytes, nullptr, false);
-    return parsed.is_discarded() ? json(*bytes) : parsed;
+    if (!parsed.is_discarded()) return parsed;
+    // Not JSON: its text, or base64 when it is not text (JSON strings must be UTF-8).
+    return valid_utf8(*bytes) ? json(*bytes) : json(base64_of(*bytes));
 }
 
 struct tail_record {

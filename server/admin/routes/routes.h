@@ -30,6 +30,7 @@ void add_pipeline_routes(router& r, admin_services& s);  // /v1/pipelines...
 void add_metrics_routes(router& r, admin_services& s);   // /metrics (Prometheus)
 void add_group_routes(router& r, admin_services& s);     // /v1/groups...
 void add_transaction_routes(router& r, admin_services& s);  // /v1/transactions, producers
+void add_console_routes(router& r, admin_services& s);      // /, /console/ (the web console)
 
 // Every route above, in one table.
 inline router all_routes(admin_services& s) {
@@ -42,6 +43,7 @@ inline router all_routes(admin_services& s) {
     add_metrics_routes(r, s);
     add_group_routes(r, s);
     add_transaction_routes(r, s);
+    add_console_routes(r, s);
     return r;
 }
 
