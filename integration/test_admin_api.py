@@ -193,6 +193,9 @@ class AdminApiTest(BrokerTestCase):
         (only,) = self.call("GET", "/v1/topics/%s/producers" % topic)[1][0]["producers"]
         self.assertEqual(only["current_txn_start_offset"], -1)
         self.assertRefused(self.call("GET", "/v1/topics/no-such/producers"), 404)
+        # AddPartitionsToTxn's per-partition PartitionErrorCode (v0-3) is counted too.
+        self.assertGreaterEqual(self.scrape()[("kafka_network_requestmetrics_errors_total", (
+            ("error", "NONE"), ("request", "AddPartitionsToTxn")))], 1)
 
     def test_validate_only_creates_nothing(self):
         name = unique_name("admin-validate")

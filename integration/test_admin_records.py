@@ -79,8 +79,9 @@ class AdminRecordsTest(BrokerTestCase):
         self.assertEqual(r[0], {"offset": 0, "timestamp": 1700000000000,
                                 "key": "k0", "key_encoding": "utf8",
                                 "value": "hello", "value_encoding": "utf8",
-                                "headers": [{"key": "h1", "value": "v1", "value_encoding": "utf8"},
-                                            {"key": "h2", "value": None,
+                                "headers": [{"key": "h1", "key_encoding": "utf8", "value": "v1",
+                                             "value_encoding": "utf8"},
+                                            {"key": "h2", "key_encoding": "utf8", "value": None,
                                              "value_encoding": None}]})
         self.assertEqual((r[1]["key"], r[1]["value_encoding"]), (None, "base64"))
         self.assertEqual(base64.b64decode(r[1]["value"]), b"\xff\x00binary")

@@ -194,6 +194,32 @@ class CliTest(BrokerTestCase):
             follower.kill()
         self.assertEqual((follower.returncode, out), (0, "late 1\nlate 2\n"), err)
 
+    def test_bytes_that_are_not_text_and_large_requests(self):
+        topic = unique_name("cli-bytes")
+        self.ok("topic", "create", topic, "-p", "1")
+        env = dict(os.environ, RUNNEL_ADMIN=self.broker.admin_url)
+        binary = [find_broker_binary(), "topic"]
+        p = subprocess.run(binary + ["produce", topic, "-H", b"h=\xff"],
+                           input=b"text\n\xff\xfe not text\n", stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run(binary + ["consume", topic, "--print-headers"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"h:\xff\ttext\nh:\xff\t\xff\xfe not text\n")
+        # 1,000 lines of 600-byte keys and 400-byte values: more than one request's worth of
+        # JSON, split before the API's 1 MiB limit.
+        lines = "".join("%s:%s\n" % (("k%04d" % i) * 120, "v" * 400) for i in range(1000))
+        out = self.ok("topic", "produce", topic, "--key-separator", ":", stdin=lines)
+        self.assertEqual(out, "produced 1000 record(s) to %s\n" % topic)
+        self.assertEqual(len(self.ok("topic", "consume", topic, "--offset", "2").splitlines()),
+                         1000)
+        # -N is bounded; `end` under read_committed is the last stable offset.
+        self.assertEqual(self.runnel("topic", "consume", topic, "--offset=-0")[0], 2)
+        self.assertEqual(self.runnel("topic", "consume", topic, "--offset=-1001")[0], 2)
+        self.assertEqual(self.ok("topic", "consume", topic, "--offset", "end",
+                                 "--isolation", "read_committed"), "")
+
     def test_exit_codes_for_mistakes_and_an_absent_broker(self):
         self.assertEqual(self.runnel("topic")[0], 2)                # no subcommand
         self.assertEqual(self.runnel("topic", "create")[0], 2)      # no name

@@ -410,13 +410,20 @@ class Emitter:
         self.h.append(f"{pad}}};")
 
     # --- error codes (for_each_error_code)
+    @staticmethod
+    def is_error_field(f):
+        # ErrorCode, PartitionErrorCode (AddPartitionsToTxn v0-3), ...; not CreateTopics' tagged
+        # TopicConfigErrorCode, which Kafka's errorCounts leaves out too.
+        return (f.name.endswith("ErrorCode") and f.name != "TopicConfigErrorCode"
+                and f.elem == "int16" and not f.is_array)
+
     def has_errors(self, sd, seen=None):
         seen = seen or set()
         if id(sd) in seen:
             return False
         seen.add(id(sd))
         for f in sd.fields:
-            if f.name == "ErrorCode" and f.elem == "int16" and not f.is_array:
+            if self.is_error_field(f):
                 return True
             if f.is_struct_elem and f.struct is not None and self.has_errors(f.struct, seen):
                 return True
@@ -426,7 +433,7 @@ class Emitter:
         lines = []
         for f in sd.fields:
             cond = f.versions.cond()
-            if f.name == "ErrorCode" and f.elem == "int16" and not f.is_array:
+            if self.is_error_field(f):
                 lines.append(f"if ({cond}) f({f.cpp_name});")
                 continue
             if not (f.is_struct_elem and f.struct is not None and self.has_errors(f.struct)):

@@ -192,7 +192,8 @@ def loopback_congestion_control():
 
 
 class Broker:
-    def __init__(self, workdir, shards, extra=None):
+    def __init__(self, workdir, shards, extra=None, binary=None):
+        self.binary = binary or BROKER  # another build, for A/B runs
         self.port = free_port()
         self.bootstrap = "127.0.0.1:%d" % self.port
         self.data = os.path.join(workdir, "data")
@@ -211,7 +212,8 @@ class Broker:
         """Starts the broker; returns seconds until it accepts connections."""
         log = open(self.log_path, "a")
         t0 = time.monotonic()
-        self.proc = subprocess.Popen([BROKER, self.props], stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([self.binary, self.props], stdout=log,
+                                     stderr=subprocess.STDOUT)
         while True:
             if self.proc.poll() is not None:
                 sys.exit("broker exited with %d; see %s" % (self.proc.returncode, self.log_path))

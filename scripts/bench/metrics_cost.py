@@ -8,7 +8,10 @@ rounds, each on a fresh broker (--shards shards, the admin API on): the lean pro
 partitions, once with nobody scraping and once with /metrics scraped every --interval seconds
 (Prometheus's default is 15 s; the default here is 0.1 s, 150 times as often). Reported: the
 broker's CPU seconds per GB of each (medians of --runs), their ratio, and the scrape's size and
-median time. Standard library only (plus integration/kafka_wire.py through bench_broker).
+median time. With --baseline-broker (a build from before the counters existed), a third broker
+per round runs that build unscraped: the counters' own cost on the request path is this build's
+CPU per GB over the baseline's. Standard library only (plus integration/kafka_wire.py through
+bench_broker).
 """
 
 import argparse
@@ -39,9 +42,10 @@ def scraper(port, interval, stop, out):
         out.append((time.monotonic() - t0, len(body)))
 
 
-def run(args, scrape, workdir):
+def run(args, scrape, workdir, binary=None):
     admin = free_port()
-    broker = Broker(workdir, args.shards, {"runnel.admin.listeners": "http://127.0.0.1:%d" % admin})
+    broker = Broker(workdir, args.shards, {"runnel.admin.listeners": "http://127.0.0.1:%d" % admin},
+                    binary=binary)
     broker.start()
     try:
         broker.create_topic("metered", args.partitions, timeout=60)
@@ -75,16 +79,20 @@ def main():
     ap.add_argument("--gb", type=float, default=2.0)
     ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--interval", type=float, default=0.1, help="seconds between scrapes")
+    ap.add_argument("--baseline-broker", help="a broker binary built before the counters existed")
     args = ap.parse_args()
     import shutil
     import tempfile
-    plain, scraped = [], []
+    plain, scraped, baseline = [], [], []
+    variants = [(False, plain, None, "not scraped"), (True, scraped, None, "scraped")]
+    if args.baseline_broker:
+        variants.append((False, baseline, args.baseline_broker, "baseline build"))
     for i in range(args.runs):
-        for scrape, out in ((False, plain), (True, scraped)):
-            print("run %d, %s" % (i + 1, "scraped" if scrape else "not scraped"), file=sys.stderr)
+        for scrape, out, binary, name in variants:
+            print("run %d, %s" % (i + 1, name), file=sys.stderr)
             workdir = tempfile.mkdtemp(prefix="runnel-bench-metrics-")
             try:
-                out.append(run(args, scrape, workdir))
+                out.append(run(args, scrape, workdir, binary))
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
     a = statistics.median(r["cpu_gb"] for r in plain)
@@ -101,7 +109,13 @@ def main():
     if scrapes:
         print("| a scrape: median time, size | %.1f ms, %d bytes |" % (
             statistics.median(t for t, _ in scrapes) * 1e3, scrapes[-1][1]))
-    steal = ", ".join("%.1f" % r["steal"] for r in plain + scraped)
+    if baseline:
+        c = statistics.median(r["cpu_gb"] for r in baseline)
+        pairs = [p["cpu_gb"] / q["cpu_gb"] for p, q in zip(plain, baseline)]
+        print("| baseline build (no counters), not scraped | %.3f |" % c)
+        print("| this build / baseline, not scraped, median of pairs | %.3f (%s) |" % (
+            statistics.median(pairs), ", ".join("%.3f" % x for x in pairs)))
+    steal = ", ".join("%.1f" % r["steal"] for r in plain + scraped + baseline)
     print("\nMedians of %d run(s) each, alternating, each on a fresh broker with %d shard(s); "
           "CPU steal %% per run: %s. `scripts/bench/metrics_cost.py %s`" % (
               args.runs, args.shards, steal, " ".join(sys.argv[1:])))

@@ -10,15 +10,16 @@
 #include "server/admin/http_exchange.h"
 #include "server/admin/json_body.h"
 #include "server/cluster/partition_records.h"
+#include "server/core/text_bytes.h"
 
 namespace runnel::server::admin {
 
-bool valid_utf8(std::string_view bytes);
-std::string base64_of(std::string_view bytes);
-
 // {"offset", "timestamp", "key", "key_encoding", "value", "value_encoding", "headers": [{"key",
-// "value", "value_encoding"}]}; null keys and values stay null.
+// "key_encoding", "value", "value_encoding"}]}; null keys and values stay null.
 json record_json(const stored_record& r);
+
+// Sets obj[name] (text, base64 or null) and obj[name + "_encoding"] ("utf8", "base64" or null).
+void put_bytes(json& obj, const std::string& name, const std::optional<std::string>& bytes);
 
 // A produced record's bytes: field `name` (a string or null) read with the encoding field
 // `name`_encoding ("utf8", the default, or "base64"). Problems go to `body`.

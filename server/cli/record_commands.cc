@@ -3,7 +3,6 @@
 // produce|consume`. A progress line (stderr, rewritten in place) shows how far a long run is.
 #include <unistd.h>
 #include <CLI/CLI.hpp>
-#include <boost/beast/core/detail/base64.hpp>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include <thread>
 
 #include "server/cli/cli_context.h"
+#include "server/core/text_bytes.h"
 
 namespace runnel::cli {
 
@@ -50,19 +50,27 @@ class progress_line {
     clock_type::time_point start_ = clock_type::now(), shown_{};
 };
 
+// Sets r[name] to `bytes`, as text when they are UTF-8, else as base64 with name_encoding.
+void put_bytes(json& r, const std::string& name, const std::string& bytes) {
+    if (server::valid_utf8(bytes)) {
+        r[name] = bytes;
+    } else {
+        r[name] = server::base64_of(bytes);
+        r[name + "_encoding"] = "base64";
+    }
+}
+
 // key=value (a header), split at the first '='.
 bool split_header(const std::string& kv, json& out) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) return false;
-    out = json{{"key", kv.substr(0, eq)}, {"value", kv.substr(eq + 1)}};
+    out = json{{"key", kv.substr(0, eq)}};
+    put_bytes(out, "value", kv.substr(eq + 1));
     return true;
 }
 
 std::string from_base64(const std::string& text) {
-    namespace b64 = boost::beast::detail::base64;
-    std::string out(b64::decoded_size(text.size()), '\0');
-    out.resize(b64::decode(out.data(), text.data(), text.size()).first);
-    return out;
+    return server::bytes_of_base64(text).value_or(text);
 }
 
 // A record's key or value as bytes (the API sends non-UTF-8 bytes as base64).
@@ -132,6 +140,9 @@ void produce(cli_context& ctx, const produce_args& a) {
         progress.update(records, bytes);
         return true;
     };
+    // A request's body stays below this, well inside the API's 1 MiB limit.
+    constexpr size_t max_request_bytes = 900u << 10;
+    size_t request_bytes = 0;
     std::string line;
     while (std::getline(in, line)) {
         json r = json::object();
@@ -144,19 +155,27 @@ void produce(cli_context& ctx, const produce_args& a) {
                 send();
                 return;
             }
-            r["key"] = line.substr(0, at);
+            put_bytes(r, "key", line.substr(0, at));
             line.erase(0, at + a.key_separator.size());
         } else if (!a.key.empty()) {
-            r["key"] = a.key;
+            put_bytes(r, "key", a.key);
         }
-        pending_bytes += line.size();
-        r["value"] = std::move(line);
+        const size_t value_bytes = line.size();
+        put_bytes(r, "value", line);
         if (a.partition >= 0) r["partition"] = a.partition;
         if (!headers.empty()) r["headers"] = headers;
-        pending.push_back(std::move(r));
-        // One request per `batch` lines or 512 KiB, well inside the API's 1 MiB body limit.
-        if (pending.size() >= a.batch || pending_bytes >= (512u << 10)) {
+        // What the record adds to the request as JSON (escapes and base64 included).
+        const size_t size = r.dump().size() + 1;
+        if (!pending.empty() && request_bytes + size > max_request_bytes) {
             if (!send()) return;
+            request_bytes = 0;
+        }
+        pending.push_back(std::move(r));
+        pending_bytes += value_bytes;
+        request_bytes += size;
+        if (pending.size() >= a.batch) {
+            if (!send()) return;
+            request_bytes = 0;
         }
     }
     if (!send()) return;
@@ -181,10 +200,11 @@ struct consume_args {
     bool follow = false, print_key = false, print_headers = false, progress = false;
 };
 
-// Where a partition's reading starts, as a query: start, end, an offset, or -N (the last N).
-std::string first_query(const std::string& spec, int64_t high_watermark) {
+// Where a partition's reading starts, as a query: start, end (what the isolation level reads up
+// to), an offset, or -N (the last N).
+std::string first_query(const std::string& spec, int64_t end) {
     if (spec == "start") return "";
-    if (spec == "end") return "&offset=" + std::to_string(high_watermark);
+    if (spec == "end") return "&offset=" + std::to_string(end);
     if (spec[0] == '-') return "&tail=" + spec.substr(1);
     return "&offset=" + spec;
 }
@@ -192,9 +212,13 @@ std::string first_query(const std::string& spec, int64_t high_watermark) {
 void consume(cli_context& ctx, const consume_args& a) {
     if (a.offset != "start" && a.offset != "end") {
         const std::string digits = a.offset[0] == '-' ? a.offset.substr(1) : a.offset;
-        if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) {
-            ctx.err << "error: --offset takes start, end, an offset or -N, not '" << a.offset
-                    << "'\n";
+        const bool tail = a.offset[0] == '-';
+        if (digits.empty() || digits.size() > 18 ||
+            digits.find_first_not_of("0123456789") != std::string::npos ||
+            (tail && (std::stoll(digits) < 1 || std::stoll(digits) > 1000))) {
+            ctx.err << "error: --offset takes start, end, an offset or -N (N from 1 to 1000), "
+                       "not '"
+                    << a.offset << "'\n";
             ctx.exit_code = exit_usage;
             return;
         }
@@ -219,7 +243,8 @@ void consume(cli_context& ctx, const consume_args& a) {
         if (!a.partitions.empty() &&
             std::find(a.partitions.begin(), a.partitions.end(), index) == a.partitions.end())
             continue;
-        cursors.push_back({index, first_query(a.offset, p["log_end_offset"].get<int64_t>())});
+        const char* end = a.isolation == "read_committed" ? "last_stable_offset" : "log_end_offset";
+        cursors.push_back({index, first_query(a.offset, p[end].get<int64_t>())});
     }
     if (cursors.empty()) {
         ctx.err << "error: topic " << a.topic << " has no such partition\n";

@@ -84,9 +84,15 @@ function time(ms) {
   return ms >= 0 ? new Date(ms).toISOString().replace("T", " ").replace("Z", "") : "-";
 }
 
-function every(fn) {
+// Runs fn now and every POLL_MS while `page` (the view's container) is the one shown.
+function every(page, fn) {
+  if (!page.isConnected) return;
   fn();
-  timers.push(setInterval(fn, POLL_MS));
+  const id = setInterval(() => {
+    if (!page.isConnected) clearInterval(id);
+    else fn();
+  }, POLL_MS);
+  timers.push(id);
 }
 
 function status(text, bad) {
@@ -134,8 +140,15 @@ async function overview(page) {
   const msgs = chartBox("Records produced per second", [["records in", "#2b8a3e"]]);
   const lat = chartBox("Request latency, p99 (ms)", [["Produce", "#1f6feb"], ["Fetch", "#d9480f"]]);
   page.append(cards, el("div", { class: "charts", id: "overview-charts" }, tp.box, msgs.box, lat.box));
-  every(async () => {
-    const [samples, groups, pipelines] = await Promise.all([scrape(), api("/v1/groups"), api("/v1/pipelines")]);
+  every(page, async () => {
+    let samples, groups, pipelines;
+    try {
+      [samples, groups, pipelines] = await Promise.all([scrape(), api("/v1/groups"), api("/v1/pipelines")]);
+      status("");
+    } catch (e) {
+      status(e.message, true);
+      return;
+    }
     const card = (label, value) => el("div", { class: "card" }, el("div", { class: "label" }, label), el("div", { class: "value" }, value));
     cards.replaceChildren(
       card("Topics", sum(samples, "kafka_controller_kafkacontroller_globaltopiccount")),
@@ -178,6 +191,7 @@ async function topic(page, name) {
   const follow = el("input", { id: "browse-follow", type: "checkbox" });
   const body = el("div", { id: "browse-records" });
   let next = null;
+  for (const control of [partition, mode, isolation]) control.addEventListener("change", () => { next = null; });
   const load = async (more) => {
     const q = new URLSearchParams({ isolation: isolation.value, limit: 100 });
     if (more && next !== null) q.set("offset", next);
@@ -198,8 +212,9 @@ async function topic(page, name) {
     el("button", { id: "browse-load", onclick: () => load(false) }, "Show"),
     el("button", { class: "secondary", id: "browse-more", onclick: () => load(true) }, "Next page"),
     el("label", {}, follow, " follow the tail")), body);
+  if (!page.isConnected) return;
   load(false);
-  timers.push(setInterval(() => { if (follow.checked && mode.value === "tail") load(false); }, POLL_MS));
+  every(page, () => { if (follow.checked && mode.value === "tail") load(false); });
 }
 
 // ------------------------------------------------------------------ groups
@@ -223,7 +238,7 @@ async function group(page, id) {
   page.append(head, el("div", { class: "charts" }, lag.box), el("h2", {}, "Offsets"), offsets, el("h2", {}, "Members"), members);
   const points = lagHistory.get(id) || [];
   lagHistory.set(id, points);
-  every(async () => {
+  every(page, async () => {
     try {
       const g = await api("/v1/groups/" + encodeURIComponent(id));
       points.push([Date.now(), g.lag]);
@@ -274,7 +289,7 @@ async function pipeline(page, name) {
   const yaml = el("pre", { class: "yaml", id: "pipeline-yaml" });
   page.append(head, actions, el("h2", {}, "Latest results"), results, el("h2", {}, "Definition"), yaml);
   let shownYaml = null;
-  every(async () => {
+  every(page, async () => {
     try {
       const [p, r] = await Promise.all([api("/v1/pipelines/" + encodeURIComponent(name)),
         api(`/v1/pipelines/${encodeURIComponent(name)}/results?limit=30&by_key=true`)]);
@@ -316,8 +331,10 @@ const routes = [
 async function render() {
   for (const t of timers) clearInterval(t);
   timers = [];
-  const page = document.getElementById("page");
-  page.replaceChildren();
+  // A fresh container per render: a view still awaiting its first answer writes into its own,
+  // which is no longer shown.
+  const page = el("div");
+  document.getElementById("page").replaceChildren(page);
   status("");
   for (const [pattern, section, view] of routes) {
     const m = location.hash.match(pattern);

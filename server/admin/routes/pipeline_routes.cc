@@ -53,7 +53,8 @@ json value_json(const std::optional<std::string>& bytes) {
     if (!bytes) return nullptr;
     json parsed = json::parse(*bytes, nullptr, false);
     if (!parsed.is_discarded()) return parsed;
-    // Not JSON: its text, or base64 when it is not text (JSON strings must be UTF-8).
+    // Not JSON: its text, or base64 when it is not text (JSON strings must be UTF-8; a value
+    // that is base64 cannot be told from text here: keys carry key_encoding).
     return valid_utf8(*bytes) ? json(*bytes) : json(base64_of(*bytes));
 }
 
@@ -186,10 +187,12 @@ void add_pipeline_routes(router& r, admin_services& s) {
               for (const auto& t : tail) {
                   if (by_key && !keys.insert(t.record.key).second) continue;
                   if (static_cast<int64_t>(results.size()) >= limit) break;
-                  results.push_back({{"key", t.record.key ? json(*t.record.key) : json(nullptr)},
-                                     {"value", value_json(t.record.value)},
-                                     {"partition", t.partition},
-                                     {"timestamp", t.record.timestamp}});
+                  json result = {{"value", value_json(t.record.value)},
+                                 {"partition", t.partition},
+                                 {"timestamp", t.record.timestamp}};
+                  // A key that is not text comes as base64 (key_encoding says so).
+                  put_bytes(result, "key", t.record.key);
+                  results.push_back(std::move(result));
               }
               co_return json_answer(200, json{{"topic", topic}, {"results", results}});
           });
