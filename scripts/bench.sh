@@ -7,7 +7,9 @@
 #                               floor latency scaling versus_kafka streams streams_state
 #                               metrics); the others are left as
 #                               they are. versus_kafka runs Apache Kafka 4.4.0 beside Runnel
-#                               (scripts/peer/kafka.sh; its jars come through Maven)
+#                               (scripts/peer/kafka.sh; its jars come through Maven);
+#                               metrics also runs $RUNNEL_BASELINE_BROKER when set (a build
+#                               from before the counters, for their own cost)
 #   scripts/bench.sh --smoke    seconds-long runs that only check the scripts work; prints the
 #                               tables and leaves docs/benchmarks.md alone (CI runs this; it
 #                               draws no charts, so needs no matplotlib)
@@ -74,7 +76,7 @@ for name in "${names[@]}"; do
         versus_kafka) "$py" "$root/scripts/bench/versus_kafka.py" --runs 3 ;;
         streams) "$py" "$root/scripts/bench/streams.py" --runs 3 --tweets 200000 ;;
         streams_state) "$py" "$root/scripts/bench/streams_state.py" --runs 3 ;;
-        metrics) "$py" "$root/scripts/bench/metrics_cost.py" --runs 5 ;;
+        metrics) "$py" "$root/scripts/bench/metrics_cost.py" --runs 7 --gb 8 ${RUNNEL_BASELINE_BROKER:+--baseline-broker "$RUNNEL_BASELINE_BROKER"} ;;
         *) echo "unknown benchmark $name (known: ${all[*]})" >&2; exit 2 ;;
     esac >"$out/$name.md"
 done
