@@ -3,7 +3,7 @@
 import os
 import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
@@ -73,3 +73,26 @@ class Deliveries:
         test.assertEqual(len(self.reports), expected_count, "delivery reports received")
         errs = [(e, m.topic(), m.partition()) for e, m in self.reports if e is not None]
         test.assertEqual(errs, [], "delivery errors")
+
+
+def group_with_commit(bootstrap, topic, group, values, committed):
+    """Produces `values` to partition 0 of `topic`, reads them all as a member of `group`
+    (subscribed, so the group is Stable with one member) and commits offset `committed`.
+    Returns the consumer, still a member: the caller closes it to leave the group."""
+    p = Producer({"bootstrap.servers": bootstrap})
+    for v in values:
+        p.produce(topic, v, partition=0)
+    if p.flush(30) != 0:
+        raise AssertionError("records not delivered")
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([topic])
+    got, deadline = 0, time.monotonic() + 60
+    while got < len(values) and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and not m.error():
+            got += 1
+    if got != len(values):
+        raise AssertionError("read %d of %d records" % (got, len(values)))
+    c.commit(offsets=[TopicPartition(topic, 0, committed)], asynchronous=False)
+    return c

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import confluent_kafka  # noqa: E402
 import confluent_kafka.admin  # noqa: E402
 from broker_process import BrokerTestCase, unique_name, wait_until  # noqa: E402
+from ck_helpers import group_with_commit  # noqa: E402
 
 WORD_COUNT = """pipeline: %s
 source: {topic: %s, format: text}
@@ -382,22 +383,8 @@ class AdminApiTest(BrokerTestCase):
         topic, group = unique_name("grouped"), unique_name("readers")
         self.assertEqual(self.call("POST", "/v1/topics", {"name": topic, "partitions": 1})[0],
                          201)
-        p = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap})
-        for i in range(7):
-            p.produce(topic, b"%d" % i)
-        self.assertEqual(p.flush(30), 0)
-        c = confluent_kafka.Consumer({"bootstrap.servers": self.broker.bootstrap,
-                                      "group.id": group, "auto.offset.reset": "earliest",
-                                      "enable.auto.commit": False})
-        c.subscribe([topic])
-        got = []
-        deadline = time.monotonic() + 60
-        while len(got) < 7 and time.monotonic() < deadline:
-            m = c.poll(0.5)
-            if m is not None and not m.error():
-                got.append(m)
-        self.assertEqual(len(got), 7)
-        c.commit(offsets=[confluent_kafka.TopicPartition(topic, 0, 5)], asynchronous=False)
+        c = group_with_commit(self.broker.bootstrap, topic, group,
+                              [b"%d" % i for i in range(7)], committed=5)
 
         self.assertIn(group, [g["group_id"] for g in self.call("GET", "/v1/groups")[1]])
         status, d, _ = self.call("GET", "/v1/groups/" + group)

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import confluent_kafka  # noqa: E402
 from broker_process import BrokerTestCase, find_broker_binary, unique_name, wait_until  # noqa: E402,E501
+from ck_helpers import group_with_commit  # noqa: E402
 
 
 class CliTest(BrokerTestCase):
@@ -72,20 +73,8 @@ class CliTest(BrokerTestCase):
     def test_a_group_described_and_seeked(self):
         topic, group = unique_name("cli-grouped"), unique_name("cli-readers")
         self.ok("topic", "create", topic)
-        p = confluent_kafka.Producer({"bootstrap.servers": self.broker.bootstrap})
-        for i in range(5):
-            p.produce(topic, b"%d" % i)
-        self.assertEqual(p.flush(30), 0)
-        c = confluent_kafka.Consumer({"bootstrap.servers": self.broker.bootstrap,
-                                      "group.id": group, "auto.offset.reset": "earliest",
-                                      "enable.auto.commit": False})
-        c.subscribe([topic])
-        got, deadline = 0, time.monotonic() + 60
-        while got < 5 and time.monotonic() < deadline:
-            m = c.poll(0.5)
-            if m is not None and not m.error():
-                got += 1
-        c.commit(offsets=[confluent_kafka.TopicPartition(topic, 0, 4)], asynchronous=False)
+        c = group_with_commit(self.broker.bootstrap, topic, group,
+                              [b"%d" % i for i in range(5)], committed=4)
         self.assertIn(group, self.ok("group", "list"))
         out = self.ok("group", "describe", group)
         self.assertIn("Stable, 1 member(s), lag 1", out)
