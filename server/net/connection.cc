@@ -52,13 +52,15 @@ constexpr size_t max_batched_requests = 32;
 }  // namespace
 
 connection::connection(kafka_services& kafka, idle_connections& idle, shard& s,
-                       asio::ip::tcp::socket socket, std::string listener)
+                       asio::ip::tcp::socket socket, std::string listener,
+                       connection_quotas::slot slot)
     : kafka_(kafka),
       idle_(idle),
       shard_(s),
       socket_(std::move(socket)),
       peer_(describe_peer(socket_)),
-      listener_(std::move(listener)) {
+      listener_(std::move(listener)),
+      slot_(std::move(slot)) {
     open_.fetch_add(1, std::memory_order_relaxed);
     boost::system::error_code ec;
     // Responses are written with sendmsg/sendfile directly (response_sender.h), which must not
@@ -177,14 +179,15 @@ asio::awaitable<void> connection::move_to(shard& target) {
         peer_, shard_.id(), target.id(), streak_);
     asio::co_spawn(target.executor(),
                    resume_on(kafka_, idle_, target, fd, protocol, listener_, std::move(chunk_),
-                             begin_, end_, chunk_size_),
+                             begin_, end_, chunk_size_, std::move(slot_)),
                    log_failure("connection ended by an unexpected error"));
 }
 
 asio::awaitable<void> connection::resume_on(kafka_services& kafka, idle_connections& idle,
                                             shard& target, int fd, asio::ip::tcp protocol,
                                             std::string listener, std::shared_ptr<read_chunk> chunk,
-                                            size_t begin, size_t end, size_t chunk_size) {
+                                            size_t begin, size_t end, size_t chunk_size,
+                                            connection_quotas::slot slot) {
     // The socket is registered with the target's reactor on the target's own thread.
     asio::ip::tcp::socket socket(target.context());
     boost::system::error_code ec;
@@ -193,8 +196,8 @@ asio::awaitable<void> connection::resume_on(kafka_services& kafka, idle_connecti
         ::close(fd);
         co_return;
     }
-    auto moved =
-        std::make_shared<connection>(kafka, idle, target, std::move(socket), std::move(listener));
+    auto moved = std::make_shared<connection>(kafka, idle, target, std::move(socket),
+                                              std::move(listener), std::move(slot));
     moved->chunk_ = std::move(chunk);
     moved->begin_ = begin;
     moved->end_ = end;

@@ -15,6 +15,7 @@
 
 #include "protocol/codec.h"
 #include "server/kafka/dispatch.h"
+#include "server/net/connection_quotas.h"
 
 namespace runnel::server {
 
@@ -45,7 +46,8 @@ struct request_frame {
 class connection {
   public:
     connection(kafka_services& kafka, idle_connections& idle, shard& s,
-               asio::ip::tcp::socket socket, std::string listener);
+               asio::ip::tcp::socket socket, std::string listener,
+               connection_quotas::slot slot = {});
     ~connection() { open_.fetch_sub(1, std::memory_order_relaxed); }
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
@@ -100,14 +102,16 @@ class connection {
     static asio::awaitable<void> resume_on(kafka_services& kafka, idle_connections& idle,
                                            shard& target, int fd, asio::ip::tcp protocol,
                                            std::string listener, std::shared_ptr<read_chunk> chunk,
-                                           size_t begin, size_t end, size_t chunk_size);
+                                           size_t begin, size_t end, size_t chunk_size,
+                                           connection_quotas::slot slot);
 
     kafka_services& kafka_;
     idle_connections& idle_;
     shard& shard_;
     asio::ip::tcp::socket socket_;
     std::string peer_;
-    std::string listener_;  // name of the listener that accepted it
+    std::string listener_;          // name of the listener that accepted it
+    connection_quotas::slot slot_;  // its place in the connection limits (moves with it)
     std::shared_ptr<read_chunk> chunk_;
     size_t chunk_size_ = 512;  // of the next chunk: small while idle (10,000 idle connections)
     size_t begin_ = 0;         // unparsed bytes of chunk_: [begin_, end_)

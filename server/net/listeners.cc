@@ -15,6 +15,7 @@
 
 #include "server/core/host_limits.h"
 #include "server/core/logger.h"
+#include "server/core/peer_warnings.h"
 #include "server/kafka/kafka_services.h"
 #include "server/net/client_socket.h"
 #include "server/net/connection.h"
@@ -131,6 +132,12 @@ asio::awaitable<void> listeners::accept_loop(std::shared_ptr<asio::ip::tcp::acce
     boost::system::error_code nb;
     acceptor->non_blocking(true, nb);
     for (;;) {
+        // max.connections: at the limit nothing is accepted (clients wait in the backlog) until
+        // a connection closes, as Kafka's acceptor waits.
+        while (quotas_.full() && acceptor->is_open()) {
+            pause.expires_after(std::chrono::milliseconds(20));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
         // Connections are spread over the shards round-robin; one whose requests all go to
         // another shard's partitions moves there (connection.h).
         shard& target = shards_.at(next_shard_ % shards_.size());
@@ -149,10 +156,29 @@ asio::awaitable<void> listeners::accept_loop(std::shared_ptr<asio::ip::tcp::acce
             continue;
         }
         streak.succeeded();
+        boost::system::error_code peer_ec;
+        const auto remote = socket.remote_endpoint(peer_ec);
+        if (peer_ec) continue;  // gone already
+        // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d.
+        const auto address =
+            remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()
+                ? asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6())
+                      .to_string()
+                : remote.address().to_string();
+        auto slot = quotas_.admit(address);
+        if (!slot) {
+            // Kafka closes it at once (TooManyConnectionsException), logged at info.
+            log_about_peer(server_log(), spdlog::level::info, address,
+                           "closing a new connection from {} on {}: it has {} open already "
+                           "(max.connections.per.ip)",
+                           address, listener, quotas_.limit_of(address));
+            socket.close(peer_ec);
+            continue;
+        }
         ++next_shard_;
         configure_client_socket(socket.native_handle(), config_);
-        auto conn =
-            std::make_shared<connection>(kafka_, idle_, target, std::move(socket), listener);
+        auto conn = std::make_shared<connection>(kafka_, idle_, target, std::move(socket), listener,
+                                                 std::move(*slot));
         asio::co_spawn(target.executor(), connection::run(std::move(conn)),
                        log_failure("connection ended by an unexpected error"));
     }

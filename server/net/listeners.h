@@ -14,6 +14,7 @@
 
 #include "server/config/broker_config.h"
 #include "server/core/shard.h"
+#include "server/net/connection_quotas.h"
 
 namespace runnel::server {
 
@@ -22,9 +23,15 @@ class idle_connections;
 
 class listeners {
   public:
+    // Throws std::invalid_argument for a max.connections.per.ip.overrides that does not parse.
     listeners(const broker_config& config, shard_set& shards, kafka_services& kafka,
               idle_connections& idle)
-        : config_(config), shards_(shards), kafka_(kafka), idle_(idle) {}
+        : config_(config),
+          shards_(shards),
+          kafka_(kafka),
+          idle_(idle),
+          quotas_(config.max_connections, config.max_connections_per_ip,
+                  config.max_connections_per_ip_overrides) {}
 
     // On shard 0: binds every configured listener, records where clients reach it
     // (kafka_services::add_endpoint, ports resolved after binding) and starts accepting.
@@ -41,6 +48,7 @@ class listeners {
     shard_set& shards_;
     kafka_services& kafka_;
     idle_connections& idle_;
+    connection_quotas quotas_;
     std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
     uint32_t next_shard_ = 0;
 };
