@@ -57,7 +57,7 @@ std::optional<connection_quotas::slot> connection_quotas::admit(const std::strin
     }
     ++n;
     total_.fetch_add(1, std::memory_order_relaxed);
-    return slot(this, address);
+    return slot(shared_from_this(), address);
 }
 
 void connection_quotas::release(const std::string& address) {
@@ -68,7 +68,7 @@ void connection_quotas::release(const std::string& address) {
 }
 
 void connection_quotas::slot::release() {
-    if (quotas_) std::exchange(quotas_, nullptr)->release(address_);
+    if (auto q = std::move(quotas_)) q->release(address_);
 }
 
 }  // namespace runnel::server

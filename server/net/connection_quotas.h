@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,7 +16,9 @@
 
 namespace runnel::server {
 
-class connection_quotas {
+// Made with std::make_shared: each slot keeps it alive, since connections can outlive the
+// listeners that accepted them (at shutdown).
+class connection_quotas : public std::enable_shared_from_this<connection_quotas> {
   public:
     // `overrides`: max.connections.per.ip.overrides, "address:count" pairs separated by commas
     // (Kafka also takes host names there; Runnel takes literal addresses). Throws
@@ -26,14 +29,13 @@ class connection_quotas {
     class slot {
       public:
         slot() = default;
-        slot(connection_quotas* quotas, std::string address)
-            : quotas_(quotas), address_(std::move(address)) {}
-        slot(slot&& other) noexcept
-            : quotas_(std::exchange(other.quotas_, nullptr)), address_(std::move(other.address_)) {}
+        slot(std::shared_ptr<connection_quotas> quotas, std::string address)
+            : quotas_(std::move(quotas)), address_(std::move(address)) {}
+        slot(slot&& other) noexcept = default;
         slot& operator=(slot&& other) noexcept {
             if (this != &other) {
                 release();
-                quotas_ = std::exchange(other.quotas_, nullptr);
+                quotas_ = std::move(other.quotas_);
                 address_ = std::move(other.address_);
             }
             return *this;
@@ -42,7 +44,7 @@ class connection_quotas {
 
       private:
         void release();
-        connection_quotas* quotas_ = nullptr;
+        std::shared_ptr<connection_quotas> quotas_;
         std::string address_;
     };
 

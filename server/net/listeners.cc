@@ -134,7 +134,7 @@ asio::awaitable<void> listeners::accept_loop(std::shared_ptr<asio::ip::tcp::acce
     for (;;) {
         // max.connections: at the limit nothing is accepted (clients wait in the backlog) until
         // a connection closes, as Kafka's acceptor waits.
-        while (quotas_.full() && acceptor->is_open()) {
+        while (quotas_->full() && acceptor->is_open()) {
             pause.expires_after(std::chrono::milliseconds(20));
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
         }
@@ -165,13 +165,13 @@ asio::awaitable<void> listeners::accept_loop(std::shared_ptr<asio::ip::tcp::acce
                 ? asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6())
                       .to_string()
                 : remote.address().to_string();
-        auto slot = quotas_.admit(address);
+        auto slot = quotas_->admit(address);
         if (!slot) {
             // Kafka closes it at once (TooManyConnectionsException), logged at info.
             log_about_peer(server_log(), spdlog::level::info, address,
                            "closing a new connection from {} on {}: it has {} open already "
                            "(max.connections.per.ip)",
-                           address, listener, quotas_.limit_of(address));
+                           address, listener, quotas_->limit_of(address));
             socket.close(peer_ec);
             continue;
         }

@@ -30,8 +30,9 @@ class listeners {
           shards_(shards),
           kafka_(kafka),
           idle_(idle),
-          quotas_(config.max_connections, config.max_connections_per_ip,
-                  config.max_connections_per_ip_overrides) {}
+          quotas_(std::make_shared<connection_quotas>(config.max_connections,
+                                                      config.max_connections_per_ip,
+                                                      config.max_connections_per_ip_overrides)) {}
 
     // On shard 0: binds every configured listener, records where clients reach it
     // (kafka_services::add_endpoint, ports resolved after binding) and starts accepting.
@@ -48,7 +49,7 @@ class listeners {
     shard_set& shards_;
     kafka_services& kafka_;
     idle_connections& idle_;
-    connection_quotas quotas_;
+    std::shared_ptr<connection_quotas> quotas_;
     std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
     uint32_t next_shard_ = 0;
 };

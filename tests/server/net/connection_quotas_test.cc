@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -10,7 +11,8 @@ namespace runnel::server {
 namespace {
 
 TEST(ConnectionQuotas, AnAddressGetsItsLimitAndSlotsGiveItBack) {
-    connection_quotas q(100, 2, "");
+    auto shared = std::make_shared<connection_quotas>(100, 2, "");
+    auto& q = *shared;
     auto a = q.admit("10.0.0.1");
     auto b = q.admit("10.0.0.1");
     ASSERT_TRUE(a && b);
@@ -26,7 +28,8 @@ TEST(ConnectionQuotas, AnAddressGetsItsLimitAndSlotsGiveItBack) {
 }
 
 TEST(ConnectionQuotas, TheBrokerWideLimitIsFullAtItsCount) {
-    connection_quotas q(3, 100, "");
+    auto shared = std::make_shared<connection_quotas>(3, 100, "");
+    auto& q = *shared;
     std::vector<connection_quotas::slot> open;
     for (int i = 0; i < 3; ++i) {
         EXPECT_FALSE(q.full());
@@ -38,7 +41,8 @@ TEST(ConnectionQuotas, TheBrokerWideLimitIsFullAtItsCount) {
 }
 
 TEST(ConnectionQuotas, OverridesReplaceThePerAddressLimit) {
-    connection_quotas q(100, 5, " 127.0.0.1:1 , ::1:0,192.168.1.9:7");
+    auto shared = std::make_shared<connection_quotas>(100, 5, " 127.0.0.1:1 , ::1:0,192.168.1.9:7");
+    auto& q = *shared;
     EXPECT_EQ(q.limit_of("127.0.0.1"), 1);
     EXPECT_EQ(q.limit_of("::1"), 0);
     EXPECT_EQ(q.limit_of("192.168.1.9"), 7);
