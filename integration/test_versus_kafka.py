@@ -40,6 +40,8 @@ ACCEPTED = [
     (r"\.(ErrorMessage|BatchIndexErrorMessage)$",
      "error messages' wording is free; codes (and record indexes) are compared"),
     (r"\.LogDir$", "each broker has its own log directory"),
+    (r"\.UsableBytes$", "both report the shared disk's free bytes, which change between the two "
+     "answers while other tests write"),
     (r"\.min\.insync\.replicas\.ConfigSource$",
      "Kafka 4 formats a KRaft cluster with min.insync.replicas as a cluster-wide dynamic default "
      "(DYNAMIC_DEFAULT_BROKER_CONFIG, for eligible leader replicas, KIP-966); Runnel's storage "
