@@ -31,6 +31,7 @@ constexpr size_t max_produce_records = 10000;
 struct partition_read {
     bool found = false;
     int64_t log_start = 0, high_watermark = 0, last_stable = 0;
+    int64_t end = 0;    // what the isolation level reads up to (readable_end)
     int64_t start = 0;  // where the read began
     records_read read;
 };
@@ -173,11 +174,11 @@ void add_record_routes(router& r, admin_services& s) {
                   out.log_start = log.log_start_offset();
                   out.high_watermark = log.log_end_offset();
                   out.last_stable = log.last_stable_offset();
-                  const int64_t end = readable_end(*p, want.iso);
+                  out.end = readable_end(*p, want.iso);
                   out.start = want.offset ? *want.offset
-                              : want.tail ? std::max(out.log_start, end - *want.tail)
+                              : want.tail ? std::max(out.log_start, out.end - *want.tail)
                                           : out.log_start;
-                  if (out.start > end) co_return out;  // answered as a 400 below
+                  if (out.start > out.end) co_return out;  // answered as a 400 below
                   out.read = read_records(*p, out.start, static_cast<size_t>(want.max_bytes),
                                           want.iso, static_cast<size_t>(want.limit));
                   co_return out;
@@ -188,13 +189,11 @@ void add_record_routes(router& r, admin_services& s) {
                   co_return error_answer(
                       500, join("reading the partition failed: ", got.read.error.message()));
               }
-              const int64_t end =
-                  want.iso == isolation::read_committed ? got.last_stable : got.high_watermark;
-              if (got.start > end) {
+              if (got.start > got.end) {
                   co_return error_answer(
                       400,
                       join("offset ", std::to_string(got.start),
-                           " is past the end of the partition (", std::to_string(end), ")"),
+                           " is past the end of the partition (", std::to_string(got.end), ")"),
                       "offset");
               }
               json records = json::array();
