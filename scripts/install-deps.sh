@@ -5,17 +5,19 @@
 #                                    kafka-python 2, confluent-kafka 1.7), today's Python clients
 #                                    in a venv (scripts/install-python-clients.sh), Apache
 #                                    Kafka's Java tools through Maven (install-java-clients.sh),
-#                                    and Chromium with playwright-core from npm for the web
-#                                    console's test (install-console-test.sh)
+#                                    Chromium with playwright-core from npm for the web
+#                                    console's test (install-console-test.sh), and Apache
+#                                    ZooKeeper for the cluster tests
 #   scripts/install-deps.sh --bench  also what scripts/bench.sh draws its charts with (matplotlib)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
     libboost1.81-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-    zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libre2-dev librocksdb-dev)
+    zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libre2-dev librocksdb-dev
+    libzookeeper-mt-dev)
 test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat iproute2 clang-format maven openjdk-17-jdk-headless
     python3-kafka python3-confluent-kafka python3-venv
-    python3-lz4 python3-snappy python3-zstandard chromium)
+    python3-lz4 python3-snappy python3-zstandard chromium zookeeper)
 bench_pkgs=(python3-matplotlib)
 
 pkgs=("${build_pkgs[@]}")

@@ -1,11 +1,14 @@
 #include "server/broker.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <sstream>
@@ -65,13 +68,31 @@ broker::broker(broker_config config)
 
 broker::~broker() { stop(); }
 
-std::string broker::prepare_log_dirs() {
-    // Each log dir carries Kafka's meta.properties naming the cluster and node; all must agree.
-    std::string cluster = config_.cluster_id.value_or("");
+void broker::lock_log_dirs() {
+    // Kafka's .lock: one process per log dir. Two brokers writing the same segments would
+    // corrupt them, and a cluster broker takes over ZooKeeper nodes its previous run left behind
+    // (zk_cluster), which is only right if that run is gone.
     for (const auto& d : config_.log_dirs) {
         std::error_code ec;
         fs::create_directories(d, ec);
         if (ec) throw std::runtime_error("cannot create log dir " + d + ": " + ec.message());
+        auto lock = storage::file::open(fs::path(d) / ".lock", O_RDWR | O_CREAT);
+        if (!lock) {
+            throw std::runtime_error("cannot open " + (fs::path(d) / ".lock").string() + ": " +
+                                     lock.error().message());
+        }
+        if (::flock(lock->fd(), LOCK_EX | LOCK_NB) != 0) {
+            throw std::runtime_error("failed to acquire the lock on .lock in " + d +
+                                     ": another broker process is using this directory");
+        }
+        log_dir_locks_.push_back(std::move(*lock));
+    }
+}
+
+std::string broker::stored_cluster_id() {
+    // Each log dir carries Kafka's meta.properties naming the cluster and node; all must agree.
+    std::string cluster = config_.cluster_id.value_or("");
+    for (const auto& d : config_.log_dirs) {
         auto meta = read_meta_properties(fs::path(d) / "meta.properties");
         if (auto it = meta.find("cluster.id"); it != meta.end()) {
             if (!cluster.empty() && cluster != it->second) {
@@ -87,6 +108,43 @@ std::string broker::prepare_log_dirs() {
             }
         }
     }
+    return cluster;
+}
+
+std::string broker::join_zookeeper(const std::string& stored) {
+    zk_ = std::make_unique<zk_cluster>(cluster_);
+    const std::string candidate =
+        stored.empty() ? storage::topic_id_to_string(random_uuid()) : stored;
+    // The shards do not run yet: the joining runs on this thread.
+    asio::io_context here;
+    auto joined = asio::co_spawn(here, zk_->join(candidate), asio::use_future);
+    here.run();
+    std::string cluster = joined.get();
+    if (!stored.empty() && cluster != stored) {
+        // Kafka's InconsistentClusterIdException.
+        throw std::runtime_error("the cluster id in ZooKeeper (" + cluster +
+                                 ") does not match the stored cluster id " + stored +
+                                 " (cluster.id, meta.properties): this broker is trying to join "
+                                 "the wrong cluster; check zookeeper.connect");
+    }
+    return cluster;
+}
+
+void broker::register_in_zookeeper() {
+    zookeeper::broker_registration self;
+    self.id = config_.node_id;
+    for (const auto& e : kafka_->endpoints())
+        self.endpoints.push_back({e.listener, e.host, e.port});
+    for (const auto& l : config_.advertised_listeners)
+        self.protocols[l.name] = std::string(to_string(l.protocol));
+    if (!config_.broker_rack.empty()) self.rack = config_.broker_rack;
+    self.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    asio::co_spawn(shards_.at(0).executor(), zk_->start(std::move(self)), asio::use_future).get();
+}
+
+void broker::prepare_log_dirs(const std::string& cluster) {
     for (const auto& d : config_.log_dirs) {
         auto handle = storage::file::open(d, O_RDONLY | O_DIRECTORY);
         if (!handle) {
@@ -94,7 +152,6 @@ std::string broker::prepare_log_dirs() {
         }
         log_dir_handles_.push_back(std::move(*handle));
     }
-    if (cluster.empty()) cluster = storage::topic_id_to_string(random_uuid());
     for (const auto& d : config_.log_dirs) {
         auto path = fs::path(d) / "meta.properties";
         if (fs::exists(path)) continue;
@@ -106,13 +163,17 @@ std::string broker::prepare_log_dirs() {
             throw std::runtime_error("cannot write " + path.string() + ": " + werr.message());
         }
     }
-    return cluster;
 }
 
 void broker::start() {
     if (started_) return;
     started_ = true;
-    kafka_->set_cluster_id(prepare_log_dirs());
+    lock_log_dirs();
+    std::string cluster = stored_cluster_id();
+    if (!config_.zookeeper_connect.empty()) cluster = join_zookeeper(cluster);
+    if (cluster.empty()) cluster = storage::topic_id_to_string(random_uuid());
+    prepare_log_dirs(cluster);
+    kafka_->set_cluster_id(cluster);
     cluster_.load_producer_ids();
     cluster_.maintenance().read_startup_state();
     // Each shard keeps its share of the segment files open (storage/open_file_cache.h).
@@ -124,6 +185,7 @@ void broker::start() {
         "once (runnel.log.open.files.max)",
         cluster_.admin().partition_limit(), open_files);
     shards_.start(config_.shard_poll_us);
+    shards_started_ = true;
     if (idle_.enabled()) {
         for (shard_id i = 0; i < shards_.size(); ++i)
             asio::co_spawn(shards_.at(i).executor(), idle_.reap(i), asio::detached);
@@ -145,6 +207,7 @@ void broker::start() {
         }
     });
     bound.get_future().get();
+    if (zk_) register_in_zookeeper();
     pipelines_->start();
     start_admin_api();
     ready_ = true;
@@ -186,6 +249,12 @@ void broker::stop() {
     if (!started_ || stopped_) return;
     stopped_ = true;
     ready_ = false;
+    if (!shards_started_) {
+        // Start-up failed before the shards ran (a log dir locked or of another cluster,
+        // ZooKeeper unreachable): nothing was opened that needs them to close.
+        if (zk_) zk_->stop();
+        return;
+    }
     server_log().info("shutting down");
     std::promise<void> closed;
     asio::post(shards_.at(0).executor(), [&] {
@@ -194,6 +263,15 @@ void broker::stop() {
         closed.set_value();
     });
     closed.get_future().get();
+    if (zk_) {
+        // Leaves the cluster first: the others stop sending this broker work.
+        std::promise<void> left;
+        asio::post(shards_.at(0).executor(), [&] {
+            zk_->stop();
+            left.set_value();
+        });
+        left.get_future().get();
+    }
     pipelines_->stop();  // before the coordinators its tasks commit through
     transactions_->stop();
     groups_->stop();

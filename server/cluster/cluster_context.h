@@ -10,6 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
+#include "server/cluster/cluster_members.h"
 #include "server/cluster/log_maintenance.h"
 #include "server/cluster/partition.h"
 #include "server/cluster/producer_ids.h"
@@ -45,6 +46,8 @@ class cluster_context {
     // page cache); num.io.threads of them.
     asio::thread_pool& io_pool() { return io_pool_; }
     topic_registry& topics() { return topics_; }
+    // The brokers of the cluster and its controller (this node alone without ZooKeeper).
+    cluster_members& members() { return members_; }
     // The partitions shard `id` owns; use only on that shard (or before the shards start).
     partition_store& partitions_on(shard_id id) { return partitions_.on(id); }
     topic_admin& admin() { return *admin_; }
@@ -60,6 +63,7 @@ class cluster_context {
     shard_set& shards_;
     asio::thread_pool& io_pool_;
     topic_registry topics_;
+    cluster_members members_;
     sharded<partition_store> partitions_;
     std::unique_ptr<log_maintenance> maintenance_;
     std::unique_ptr<topic_admin> admin_;

@@ -363,6 +363,9 @@ broker_config loader::run() {
         c.node_id = broker >= 0 ? broker : 0;
     }
     if (auto id = get_string("cluster.id"); !id.empty()) c.cluster_id = id;
+    c.zookeeper_connection_timeout_ms = is_set("zookeeper.connection.timeout.ms")
+                                            ? get_i32("zookeeper.connection.timeout.ms")
+                                            : c.zookeeper_session_timeout_ms;
 
     resolve_listeners(c);
     set_loopback_congestion_control(c);

@@ -55,6 +55,8 @@ struct broker_config {
     // Identity. node.id wins over broker.id; 0 when neither is set (Kafka would require one).
     int32_t node_id = 0;
     std::optional<std::string> cluster_id;  // cluster.id (Runnel-specific)
+    // zookeeper.connection.timeout.ms, else zookeeper.session.timeout.ms (as Kafka)
+    int32_t zookeeper_connection_timeout_ms = 18000;
 
     // Network.
     std::vector<listener_endpoint> listeners{{"PLAINTEXT", security_protocol::plaintext, "", 9092}};

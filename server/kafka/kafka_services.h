@@ -3,6 +3,7 @@
 // broker, built by it; a request_context refers to it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,15 @@ namespace transactions {
 class transaction_coordinator_set;
 }
 
-struct advertised_endpoint {
-    std::string listener;  // listener name, e.g. PLAINTEXT
+// Where clients reach this broker through one of its listeners.
+using advertised_endpoint = member_endpoint;
+
+// A broker as Metadata and DescribeCluster list it, reached through one listener name.
+struct broker_address {
+    int32_t id = -1;
     std::string host;
     int32_t port = 0;
+    std::optional<std::string> rack;
 };
 
 class kafka_services {
@@ -56,6 +62,11 @@ class kafka_services {
     void set_cluster_id(std::string id) { cluster_id_ = std::move(id); }
     void add_endpoint(advertised_endpoint e) { endpoints_.push_back(std::move(e)); }
     const std::vector<advertised_endpoint>& endpoints() const { return endpoints_; }
+    // The live brokers a client that came in through `listener` can reach, by id: those with
+    // an endpoint of that name (as Kafka answers), this broker always among them.
+    std::vector<broker_address> brokers_on(const std::string& listener) const;
+    // The controller's id, -1 while none is known.
+    int32_t controller_id() const { return cluster_.members().snapshot()->controller_id; }
 
   private:
     cluster_context& cluster_;

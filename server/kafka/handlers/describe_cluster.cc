@@ -1,4 +1,4 @@
-// DescribeCluster (60): the brokers of the cluster (this one) and the controller (also this one).
+// DescribeCluster (60): the brokers of the cluster and the controller.
 #include "protocol/messages/describe_cluster.h"
 
 #include "server/kafka/dispatch.h"
@@ -20,16 +20,19 @@ constexpr int32_t all_cluster_operations =
 asio::awaitable<std::optional<describe_cluster_response>> handle(request_context& ctx,
                                                                  describe_cluster_request req) {
     describe_cluster_response resp;
-    // v1 (KIP-919) asks for controllers instead of brokers; one node is both.
+    // v1 (KIP-919) may ask for controllers instead of brokers; in ZooKeeper mode, as on a single
+    // node, the controller is one of the brokers, so both lists are the brokers.
     resp.endpoint_type = req.endpoint_type;
     resp.cluster_id = ctx.services.cluster_id();
-    resp.controller_id = ctx.services.node_id();
-    const auto& ep = ctx.services.endpoint_for(ctx.listener);
-    describe_cluster_response::describe_cluster_broker b;
-    b.broker_id = ctx.services.node_id();
-    b.host = ep.host;
-    b.port = ep.port;
-    resp.brokers.push_back(b);
+    resp.controller_id = ctx.services.controller_id();
+    for (auto& broker : ctx.services.brokers_on(ctx.listener)) {
+        describe_cluster_response::describe_cluster_broker b;
+        b.broker_id = broker.id;
+        b.host = std::move(broker.host);
+        b.port = broker.port;
+        b.rack = std::move(broker.rack);
+        resp.brokers.push_back(std::move(b));
+    }
     resp.cluster_authorized_operations = req.include_cluster_authorized_operations
                                              ? all_cluster_operations
                                              : operations_not_requested;

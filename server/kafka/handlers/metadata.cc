@@ -56,10 +56,10 @@ asio::awaitable<std::optional<metadata_response>> handle(request_context& ctx,
     kafka_services& b = ctx.services;
     const int32_t node = b.node_id();
     metadata_response resp;
-    const auto& ep = b.endpoint_for(ctx.listener);
-    resp.brokers.push_back({node, ep.host, ep.port, std::nullopt, {}});
+    for (auto& broker : b.brokers_on(ctx.listener))
+        resp.brokers.push_back({broker.id, broker.host, broker.port, broker.rack, {}});
     resp.cluster_id = b.cluster_id();
-    resp.controller_id = node;
+    resp.controller_id = b.controller_id();
     resp.cluster_authorized_operations = operations_not_requested;
     const bool with_ops = req.include_topic_authorized_operations;
 

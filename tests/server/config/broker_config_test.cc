@@ -431,20 +431,42 @@ TEST(BrokerConfigTest, LegacyPortAndHostName) {
 
 TEST(BrokerConfigTest, IgnoredKeysAreCollectedSortedAndUnique) {
     auto c = from_text(
-        "zookeeper.connect=localhost:2181\n"
         "ssl.keystore.location=/x\n"
         "sasl.enabled.mechanisms=PLAIN\n"
         "confluent.support.metrics.enable=false\n"
         "num.replica.fetchers=2\n"
         "authorizer.class.name=x\n"
-        "zookeeper.connect=other:2181\n"
+        "ssl.keystore.location=/y\n"
         "num.partitions=2\n");
     EXPECT_EQ(c.ignored_keys,
               (std::vector<std::string>{"authorizer.class.name", "confluent.support.metrics.enable",
                                         "num.replica.fetchers", "sasl.enabled.mechanisms",
-                                        "ssl.keystore.location", "zookeeper.connect"}));
+                                        "ssl.keystore.location"}));
     EXPECT_EQ(c.num_partitions, 2);
-    EXPECT_FALSE(c.explicit_value("zookeeper.connect"));
+    EXPECT_FALSE(c.explicit_value("ssl.keystore.location"));
+}
+
+TEST(BrokerConfigTest, ZooKeeperKeysAsKafkaReadsThem) {
+    auto single = from_text("num.partitions=2\n");
+    EXPECT_EQ(single.zookeeper_connect, "");
+    EXPECT_EQ(single.zookeeper_session_timeout_ms, 18000);
+    EXPECT_EQ(single.zookeeper_connection_timeout_ms, 18000);
+    EXPECT_EQ(single.broker_rack, "");
+    // The last setting wins; the connection timeout follows the session timeout unless set.
+    auto c = from_text(
+        "zookeeper.connect=localhost:2181\n"
+        "zookeeper.connect=zk1:2181,zk2:2181/kafka\n"
+        "zookeeper.session.timeout.ms=6000\n"
+        "broker.rack=rack-a\n");
+    EXPECT_EQ(c.zookeeper_connect, "zk1:2181,zk2:2181/kafka");
+    EXPECT_EQ(c.zookeeper_session_timeout_ms, 6000);
+    EXPECT_EQ(c.zookeeper_connection_timeout_ms, 6000);
+    EXPECT_EQ(c.broker_rack, "rack-a");
+    EXPECT_TRUE(c.ignored_keys.empty());
+    EXPECT_EQ(from_text("zookeeper.connection.timeout.ms=500\n").zookeeper_connection_timeout_ms,
+              500);
+    EXPECT_NE(error_of("zookeeper.session.timeout.ms=0").find("zookeeper.session.timeout.ms"),
+              std::string::npos);
 }
 
 TEST(BrokerConfigTest, CompactionLagsMustBeOrdered) {

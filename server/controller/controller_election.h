@@ -1,0 +1,63 @@
+// Which broker controls the cluster: Kafka's ZooKeeper election. Every broker watches the
+// ephemeral /controller; when it is missing, each stands, and the one whose multi creates
+// /controller and moves /controller_epoch one up (checked against the version it read) wins.
+// The epoch fences a deposed controller: its writes carry an older epoch.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+
+#include "server/zookeeper/zk_client.h"
+
+namespace runnel::server {
+
+struct controller_state {
+    int32_t controller_id = -1;  // -1: none known
+    int32_t epoch = 0;           // the controller epoch when it was elected
+    bool operator==(const controller_state&) const = default;
+};
+
+class controller_election {
+  public:
+    using listener = std::function<void(const controller_state&)>;
+
+    // A /controller node held by `previous_session` (this broker's previous run, gone) is
+    // removed rather than waited out.
+    controller_election(zookeeper::zk_client& zk, int32_t self, int64_t previous_session,
+                        listener on_change)
+        : zk_(zk),
+          self_(self),
+          previous_session_(previous_session),
+          on_change_(std::move(on_change)) {}
+
+    // Reads /controller (watching it) and stands when there is none; again whenever it changes.
+    // Runs on the zk_client's executor; one pass at a time, a pass asked for meanwhile follows.
+    boost::asio::awaitable<void> check();
+    // The session expired: whatever this broker held is gone until check() looks again.
+    void session_lost() { set({-1, state_.epoch}); }
+    void stop() { stopped_ = true; }
+
+    const controller_state& state() const { return state_; }
+    bool is_controller() const { return state_.controller_id == self_; }
+
+  private:
+    boost::asio::awaitable<void> check_once();
+    enum class standing { won, lost, failed };
+    // Stands for election: won; lost (another broker's node is there, or the epoch moved
+    // under this one); failed (ZooKeeper did not answer: try again later).
+    boost::asio::awaitable<standing> stand();
+    boost::asio::awaitable<int32_t> current_epoch();
+    void set(controller_state s);
+    void watch_fired();
+
+    zookeeper::zk_client& zk_;
+    int32_t self_;
+    int64_t previous_session_;
+    listener on_change_;
+    controller_state state_;
+    bool running_ = false;
+    bool again_ = false;
+    bool stopped_ = false;
+};
+
+}  // namespace runnel::server

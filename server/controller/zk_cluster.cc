@@ -1,0 +1,159 @@
+#include "server/controller/zk_cluster.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+
+#include "server/controller/broker_registration.h"
+#include "server/core/logger.h"
+#include "storage/file.h"
+
+namespace runnel::server {
+
+namespace asio = boost::asio;
+using namespace zookeeper;
+
+zk_cluster::zk_cluster(cluster_context& cluster)
+    : cluster_(cluster),
+      session_file_(std::filesystem::path(cluster.config().log_dirs.front()) /
+                    "runnel-zookeeper-session") {
+    const auto& c = cluster.config();
+    zk_ = std::make_unique<zk_client>(cluster.metadata_shard().executor(), c.zookeeper_connect,
+                                      std::chrono::milliseconds(c.zookeeper_session_timeout_ms));
+}
+
+zk_cluster::~zk_cluster() = default;
+
+asio::awaitable<std::string> zk_cluster::join(std::string candidate) {
+    const auto& c = cluster_.config();
+    co_await zk_->connect(std::chrono::milliseconds(c.zookeeper_connection_timeout_ms));
+    for (const auto& p : paths::persistent()) {
+        zk_code made = co_await zk_->create(p, "", node_mode::persistent);
+        if (!made.ok() && !made.node_exists()) {
+            throw std::runtime_error("cannot create " + p + " in ZooKeeper: " + made.text());
+        }
+    }
+    for (;;) {
+        node_data stored = co_await zk_->get(std::string(paths::cluster_id));
+        if (stored.code.ok()) co_return parse_cluster_id(stored.data);
+        if (!stored.code.no_node()) {
+            throw std::runtime_error("cannot read the cluster id from ZooKeeper: " +
+                                     stored.code.text());
+        }
+        co_await zk_->create("/cluster", "", node_mode::persistent);
+        zk_code made = co_await zk_->create(std::string(paths::cluster_id),
+                                            cluster_id_json(candidate), node_mode::persistent);
+        if (made.ok()) {
+            server_log().info("stored cluster id {} in ZooKeeper", candidate);
+            co_return candidate;
+        }
+        // Another broker stored one first: read it.
+        if (!made.node_exists()) {
+            throw std::runtime_error("cannot store the cluster id in ZooKeeper: " + made.text());
+        }
+    }
+}
+
+int64_t zk_cluster::previous_session() const {
+    std::ifstream in(session_file_);
+    std::string text;
+    if (!(in >> text)) return 0;
+    try {
+        return static_cast<int64_t>(std::stoull(text, nullptr, 16));
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+void zk_cluster::remember_session() {
+    char text[24];
+    std::snprintf(text, sizeof text, "%llx\n", static_cast<unsigned long long>(zk_->session_id()));
+    if (auto ec = storage::write_file_atomically(session_file_, text)) {
+        server_log().warn(
+            "cannot write {}: {} (a restart after a crash will wait for the old "
+            "ZooKeeper session to expire)",
+            session_file_.string(), ec.message());
+    }
+}
+
+asio::awaitable<void> zk_cluster::register_self() {
+    const auto& c = cluster_.config();
+    co_await register_broker(
+        *zk_, self_, previous_session_,
+        std::chrono::milliseconds(c.zookeeper_session_timeout_ms) + std::chrono::seconds(2));
+    remember_session();
+}
+
+asio::awaitable<void> zk_cluster::start(broker_registration self) {
+    self_ = std::move(self);
+    previous_session_ = previous_session();
+    co_await register_self();
+    brokers_ = std::make_unique<broker_watch>(*zk_, [this](const auto& live) {
+        live_ = live;
+        publish();
+    });
+    election_ = std::make_unique<controller_election>(*zk_, self_.id, previous_session_,
+                                                      [this](const auto&) { publish(); });
+    zk_->on_session_event([this](session_event e) { on_session(e); });
+    started_ = true;
+    co_await brokers_->check();
+    co_await election_->check();
+}
+
+void zk_cluster::on_session(session_event e) {
+    if (stopped_ || !started_ || e != session_event::new_session) return;
+    // The ensemble expired the session: this broker's registration and any controller node it
+    // held are gone. Register again, then look at the brokers and the controller again.
+    asio::co_spawn(zk_->executor(), renew(), log_failure("renewing the ZooKeeper registration"));
+}
+
+asio::awaitable<void> zk_cluster::renew() {
+    election_->session_lost();
+    publish();
+    co_await register_self();
+    brokers_->session_renewed();
+    co_await election_->check();
+}
+
+void zk_cluster::publish() {
+    auto next = std::make_shared<members_snapshot>();
+    bool self_seen = false;
+    for (const auto& b : live_) {
+        cluster_member m;
+        m.id = b.id;
+        m.rack = b.rack;
+        for (const auto& e : b.endpoints) m.endpoints.push_back({e.listener, e.host, e.port});
+        self_seen |= b.id == self_.id;
+        next->brokers.push_back(std::move(m));
+    }
+    if (!self_seen) {
+        // Before the watch first sees this broker's registration (or while it is renewed), it
+        // still answers for itself.
+        cluster_member me;
+        me.id = self_.id;
+        me.rack = self_.rack;
+        for (const auto& e : self_.endpoints) me.endpoints.push_back({e.listener, e.host, e.port});
+        auto at = std::find_if(next->brokers.begin(), next->brokers.end(),
+                               [&](const cluster_member& m) { return m.id > me.id; });
+        next->brokers.insert(at, std::move(me));
+    }
+    if (election_) {
+        next->controller_id = election_->state().controller_id;
+        next->controller_epoch = election_->state().epoch;
+    }
+    cluster_.members().publish(std::move(next));
+}
+
+void zk_cluster::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    if (brokers_) brokers_->stop();
+    if (election_) election_->stop();
+    // Closing the session removes its ephemeral nodes now, not a session timeout later, so the
+    // others see this broker leave (and elect a new controller) at once.
+    zk_->close();
+    if (started_) server_log().info("left the ZooKeeper cluster");
+}
+
+}  // namespace runnel::server

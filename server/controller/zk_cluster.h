@@ -1,0 +1,65 @@
+// This broker's part in a cluster coordinated by ZooKeeper (zookeeper.connect set), in Kafka's
+// znode layout: the session, the cluster id, this broker's registration, the watch on the other
+// brokers and the controller election. What it learns goes to cluster_context::members().
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/cluster/cluster_context.h"
+#include "server/controller/broker_watch.h"
+#include "server/controller/controller_election.h"
+#include "server/zookeeper/kafka_znodes.h"
+#include "server/zookeeper/zk_client.h"
+
+namespace runnel::server {
+
+class zk_cluster {
+  public:
+    explicit zk_cluster(cluster_context& cluster);
+    ~zk_cluster();
+    zk_cluster(const zk_cluster&) = delete;
+    zk_cluster& operator=(const zk_cluster&) = delete;
+
+    // On the metadata shard, before the log dirs are prepared: connects (within
+    // zookeeper.connection.timeout.ms), creates Kafka's persistent znodes and answers the
+    // cluster's id: the one stored in /cluster/id, or `candidate` (cluster.id, meta.properties,
+    // or a new one) stored there when there is none.
+    boost::asio::awaitable<std::string> join(std::string candidate);
+    // On the metadata shard, once the listeners are bound: registers this broker with its
+    // advertised endpoints, then watches the brokers and the controller and stands for
+    // election. Throws std::runtime_error when the broker id is taken by a live broker.
+    boost::asio::awaitable<void> start(zookeeper::broker_registration self);
+    // On the metadata shard: ends the session, which removes this broker's registration (and
+    // the controller node if it held it) at once.
+    void stop();
+
+    bool is_controller() const { return election_ && election_->is_controller(); }
+
+  private:
+    void publish();
+    void on_session(zookeeper::session_event e);
+    boost::asio::awaitable<void> renew();
+    boost::asio::awaitable<void> register_self();
+    // The session of this broker's previous run, from its log dir (0 if unknown).
+    int64_t previous_session() const;
+    void remember_session();
+
+    cluster_context& cluster_;
+    std::unique_ptr<zookeeper::zk_client> zk_;
+    zookeeper::broker_registration self_;
+    std::unique_ptr<broker_watch> brokers_;
+    std::unique_ptr<controller_election> election_;
+    std::vector<zookeeper::broker_registration> live_;
+    // <first log dir>/runnel-zookeeper-session: the session of the last registration.
+    std::filesystem::path session_file_;
+    int64_t previous_session_ = 0;
+    bool started_ = false;
+    bool stopped_ = false;
+};
+
+}  // namespace runnel::server

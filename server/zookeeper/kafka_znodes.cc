@@ -1,0 +1,184 @@
+#include "server/zookeeper/kafka_znodes.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+namespace runnel::server::zookeeper {
+
+using json = nlohmann::json;
+
+namespace paths {
+
+std::string broker(int32_t id) { return std::string(broker_ids) + "/" + std::to_string(id); }
+std::string topic(std::string_view name) { return std::string(topics) + "/" + std::string(name); }
+std::string partition_state(std::string_view t, int32_t partition) {
+    return topic(t) + "/partitions/" + std::to_string(partition) + "/state";
+}
+std::string topic_config(std::string_view name) {
+    return std::string(config_topics) + "/" + std::string(name);
+}
+
+std::vector<std::string> persistent() {
+    // Kafka's list (ZkData's persistent paths), parents first.
+    return {"/consumers",
+            "/admin",
+            std::string(delete_topics),
+            "/brokers",
+            std::string(broker_ids),
+            std::string(topics),
+            "/brokers/seqid",
+            "/config",
+            std::string(config_changes),
+            std::string(config_topics),
+            "/config/clients",
+            "/config/users",
+            "/config/brokers",
+            "/config/ips",
+            "/isr_change_notification",
+            "/latest_producer_id_block",
+            "/log_dir_event_notification"};
+}
+
+}  // namespace paths
+
+namespace {
+
+json parse_object(std::string_view text, std::string_view what) {
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        throw znode_format_error(std::string(what) +
+                                 " is not a JSON object: " + std::string(text.substr(0, 200)));
+    }
+    return j;
+}
+
+// Kafka writes timestamps as strings of milliseconds; older writers used numbers.
+int64_t timestamp_of(const json& j) {
+    auto it = j.find("timestamp");
+    if (it == j.end()) return 0;
+    if (it->is_number_integer()) return it->get<int64_t>();
+    if (it->is_string()) {
+        const auto& s = it->get_ref<const std::string&>();
+        int64_t v = 0;
+        std::from_chars(s.data(), s.data() + s.size(), v);
+        return v;
+    }
+    return 0;
+}
+
+}  // namespace
+
+std::string broker_registration::to_json() const {
+    json j;
+    // Version 5 (features added by KIP-584); readers of versions 4+ take the endpoints list.
+    j["version"] = 5;
+    // host and port are those of the PLAINTEXT listener, for readers older than endpoints.
+    j["host"] = nullptr;
+    j["port"] = -1;
+    json eps = json::array();
+    for (const auto& e : endpoints) {
+        eps.push_back(e.listener + "://" + e.host + ":" + std::to_string(e.port));
+        if (e.listener == "PLAINTEXT" && j["port"] == -1) {
+            j["host"] = e.host;
+            j["port"] = e.port;
+        }
+    }
+    j["endpoints"] = std::move(eps);
+    json map = json::object();
+    for (const auto& [name, protocol] : protocols) map[name] = protocol;
+    j["listener_security_protocol_map"] = std::move(map);
+    j["jmx_port"] = -1;
+    j["timestamp"] = std::to_string(timestamp_ms);
+    j["features"] = json::object();
+    if (rack) j["rack"] = *rack;
+    return j.dump();
+}
+
+broker_registration broker_registration::from_json(int32_t id, std::string_view text) {
+    json j = parse_object(text, "broker registration");
+    broker_registration r;
+    r.id = id;
+    r.timestamp_ms = timestamp_of(j);
+    if (auto it = j.find("listener_security_protocol_map"); it != j.end() && it->is_object()) {
+        for (const auto& [name, protocol] : it->items()) {
+            if (protocol.is_string()) r.protocols[name] = protocol.get<std::string>();
+        }
+    }
+    if (auto it = j.find("endpoints"); it != j.end() && it->is_array()) {
+        for (const auto& e : *it) {
+            if (!e.is_string()) continue;
+            const auto& s = e.get_ref<const std::string&>();
+            const size_t sep = s.find("://");
+            const size_t colon = s.rfind(':');
+            if (sep == std::string::npos || colon == std::string::npos || colon < sep + 3) {
+                throw znode_format_error("broker " + std::to_string(id) + ": bad endpoint " + s);
+            }
+            endpoint ep;
+            ep.listener = s.substr(0, sep);
+            ep.host = s.substr(sep + 3, colon - sep - 3);
+            // An IPv6 host is written in brackets.
+            if (ep.host.size() >= 2 && ep.host.front() == '[' && ep.host.back() == ']')
+                ep.host = ep.host.substr(1, ep.host.size() - 2);
+            const char* first = s.data() + colon + 1;
+            auto [p, ec] = std::from_chars(first, s.data() + s.size(), ep.port);
+            if (ec != std::errc{} || p != s.data() + s.size()) {
+                throw znode_format_error("broker " + std::to_string(id) + ": bad endpoint " + s);
+            }
+            r.endpoints.push_back(std::move(ep));
+        }
+    } else if (j.contains("host") && j["host"].is_string() && j.contains("port")) {
+        // Version 1-2 registrations carry only host and port.
+        r.endpoints.push_back(
+            {"PLAINTEXT", j["host"].get<std::string>(), j["port"].get<int32_t>()});
+    }
+    if (auto it = j.find("rack"); it != j.end() && it->is_string()) r.rack = it->get<std::string>();
+    return r;
+}
+
+std::string controller_record::to_json() const {
+    json j;
+    j["version"] = 1;
+    j["brokerid"] = broker_id;
+    j["timestamp"] = std::to_string(timestamp_ms);
+    return j.dump();
+}
+
+controller_record controller_record::from_json(std::string_view text) {
+    json j = parse_object(text, "controller");
+    controller_record r;
+    auto it = j.find("brokerid");
+    if (it == j.end() || !it->is_number_integer()) {
+        throw znode_format_error("controller record without brokerid: " + std::string(text));
+    }
+    r.broker_id = it->get<int32_t>();
+    r.timestamp_ms = timestamp_of(j);
+    return r;
+}
+
+int32_t parse_controller_epoch(std::string_view data) {
+    int32_t v = 0;
+    auto [p, ec] = std::from_chars(data.data(), data.data() + data.size(), v);
+    if (ec != std::errc{} || p != data.data() + data.size()) {
+        throw znode_format_error("controller epoch is not a number: " + std::string(data));
+    }
+    return v;
+}
+
+std::string cluster_id_json(std::string_view id) {
+    json j;
+    j["version"] = "1";
+    j["id"] = std::string(id);
+    return j.dump();
+}
+
+std::string parse_cluster_id(std::string_view text) {
+    json j = parse_object(text, "cluster id");
+    auto it = j.find("id");
+    if (it == j.end() || !it->is_string()) {
+        throw znode_format_error("cluster id znode without id: " + std::string(text));
+    }
+    return it->get<std::string>();
+}
+
+}  // namespace runnel::server::zookeeper
