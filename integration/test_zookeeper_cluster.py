@@ -9,20 +9,25 @@ Needs Debian's zookeeper (scripts/install-deps.sh --test) and kazoo (the venv's 
 
 import json
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from broker_process import Broker, BrokerError, BrokerTestCase, wait_until  # noqa: E402
+from broker_process import (REPO_ROOT, Broker, BrokerError, BrokerTestCase,  # noqa: E402
+                            wait_until)
 from zookeeper_process import ZooKeeper  # noqa: E402
 
 from confluent_kafka.admin import AdminClient  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 
 CHROOT = "/runnel"
+KAFKA_TOOL = os.path.join(REPO_ROOT, "scripts", "kafka-tool.sh")
+KAFKA_TOOL_INSTALL = os.path.join(REPO_ROOT, "scripts", "install-java-clients.sh")
 SESSION_MS = 2000  # the broker's zookeeper.session.timeout.ms (ZooKeeper allows 400-4000 here)
 
 
@@ -247,6 +252,117 @@ class FailoverTest(ClusterTestCase):
         # One controller throughout, and every broker agrees on it.
         wait_until(lambda: self.controller_of(b1) == self.controller_of(b2) != -1, 10,
                    message="one controller")
+
+
+class TopicStateTest(ClusterTestCase):
+    """The controller's part for topics registered in ZooKeeper (as Kafka 2.8's
+    kafka-topics.sh --zookeeper writes them: /config/topics first, then /brokers/topics,
+    version 3 without a topic id): it gives each a topic id and each partition its first
+    state."""
+
+    def create_in_zookeeper(self, name, assignment, configs=None):
+        zk = self.znodes()
+        zk.create("/config/topics/" + name, json.dumps(
+            {"version": 1, "config": configs or {}}).encode(), makepath=True)
+        zk.create("/brokers/topics/" + name, json.dumps({
+            "version": 3, "partitions": {str(p): r for p, r in enumerate(assignment)},
+            "adding_replicas": {}, "removing_replicas": {}}).encode())
+
+    def state(self, topic, partition):
+        path = "/brokers/topics/%s/partitions/%d/state" % (topic, partition)
+        if self.znodes().exists(path) is None:
+            return None
+        return self.read_json(path)[0]
+
+    def wait_state(self, topic, partition, timeout=10):
+        return wait_until(lambda: self.state(topic, partition), timeout,
+                          message="state of %s-%d" % (topic, partition))
+
+    def controller_epoch(self):
+        return int(self.znodes().get("/controller_epoch")[0].decode())
+
+    def test_new_partitions_get_leader_and_isr_from_the_live_replicas(self):
+        b1 = self.start_member(1)
+        b2 = self.start_member(2)
+        wait_until(lambda: self.broker_ids(b1) == [1, 2], 15, message="both listed")
+        self.create_in_zookeeper("hashtags", [[1, 2], [2, 1], [2, 3]])
+        epoch = self.controller_epoch()
+        # The first live replica leads; the ISR is the live replicas in assignment order.
+        self.assertEqual(self.wait_state("hashtags", 0), {
+            "version": 1, "leader": 1, "leader_epoch": 0, "isr": [1, 2],
+            "controller_epoch": epoch})
+        self.assertEqual(self.wait_state("hashtags", 1)["isr"], [2, 1])
+        self.assertEqual(self.wait_state("hashtags", 2)["isr"], [2])  # broker 3 is not up
+        topic, _ = self.read_json("/brokers/topics/hashtags")
+        self.assertRegex(topic["topic_id"], r"^[A-Za-z0-9_-]{22}$")
+        self.assertEqual(topic["partitions"], {"0": [1, 2], "1": [2, 1], "2": [2, 3]})
+        self.assertEqual(topic["version"], 3)
+        # An id given by the creator is kept.
+        self.znodes().create("/brokers/topics/with-id", json.dumps({
+            "version": 3, "partitions": {"0": [2]}, "adding_replicas": {},
+            "removing_replicas": {}, "topic_id": "AAAAAAAAAAAAAAAAAAAAAQ"}).encode())
+        self.wait_state("with-id", 0)
+        self.assertEqual(self.read_json("/brokers/topics/with-id")[0]["topic_id"],
+                         "AAAAAAAAAAAAAAAAAAAAAQ")
+
+    def test_a_partition_without_a_live_replica_waits_for_one(self):
+        b1 = self.start_member(1)
+        wait_until(lambda: self.znodes().exists("/controller"), 15, message="a controller")
+        self.create_in_zookeeper("later", [[3], [1, 3]])
+        self.assertEqual(self.wait_state("later", 1)["isr"], [1])
+        time.sleep(1)
+        self.assertIsNone(self.state("later", 0))
+        self.start_member(3)
+        self.assertEqual(self.wait_state("later", 0)["leader"], 3)
+        b1.assert_running()
+
+    def test_topics_created_without_a_controller_are_set_up_by_the_next_one(self):
+        b1 = self.start_member(1)
+        wait_until(lambda: self.znodes().exists("/controller"), 15, message="a controller")
+        b1.stop()
+        self.create_in_zookeeper("while-down", [[1], [1]])
+        b1.start()
+        self.assertEqual(self.wait_state("while-down", 0)["leader"], 1)
+        self.assertEqual(self.wait_state("while-down", 1)["controller_epoch"],
+                         self.controller_epoch())
+
+    def test_the_seeds_kafka_topics_command_with_zookeeper(self):
+        """kafka-topics.sh --zookeeper of Kafka 2.8 (the seeds' release), as the seeds type it."""
+        subprocess.run([KAFKA_TOOL_INSTALL], check=True, timeout=600)
+        b1 = self.start_member(1)
+        b2 = self.start_member(2)
+        wait_until(lambda: self.broker_ids(b1) == [1, 2], 15, message="both listed")
+        zk = self.zk.connect + CHROOT
+
+        def kafka_topics(*args):
+            p = subprocess.run([KAFKA_TOOL, "--release", "2.8", "kafka-topics.sh", "--zookeeper",
+                                zk] + list(args), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stdout)
+            return p.stdout
+
+        out = kafka_topics("--create", "--replication-factor", "2", "--partitions", "2",
+                           "--topic", "test")
+        self.assertIn("Created topic test.", out)
+        self.wait_state("test", 0)
+        self.wait_state("test", 1)
+        out = kafka_topics("--describe", "--topic", "test")
+        rows = re.findall(r"Partition: (\d+)\s+Leader: (\d+)\s+Replicas: ([\d,]+)\s+Isr: ([\d,]+)",
+                          out)
+        self.assertEqual(len(rows), 2, out)
+        for partition, leader, replicas, isr in rows:
+            self.assertEqual(leader, replicas.split(",")[0], out)
+            self.assertEqual(sorted(isr.split(",")), ["1", "2"], out)
+        topic_id = self.read_json("/brokers/topics/test")[0]["topic_id"]
+        self.assertIn("TopicId: %s" % topic_id, out)
+        self.assertIn("test", kafka_topics("--list").split())
+        # Asking for more replicas than brokers is refused by the tool itself, as with Kafka.
+        p = subprocess.run([KAFKA_TOOL, "--release", "2.8", "kafka-topics.sh", "--zookeeper", zk,
+                            "--create", "--replication-factor", "3", "--partitions", "1",
+                            "--topic", "too-many"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=120)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("larger than available brokers: 2", p.stdout)
 
 
 class RefusalTest(ClusterTestCase):

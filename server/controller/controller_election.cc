@@ -81,7 +81,7 @@ asio::awaitable<void> controller_election::check_once() {
             }
             if (d.code.ok()) {
                 const int32_t id = controller_record::from_json(d.data).broker_id;
-                set({id, co_await current_epoch()});
+                set({id, co_await current_epoch(), -1});
                 co_return;
             }
             there = d.code;
@@ -112,13 +112,14 @@ asio::awaitable<controller_election::standing> controller_election::stand() {
     const int32_t epoch = parse_controller_epoch(e.data);
     controller_record me{self_, now_ms()};
     std::vector<zk_op> ops;
-    ops.push_back({zk_op::kind::create, std::string(paths::controller), me.to_json(), -1,
-                   node_mode::ephemeral});
-    ops.push_back({zk_op::kind::set, std::string(paths::controller_epoch),
-                   std::to_string(epoch + 1), e.version, node_mode::persistent});
-    zk_code won = co_await zk_.multi(std::move(ops));
+    ops.push_back(
+        zk_op::create(std::string(paths::controller), me.to_json(), node_mode::ephemeral));
+    ops.push_back(
+        zk_op::set(std::string(paths::controller_epoch), std::to_string(epoch + 1), e.version));
+    zk_code won = (co_await zk_.multi(std::move(ops))).code;
     if (won.ok()) {
-        set({self_, epoch + 1});
+        // Each set moves a znode's version one up: the controller's writes check this one.
+        set({self_, epoch + 1, e.version + 1});
         co_return standing::won;
     }
     // Another broker created /controller first, or moved the epoch since it was read.

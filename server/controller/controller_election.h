@@ -14,6 +14,9 @@ namespace runnel::server {
 struct controller_state {
     int32_t controller_id = -1;  // -1: none known
     int32_t epoch = 0;           // the controller epoch when it was elected
+    // The version of /controller_epoch this broker's election left (when it is the
+    // controller): every write of its term checks it, so a deposed controller's writes fail.
+    int32_t epoch_zk_version = -1;
     bool operator==(const controller_state&) const = default;
 };
 
@@ -34,7 +37,7 @@ class controller_election {
     // Runs on the zk_client's executor; one pass at a time, a pass asked for meanwhile follows.
     boost::asio::awaitable<void> check();
     // The session expired: whatever this broker held is gone until check() looks again.
-    void session_lost() { set({-1, state_.epoch}); }
+    void session_lost() { set({-1, state_.epoch, -1}); }
     void stop() { stopped_ = true; }
 
     const controller_state& state() const { return state_; }

@@ -92,9 +92,13 @@ asio::awaitable<void> zk_cluster::start(broker_registration self) {
     brokers_ = std::make_unique<broker_watch>(*zk_, [this](const auto& live) {
         live_ = live;
         publish();
+        if (active_) active_->brokers_changed(live_ids());
     });
     election_ = std::make_unique<controller_election>(*zk_, self_.id, previous_session_,
-                                                      [this](const auto&) { publish(); });
+                                                      [this](const auto&) {
+                                                          publish();
+                                                          follow_election();
+                                                      });
     zk_->on_session_event([this](session_event e) { on_session(e); });
     started_ = true;
     co_await brokers_->check();
@@ -114,6 +118,23 @@ asio::awaitable<void> zk_cluster::renew() {
     co_await register_self();
     brokers_->session_renewed();
     co_await election_->check();
+}
+
+std::set<int32_t> zk_cluster::live_ids() const {
+    std::set<int32_t> ids;
+    for (const auto& b : live_) ids.insert(b.id);
+    return ids;
+}
+
+void zk_cluster::follow_election() {
+    if (active_ && (active_->resigned() || !election_->is_controller() ||
+                    active_->epoch() != election_->state().epoch)) {
+        active_->resign();
+        active_.reset();
+    }
+    if (stopped_ || active_ || !election_->is_controller()) return;
+    active_ = std::make_shared<active_controller>(*zk_, self_.id, election_->state(), live_ids());
+    asio::co_spawn(zk_->executor(), active_->run(), log_failure("the controller"));
 }
 
 void zk_cluster::publish() {
@@ -150,6 +171,7 @@ void zk_cluster::stop() {
     stopped_ = true;
     if (brokers_) brokers_->stop();
     if (election_) election_->stop();
+    if (active_) active_->resign();
     // Closing the session removes its ephemeral nodes now, not a session timeout later, so the
     // others see this broker leave (and elect a new controller) at once.
     zk_->close();

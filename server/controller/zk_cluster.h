@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "server/cluster/cluster_context.h"
+#include "server/controller/active_controller.h"
 #include "server/controller/broker_watch.h"
 #include "server/controller/controller_election.h"
 #include "server/zookeeper/kafka_znodes.h"
@@ -42,6 +44,9 @@ class zk_cluster {
 
   private:
     void publish();
+    // Starts or ends this broker's term as the controller to match the election.
+    void follow_election();
+    std::set<int32_t> live_ids() const;
     void on_session(zookeeper::session_event e);
     boost::asio::awaitable<void> renew();
     boost::asio::awaitable<void> register_self();
@@ -54,6 +59,7 @@ class zk_cluster {
     zookeeper::broker_registration self_;
     std::unique_ptr<broker_watch> brokers_;
     std::unique_ptr<controller_election> election_;
+    std::shared_ptr<active_controller> active_;  // while this broker is the controller
     std::vector<zookeeper::broker_registration> live_;
     // <first log dir>/runnel-zookeeper-session: the session of the last registration.
     std::filesystem::path session_file_;

@@ -136,6 +136,127 @@ broker_registration broker_registration::from_json(int32_t id, std::string_view 
     return r;
 }
 
+namespace {
+
+json replica_map(const std::map<int32_t, std::vector<int32_t>>& m) {
+    json out = json::object();
+    for (const auto& [p, replicas] : m) out[std::to_string(p)] = replicas;
+    return out;
+}
+
+std::vector<int32_t> int_list(const json& j, std::string_view what) {
+    if (!j.is_array()) throw znode_format_error(std::string(what) + " is not a list");
+    std::vector<int32_t> out;
+    for (const auto& v : j) {
+        if (!v.is_number_integer()) throw znode_format_error(std::string(what) + ": not a number");
+        out.push_back(v.get<int32_t>());
+    }
+    return out;
+}
+
+std::map<int32_t, std::vector<int32_t>> replica_map_from(const json& j, std::string_view what) {
+    std::map<int32_t, std::vector<int32_t>> out;
+    if (j.is_null()) return out;
+    if (!j.is_object()) throw znode_format_error(std::string(what) + " is not an object");
+    for (const auto& [key, replicas] : j.items()) {
+        int32_t p = -1;
+        auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), p);
+        if (ec != std::errc{} || end != key.data() + key.size() || p < 0) {
+            throw znode_format_error(std::string(what) + ": bad partition " + key);
+        }
+        out[p] = int_list(replicas, what);
+    }
+    return out;
+}
+
+int32_t int_field(const json& j, const char* name, std::string_view what) {
+    auto it = j.find(name);
+    if (it == j.end() || !it->is_number_integer()) {
+        throw znode_format_error(std::string(what) + " without " + name);
+    }
+    return it->get<int32_t>();
+}
+
+}  // namespace
+
+std::string topic_assignment::to_json() const {
+    json j;
+    j["version"] = 3;
+    j["partitions"] = replica_map(partitions);
+    j["adding_replicas"] = replica_map(adding_replicas);
+    j["removing_replicas"] = replica_map(removing_replicas);
+    if (topic_id) j["topic_id"] = *topic_id;
+    return j.dump();
+}
+
+topic_assignment topic_assignment::from_json(std::string_view text) {
+    json j = parse_object(text, "topic assignment");
+    topic_assignment a;
+    auto parts = j.find("partitions");
+    if (parts == j.end()) throw znode_format_error("topic assignment without partitions");
+    a.partitions = replica_map_from(*parts, "partitions");
+    if (auto it = j.find("adding_replicas"); it != j.end())
+        a.adding_replicas = replica_map_from(*it, "adding_replicas");
+    if (auto it = j.find("removing_replicas"); it != j.end())
+        a.removing_replicas = replica_map_from(*it, "removing_replicas");
+    if (auto it = j.find("topic_id"); it != j.end() && it->is_string())
+        a.topic_id = it->get<std::string>();
+    // Partitions are numbered 0..n-1 with no gap.
+    int32_t expect = 0;
+    for (const auto& [p, replicas] : a.partitions) {
+        if (p != expect++)
+            throw znode_format_error("topic assignment skips partition " +
+                                     std::to_string(expect - 1));
+    }
+    return a;
+}
+
+std::string partition_state::to_json() const {
+    json j;
+    j["version"] = 1;
+    j["leader"] = leader;
+    j["leader_epoch"] = leader_epoch;
+    j["isr"] = isr;
+    j["controller_epoch"] = controller_epoch;
+    if (recovering) j["leader_recovery_state"] = 1;
+    return j.dump();
+}
+
+partition_state partition_state::from_json(std::string_view text) {
+    json j = parse_object(text, "partition state");
+    partition_state s;
+    s.leader = int_field(j, "leader", "partition state");
+    s.leader_epoch = int_field(j, "leader_epoch", "partition state");
+    s.controller_epoch = int_field(j, "controller_epoch", "partition state");
+    auto isr = j.find("isr");
+    if (isr == j.end()) throw znode_format_error("partition state without isr");
+    s.isr = int_list(*isr, "isr");
+    if (auto it = j.find("leader_recovery_state"); it != j.end() && it->is_number_integer())
+        s.recovering = it->get<int32_t>() == 1;
+    return s;
+}
+
+std::string topic_config_json(const std::map<std::string, std::string>& configs) {
+    json j;
+    j["version"] = 1;
+    j["config"] = json::object();
+    for (const auto& [k, v] : configs) j["config"][k] = v;
+    return j.dump();
+}
+
+std::map<std::string, std::string> parse_topic_config(std::string_view text) {
+    json j = parse_object(text, "topic config");
+    std::map<std::string, std::string> out;
+    auto it = j.find("config");
+    if (it == j.end() || it->is_null()) return out;
+    if (!it->is_object()) throw znode_format_error("topic config: config is not an object");
+    for (const auto& [k, v] : it->items()) {
+        if (!v.is_string()) throw znode_format_error("topic config " + k + " is not a string");
+        out[k] = v.get<std::string>();
+    }
+    return out;
+}
+
 std::string controller_record::to_json() const {
     json j;
     j["version"] = 1;

@@ -64,6 +64,38 @@ struct controller_record {
     static controller_record from_json(std::string_view json);
 };
 
+// /brokers/topics/<topic>: the replicas of each partition (the first is the preferred leader),
+// those being added or removed by a reassignment (KIP-455), and the topic id. Written as
+// version 3; Kafka 2.8's tools write it without a topic id, which the controller then assigns.
+struct topic_assignment {
+    std::map<int32_t, std::vector<int32_t>> partitions;
+    std::map<int32_t, std::vector<int32_t>> adding_replicas;
+    std::map<int32_t, std::vector<int32_t>> removing_replicas;
+    std::optional<std::string> topic_id;  // Kafka's text form (base64url, 22 characters)
+
+    std::string to_json() const;
+    static topic_assignment from_json(std::string_view json);
+};
+
+// /brokers/topics/<topic>/partitions/<p>/state: the partition's leader and ISR, written by the
+// controller (and, for ISR changes, by the leader) with the znode's version as the check.
+struct partition_state {
+    int32_t leader = -1;  // -1: no leader (no live replica in the ISR)
+    int32_t leader_epoch = 0;
+    std::vector<int32_t> isr;
+    int32_t controller_epoch = 0;
+    // KIP-704: a leader elected uncleanly recovers first (3.2+); written only when true.
+    bool recovering = false;
+
+    std::string to_json() const;
+    static partition_state from_json(std::string_view json);
+    bool operator==(const partition_state&) const = default;
+};
+
+// /config/topics/<topic>: the topic's config overrides, values as strings.
+std::string topic_config_json(const std::map<std::string, std::string>& configs);
+std::map<std::string, std::string> parse_topic_config(std::string_view json);
+
 // /controller_epoch: a decimal number.
 int32_t parse_controller_epoch(std::string_view data);
 

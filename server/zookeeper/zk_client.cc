@@ -280,13 +280,15 @@ void on_children(int rc, const struct String_vector* names, const void* data) {
 }
 
 void on_multi(int rc, const void* data) {
-    auto* p = static_cast<pending<zk_code>*>(const_cast<void*>(data));
-    p->result.value = rc;
+    auto* p = static_cast<pending<multi_result>*>(const_cast<void*>(data));
+    p->result.code.value = rc;
     if (rc != ZOK) {
-        // The multi's own code is the first failing operation's.
-        for (const auto& r : p->c_results) {
-            if (r.err != ZOK && r.err != ZRUNTIMEINCONSISTENCY) {
-                p->result.value = r.err;
+        // The multi's own code is the first failing operation's; the rest say "not run".
+        for (size_t i = 0; i < p->c_results.size(); ++i) {
+            const int err = p->c_results[i].err;
+            if (err != ZOK && err != ZRUNTIMEINCONSISTENCY) {
+                p->result.code.value = err;
+                p->result.failed_op = static_cast<int32_t>(i);
                 break;
             }
         }
@@ -300,6 +302,34 @@ int create_flags(node_mode m) { return m == node_mode::ephemeral ? ZOO_EPHEMERAL
 constexpr int no_handle = ZINVALIDSTATE;
 
 }  // namespace
+
+namespace {
+
+zk_op make_op(zk_op::kind type, std::string path, std::string data, int32_t version,
+              node_mode mode) {
+    zk_op op;
+    op.type = type;
+    op.path = std::move(path);
+    op.data = std::move(data);
+    op.version = version;
+    op.mode = mode;
+    return op;
+}
+
+}  // namespace
+
+zk_op zk_op::create(std::string path, std::string data, node_mode mode) {
+    return make_op(kind::create, std::move(path), std::move(data), -1, mode);
+}
+zk_op zk_op::set(std::string path, std::string data, int32_t version) {
+    return make_op(kind::set, std::move(path), std::move(data), version, node_mode::persistent);
+}
+zk_op zk_op::remove(std::string path, int32_t version) {
+    return make_op(kind::remove, std::move(path), "", version, node_mode::persistent);
+}
+zk_op zk_op::check(std::string path, int32_t version) {
+    return make_op(kind::check, std::move(path), "", version, node_mode::persistent);
+}
 
 zk_client::zk_client(asio::any_io_executor home, std::string connect,
                      std::chrono::milliseconds session_timeout)
@@ -452,9 +482,9 @@ asio::awaitable<zk_code> zk_client::remove(std::string path, int32_t version) {
     });
 }
 
-asio::awaitable<zk_code> zk_client::multi(std::vector<zk_op> ops) {
+asio::awaitable<multi_result> zk_client::multi(std::vector<zk_op> ops) {
     auto s = state_;
-    co_return co_await call<zk_code>(home_, [&](pending<zk_code>* p) {
+    co_return co_await call<multi_result>(home_, [&](pending<multi_result>* p) {
         zhandle_t* h = s->current();
         if (h == nullptr) return no_handle;
         p->ops = std::move(ops);

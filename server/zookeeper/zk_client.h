@@ -54,6 +54,18 @@ struct zk_op {
     std::string data;
     int32_t version = -1;  // set / remove / check: the version required (-1: any)
     node_mode mode = node_mode::persistent;
+
+    // Plain functions, not braced temporaries in coroutines: g++ 12 miscompiles those (a
+    // braced zk_op pushed inside a coroutine crashed the controller).
+    static zk_op create(std::string path, std::string data, node_mode mode);
+    static zk_op set(std::string path, std::string data, int32_t version);
+    static zk_op remove(std::string path, int32_t version);
+    static zk_op check(std::string path, int32_t version);
+};
+
+struct multi_result {
+    zk_code code;            // the first failing operation's, or ok
+    int32_t failed_op = -1;  // its index in the request
 };
 
 enum class session_event {
@@ -99,8 +111,8 @@ class zk_client {
     boost::asio::awaitable<node_children> children(std::string path, watch_fn watch = {});
     boost::asio::awaitable<zk_code> set(std::string path, std::string data, int32_t version);
     boost::asio::awaitable<zk_code> remove(std::string path, int32_t version = -1);
-    // All of `ops` or none. The code is the first failing operation's.
-    boost::asio::awaitable<zk_code> multi(std::vector<zk_op> ops);
+    // All of `ops` or none.
+    boost::asio::awaitable<multi_result> multi(std::vector<zk_op> ops);
     // Creates `path` and its missing parents as persistent nodes with empty data.
     boost::asio::awaitable<zk_code> create_parents_and(std::string path);
 

@@ -115,3 +115,63 @@ TEST(KafkaZnodesTest, ControllerEpochAndClusterId) {
 
 }  // namespace
 }  // namespace runnel::server::zookeeper
+
+namespace runnel::server::zookeeper {
+namespace {
+
+TEST(KafkaZnodesTest, TopicAssignmentAsKafkaTwoEightWritesIt) {
+    // kafka-topics.sh --zookeeper (2.8) writes version 3 without a topic id.
+    auto a = topic_assignment::from_json(
+        R"({"partitions":{"0":[2,1],"1":[1,2]},"adding_replicas":{},"removing_replicas":{},)"
+        R"("version":3})");
+    EXPECT_EQ(a.partitions.size(), 2u);
+    EXPECT_EQ(a.partitions[0], (std::vector<int32_t>{2, 1}));
+    EXPECT_FALSE(a.topic_id);
+    // Version 1 (old tools) has partitions only.
+    auto v1 = topic_assignment::from_json(R"({"version":1,"partitions":{"0":[1]}})");
+    EXPECT_EQ(v1.partitions[0], std::vector<int32_t>{1});
+
+    a.topic_id = "hJeNYYtSR8SuW8wmR9ULyA";
+    a.adding_replicas[1] = {3};
+    json j = json::parse(a.to_json());
+    EXPECT_EQ(j["version"], 3);
+    EXPECT_EQ(j["partitions"]["1"], json({1, 2}));
+    EXPECT_EQ(j["adding_replicas"], json::parse(R"({"1":[3]})"));
+    EXPECT_EQ(j["removing_replicas"], json::object());
+    EXPECT_EQ(j["topic_id"], "hJeNYYtSR8SuW8wmR9ULyA");
+    auto back = topic_assignment::from_json(a.to_json());
+    EXPECT_EQ(back.partitions, a.partitions);
+    EXPECT_EQ(back.adding_replicas, a.adding_replicas);
+    EXPECT_EQ(back.topic_id, a.topic_id);
+
+    EXPECT_THROW(topic_assignment::from_json(R"({"version":3})"), znode_format_error);
+    EXPECT_THROW(topic_assignment::from_json(R"({"partitions":{"0":[1],"2":[1]}})"),
+                 znode_format_error);
+    EXPECT_THROW(topic_assignment::from_json(R"({"partitions":{"x":[1]}})"), znode_format_error);
+    EXPECT_THROW(topic_assignment::from_json(R"({"partitions":{"0":["1"]}})"), znode_format_error);
+}
+
+TEST(KafkaZnodesTest, PartitionStateAndTopicConfig) {
+    partition_state s{2, 5, {2, 1}, 7, false};
+    EXPECT_EQ(json::parse(s.to_json()),
+              json::parse(R"({"version":1,"leader":2,"leader_epoch":5,"isr":[2,1],)"
+                          R"("controller_epoch":7})"));
+    EXPECT_EQ(partition_state::from_json(s.to_json()), s);
+    auto recovering = partition_state::from_json(
+        R"({"version":1,"leader":1,"leader_epoch":1,"isr":[1],"controller_epoch":1,)"
+        R"("leader_recovery_state":1})");
+    EXPECT_TRUE(recovering.recovering);
+    EXPECT_EQ(json::parse(recovering.to_json())["leader_recovery_state"], 1);
+    EXPECT_THROW(partition_state::from_json(R"({"leader":1,"isr":[1],"controller_epoch":1})"),
+                 znode_format_error);
+
+    EXPECT_EQ(json::parse(topic_config_json({})), json::parse(R"({"version":1,"config":{}})"));
+    auto c = parse_topic_config(R"({"version":1,"config":{"retention.ms":"1000"}})");
+    EXPECT_EQ(c.at("retention.ms"), "1000");
+    EXPECT_EQ(parse_topic_config(topic_config_json(c)), c);
+    EXPECT_THROW(parse_topic_config(R"({"version":1,"config":{"retention.ms":1000}})"),
+                 znode_format_error);
+}
+
+}  // namespace
+}  // namespace runnel::server::zookeeper

@@ -1,0 +1,175 @@
+#include "server/controller/active_controller.h"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "server/cluster/topic_registry.h"
+#include "server/controller/leader_election.h"
+#include "server/core/logger.h"
+#include "storage/partition_dir.h"
+
+namespace runnel::server {
+
+namespace asio = boost::asio;
+using namespace zookeeper;
+
+active_controller::active_controller(zk_client& zk, int32_t self, controller_state term,
+                                     std::set<int32_t> live)
+    : zk_(zk), self_(self), term_(term), live_(std::move(live)), wakeup_(zk.executor()) {
+    wakeup_.expires_at(asio::steady_timer::time_point::max());
+}
+
+void active_controller::wake() {
+    dirty_ = true;
+    wakeup_.cancel();
+}
+
+zk_client::watch_fn active_controller::waker() {
+    return [w = weak_from_this()] {
+        if (auto self = w.lock()) self->wake();
+    };
+}
+
+void active_controller::brokers_changed(std::set<int32_t> live) {
+    live_ = std::move(live);
+    wake();
+}
+
+void active_controller::resign() {
+    if (resigned_) return;
+    resigned_ = true;
+    wakeup_.cancel();
+}
+
+asio::awaitable<void> active_controller::run() {
+    auto keep = shared_from_this();
+    server_log().info("controller {} (epoch {}) starting its term", self_, term_.epoch);
+    asio::steady_timer retry(co_await asio::this_coro::executor);
+    while (!resigned_) {
+        if (!dirty_) {
+            wakeup_.expires_at(asio::steady_timer::time_point::max());
+            boost::system::error_code ec;
+            co_await wakeup_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        dirty_ = false;
+        try {
+            co_await pass();
+        } catch (const znode_format_error& e) {
+            server_log().error("controller: {}", e.what());
+        }
+        if (dirty_ && !resigned_) {
+            // A pass cut short (ZooKeeper out of reach): not a busy loop.
+            retry.expires_after(std::chrono::milliseconds(200));
+            co_await retry.async_wait(asio::use_awaitable);
+        }
+    }
+    server_log().info("controller {} (epoch {}) ended its term", self_, term_.epoch);
+}
+
+asio::awaitable<multi_result> active_controller::fenced(std::vector<zk_op> ops) {
+    std::vector<zk_op> all;
+    all.reserve(ops.size() + 1);
+    all.push_back(zk_op::check(std::string(paths::controller_epoch), term_.epoch_zk_version));
+    for (auto& op : ops) all.push_back(std::move(op));
+    multi_result r = co_await zk_.multi(std::move(all));
+    if (r.failed_op == 0 && r.code.bad_version()) {
+        server_log().warn(
+            "controller {}: /controller_epoch moved past epoch {}: another broker "
+            "controls the cluster now; resigning",
+            self_, term_.epoch);
+        resign();
+    }
+    if (r.failed_op > 0) --r.failed_op;  // as an index into `ops`
+    co_return r;
+}
+
+asio::awaitable<void> active_controller::pass() {
+    const auto on_change = waker();
+    node_children names = co_await zk_.children(std::string(paths::topics), on_change);
+    if (!names.code.ok()) {
+        dirty_ = true;
+        co_return;
+    }
+    std::set<std::string> present(names.names.begin(), names.names.end());
+    std::erase_if(topics_, [&](const auto& kv) { return !present.contains(kv.first); });
+    for (const auto& name : present) {
+        if (resigned_) co_return;
+        auto it = topics_.find(name);
+        if (it == topics_.end()) {
+            if (!co_await load_topic(name)) {
+                dirty_ = true;
+                continue;
+            }
+            it = topics_.find(name);
+            if (it == topics_.end()) continue;
+        }
+        co_await initialize_partitions(name, it->second);
+    }
+}
+
+asio::awaitable<bool> active_controller::load_topic(const std::string& name) {
+    const std::string path = paths::topic(name);
+    const auto on_change = waker();
+    node_data d = co_await zk_.get(path, on_change);
+    if (d.code.no_node()) co_return true;  // deleted meanwhile
+    if (!d.code.ok()) co_return false;
+    topic_entry t;
+    try {
+        t.assignment = topic_assignment::from_json(d.data);
+    } catch (const znode_format_error& e) {
+        server_log().error("controller: skipping topic {}: {}", name, e.what());
+        co_return true;
+    }
+    t.version = d.version;
+    if (!t.assignment.topic_id) {
+        // Kafka 2.8's kafka-topics.sh --zookeeper leaves the id to the controller.
+        t.assignment.topic_id = storage::topic_id_to_string(random_uuid());
+        std::vector<zk_op> ops;
+        ops.push_back(zk_op::set(path, t.assignment.to_json(), t.version));
+        multi_result r = co_await fenced(std::move(ops));
+        if (!r.code.ok()) co_return false;  // changed meanwhile: read again next pass
+        ++t.version;
+        server_log().info("controller: topic {} has id {}", name, *t.assignment.topic_id);
+    }
+    t.has_state.assign(t.assignment.partitions.size(), false);
+    topics_[name] = std::move(t);
+    co_return true;
+}
+
+asio::awaitable<void> active_controller::initialize_partitions(const std::string& name,
+                                                               topic_entry& t) {
+    for (const auto& [p, replicas] : t.assignment.partitions) {
+        if (resigned_) co_return;
+        const auto slot = static_cast<size_t>(p);
+        if (t.has_state[slot]) continue;
+        const std::string state_path = paths::partition_state(name, p);
+        zk_code there = co_await zk_.exists(state_path);
+        if (there.ok()) {
+            t.has_state[slot] = true;
+            continue;
+        }
+        if (!there.no_node()) {
+            dirty_ = true;
+            co_return;
+        }
+        auto state = initial_partition_state(replicas, live_, term_.epoch);
+        if (!state) continue;  // no replica alive: again when a broker comes
+        // The parents hold no data; creating them outside the fenced write is harmless.
+        const std::string partitions = paths::topic(name) + "/partitions";
+        co_await zk_.create(partitions, "", node_mode::persistent);
+        co_await zk_.create(partitions + "/" + std::to_string(p), "", node_mode::persistent);
+        std::vector<zk_op> ops;
+        ops.push_back(zk_op::create(state_path, state->to_json(), node_mode::persistent));
+        multi_result r = co_await fenced(std::move(ops));
+        if (r.code.ok() || r.code.node_exists()) {
+            t.has_state[slot] = true;
+        } else {
+            dirty_ = true;
+            co_return;
+        }
+    }
+}
+
+}  // namespace runnel::server

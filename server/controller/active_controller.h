@@ -1,0 +1,69 @@
+// The controller's work while this broker holds the controllership (one term: one controller
+// epoch). It reconciles: the topics registered in /brokers/topics, and the live brokers, against
+// each partition's state znode, and writes what is missing. Every write checks the version of
+// /controller_epoch its election left, so that once another broker is elected, this one's writes
+// fail and it resigns (Kafka's epoch fencing).
+//
+// So far: topics get a topic id when they have none (Kafka 2.8's tools write them without), and
+// new partitions their first state (initial_partition_state: leader and ISR from the live
+// replicas).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "server/controller/controller_election.h"
+#include "server/zookeeper/kafka_znodes.h"
+#include "server/zookeeper/zk_client.h"
+
+namespace runnel::server {
+
+class active_controller : public std::enable_shared_from_this<active_controller> {
+  public:
+    active_controller(zookeeper::zk_client& zk, int32_t self, controller_state term,
+                      std::set<int32_t> live);
+
+    // Runs the term until resign() or until a write finds the controller moved: a pass over the
+    // cluster, then one more after every change seen. On the zk_client's executor.
+    boost::asio::awaitable<void> run();
+    // The live brokers changed (broker_watch).
+    void brokers_changed(std::set<int32_t> live);
+    void resign();
+    bool resigned() const { return resigned_; }
+    int32_t epoch() const { return term_.epoch; }
+
+  private:
+    struct topic_entry {
+        zookeeper::topic_assignment assignment;
+        int32_t version = -1;         // of /brokers/topics/<t>
+        std::vector<bool> has_state;  // per partition: its state znode exists
+    };
+
+    void wake();
+    // A watch that wakes this term if it still runs. Made outside the co_await expression: g++
+    // 12 destroys a lambda temporary there twice, and this one holds a weak_ptr (that broke the
+    // controller's reference count and crashed it).
+    zookeeper::zk_client::watch_fn waker();
+    boost::asio::awaitable<void> pass();
+    boost::asio::awaitable<bool> load_topic(const std::string& name);
+    boost::asio::awaitable<void> initialize_partitions(const std::string& name, topic_entry& t);
+    // `ops` preceded by the check of this term's /controller_epoch version; resigns when the
+    // check fails.
+    boost::asio::awaitable<zookeeper::multi_result> fenced(std::vector<zookeeper::zk_op> ops);
+
+    zookeeper::zk_client& zk_;
+    int32_t self_;
+    controller_state term_;
+    std::set<int32_t> live_;
+    std::map<std::string, topic_entry> topics_;
+    boost::asio::steady_timer wakeup_;
+    bool dirty_ = true;
+    bool resigned_ = false;
+};
+
+}  // namespace runnel::server
