@@ -22,6 +22,8 @@ from broker_process import (REPO_ROOT, Broker, BrokerError, BrokerTestCase,  # n
                             wait_until)
 from zookeeper_process import ZooKeeper  # noqa: E402
 
+import kafka_wire as kw  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 
@@ -254,11 +256,9 @@ class FailoverTest(ClusterTestCase):
                    message="one controller")
 
 
-class TopicStateTest(ClusterTestCase):
-    """The controller's part for topics registered in ZooKeeper (as Kafka 2.8's
-    kafka-topics.sh --zookeeper writes them: /config/topics first, then /brokers/topics,
-    version 3 without a topic id): it gives each a topic id and each partition its first
-    state."""
+class TopicTestCase(ClusterTestCase):
+    """Topics written to ZooKeeper as Kafka 2.8's kafka-topics.sh --zookeeper writes them:
+    /config/topics first, then /brokers/topics, version 3 without a topic id."""
 
     def create_in_zookeeper(self, name, assignment, configs=None):
         zk = self.znodes()
@@ -280,6 +280,11 @@ class TopicStateTest(ClusterTestCase):
 
     def controller_epoch(self):
         return int(self.znodes().get("/controller_epoch")[0].decode())
+
+
+class TopicStateTest(TopicTestCase):
+    """The controller's part for topics registered in ZooKeeper: it gives each a topic id and
+    each partition its first state."""
 
     def test_new_partitions_get_leader_and_isr_from_the_live_replicas(self):
         b1 = self.start_member(1)
@@ -363,6 +368,118 @@ class TopicStateTest(ClusterTestCase):
                            stderr=subprocess.STDOUT, text=True, timeout=120)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("larger than available brokers: 2", p.stdout)
+
+
+class TopicServingTest(TopicTestCase):
+    """Brokers serve the topics registered in ZooKeeper: each opens the logs of the partitions
+    it leads, Metadata shows every partition's leader, replicas and ISR from any broker, and a
+    broker asked for a partition it does not lead answers NOT_LEADER_OR_FOLLOWER."""
+
+    NOT_LEADER_OR_FOLLOWER = 6
+
+    def two_brokers(self):
+        b1 = self.start_member(1)
+        b2 = self.start_member(2)
+        wait_until(lambda: self.broker_ids(b1) == [1, 2] and self.broker_ids(b2) == [1, 2], 15,
+                   message="both listed by both")
+        return {1: b1, 2: b2}
+
+    def leaders_seen_by(self, broker, topic):
+        t = self.metadata(broker).topics.get(topic)
+        if t is None or t.error is not None:
+            return None
+        return {p: (pm.leader, list(pm.replicas), list(pm.isrs))
+                for p, pm in t.partitions.items()}
+
+    def test_clients_reach_each_partition_through_its_leader(self):
+        brokers = self.two_brokers()
+        self.create_in_zookeeper("words", [[1], [2], [1], [2]])
+        want = {0: (1, [1], [1]), 1: (2, [2], [2]), 2: (1, [1], [1]), 3: (2, [2], [2])}
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "words") == want, 15,
+                       message="the leaders of words as seen by %s" % b.bootstrap)
+        # A producer bootstrapped on broker 1 writes to both brokers' partitions.
+        producer = Producer({"bootstrap.servers": brokers[1].bootstrap, "acks": "all"})
+        failures = []
+        for i in range(200):
+            producer.produce("words", key=b"k%d" % i, value=b"v%d" % i,
+                             on_delivery=lambda e, m: failures.append(e) if e else None)
+        self.assertEqual(producer.flush(30), 0)
+        self.assertEqual(failures, [])
+        # A consumer bootstrapped on broker 2 reads them all back, each from its leader.
+        consumer = Consumer({"bootstrap.servers": brokers[2].bootstrap, "group.id": "unused",
+                             "enable.auto.commit": False})
+        consumer.assign([TopicPartition("words", p, 0) for p in range(4)])
+        values = set()
+        deadline = time.monotonic() + 30
+        while len(values) < 200 and time.monotonic() < deadline:
+            m = consumer.poll(1)
+            if m is not None and m.error() is None:
+                values.add(m.value())
+        consumer.close()
+        self.assertEqual(values, {b"v%d" % i for i in range(200)})
+        # Each partition's log is on its leader only.
+        for p in range(4):
+            leader = want[p][0]
+            for i, b in brokers.items():
+                self.assertEqual(os.path.isdir(os.path.join(b.data_dir, "words-%d" % p)),
+                                 i == leader, "words-%d on broker %d" % (p, i))
+
+    def test_a_broker_that_does_not_lead_says_so(self):
+        brokers = self.two_brokers()
+        self.create_in_zookeeper("led-by-two", [[2, 1]])
+        self.assertEqual(self.wait_state("led-by-two", 0)["leader"], 2)
+        wait_until(lambda: self.leaders_seen_by(brokers[1], "led-by-two") ==
+                   {0: (2, [2, 1], [2, 1])}, 15, message="broker 1 knowing the leader")
+        batch = kw.build_record_batch([kw.Record(value=b"x")])
+        with kw.Connection("127.0.0.1", brokers[1].port) as c:
+            r = c.produce_one("led-by-two", 0, batch, acks=1)
+            self.assertEqual(r["error_code"], self.NOT_LEADER_OR_FOLLOWER)
+            fetched = c.fetch({"led-by-two": {0: 0}})[("led-by-two", 0)]
+            self.assertEqual(fetched["error_code"], self.NOT_LEADER_OR_FOLLOWER)
+            # A partition that does not exist is still unknown.
+            r = c.produce_one("led-by-two", 5, batch, acks=1)
+            self.assertEqual(r["error_code"], 3)
+        with kw.Connection("127.0.0.1", brokers[2].port) as c:
+            r = c.produce_one("led-by-two", 0, batch, acks=1)
+            self.assertEqual(r["error_code"], 0)
+
+    def test_a_restarted_leader_serves_its_records_again(self):
+        brokers = self.two_brokers()
+        self.create_in_zookeeper("kept", [[2]])
+        wait_until(lambda: self.leaders_seen_by(brokers[1], "kept") == {0: (2, [2], [2])}, 15,
+                   message="kept led by broker 2")
+        producer = Producer({"bootstrap.servers": brokers[1].bootstrap, "acks": "all"})
+        for i in range(50):
+            producer.produce("kept", value=b"r%d" % i)
+        self.assertEqual(producer.flush(30), 0)
+        brokers[2].kill()
+        # Broker 1 lists the partition without a live leader meanwhile.
+        wait_until(lambda: self.broker_ids(brokers[1]) == [1], SESSION_MS / 1000 * 4,
+                   message="broker 2 gone")
+        md = self.metadata(brokers[1]).topics["kept"].partitions[0]
+        self.assertEqual(list(md.replicas), [2])
+        brokers[2].start()
+        wait_until(lambda: self.latest_offset(brokers[2], "kept", 0) == 50, 15,
+                   message="broker 2 serving its 50 records again")
+        self.assertIn("kept-0", os.listdir(brokers[2].data_dir))
+
+    def latest_offset(self, broker, topic, partition):
+        with kw.Connection("127.0.0.1", broker.port) as c:
+            return c.latest_offset(topic, partition)
+
+    def test_a_topic_deleted_from_zookeeper_goes_from_the_brokers(self):
+        brokers = self.two_brokers()
+        self.create_in_zookeeper("short-lived", [[1], [2]])
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "short-lived") is not None, 15,
+                       message="short-lived served")
+        self.znodes().delete("/brokers/topics/short-lived", recursive=True)
+        for i, b in brokers.items():
+            wait_until(lambda: "short-lived" not in self.metadata(b).topics, 15,
+                       message="short-lived gone from broker %d" % i)
+            wait_until(lambda: not os.path.exists(os.path.join(
+                b.data_dir, "short-lived-%d" % (i - 1))), 10, message="its log deleted")
 
 
 class RefusalTest(ClusterTestCase):

@@ -26,16 +26,28 @@ inline size_t make_slot(size_t topic, size_t partition) { return (topic << 32) |
 inline size_t slot_topic(size_t slot) { return slot >> 32; }
 inline size_t slot_partition(size_t slot) { return slot & 0xffffffff; }
 
-// Fills `w` for partition `index` of `topic`; false when the topic or partition doesn't exist.
+// Fills `w` for partition `index` of `topic`; false when the topic or partition doesn't exist or
+// (in a ZooKeeper cluster) is served by another broker: missing_partition_error says which.
 inline bool locate_partition(const topic_metadata* topic, int32_t index, size_t slot,
                              partition_work& w) {
     if (!topic || index < 0 || index >= topic->partition_count()) return false;
+    if (!topic->partitions[static_cast<size_t>(index)].hosted) return false;
     w.slot = slot;
     w.owner = topic->partitions[static_cast<size_t>(index)].owner;
     w.topic_id = topic->id;
     w.index = index;
     w.leader_epoch = topic->partitions[static_cast<size_t>(index)].leader_epoch;
     return true;
+}
+
+// The answer for a partition locate_partition did not find: NOT_LEADER_OR_FOLLOWER when the
+// partition exists but another broker leads it (the client refreshes its metadata and goes
+// there), UNKNOWN_TOPIC_OR_PARTITION when it does not exist.
+inline protocol::error_code missing_partition_error(const topic_metadata* topic, int32_t index) {
+    if (topic && index >= 0 && index < topic->partition_count()) {
+        return protocol::error_code::not_leader_or_follower;
+    }
+    return protocol::error_code::unknown_topic_or_partition;
 }
 
 // KIP-320's fencing of a request that says which leader epoch its sender knows (-1: none):

@@ -33,29 +33,18 @@ std::unique_ptr<partition> open_partition(
                                        [&m = b.maintenance()] { m.note_flushed(); });
 }
 
-// One partition of a topic being created, changed or removed, on its way to its owner shard.
-struct partition_step {
-    size_t slot = 0;  // the partition number
-    shard_id owner = 0;
-    std::error_code error;
-};
+}  // namespace
 
 std::vector<partition_step> steps_for(const topic_metadata& t, int32_t from, int32_t to) {
     std::vector<partition_step> steps;
-    for (int32_t p = from; p < to; ++p)
-        steps.push_back({static_cast<size_t>(p), t.partitions[static_cast<size_t>(p)].owner, {}});
+    for (int32_t p = from; p < to; ++p) {
+        const auto& placement = t.partitions[static_cast<size_t>(p)];
+        if (placement.hosted) steps.push_back({static_cast<size_t>(p), placement.owner, {}});
+    }
     return steps;
 }
 
-// Directories whose entries changed (partition directories made or removed) are synced once
-// per log dir at the end rather than once per partition.
-void sync_log_dirs(const topic_metadata& t, int32_t from, int32_t to) {
-    std::set<std::string> dirs;
-    for (int32_t p = from; p < to; ++p) dirs.insert(t.partitions[static_cast<size_t>(p)].log_dir);
-    for (const auto& d : dirs) (void)storage::sync_directory(d);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::optional<std::string> partitions_per_request_problem(const broker_config& c,
                                                           int64_t requested) {
@@ -103,9 +92,11 @@ void topic_admin::load() {
         topics.push_back(t);
     }
     // Partition directories with no entry in the table (a log dir copied from elsewhere, or a
-    // table lost): adopt them as topics with default configs.
+    // table lost): adopt them as topics with default configs. In a ZooKeeper cluster they are
+    // the cluster's topics' partitions, opened when ZooKeeper says this broker leads them.
+    const bool in_cluster = !cfg.zookeeper_connect.empty();
     for (auto& [name, parts] : on_disk) {
-        if (known.count(name)) continue;
+        if (known.count(name) || in_cluster) continue;
         auto t = std::make_shared<topic_metadata>();
         t->name = name;
         t->id = parts.begin()->second.topic_id.value_or(random_uuid());
@@ -199,7 +190,9 @@ std::map<std::string, size_t> topic_admin::count_partitions_per_dir() const {
     std::map<std::string, size_t> counts;
     for (const auto& d : cluster_.config().log_dirs) counts[d] = 0;
     for (const auto& [name, t] : cluster_.topics().snapshot()->by_name) {
-        for (const auto& p : t->partitions) counts[p.log_dir]++;
+        for (const auto& p : t->partitions) {
+            if (p.hosted) counts[p.log_dir]++;
+        }
     }
     return counts;
 }
@@ -245,6 +238,7 @@ std::error_code topic_admin::persist() const { return persist(*cluster_.topics()
 std::error_code topic_admin::persist(const topics_snapshot& topics) const {
     std::vector<stored_topic> out;
     for (const auto& [name, t] : topics.by_name) {
+        if (t->in_cluster) continue;  // kept in ZooKeeper
         out.push_back({t->name, t->id, t->partition_count(), t->config_overrides});
     }
     return topic_store(cluster_.config().log_dirs.front()).save(out);
@@ -404,6 +398,12 @@ asio::awaitable<admin_result> topic_admin::delete_on_controller(std::string name
         co_return admin_result::fail(error_code::unknown_topic_or_partition,
                                      "This server does not host this topic-partition.");
     }
+    if (t->in_cluster) {
+        co_return admin_result::fail(error_code::policy_violation,
+                                     "Topic '" + name +
+                                         "' is registered in ZooKeeper; deleting a cluster's topic "
+                                         "through a broker is not supported yet.");
+    }
     // Unpublish first so no new request finds the topic, then drop its partitions.
     cluster_.topics().publish(cluster_.topics().snapshot()->without(name));
     if (auto ec = persist()) {
@@ -526,24 +526,44 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
 
 asio::awaitable<std::error_code> topic_admin::open_new_partitions(
     std::shared_ptr<const topic_metadata> t, int32_t from, int32_t to) {
+    auto done = co_await open_partitions(t, steps_for(*t, from, to), false);
+    for (const auto& step : done) {
+        if (step.error) co_return step.error;
+    }
+    co_return std::error_code{};
+}
+
+asio::awaitable<std::vector<partition_step>> topic_admin::open_partitions(
+    std::shared_ptr<const topic_metadata> t, std::vector<partition_step> steps,
+    bool reuse_existing) {
     auto config = std::make_shared<topic_config>(config_of(*t));
     // Each owner shard opens its share, the shards in parallel; a shard yields between
     // partitions so that its connections keep being served while 10,000 are made.
-    auto open = [this, t, config](shard_id owner, std::vector<partition_step> mine)
+    auto open = [this, t, config, reuse_existing](shard_id owner, std::vector<partition_step> mine)
         -> asio::awaitable<std::vector<partition_step>> {
         auto executor = co_await asio::this_coro::executor;
         for (auto& step : mine) {
             const auto p = static_cast<int32_t>(step.slot);
             const auto& placement = t->partitions[step.slot];
             fs::path dir = fs::path(placement.log_dir) / storage::partition_dir_name(t->name, p);
-            // A directory left by an earlier topic of the same name is not ours to reuse.
-            fs::remove_all(dir, step.error);
-            fs::create_directories(dir, step.error);
-            // partition.metadata is not synced: the topic table, written after, is what load
-            // trusts, and it writes the file again when a crash lost or tore it.
-            if (!step.error) step.error = storage::write_partition_metadata(dir, t->id, false);
+            // A cluster's partition coming back to this broker keeps its log when the
+            // directory is this topic's (same id); anything else left by an earlier topic of
+            // the same name is not ours to reuse.
+            auto held = storage::read_partition_metadata(dir);
+            const bool reuse = reuse_existing && held && *held == t->id;
+            if (!reuse) {
+                fs::remove_all(dir, step.error);
+                fs::create_directories(dir, step.error);
+                // partition.metadata is not synced: the topic table, written after, is what
+                // load trusts, and it writes the file again when a crash lost or tore it.
+                if (!step.error) step.error = storage::write_partition_metadata(dir, t->id, false);
+            }
             if (!step.error) {
-                auto log = storage::partition_log::open(dir, log_config_of(*config));
+                auto log =
+                    reuse ? storage::partition_log::open(dir, log_config_of(*config),
+                                                         cluster_.maintenance().open_options_for(
+                                                             placement.log_dir, t->name, p))
+                          : storage::partition_log::open(dir, log_config_of(*config));
                 if (log) {
                     cluster_.partitions_on(owner).add(
                         open_partition(cluster_, *t, p, *config, std::move(log)));
@@ -556,16 +576,22 @@ asio::awaitable<std::error_code> topic_admin::open_new_partitions(
         co_return mine;
     };
     auto done = co_await run_on_owners(cluster_.shards(), cluster_.metadata_shard(),
-                                       steps_for(*t, from, to), open);
-    sync_log_dirs(*t, from, to);
-    for (const auto& step : done) {
-        if (step.error) co_return step.error;
-    }
-    co_return std::error_code{};
+                                       std::move(steps), open);
+    // Directories whose entries changed (partition directories made or removed) are synced once
+    // per log dir at the end rather than once per partition.
+    std::set<std::string> dirs;
+    for (const auto& step : done) dirs.insert(t->partitions[step.slot].log_dir);
+    for (const auto& d : dirs) (void)storage::sync_directory(d);
+    co_return done;
 }
 
 asio::awaitable<void> topic_admin::close_partitions(std::shared_ptr<const topic_metadata> t,
                                                     int32_t from, bool remove) {
+    co_await close_steps(t, steps_for(*t, from, t->partition_count()), remove);
+}
+
+asio::awaitable<void> topic_admin::close_steps(std::shared_ptr<const topic_metadata> t,
+                                               std::vector<partition_step> steps, bool remove) {
     auto close = [this, t, remove](shard_id owner, std::vector<partition_step> mine)
         -> asio::awaitable<std::vector<partition_step>> {
         auto executor = co_await asio::this_coro::executor;
@@ -584,9 +610,12 @@ asio::awaitable<void> topic_admin::close_partitions(std::shared_ptr<const topic_
         }
         co_return mine;
     };
-    co_await run_on_owners(cluster_.shards(), cluster_.metadata_shard(),
-                           steps_for(*t, from, t->partition_count()), close);
-    if (remove) sync_log_dirs(*t, from, t->partition_count());
+    auto done = co_await run_on_owners(cluster_.shards(), cluster_.metadata_shard(),
+                                       std::move(steps), close);
+    if (!remove) co_return;
+    std::set<std::string> dirs;
+    for (const auto& step : done) dirs.insert(t->partitions[step.slot].log_dir);
+    for (const auto& d : dirs) (void)storage::sync_directory(d);
 }
 
 }  // namespace runnel::server

@@ -31,6 +31,16 @@ struct new_topic {
     std::vector<std::vector<int32_t>> assignments;
 };
 
+// One partition of a topic being created, changed or removed, on its way to its owner shard.
+struct partition_step {
+    size_t slot = 0;  // the partition number
+    shard_id owner = 0;
+    std::error_code error;
+};
+
+// The partitions [from, to) of `t` this broker hosts, as steps to their owners.
+std::vector<partition_step> steps_for(const topic_metadata& t, int32_t from, int32_t to);
+
 struct admin_result {
     protocol::error_code error = protocol::error_code::none;
     std::optional<std::string> message;
@@ -77,6 +87,14 @@ class topic_admin {
                                                        std::vector<config_change> changes,
                                                        bool replace_all, bool validate_only);
 
+    // In a ZooKeeper cluster (server/controller/topic_sync): `t` is a topic as ZooKeeper has it
+    // now (replicas, leader, ISR and leader epoch per partition; placements unset). Opens the
+    // logs of the partitions this broker leads (reusing those it already holds), closes those
+    // it no longer leads (keeping their data), and publishes `t`. Any shard.
+    asio::awaitable<void> apply_cluster_topic(std::shared_ptr<topic_metadata> t);
+    // The topic is gone from ZooKeeper: unpublished, its logs here closed and deleted.
+    asio::awaitable<void> remove_cluster_topic(std::string name);
+
     // Most partitions this broker hosts (runnel.max.partitions, resolved).
     int64_t partition_limit() const { return partition_limit_; }
 
@@ -104,6 +122,16 @@ class topic_admin {
     // Creates directories and opens logs for partitions [from, to) of `t` on their owners.
     asio::awaitable<std::error_code> open_new_partitions(std::shared_ptr<const topic_metadata> t,
                                                          int32_t from, int32_t to);
+    // Opens the logs of `steps`' partitions on their owners, each step's error set; with
+    // `reuse_existing` a directory holding this topic id's log is opened (recovered) as it is.
+    asio::awaitable<std::vector<partition_step>> open_partitions(
+        std::shared_ptr<const topic_metadata> t, std::vector<partition_step> steps,
+        bool reuse_existing);
+    // Closes the partitions of `steps` (and with `remove` deletes their logs).
+    asio::awaitable<void> close_steps(std::shared_ptr<const topic_metadata> t,
+                                      std::vector<partition_step> steps, bool remove);
+    asio::awaitable<void> apply_cluster_topic_on_controller(std::shared_ptr<topic_metadata> t);
+    asio::awaitable<void> remove_cluster_topic_on_controller(std::string name);
     // Closes (and with `remove` deletes) partitions [from, end) of `t` on their owners.
     asio::awaitable<void> close_partitions(std::shared_ptr<const topic_metadata> t, int32_t from,
                                            bool remove);

@@ -17,8 +17,17 @@ struct partition_placement {
     shard_id owner = 0;   // the shard that owns this partition's log
     std::string log_dir;  // the log.dirs entry holding <topic>-<partition>/
     // KIP-320's leader epoch. A single node leads every partition from its creation in epoch 0
-    // and never hands leadership over; replication will bump it on every leader change.
+    // and never hands leadership over; in a ZooKeeper cluster it is the partition state's.
     int32_t leader_epoch = 0;
+
+    // In a ZooKeeper cluster, the partition as ZooKeeper has it (empty replicas on a single node,
+    // which leads all it has): its replicas in assignment order, its ISR and leader (-1: none).
+    std::vector<int32_t> replicas;
+    std::vector<int32_t> isr;
+    int32_t leader = -1;
+    // Whether this broker has the partition's log open and serves it; owner and log_dir mean
+    // something only then. Always true on a single node.
+    bool hosted = true;
 };
 
 struct topic_metadata {
@@ -27,6 +36,8 @@ struct topic_metadata {
     std::vector<partition_placement> partitions;          // index = partition number
     std::map<std::string, std::string> config_overrides;  // topic-level configs set by users
     bool internal = false;
+    // Registered in ZooKeeper (a cluster's topic): kept there, not in this broker's topic table.
+    bool in_cluster = false;
 
     int32_t partition_count() const { return static_cast<int32_t>(partitions.size()); }
 };

@@ -99,10 +99,12 @@ asio::awaitable<void> zk_cluster::start(broker_registration self) {
                                                           publish();
                                                           follow_election();
                                                       });
+    topics_ = std::make_shared<topic_sync>(*zk_, cluster_);
     zk_->on_session_event([this](session_event e) { on_session(e); });
     started_ = true;
     co_await brokers_->check();
     co_await election_->check();
+    asio::co_spawn(zk_->executor(), topics_->run(), log_failure("following the cluster's topics"));
 }
 
 void zk_cluster::on_session(session_event e) {
@@ -117,6 +119,7 @@ asio::awaitable<void> zk_cluster::renew() {
     publish();
     co_await register_self();
     brokers_->session_renewed();
+    topics_->session_renewed();
     co_await election_->check();
 }
 
@@ -172,6 +175,7 @@ void zk_cluster::stop() {
     if (brokers_) brokers_->stop();
     if (election_) election_->stop();
     if (active_) active_->resign();
+    if (topics_) topics_->stop();
     // Closing the session removes its ephemeral nodes now, not a session timeout later, so the
     // others see this broker leave (and elect a new controller) at once.
     zk_->close();

@@ -15,6 +15,7 @@
 #include "server/controller/active_controller.h"
 #include "server/controller/broker_watch.h"
 #include "server/controller/controller_election.h"
+#include "server/controller/topic_sync.h"
 #include "server/zookeeper/kafka_znodes.h"
 #include "server/zookeeper/zk_client.h"
 
@@ -60,6 +61,7 @@ class zk_cluster {
     std::unique_ptr<broker_watch> brokers_;
     std::unique_ptr<controller_election> election_;
     std::shared_ptr<active_controller> active_;  // while this broker is the controller
+    std::shared_ptr<topic_sync> topics_;
     std::vector<zookeeper::broker_registration> live_;
     // <first log dir>/runnel-zookeeper-session: the session of the last registration.
     std::filesystem::path session_file_;

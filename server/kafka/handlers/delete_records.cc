@@ -60,7 +60,7 @@ asio::awaitable<std::optional<delete_records_response>> handle(request_context& 
             records_deletion d;
             if (!locate_partition(topic.get(), rp.partition_index,
                                   make_slot(ti, tr.partitions.size() - 1), d)) {
-                pr.error_code = to_wire(error_code::unknown_topic_or_partition);
+                pr.error_code = to_wire(missing_partition_error(topic.get(), rp.partition_index));
                 continue;
             }
             if (rp.offset < -1) {

@@ -187,7 +187,7 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
             partition_read r;
             if (!locate_partition(topic.get(), fp.partition,
                                   make_slot(ti, tr.partitions.size() - 1), r)) {
-                pd.error_code = to_wire(error_code::unknown_topic_or_partition);
+                pd.error_code = to_wire(missing_partition_error(topic.get(), fp.partition));
                 pd.aborted_transactions.emplace();
                 continue;
             }

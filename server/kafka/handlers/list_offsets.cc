@@ -144,7 +144,7 @@ asio::awaitable<std::optional<list_offsets_response>> handle(request_context& ct
             offset_lookup q;
             if (!locate_partition(topic.get(), rp.partition_index,
                                   make_slot(ti, tr.partitions.size() - 1), q)) {
-                pr.error_code = to_wire(error_code::unknown_topic_or_partition);
+                pr.error_code = to_wire(missing_partition_error(topic.get(), rp.partition_index));
                 continue;
             }
             if (auto fenced = leader_epoch_check(q, rp.current_leader_epoch);

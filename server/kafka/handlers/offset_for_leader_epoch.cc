@@ -61,7 +61,7 @@ asio::awaitable<std::optional<offset_for_leader_epoch_response>> handle(
             epoch_lookup q;
             if (!locate_partition(topic.get(), rp.partition,
                                   make_slot(ti, tr.partitions.size() - 1), q)) {
-                pr.error_code = to_wire(error_code::unknown_topic_or_partition);
+                pr.error_code = to_wire(missing_partition_error(topic.get(), rp.partition));
                 continue;
             }
             if (auto fenced = leader_epoch_check(q, rp.current_leader_epoch);

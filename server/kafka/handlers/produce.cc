@@ -162,7 +162,7 @@ asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_cal
                 partition_append a;
                 if (!locate_partition(topic.get(), pd.index,
                                       make_slot(ti, tr.partition_responses.size() - 1), a)) {
-                    pr.error_code = to_wire(error_code::unknown_topic_or_partition);
+                    pr.error_code = to_wire(missing_partition_error(topic.get(), pd.index));
                     continue;
                 }
                 if (topic->internal) {
