@@ -23,8 +23,9 @@ from broker_process import (REPO_ROOT, Broker, BrokerError, BrokerTestCase,  # n
 from zookeeper_process import ZooKeeper  # noqa: E402
 
 import kafka_wire as kw  # noqa: E402
-from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
-from confluent_kafka.admin import AdminClient  # noqa: E402
+from confluent_kafka import (Consumer, KafkaError, KafkaException, Producer,  # noqa: E402
+                             TopicPartition)
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 
 CHROOT = "/runnel"
@@ -281,6 +282,22 @@ class TopicTestCase(ClusterTestCase):
     def controller_epoch(self):
         return int(self.znodes().get("/controller_epoch")[0].decode())
 
+    NOT_LEADER_OR_FOLLOWER = 6
+
+    def two_brokers(self):
+        b1 = self.start_member(1)
+        b2 = self.start_member(2)
+        wait_until(lambda: self.broker_ids(b1) == [1, 2] and self.broker_ids(b2) == [1, 2], 15,
+                   message="both listed by both")
+        return {1: b1, 2: b2}
+
+    def leaders_seen_by(self, broker, topic):
+        t = self.metadata(broker).topics.get(topic)
+        if t is None or t.error is not None:
+            return None
+        return {p: (pm.leader, list(pm.replicas), list(pm.isrs))
+                for p, pm in t.partitions.items()}
+
 
 class TopicStateTest(TopicTestCase):
     """The controller's part for topics registered in ZooKeeper: it gives each a topic id and
@@ -375,22 +392,6 @@ class TopicServingTest(TopicTestCase):
     it leads, Metadata shows every partition's leader, replicas and ISR from any broker, and a
     broker asked for a partition it does not lead answers NOT_LEADER_OR_FOLLOWER."""
 
-    NOT_LEADER_OR_FOLLOWER = 6
-
-    def two_brokers(self):
-        b1 = self.start_member(1)
-        b2 = self.start_member(2)
-        wait_until(lambda: self.broker_ids(b1) == [1, 2] and self.broker_ids(b2) == [1, 2], 15,
-                   message="both listed by both")
-        return {1: b1, 2: b2}
-
-    def leaders_seen_by(self, broker, topic):
-        t = self.metadata(broker).topics.get(topic)
-        if t is None or t.error is not None:
-            return None
-        return {p: (pm.leader, list(pm.replicas), list(pm.isrs))
-                for p, pm in t.partitions.items()}
-
     def test_clients_reach_each_partition_through_its_leader(self):
         brokers = self.two_brokers()
         self.create_in_zookeeper("words", [[1], [2], [1], [2]])
@@ -429,8 +430,9 @@ class TopicServingTest(TopicTestCase):
         brokers = self.two_brokers()
         self.create_in_zookeeper("led-by-two", [[2, 1]])
         self.assertEqual(self.wait_state("led-by-two", 0)["leader"], 2)
-        wait_until(lambda: self.leaders_seen_by(brokers[1], "led-by-two") ==
-                   {0: (2, [2, 1], [2, 1])}, 15, message="broker 1 knowing the leader")
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "led-by-two") ==
+                       {0: (2, [2, 1], [2, 1])}, 15, message="both knowing the leader")
         batch = kw.build_record_batch([kw.Record(value=b"x")])
         with kw.Connection("127.0.0.1", brokers[1].port) as c:
             r = c.produce_one("led-by-two", 0, batch, acks=1)
@@ -480,6 +482,95 @@ class TopicServingTest(TopicTestCase):
                        message="short-lived gone from broker %d" % i)
             wait_until(lambda: not os.path.exists(os.path.join(
                 b.data_dir, "short-lived-%d" % (i - 1))), 10, message="its log deleted")
+
+
+class TopicAdminTest(TopicTestCase):
+    """Topics created and deleted through any broker's Kafka API are the cluster's: written to
+    ZooKeeper as Kafka writes them, set up by the controller, served by their leaders."""
+
+    def test_create_topics_through_any_broker(self):
+        brokers = self.two_brokers()
+        admin = AdminClient({"bootstrap.servers": brokers[2].bootstrap})
+        futures = admin.create_topics([NewTopic("made", 6, 2, config={"retention.ms": "60000"})],
+                                      request_timeout=15)
+        futures["made"].result()
+        topic, _ = self.read_json("/brokers/topics/made")
+        self.assertRegex(topic["topic_id"], r"^[A-Za-z0-9_-]{22}$")
+        replicas = [topic["partitions"][str(p)] for p in range(6)]
+        # Kafka's spread: every partition on both brokers, leaders even.
+        self.assertTrue(all(sorted(r) == [1, 2] for r in replicas), replicas)
+        self.assertEqual(sorted(r[0] for r in replicas), [1, 1, 1, 2, 2, 2])
+        config, _ = self.read_json("/config/topics/made")
+        self.assertEqual(config, {"version": 1, "config": {"retention.ms": "60000"}})
+        # Answered once served: broker 1's Metadata has it at once, leaders as assigned.
+        seen = self.leaders_seen_by(brokers[1], "made")
+        self.assertEqual({p: l for p, (l, _, _) in seen.items()},
+                         {p: replicas[p][0] for p in range(6)})
+        # Kafka's refusals.
+        bad = admin.create_topics([NewTopic("too-wide", 1, 3)], request_timeout=15)
+        with self.assertRaises(KafkaException) as caught:
+            bad["too-wide"].result()
+        self.assertEqual(caught.exception.args[0].code(), KafkaError.INVALID_REPLICATION_FACTOR)
+        self.assertIn("larger than available brokers: 2", caught.exception.args[0].str())
+        again = admin.create_topics([NewTopic("made", 1, 1)], request_timeout=15)
+        with self.assertRaises(KafkaException) as caught:
+            again["made"].result()
+        self.assertEqual(caught.exception.args[0].code(), KafkaError.TOPIC_ALREADY_EXISTS)
+        # An explicit assignment naming a broker that is not registered (kafka-python sends
+        # assignments; librdkafka's admin client refuses to without a partition count).
+        from kafka.admin import KafkaAdminClient, NewTopic as KpNewTopic
+        from kafka.errors import InvalidReplicationAssignmentError
+        kp = KafkaAdminClient(bootstrap_servers=brokers[1].bootstrap)
+        try:
+            with self.assertRaises(InvalidReplicationAssignmentError):
+                kp.create_topics([KpNewTopic("placed", num_partitions=-1, replication_factor=-1,
+                                             replica_assignments={0: [1, 7]})])
+            kp.create_topics([KpNewTopic("placed", num_partitions=-1, replication_factor=-1,
+                                         replica_assignments={0: [2, 1], 1: [2, 1]})])
+        finally:
+            kp.close()
+        self.assertEqual(self.read_json("/brokers/topics/placed")[0]["partitions"],
+                         {"0": [2, 1], "1": [2, 1]})
+        checked = admin.create_topics([NewTopic("only-checked", 2, 2)], validate_only=True,
+                                      request_timeout=15)
+        checked["only-checked"].result()
+        self.assertIsNone(self.znodes().exists("/brokers/topics/only-checked"))
+        # Changing a cluster's topic through a broker is refused, not half done.
+        more = admin.create_partitions([NewPartitions("made", 8)], request_timeout=15)
+        with self.assertRaises(KafkaException) as caught:
+            more["made"].result()
+        self.assertEqual(caught.exception.args[0].code(), KafkaError.POLICY_VIOLATION)
+
+    def test_auto_created_topics_are_the_clusters(self):
+        brokers = self.two_brokers()
+        producer = Producer({"bootstrap.servers": brokers[1].bootstrap})
+        producer.produce("auto-made", value=b"first")
+        self.assertEqual(producer.flush(30), 0)
+        topic, _ = self.read_json("/brokers/topics/auto-made")
+        self.assertEqual(len(topic["partitions"]), 1)
+        self.assertIsNotNone(self.leaders_seen_by(brokers[2], "auto-made"))
+
+    def test_delete_topics_through_a_broker_or_the_zookeeper_tool(self):
+        brokers = self.two_brokers()
+        admin = AdminClient({"bootstrap.servers": brokers[1].bootstrap})
+        admin.create_topics([NewTopic("doomed", 2, 2), NewTopic("marked", 1, 1)],
+                            request_timeout=15)["doomed"].result()
+        wait_until(lambda: self.leaders_seen_by(brokers[2], "marked"), 15, message="marked")
+        admin.delete_topics(["doomed"], request_timeout=15)["doomed"].result()
+        for path in ("/brokers/topics/doomed", "/config/topics/doomed",
+                     "/admin/delete_topics/doomed"):
+            wait_until(lambda: self.znodes().exists(path) is None, 10, message=path + " gone")
+        for i, b in brokers.items():
+            wait_until(lambda: "doomed" not in self.metadata(b).topics, 10,
+                       message="doomed gone from broker %d" % i)
+        # kafka-topics.sh --zookeeper --delete leaves a marker; the controller does the rest.
+        self.znodes().create("/admin/delete_topics/marked")
+        wait_until(lambda: self.znodes().exists("/brokers/topics/marked") is None, 10,
+                   message="marked deleted")
+        wait_until(lambda: self.znodes().exists("/admin/delete_topics/marked") is None, 10,
+                   message="the marker removed")
+        wait_until(lambda: "marked" not in self.metadata(brokers[1]).topics, 10,
+                   message="marked gone from the brokers")
 
 
 class RefusalTest(ClusterTestCase):

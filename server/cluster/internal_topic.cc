@@ -13,6 +13,7 @@ using protocol::error_code;
 new_topic compacted_internal_topic(std::string_view name, int32_t partitions, int32_t segment_bytes,
                                    std::string compression) {
     new_topic t;
+    t.local = true;  // its coordinators run on this broker
     t.name = std::string(name);
     t.partitions = partitions;
     t.replication_factor = 1;

@@ -10,6 +10,7 @@
 
 #include "server/cluster/admin_lock.h"
 #include "server/cluster/cluster_context.h"
+#include "server/cluster/cluster_topic_admin.h"
 #include "server/cluster/partition.h"
 #include "server/cluster/topic_name.h"
 #include "server/cluster/topic_store.h"
@@ -31,6 +32,13 @@ std::unique_ptr<partition> open_partition(
     storage::result<std::unique_ptr<storage::partition_log>> log) {
     return std::make_unique<partition>(t.name, t.id, index, std::move(*log), config, b.io_pool(),
                                        [&m = b.maintenance()] { m.note_flushed(); });
+}
+
+// A cluster's topic lives in ZooKeeper; changing it there is still to come.
+admin_result not_yet_in_cluster(const std::string& name, const char* what) {
+    return admin_result::fail(error_code::policy_violation,
+                              "Topic '" + name + "' is registered in ZooKeeper; " + what +
+                                  " of a cluster's topic is not supported yet.");
 }
 
 }  // namespace
@@ -269,7 +277,51 @@ std::optional<admin_result> topic_admin::check_assignments(
     return std::nullopt;
 }
 
+std::optional<admin_result> topic_admin::resolve_counts(new_topic& spec) const {
+    const auto& cfg = cluster_.config();
+    if (!spec.assignments.empty()) {
+        if (spec.partitions != -1 || spec.replication_factor != -1) {
+            return admin_result::fail(
+                error_code::invalid_request,
+                "Both numPartitions or replicationFactor and replicasAssignments were set. "
+                "Both cannot be used at the same time.");
+        }
+        spec.partitions = static_cast<int32_t>(spec.assignments.size());
+        spec.replication_factor = static_cast<int16_t>(spec.assignments.front().size());
+    }
+    if (spec.partitions == -1) spec.partitions = cfg.num_partitions;
+    if (spec.replication_factor == -1) {
+        spec.replication_factor = static_cast<int16_t>(cfg.default_replication_factor);
+    }
+    if (spec.partitions <= 0) {
+        return admin_result::fail(error_code::invalid_partitions,
+                                  "Number of partitions was set to an invalid non-positive "
+                                  "value.");
+    }
+    if (spec.replication_factor <= 0) {
+        return admin_result::fail(error_code::invalid_replication_factor,
+                                  "Replication factor must be larger than 0, or -1 to use the "
+                                  "default value.");
+    }
+    return std::nullopt;
+}
+
 asio::awaitable<admin_result> topic_admin::create_topic(new_topic spec, bool validate_only) {
+    if (cluster_topics_ != nullptr && !spec.local) {
+        // A cluster's topic: created in ZooKeeper, then served by the brokers it names.
+        if (auto problem = topic_name_problem(spec.name)) {
+            co_return admin_result::fail(error_code::invalid_topic_exception, *problem);
+        }
+        if (cluster_.topics().snapshot()->find(spec.name)) {
+            co_return admin_result::fail(error_code::topic_already_exists,
+                                         "Topic '" + spec.name + "' already exists.");
+        }
+        if (auto bad = resolve_counts(spec)) co_return *bad;
+        if (auto problem = topic_config::validate_all(spec.configs, *cluster_.live_config())) {
+            co_return admin_result::fail(error_code::invalid_config, *problem);
+        }
+        co_return co_await cluster_topics_->create(std::move(spec), validate_only);
+    }
     auto task = [this, spec = std::move(spec), validate_only]() mutable {
         return create_on_controller(std::move(spec), validate_only);
     };
@@ -277,6 +329,16 @@ asio::awaitable<admin_result> topic_admin::create_topic(new_topic spec, bool val
 }
 
 asio::awaitable<admin_result> topic_admin::delete_topic(std::string name) {
+    if (cluster_topics_ != nullptr) {
+        auto t = cluster_.topics().snapshot()->find(name);
+        if (t && t->in_cluster) {
+            if (!cluster_.config().delete_topic_enable) {
+                co_return admin_result::fail(error_code::topic_deletion_disabled,
+                                             "Topic deletion is disabled.");
+            }
+            co_return co_await cluster_topics_->remove(std::move(name));
+        }
+    }
     auto task = [this, name = std::move(name)]() { return delete_on_controller(name); };
     co_return co_await on_shard(cluster_.metadata_shard(), task);
 }
@@ -307,8 +369,6 @@ asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
                                                                 bool validate_only) {
     co_await lock_->async_send(boost::system::error_code{}, asio::use_awaitable);
     admin_guard guard{lock_.get()};
-    const auto& cfg = cluster_.config();
-
     if (auto problem = topic_name_problem(spec.name)) {
         co_return admin_result::fail(error_code::invalid_topic_exception, *problem);
     }
@@ -316,31 +376,10 @@ asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
         co_return admin_result::fail(error_code::topic_already_exists,
                                      "Topic '" + spec.name + "' already exists.");
     }
-    if (!spec.assignments.empty()) {
-        if (spec.partitions != -1 || spec.replication_factor != -1) {
-            co_return admin_result::fail(
-                error_code::invalid_request,
-                "Both numPartitions or replicationFactor and replicasAssignments were set. "
-                "Both cannot be used at the same time.");
-        }
+    if (!spec.assignments.empty() && spec.partitions == -1 && spec.replication_factor == -1) {
         if (auto bad = check_assignments(spec.assignments, 1)) co_return *bad;
-        spec.partitions = static_cast<int32_t>(spec.assignments.size());
-        spec.replication_factor = static_cast<int16_t>(spec.assignments.front().size());
     }
-    if (spec.partitions == -1) spec.partitions = cfg.num_partitions;
-    if (spec.replication_factor == -1) {
-        spec.replication_factor = static_cast<int16_t>(cfg.default_replication_factor);
-    }
-    if (spec.partitions <= 0) {
-        co_return admin_result::fail(error_code::invalid_partitions,
-                                     "Number of partitions was set to an invalid non-positive "
-                                     "value.");
-    }
-    if (spec.replication_factor <= 0) {
-        co_return admin_result::fail(error_code::invalid_replication_factor,
-                                     "Replication factor must be larger than 0, or -1 to use the "
-                                     "default value.");
-    }
+    if (auto bad = resolve_counts(spec)) co_return *bad;
     if (spec.replication_factor > 1) {
         co_return admin_result::fail(
             error_code::invalid_replication_factor,
@@ -426,6 +465,7 @@ asio::awaitable<admin_result> topic_admin::alter_configs_on_controller(
         co_return admin_result::fail(error_code::unknown_topic_or_partition,
                                      "The topic '" + name + "' does not exist.");
     }
+    if (old->in_cluster) co_return not_yet_in_cluster(name, "altering its configs");
     auto applied = apply_topic_config_changes(old->config_overrides, changes, replace_all,
                                               *cluster_.live_config());
     if (auto* e = std::get_if<config_change_error>(&applied)) {
@@ -476,6 +516,7 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
         co_return admin_result::fail(error_code::unknown_topic_or_partition,
                                      "The topic '" + name + "' does not exist.");
     }
+    if (old->in_cluster) co_return not_yet_in_cluster(name, "adding partitions");
     const int32_t current = old->partition_count();
     if (count < current) {
         co_return admin_result::fail(error_code::invalid_partitions,

@@ -29,7 +29,12 @@ struct new_topic {
     std::map<std::string, std::string> configs;
     // Explicit replica assignment per partition (CreateTopics "Assignments"); empty if none.
     std::vector<std::vector<int32_t>> assignments;
+    // Created on this broker alone even in a ZooKeeper cluster: the internal topics and the
+    // pipelines' topics, whose coordinators and tasks are not spread over a cluster yet.
+    bool local = false;
 };
+
+class cluster_topic_admin;
 
 // One partition of a topic being created, changed or removed, on its way to its owner shard.
 struct partition_step {
@@ -95,6 +100,9 @@ class topic_admin {
     // The topic is gone from ZooKeeper: unpublished, its logs here closed and deleted.
     asio::awaitable<void> remove_cluster_topic(std::string name);
 
+    // In a ZooKeeper cluster: where topics created by clients go (set once at start-up).
+    void set_cluster_topics(cluster_topic_admin* c) { cluster_topics_ = c; }
+
     // Most partitions this broker hosts (runnel.max.partitions, resolved).
     int64_t partition_limit() const { return partition_limit_; }
 
@@ -145,7 +153,12 @@ class topic_admin {
     std::error_code persist() const;
     std::error_code persist(const topics_snapshot& topics) const;
 
+    // Fills in spec's partition count and replication factor (from its assignments or the
+    // broker's defaults) and checks them; the refusal, if any.
+    std::optional<admin_result> resolve_counts(new_topic& spec) const;
+
     cluster_context& cluster_;
+    cluster_topic_admin* cluster_topics_ = nullptr;
     const int64_t partition_limit_;  // runnel.max.partitions, resolved
     uint64_t limit_refusals_ = 0;    // since the last warning about the limit
     std::chrono::steady_clock::time_point next_limit_warning_{};

@@ -15,8 +15,13 @@ namespace asio = boost::asio;
 using namespace zookeeper;
 
 active_controller::active_controller(zk_client& zk, int32_t self, controller_state term,
-                                     std::set<int32_t> live)
-    : zk_(zk), self_(self), term_(term), live_(std::move(live)), wakeup_(zk.executor()) {
+                                     std::set<int32_t> live, bool delete_topics)
+    : zk_(zk),
+      self_(self),
+      term_(term),
+      live_(std::move(live)),
+      delete_topics_(delete_topics),
+      wakeup_(zk.executor()) {
     wakeup_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -86,6 +91,8 @@ asio::awaitable<multi_result> active_controller::fenced(std::vector<zk_op> ops) 
 }
 
 asio::awaitable<void> active_controller::pass() {
+    co_await delete_marked_topics();
+    if (resigned_) co_return;
     const auto on_change = waker();
     node_children names = co_await zk_.children(std::string(paths::topics), on_change);
     if (!names.code.ok()) {
@@ -107,6 +114,55 @@ asio::awaitable<void> active_controller::pass() {
         }
         co_await initialize_partitions(name, it->second);
     }
+}
+
+asio::awaitable<void> active_controller::delete_marked_topics() {
+    const auto on_change = waker();
+    node_children marked = co_await zk_.children(std::string(paths::delete_topics), on_change);
+    if (!marked.code.ok()) {
+        dirty_ = true;
+        co_return;
+    }
+    for (const auto& name : marked.names) {
+        if (resigned_) co_return;
+        if (!co_await delete_topic(name)) dirty_ = true;
+    }
+}
+
+asio::awaitable<bool> active_controller::delete_topic(const std::string& name) {
+    const std::string marker = std::string(paths::delete_topics) + "/" + name;
+    std::vector<zk_op> ops;
+    const std::string topic = paths::topic(name);
+    zk_code there = co_await zk_.exists(topic);
+    if (!there.ok() && !there.no_node()) co_return false;
+    if (there.ok() && delete_topics_) {
+        // Children before parents: each partition's state, the partition, the list, the topic.
+        const std::string partitions = topic + "/partitions";
+        node_children ps = co_await zk_.children(partitions);
+        if (!ps.code.ok() && !ps.code.no_node()) co_return false;
+        for (const auto& p : ps.names) {
+            const std::string dir = partitions + "/" + p;
+            node_children inside = co_await zk_.children(dir);
+            if (!inside.code.ok()) co_return false;
+            for (const auto& child : inside.names)
+                ops.push_back(zk_op::remove(dir + "/" + child, -1));
+            ops.push_back(zk_op::remove(dir, -1));
+        }
+        if (ps.code.ok()) ops.push_back(zk_op::remove(partitions, -1));
+        ops.push_back(zk_op::remove(topic, -1));
+        if ((co_await zk_.exists(paths::topic_config(name))).ok())
+            ops.push_back(zk_op::remove(paths::topic_config(name), -1));
+    } else if (there.ok()) {
+        server_log().warn("controller: not deleting topic {}: delete.topic.enable is false", name);
+    }
+    ops.push_back(zk_op::remove(marker, -1));
+    multi_result r = co_await fenced(std::move(ops));
+    if (!r.code.ok()) co_return false;  // changed meanwhile: again next pass
+    if (there.ok() && delete_topics_) {
+        topics_.erase(name);
+        server_log().info("controller: deleted topic {}", name);
+    }
+    co_return true;
 }
 
 asio::awaitable<bool> active_controller::load_topic(const std::string& name) {

@@ -4,9 +4,9 @@
 // /controller_epoch its election left, so that once another broker is elected, this one's writes
 // fail and it resigns (Kafka's epoch fencing).
 //
-// So far: topics get a topic id when they have none (Kafka 2.8's tools write them without), and
-// new partitions their first state (initial_partition_state: leader and ISR from the live
-// replicas).
+// So far: topics get a topic id when they have none (Kafka 2.8's tools write them without), new
+// partitions their first state (initial_partition_state: leader and ISR from the live
+// replicas), and topics marked for deletion are deleted.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -25,8 +25,9 @@ namespace runnel::server {
 
 class active_controller : public std::enable_shared_from_this<active_controller> {
   public:
+    // `delete_topics`: delete.topic.enable (without it, deletion markers are just removed).
     active_controller(zookeeper::zk_client& zk, int32_t self, controller_state term,
-                      std::set<int32_t> live);
+                      std::set<int32_t> live, bool delete_topics);
 
     // Runs the term until resign() or until a write finds the controller moved: a pass over the
     // cluster, then one more after every change seen. On the zk_client's executor.
@@ -51,6 +52,10 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     zookeeper::zk_client::watch_fn waker();
     boost::asio::awaitable<void> pass();
     boost::asio::awaitable<bool> load_topic(const std::string& name);
+    // Carries out the deletions marked under /admin/delete_topics (kafka-topics --delete,
+    // DeleteTopics): the topic's znodes and config go in one fenced multi, the marker last.
+    boost::asio::awaitable<void> delete_marked_topics();
+    boost::asio::awaitable<bool> delete_topic(const std::string& name);
     boost::asio::awaitable<void> initialize_partitions(const std::string& name, topic_entry& t);
     // `ops` preceded by the check of this term's /controller_epoch version; resigns when the
     // check fails.
@@ -60,6 +65,7 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     int32_t self_;
     controller_state term_;
     std::set<int32_t> live_;
+    bool delete_topics_;
     std::map<std::string, topic_entry> topics_;
     boost::asio::steady_timer wakeup_;
     bool dirty_ = true;

@@ -28,6 +28,9 @@ zk_cluster::~zk_cluster() = default;
 asio::awaitable<std::string> zk_cluster::join(std::string candidate) {
     const auto& c = cluster_.config();
     co_await zk_->connect(std::chrono::milliseconds(c.zookeeper_connection_timeout_ms));
+    // From now on the topics clients create are the cluster's.
+    topic_admin_ = std::make_unique<zk_topic_admin>(*zk_, cluster_);
+    cluster_.admin().set_cluster_topics(topic_admin_.get());
     for (const auto& p : paths::persistent()) {
         zk_code made = co_await zk_->create(p, "", node_mode::persistent);
         if (!made.ok() && !made.node_exists()) {
@@ -136,7 +139,8 @@ void zk_cluster::follow_election() {
         active_.reset();
     }
     if (stopped_ || active_ || !election_->is_controller()) return;
-    active_ = std::make_shared<active_controller>(*zk_, self_.id, election_->state(), live_ids());
+    active_ = std::make_shared<active_controller>(*zk_, self_.id, election_->state(), live_ids(),
+                                                  cluster_.config().delete_topic_enable);
     asio::co_spawn(zk_->executor(), active_->run(), log_failure("the controller"));
 }
 

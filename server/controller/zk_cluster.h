@@ -16,6 +16,7 @@
 #include "server/controller/broker_watch.h"
 #include "server/controller/controller_election.h"
 #include "server/controller/topic_sync.h"
+#include "server/controller/zk_topic_admin.h"
 #include "server/zookeeper/kafka_znodes.h"
 #include "server/zookeeper/zk_client.h"
 
@@ -62,6 +63,7 @@ class zk_cluster {
     std::unique_ptr<controller_election> election_;
     std::shared_ptr<active_controller> active_;  // while this broker is the controller
     std::shared_ptr<topic_sync> topics_;
+    std::unique_ptr<zk_topic_admin> topic_admin_;  // what topic_admin hands clients' requests
     std::vector<zookeeper::broker_registration> live_;
     // <first log dir>/runnel-zookeeper-session: the session of the last registration.
     std::filesystem::path session_file_;

@@ -291,6 +291,7 @@ asio::awaitable<std::string> pipeline_host::start_pipeline(std::shared_ptr<const
         t.name = name;
         t.partitions = partitions;
         t.configs = std::move(configs);
+        t.local = true;  // tasks run where their partitions are: on this broker
         auto r = co_await cluster.admin().create_topic(std::move(t), false);
         if (r.error != protocol::error_code::none &&
             r.error != protocol::error_code::topic_already_exists) {

@@ -1,0 +1,19 @@
+// Where a new topic's replicas go: Kafka's rack-unaware assignment (AdminUtils), so that a
+// topic created through any broker spreads as kafka-topics.sh --zookeeper spreads it: leaders
+// round-robin over the brokers from a random start, each partition's followers on the next
+// brokers at a shift that moves every time the partitions wrap around the brokers.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace runnel::server {
+
+// `brokers` sorted; requires 0 < replication_factor <= brokers.size() and partitions > 0.
+// `start` and `shift` are Kafka's random start index and replica shift (any values; taken
+// modulo the broker count).
+std::vector<std::vector<int32_t>> assign_replicas(const std::vector<int32_t>& brokers,
+                                                  int32_t partitions, int32_t replication_factor,
+                                                  uint32_t start, uint32_t shift);
+
+}  // namespace runnel::server
