@@ -9,6 +9,7 @@
 #                                    console's test (install-console-test.sh), and Apache
 #                                    ZooKeeper for the cluster tests
 #   scripts/install-deps.sh --bench  also what scripts/bench.sh draws its charts with (matplotlib)
+#   scripts/install-deps.sh --cluster  also Apache ZooKeeper's server and Java (scripts/cluster.sh)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build ccache pkg-config python3
@@ -19,13 +20,15 @@ test_pkgs=(libgtest-dev libgmock-dev librdkafka-dev kcat iproute2 clang-format m
     python3-kafka python3-confluent-kafka python3-venv
     python3-lz4 python3-snappy python3-zstandard chromium zookeeper)
 bench_pkgs=(python3-matplotlib)
+cluster_pkgs=(zookeeper openjdk-17-jre-headless)
 
 pkgs=("${build_pkgs[@]}")
 for arg in "$@"; do
     case "$arg" in
         --test) pkgs+=("${test_pkgs[@]}") ;;
         --bench) pkgs+=("${bench_pkgs[@]}") ;;
-        *) echo "unknown option $arg (known: --test --bench)" >&2; exit 2 ;;
+        --cluster) pkgs+=("${cluster_pkgs[@]}") ;;
+        *) echo "unknown option $arg (known: --test --bench --cluster)" >&2; exit 2 ;;
     esac
 done
 
