@@ -573,6 +573,83 @@ class TopicAdminTest(TopicTestCase):
                    message="marked gone from the brokers")
 
 
+class GroupsAcrossBrokersTest(TopicTestCase):
+    """A consumer group is coordinated by the leader of its partition of __consumer_offsets,
+    which is a topic of the cluster: every broker names the same coordinator, and the group's
+    committed offsets hold whichever broker its members bootstrap from."""
+
+    def start_groups_member(self, node_id, replication=1):
+        return self.start_member(node_id, extra={"offsets.topic.num.partitions": 6,
+                                                 "offsets.topic.replication.factor": replication,
+                                                 "group.initial.rebalance.delay.ms": 0})
+
+    def consume(self, bootstrap, group, count):
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                             "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        consumer.subscribe(["events"])
+        values = []
+        deadline = time.monotonic() + 30
+        while len(values) < count and time.monotonic() < deadline:
+            m = consumer.poll(0.5)
+            if m is not None and m.error() is None:
+                values.append(m.value())
+        # Nothing more arrives.
+        end = time.monotonic() + 1
+        while time.monotonic() < end:
+            m = consumer.poll(0.2)
+            if m is not None and m.error() is None:
+                values.append(m.value())
+        consumer.commit(asynchronous=False)
+        consumer.close()
+        return values
+
+    def test_a_group_keeps_its_offsets_whichever_broker_it_comes_through(self):
+        b1 = self.start_groups_member(1)
+        b2 = self.start_groups_member(2)
+        wait_until(lambda: self.broker_ids(b1) == [1, 2] and self.broker_ids(b2) == [1, 2], 15,
+                   message="both listed by both")
+        admin = AdminClient({"bootstrap.servers": b1.bootstrap})
+        admin.create_topics([NewTopic("events", 4, 1)], request_timeout=15)["events"].result()
+        producer = Producer({"bootstrap.servers": b1.bootstrap})
+        for i in range(100):
+            producer.produce("events", value=b"%d" % i)
+        self.assertEqual(producer.flush(30), 0)
+        first = self.consume(b1.bootstrap, "readers", 100)
+        self.assertEqual(sorted(first), sorted(b"%d" % i for i in range(100)))
+        # __consumer_offsets is the cluster's, its partitions led by both brokers.
+        offsets, _ = self.read_json("/brokers/topics/__consumer_offsets")
+        self.assertEqual(len(offsets["partitions"]), 6)
+        self.assertEqual({r[0] for r in offsets["partitions"].values()}, {1, 2})
+        # Both brokers name the same coordinator for the group.
+        coordinators = set()
+        for b in (b1, b2):
+            with kw.Connection("127.0.0.1", b.port) as c:
+                found = c.find_coordinator("readers")
+                self.assertEqual(found["error_code"], 0, found)
+                coordinators.add((found["node_id"], found["port"]))
+        self.assertEqual(len(coordinators), 1, coordinators)
+        node, port = coordinators.pop()
+        self.assertEqual(port, {1: b1.port, 2: b2.port}[node])
+        # Through the other broker the group carries on from its committed offsets.
+        for i in range(100, 150):
+            producer.produce("events", value=b"%d" % i)
+        self.assertEqual(producer.flush(30), 0)
+        second = self.consume(b2.bootstrap, "readers", 50)
+        self.assertEqual(sorted(second), sorted(b"%d" % i for i in range(100, 150)))
+        # The broker that does not coordinate the group says so to a member that asks it.
+        other = {1: b2, 2: b1}[node]
+        with kw.Connection("127.0.0.1", other.port) as c:
+            self.assertEqual(c.heartbeat(0, "readers", 1, "member"), 16)  # NOT_COORDINATOR
+
+    def test_too_few_brokers_for_the_offsets_topic(self):
+        b1 = self.start_groups_member(1, replication=3)
+        with kw.Connection("127.0.0.1", b1.port) as c:
+            found = c.find_coordinator("lonely")
+        self.assertEqual(found["error_code"], 15)  # COORDINATOR_NOT_AVAILABLE
+        self.assertIsNone(self.znodes().exists("/brokers/topics/__consumer_offsets"))
+        self.assertIn("Replication factor: 3 larger than available brokers: 1", b1.log_text())
+
+
 class RefusalTest(ClusterTestCase):
 
     def expect_start_failure(self, broker, text, within=15):

@@ -39,7 +39,13 @@ internal_topic::location internal_topic::locate(std::string_view key) {
         return loc;
     }
     loc.partition = partition_for_(key, t->partition_count());
-    loc.owner = t->partitions[static_cast<size_t>(loc.partition)].owner;
+    const auto& placement = t->partitions[static_cast<size_t>(loc.partition)];
+    loc.owner = placement.owner;
+    if (!placement.hosted) {
+        // A cluster's partition led by another broker (or by none yet).
+        loc.error = error_code::not_coordinator;
+        loc.leader = placement.leader;
+    }
     return loc;
 }
 
@@ -60,7 +66,7 @@ asio::awaitable<void> internal_topic::create_in_background() {
 
 asio::awaitable<error_code> internal_topic::ensure() {
     if (cluster_.topics().snapshot()->find(spec_.name)) co_return error_code::none;
-    if (configured_replication_ > 1 && !warned_replication_.exchange(true)) {
+    if (spec_.local && configured_replication_ > 1 && !warned_replication_.exchange(true)) {
         server_log().warn(
             "{} is {}, but a single node holds one replica: creating {} with replication "
             "factor 1",

@@ -30,6 +30,9 @@ class internal_topic {
         protocol::error_code error = protocol::error_code::none;
         int32_t partition = -1;
         shard_id owner = 0;
+        // In a ZooKeeper cluster, with NOT_COORDINATOR: the broker that leads the partition
+        // (-1: none now), which FindCoordinator names.
+        int32_t leader = -1;
     };
     using partitioner = int32_t (*)(std::string_view key, int32_t partitions);
 

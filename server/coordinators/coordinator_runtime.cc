@@ -33,7 +33,8 @@ void coordinator_runtime::start(std::function<asio::awaitable<void>(shard_id)> t
     run_on_every_shard(cluster_.shards(), [&](shard_id me) {
         std::vector<int32_t> mine;
         for (int32_t p = 0; t && p < t->partition_count(); ++p) {
-            if (t->partitions[static_cast<size_t>(p)].owner != me) continue;
+            const auto& placement = t->partitions[static_cast<size_t>(p)];
+            if (!placement.hosted || placement.owner != me) continue;
             statuses_.on(me)[p] = status::loading;
             loaders_.on(me).begin(p);
             mine.push_back(p);
@@ -85,7 +86,8 @@ error_code coordinator_runtime::activate(shard_id owner, int32_t index) {
         return it->second == status::active ? error_code::none
                                             : error_code::coordinator_load_in_progress;
     }
-    // Created after start-up, so empty: loading it is immediate.
+    // Created after start-up (so empty), or in a ZooKeeper cluster a partition this broker came
+    // to lead after start-up: replayed now.
     if (auto ec = load_now(owner, index)) {
         server_log().error("cannot read {}-{}: {}", topic_.name(), index, ec.message());
         return error_code::coordinator_not_available;

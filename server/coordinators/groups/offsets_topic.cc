@@ -70,8 +70,16 @@ int32_t partition_for_group(std::string_view group_id, int32_t partitions) {
 }
 
 new_topic offsets_topic_spec(const broker_config& c) {
-    return compacted_internal_topic(offsets_topic_name, c.offsets_topic_num_partitions,
-                                    c.offsets_topic_segment_bytes, "producer");
+    auto spec = compacted_internal_topic(offsets_topic_name, c.offsets_topic_num_partitions,
+                                         c.offsets_topic_segment_bytes, "producer");
+    if (!c.zookeeper_connect.empty()) {
+        // A cluster's groups are coordinated by the leaders of their partitions of
+        // __consumer_offsets, a topic of the cluster's like any other (Kafka's ZooKeeper mode);
+        // more replicas than live brokers: COORDINATOR_NOT_AVAILABLE until there are enough.
+        spec.local = false;
+        spec.replication_factor = c.offsets_topic_replication_factor;
+    }
+    return spec;
 }
 
 }  // namespace runnel::server::groups

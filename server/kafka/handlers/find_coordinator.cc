@@ -1,6 +1,8 @@
-// FindCoordinator (10): on a single node every coordinator is this node. v0-3 look up one key,
-// v4+ a batch (CoordinatorKeys). The first group lookup creates __consumer_offsets, the first
-// transaction lookup __transaction_state.
+// FindCoordinator (10): on a single node every coordinator is this node; in a ZooKeeper cluster a
+// group's coordinator is the leader of its partition of __consumer_offsets (transactions are
+// still coordinated by the broker asked). v0-3 look up one key, v4+ a batch (CoordinatorKeys).
+// The first group lookup creates __consumer_offsets, the first transaction lookup
+// __transaction_state.
 #include "protocol/messages/find_coordinator.h"
 
 #include "protocol/errors.h"
@@ -28,7 +30,7 @@ struct lookup {
     int32_t port = -1;
 };
 
-asio::awaitable<lookup> find(request_context& ctx, int8_t key_type) {
+asio::awaitable<lookup> find(request_context& ctx, int8_t key_type, std::string_view key) {
     kafka_services& b = ctx.services;
     lookup out;
     switch (key_type) {
@@ -43,12 +45,26 @@ asio::awaitable<lookup> find(request_context& ctx, int8_t key_type) {
             out.error = error_code::invalid_request;
             break;
     }
-    if (out.error == error_code::none) {
-        const auto& ep = b.endpoint_for(ctx.listener);
-        out.node_id = b.node_id();
-        out.host = ep.host;
-        out.port = ep.port;
+    if (out.error != error_code::none) co_return out;
+    int32_t coordinator = b.node_id();
+    if (key_type == group_key) {
+        const auto loc = b.groups().locate(key);
+        if (loc.error == error_code::not_coordinator) {
+            coordinator = loc.leader;
+        } else if (loc.error != error_code::none) {
+            out.error = loc.error;
+            co_return out;
+        }
     }
+    for (auto& broker : b.brokers_on(ctx.listener)) {
+        if (broker.id != coordinator) continue;
+        out.node_id = broker.id;
+        out.host = std::move(broker.host);
+        out.port = broker.port;
+        co_return out;
+    }
+    // Its leader is down (or not reachable through this listener): clients retry.
+    out.error = error_code::coordinator_not_available;
     co_return out;
 }
 
@@ -56,7 +72,7 @@ asio::awaitable<std::optional<find_coordinator_response>> handle(request_context
                                                                  find_coordinator_request req) {
     find_coordinator_response resp;
     if (ctx.api_version < 4) {
-        lookup l = co_await find(ctx, req.key_type);
+        lookup l = co_await find(ctx, req.key_type, req.key);
         resp.error_code = to_wire(l.error);
         // Kafka sends the error's name as the message, "NONE" included.
         resp.error_message =
@@ -67,7 +83,7 @@ asio::awaitable<std::optional<find_coordinator_response>> handle(request_context
         co_return resp;
     }
     for (auto& key : req.coordinator_keys) {
-        lookup l = co_await find(ctx, req.key_type);
+        lookup l = co_await find(ctx, req.key_type, key);
         auto& c = resp.coordinators.emplace_back();
         c.key = std::move(key);
         c.node_id = l.node_id;
