@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from broker_process import (REPO_ROOT, Broker, BrokerError, BrokerTestCase,  # noqa: E402
                             wait_until)
-from zookeeper_process import ZooKeeper  # noqa: E402
+from zookeeper_process import ZooKeeper, four_letter_word  # noqa: E402
 
 import kafka_wire as kw  # noqa: E402
 from confluent_kafka import (Consumer, KafkaError, KafkaException, Producer,  # noqa: E402
@@ -648,6 +648,55 @@ class GroupsAcrossBrokersTest(TopicTestCase):
         self.assertEqual(found["error_code"], 15)  # COORDINATOR_NOT_AVAILABLE
         self.assertIsNone(self.znodes().exists("/brokers/topics/__consumer_offsets"))
         self.assertIn("Replication factor: 3 larger than available brokers: 1", b1.log_text())
+
+
+class EnsembleTest(TopicTestCase):
+    """Brokers on a three-server ZooKeeper ensemble keep their sessions, registrations and
+    topics when one server goes, whichever it was (the leader included)."""
+
+    def setUp(self):
+        unittest.TestCase.setUp(self)
+        self.zk = ZooKeeper(servers=3)
+        self.addCleanup(self.zk.close)
+        self.kazoo = KazooClient(hosts=self.zk.connect + CHROOT, timeout=10)
+        self.addCleanup(self._close_kazoo)
+        self.kazoo_started = False
+
+    def leader_server(self):
+        for i, port in enumerate(self.zk.client_ports):
+            if "Mode: leader" in four_letter_word(port, "srvr"):
+                return i
+        return None
+
+    def test_losing_a_zookeeper_server_loses_nothing(self):
+        b1 = self.start_member(1)
+        b2 = self.start_member(2)
+        wait_until(lambda: self.broker_ids(b1) == [1, 2], 20, message="both listed")
+        self.create_in_zookeeper("before", [[1], [2]])
+        wait_until(lambda: self.leaders_seen_by(b2, "before"), 15, message="before served")
+        owners = {self.znodes().get("/brokers/ids/%d" % i)[1].ephemeralOwner for i in (1, 2)}
+        lost = self.leader_server()
+        self.assertIsNotNone(lost)
+        self.zk.stop_server(lost)
+        # The sessions move to the other servers: registrations stay, nobody re-registers.
+        time.sleep(SESSION_MS / 1000 * 2)
+        for b in (b1, b2):
+            wait_until(lambda: self.broker_ids(b) == [1, 2], 20, message="still both listed")
+        self.assertEqual({self.znodes().get("/brokers/ids/%d" % i)[1].ephemeralOwner
+                          for i in (1, 2)}, owners)
+        # The cluster keeps working: a topic made now is set up and served.
+        admin = AdminClient({"bootstrap.servers": b1.bootstrap})
+        admin.create_topics([NewTopic("after", 2, 1)], request_timeout=30)["after"].result()
+        wait_until(lambda: self.leaders_seen_by(b2, "after"), 15, message="after served")
+        producer = Producer({"bootstrap.servers": b2.bootstrap})
+        for topic in ("before", "after"):
+            producer.produce(topic, value=b"x", partition=0)
+        self.assertEqual(producer.flush(30), 0)
+        # The lost server comes back and catches up; nothing changes for the brokers.
+        self.zk.start_server(lost)
+        self.assertIn("ZooKeeper session", b1.log_text())
+        self.assertNotIn("session expired", b1.log_text())
+        self.assertNotIn("session expired", b2.log_text())
 
 
 class RefusalTest(ClusterTestCase):
