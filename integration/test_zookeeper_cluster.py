@@ -63,6 +63,9 @@ class ClusterTestCase(BrokerTestCase):
             "broker.id": node_id,
             "zookeeper.connect": self.zk.connect + CHROOT,
             "zookeeper.session.timeout.ms": SESSION_MS,
+            # Short sessions, but a start that waits a while for its first one (a loaded CI
+            # machine took over 2 s once).
+            "zookeeper.connection.timeout.ms": 20000,
         }
         props.update(extra)
         return props

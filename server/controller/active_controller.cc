@@ -1,7 +1,5 @@
 #include "server/controller/active_controller.h"
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "server/cluster/topic_registry.h"
@@ -21,14 +19,7 @@ active_controller::active_controller(zk_client& zk, int32_t self, controller_sta
       term_(term),
       live_(std::move(live)),
       delete_topics_(delete_topics),
-      wakeup_(zk.executor()) {
-    wakeup_.expires_at(asio::steady_timer::time_point::max());
-}
-
-void active_controller::wake() {
-    dirty_ = true;
-    wakeup_.cancel();
-}
+      loop_(zk.executor()) {}
 
 zk_client::watch_fn active_controller::waker() {
     return [w = weak_from_this()] {
@@ -41,35 +32,18 @@ void active_controller::brokers_changed(std::set<int32_t> live) {
     wake();
 }
 
-void active_controller::resign() {
-    if (resigned_) return;
-    resigned_ = true;
-    wakeup_.cancel();
-}
-
 asio::awaitable<void> active_controller::run() {
     auto keep = shared_from_this();
     server_log().info("controller {} (epoch {}) starting its term", self_, term_.epoch);
-    asio::steady_timer retry(co_await asio::this_coro::executor);
-    while (!resigned_) {
-        if (!dirty_) {
-            wakeup_.expires_at(asio::steady_timer::time_point::max());
-            boost::system::error_code ec;
-            co_await wakeup_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            continue;
-        }
-        dirty_ = false;
+    auto one_pass = [this]() -> asio::awaitable<bool> {
         try {
-            co_await pass();
+            co_return co_await pass();
         } catch (const znode_format_error& e) {
             server_log().error("controller: {}", e.what());
+            co_return false;
         }
-        if (dirty_ && !resigned_) {
-            // A pass cut short (ZooKeeper out of reach): not a busy loop.
-            retry.expires_after(std::chrono::milliseconds(200));
-            co_await retry.async_wait(asio::use_awaitable);
-        }
-    }
+    };
+    co_await loop_.run(one_pass);
     server_log().info("controller {} (epoch {}) ended its term", self_, term_.epoch);
 }
 
@@ -90,23 +64,21 @@ asio::awaitable<multi_result> active_controller::fenced(std::vector<zk_op> ops) 
     co_return r;
 }
 
-asio::awaitable<void> active_controller::pass() {
+asio::awaitable<bool> active_controller::pass() {
+    incomplete_ = false;
     co_await delete_marked_topics();
-    if (resigned_) co_return;
+    if (resigned()) co_return true;
     const auto on_change = waker();
     node_children names = co_await zk_.children(std::string(paths::topics), on_change);
-    if (!names.code.ok()) {
-        dirty_ = true;
-        co_return;
-    }
+    if (!names.code.ok()) co_return false;
     std::set<std::string> present(names.names.begin(), names.names.end());
     std::erase_if(topics_, [&](const auto& kv) { return !present.contains(kv.first); });
     for (const auto& name : present) {
-        if (resigned_) co_return;
+        if (resigned()) co_return true;
         auto it = topics_.find(name);
         if (it == topics_.end()) {
             if (!co_await load_topic(name)) {
-                dirty_ = true;
+                incomplete_ = true;
                 continue;
             }
             it = topics_.find(name);
@@ -114,18 +86,19 @@ asio::awaitable<void> active_controller::pass() {
         }
         co_await initialize_partitions(name, it->second);
     }
+    co_return !incomplete_;
 }
 
 asio::awaitable<void> active_controller::delete_marked_topics() {
     const auto on_change = waker();
     node_children marked = co_await zk_.children(std::string(paths::delete_topics), on_change);
     if (!marked.code.ok()) {
-        dirty_ = true;
+        incomplete_ = true;
         co_return;
     }
     for (const auto& name : marked.names) {
-        if (resigned_) co_return;
-        if (!co_await delete_topic(name)) dirty_ = true;
+        if (resigned()) co_return;
+        if (!co_await delete_topic(name)) incomplete_ = true;
     }
 }
 
@@ -197,7 +170,7 @@ asio::awaitable<bool> active_controller::load_topic(const std::string& name) {
 asio::awaitable<void> active_controller::initialize_partitions(const std::string& name,
                                                                topic_entry& t) {
     for (const auto& [p, replicas] : t.assignment.partitions) {
-        if (resigned_) co_return;
+        if (resigned()) co_return;
         const auto slot = static_cast<size_t>(p);
         if (t.has_state[slot]) continue;
         const std::string state_path = paths::partition_state(name, p);
@@ -207,7 +180,7 @@ asio::awaitable<void> active_controller::initialize_partitions(const std::string
             continue;
         }
         if (!there.no_node()) {
-            dirty_ = true;
+            incomplete_ = true;
             co_return;
         }
         auto state = initial_partition_state(replicas, live_, term_.epoch);
@@ -222,7 +195,7 @@ asio::awaitable<void> active_controller::initialize_partitions(const std::string
         if (r.code.ok() || r.code.node_exists()) {
             t.has_state[slot] = true;
         } else {
-            dirty_ = true;
+            incomplete_ = true;
             co_return;
         }
     }

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
 #include <set>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "server/controller/controller_election.h"
+#include "server/controller/reconcile_loop.h"
 #include "server/zookeeper/kafka_znodes.h"
 #include "server/zookeeper/zk_client.h"
 
@@ -34,8 +34,8 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     boost::asio::awaitable<void> run();
     // The live brokers changed (broker_watch).
     void brokers_changed(std::set<int32_t> live);
-    void resign();
-    bool resigned() const { return resigned_; }
+    void resign() { loop_.stop(); }
+    bool resigned() const { return loop_.stopped(); }
     int32_t epoch() const { return term_.epoch; }
 
   private:
@@ -45,12 +45,13 @@ class active_controller : public std::enable_shared_from_this<active_controller>
         std::vector<bool> has_state;  // per partition: its state znode exists
     };
 
-    void wake();
+    void wake() { loop_.wake(); }
     // A watch that wakes this term if it still runs. Made outside the co_await expression: g++
     // 12 destroys a lambda temporary there twice, and this one holds a weak_ptr (that broke the
     // controller's reference count and crashed it).
     zookeeper::zk_client::watch_fn waker();
-    boost::asio::awaitable<void> pass();
+    // One reconciliation; false when something could not be read or written (tried again).
+    boost::asio::awaitable<bool> pass();
     boost::asio::awaitable<bool> load_topic(const std::string& name);
     // Carries out the deletions marked under /admin/delete_topics (kafka-topics --delete,
     // DeleteTopics): the topic's znodes and config go in one fenced multi, the marker last.
@@ -67,9 +68,8 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     std::set<int32_t> live_;
     bool delete_topics_;
     std::map<std::string, topic_entry> topics_;
-    boost::asio::steady_timer wakeup_;
-    bool dirty_ = true;
-    bool resigned_ = false;
+    bool incomplete_ = false;  // the pass under way left something for the next
+    reconcile_loop loop_;
 };
 
 }  // namespace runnel::server

@@ -1,9 +1,5 @@
 #include "server/controller/broker_watch.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
 #include "server/core/logger.h"
@@ -13,38 +9,14 @@ namespace runnel::server {
 namespace asio = boost::asio;
 using namespace zookeeper;
 
-void broker_watch::watch_fired() {
-    if (stopped_) return;
-    asio::co_spawn(
-        zk_.executor(), [this]() -> asio::awaitable<void> { co_await check(); },
-        log_failure("watching /brokers/ids"));
-}
-
-asio::awaitable<void> broker_watch::check() {
-    if (running_) {
-        again_ = true;
-        co_return;
-    }
-    running_ = true;
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    int failures = 0;
-    do {
-        again_ = false;
-        if (!co_await read_once()) {
-            // ZooKeeper unreachable: read again shortly (a new session also calls back).
-            timer.expires_after(
-                std::chrono::milliseconds(std::min(100 << std::min(failures, 4), 1000)));
-            ++failures;
-            co_await timer.async_wait(asio::use_awaitable);
-            again_ = true;
-        }
-    } while (again_ && !stopped_);
-    running_ = false;
+asio::awaitable<void> broker_watch::run() {
+    auto pass = [this] { return read_once(); };
+    co_await loop_.run(pass);
 }
 
 asio::awaitable<bool> broker_watch::read_once() {
     node_children ids =
-        co_await zk_.children(std::string(paths::broker_ids), [this] { watch_fired(); });
+        co_await zk_.children(std::string(paths::broker_ids), [this] { loop_.wake(); });
     if (!ids.code.ok()) co_return false;
     std::vector<broker_registration> brokers;
     for (const auto& name : ids.names) {
@@ -62,7 +34,7 @@ asio::awaitable<bool> broker_watch::read_once() {
     }
     std::sort(brokers.begin(), brokers.end(),
               [](const auto& a, const auto& b) { return a.id < b.id; });
-    if (!stopped_ && on_change_) on_change_(brokers);
+    if (!loop_.stopped() && on_change_) on_change_(brokers);
     co_return true;
 }
 

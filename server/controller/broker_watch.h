@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+#include "server/controller/reconcile_loop.h"
 #include "server/zookeeper/kafka_znodes.h"
 #include "server/zookeeper/zk_client.h"
 
@@ -16,24 +17,21 @@ class broker_watch {
     using listener = std::function<void(const std::vector<zookeeper::broker_registration>&)>;
 
     broker_watch(zookeeper::zk_client& zk, listener on_change)
-        : zk_(zk), on_change_(std::move(on_change)) {}
+        : zk_(zk), on_change_(std::move(on_change)), loop_(zk.executor()) {}
 
-    // Lists the brokers (watching the list) and tells the listener; again on every change.
-    // Runs on the zk_client's executor, one pass at a time.
-    boost::asio::awaitable<void> check();
+    // Lists the brokers (watching the list) and tells the listener; again on every change,
+    // until stop(). On the zk_client's executor.
+    boost::asio::awaitable<void> run();
     // A new session: the watch died with the old one.
-    void session_renewed() { watch_fired(); }
-    void stop() { stopped_ = true; }
+    void session_renewed() { loop_.wake(); }
+    void stop() { loop_.stop(); }
 
   private:
     boost::asio::awaitable<bool> read_once();
-    void watch_fired();
 
     zookeeper::zk_client& zk_;
     listener on_change_;
-    bool running_ = false;
-    bool again_ = false;
-    bool stopped_ = false;
+    reconcile_loop loop_;
 };
 
 }  // namespace runnel::server

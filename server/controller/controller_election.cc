@@ -1,10 +1,5 @@
 #include "server/controller/controller_election.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 
 #include "server/core/logger.h"
@@ -37,25 +32,9 @@ void controller_election::set(controller_state s) {
     if (on_change_) on_change_(state_);
 }
 
-void controller_election::watch_fired() {
-    if (stopped_) return;
-    auto self = this;
-    asio::co_spawn(
-        zk_.executor(), [self]() -> asio::awaitable<void> { co_await self->check(); },
-        log_failure("controller election"));
-}
-
-asio::awaitable<void> controller_election::check() {
-    if (running_) {
-        again_ = true;
-        co_return;
-    }
-    running_ = true;
-    do {
-        again_ = false;
-        co_await check_once();
-    } while (again_ && !stopped_);
-    running_ = false;
+asio::awaitable<void> controller_election::run() {
+    auto pass = [this] { return check_once(); };
+    co_await loop_.run(pass);
 }
 
 asio::awaitable<int32_t> controller_election::current_epoch() {
@@ -63,11 +42,12 @@ asio::awaitable<int32_t> controller_election::current_epoch() {
     co_return e.code.ok() ? parse_controller_epoch(e.data) : 0;
 }
 
-asio::awaitable<void> controller_election::check_once() {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    for (int attempt = 0; !stopped_; ++attempt) {
+asio::awaitable<bool> controller_election::check_once() {
+    // A few rounds: the node may go between two reads, or be another's by the time this one
+    // stands; each round reads it again.
+    for (int round = 0; round < 8 && !loop_.stopped(); ++round) {
         zk_code there =
-            co_await zk_.exists(std::string(paths::controller), [this] { watch_fired(); });
+            co_await zk_.exists(std::string(paths::controller), [this] { loop_.wake(); });
         if (there.ok()) {
             node_data d = co_await zk_.get(std::string(paths::controller));
             if (d.code.no_node()) continue;  // gone between the two reads
@@ -82,21 +62,20 @@ asio::awaitable<void> controller_election::check_once() {
             if (d.code.ok()) {
                 const int32_t id = controller_record::from_json(d.data).broker_id;
                 set({id, co_await current_epoch(), -1});
-                co_return;
+                co_return true;
             }
             there = d.code;
         } else if (there.no_node()) {
             const standing outcome = co_await stand();
-            if (outcome == standing::won) co_return;
+            if (outcome == standing::won) co_return true;
             if (outcome == standing::lost) continue;  // read the winner's node
-            there = zk_code{};
         }
-        // The connection is down: the watch is lost with it only if the session expires, and
-        // then session_renewed() looks again; retry meanwhile.
-        if (!there.ok()) server_log().debug("controller check: {}", there.text());
-        timer.expires_after(std::chrono::milliseconds(std::min(100 << std::min(attempt, 4), 1000)));
-        co_await timer.async_wait(asio::use_awaitable);
+        // The connection is down (the watch is lost with it only if the session expires, and
+        // then the session's renewal wakes this): the loop tries again shortly.
+        server_log().debug("controller check: {}", there.text());
+        co_return false;
     }
+    co_return false;
 }
 
 asio::awaitable<controller_election::standing> controller_election::stand() {

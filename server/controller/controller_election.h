@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 
+#include "server/controller/reconcile_loop.h"
 #include "server/zookeeper/zk_client.h"
 
 namespace runnel::server {
@@ -31,36 +32,37 @@ class controller_election {
         : zk_(zk),
           self_(self),
           previous_session_(previous_session),
-          on_change_(std::move(on_change)) {}
+          on_change_(std::move(on_change)),
+          loop_(zk.executor()) {}
 
-    // Reads /controller (watching it) and stands when there is none; again whenever it changes.
-    // Runs on the zk_client's executor; one pass at a time, a pass asked for meanwhile follows.
-    boost::asio::awaitable<void> check();
+    // Reads /controller (watching it) and stands when there is none; again whenever it changes,
+    // until stop(). On the zk_client's executor.
+    boost::asio::awaitable<void> run();
+    // Look again (a new session).
+    void wake() { loop_.wake(); }
     // The session expired: whatever this broker held is gone until check() looks again.
     void session_lost() { set({-1, state_.epoch, -1}); }
-    void stop() { stopped_ = true; }
+    void stop() { loop_.stop(); }
 
     const controller_state& state() const { return state_; }
     bool is_controller() const { return state_.controller_id == self_; }
 
   private:
-    boost::asio::awaitable<void> check_once();
+    // One look; false when ZooKeeper did not answer.
+    boost::asio::awaitable<bool> check_once();
     enum class standing { won, lost, failed };
     // Stands for election: won; lost (another broker's node is there, or the epoch moved
     // under this one); failed (ZooKeeper did not answer: try again later).
     boost::asio::awaitable<standing> stand();
     boost::asio::awaitable<int32_t> current_epoch();
     void set(controller_state s);
-    void watch_fired();
 
     zookeeper::zk_client& zk_;
     int32_t self_;
     int64_t previous_session_;
     listener on_change_;
     controller_state state_;
-    bool running_ = false;
-    bool again_ = false;
-    bool stopped_ = false;
+    reconcile_loop loop_;
 };
 
 }  // namespace runnel::server

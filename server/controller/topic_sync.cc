@@ -1,9 +1,5 @@
 #include "server/controller/topic_sync.h"
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "server/config/topic_config.h"
 #include "server/core/logger.h"
 #include "server/zookeeper/kafka_znodes.h"
@@ -15,18 +11,16 @@ namespace asio = boost::asio;
 using namespace zookeeper;
 
 topic_sync::topic_sync(zk_client& zk, cluster_context& cluster)
-    : zk_(zk), cluster_(cluster), wakeup_(zk.executor()) {
-    wakeup_.expires_at(asio::steady_timer::time_point::max());
-}
+    : zk_(zk), cluster_(cluster), loop_(zk.executor()) {}
 
 void topic_sync::wake_list() {
     list_dirty_ = true;
-    wakeup_.cancel();
+    loop_.wake();
 }
 
 void topic_sync::wake_topic(const std::string& name) {
     dirty_topics_.insert(name);
-    wakeup_.cancel();
+    loop_.wake();
 }
 
 void topic_sync::session_renewed() {
@@ -35,10 +29,7 @@ void topic_sync::session_renewed() {
     wake_list();
 }
 
-void topic_sync::stop() {
-    stopped_ = true;
-    wakeup_.cancel();
-}
+void topic_sync::stop() { loop_.stop(); }
 
 zk_client::watch_fn topic_sync::watch(const std::string& path, const std::string& topic) {
     if (!armed_.insert(path).second) return {};
@@ -56,24 +47,11 @@ zk_client::watch_fn topic_sync::watch(const std::string& path, const std::string
 
 asio::awaitable<void> topic_sync::run() {
     auto keep = shared_from_this();
-    asio::steady_timer retry(co_await asio::this_coro::executor);
-    while (!stopped_) {
-        if (!list_dirty_ && dirty_topics_.empty()) {
-            wakeup_.expires_at(asio::steady_timer::time_point::max());
-            boost::system::error_code ec;
-            co_await wakeup_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            continue;
-        }
-        co_await pass();
-        if ((list_dirty_ || !dirty_topics_.empty()) && !stopped_) {
-            // Something could not be read (ZooKeeper out of reach): again shortly.
-            retry.expires_after(std::chrono::milliseconds(200));
-            co_await retry.async_wait(asio::use_awaitable);
-        }
-    }
+    auto one_pass = [this] { return pass(); };
+    co_await loop_.run(one_pass);
 }
 
-asio::awaitable<void> topic_sync::pass() {
+asio::awaitable<bool> topic_sync::pass() {
     if (list_dirty_) {
         list_dirty_ = false;
         const auto on_change = watch(std::string(paths::topics), "");
@@ -81,7 +59,7 @@ asio::awaitable<void> topic_sync::pass() {
         if (!names.code.ok()) {
             if (on_change) armed_.erase(std::string(paths::topics));
             list_dirty_ = true;
-            co_return;
+            co_return false;
         }
         std::set<std::string> present(names.names.begin(), names.names.end());
         for (const auto& name : known_) {
@@ -97,10 +75,15 @@ asio::awaitable<void> topic_sync::pass() {
     }
     auto todo = std::move(dirty_topics_);
     dirty_topics_.clear();
+    bool all_read = true;
     for (const auto& name : todo) {
-        if (stopped_) co_return;
-        if (!co_await read_topic(name)) dirty_topics_.insert(name);
+        if (loop_.stopped()) co_return true;
+        if (!co_await read_topic(name)) {
+            dirty_topics_.insert(name);
+            all_read = false;
+        }
     }
+    co_return all_read;
 }
 
 asio::awaitable<bool> topic_sync::read_topic(const std::string& name) {
@@ -166,7 +149,7 @@ asio::awaitable<bool> topic_sync::read_topic(const std::string& name) {
                 armed_.erase(state_path);
                 const auto on_created = watch(state_path, name);
                 zk_code there = co_await zk_.exists(state_path, on_created);
-                if (there.ok()) dirty_topics_.insert(name);  // created meanwhile
+                if (there.ok()) wake_topic(name);  // created meanwhile
             }
             continue;
         }

@@ -5,12 +5,12 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <set>
 #include <string>
 
 #include "server/cluster/cluster_context.h"
+#include "server/controller/reconcile_loop.h"
 #include "server/zookeeper/zk_client.h"
 
 namespace runnel::server {
@@ -29,7 +29,8 @@ class topic_sync : public std::enable_shared_from_this<topic_sync> {
   private:
     void wake_list();
     void wake_topic(const std::string& name);
-    boost::asio::awaitable<void> pass();
+    // One pass; false when something could not be read (tried again).
+    boost::asio::awaitable<bool> pass();
     // Reads one topic from ZooKeeper and applies it; false when ZooKeeper did not answer.
     boost::asio::awaitable<bool> read_topic(const std::string& name);
     // A watch on `path` that wakes `topic` ("" for the topic list), unless one is armed already
@@ -38,12 +39,11 @@ class topic_sync : public std::enable_shared_from_this<topic_sync> {
 
     zookeeper::zk_client& zk_;
     cluster_context& cluster_;
-    boost::asio::steady_timer wakeup_;
     std::set<std::string> known_;         // topics applied
     std::set<std::string> dirty_topics_;  // to read again
     std::set<std::string> armed_;         // paths with a watch set
     bool list_dirty_ = true;
-    bool stopped_ = false;
+    reconcile_loop loop_;
 };
 
 }  // namespace runnel::server

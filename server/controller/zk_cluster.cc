@@ -105,8 +105,8 @@ asio::awaitable<void> zk_cluster::start(broker_registration self) {
     topics_ = std::make_shared<topic_sync>(*zk_, cluster_);
     zk_->on_session_event([this](session_event e) { on_session(e); });
     started_ = true;
-    co_await brokers_->check();
-    co_await election_->check();
+    asio::co_spawn(zk_->executor(), brokers_->run(), log_failure("watching /brokers/ids"));
+    asio::co_spawn(zk_->executor(), election_->run(), log_failure("the controller election"));
     asio::co_spawn(zk_->executor(), topics_->run(), log_failure("following the cluster's topics"));
 }
 
@@ -123,7 +123,7 @@ asio::awaitable<void> zk_cluster::renew() {
     co_await register_self();
     brokers_->session_renewed();
     topics_->session_renewed();
-    co_await election_->check();
+    election_->wake();
 }
 
 std::set<int32_t> zk_cluster::live_ids() const {
