@@ -88,13 +88,16 @@ struct zk_client::state : std::enable_shared_from_this<zk_client::state> {
     }
 
     void open() {
+        // Held across the init: the client's threads may report the session connected before
+        // zookeeper_init2 returns, and its callback must find this handle stored (without the
+        // lock a loaded machine lost that event and the start waited out its timeout).
+        std::lock_guard lock(mutex);
         zhandle_t* h = zookeeper_init2(hosts.c_str(), &session_watcher, timeout_ms, nullptr, this,
                                        0, &forward_client_log);
         if (h == nullptr) {
             throw std::runtime_error("cannot start a ZooKeeper client for " + hosts + ": " +
                                      std::strerror(errno));
         }
-        std::lock_guard lock(mutex);
         handle = h;
     }
 
