@@ -42,8 +42,6 @@ class zk_cluster {
     // the controller node if it held it) at once.
     void stop();
 
-    bool is_controller() const { return election_ && election_->is_controller(); }
-
   private:
     void publish();
     // Starts or ends this broker's term as the controller to match the election.

@@ -95,7 +95,6 @@ class zk_client {
     void on_session_event(std::function<void(session_event)> f);
     // The current session's id (0 before connect).
     int64_t session_id() const;
-    const std::string& servers() const { return connect_; }
     // Where completions and watches run.
     const boost::asio::any_io_executor& executor() const { return home_; }
 
