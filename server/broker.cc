@@ -17,6 +17,7 @@
 #include "server/config/properties.h"
 #include "server/coordinators/groups/coordinator_set.h"
 #include "server/coordinators/transactions/transaction_coordinator_set.h"
+#include "server/core/cross_shard.h"
 #include "server/core/logger.h"
 #include "storage/file.h"
 #include "storage/open_file_cache.h"
@@ -271,6 +272,8 @@ void broker::stop() {
             left.set_value();
         });
         left.get_future().get();
+        // No more replication: the fetchers stop before the logs they append to close.
+        run_on_every_shard(shards_, [this](shard_id s) { zk_->stop_replication_on(s); });
     }
     pipelines_->stop();  // before the coordinators its tasks commit through
     transactions_->stop();

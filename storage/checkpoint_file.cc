@@ -61,13 +61,15 @@ std::string format_checkpoint(const checkpoint_map& offsets) {
     return out;
 }
 
-result<checkpoint_map> parse_checkpoint(std::string_view text) {
-    auto malformed = [](std::string_view what, std::string_view line) -> result<checkpoint_map> {
+result<std::vector<checkpoint_entry>> parse_checkpoint_entries(std::string_view text,
+                                                               size_t fields) {
+    auto malformed = [](std::string_view what,
+                        std::string_view line) -> result<std::vector<checkpoint_entry>> {
         storage_log().warn("malformed checkpoint: {}: '{}'", what, line);
         return make_error_code(errc::corrupt_metadata);
     };
     auto lines = split_lines(text);
-    checkpoint_map out;
+    std::vector<checkpoint_entry> out;
     if (lines.empty()) return out;
     auto version = parse_integer<int32_t>(lines[0]);
     if (!version) return malformed("bad version line", lines[0]);
@@ -78,7 +80,7 @@ result<checkpoint_map> parse_checkpoint(std::string_view text) {
     for (size_t i = 2; i < lines.size(); ++i) {
         // Split at runs of whitespace like Java's split("\\s+"): a leading run gives an empty
         // first field (so the line is malformed), trailing runs are ignored.
-        std::vector<std::string_view> parts;
+        checkpoint_entry parts;
         std::string_view line = lines[i];
         size_t pos = 0;
         while (true) {
@@ -89,32 +91,56 @@ result<checkpoint_map> parse_checkpoint(std::string_view text) {
             if (end >= line.size()) break;
             pos = end;
         }
-        auto partition = parts.size() == 3 ? parse_integer<int32_t>(parts[1]) : std::nullopt;
-        auto offset = parts.size() == 3 ? parse_integer<int64_t>(parts[2]) : std::nullopt;
-        if (!partition || !offset || parts[0].empty()) return malformed("bad entry", line);
-        out[topic_partition_name{std::string(parts[0]), *partition}] = *offset;
+        if (parts.size() != fields || parts[0].empty()) return malformed("bad entry", line);
+        out.push_back(std::move(parts));
     }
     if (static_cast<int64_t>(lines.size() - 2) != *expected)
         return malformed("entry count does not match", lines[1]);
     return out;
 }
 
-result<checkpoint_map> checkpoint_file::read() const {
+std::optional<int64_t> parse_checkpoint_integer(std::string_view field) {
+    return parse_integer<int64_t>(field);
+}
+
+result<checkpoint_map> parse_checkpoint(std::string_view text) {
+    auto entries = parse_checkpoint_entries(text, 3);
+    if (!entries) return entries.error();
+    checkpoint_map out;
+    for (const auto& e : *entries) {
+        auto partition = parse_integer<int32_t>(e[1]);
+        auto offset = parse_integer<int64_t>(e[2]);
+        if (!partition || !offset) {
+            storage_log().warn("malformed checkpoint: bad entry: '{} {} {}'", e[0], e[1], e[2]);
+            return make_error_code(errc::corrupt_metadata);
+        }
+        out[topic_partition_name{std::string(e[0]), *partition}] = *offset;
+    }
+    return out;
+}
+
+result<std::string> read_checkpoint_text(const std::filesystem::path& path) {
     std::error_code ec;
-    if (!std::filesystem::exists(path_, ec)) return checkpoint_map{};
-    auto f = file::open(path_, O_RDONLY);
+    if (!std::filesystem::exists(path, ec)) return std::string{};
+    auto f = file::open(path, O_RDONLY);
     if (!f) return f.error();
     auto size = f->size();
     if (!size) return size.error();
     if (*size > max_checkpoint_bytes) {
-        storage_log().warn("{}: {} bytes is too large for a checkpoint", path_.string(), *size);
+        storage_log().warn("{}: {} bytes is too large for a checkpoint", path.string(), *size);
         return make_error_code(errc::corrupt_metadata);
     }
     std::string text(static_cast<size_t>(*size), '\0');
     auto got = f->read_at(text.data(), text.size(), 0);
     if (!got) return got.error();
     text.resize(*got);
-    auto parsed = parse_checkpoint(text);
+    return text;
+}
+
+result<checkpoint_map> checkpoint_file::read() const {
+    auto text = read_checkpoint_text(path_);
+    if (!text) return text.error();
+    auto parsed = parse_checkpoint(*text);
     if (!parsed) storage_log().warn("{}: cannot use this checkpoint file", path_.string());
     return parsed;
 }

@@ -17,9 +17,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace runnel::storage {
 
@@ -38,6 +40,16 @@ std::string format_checkpoint(const checkpoint_map& offsets);
 // an empty map; a version other than 0, a malformed line or an entry count that does not match is
 // errc::corrupt_metadata. A repeated partition keeps its last value.
 result<checkpoint_map> parse_checkpoint(std::string_view text);
+
+// The generic part of Kafka's CheckpointFile, for files with other entries (leader-epoch-
+// checkpoint): the entries' fields, each entry exactly `fields` of them; the same rules.
+using checkpoint_entry = std::vector<std::string_view>;
+result<std::vector<checkpoint_entry>> parse_checkpoint_entries(std::string_view text,
+                                                               size_t fields);
+// A field as Long.parseLong reads it.
+std::optional<int64_t> parse_checkpoint_integer(std::string_view field);
+// The file's text; a missing file is empty text.
+result<std::string> read_checkpoint_text(const std::filesystem::path& path);
 
 class checkpoint_file {
   public:

@@ -26,7 +26,7 @@ constexpr int64_t max_segment_size = std::numeric_limits<int32_t>::max();
 }  // namespace
 
 partition_log::partition_log(fs::path dir, log_config config)
-    : dir_(std::move(dir)), config_(config), clock_(wall_clock_ms) {}
+    : dir_(std::move(dir)), config_(config), epochs_(dir_), clock_(wall_clock_ms) {}
 
 partition_log::~partition_log() = default;
 

@@ -5,6 +5,7 @@
 #include "protocol/end_txn_marker.h"
 #include "storage/errors.h"
 #include "storage/file.h"
+#include "storage/leader_epoch_cache.h"
 #include "storage/producer_state.h"
 #include "storage/segment.h"
 
@@ -232,9 +233,33 @@ class partition_log {
     int64_t recovery_point() const { return recovery_point_; }
     int64_t log_end_offset() const { return next_offset_; }
     // The leader epoch appends are written in (stamped into every batch, as Kafka's leader does).
-    // A single node leads in epoch 0 forever; replication will set it on each leader change.
+    // A single node leads in epoch 0 forever and records no epochs; in a cluster the leader
+    // calls start_leader_epoch on each leader change.
     int32_t leader_epoch() const { return leader_epoch_; }
     void set_leader_epoch(int32_t epoch) { leader_epoch_ = epoch; }
+    // This replica leads from now on in `epoch`: appends are stamped with it, and it starts at the
+    // log end offset in leader-epoch-checkpoint (Kafka's maybeAssignEpochStartOffset).
+    std::error_code start_leader_epoch(int32_t epoch);
+    // The epochs of the log (leader_epoch_cache.h).
+    const leader_epoch_cache& epochs() const { return epochs_; }
+    // Where `epoch` ends in this log (Kafka's endOffsetFor). A log without recorded epochs (a
+    // single node) answers its current epoch with the log end offset, any other as unknown.
+    epoch_end end_offset_for(int32_t epoch) const;
+
+    // A follower's append (partition_log_replica.cc): batches copied from the leader's log, with
+    // their offsets and leader epochs kept. The first must start at log_end_offset(), the rest
+    // follow without gaps, and every CRC must hold (else errc::invalid_batch and nothing is
+    // written). Producer state and aborted transactions follow the batches (markers included,
+    // without the checks a leader makes: Kafka's AppendOrigin.REPLICATION), and each epoch
+    // new to the log is recorded in leader-epoch-checkpoint. Rolls and flush accounting as for
+    // append.
+    result<append_info> append_replicated(std::span<const uint8_t> batches);
+    // Cuts the log back to `offset` (the batch holding it and everything after go): a replica
+    // whose log diverged from its new leader's (KIP-101). Segments starting at or after it are
+    // deleted, the producer state is rebuilt up to the cut, and leader-epoch-checkpoint loses
+    // the epochs that started past it. An offset at or below the log start empties the log,
+    // which then starts at `offset`. Returns the bytes cut.
+    result<int64_t> truncate_to(int64_t offset);
     // The offset the next appended record gets (equal to log_end_offset for now).
     int64_t next_offset() const { return next_offset_; }
     // The last stable offset: the first offset of the earliest open transaction (not below the
@@ -361,6 +386,7 @@ class partition_log {
 
     std::filesystem::path dir_;
     log_config config_;
+    leader_epoch_cache epochs_;
     std::vector<segment> segments_;  // sorted by base offset; back() is the active one
     int64_t next_offset_ = 0;
     int32_t leader_epoch_ = 0;

@@ -201,6 +201,10 @@ std::error_code partition_log::load_segments(const open_options& opts) {
         rebuild_from = segments_[rebuild_first].base_offset();
     }
     if (auto prod_ec = load_producer_state(rebuild_first, rebuild_from)) return prod_ec;
+    // Epochs that began past what recovery kept are gone with their data (Kafka truncates the
+    // cache the same way after loading).
+    epochs_.load();
+    (void)epochs_.truncate_from_end(next_offset_);
 
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - started)

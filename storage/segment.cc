@@ -614,6 +614,20 @@ result<int64_t> segment::largest_timestamp() const {
     return (*log)->modified_ms();
 }
 
+result<int64_t> segment::truncate_to(int64_t offset) {
+    auto at = find_position(offset);
+    if (!at) return at.error();
+    if (!*at) return int64_t{0};
+    const int64_t cut = (*at)->position;
+    const int64_t dropped = size_ - cut;
+    auto log = log_.get();
+    if (!log) return log.error();
+    if (auto ec = (*log)->truncate(cut)) return ec;
+    auto scan = recover_after(offset);
+    if (!scan) return scan.error();
+    return dropped;
+}
+
 std::error_code segment::seal() {
     if (max_timestamp_ > no_timestamp) {
         if (auto ec = time_index_.maybe_append(max_timestamp_, offset_of_max_timestamp_, true))

@@ -163,6 +163,10 @@ class segment {
     // readNextOffset does. Returns false, and sets needs_recovery(), if the walk finds a bad
     // header or a batch running past the end of the file.
     result<bool> load_tail();
+    // Cuts the batch holding `offset` and everything after it (a replica truncated after a leader
+    // change), then rebuilds the indexes past the last offset index entry before the cut, as
+    // recovery does. Returns the bytes cut.
+    result<int64_t> truncate_to(int64_t offset);
 
     // When the segment stops being the active one (roll, close): writes the final time index
     // entry (the largest timestamp), as Kafka does, and both index files in full.

@@ -4,6 +4,8 @@
 // partitions and topics through it; replication and the controller will live here too.
 #pragma once
 
+#include <functional>
+
 #include <atomic>
 #include <memory>
 
@@ -56,6 +58,13 @@ class cluster_context {
     server::producer_ids& producer_ids() { return *producer_ids_; }
     // Start-up, once the log dirs exist: reads the reserved producer id block.
     void load_producer_ids();
+    // Replication's hook: called on a shard after partitions there took a new role (leader or
+    // follower of another broker), so that the fetchers their leaders need run. Set once, before
+    // the cluster's topics are applied.
+    void set_roles_changed(std::function<void(shard_id)> f) { roles_changed_ = std::move(f); }
+    void roles_changed(shard_id s) {
+        if (roles_changed_) roles_changed_(s);
+    }
 
   private:
     const broker_config& config_;
@@ -68,6 +77,7 @@ class cluster_context {
     std::unique_ptr<log_maintenance> maintenance_;
     std::unique_ptr<topic_admin> admin_;
     std::unique_ptr<server::producer_ids> producer_ids_;
+    std::function<void(shard_id)> roles_changed_;
 };
 
 }  // namespace runnel::server

@@ -2,7 +2,34 @@
 
 #include "storage/errors.h"
 
+#include <string>
+
 namespace runnel::server {
+
+namespace {
+
+class replication_category_impl : public std::error_category {
+  public:
+    const char* name() const noexcept override { return "replication"; }
+    std::string message(int ev) const override {
+        switch (static_cast<replication_errc>(ev)) {
+            case replication_errc::not_leader:
+                return "this broker stopped leading the partition";
+            case replication_errc::timed_out:
+                return "the in-sync replicas did not acknowledge in time";
+            case replication_errc::not_enough_replicas_after_append:
+                return "the in-sync replicas fell below min.insync.replicas after the append";
+        }
+        return "replication error";
+    }
+};
+
+}  // namespace
+
+const std::error_category& replication_category() {
+    static const replication_category_impl instance;
+    return instance;
+}
 
 protocol::error_code map_to_kafka_error(const std::error_code& ec) {
     using protocol::error_code;
@@ -33,6 +60,16 @@ protocol::error_code map_to_kafka_error(const std::error_code& ec) {
             case storage::errc::invalid_index_entry:
             case storage::errc::offset_overflow:
                 return error_code::unknown_server_error;
+        }
+    }
+    if (ec.category() == replication_category()) {
+        switch (static_cast<replication_errc>(ec.value())) {
+            case replication_errc::not_leader:
+                return error_code::not_leader_or_follower;
+            case replication_errc::timed_out:
+                return error_code::request_timed_out;
+            case replication_errc::not_enough_replicas_after_append:
+                return error_code::not_enough_replicas_after_append;
         }
     }
     if (ec.category() == std::generic_category() || ec.category() == std::system_category()) {

@@ -41,7 +41,7 @@ internal_topic::location internal_topic::locate(std::string_view key) {
     loc.partition = partition_for_(key, t->partition_count());
     const auto& placement = t->partitions[static_cast<size_t>(loc.partition)];
     loc.owner = placement.owner;
-    if (!placement.hosted) {
+    if (!placement.hosted || !placement.leading) {
         // A cluster's partition led by another broker (or by none yet).
         loc.error = error_code::not_coordinator;
         loc.leader = placement.leader;

@@ -22,11 +22,21 @@ void fetch_wakeup::wake(const std::shared_ptr<fetch_wakeup>& w) {
     });
 }
 
+int64_t partition::readable_end(fetch_bound bound) const {
+    switch (bound) {
+        case fetch_bound::high_watermark:
+            return high_watermark();
+        case fetch_bound::last_stable:
+            return last_stable_offset();
+        case fetch_bound::log_end:
+            return log_->log_end_offset();
+    }
+    return log_->log_end_offset();
+}
+
 void partition::watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset,
-                      bool read_committed) {
-    const int64_t readable_end =
-        read_committed ? log_->last_stable_offset() : log_->log_end_offset();
-    if (readable_end > fetch_offset) {
+                      fetch_bound bound) {
+    if (readable_end(bound) > fetch_offset) {
         fetch_wakeup::wake(w);
         return;
     }

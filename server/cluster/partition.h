@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "protocol/errors.h"
 #include "server/cluster/log_sync.h"
 #include "server/cluster/log_validator.h"
+#include "server/cluster/replica_state.h"
 #include "server/config/topic_config.h"
 #include "server/core/shard.h"
 #include "storage/partition_log.h"
@@ -34,10 +37,14 @@ struct fetch_wakeup {
 // What the storage layer needs of a topic's config: segment roll, index and flush policy.
 storage::log_config log_config_of(const topic_config& c);
 
-// What a writer waits for before it answers (Kafka's acks). On a single node `leader` and `all`
-// both wait for the fdatasync the log's flush policy asks for (flush.messages, flush.ms);
-// replication will make `all` wait for the in-sync replicas too.
+// What a writer waits for before it answers (Kafka's acks). `leader` and `all` both wait for the
+// fdatasync the log's flush policy asks for (flush.messages, flush.ms); in a replicated
+// partition `all` waits for the in-sync replicas too (the high watermark).
 enum class required_acks { none, leader, all };
+
+// How far a fetch may read: consumers up to the high watermark (read_committed: the last stable
+// offset), follower replicas up to the log end.
+enum class fetch_bound { high_watermark, last_stable, log_end };
 
 // The outcome of partition::append / append_marker.
 struct append_result {
@@ -77,7 +84,15 @@ class partition {
           log_(std::move(log)),
           io_pool_(io_pool),
           sync_(*log_, std::move(on_durable)),
-          config_(std::move(config)) {}
+          config_(std::move(config)) {
+        waits_->min_isr = effective_min_isr();
+    }
+    ~partition() {
+        waits_->closed = true;
+        waits_->wake_all();
+    }
+    partition(const partition&) = delete;
+    partition& operator=(const partition&) = delete;
 
     const std::string& topic() const { return topic_; }
     const protocol::uuid& topic_id() const { return topic_id_; }
@@ -88,9 +103,11 @@ class partition {
     // Its topic's configuration, as the partition applies it.
     const topic_config& config() const { return config_; }
     // The replicas and the in-sync ones: a single node is its partitions' only replica, always in
-    // sync. Replication will track them here.
-    int32_t replica_count() const { return 1; }
-    int32_t in_sync_replicas() const { return 1; }
+    // sync; in a cluster, the partition state's.
+    int32_t replica_count() const {
+        return role_ ? static_cast<int32_t>(role_->replicas.size()) : 1;
+    }
+    int32_t in_sync_replicas() const { return role_ ? static_cast<int32_t>(role_->isr.size()) : 1; }
     // What an acks=all write needs: min.insync.replicas capped at the replica count, as Kafka 4
     // does (KIP-966's effective min ISR), so a topic with fewer replicas than min.insync.replicas
     // still takes acks=all writes.
@@ -101,7 +118,43 @@ class partition {
     void reconfigure(topic_config c) {
         log_->set_config(log_config_of(c));
         config_ = std::move(c);
+        waits_->min_isr = effective_min_isr();
     }
+
+    // Replication (partition_replication.cc), on the owner shard. A partition without a role is
+    // a single node's: it leads, alone, and its high watermark is its log end.
+    const std::optional<partition_role>& role() const { return role_; }
+    bool leads() const { return !role_ || role_->leads(); }
+    // The partition state from ZooKeeper. Becoming leader starts its epoch in the log
+    // (leader-epoch-checkpoint) and forgets what followers had fetched; becoming follower wakes
+    // the writers waiting for acks=all (they fail with NOT_LEADER_OR_FOLLOWER).
+    void set_role(partition_role r, int64_t now_ms);
+    // Everything below it is on every in-sync replica: what consumers may read.
+    int64_t high_watermark() const {
+        return role_ ? waits_->high_watermark : log_->log_end_offset();
+    }
+    // The last stable offset consumers see: never past the high watermark.
+    int64_t last_stable_offset() const {
+        return std::min(log_->last_stable_offset(), high_watermark());
+    }
+    // The leader's side of a replica Fetch from `broker`, which asks for `fetch_offset` (its log
+    // end): its progress is noted and the high watermark may move. NOT_LEADER_OR_FOLLOWER
+    // unless this broker leads and `broker` is a replica.
+    protocol::error_code follower_fetched(int32_t broker, int64_t fetch_offset, int64_t now_ms);
+    const std::vector<follower_progress>& followers() const { return followers_; }
+    // The ISR the leader wants now (Kafka's maybeShrinkIsr and maybeExpandIsr): in-sync
+    // followers not caught up for `lag_ms` leave; followers that reached the high watermark and
+    // the start of this leader epoch join. nullopt: no change, or one is being written (until
+    // the next set_role, isr_change_failed or, should the new state never come back, 10 s).
+    std::optional<std::vector<int32_t>> wanted_isr(int64_t now_ms, int64_t lag_ms) const;
+    void isr_change_started(int64_t now_ms) { isr_change_since_ms_ = now_ms; }
+    void isr_change_failed() { isr_change_since_ms_ = -1; }
+    // A follower's side: appends batches fetched from the leader as they are (offsets, epochs).
+    append_result append_replicated(std::span<const uint8_t> batches);
+    // A follower's side: the leader's high watermark, capped at this log's end.
+    void leader_high_watermark(int64_t hw);
+    // A follower whose log diverged from the leader's cuts it back (storage's truncate_to).
+    storage::result<int64_t> truncate_to(int64_t offset);
 
     // The one write path into the log (partition_append.cc). Batches from a client are checked
     // first (log_validator.h, under `rules`); the broker's own (coordinator origin) are trusted.
@@ -114,8 +167,12 @@ class partition {
     // A transaction marker written by the transaction coordinator (storage's append_marker).
     append_result append_marker(int64_t producer_id, int16_t producer_epoch,
                                 protocol::txn_result result, int32_t coordinator_epoch);
-    // Completes once `r` may be answered under `acks`, or with the flush's storage error.
-    asio::awaitable<std::error_code> acknowledged(const append_result& r, required_acks acks);
+    // Completes once `r` may be answered under `acks`, or with the flush's storage error, or (a
+    // replicated partition under acks=all) a replication_errc when the in-sync replicas do not
+    // have it within `timeout` or leadership moves.
+    asio::awaitable<std::error_code> acknowledged(
+        const append_result& r, required_acks acks,
+        std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
 
     // Log maintenance and administration, on the owner shard.
     storage::result<storage::retention_result> delete_old_segments(int64_t now_ms,
@@ -128,11 +185,13 @@ class partition {
     std::error_code close(
         storage::partition_log::close_sync sync = storage::partition_log::close_sync::each_file);
 
-    // Registers a fetch waiting for data past `fetch_offset` (below the last stable offset when
-    // read_committed); wakes it at once if there is some.
-    void watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset, bool read_committed);
+    // Registers a fetch waiting for data past `fetch_offset` (below `bound`); wakes it at once if
+    // there is some.
+    void watch(const std::shared_ptr<fetch_wakeup>& w, int64_t fetch_offset, fetch_bound bound);
+    // The end of what a fetch bounded by `bound` may read.
+    int64_t readable_end(fetch_bound bound) const;
     // Wakes every waiting fetch (after an append, including a transaction marker: it may move
-    // the last stable offset).
+    // the last stable offset; after the high watermark moved).
     void data_arrived();
 
     // On the owner shard only (see partition_traffic).
@@ -146,12 +205,18 @@ class partition {
     // After an append: wakes waiting fetches and starts a background flush when the append made
     // one due (flush.messages, flush.ms) or rolled a segment; fills in `r`.
     append_result appended(storage::result<storage::append_info> appended);
+    // The leader's high watermark: the smallest log end over the ISR (this log's included).
+    void maybe_advance_high_watermark();
 
     std::unique_ptr<storage::partition_log> log_;
     asio::thread_pool& io_pool_;  // where flushes run
     log_sync sync_;               // after log_: destroyed first, as it points into it
     topic_config config_;
     std::vector<std::weak_ptr<fetch_wakeup>> waiters_;
+    std::optional<partition_role> role_;
+    std::vector<follower_progress> followers_;  // on the leader: every replica but this one
+    int64_t isr_change_since_ms_ = -1;          // when the ISR change being written began
+    std::shared_ptr<high_watermark_waits> waits_ = std::make_shared<high_watermark_waits>();
 };
 
 struct partition_key {

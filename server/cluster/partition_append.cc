@@ -163,14 +163,8 @@ append_result partition::appended(storage::result<storage::append_info> a) {
     if (a->flush_due) r.flush_end_offset = a->last_offset + 1;
     if (a->flush_due || a->rolled) sync_.request(io_pool_);
     data_arrived();
+    maybe_advance_high_watermark();  // a leader alone in its ISR
     return r;
-}
-
-asio::awaitable<std::error_code> partition::acknowledged(const append_result& r,
-                                                         required_acks acks) {
-    if (acks == required_acks::none || !r.ok() || r.flush_end_offset < 0)
-        co_return std::error_code{};
-    co_return co_await sync_.wait_flushed(io_pool_, r.flush_end_offset);
 }
 
 storage::result<storage::retention_result> partition::delete_old_segments(int64_t now_ms,

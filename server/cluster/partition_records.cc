@@ -24,9 +24,8 @@ std::optional<std::string> text_of(const std::optional<std::span<const uint8_t>>
 }  // namespace
 
 int64_t readable_end(const partition& p, isolation iso) {
-    const auto& log = p.log();
-    // A single node's high watermark is its log end (every replica is in sync).
-    return iso == isolation::read_committed ? log.last_stable_offset() : log.log_end_offset();
+    return p.readable_end(iso == isolation::read_committed ? fetch_bound::last_stable
+                                                           : fetch_bound::high_watermark);
 }
 
 records_read read_records(const partition& p, int64_t offset, size_t max_bytes, isolation iso,

@@ -31,12 +31,13 @@ inline size_t slot_partition(size_t slot) { return slot & 0xffffffff; }
 inline bool locate_partition(const topic_metadata* topic, int32_t index, size_t slot,
                              partition_work& w) {
     if (!topic || index < 0 || index >= topic->partition_count()) return false;
-    if (!topic->partitions[static_cast<size_t>(index)].hosted) return false;
+    const auto& placement = topic->partitions[static_cast<size_t>(index)];
+    if (!placement.hosted || !placement.leading) return false;
     w.slot = slot;
-    w.owner = topic->partitions[static_cast<size_t>(index)].owner;
+    w.owner = placement.owner;
     w.topic_id = topic->id;
     w.index = index;
-    w.leader_epoch = topic->partitions[static_cast<size_t>(index)].leader_epoch;
+    w.leader_epoch = placement.leader_epoch;
     return true;
 }
 

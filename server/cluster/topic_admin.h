@@ -135,6 +135,8 @@ class topic_admin {
     asio::awaitable<std::vector<partition_step>> open_partitions(
         std::shared_ptr<const topic_metadata> t, std::vector<partition_step> steps,
         bool reuse_existing);
+    // Hands each hosted partition of cluster topic `t` its partition_role (on its owner shard).
+    asio::awaitable<void> apply_roles(std::shared_ptr<const topic_metadata> t);
     // Closes the partitions of `steps` (and with `remove` deletes their logs).
     asio::awaitable<void> close_steps(std::shared_ptr<const topic_metadata> t,
                                       std::vector<partition_step> steps, bool remove);

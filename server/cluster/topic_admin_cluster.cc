@@ -1,6 +1,8 @@
 // topic_admin's part in a ZooKeeper cluster: the topics registered there, as this broker follows
 // them (server/controller/topic_sync tells it what ZooKeeper has). This broker opens the logs
-// of the partitions it leads and nothing else yet: followers come with replication.
+// of the partitions it is a replica of and gives each its role (leader or follower, epoch,
+// ISR); the replication layer's fetchers copy the followers' data from their leaders.
+#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 #include <set>
@@ -14,6 +16,7 @@
 #include "storage/file.h"
 #include "storage/partition_dir.h"
 #include "storage/partition_log.h"
+#include "storage/wall_clock.h"
 
 namespace runnel::server {
 
@@ -67,7 +70,12 @@ asio::awaitable<void> topic_admin::apply_cluster_topic_on_controller(
                                               ? &current->partitions[static_cast<size_t>(p)]
                                               : nullptr;
         const bool was_hosted = have && have->hosted;
-        want.hosted = want.leader == self;
+        const bool replica =
+            std::find(want.replicas.begin(), want.replicas.end(), self) != want.replicas.end();
+        // A replica holds the log once the controller has given the partition a state (a
+        // leader), and keeps it while it stays a replica.
+        want.hosted = replica && (want.leader >= 0 || was_hosted);
+        want.leading = want.hosted && want.leader == self;
         if (was_hosted) {
             want.owner = have->owner;
             want.log_dir = have->log_dir;
@@ -83,23 +91,59 @@ asio::awaitable<void> topic_admin::apply_cluster_topic_on_controller(
             want.log_dir = placed.log_dir;
             want.owner = placed.owner;
         }
-        want.hosted = true;
         to_open.push_back({static_cast<size_t>(p), want.owner, {}});
     }
     if (current && !to_close.empty()) {
         co_await close_steps(current, std::move(to_close), false);
-        server_log().info("topic '{}': no longer leading some partitions here", t->name);
+        server_log().info("topic '{}': no longer a replica of some partitions here", t->name);
     }
     if (!to_open.empty()) {
         auto opened = co_await open_partitions(t, std::move(to_open), true);
         for (const auto& step : opened) {
             if (!step.error) continue;
-            server_log().error("cannot open {}-{}, which this broker leads: {}", t->name, step.slot,
-                               step.error.message());
+            server_log().error("cannot open {}-{}, of which this broker is a replica: {}", t->name,
+                               step.slot, step.error.message());
             t->partitions[step.slot].hosted = false;
+            t->partitions[step.slot].leading = false;
         }
     }
+    // Every hosted partition takes its role (leader or follower, epoch, ISR) before the new
+    // snapshot sends clients to it; a demoted leader's writers fail from here on.
+    co_await apply_roles(t);
     cluster_.topics().publish(cluster_.topics().snapshot()->with(t));
+}
+
+asio::awaitable<void> topic_admin::apply_roles(std::shared_ptr<const topic_metadata> t) {
+    std::vector<partition_step> steps;
+    for (int32_t p = 0; p < t->partition_count(); ++p) {
+        const auto& placement = t->partitions[static_cast<size_t>(p)];
+        if (placement.hosted) steps.push_back({static_cast<size_t>(p), placement.owner, {}});
+    }
+    const int32_t self = cluster_.node_id();
+    auto apply = [this, t, self](shard_id owner, std::vector<partition_step> mine)
+        -> asio::awaitable<std::vector<partition_step>> {
+        const int64_t now = storage::wall_clock_ms();
+        bool changed = false;
+        for (auto& step : mine) {
+            const auto& placement = t->partitions[step.slot];
+            partition* part =
+                cluster_.partitions_on(owner).find(t->id, static_cast<int32_t>(step.slot));
+            if (!part) continue;
+            partition_role role{self,
+                                placement.leader,
+                                placement.leader_epoch,
+                                placement.replicas,
+                                placement.isr,
+                                placement.controller_epoch,
+                                placement.state_version};
+            if (part->role() == role) continue;
+            part->set_role(std::move(role), now);
+            changed = true;
+        }
+        if (changed) cluster_.roles_changed(owner);
+        co_return mine;
+    };
+    co_await run_on_owners(cluster_.shards(), cluster_.metadata_shard(), std::move(steps), apply);
 }
 
 asio::awaitable<void> topic_admin::remove_cluster_topic_on_controller(std::string name) {

@@ -25,9 +25,15 @@ struct partition_placement {
     std::vector<int32_t> replicas;
     std::vector<int32_t> isr;
     int32_t leader = -1;
-    // Whether this broker has the partition's log open and serves it; owner and log_dir mean
-    // something only then. Always true on a single node.
+    // The partition state znode's controller epoch and version (-1: no state yet).
+    int32_t controller_epoch = 0;
+    int32_t state_version = -1;
+    // Whether this broker has the partition's log open (as its leader or a follower); owner
+    // and log_dir mean something only then. Always true on a single node.
     bool hosted = true;
+    // Whether this broker leads it, hosted: clients are served only by the leader (a follower
+    // holds the log to replicate it). Always true on a single node.
+    bool leading = true;
 };
 
 struct topic_metadata {

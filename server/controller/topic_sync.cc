@@ -162,6 +162,8 @@ asio::awaitable<bool> topic_sync::read_topic(const std::string& name) {
             placement.leader = state.leader;
             placement.isr = state.isr;
             placement.leader_epoch = state.leader_epoch;
+            placement.controller_epoch = state.controller_epoch;
+            placement.state_version = state_node.version;
         } catch (const znode_format_error& e) {
             server_log().error("{}: {}", state_path, e.what());
         }

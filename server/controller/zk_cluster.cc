@@ -102,6 +102,12 @@ asio::awaitable<void> zk_cluster::start(broker_registration self) {
                                                           publish();
                                                           follow_election();
                                                       });
+    // Replication first: the roles topic_sync hands the partitions start the fetchers.
+    fetchers_ = std::make_unique<replica_fetchers>(cluster_);
+    fetchers_->start();
+    isr_writer_ = std::make_unique<zk_isr_writer>(*zk_, cluster_);
+    isr_tracker_ = std::make_unique<isr_tracker>(cluster_, *isr_writer_);
+    isr_tracker_->start();
     topics_ = std::make_shared<topic_sync>(*zk_, cluster_);
     zk_->on_session_event([this](session_event e) { on_session(e); });
     started_ = true;
@@ -184,6 +190,11 @@ void zk_cluster::stop() {
     // others see this broker leave (and elect a new controller) at once.
     zk_->close();
     if (started_) server_log().info("left the ZooKeeper cluster");
+}
+
+void zk_cluster::stop_replication_on(shard_id s) {
+    if (fetchers_) fetchers_->stop_on(s);
+    if (isr_tracker_) isr_tracker_->stop_on(s);
 }
 
 }  // namespace runnel::server

@@ -16,7 +16,10 @@
 #include "server/controller/broker_watch.h"
 #include "server/controller/controller_election.h"
 #include "server/controller/topic_sync.h"
+#include "server/controller/zk_isr_writer.h"
 #include "server/controller/zk_topic_admin.h"
+#include "server/replication/isr_tracker.h"
+#include "server/replication/replica_fetchers.h"
 #include "server/zookeeper/kafka_znodes.h"
 #include "server/zookeeper/zk_client.h"
 
@@ -41,6 +44,8 @@ class zk_cluster {
     // On the metadata shard: ends the session, which removes this broker's registration (and
     // the controller node if it held it) at once.
     void stop();
+    // Then on every shard `s`: its replica fetchers and ISR checks stop.
+    void stop_replication_on(shard_id s);
 
   private:
     void publish();
@@ -62,6 +67,10 @@ class zk_cluster {
     std::shared_ptr<active_controller> active_;  // while this broker is the controller
     std::shared_ptr<topic_sync> topics_;
     std::unique_ptr<zk_topic_admin> topic_admin_;  // what topic_admin hands clients' requests
+    // Replication: followers' fetchers, and leaders' ISR upkeep written through isr_writer_.
+    std::unique_ptr<replica_fetchers> fetchers_;
+    std::unique_ptr<zk_isr_writer> isr_writer_;
+    std::unique_ptr<isr_tracker> isr_tracker_;
     std::vector<zookeeper::broker_registration> live_;
     // <first log dir>/runnel-zookeeper-session: the session of the last registration.
     std::filesystem::path session_file_;

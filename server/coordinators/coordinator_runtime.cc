@@ -34,7 +34,7 @@ void coordinator_runtime::start(std::function<asio::awaitable<void>(shard_id)> t
         std::vector<int32_t> mine;
         for (int32_t p = 0; t && p < t->partition_count(); ++p) {
             const auto& placement = t->partitions[static_cast<size_t>(p)];
-            if (!placement.hosted || placement.owner != me) continue;
+            if (!placement.hosted || !placement.leading || placement.owner != me) continue;
             statuses_.on(me)[p] = status::loading;
             loaders_.on(me).begin(p);
             mine.push_back(p);

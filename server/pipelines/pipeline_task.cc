@@ -302,7 +302,7 @@ asio::awaitable<std::string> pipeline_task::run_once() {
         // so latency does not wait for the interval when the task keeps up; under load the
         // interval batches them.
         const auto since = std::chrono::steady_clock::now() - last_commit;
-        const bool drained = chunk.next_offset >= p->log().last_stable_offset();
+        const bool drained = chunk.next_offset >= p->last_stable_offset();
         if (since >= interval || pending.size() >= max_pending_records ||
             (drained && !pending.empty() && since >= std::chrono::milliseconds(1))) {
             std::string failed = co_await commit();
@@ -315,7 +315,7 @@ asio::awaitable<std::string> pipeline_task::run_once() {
             w->timer.expires_after(std::max<std::chrono::steady_clock::duration>(
                 std::min<std::chrono::steady_clock::duration>(due, interval),
                 std::chrono::milliseconds(1)));
-            p->watch(w, position, true);
+            p->watch(w, position, fetch_bound::last_stable);
             if (!w->fired) co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
         }
     }

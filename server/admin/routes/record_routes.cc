@@ -172,8 +172,8 @@ void add_record_routes(router& r, admin_services& s) {
                   const auto& log = p->log();
                   out.found = true;
                   out.log_start = log.log_start_offset();
-                  out.high_watermark = log.log_end_offset();
-                  out.last_stable = log.last_stable_offset();
+                  out.high_watermark = p->high_watermark();
+                  out.last_stable = p->last_stable_offset();
                   out.end = readable_end(*p, want.iso);
                   out.start = want.offset ? *want.offset
                               : want.tail ? std::max(out.log_start, out.end - *want.tail)

@@ -31,7 +31,12 @@ void delete_one(kafka_services& b, shard_id owner, records_deletion& d) {
         d.error = error_code::unknown_topic_or_partition;
         return;
     }
-    const int64_t target = d.offset == -1 ? p->log().log_end_offset() : d.offset;
+    // Kafka deletes up to the high watermark at most (-1: up to it).
+    const int64_t target = d.offset == -1 ? p->high_watermark() : d.offset;
+    if (target > p->high_watermark()) {
+        d.error = error_code::offset_out_of_range;
+        return;
+    }
     auto moved = p->delete_records_before(target);
     if (!moved) {
         d.error = map_to_kafka_error(moved.error());

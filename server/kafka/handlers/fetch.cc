@@ -9,6 +9,11 @@
 // lists the aborted transactions overlapping what it returns (from the segments' .txnindex), as
 // Kafka does; every response carries the real last stable offset.
 //
+// A follower replica's Fetch (replica_id, or ReplicaState from v15) reads up to the log end, not
+// the high watermark; its fetch offset is its log end, which the leader notes to move the high
+// watermark; and with LastFetchedEpoch (v12+) a follower whose log diverged from this one gets
+// DivergingEpoch instead of records, telling it where to truncate (KIP-595, as Kafka 2.7+).
+//
 // Fetch sessions (KIP-227): this broker never creates one. A full fetch gets session id 0, which
 // tells clients to keep sending full fetches; an incremental fetch naming a session id gets
 // FETCH_SESSION_ID_NOT_FOUND so the client falls back to a full fetch.
@@ -25,6 +30,7 @@
 #include "server/core/cross_shard.h"
 #include "server/kafka/dispatch.h"
 #include "server/kafka/kafka_services.h"
+#include "storage/wall_clock.h"
 
 namespace runnel::server {
 
@@ -40,6 +46,13 @@ struct partition_read : partition_work {
     int64_t fetch_offset = 0;
     int32_t max_bytes = 0;
     bool read_committed = false;
+    // A follower replica's fetch: its broker id (-1: a consumer) and the epoch of the last batch
+    // in its log (-1: none or not said).
+    int32_t replica = -1;
+    int32_t last_fetched_epoch = -1;
+    // The follower's log diverged from this one (KIP-595's DivergingEpoch): where the epoch it
+    // last fetched ends here.
+    std::optional<storage::epoch_end> diverging;
 
     error_code error = error_code::none;
     int64_t high_watermark = -1;
@@ -53,21 +66,52 @@ struct partition_read : partition_work {
     size_t first_batch_size = 0;
 };
 
+fetch_bound bound_of(const partition_read& r) {
+    if (r.replica >= 0) return fetch_bound::log_end;
+    return r.read_committed ? fetch_bound::last_stable : fetch_bound::high_watermark;
+}
+
+// A follower's fetch, before its read: whether its log diverged from this one (Kafka's
+// validateFetchOffsetAndMaybeGetDivergingEpoch), else its progress, which may move the high
+// watermark. False when there is nothing to read.
+bool follower_fetch(partition& p, partition_read& r) {
+    const auto& log = p.log();
+    if (r.last_fetched_epoch >= 0) {
+        const auto end = log.end_offset_for(r.last_fetched_epoch);
+        if (end.epoch < 0 || end.end_offset < 0 || r.fetch_offset < log.log_start_offset()) {
+            r.error = error_code::offset_out_of_range;
+            return false;
+        }
+        if (end.epoch < r.last_fetched_epoch || end.end_offset < r.fetch_offset) {
+            r.diverging = end;
+            return false;
+        }
+    }
+    r.error = p.follower_fetched(r.replica, r.fetch_offset, storage::wall_clock_ms());
+    return r.error == error_code::none;
+}
+
 void read_one(kafka_services& b, shard_id owner, partition_read& r) {
     partition* p = b.partitions_on(owner).find(r.topic_id, r.index);
     if (!p) {
         r.error = error_code::unknown_topic_or_partition;
         return;
     }
-    auto& log = p->log();
-    r.high_watermark = log.log_end_offset();
-    r.last_stable_offset = log.last_stable_offset();
-    r.log_start_offset = log.log_start_offset();
+    if (!p->leads()) {
+        r.error = error_code::not_leader_or_follower;
+        return;
+    }
     r.aborted.clear();
-    if (r.max_bytes <= 0) return;
+    r.diverging.reset();
+    const bool readable = r.replica < 0 || follower_fetch(*p, r);
+    auto& log = p->log();
+    r.high_watermark = p->high_watermark();
+    r.last_stable_offset = p->last_stable_offset();
+    r.log_start_offset = log.log_start_offset();
+    if (!readable || r.max_bytes <= 0) return;
     // Always at least one whole batch, so a batch larger than the limits cannot stall a
     // consumer; the home shard trims later partitions to the response's limits.
-    const int64_t end = r.read_committed ? r.last_stable_offset : r.high_watermark;
+    const int64_t end = p->readable_end(bound_of(r));
     auto read = log.read(r.fetch_offset, static_cast<size_t>(r.max_bytes), true,
                          storage::read_mode::zero_copy, end);
     if (!read) {
@@ -141,7 +185,7 @@ asio::awaitable<void> watch_all(kafka_services& b, shard& home,
         -> asio::awaitable<std::vector<partition_read>> {
         for (auto& w : group) {
             if (partition* p = b.partitions_on(owner).find(w.topic_id, w.index)) {
-                p->watch(wake, w.fetch_offset, w.read_committed);
+                p->watch(wake, w.fetch_offset, bound_of(w));
             } else {
                 fetch_wakeup::wake(wake);
             }
@@ -162,6 +206,8 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
         co_return resp;
     }
 
+    // A follower replica says who it is (ReplicaState from v15, KIP-903).
+    const int32_t replica = ctx.api_version >= 15 ? req.replica_state.replica_id : req.replica_id;
     auto snap = b.topics().snapshot();
     std::vector<partition_read> reads;
     for (size_t ti = 0; ti < req.topics.size(); ++ti) {
@@ -198,7 +244,9 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
             }
             r.fetch_offset = fp.fetch_offset;
             r.max_bytes = fp.partition_max_bytes;
-            r.read_committed = req.isolation_level == 1;
+            r.read_committed = req.isolation_level == 1 && replica < 0;
+            r.replica = replica;
+            r.last_fetched_epoch = replica >= 0 ? fp.last_fetched_epoch : -1;
             reads.push_back(r);
         }
     }
@@ -213,7 +261,7 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
         bool any_error = false;
         for (const auto& r : results) {
             total += r.size;
-            any_error = any_error || r.error != error_code::none;
+            any_error = any_error || r.error != error_code::none || r.diverging;
         }
         if (total >= static_cast<size_t>(std::max(1, req.min_bytes)) || any_error ||
             reads.empty() || clock::now() >= deadline) {
@@ -245,6 +293,10 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
         pd.high_watermark = r.high_watermark;
         pd.last_stable_offset = r.last_stable_offset;
         pd.log_start_offset = r.log_start_offset;
+        if (r.diverging) {
+            pd.diverging_epoch.epoch = r.diverging->epoch;
+            pd.diverging_epoch.end_offset = r.diverging->end_offset;
+        }
         if (r.read_committed) {
             auto& list = pd.aborted_transactions.emplace();
             for (const auto& a : r.aborted) {

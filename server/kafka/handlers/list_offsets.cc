@@ -65,7 +65,7 @@ void look_up(kafka_services& b, shard_id owner, offset_lookup& q) {
     auto& log = p->log();
     // Kafka's lastFetchableOffset: what a consumer of this isolation level may read up to.
     const int64_t fetchable_end =
-        q.read_committed ? log.last_stable_offset() : log.log_end_offset();
+        p->readable_end(q.read_committed ? fetch_bound::last_stable : fetch_bound::high_watermark);
     switch (q.target) {
         case latest_timestamp:
             q.offset = fetchable_end;

@@ -26,22 +26,23 @@ struct epoch_lookup : partition_work {
     int64_t end_offset = -1;
 };
 
-// A partition's log holds one epoch, the current one, from its creation on (a single node never
-// hands leadership over), so: the current epoch ends at the log end offset; any other epoch is
-// unknown to the log (Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET, both -1). Replication
-// will keep the epochs' start offsets (Kafka's leader-epoch-checkpoint) and answer the floor
-// epoch and the start of the next one.
+// From the log's leader epochs (leader-epoch-checkpoint, Kafka's LeaderEpochFileCache): the
+// latest epoch ends at the log end; an older one at the start of the next epoch, answered with
+// the epoch itself or the latest before it; an unknown one with -1 and -1. A single node's log,
+// which records no epochs, answers its current epoch only.
 void look_up(kafka_services& b, shard_id owner, epoch_lookup& q) {
     partition* p = b.partitions_on(owner).find(q.topic_id, q.index);
     if (!p) {
         q.error = error_code::unknown_topic_or_partition;
         return;
     }
-    const auto& log = p->log();
-    if (q.requested_epoch == log.leader_epoch()) {
-        q.end_epoch = log.leader_epoch();
-        q.end_offset = log.log_end_offset();
+    if (!p->leads()) {
+        q.error = error_code::not_leader_or_follower;
+        return;
     }
+    const auto end = p->log().end_offset_for(q.requested_epoch);
+    q.end_epoch = end.epoch;
+    q.end_offset = end.end_offset;
 }
 
 asio::awaitable<std::optional<offset_for_leader_epoch_response>> handle(

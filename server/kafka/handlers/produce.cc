@@ -25,6 +25,7 @@ namespace {
 struct partition_append : partition_work {
     size_t request = 0;  // which of the pipelined requests served together (handle) it is from
     required_acks acks = required_acks::leader;
+    int32_t timeout_ms = 30000;  // how long acks=all may wait for the in-sync replicas
     int16_t version = 0;
     // Points into the request frame, which stays alive for the whole request (keep_alive).
     std::span<uint8_t> records;
@@ -38,6 +39,10 @@ void append_one(kafka_services& b, shard_id owner, partition_append& a) {
     partition* p = b.partitions_on(owner).find(a.topic_id, a.index);
     if (!p) {
         a.result.error = error_code::unknown_topic_or_partition;
+        return;
+    }
+    if (!p->leads()) {  // leadership moved since the request was routed here
+        a.result.error = error_code::not_leader_or_follower;
         return;
     }
     // acks=all needs the effective min ISR in sync; Kafka refuses before appending.
@@ -108,11 +113,19 @@ struct transactional_batches {
 asio::awaitable<void> wait_for_acks(kafka_services& b, shard_id owner,
                                     std::vector<partition_append>& items) {
     for (auto& a : items) {
-        if (!a.result.ok() || a.result.flush_end_offset < 0) continue;
+        if (!a.result.ok() || (a.result.flush_end_offset < 0 && a.acks != required_acks::all))
+            continue;
         partition* p = b.partitions_on(owner).find(a.topic_id, a.index);
-        std::error_code ec = p ? co_await p->acknowledged(a.result, a.acks)
-                               : std::error_code(storage::errc::log_closed);
-        if (ec) {
+        std::error_code ec =
+            p ? co_await p->acknowledged(a.result, a.acks,
+                                         std::chrono::milliseconds(std::max(0, a.timeout_ms)))
+              : std::error_code(storage::errc::log_closed);
+        if (ec.category() == replication_category()) {
+            // The append stays in the log (Kafka too cannot take it back); the producer retries.
+            a.result.error = map_to_kafka_error(ec);
+            a.result.message = ec.message();
+            a.result.base_offset = -1;
+        } else if (ec) {
             a.result.error = map_to_kafka_error(ec);
             a.result.message = "Cannot flush " +
                                (p ? p->topic() + "-" + std::to_string(p->index())
@@ -175,6 +188,7 @@ asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_cal
                          : req.acks == 1 ? required_acks::leader
                                          : required_acks::all;
                 a.version = ctx->api_version;
+                a.timeout_ms = req.timeout_ms;
                 if (!pd.records.is_null() && !pd.records.chunks().empty()) {
                     const auto& chunk = pd.records.chunks().front();
                     // The request frame is ours alone: stamping offsets into it in place saves

@@ -355,9 +355,10 @@ TEST(BrokerConfigTest, ControllerListenersAreSkippedWithAWarning) {
     EXPECT_EQ(c.advertised_listeners, std::vector{plaintext("PLAINTEXT", "localhost", 9092)});
     ASSERT_EQ(c.warnings.size(), 1u);
     EXPECT_NE(c.warnings[0].find("CONTROLLER://:9093"), std::string::npos);
+    // inter.broker.listener.name is honoured (replication), the KRaft keys are not.
+    EXPECT_EQ(c.inter_broker_listener_name, "PLAINTEXT");
     EXPECT_EQ(c.ignored_keys,
-              (std::vector<std::string>{"controller.quorum.bootstrap.servers",
-                                        "inter.broker.listener.name", "process.roles"}));
+              (std::vector<std::string>{"controller.quorum.bootstrap.servers", "process.roles"}));
 
     // A listener named in controller.listener.names is skipped even without a protocol mapping.
     auto named = from_text(

@@ -1,0 +1,186 @@
+"""Replication between brokers of a ZooKeeper cluster, as Kafka does it: followers fetch from
+their leaders (replica Fetch) and hold byte-identical copies with the same leader epochs; the
+leader's high watermark is the smallest log end over the ISR, and consumers read up to it
+only; acks=all waits for the ISR; a follower that stops fetching leaves the ISR after
+replica.lag.time.max.ms and comes back once caught up (the leader writes the ISR to the
+partition's state znode); min.insync.replicas refuses acks=all writes with too small an ISR.
+
+Needs Debian's zookeeper (scripts/install-deps.sh --test) and kazoo (the venv's requirements).
+"""
+
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from broker_process import wait_until  # noqa: E402
+from cluster_case import TopicTestCase  # noqa: E402
+
+import kafka_wire as kw  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+
+LAG_MS = 3000  # the brokers' replica.lag.time.max.ms: a stopped follower leaves the ISR soon
+NOT_ENOUGH_REPLICAS = 19
+REQUEST_TIMED_OUT = 7
+
+
+def segment_bytes(broker, topic, partition):
+    path = os.path.join(broker.data_dir, "%s-%d" % (topic, partition), "%020d.log" % 0)
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def epochs_file(broker, topic, partition):
+    path = os.path.join(broker.data_dir, "%s-%d" % (topic, partition), "leader-epoch-checkpoint")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return f.read()
+
+
+class ReplicationTest(TopicTestCase):
+
+    def three_brokers(self):
+        extra = {"replica.lag.time.max.ms": LAG_MS}
+        brokers = {i: self.start_member(i, extra=extra) for i in (1, 2, 3)}
+        for b in brokers.values():
+            wait_until(lambda: self.broker_ids(b) == [1, 2, 3], 15,
+                       message="every broker listed by %s" % b.bootstrap)
+        return brokers
+
+    def produce(self, broker, topic, count, acks="all", prefix="v", config=None):
+        producer = Producer(dict({"bootstrap.servers": broker.bootstrap, "acks": acks,
+                                  "linger.ms": 5}, **(config or {})))
+        failures = []
+        for i in range(count):
+            producer.produce(topic, key=b"k%d" % i, value=b"%s%d" % (prefix.encode(), i),
+                             on_delivery=lambda e, m: failures.append(e) if e else None)
+        self.assertEqual(producer.flush(60), 0)
+        self.assertEqual(failures, [])
+
+    def latest(self, broker, topic, partition):
+        with kw.Connection("127.0.0.1", broker.port) as c:
+            return c.latest_offset(topic, partition)
+
+    def isr(self, topic, partition):
+        s = self.state(topic, partition)
+        return sorted(s["isr"]) if s else None
+
+    def test_followers_hold_byte_identical_copies(self):
+        brokers = self.three_brokers()
+        self.create_in_zookeeper("copied", [[1, 2, 3], [2, 3, 1]])
+        for p in (0, 1):
+            self.wait_state("copied", p)
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "copied") ==
+                       {0: (1, [1, 2, 3], [1, 2, 3]), 1: (2, [2, 3, 1], [2, 3, 1])}, 15,
+                       message="the leaders of copied as seen by %s" % b.bootstrap)
+        self.produce(brokers[3], "copied", 2000, config={"enable.idempotence": True})
+        for p, leader in ((0, 1), (1, 2)):
+            want = segment_bytes(brokers[leader], "copied", p)
+            self.assertTrue(want)
+            for i, b in brokers.items():
+                wait_until(lambda: segment_bytes(b, "copied", p) == want, 15,
+                           message="copied-%d on broker %d equal to its leader's" % (p, i))
+                # The first leader epoch, 0, starts at offset 0 on every replica.
+                self.assertEqual(epochs_file(b, "copied", p), "0\n1\n0 0\n")
+        # acks=all waited for the ISR: the high watermark is the log end everywhere it is read.
+        self.assertEqual(self.latest(brokers[1], "copied", 0) +
+                         self.latest(brokers[2], "copied", 1), 2000)
+        # Followers serve no client: NOT_LEADER_OR_FOLLOWER sends it to the leader.
+        batch = kw.build_record_batch([kw.Record(value=b"x")])
+        with kw.Connection("127.0.0.1", brokers[2].port) as c:
+            self.assertEqual(c.produce_one("copied", 0, batch)["error_code"],
+                             self.NOT_LEADER_OR_FOLLOWER)
+            self.assertEqual(c.fetch({"copied": {0: 0}})[("copied", 0)]["error_code"],
+                             self.NOT_LEADER_OR_FOLLOWER)
+
+    def test_a_stopped_follower_leaves_the_isr_and_comes_back(self):
+        brokers = self.three_brokers()
+        self.create_in_zookeeper("lagging", [[1, 2, 3]])
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "lagging") ==
+                       {0: (1, [1, 2, 3], [1, 2, 3])}, 15, message="lagging set up")
+        self.produce(brokers[1], "lagging", 100)
+        self.assertEqual(self.latest(brokers[1], "lagging", 0), 100)
+
+        os.kill(brokers[3].pid, signal.SIGSTOP)
+        try:
+            # While broker 3 is still in the ISR, acks=1 writes land on the leader but the high
+            # watermark stays: consumers do not see them yet.
+            self.produce(brokers[1], "lagging", 50, acks="1", prefix="w")
+            self.assertEqual(self.latest(brokers[1], "lagging", 0), 100)
+            consumer = Consumer({"bootstrap.servers": brokers[1].bootstrap, "group.id": "g",
+                                 "enable.auto.commit": False})
+            consumer.assign([TopicPartition("lagging", 0, 100)])
+            m = consumer.poll(1)
+            self.assertTrue(m is None or m.error() is not None, m and m.value())
+            # After replica.lag.time.max.ms the leader drops it from the ISR in ZooKeeper, and
+            # the high watermark moves on.
+            wait_until(lambda: self.isr("lagging", 0) == [1, 2], LAG_MS / 1000 * 4,
+                       message="broker 3 out of the ISR")
+            wait_until(lambda: self.latest(brokers[1], "lagging", 0) == 150, 10,
+                       message="the high watermark past the 50 records")
+            values = []
+            deadline = time.monotonic() + 15
+            while len(values) < 50 and time.monotonic() < deadline:
+                m = consumer.poll(1)
+                if m is not None and m.error() is None:
+                    values.append(m.value())
+            consumer.close()
+            self.assertEqual(values, [b"w%d" % i for i in range(50)])
+            # acks=all needs only the ISR now.
+            self.produce(brokers[1], "lagging", 10, prefix="x")
+        finally:
+            os.kill(brokers[3].pid, signal.SIGCONT)
+        # Resumed, it catches up and the leader takes it back into the ISR.
+        wait_until(lambda: self.isr("lagging", 0) == [1, 2, 3], 15,
+                   message="broker 3 back in the ISR")
+        want = segment_bytes(brokers[1], "lagging", 0)
+        wait_until(lambda: segment_bytes(brokers[3], "lagging", 0) == want, 10,
+                   message="broker 3's copy complete")
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "lagging") ==
+                       {0: (1, [1, 2, 3], [1, 2, 3])}, 15, message="the ISR seen by all")
+
+    def test_min_insync_replicas_refuses_acks_all_with_a_small_isr(self):
+        brokers = self.three_brokers()
+        self.create_in_zookeeper("guarded", [[1, 2]], configs={"min.insync.replicas": "2"})
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "guarded") == {0: (1, [1, 2], [1, 2])},
+                       15, message="guarded set up")
+        batch = kw.build_record_batch([kw.Record(value=b"a")])
+        with kw.Connection("127.0.0.1", brokers[1].port) as c:
+            self.assertEqual(c.produce_one("guarded", 0, batch, acks=-1)["error_code"], 0)
+        os.kill(brokers[2].pid, signal.SIGSTOP)
+        try:
+            with kw.Connection("127.0.0.1", brokers[1].port) as c:
+                # Still in the ISR but not fetching: acks=all waits, and times out.
+                r = c.produce_one("guarded", 0, batch, acks=-1, timeout_ms=500)
+                self.assertEqual(r["error_code"], REQUEST_TIMED_OUT)
+            wait_until(lambda: self.isr("guarded", 0) == [1], LAG_MS / 1000 * 4,
+                       message="broker 2 out of the ISR")
+            wait_until(lambda: self.leaders_seen_by(brokers[1], "guarded") ==
+                       {0: (1, [1, 2], [1])}, 10, message="the leader knowing its ISR")
+            with kw.Connection("127.0.0.1", brokers[1].port) as c:
+                r = c.produce_one("guarded", 0, batch, acks=-1)
+                self.assertEqual(r["error_code"], NOT_ENOUGH_REPLICAS)
+                # acks=1 does not ask for the ISR.
+                self.assertEqual(c.produce_one("guarded", 0, batch, acks=1)["error_code"], 0)
+        finally:
+            os.kill(brokers[2].pid, signal.SIGCONT)
+        wait_until(lambda: self.isr("guarded", 0) == [1, 2], 15, message="broker 2 back")
+        wait_until(lambda: self.leaders_seen_by(brokers[1], "guarded") ==
+                   {0: (1, [1, 2], [1, 2])}, 10, message="the leader knowing its ISR")
+        with kw.Connection("127.0.0.1", brokers[1].port) as c:
+            self.assertEqual(c.produce_one("guarded", 0, batch, acks=-1)["error_code"], 0)
+            self.assertEqual(c.latest_offset("guarded", 0), 4)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,64 @@
+// A follower's fetcher: on one shard, for one leader broker, it copies the data of every
+// partition that shard owns and that broker leads into the local replicas (Kafka's
+// ReplicaFetcherThread, one per shard and leader instead of num.replica.fetchers threads).
+// Each round is one Fetch (replica_id = this broker, LastFetchedEpoch per partition) that
+// waits up to replica.fetch.wait.max.ms at the leader; what comes back is appended as it is,
+// the leader's high watermark taken, and a diverging epoch answered by truncation (KIP-595).
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "protocol/messages/fetch.h"
+#include "server/cluster/cluster_context.h"
+#include "server/cluster/partition.h"
+#include "server/replication/broker_link.h"
+
+namespace runnel::server {
+
+class replica_fetcher : public std::enable_shared_from_this<replica_fetcher> {
+  public:
+    replica_fetcher(cluster_context& cluster, shard_id home, int32_t leader);
+
+    // Runs on the home shard when the fetcher ends (no partition left to follow from the
+    // leader, or stop()).
+    void set_on_exit(std::function<void()> f) { on_exit_ = std::move(f); }
+    int32_t leader() const { return leader_; }
+    // On the home shard.
+    void start();
+    void stop();
+    // Partitions were added: fetch them without waiting out a pause.
+    void wake();
+
+  private:
+    struct followed {
+        partition_key key;
+        std::string topic;
+    };
+    asio::awaitable<void> run();
+    // The partitions of the home shard that follow leader_ and are not backing off.
+    std::vector<followed> partitions_to_fetch(std::chrono::steady_clock::time_point now) const;
+    asio::awaitable<bool> ensure_connected();
+    // Applies one partition's answer; false when it failed (the partition backs off).
+    bool apply(const followed& f,
+               const protocol::msg::fetch_response::fetchable_topic_response::partition_data& d);
+    asio::awaitable<void> pause(std::chrono::milliseconds d);
+
+    cluster_context& cluster_;
+    shard_id home_;
+    int32_t leader_;
+    std::function<void()> on_exit_;
+    broker_link link_;
+    asio::steady_timer pause_timer_;
+    bool stopped_ = false;
+    // Partitions whose last fetch failed, with when they may be fetched again
+    // (replica.fetch.backoff.ms, as Kafka delays a failed partition).
+    std::map<std::pair<protocol::uuid, int32_t>, std::chrono::steady_clock::time_point> delayed_;
+    std::chrono::steady_clock::time_point last_warning_{};
+};
+
+}  // namespace runnel::server
