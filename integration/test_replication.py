@@ -17,7 +17,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from broker_process import wait_until  # noqa: E402
-from cluster_case import TopicTestCase  # noqa: E402
+from cluster_case import SESSION_MS, TopicTestCase  # noqa: E402
 
 import kafka_wire as kw  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
@@ -180,6 +180,93 @@ class ReplicationTest(TopicTestCase):
         with kw.Connection("127.0.0.1", brokers[1].port) as c:
             self.assertEqual(c.produce_one("guarded", 0, batch, acks=-1)["error_code"], 0)
             self.assertEqual(c.latest_offset("guarded", 0), 4)
+
+
+    def consume_all(self, broker, topic, partition, count, timeout=30):
+        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "check",
+                             "enable.auto.commit": False})
+        consumer.assign([TopicPartition(topic, partition, 0)])
+        got = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count and time.monotonic() < deadline:
+            m = consumer.poll(1)
+            if m is not None and m.error() is None:
+                got.append((m.offset(), m.value()))
+        # Nothing more comes.
+        m = consumer.poll(1)
+        if m is not None and m.error() is None:
+            got.append((m.offset(), m.value()))
+        consumer.close()
+        return got
+
+    def leader_of(self, topic, partition):
+        s = self.state(topic, partition)
+        return s["leader"] if s else None
+
+    def test_a_killed_leader_is_replaced_and_loses_no_acknowledged_record(self):
+        brokers = self.three_brokers()
+        self.create_in_zookeeper("kept", [[1, 2, 3]], configs={"min.insync.replicas": "2"})
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "kept") == {0: (1, [1, 2, 3], [1, 2, 3])},
+                       15, message="kept set up")
+        self.produce(brokers[1], "kept", 300, config={"enable.idempotence": True})
+        brokers[1].kill()
+        # After broker 1's session ends, the controller elects the first live ISR replica.
+        wait_until(lambda: self.leader_of("kept", 0) == 2, SESSION_MS / 1000 * 5,
+                   message="broker 2 leading kept-0")
+        state = self.state("kept", 0)
+        self.assertEqual(state["leader_epoch"], 1)
+        self.assertEqual(sorted(state["isr"]), [2, 3])
+        got = self.consume_all(brokers[3], "kept", 0, 300)
+        self.assertEqual(got, [(i, b"v%d" % i) for i in range(300)])
+        # The new leader takes acks=all writes (min.insync.replicas 2: brokers 2 and 3).
+        self.produce(brokers[3], "kept", 100, prefix="n", config={"enable.idempotence": True})
+        # Broker 1 comes back as a follower, catches up, and rejoins the ISR.
+        brokers[1].start()
+        wait_until(lambda: self.isr("kept", 0) == [1, 2, 3], 20, message="broker 1 back in")
+        want = segment_bytes(brokers[2], "kept", 0)
+        wait_until(lambda: segment_bytes(brokers[1], "kept", 0) == want, 10,
+                   message="broker 1's copy equal to the new leader's")
+        self.assertEqual(epochs_file(brokers[1], "kept", 0), "0\n2\n0 0\n1 300\n")
+
+    def test_a_returning_old_leader_truncates_what_the_new_leader_lacks(self):
+        brokers = self.three_brokers()
+        self.create_in_zookeeper("diverged", [[1, 2]])
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "diverged") ==
+                       {0: (1, [1, 2], [1, 2])}, 15, message="diverged set up")
+        self.produce(brokers[1], "diverged", 100)
+        want = segment_bytes(brokers[1], "diverged", 0)
+        wait_until(lambda: segment_bytes(brokers[2], "diverged", 0) == want, 10,
+                   message="broker 2 caught up")
+        # Broker 2 stops fetching; broker 1 takes 20 records with acks=1 that reach no one
+        # else, and dies before it would drop broker 2 from the ISR.
+        os.kill(brokers[2].pid, signal.SIGSTOP)
+        try:
+            # Its fetch waiting at the leader ends empty first (replica.fetch.wait.max.ms), or
+            # the records would reach it in that fetch's answer.
+            time.sleep(1)
+            self.produce(brokers[1], "diverged", 20, acks="1", prefix="lost")
+            brokers[1].kill()
+        finally:
+            os.kill(brokers[2].pid, signal.SIGCONT)
+        self.assertEqual(self.isr("diverged", 0), [1, 2])
+        wait_until(lambda: self.leader_of("diverged", 0) == 2, SESSION_MS / 1000 * 5,
+                   message="broker 2 leading diverged-0")
+        self.produce(brokers[3], "diverged", 10, prefix="new")
+        # Broker 1 returns with 120 records where the new leader has 110 different ones: it
+        # finds where epoch 0 ends on the leader (offset 100), cuts its log there, and copies
+        # the rest.
+        brokers[1].start()
+        wait_until(lambda: self.isr("diverged", 0) == [1, 2], 20, message="broker 1 back in")
+        want = segment_bytes(brokers[2], "diverged", 0)
+        wait_until(lambda: segment_bytes(brokers[1], "diverged", 0) == want, 10,
+                   message="broker 1's log equal to the new leader's")
+        wait_until(lambda: "truncated to 100" in brokers[1].log_text(), 10,
+                   message="broker 1 saying where it truncated")
+        got = self.consume_all(brokers[3], "diverged", 0, 110)
+        self.assertEqual([v for _, v in got],
+                         [b"v%d" % i for i in range(100)] + [b"new%d" % i for i in range(10)])
 
 
 if __name__ == "__main__":

@@ -72,6 +72,9 @@ protocol::error_code map_to_kafka_error(const std::error_code& ec) {
                 return error_code::not_enough_replicas_after_append;
         }
     }
+    // Producer ids of a cluster on their way from ZooKeeper (producer_ids): the client retries.
+    if (ec == std::errc::resource_unavailable_try_again)
+        return error_code::coordinator_load_in_progress;
     if (ec.category() == std::generic_category() || ec.category() == std::system_category()) {
         return error_code::kafka_storage_error;
     }

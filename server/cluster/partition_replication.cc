@@ -114,8 +114,11 @@ std::optional<std::vector<int32_t>> partition::wanted_isr(int64_t now_ms, int64_
         const bool in = role_->in_isr(b);
         bool keep = in;
         if (in && now_ms - it->last_caught_up_ms > lag_ms) keep = false;
-        if (!in && it->log_end_offset >= 0 && it->log_end_offset >= waits_->high_watermark &&
-            it->log_end_offset >= epoch_start)
+        // Only a follower fetching now joins: one that stopped (or died) with a log end at the
+        // high watermark of an idle partition must not come back on that alone.
+        const bool fetching = it->previous_fetch_ms > 0 && now_ms - it->previous_fetch_ms <= lag_ms;
+        if (!in && fetching && it->log_end_offset >= 0 &&
+            it->log_end_offset >= waits_->high_watermark && it->log_end_offset >= epoch_start)
             keep = true;
         if (keep) isr.push_back(b);
         changed = changed || keep != in;

@@ -1,5 +1,6 @@
 #include "server/controller/active_controller.h"
 
+#include <fmt/ranges.h>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "server/cluster/topic_registry.h"
@@ -13,12 +14,13 @@ namespace asio = boost::asio;
 using namespace zookeeper;
 
 active_controller::active_controller(zk_client& zk, int32_t self, controller_state term,
-                                     std::set<int32_t> live, bool delete_topics)
+                                     std::set<int32_t> live, bool delete_topics, bool unclean)
     : zk_(zk),
       self_(self),
       term_(term),
       live_(std::move(live)),
       delete_topics_(delete_topics),
+      unclean_(unclean),
       loop_(zk.executor()) {}
 
 zk_client::watch_fn active_controller::waker() {
@@ -73,6 +75,10 @@ asio::awaitable<bool> active_controller::pass() {
     if (!names.code.ok()) co_return false;
     std::set<std::string> present(names.names.begin(), names.names.end());
     std::erase_if(topics_, [&](const auto& kv) { return !present.contains(kv.first); });
+    // Every partition state is checked when the live brokers differ from the last check.
+    const std::set<int32_t> live_now = live_;
+    const bool check_states = checked_live_ != live_now;
+    bool states_done = true;
     for (const auto& name : present) {
         if (resigned()) co_return true;
         auto it = topics_.find(name);
@@ -85,7 +91,10 @@ asio::awaitable<bool> active_controller::pass() {
             if (it == topics_.end()) continue;
         }
         co_await initialize_partitions(name, it->second);
+        if (check_states && !co_await follow_live_brokers(name, it->second)) states_done = false;
     }
+    if (check_states && states_done && !resigned()) checked_live_ = live_now;
+    if (!states_done) incomplete_ = true;
     co_return !incomplete_;
 }
 
@@ -199,6 +208,53 @@ asio::awaitable<void> active_controller::initialize_partitions(const std::string
             co_return;
         }
     }
+}
+
+asio::awaitable<bool> active_controller::follow_live_brokers(const std::string& name,
+                                                             const topic_entry& t) {
+    bool all = true;
+    for (const auto& [p, replicas] : t.assignment.partitions) {
+        if (resigned()) co_return true;
+        const std::string state_path = paths::partition_state(name, p);
+        node_data d = co_await zk_.get(state_path);
+        if (d.code.no_node()) continue;  // not set up yet: initialize_partitions does it
+        if (!d.code.ok()) {
+            all = false;
+            continue;
+        }
+        partition_state current;
+        try {
+            current = partition_state::from_json(d.data);
+        } catch (const znode_format_error& e) {
+            server_log().error("controller: {}: {}", state_path, e.what());
+            continue;
+        }
+        auto next = after_brokers_changed(replicas, current, live_, unclean_, term_.epoch);
+        if (!next) continue;
+        std::vector<zk_op> ops;
+        ops.push_back(zk_op::set(state_path, next->to_json(), d.version));
+        multi_result r = co_await fenced(std::move(ops));
+        if (!r.code.ok()) {
+            all = false;  // the leader changed its ISR meanwhile: read it again next pass
+            continue;
+        }
+        if (next->leader != current.leader) {
+            if (next->leader < 0) {
+                server_log().warn(
+                    "controller: {}-{} has no leader: no replica of its ISR [{}] is alive{}", name,
+                    p, fmt::join(current.isr, ","),
+                    unclean_ ? " nor any other" : " (unclean.leader.election.enable is false)");
+            } else {
+                server_log().info("controller: {}-{} led by {} in epoch {} (was {}), ISR [{}]",
+                                  name, p, next->leader, next->leader_epoch, current.leader,
+                                  fmt::join(next->isr, ","));
+            }
+        } else {
+            server_log().info("controller: {}-{}: offline replicas out of its ISR, now [{}]", name,
+                              p, fmt::join(next->isr, ","));
+        }
+    }
+    co_return all;
 }
 
 }  // namespace runnel::server

@@ -4,14 +4,17 @@
 // /controller_epoch its election left, so that once another broker is elected, this one's writes
 // fail and it resigns (Kafka's epoch fencing).
 //
-// So far: topics get a topic id when they have none (Kafka 2.8's tools write them without), new
+// Topics get a topic id when they have none (Kafka 2.8's tools write them without), new
 // partitions their first state (initial_partition_state: leader and ISR from the live
-// replicas), and topics marked for deletion are deleted.
+// replicas), topics marked for deletion are deleted, and whenever the live brokers change every
+// partition is checked (after_brokers_changed): the brokers gone leave its ISR, and a partition
+// whose leader is gone gets a new one from the live ISR, in a new leader epoch.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,9 +28,10 @@ namespace runnel::server {
 
 class active_controller : public std::enable_shared_from_this<active_controller> {
   public:
-    // `delete_topics`: delete.topic.enable (without it, deletion markers are just removed).
+    // `delete_topics`: delete.topic.enable (without it, deletion markers are just removed);
+    // `unclean`: unclean.leader.election.enable.
     active_controller(zookeeper::zk_client& zk, int32_t self, controller_state term,
-                      std::set<int32_t> live, bool delete_topics);
+                      std::set<int32_t> live, bool delete_topics, bool unclean);
 
     // Runs the term until resign() or until a write finds the controller moved: a pass over the
     // cluster, then one more after every change seen. On the zk_client's executor.
@@ -58,6 +62,9 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     boost::asio::awaitable<void> delete_marked_topics();
     boost::asio::awaitable<bool> delete_topic(const std::string& name);
     boost::asio::awaitable<void> initialize_partitions(const std::string& name, topic_entry& t);
+    // Elects leaders and shrinks ISRs for the live brokers as they are now; false when a state
+    // could not be read or written (changed meanwhile: again next pass).
+    boost::asio::awaitable<bool> follow_live_brokers(const std::string& name, const topic_entry& t);
     // `ops` preceded by the check of this term's /controller_epoch version; resigns when the
     // check fails.
     boost::asio::awaitable<zookeeper::multi_result> fenced(std::vector<zookeeper::zk_op> ops);
@@ -67,6 +74,10 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     controller_state term_;
     std::set<int32_t> live_;
     bool delete_topics_;
+    bool unclean_;
+    // The live brokers every partition state was last checked against (none yet: a new term
+    // checks them all first).
+    std::optional<std::set<int32_t>> checked_live_;
     std::map<std::string, topic_entry> topics_;
     bool incomplete_ = false;  // the pass under way left something for the next
     reconcile_loop loop_;

@@ -16,4 +16,16 @@ namespace runnel::server {
 std::optional<zookeeper::partition_state> initial_partition_state(
     const std::vector<int32_t>& replicas, const std::set<int32_t>& live, int32_t controller_epoch);
 
+// A partition after brokers left (Kafka's OfflinePartitionLeaderElection and the ZooKeeper
+// controller's removal of offline replicas from the ISR): the replicas gone leave the ISR; a
+// leader gone is replaced by the first replica, in assignment order, that is alive and in the
+// ISR (clean), else, with `unclean` (unclean.leader.election.enable), by the first live replica
+// (its ISR: itself alone), else the partition has no leader (-1) and keeps its ISR, so that
+// one of those replicas leads again when it comes back. Every change is a new leader epoch.
+// Nullopt when nothing changes. A partition without a leader whose ISR has a live replica again
+// gets it as leader here too.
+std::optional<zookeeper::partition_state> after_brokers_changed(
+    const std::vector<int32_t>& replicas, const zookeeper::partition_state& current,
+    const std::set<int32_t>& live, bool unclean, int32_t controller_epoch);
+
 }  // namespace runnel::server

@@ -102,6 +102,8 @@ asio::awaitable<void> zk_cluster::start(broker_registration self) {
                                                           publish();
                                                           follow_election();
                                                       });
+    producer_ids_ = std::make_unique<producer_id_blocks>(*zk_, cluster_);
+    producer_ids_->start();
     // Replication first: the roles topic_sync hands the partitions start the fetchers.
     fetchers_ = std::make_unique<replica_fetchers>(cluster_);
     fetchers_->start();
@@ -146,7 +148,8 @@ void zk_cluster::follow_election() {
     }
     if (stopped_ || active_ || !election_->is_controller()) return;
     active_ = std::make_shared<active_controller>(*zk_, self_.id, election_->state(), live_ids(),
-                                                  cluster_.config().delete_topic_enable);
+                                                  cluster_.config().delete_topic_enable,
+                                                  cluster_.config().unclean_leader_election_enable);
     asio::co_spawn(zk_->executor(), active_->run(), log_failure("the controller"));
 }
 

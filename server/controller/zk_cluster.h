@@ -15,6 +15,7 @@
 #include "server/controller/active_controller.h"
 #include "server/controller/broker_watch.h"
 #include "server/controller/controller_election.h"
+#include "server/controller/producer_id_blocks.h"
 #include "server/controller/topic_sync.h"
 #include "server/controller/zk_isr_writer.h"
 #include "server/controller/zk_topic_admin.h"
@@ -71,6 +72,7 @@ class zk_cluster {
     std::unique_ptr<replica_fetchers> fetchers_;
     std::unique_ptr<zk_isr_writer> isr_writer_;
     std::unique_ptr<isr_tracker> isr_tracker_;
+    std::unique_ptr<producer_id_blocks> producer_ids_;  // InitProducerId's ids, cluster-wide
     std::vector<zookeeper::broker_registration> live_;
     // <first log dir>/runnel-zookeeper-session: the session of the last registration.
     std::filesystem::path session_file_;

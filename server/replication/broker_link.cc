@@ -40,9 +40,9 @@ asio::awaitable<std::error_code> broker_link::connect(const std::string& host, i
                                                       std::chrono::milliseconds timeout) {
     close();
     asio::ip::tcp::resolver resolver(home_.context());
-    auto [rerr, endpoints] = co_await resolver.async_resolve(
-        host, std::to_string(port), asio::as_tuple(asio::use_awaitable));
-    if (rerr) co_return std::error_code(rerr.value(), std::system_category());
+    auto [rerr, endpoints] = co_await resolver.async_resolve(host, std::to_string(port),
+                                                             asio::as_tuple(asio::use_awaitable));
+    if (rerr) co_return std::error_code(rerr);
     deadline limit(socket_, timeout);
     auto [cerr, ep] =
         co_await asio::async_connect(socket_, endpoints, asio::as_tuple(asio::use_awaitable));
@@ -52,7 +52,7 @@ asio::awaitable<std::error_code> broker_link::connect(const std::string& host, i
     }
     if (cerr) {
         close();
-        co_return std::error_code(cerr.value(), std::system_category());
+        co_return std::error_code(cerr);
     }
     boost::system::error_code ignored;
     socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -74,7 +74,7 @@ asio::awaitable<link_result<std::shared_ptr<std::vector<uint8_t>>>> broker_link:
         const bool expired = limit.expired();
         close();
         if (expired) return std::make_error_code(std::errc::timed_out);
-        return std::error_code(ec.value(), std::system_category());
+        return std::error_code(ec);
     };
     auto [werr, written] = co_await asio::async_write(socket_, asio::buffer(request),
                                                       asio::as_tuple(asio::use_awaitable));
@@ -83,9 +83,9 @@ asio::awaitable<link_result<std::shared_ptr<std::vector<uint8_t>>>> broker_link:
     auto [herr, got] = co_await asio::async_read(socket_, asio::buffer(size_bytes),
                                                  asio::as_tuple(asio::use_awaitable));
     if (herr) co_return fail(herr);
-    const int32_t size = static_cast<int32_t>(
-        (uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
-        (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]});
+    const int32_t size =
+        static_cast<int32_t>((uint32_t{size_bytes[0]} << 24) | (uint32_t{size_bytes[1]} << 16) |
+                             (uint32_t{size_bytes[2]} << 8) | uint32_t{size_bytes[3]});
     if (size < 4 || size > max_response_bytes) {
         close();
         co_return std::make_error_code(std::errc::bad_message);

@@ -39,8 +39,9 @@ class broker_link {
     // waits at most `timeout` for its response. Any failure (the connection's, a response that
     // does not decode) closes the connection.
     template <class Api>
-    asio::awaitable<link_result<typename Api::response>> call(
-        const typename Api::request& request, int16_t version, std::chrono::milliseconds timeout) {
+    asio::awaitable<link_result<typename Api::response>> call(const typename Api::request& request,
+                                                              int16_t version,
+                                                              std::chrono::milliseconds timeout) {
         const bool flexible = Api::first_flexible >= 0 && version >= Api::first_flexible;
         protocol::writer w;
         w.write_int32(0);  // the frame's size, filled in below

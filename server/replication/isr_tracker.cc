@@ -64,9 +64,9 @@ void isr_tracker::check(shard_id s) {
                 if (again->role() == role) again->isr_change_failed();
             }
         };
-        asio::co_spawn(cluster_.shards().at(s).executor(), write,
-                       log_failure("changing the ISR of " + p.topic() + "-" +
-                                   std::to_string(p.index())));
+        asio::co_spawn(
+            cluster_.shards().at(s).executor(), write,
+            log_failure("changing the ISR of " + p.topic() + "-" + std::to_string(p.index())));
     });
 }
 

@@ -26,14 +26,15 @@ replica_fetcher::replica_fetcher(cluster_context& cluster, shard_id home, int32_
     : cluster_(cluster),
       home_(home),
       leader_(leader),
-      link_(cluster.shards().at(home),
-            "runnel-replica-fetcher-" + std::to_string(cluster.node_id()) + "-" +
-                std::to_string(home)),
+      link_(cluster.shards().at(home), "runnel-replica-fetcher-" +
+                                           std::to_string(cluster.node_id()) + "-" +
+                                           std::to_string(home)),
       pause_timer_(cluster.shards().at(home).context()) {}
 
 void replica_fetcher::start() {
-    asio::co_spawn(cluster_.shards().at(home_).executor(),
-                   [self = shared_from_this()]() { return self->run(); }, asio::detached);
+    asio::co_spawn(
+        cluster_.shards().at(home_).executor(),
+        [self = shared_from_this()]() { return self->run(); }, asio::detached);
 }
 
 void replica_fetcher::stop() {
@@ -88,8 +89,8 @@ asio::awaitable<bool> replica_fetcher::ensure_connected() {
         }
         co_return false;
     }
-    server_log().info("replica fetcher (shard {}): fetching from leader {} at {}", home_,
-                      leader_, link_.peer());
+    server_log().info("replica fetcher (shard {}): fetching from leader {} at {}", home_, leader_,
+                      link_.peer());
     co_return true;
 }
 
@@ -105,7 +106,8 @@ asio::awaitable<void> replica_fetcher::run() {
             // Nothing to fetch now: done, unless some partitions only back off.
             bool waiting = false;
             for (auto it = delayed_.begin(); it != delayed_.end();) {
-                partition* p = cluster_.partitions_on(home_).find(it->first.first, it->first.second);
+                partition* p =
+                    cluster_.partitions_on(home_).find(it->first.first, it->first.second);
                 if (!p || !p->role() || p->role()->leads() || p->role()->leader != leader_) {
                     it = delayed_.erase(it);
                 } else {
@@ -161,8 +163,9 @@ asio::awaitable<void> replica_fetcher::run() {
             continue;
         }
         if (resp->error_code != 0) {
-            server_log().warn("replica fetcher: leader {} refused the fetch: {}", leader_,
-                              protocol::error_name(static_cast<protocol::error_code>(resp->error_code)));
+            server_log().warn(
+                "replica fetcher: leader {} refused the fetch: {}", leader_,
+                protocol::error_name(static_cast<protocol::error_code>(resp->error_code)));
             co_await pause(backoff);
             continue;
         }
@@ -253,9 +256,9 @@ bool replica_fetcher::apply(
         if (whole > 0) {
             auto r = p->append_replicated(batches.first(whole));
             if (!r.ok()) {
-                server_log().error("replica fetcher: cannot append to {} what leader {} sent: {}",
-                                   name, leader_,
-                                   r.message ? *r.message : std::string(protocol::error_name(r.error)));
+                server_log().error(
+                    "replica fetcher: cannot append to {} what leader {} sent: {}", name, leader_,
+                    r.message ? *r.message : std::string(protocol::error_name(r.error)));
                 return false;
             }
         }

@@ -36,7 +36,7 @@ std::vector<std::string> persistent() {
             "/config/brokers",
             "/config/ips",
             "/isr_change_notification",
-            "/latest_producer_id_block",
+            std::string(producer_id_block),
             "/log_dir_event_notification"};
 }
 
@@ -275,6 +275,40 @@ controller_record controller_record::from_json(std::string_view text) {
     r.broker_id = it->get<int32_t>();
     r.timestamp_ms = timestamp_of(j);
     return r;
+}
+
+std::string producer_id_block::to_json() const {
+    json j;
+    j["version"] = 1;
+    j["broker"] = broker;
+    j["block_start"] = std::to_string(first);
+    j["block_end"] = std::to_string(last);
+    return j.dump();
+}
+
+producer_id_block producer_id_block::from_json(std::string_view text) {
+    json j = parse_object(text, "producer id block");
+    producer_id_block b;
+    auto number = [&](const char* key) -> int64_t {
+        auto it = j.find(key);
+        int64_t v = -1;
+        if (it != j.end() && it->is_string()) {
+            const auto s = it->get<std::string>();
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+            if (ec != std::errc{} || p != s.data() + s.size()) v = -1;
+        } else if (it != j.end() && it->is_number_integer()) {
+            v = it->get<int64_t>();
+        }
+        if (v < 0)
+            throw znode_format_error("producer id block without " + std::string(key) + ": " +
+                                     std::string(text));
+        return v;
+    };
+    b.first = number("block_start");
+    b.last = number("block_end");
+    if (auto it = j.find("broker"); it != j.end() && it->is_number_integer())
+        b.broker = it->get<int32_t>();
+    return b;
 }
 
 int32_t parse_controller_epoch(std::string_view data) {

@@ -22,6 +22,7 @@ inline constexpr std::string_view cluster_id = "/cluster/id";
 inline constexpr std::string_view delete_topics = "/admin/delete_topics";
 inline constexpr std::string_view config_topics = "/config/topics";
 inline constexpr std::string_view config_changes = "/config/changes";
+inline constexpr std::string_view producer_id_block = "/latest_producer_id_block";
 
 std::string broker(int32_t id);
 std::string topic(std::string_view name);
@@ -90,6 +91,18 @@ struct partition_state {
     std::string to_json() const;
     static partition_state from_json(std::string_view json);
     bool operator==(const partition_state&) const = default;
+};
+
+// /latest_producer_id_block: the last block of producer ids handed to a broker (Kafka's
+// ProducerIdBlockZNode): {"version":1,"broker":N,"block_start":"S","block_end":"E"}, both ends
+// inclusive and written as strings. Empty before the first block.
+struct producer_id_block {
+    int32_t broker = -1;
+    int64_t first = 0;
+    int64_t last = 0;
+
+    std::string to_json() const;
+    static producer_id_block from_json(std::string_view json);
 };
 
 // /config/topics/<topic>: the topic's config overrides, values as strings.

@@ -25,5 +25,55 @@ TEST(LeaderElectionTest, ANewPartitionIsLedByItsFirstLiveReplica) {
     EXPECT_FALSE(initial_partition_state({}, {1}, 7));
 }
 
+zookeeper::partition_state state(int32_t leader, int32_t epoch, std::vector<int32_t> isr) {
+    zookeeper::partition_state s;
+    s.leader = leader;
+    s.leader_epoch = epoch;
+    s.isr = std::move(isr);
+    s.controller_epoch = 2;
+    return s;
+}
+
+TEST(LeaderElectionTest, AGoneLeaderIsReplacedByTheFirstLiveReplicaOfItsIsr) {
+    // Replica 3 is first in the assignment but not in the ISR: 2 leads (clean election).
+    auto s = after_brokers_changed({1, 3, 2}, state(1, 4, {1, 2}), {2, 3}, false, 9);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->leader, 2);
+    EXPECT_EQ(s->leader_epoch, 5);
+    EXPECT_EQ(s->isr, (std::vector<int32_t>{2}));
+    EXPECT_EQ(s->controller_epoch, 9);
+}
+
+TEST(LeaderElectionTest, GoneFollowersLeaveTheIsrInANewEpoch) {
+    auto s = after_brokers_changed({1, 2, 3}, state(1, 0, {1, 2, 3}), {1, 2}, false, 3);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->leader, 1);
+    EXPECT_EQ(s->leader_epoch, 1);
+    EXPECT_EQ(s->isr, (std::vector<int32_t>{1, 2}));
+    // Nothing gone: nothing to write.
+    EXPECT_FALSE(after_brokers_changed({1, 2, 3}, state(1, 0, {1, 2}), {1, 2}, false, 3));
+    EXPECT_FALSE(after_brokers_changed({1, 2, 3}, state(1, 0, {1, 2}), {1, 2, 3}, false, 3));
+}
+
+TEST(LeaderElectionTest, WithoutALiveIsrReplicaThePartitionWaitsUnlessUncleanIsAllowed) {
+    auto s = after_brokers_changed({1, 2}, state(1, 3, {1}), {2}, false, 3);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->leader, -1);
+    EXPECT_EQ(s->leader_epoch, 4);
+    EXPECT_EQ(s->isr, (std::vector<int32_t>{1}));  // kept: 1 leads again when it is back
+    EXPECT_FALSE(after_brokers_changed({1, 2}, *s, {2}, false, 3));
+    auto back = after_brokers_changed({1, 2}, *s, {1, 2}, false, 3);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->leader, 1);
+    EXPECT_EQ(back->leader_epoch, 5);
+    EXPECT_EQ(back->isr, (std::vector<int32_t>{1}));
+
+    auto unclean = after_brokers_changed({1, 2}, state(1, 3, {1}), {2}, true, 3);
+    ASSERT_TRUE(unclean);
+    EXPECT_EQ(unclean->leader, 2);
+    EXPECT_EQ(unclean->isr, (std::vector<int32_t>{2}));
+    EXPECT_EQ(unclean->leader_epoch, 4);
+}
+
 }  // namespace
 }  // namespace runnel::server
