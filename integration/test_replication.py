@@ -11,6 +11,7 @@ Needs Debian's zookeeper (scripts/install-deps.sh --test) and kazoo (the venv's 
 import os
 import signal
 import sys
+import threading
 import time
 import unittest
 
@@ -267,6 +268,45 @@ class ReplicationTest(TopicTestCase):
         got = self.consume_all(brokers[3], "diverged", 0, 110)
         self.assertEqual([v for _, v in got],
                          [b"v%d" % i for i in range(100)] + [b"new%d" % i for i in range(10)])
+
+
+    def test_a_stopped_leader_hands_its_partitions_over_first(self):
+        brokers = self.three_brokers()
+        self.create_in_zookeeper("handed", [[1, 2, 3]], configs={"min.insync.replicas": "2"})
+        for b in brokers.values():
+            wait_until(lambda: self.leaders_seen_by(b, "handed") ==
+                       {0: (1, [1, 2, 3], [1, 2, 3])}, 15, message="handed set up")
+        producer = Producer({"bootstrap.servers": brokers[2].bootstrap, "acks": "all",
+                             "enable.idempotence": True, "linger.ms": 2})
+        failures = []
+        sent = 0
+
+        def send(n):
+            nonlocal sent
+            for _ in range(n):
+                producer.produce("handed", value=b"m%d" % sent,
+                                 on_delivery=lambda e, m: failures.append(e) if e else None)
+                sent += 1
+                producer.poll(0)
+
+        send(200)
+        self.assertEqual(producer.flush(30), 0)
+        # Broker 1 stops (SIGTERM) while records keep coming: the controller moves the
+        # leadership to broker 2 before broker 1 closes its listeners.
+        stopping = threading.Thread(target=brokers[1].stop)
+        stopping.start()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            send(20)
+            time.sleep(0.01)
+        stopping.join()
+        self.assertEqual(producer.flush(30), 0)
+        self.assertEqual(failures, [])
+        state = self.state("handed", 0)
+        self.assertEqual((state["leader"], sorted(state["isr"])), (2, [2, 3]))
+        self.assertRegex(brokers[1].log_text(), r"controlled shutdown: leadership moved in \d+ ms")
+        got = self.consume_all(brokers[3], "handed", 0, sent)
+        self.assertEqual([v for _, v in got], [b"m%d" % i for i in range(sent)])
 
 
 if __name__ == "__main__":

@@ -257,6 +257,14 @@ void broker::stop() {
         return;
     }
     server_log().info("shutting down");
+    if (zk_) {
+        // Kafka's controlled shutdown: replication stops here first (so that no leader takes
+        // this broker back into an ISR), then the controller moves the leadership of this
+        // broker's partitions while its listeners still tell clients where they went.
+        run_on_every_shard(shards_, [this](shard_id s) { zk_->stop_replication_on(s); });
+        asio::co_spawn(shards_.at(0).executor(), zk_->hand_over_leadership(), asio::use_future)
+            .get();
+    }
     std::promise<void> closed;
     asio::post(shards_.at(0).executor(), [&] {
         listeners_->close_all();
@@ -272,8 +280,6 @@ void broker::stop() {
             left.set_value();
         });
         left.get_future().get();
-        // No more replication: the fetchers stop before the logs they append to close.
-        run_on_every_shard(shards_, [this](shard_id s) { zk_->stop_replication_on(s); });
     }
     pipelines_->stop();  // before the coordinators its tasks commit through
     transactions_->stop();

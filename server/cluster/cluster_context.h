@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
+#include "server/cluster/cluster_controller.h"
 #include "server/cluster/cluster_members.h"
 #include "server/cluster/log_maintenance.h"
 #include "server/cluster/partition.h"
@@ -62,6 +63,10 @@ class cluster_context {
     // follower of another broker), so that the fetchers their leaders need run. Set once, before
     // the cluster's topics are applied.
     void set_roles_changed(std::function<void(shard_id)> f) { roles_changed_ = std::move(f); }
+    // The cluster's controller as the ControlledShutdown API reaches it (nullptr: a single
+    // node). Set once by the controller layer before the listeners open.
+    cluster_controller* controller() const { return controller_; }
+    void set_controller(cluster_controller* c) { controller_ = c; }
     void roles_changed(shard_id s) {
         if (roles_changed_) roles_changed_(s);
     }
@@ -78,6 +83,7 @@ class cluster_context {
     std::unique_ptr<topic_admin> admin_;
     std::unique_ptr<server::producer_ids> producer_ids_;
     std::function<void(shard_id)> roles_changed_;
+    cluster_controller* controller_ = nullptr;
 };
 
 }  // namespace runnel::server

@@ -1,5 +1,7 @@
 #include "server/controller/active_controller.h"
 
+#include <algorithm>
+
 #include <fmt/ranges.h>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -31,7 +33,67 @@ zk_client::watch_fn active_controller::waker() {
 
 void active_controller::brokers_changed(std::set<int32_t> live) {
     live_ = std::move(live);
+    std::erase_if(shutting_down_, [this](int32_t b) { return !live_.contains(b); });
     wake();
+}
+
+std::set<int32_t> active_controller::electable() const {
+    std::set<int32_t> out;
+    for (int32_t b : live_) {
+        if (!shutting_down_.contains(b)) out.insert(b);
+    }
+    return out;
+}
+
+asio::awaitable<controlled_shutdown_result> active_controller::controlled_shutdown(int32_t broker) {
+    auto keep = shared_from_this();
+    controlled_shutdown_result result;
+    if (!live_.contains(broker)) {
+        result.error = protocol::error_code::broker_not_available;
+        co_return result;
+    }
+    shutting_down_.insert(broker);
+    server_log().info("controller: controlled shutdown of broker {}", broker);
+    const std::set<int32_t> candidates = electable();
+    for (const auto& [name, t] : topics_) {
+        for (const auto& [p, replicas] : t.assignment.partitions) {
+            if (std::find(replicas.begin(), replicas.end(), broker) == replicas.end()) continue;
+            const std::string state_path = paths::partition_state(name, p);
+            // A leader's own ISR change may win the race for the znode: read and try again.
+            for (int attempt = 0; attempt < 5 && !resigned(); ++attempt) {
+                node_data d = co_await zk_.get(state_path);
+                if (!d.code.ok()) break;
+                partition_state current;
+                try {
+                    current = partition_state::from_json(d.data);
+                } catch (const znode_format_error& e) {
+                    break;
+                }
+                auto next =
+                    after_brokers_changed(replicas, current, candidates, false, term_.epoch);
+                if (!next) break;
+                if (next->leader < 0) {
+                    // No other live ISR replica: it keeps leading until it stops (Kafka answers
+                    // such partitions as remaining too).
+                    result.remaining.emplace_back(name, p);
+                    break;
+                }
+                std::vector<zk_op> ops;
+                ops.push_back(zk_op::set(state_path, next->to_json(), d.version));
+                multi_result r = co_await fenced(std::move(ops));
+                if (r.code.ok()) {
+                    server_log().info(
+                        "controller: {}-{} led by {} in epoch {}, ISR [{}] (broker {} "
+                        "shutting down)",
+                        name, p, next->leader, next->leader_epoch, fmt::join(next->isr, ","),
+                        broker);
+                    break;
+                }
+            }
+        }
+    }
+    if (resigned()) result.error = protocol::error_code::not_controller;
+    co_return result;
 }
 
 asio::awaitable<void> active_controller::run() {
@@ -76,7 +138,7 @@ asio::awaitable<bool> active_controller::pass() {
     std::set<std::string> present(names.names.begin(), names.names.end());
     std::erase_if(topics_, [&](const auto& kv) { return !present.contains(kv.first); });
     // Every partition state is checked when the live brokers differ from the last check.
-    const std::set<int32_t> live_now = live_;
+    const std::set<int32_t> live_now = electable();
     const bool check_states = checked_live_ != live_now;
     bool states_done = true;
     for (const auto& name : present) {
@@ -192,7 +254,7 @@ asio::awaitable<void> active_controller::initialize_partitions(const std::string
             incomplete_ = true;
             co_return;
         }
-        auto state = initial_partition_state(replicas, live_, term_.epoch);
+        auto state = initial_partition_state(replicas, electable(), term_.epoch);
         if (!state) continue;  // no replica alive: again when a broker comes
         // The parents hold no data; creating them outside the fenced write is harmless.
         const std::string partitions = paths::topic(name) + "/partitions";
@@ -229,8 +291,10 @@ asio::awaitable<bool> active_controller::follow_live_brokers(const std::string& 
             server_log().error("controller: {}: {}", state_path, e.what());
             continue;
         }
-        auto next = after_brokers_changed(replicas, current, live_, unclean_, term_.epoch);
+        auto next = after_brokers_changed(replicas, current, electable(), unclean_, term_.epoch);
         if (!next) continue;
+        // A broker shutting down keeps what no one else can lead until it is gone.
+        if (next->leader < 0 && live_.contains(current.leader)) continue;
         std::vector<zk_op> ops;
         ops.push_back(zk_op::set(state_path, next->to_json(), d.version));
         multi_result r = co_await fenced(std::move(ops));

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "server/cluster/cluster_controller.h"
 #include "server/controller/controller_election.h"
 #include "server/controller/reconcile_loop.h"
 #include "server/zookeeper/kafka_znodes.h"
@@ -38,6 +39,10 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     boost::asio::awaitable<void> run();
     // The live brokers changed (broker_watch).
     void brokers_changed(std::set<int32_t> live);
+    // Kafka's controlled shutdown of `broker`: from now until it leaves, it is no candidate
+    // for leadership; its partitions get other leaders from their live ISR, and it leaves
+    // every ISR. Answers the partitions it still leads (no other live ISR replica).
+    boost::asio::awaitable<controlled_shutdown_result> controlled_shutdown(int32_t broker);
     void resign() { loop_.stop(); }
     bool resigned() const { return loop_.stopped(); }
     int32_t epoch() const { return term_.epoch; }
@@ -75,9 +80,13 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     std::set<int32_t> live_;
     bool delete_topics_;
     bool unclean_;
+    // Brokers in a controlled shutdown: alive, but no longer leaders or ISR members.
+    std::set<int32_t> shutting_down_;
     // The live brokers every partition state was last checked against (none yet: a new term
     // checks them all first).
     std::optional<std::set<int32_t>> checked_live_;
+    // The brokers that may lead and stay in ISRs: live_ without those shutting down.
+    std::set<int32_t> electable() const;
     std::map<std::string, topic_entry> topics_;
     bool incomplete_ = false;  // the pass under way left something for the next
     reconcile_loop loop_;

@@ -1,12 +1,19 @@
 #include "server/controller/zk_cluster.h"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
 
+#include "protocol/messages/api_table.h"
+#include "protocol/messages/controlled_shutdown.h"
 #include "server/controller/broker_registration.h"
+#include "server/core/cross_shard.h"
 #include "server/core/logger.h"
+#include "server/replication/broker_link.h"
 #include "storage/file.h"
 
 namespace runnel::server {
@@ -102,6 +109,7 @@ asio::awaitable<void> zk_cluster::start(broker_registration self) {
                                                           publish();
                                                           follow_election();
                                                       });
+    cluster_.set_controller(this);
     producer_ids_ = std::make_unique<producer_id_blocks>(*zk_, cluster_);
     producer_ids_->start();
     // Replication first: the roles topic_sync hands the partitions start the fetchers.
@@ -193,6 +201,109 @@ void zk_cluster::stop() {
     // others see this broker leave (and elect a new controller) at once.
     zk_->close();
     if (started_) server_log().info("left the ZooKeeper cluster");
+}
+
+asio::awaitable<controlled_shutdown_result> zk_cluster::controlled_shutdown(int32_t broker) {
+    auto task = [this, broker]() -> asio::awaitable<controlled_shutdown_result> {
+        auto term = active_;
+        if (!term || term->resigned()) {
+            co_return controlled_shutdown_result{protocol::error_code::not_controller, {}};
+        }
+        co_return co_await term->controlled_shutdown(broker);
+    };
+    co_return co_await on_shard(cluster_.metadata_shard(), task);
+}
+
+asio::awaitable<controlled_shutdown_result> zk_cluster::ask_controller() {
+    const auto members = cluster_.members().snapshot();
+    const int32_t controller = members->controller_id;
+    if (controller == self_.id) co_return co_await controlled_shutdown(self_.id);
+    const cluster_member* at = members->find(controller);
+    const auto& listener = cluster_.config().inter_broker_listener_name;
+    const member_endpoint* ep = nullptr;
+    if (at) {
+        ep = !listener.empty() ? at->endpoint(listener) : at->endpoint("PLAINTEXT");
+        if (!ep && listener.empty() && !at->endpoints.empty()) ep = &at->endpoints.front();
+    }
+    if (!ep) co_return controlled_shutdown_result{protocol::error_code::not_controller, {}};
+    broker_link link(cluster_.metadata_shard(),
+                     "runnel-controlled-shutdown-" + std::to_string(self_.id));
+    const auto timeout = std::chrono::milliseconds(cluster_.config().replica_socket_timeout_ms);
+    if (auto ec = co_await link.connect(ep->host, ep->port, timeout)) {
+        server_log().warn("controlled shutdown: cannot reach controller {} at {}:{}: {}",
+                          controller, ep->host, ep->port, ec.message());
+        co_return controlled_shutdown_result{protocol::error_code::network_exception, {}};
+    }
+    protocol::msg::controlled_shutdown_request req;
+    req.broker_id = self_.id;
+    req.broker_epoch = -1;
+    auto resp = co_await link.call<protocol::msg::api_types<7>>(req, 3, timeout);
+    if (!resp) {
+        server_log().warn("controlled shutdown: controller {} did not answer: {}", controller,
+                          resp.error().message());
+        co_return controlled_shutdown_result{protocol::error_code::network_exception, {}};
+    }
+    controlled_shutdown_result out;
+    out.error = static_cast<protocol::error_code>(resp->error_code);
+    for (const auto& r : resp->remaining_partitions)
+        out.remaining.emplace_back(r.topic_name, r.partition_index);
+    co_return out;
+}
+
+asio::awaitable<bool> zk_cluster::hand_over_leadership() {
+    const auto& config = cluster_.config();
+    if (!started_ || stopped_ || !config.controlled_shutdown_enable) co_return false;
+    const auto began = std::chrono::steady_clock::now();
+    asio::steady_timer pause(zk_->executor());
+    bool moved = false;
+    for (int32_t attempt = 0; attempt <= config.controlled_shutdown_max_retries; ++attempt) {
+        if (attempt > 0) {
+            pause.expires_after(
+                std::chrono::milliseconds(config.controlled_shutdown_retry_backoff_ms));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        auto r = co_await ask_controller();
+        if (r.error == protocol::error_code::none && r.remaining.empty()) {
+            moved = true;
+            break;
+        }
+        if (r.error == protocol::error_code::none) {
+            std::string names;
+            for (const auto& [t, p] : r.remaining) {
+                if (!names.empty()) names += ", ";
+                names += t + "-" + std::to_string(p);
+            }
+            server_log().warn(
+                "controlled shutdown: no other in-sync replica can lead {} (attempt {} of {})",
+                names, attempt + 1, config.controlled_shutdown_max_retries + 1);
+            // Those stay unavailable until this broker is back; nothing more to wait for.
+            if (attempt == config.controlled_shutdown_max_retries) break;
+        } else {
+            server_log().warn("controlled shutdown: {} (attempt {} of {})",
+                              protocol::error_name(r.error), attempt + 1,
+                              config.controlled_shutdown_max_retries + 1);
+        }
+    }
+    // The new states come back through ZooKeeper (topic_sync): wait, briefly, until this broker
+    // no longer leads a partition that another replica could, so that its last clients are sent
+    // to the new leaders rather than acknowledged here.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (moved && std::chrono::steady_clock::now() < deadline) {
+        bool leading = false;
+        for (const auto& [name, t] : cluster_.topics().snapshot()->by_name) {
+            if (!t->in_cluster) continue;
+            for (const auto& p : t->partitions)
+                leading = leading || (p.leading && p.isr.size() > 1);
+        }
+        if (!leading) break;
+        pause.expires_after(std::chrono::milliseconds(20));
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - began)
+                        .count();
+    if (moved) server_log().info("controlled shutdown: leadership moved in {} ms", ms);
+    co_return moved;
 }
 
 void zk_cluster::stop_replication_on(shard_id s) {

@@ -26,7 +26,7 @@
 
 namespace runnel::server {
 
-class zk_cluster {
+class zk_cluster : public cluster_controller {
   public:
     explicit zk_cluster(cluster_context& cluster);
     ~zk_cluster();
@@ -47,6 +47,14 @@ class zk_cluster {
     void stop();
     // Then on every shard `s`: its replica fetchers and ISR checks stop.
     void stop_replication_on(shard_id s);
+    // On the metadata shard, before the broker stops (with its fetchers stopped): Kafka's
+    // controlled shutdown. Asks the controller (this broker or another, ControlledShutdown
+    // through the inter-broker listener) to move the leadership of this broker's partitions,
+    // trying again controlled.shutdown.max.retries times, then waits briefly for the new
+    // leaders to reach this broker. Returns whether everything moved.
+    boost::asio::awaitable<bool> hand_over_leadership();
+    // cluster_controller: what this broker's controller term does for a broker shutting down.
+    boost::asio::awaitable<controlled_shutdown_result> controlled_shutdown(int32_t broker) override;
 
   private:
     void publish();
@@ -59,6 +67,8 @@ class zk_cluster {
     // The session of this broker's previous run, from its log dir (0 if unknown).
     int64_t previous_session() const;
     void remember_session();
+    // One ControlledShutdown request to the controller (or this broker's own term).
+    boost::asio::awaitable<controlled_shutdown_result> ask_controller();
 
     cluster_context& cluster_;
     std::unique_ptr<zookeeper::zk_client> zk_;
