@@ -461,6 +461,8 @@ class BrokerTestCase(unittest.TestCase):
     broker_shards = None  # runnel.shards; None: RUNNEL_SHARDS
     broker_env = {}  # extra environment of the broker process
     per_test_broker = False
+    # The watchdog's patience per test (None: RUNNEL_TEST_TIMEOUT), for suites that run long.
+    test_timeout_seconds = None
     # A pipeline directory of the class's own (cls.pipelines: runnel.pipelines.dir, scanned
     # every 200 ms), removed after the class.
     broker_pipelines = False
@@ -530,7 +532,7 @@ class BrokerTestCase(unittest.TestCase):
         self._owned_brokers = []
         before = len(result.failures) + len(result.errors)
         try:
-            with Watchdog(test_timeout(), self.id()):
+            with Watchdog(self.test_timeout_seconds or test_timeout(), self.id()):
                 return super().run(result)
         finally:
             failed = len(result.failures) + len(result.errors) > before

@@ -794,16 +794,22 @@ def decode_fetch_v4(r):
 
 
 def encode_create_topics_v2(topics, timeout_ms=10000, validate_only=False):
-    """topics: list of (name, num_partitions, replication_factor, {config: value})"""
+    """topics: list of (name, num_partitions, replication_factor, {config: value}[,
+    {partition: [broker ids]}]); with an assignment, pass -1 partitions and factor."""
     w = Writer()
 
     def config(ww, item):
         ww.string(item[0]).string(item[1])
 
+    def assignment(ww, item):
+        ww.i32(item[0])
+        ww.array(item[1], lambda www, b: www.i32(b))
+
     def topic(ww, t):
-        name, parts, rf, configs = t
+        name, parts, rf, configs = t[:4]
+        assignments = t[4] if len(t) > 4 else {}
         ww.string(name).i32(parts).i16(rf)
-        ww.array([], lambda *_: None)  # assignments
+        ww.array(sorted(assignments.items()), assignment)
         ww.array(sorted((configs or {}).items()), config)
     w.array(topics, topic)
     w.i32(timeout_ms).boolean(validate_only)

@@ -5,7 +5,7 @@
 #                               then the charts in docs/charts/ redrawn from the tables
 #   scripts/bench.sh NAME...    full runs of only these tables (throughput recovery startup
 #                               floor latency scaling versus_kafka streams streams_state
-#                               metrics); the others are left as
+#                               metrics replication); the others are left as
 #                               they are. versus_kafka runs Apache Kafka 4.4.0 beside Runnel
 #                               (scripts/peer/kafka.sh; its jars come through Maven);
 #                               metrics also runs $RUNNEL_BASELINE_BROKER when set (a build
@@ -17,7 +17,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 smoke=0
 [[ "${1:-}" == "--smoke" ]] && smoke=1
-all=(throughput recovery startup floor latency scaling versus_kafka streams streams_state metrics)
+all=(throughput recovery startup floor latency scaling versus_kafka streams streams_state metrics
+    replication)
 names=("${@:-${all[@]}}")
 # The broker and the programs in bench/ (floor and lean load generator).
 targets=(runnel floor_receiver floor_sender floor_sendfile produce_load consume_load)
@@ -50,7 +51,8 @@ if ((smoke)); then
     cat "$out"/{throughput,recovery,startup,floor,latency,scaling,versus_kafka,streams}.md
     "$py" "$root/scripts/bench/metrics_cost.py" --runs 1 --gb 0.2 --interval 0.01 \
         >"$out/metrics.md"
-    cat "$out/streams_state.md" "$out/metrics.md"
+    "$py" "$root/scripts/bench/replication.py" --runs 1 --seconds 1 >"$out/replication.md"
+    cat "$out/streams_state.md" "$out/metrics.md" "$out/replication.md"
     grep -q '^| produce 1024 B, acks=all, 16 partitions |' "$out/throughput.md"
     grep -q '^| worst | page cache |' "$out/recovery.md"
     grep -q '^| 50 |' "$out/startup.md"
@@ -63,6 +65,8 @@ if ((smoke)); then
     grep -q '^| records per output topic (last run) |.*| same |' "$out/streams.md"
     grep -q '^| restore after SIGKILL: s (records replayed) |' "$out/streams_state.md"
     grep -q '^| scraped / not scraped, median of pairs |' "$out/metrics.md"
+    grep -q '^| RF=3, min.insync.replicas=2 |' "$out/replication.md"
+    grep -q '^| SIGTERM (controlled shutdown) |' "$out/replication.md"
     exit 0
 fi
 for name in "${names[@]}"; do
@@ -76,6 +80,7 @@ for name in "${names[@]}"; do
         versus_kafka) "$py" "$root/scripts/bench/versus_kafka.py" --runs 3 ;;
         streams) "$py" "$root/scripts/bench/streams.py" --runs 3 --tweets 200000 ;;
         streams_state) "$py" "$root/scripts/bench/streams_state.py" --runs 3 ;;
+        replication) "$py" "$root/scripts/bench/replication.py" --runs 3 ;;
         metrics) "$py" "$root/scripts/bench/metrics_cost.py" --runs 7 --gb 8 ${RUNNEL_BASELINE_BROKER:+--baseline-broker "$RUNNEL_BASELINE_BROKER"} ;;
         *) echo "unknown benchmark $name (known: ${all[*]})" >&2; exit 2 ;;
     esac >"$out/$name.md"

@@ -19,6 +19,8 @@ using fetch_api = protocol::msg::api_types<1>;
 // Fetch v13: topic ids, LastFetchedEpoch and DivergingEpoch (the leader is a Runnel or a Kafka
 // 3.x broker in the same cluster).
 constexpr int16_t fetch_version = 13;
+// The first pause of a partition whose fetch failed (doubling up to replica.fetch.backoff.ms).
+constexpr int64_t first_backoff_ms = 20;
 
 }  // namespace
 
@@ -43,7 +45,20 @@ void replica_fetcher::stop() {
     pause_timer_.cancel();
 }
 
-void replica_fetcher::wake() { pause_timer_.cancel(); }
+void replica_fetcher::wake() {
+    pause_timer_.cancel();
+    if (in_flight_.empty()) return;
+    for (const auto& f : partitions_to_fetch(std::chrono::steady_clock::now())) {
+        if (std::find(in_flight_.begin(), in_flight_.end(), f.key) == in_flight_.end()) {
+            // A new partition would wait out the leader's long poll (up to
+            // replica.fetch.wait.max.ms): a new connection is cheaper than that wait after a
+            // leadership change.
+            cut_short_ = true;
+            link_.close();
+            return;
+        }
+    }
+}
 
 std::vector<replica_fetcher::followed> replica_fetcher::partitions_to_fetch(
     std::chrono::steady_clock::time_point now) const {
@@ -52,7 +67,7 @@ std::vector<replica_fetcher::followed> replica_fetcher::partitions_to_fetch(
         const auto& role = p.role();
         if (!role || role->leads() || role->leader != leader_) return;
         auto it = delayed_.find({p.topic_id(), p.index()});
-        if (it != delayed_.end() && it->second > now) return;
+        if (it != delayed_.end() && it->second.until > now) return;
         out.push_back({{p.topic_id(), p.index()}, p.topic()});
     });
     return out;
@@ -96,7 +111,7 @@ asio::awaitable<bool> replica_fetcher::ensure_connected() {
 
 asio::awaitable<void> replica_fetcher::run() {
     const auto& config = cluster_.config();
-    const auto backoff = std::chrono::milliseconds(config.replica_fetch_backoff_ms);
+    const auto backoff_limit = std::chrono::milliseconds(config.replica_fetch_backoff_ms);
     const auto timeout = std::chrono::milliseconds(config.replica_socket_timeout_ms) +
                          std::chrono::milliseconds(config.replica_fetch_wait_max_ms);
     while (!stopped_) {
@@ -104,28 +119,36 @@ asio::awaitable<void> replica_fetcher::run() {
         auto parts = partitions_to_fetch(now);
         if (parts.empty()) {
             // Nothing to fetch now: done, unless some partitions only back off.
-            bool waiting = false;
+            auto earliest = std::chrono::steady_clock::time_point::max();
             for (auto it = delayed_.begin(); it != delayed_.end();) {
                 partition* p =
                     cluster_.partitions_on(home_).find(it->first.first, it->first.second);
                 if (!p || !p->role() || p->role()->leads() || p->role()->leader != leader_) {
                     it = delayed_.erase(it);
                 } else {
-                    waiting = true;
+                    earliest = std::min(earliest, it->second.until);
                     ++it;
                 }
             }
-            if (!waiting) break;
-            co_await pause(std::chrono::milliseconds(100));
+            if (delayed_.empty()) break;
+            co_await pause(std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::clamp<std::chrono::steady_clock::duration>(
+                    earliest - now, std::chrono::milliseconds(1), backoff_limit)));
             continue;
         }
         if (!co_await ensure_connected()) {
-            co_await pause(backoff);
+            co_await pause(backoff_limit);
             continue;
         }
         protocol::msg::fetch_request req;
         req.replica_id = cluster_.node_id();
         req.max_wait_ms = config.replica_fetch_wait_max_ms;
+        // A partition backing off must not wait out a whole long poll on top of its pause.
+        for (const auto& [key, b] : delayed_) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(b.until - now);
+            req.max_wait_ms =
+                std::clamp<int32_t>(static_cast<int32_t>(left.count()), 0, req.max_wait_ms);
+        }
         req.min_bytes = config.replica_fetch_min_bytes;
         req.max_bytes = config.replica_fetch_response_max_bytes;
         req.isolation_level = 0;
@@ -150,8 +173,15 @@ asio::awaitable<void> replica_fetcher::run() {
             fp.partition_max_bytes = config.replica_fetch_max_bytes;
             asked.push_back(f);
         }
+        in_flight_.clear();
+        for (const auto& f : asked) in_flight_.push_back(f.key);
         auto resp = co_await link_.call<fetch_api>(req, fetch_version, timeout);
+        in_flight_.clear();
         if (stopped_) break;
+        if (cut_short_) {
+            cut_short_ = false;
+            continue;  // a round with the new partitions, at once
+        }
         if (!resp) {
             const auto t = std::chrono::steady_clock::now();
             if (t - last_warning_ > std::chrono::seconds(10)) {
@@ -159,14 +189,14 @@ asio::awaitable<void> replica_fetcher::run() {
                 server_log().warn("replica fetcher: fetch from leader {} failed: {}", leader_,
                                   resp.error().message());
             }
-            co_await pause(backoff);
+            co_await pause(backoff_limit);
             continue;
         }
         if (resp->error_code != 0) {
             server_log().warn(
                 "replica fetcher: leader {} refused the fetch: {}", leader_,
                 protocol::error_name(static_cast<protocol::error_code>(resp->error_code)));
-            co_await pause(backoff);
+            co_await pause(backoff_limit);
             continue;
         }
         for (const auto& t : resp->responses) {
@@ -177,8 +207,14 @@ asio::awaitable<void> replica_fetcher::run() {
                 });
                 if (it == asked.end()) continue;
                 if (!apply(*it, d)) {
-                    delayed_[{it->key.topic_id, it->key.index}] =
-                        std::chrono::steady_clock::now() + backoff;
+                    auto slot =
+                        delayed_
+                            .try_emplace({it->key.topic_id, it->key.index},
+                                         backoff{{}, std::chrono::milliseconds(first_backoff_ms)})
+                            .first;
+                    const auto wait = std::min(slot->second.next, backoff_limit);
+                    slot->second.until = std::chrono::steady_clock::now() + wait;
+                    slot->second.next = wait * 2;
                 } else {
                     delayed_.erase({it->key.topic_id, it->key.index});
                 }

@@ -31,7 +31,8 @@ class replica_fetcher : public std::enable_shared_from_this<replica_fetcher> {
     // On the home shard.
     void start();
     void stop();
-    // Partitions were added: fetch them without waiting out a pause.
+    // The partitions to follow changed: fetch the new ones without waiting out a pause or the
+    // long poll in flight (which is cut short: the connection is opened again).
     void wake();
 
   private:
@@ -55,9 +56,19 @@ class replica_fetcher : public std::enable_shared_from_this<replica_fetcher> {
     broker_link link_;
     asio::steady_timer pause_timer_;
     bool stopped_ = false;
-    // Partitions whose last fetch failed, with when they may be fetched again
-    // (replica.fetch.backoff.ms, as Kafka delays a failed partition).
-    std::map<std::pair<protocol::uuid, int32_t>, std::chrono::steady_clock::time_point> delayed_;
+    // The partitions of the fetch in flight (empty when none is), and whether it was cut short
+    // by wake() for new partitions (then no pause follows).
+    std::vector<partition_key> in_flight_;
+    bool cut_short_ = false;
+    // Partitions whose last fetch failed: when they may be fetched again, and the pause after
+    // the next failure. The first pause is short and each one doubles, up to
+    // replica.fetch.backoff.ms (Kafka pauses that long at once): the usual failure is a leader
+    // that has not taken its role yet when its followers first ask, a matter of milliseconds.
+    struct backoff {
+        std::chrono::steady_clock::time_point until;
+        std::chrono::milliseconds next;
+    };
+    std::map<std::pair<protocol::uuid, int32_t>, backoff> delayed_;
     std::chrono::steady_clock::time_point last_warning_{};
 };
 

@@ -210,6 +210,7 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
     const int32_t replica = ctx.api_version >= 15 ? req.replica_state.replica_id : req.replica_id;
     auto snap = b.topics().snapshot();
     std::vector<partition_read> reads;
+    bool refused = false;
     for (size_t ti = 0; ti < req.topics.size(); ++ti) {
         auto& ft = req.topics[ti];
         auto& tr = resp.responses.emplace_back();
@@ -227,6 +228,7 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
             if (!topic) {
                 pd.error_code = to_wire(use_ids ? error_code::unknown_topic_id
                                                 : error_code::unknown_topic_or_partition);
+                refused = true;
                 pd.aborted_transactions.emplace();
                 continue;
             }
@@ -234,12 +236,14 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
             if (!locate_partition(topic.get(), fp.partition,
                                   make_slot(ti, tr.partitions.size() - 1), r)) {
                 pd.error_code = to_wire(missing_partition_error(topic.get(), fp.partition));
+                refused = true;
                 pd.aborted_transactions.emplace();
                 continue;
             }
             if (auto fenced = leader_epoch_check(r, fp.current_leader_epoch);
                 fenced != error_code::none) {
                 pd.error_code = to_wire(fenced);
+                refused = true;
                 continue;
             }
             r.fetch_offset = fp.fetch_offset;
@@ -258,7 +262,10 @@ asio::awaitable<std::optional<fetch_response>> handle(request_context& ctx, fetc
     for (;;) {
         results = co_await read_all(b, ctx.home, reads);
         size_t total = 0;
-        bool any_error = false;
+        // A partition refused up front answers at once too, as Kafka's fetch does on an error:
+        // a follower asking a broker that does not lead a partition yet must not wait out
+        // the long poll of the others to learn it.
+        bool any_error = refused;
         for (const auto& r : results) {
             total += r.size;
             any_error = any_error || r.error != error_code::none || r.diverging;
