@@ -10,6 +10,7 @@ Needs Debian's zookeeper (scripts/install-deps.sh --test) and kazoo (the venv's 
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -18,11 +19,14 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from broker_process import wait_until  # noqa: E402
+from broker_process import REPO_ROOT  # noqa: E402
 from cluster_case import SESSION_MS, TopicTestCase  # noqa: E402
 
 import kafka_wire as kw  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
+KAFKA_TOOL = os.path.join(REPO_ROOT, "scripts", "kafka-tool.sh")
+KAFKA_TOOL_INSTALL = os.path.join(REPO_ROOT, "scripts", "install-java-clients.sh")
 LAG_MS = 3000  # the brokers' replica.lag.time.max.ms: a stopped follower leaves the ISR soon
 NOT_ENOUGH_REPLICAS = 19
 REQUEST_TIMED_OUT = 7
@@ -307,6 +311,70 @@ class ReplicationTest(TopicTestCase):
         self.assertRegex(brokers[1].log_text(), r"controlled shutdown: leadership moved in \d+ ms")
         got = self.consume_all(brokers[3], "handed", 0, sent)
         self.assertEqual([v for _, v in got], [b"m%d" % i for i in range(sent)])
+
+
+    def test_preferred_leader_election_with_kafkas_tool_and_by_itself(self):
+        subprocess.run([KAFKA_TOOL_INSTALL], check=True, timeout=600)
+        extra = {"replica.lag.time.max.ms": LAG_MS, "auto.leader.rebalance.enable": False}
+        brokers = {i: self.start_member(i, extra=extra) for i in (1, 2, 3)}
+        for b in brokers.values():
+            wait_until(lambda: self.broker_ids(b) == [1, 2, 3], 15, message="all listed")
+        self.create_in_zookeeper("preferred", [[1, 2, 3], [2, 3, 1]])
+        for p in (0, 1):
+            self.wait_state("preferred", p)
+        self.produce(brokers[2], "preferred", 50)
+        brokers[1].kill()
+        wait_until(lambda: self.leader_of("preferred", 0) == 2, SESSION_MS / 1000 * 5,
+                   message="broker 2 leading preferred-0")
+        brokers[1].start()
+        wait_until(lambda: self.isr("preferred", 0) == [1, 2, 3], 20, message="broker 1 back")
+        self.assertEqual(self.leader_of("preferred", 0), 2)  # no rebalance by itself here
+
+        def leader_election(*args):
+            p = subprocess.run([KAFKA_TOOL, "kafka-leader-election.sh", "--bootstrap-server",
+                                brokers[3].bootstrap] + list(args), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=120)
+            return p.returncode, p.stdout
+
+        rc, out = leader_election("--election-type", "preferred", "--all-topic-partitions")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("Successfully completed leader election (PREFERRED) for partitions "
+                      "preferred-0", out)
+        state = self.state("preferred", 0)
+        self.assertEqual((state["leader"], state["leader_epoch"]), (1, 2))
+        # Asked again for the partition: nothing to do, as Kafka says it.
+        rc, out = leader_election("--election-type", "preferred", "--topic", "preferred",
+                                  "--partition", "0")
+        self.assertIn("Valid replica already elected for partitions preferred-0", out)
+        # A preferred replica that is down: refused with Kafka's error.
+        os.kill(brokers[2].pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: self.leader_of("preferred", 1) == 3, SESSION_MS / 1000 * 5,
+                       message="preferred-1 moved off the stopped broker 2")
+            rc, out = leader_election("--election-type", "preferred", "--topic", "preferred",
+                                      "--partition", "1")
+        finally:
+            os.kill(brokers[2].pid, signal.SIGCONT)
+        self.assertIn("preferred-1", out)
+        self.assertIn("PreferredLeaderNotAvailableException", out)
+
+    def test_the_controller_moves_leadership_back_to_preferred_replicas(self):
+        extra = {"leader.imbalance.check.interval.seconds": 1}
+        brokers = {i: self.start_member(i, extra=extra) for i in (1, 2, 3)}
+        for b in brokers.values():
+            wait_until(lambda: self.broker_ids(b) == [1, 2, 3], 15, message="all listed")
+        self.create_in_zookeeper("rebalanced", [[1, 2, 3], [1, 3, 2]])
+        for p in (0, 1):
+            self.wait_state("rebalanced", p)
+        brokers[1].kill()
+        wait_until(lambda: self.leader_of("rebalanced", 0) != 1 and
+                   self.leader_of("rebalanced", 1) != 1, SESSION_MS / 1000 * 5,
+                   message="broker 1's partitions moved")
+        brokers[1].start()
+        # Back in the ISRs, broker 1 leads both again (auto.leader.rebalance.enable).
+        wait_until(lambda: self.leader_of("rebalanced", 0) == 1 and
+                   self.leader_of("rebalanced", 1) == 1, 30,
+                   message="leadership back on broker 1")
 
 
 if __name__ == "__main__":

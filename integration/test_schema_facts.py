@@ -140,13 +140,18 @@ class SchemaFactsTest(unittest.TestCase):
         self.assertIn("TransactionLogValue", self.kafka)
 
     def test_every_message_matches_kafkas_definition(self):
-        problems, compared, unmatched = [], 0, []
+        problems, compared, unmatched, removed = [], 0, [], []
         for schema in our_schemas():
             for section, fields in schema.sections.items():
                 name = kafka_name(schema, section)
                 k = self.kafka.get(name)
                 if k is None:
                     unmatched.append(name)
+                    continue
+                if Range(k["validVersions"]).lo is None:
+                    # Gone from Kafka 4 (ZooKeeper mode's ControlledShutdown): its definition
+                    # keeps no version to compare with; ours follows Kafka 3's.
+                    removed.append(name)
                     continue
                 compared += 1
                 found = []
@@ -188,6 +193,8 @@ class SchemaFactsTest(unittest.TestCase):
         self.assertGreater(compared, 60)
         # Our own records (e.g. the producer state snapshot) have no Kafka message definition.
         self.assertLessEqual(set(unmatched), {"ProducerSnapshot"}, unmatched)
+        self.assertLessEqual(set(removed),
+                             {"ControlledShutdownRequest", "ControlledShutdownResponse"}, removed)
         self.assertEqual(problems, [], "\n" + "\n".join(problems))
 
 

@@ -5,6 +5,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,19 @@ struct controlled_shutdown_result {
     std::vector<std::pair<std::string, int32_t>> remaining;
 };
 
+// One partition's outcome of ElectLeaders.
+struct election_result {
+    std::string topic;
+    int32_t partition = 0;
+    protocol::error_code error = protocol::error_code::none;
+    std::optional<std::string> message;
+};
+
+struct elect_leaders_result {
+    protocol::error_code error = protocol::error_code::none;  // NOT_CONTROLLER
+    std::vector<election_result> partitions;
+};
+
 class cluster_controller {
   public:
     virtual ~cluster_controller() = default;
@@ -27,6 +41,14 @@ class cluster_controller {
     // written. NOT_CONTROLLER unless this broker is the controller. Any shard.
     virtual boost::asio::awaitable<controlled_shutdown_result> controlled_shutdown(
         int32_t broker) = 0;
+    // Kafka's ElectLeaders on the controller: for `partitions` (nullopt: every partition, and
+    // only those where an election happened are answered), the preferred replica (the first of
+    // the assignment) leads if it is alive and in the ISR; with `unclean`, a partition without a
+    // live leader gets one, from outside the ISR if need be. Each outcome is Kafka's error:
+    // ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, ELIGIBLE_LEADERS_NOT_AVAILABLE,
+    // UNKNOWN_TOPIC_OR_PARTITION.
+    virtual boost::asio::awaitable<elect_leaders_result> elect_leaders(
+        bool unclean, std::optional<std::vector<std::pair<std::string, int32_t>>> partitions) = 0;
 };
 
 }  // namespace runnel::server

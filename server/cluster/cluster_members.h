@@ -32,6 +32,13 @@ struct cluster_member {
         }
         return nullptr;
     }
+    // Where another broker reaches this one: through `inter_broker_listener`
+    // (inter.broker.listener.name) when set, else its PLAINTEXT listener, else its first.
+    const member_endpoint* broker_endpoint(std::string_view inter_broker_listener) const {
+        if (!inter_broker_listener.empty()) return endpoint(inter_broker_listener);
+        if (const auto* e = endpoint("PLAINTEXT")) return e;
+        return endpoints.empty() ? nullptr : &endpoints.front();
+    }
 };
 
 struct members_snapshot {

@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include <fmt/ranges.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "server/cluster/topic_registry.h"
@@ -16,13 +19,12 @@ namespace asio = boost::asio;
 using namespace zookeeper;
 
 active_controller::active_controller(zk_client& zk, int32_t self, controller_state term,
-                                     std::set<int32_t> live, bool delete_topics, bool unclean)
+                                     std::set<int32_t> live, controller_settings settings)
     : zk_(zk),
       self_(self),
       term_(term),
       live_(std::move(live)),
-      delete_topics_(delete_topics),
-      unclean_(unclean),
+      settings_(settings),
       loop_(zk.executor()) {}
 
 zk_client::watch_fn active_controller::waker() {
@@ -107,6 +109,9 @@ asio::awaitable<void> active_controller::run() {
             co_return false;
         }
     };
+    if (settings_.auto_rebalance) {
+        asio::co_spawn(zk_.executor(), rebalance_leaders(), log_failure("rebalancing the leaders"));
+    }
     co_await loop_.run(one_pass);
     server_log().info("controller {} (epoch {}) ended its term", self_, term_.epoch);
 }
@@ -179,7 +184,7 @@ asio::awaitable<bool> active_controller::delete_topic(const std::string& name) {
     const std::string topic = paths::topic(name);
     zk_code there = co_await zk_.exists(topic);
     if (!there.ok() && !there.no_node()) co_return false;
-    if (there.ok() && delete_topics_) {
+    if (there.ok() && settings_.delete_topics) {
         // Children before parents: each partition's state, the partition, the list, the topic.
         const std::string partitions = topic + "/partitions";
         node_children ps = co_await zk_.children(partitions);
@@ -202,7 +207,7 @@ asio::awaitable<bool> active_controller::delete_topic(const std::string& name) {
     ops.push_back(zk_op::remove(marker, -1));
     multi_result r = co_await fenced(std::move(ops));
     if (!r.code.ok()) co_return false;  // changed meanwhile: again next pass
-    if (there.ok() && delete_topics_) {
+    if (there.ok() && settings_.delete_topics) {
         topics_.erase(name);
         server_log().info("controller: deleted topic {}", name);
     }
@@ -291,7 +296,8 @@ asio::awaitable<bool> active_controller::follow_live_brokers(const std::string& 
             server_log().error("controller: {}: {}", state_path, e.what());
             continue;
         }
-        auto next = after_brokers_changed(replicas, current, electable(), unclean_, term_.epoch);
+        auto next =
+            after_brokers_changed(replicas, current, electable(), settings_.unclean, term_.epoch);
         if (!next) continue;
         // A broker shutting down keeps what no one else can lead until it is gone.
         if (next->leader < 0 && live_.contains(current.leader)) continue;
@@ -307,7 +313,8 @@ asio::awaitable<bool> active_controller::follow_live_brokers(const std::string& 
                 server_log().warn(
                     "controller: {}-{} has no leader: no replica of its ISR [{}] is alive{}", name,
                     p, fmt::join(current.isr, ","),
-                    unclean_ ? " nor any other" : " (unclean.leader.election.enable is false)");
+                    settings_.unclean ? " nor any other"
+                                      : " (unclean.leader.election.enable is false)");
             } else {
                 server_log().info("controller: {}-{} led by {} in epoch {} (was {}), ISR [{}]",
                                   name, p, next->leader, next->leader_epoch, current.leader,
@@ -319,6 +326,131 @@ asio::awaitable<bool> active_controller::follow_live_brokers(const std::string& 
         }
     }
     co_return all;
+}
+
+namespace {
+
+std::optional<std::string> election_message(protocol::error_code e, const std::string& topic,
+                                            int32_t p, bool unclean) {
+    const std::string tp = topic + "-" + std::to_string(p);
+    switch (e) {
+        case protocol::error_code::election_not_needed:
+            return "Leader election not needed for topic partition.";
+        case protocol::error_code::preferred_leader_not_available:
+            return "Failed to elect leader for partition " + tp +
+                   " under strategy PreferredReplicaPartitionLeaderElectionStrategy";
+        case protocol::error_code::eligible_leaders_not_available:
+            return "Failed to elect leader for partition " + tp + " under strategy " +
+                   (unclean ? "UncleanLeaderElectionStrategy"
+                            : "OfflinePartitionLeaderElectionStrategy");
+        case protocol::error_code::unknown_topic_or_partition:
+            return "The partition does not exist.";
+        default:
+            return std::nullopt;
+    }
+}
+
+}  // namespace
+
+asio::awaitable<elect_leaders_result> active_controller::elect_leaders(
+    bool unclean, std::optional<std::vector<std::pair<std::string, int32_t>>> partitions) {
+    auto keep = shared_from_this();
+    elect_leaders_result out;
+    const bool every = !partitions;
+    std::vector<std::pair<std::string, int32_t>> targets;
+    if (every) {
+        for (const auto& [name, t] : topics_) {
+            for (const auto& [p, replicas] : t.assignment.partitions) targets.emplace_back(name, p);
+        }
+    } else {
+        targets = std::move(*partitions);
+    }
+    const std::set<int32_t> candidates = electable();
+    for (const auto& [name, p] : targets) {
+        if (resigned()) break;
+        election_result r{name, p, protocol::error_code::none, std::nullopt};
+        const std::vector<int32_t>* replicas = nullptr;
+        if (auto it = topics_.find(name); it != topics_.end()) {
+            auto pit = it->second.assignment.partitions.find(p);
+            if (pit != it->second.assignment.partitions.end()) replicas = &pit->second;
+        }
+        const std::string state_path = paths::partition_state(name, p);
+        for (int attempt = 0; replicas && attempt < 5 && !resigned(); ++attempt) {
+            node_data d = co_await zk_.get(state_path);
+            if (!d.code.ok()) {
+                r.error = d.code.no_node() ? protocol::error_code::leader_not_available
+                                           : protocol::error_code::unknown_server_error;
+                break;
+            }
+            partition_state current;
+            try {
+                current = partition_state::from_json(d.data);
+            } catch (const znode_format_error& e) {
+                r.error = protocol::error_code::unknown_server_error;
+                break;
+            }
+            auto e = elect(*replicas, current, candidates, unclean, term_.epoch);
+            if (!e.next) {
+                r.error = e.error;
+                break;
+            }
+            std::vector<zk_op> ops;
+            ops.push_back(zk_op::set(state_path, e.next->to_json(), d.version));
+            multi_result w = co_await fenced(std::move(ops));
+            if (w.code.ok()) {
+                server_log().info("controller: {}-{} led by {} in epoch {} ({} election)", name, p,
+                                  e.next->leader, e.next->leader_epoch,
+                                  unclean ? "unclean" : "preferred");
+                r.error = protocol::error_code::none;
+                break;
+            }
+            r.error = protocol::error_code::unknown_server_error;  // changed meanwhile: again
+        }
+        if (!replicas) r.error = protocol::error_code::unknown_topic_or_partition;
+        r.message = election_message(r.error, name, p, unclean);
+        // Asked for every partition, Kafka answers the ones it elected.
+        if (every && r.error != protocol::error_code::none) continue;
+        out.partitions.push_back(std::move(r));
+    }
+    if (resigned()) out.error = protocol::error_code::not_controller;
+    co_return out;
+}
+
+asio::awaitable<void> active_controller::rebalance_leaders() {
+    auto keep = shared_from_this();
+    asio::steady_timer timer(zk_.executor());
+    while (!resigned()) {
+        timer.expires_after(settings_.rebalance_interval);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (resigned()) break;
+        // Per preferred broker: its partitions, and those another broker leads.
+        std::map<int32_t, std::vector<std::pair<std::string, int32_t>>> displaced;
+        std::map<int32_t, int32_t> preferred_count;
+        for (const auto& [name, t] : topics_) {
+            for (const auto& [p, replicas] : t.assignment.partitions) {
+                if (replicas.empty()) continue;
+                ++preferred_count[replicas.front()];
+                node_data d = co_await zk_.get(paths::partition_state(name, p));
+                if (!d.code.ok()) continue;
+                try {
+                    if (partition_state::from_json(d.data).leader != replicas.front())
+                        displaced[replicas.front()].emplace_back(name, p);
+                } catch (const znode_format_error&) {
+                }
+            }
+        }
+        for (auto& [broker, parts] : displaced) {
+            if (!electable().contains(broker)) continue;
+            const int64_t ratio_pct =
+                int64_t{100} * static_cast<int64_t>(parts.size()) / preferred_count[broker];
+            if (ratio_pct <= settings_.imbalance_percentage) continue;
+            server_log().info(
+                "controller: broker {} leads {} fewer of its {} preferred partitions than it "
+                "could ({}% > leader.imbalance.per.broker.percentage): preferred elections",
+                broker, parts.size(), preferred_count[broker], ratio_pct);
+            co_await elect_leaders(false, std::move(parts));
+        }
+    }
 }
 
 }  // namespace runnel::server

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,12 +28,20 @@
 
 namespace runnel::server {
 
+// What the controller's term follows from the broker's configuration.
+struct controller_settings {
+    bool delete_topics = true;   // delete.topic.enable (else markers are just removed)
+    bool unclean = false;        // unclean.leader.election.enable
+    bool auto_rebalance = true;  // auto.leader.rebalance.enable
+    std::chrono::milliseconds rebalance_interval{
+        300000};                        // leader.imbalance.check.interval.seconds
+    int32_t imbalance_percentage = 10;  // leader.imbalance.per.broker.percentage
+};
+
 class active_controller : public std::enable_shared_from_this<active_controller> {
   public:
-    // `delete_topics`: delete.topic.enable (without it, deletion markers are just removed);
-    // `unclean`: unclean.leader.election.enable.
     active_controller(zookeeper::zk_client& zk, int32_t self, controller_state term,
-                      std::set<int32_t> live, bool delete_topics, bool unclean);
+                      std::set<int32_t> live, controller_settings settings);
 
     // Runs the term until resign() or until a write finds the controller moved: a pass over the
     // cluster, then one more after every change seen. On the zk_client's executor.
@@ -43,6 +52,9 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     // for leadership; its partitions get other leaders from their live ISR, and it leaves
     // every ISR. Answers the partitions it still leads (no other live ISR replica).
     boost::asio::awaitable<controlled_shutdown_result> controlled_shutdown(int32_t broker);
+    // ElectLeaders (cluster_controller::elect_leaders).
+    boost::asio::awaitable<elect_leaders_result> elect_leaders(
+        bool unclean, std::optional<std::vector<std::pair<std::string, int32_t>>> partitions);
     void resign() { loop_.stop(); }
     bool resigned() const { return loop_.stopped(); }
     int32_t epoch() const { return term_.epoch; }
@@ -78,8 +90,10 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     int32_t self_;
     controller_state term_;
     std::set<int32_t> live_;
-    bool delete_topics_;
-    bool unclean_;
+    controller_settings settings_;
+    // Kafka's auto leader rebalance: every rebalance_interval, the partitions of a broker that
+    // leads too few of those it prefers go back to it.
+    boost::asio::awaitable<void> rebalance_leaders();
     // Brokers in a controlled shutdown: alive, but no longer leaders or ISR members.
     std::set<int32_t> shutting_down_;
     // The live brokers every partition state was last checked against (none yet: a new term

@@ -55,4 +55,40 @@ std::optional<zookeeper::partition_state> after_brokers_changed(
     return next;
 }
 
+requested_election elect(const std::vector<int32_t>& replicas,
+                         const zookeeper::partition_state& current, const std::set<int32_t>& live,
+                         bool unclean, int32_t controller_epoch) {
+    using protocol::error_code;
+    requested_election out;
+    if (!unclean) {
+        const int32_t preferred = replicas.empty() ? -1 : replicas.front();
+        if (preferred >= 0 && current.leader == preferred) {
+            out.error = error_code::election_not_needed;
+            return out;
+        }
+        const bool in_isr =
+            std::find(current.isr.begin(), current.isr.end(), preferred) != current.isr.end();
+        if (preferred < 0 || !live.contains(preferred) || !in_isr) {
+            out.error = error_code::preferred_leader_not_available;
+            return out;
+        }
+        zookeeper::partition_state next = current;
+        next.leader = preferred;
+        next.leader_epoch = current.leader_epoch + 1;
+        next.controller_epoch = controller_epoch;
+        out.next = next;
+        return out;
+    }
+    if (current.leader >= 0 && live.contains(current.leader)) {
+        out.error = error_code::election_not_needed;
+        return out;
+    }
+    out.next = after_brokers_changed(replicas, current, live, true, controller_epoch);
+    if (!out.next || out.next->leader < 0) {
+        out.next.reset();
+        out.error = error_code::eligible_leaders_not_available;
+    }
+    return out;
+}
+
 }  // namespace runnel::server

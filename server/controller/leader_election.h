@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "protocol/errors.h"
 #include "server/zookeeper/kafka_znodes.h"
 
 namespace runnel::server {
@@ -27,5 +28,19 @@ std::optional<zookeeper::partition_state> initial_partition_state(
 std::optional<zookeeper::partition_state> after_brokers_changed(
     const std::vector<int32_t>& replicas, const zookeeper::partition_state& current,
     const std::set<int32_t>& live, bool unclean, int32_t controller_epoch);
+
+// A requested election (ElectLeaders): the state to write, or the error Kafka answers.
+struct requested_election {
+    std::optional<zookeeper::partition_state> next;
+    protocol::error_code error = protocol::error_code::none;
+};
+// Preferred (`unclean` false): the first replica of the assignment leads, if it is alive and in
+// the ISR (PREFERRED_LEADER_NOT_AVAILABLE otherwise, ELECTION_NOT_NEEDED when it leads
+// already). Unclean: a partition whose leader is gone gets the first live ISR replica, else the
+// first live replica (ELIGIBLE_LEADERS_NOT_AVAILABLE with none, ELECTION_NOT_NEEDED when its
+// leader is alive). A new leader epoch either way.
+requested_election elect(const std::vector<int32_t>& replicas,
+                         const zookeeper::partition_state& current, const std::set<int32_t>& live,
+                         bool unclean, int32_t controller_epoch);
 
 }  // namespace runnel::server

@@ -155,9 +155,16 @@ void zk_cluster::follow_election() {
         active_.reset();
     }
     if (stopped_ || active_ || !election_->is_controller()) return;
+    const auto& config = cluster_.config();
+    controller_settings settings;
+    settings.delete_topics = config.delete_topic_enable;
+    settings.unclean = config.unclean_leader_election_enable;
+    settings.auto_rebalance = config.auto_leader_rebalance_enable;
+    settings.rebalance_interval =
+        std::chrono::seconds(config.leader_imbalance_check_interval_seconds);
+    settings.imbalance_percentage = config.leader_imbalance_per_broker_percentage;
     active_ = std::make_shared<active_controller>(*zk_, self_.id, election_->state(), live_ids(),
-                                                  cluster_.config().delete_topic_enable,
-                                                  cluster_.config().unclean_leader_election_enable);
+                                                  settings);
     asio::co_spawn(zk_->executor(), active_->run(), log_failure("the controller"));
 }
 
@@ -214,17 +221,25 @@ asio::awaitable<controlled_shutdown_result> zk_cluster::controlled_shutdown(int3
     co_return co_await on_shard(cluster_.metadata_shard(), task);
 }
 
+asio::awaitable<elect_leaders_result> zk_cluster::elect_leaders(
+    bool unclean, std::optional<std::vector<std::pair<std::string, int32_t>>> partitions) {
+    auto task = [this, unclean, partitions]() -> asio::awaitable<elect_leaders_result> {
+        auto term = active_;
+        if (!term || term->resigned()) {
+            co_return elect_leaders_result{protocol::error_code::not_controller, {}};
+        }
+        co_return co_await term->elect_leaders(unclean, partitions);
+    };
+    co_return co_await on_shard(cluster_.metadata_shard(), task);
+}
+
 asio::awaitable<controlled_shutdown_result> zk_cluster::ask_controller() {
     const auto members = cluster_.members().snapshot();
     const int32_t controller = members->controller_id;
     if (controller == self_.id) co_return co_await controlled_shutdown(self_.id);
     const cluster_member* at = members->find(controller);
-    const auto& listener = cluster_.config().inter_broker_listener_name;
-    const member_endpoint* ep = nullptr;
-    if (at) {
-        ep = !listener.empty() ? at->endpoint(listener) : at->endpoint("PLAINTEXT");
-        if (!ep && listener.empty() && !at->endpoints.empty()) ep = &at->endpoints.front();
-    }
+    const member_endpoint* ep =
+        at ? at->broker_endpoint(cluster_.config().inter_broker_listener_name) : nullptr;
     if (!ep) co_return controlled_shutdown_result{protocol::error_code::not_controller, {}};
     broker_link link(cluster_.metadata_shard(),
                      "runnel-controlled-shutdown-" + std::to_string(self_.id));

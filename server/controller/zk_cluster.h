@@ -55,6 +55,9 @@ class zk_cluster : public cluster_controller {
     boost::asio::awaitable<bool> hand_over_leadership();
     // cluster_controller: what this broker's controller term does for a broker shutting down.
     boost::asio::awaitable<controlled_shutdown_result> controlled_shutdown(int32_t broker) override;
+    boost::asio::awaitable<elect_leaders_result> elect_leaders(
+        bool unclean,
+        std::optional<std::vector<std::pair<std::string, int32_t>>> partitions) override;
 
   private:
     void publish();

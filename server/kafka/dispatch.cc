@@ -7,7 +7,7 @@ dispatch::dispatch() { register_handlers(*this); }
 std::vector<const api_handler*> dispatch::all() const {
     std::vector<const api_handler*> out;
     for (const auto& h : handlers_) {
-        if (h.run) out.push_back(&h);
+        if (h.run && h.advertised) out.push_back(&h);
     }
     return out;
 }

@@ -36,6 +36,9 @@ struct api_handler {
     int16_t first_flexible = -1;
     // What ApiVersions reports as the minimum; below min_version only for KAFKA-18659.
     int16_t advertised_min_version = 0;
+    // Listed by ApiVersions. Brokers' own APIs (ControlledShutdown) are served but not listed,
+    // as Kafka 4 does not list its inter-broker APIs to clients.
+    bool advertised = true;
     std::function<asio::awaitable<handler_outcome>(request_context&, protocol::reader&,
                                                    protocol::writer&)>
         run;
@@ -65,8 +68,10 @@ class dispatch {
         const auto& h = handlers_[key];
         return h.run ? &h : nullptr;
     }
-    // Registered handlers in key order (for ApiVersions).
+    // Registered handlers in key order, those ApiVersions lists.
     std::vector<const api_handler*> all() const;
+    // Serves `key` without listing it in ApiVersions (an inter-broker API).
+    void hide(int16_t key) { handlers_.at(key).advertised = false; }
 
     // Advertises `key` from `version` in ApiVersions while still refusing requests below the
     // handler's real minimum (requests below it close the connection, as Kafka 4.0 does).

@@ -83,15 +83,8 @@ asio::awaitable<bool> replica_fetcher::ensure_connected() {
     const auto& config = cluster_.config();
     const auto members = cluster_.members().snapshot();
     const cluster_member* leader = members->find(leader_);
-    const member_endpoint* at = nullptr;
-    if (leader) {
-        if (!config.inter_broker_listener_name.empty()) {
-            at = leader->endpoint(config.inter_broker_listener_name);
-        } else {
-            at = leader->endpoint("PLAINTEXT");
-            if (!at && !leader->endpoints.empty()) at = &leader->endpoints.front();
-        }
-    }
+    const member_endpoint* at =
+        leader ? leader->broker_endpoint(config.inter_broker_listener_name) : nullptr;
     if (!at) co_return false;  // not registered (down), or without that listener
     auto ec = co_await link_.connect(at->host, at->port,
                                      std::chrono::milliseconds(config.replica_socket_timeout_ms));

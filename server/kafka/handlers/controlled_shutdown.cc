@@ -39,6 +39,10 @@ asio::awaitable<std::optional<controlled_shutdown_response>> handle(
 
 }  // namespace
 
-void register_controlled_shutdown(dispatch& d) { d.add<api_types<7>>(handle); }
+void register_controlled_shutdown(dispatch& d) {
+    d.add<api_types<7>>(handle);
+    // Brokers send it to the controller; clients have no use for it (nor does Kafka 4 list it).
+    d.hide(7);
+}
 
 }  // namespace runnel::server

@@ -75,5 +75,30 @@ TEST(LeaderElectionTest, WithoutALiveIsrReplicaThePartitionWaitsUnlessUncleanIsA
     EXPECT_EQ(unclean->leader_epoch, 4);
 }
 
+TEST(LeaderElectionTest, RequestedElectionsAnswerAsKafkaDoes) {
+    using protocol::error_code;
+    // Preferred: replica 1 alive and in the ISR takes over from 2.
+    auto e = elect({1, 2, 3}, state(2, 3, {2, 3, 1}), {1, 2, 3}, false, 4);
+    ASSERT_TRUE(e.next);
+    EXPECT_EQ(e.next->leader, 1);
+    EXPECT_EQ(e.next->leader_epoch, 4);
+    EXPECT_EQ(e.next->isr, (std::vector<int32_t>{2, 3, 1}));
+    EXPECT_EQ(elect({1, 2, 3}, state(1, 3, {1, 2}), {1, 2, 3}, false, 4).error,
+              error_code::election_not_needed);
+    EXPECT_EQ(elect({1, 2, 3}, state(2, 3, {2, 3}), {1, 2, 3}, false, 4).error,
+              error_code::preferred_leader_not_available);
+    EXPECT_EQ(elect({1, 2, 3}, state(2, 3, {2, 3, 1}), {2, 3}, false, 4).error,
+              error_code::preferred_leader_not_available);
+    // Unclean: only a partition whose leader is gone, from outside the ISR if need be.
+    EXPECT_EQ(elect({1, 2}, state(1, 3, {1}), {1, 2}, true, 4).error,
+              error_code::election_not_needed);
+    auto u = elect({1, 2}, state(-1, 3, {1}), {2}, true, 4);
+    ASSERT_TRUE(u.next);
+    EXPECT_EQ(u.next->leader, 2);
+    EXPECT_EQ(u.next->isr, (std::vector<int32_t>{2}));
+    EXPECT_EQ(elect({1, 2}, state(-1, 3, {1}), {3}, true, 4).error,
+              error_code::eligible_leaders_not_available);
+}
+
 }  // namespace
 }  // namespace runnel::server
