@@ -207,6 +207,9 @@ class partition {
     append_result appended(storage::result<storage::append_info> appended);
     // The leader's high watermark: the smallest log end over the ISR (this log's included).
     void maybe_advance_high_watermark();
+    // The leader's record of follower `broker`; nullptr when it is not one of its followers.
+    follower_progress* follower(int32_t broker);
+    const follower_progress* follower(int32_t broker) const;
 
     std::unique_ptr<storage::partition_log> log_;
     asio::thread_pool& io_pool_;  // where flushes run

@@ -34,9 +34,8 @@ void partition::set_role(partition_role r, int64_t now_ms) {
         std::vector<follower_progress> kept;
         for (int32_t b : r.replicas) {
             if (b == r.self) continue;
-            auto it = std::find_if(followers_.begin(), followers_.end(),
-                                   [b](const follower_progress& f) { return f.broker == b; });
-            kept.push_back(it != followers_.end() ? *it : follower_progress{b, -1, now_ms, -1, 0});
+            const follower_progress* had = follower(b);
+            kept.push_back(had ? *had : follower_progress{b, -1, now_ms, -1, 0});
         }
         followers_ = std::move(kept);
     } else {
@@ -55,15 +54,24 @@ void partition::set_role(partition_role r, int64_t now_ms) {
     if (was_leading != role_->leads()) data_arrived();  // waiting fetches find the new role
 }
 
+follower_progress* partition::follower(int32_t broker) {
+    auto it = std::find_if(followers_.begin(), followers_.end(),
+                           [broker](const follower_progress& f) { return f.broker == broker; });
+    return it == followers_.end() ? nullptr : &*it;
+}
+
+const follower_progress* partition::follower(int32_t broker) const {
+    return const_cast<partition*>(this)->follower(broker);
+}
+
 void partition::maybe_advance_high_watermark() {
     if (!role_ || !role_->leads()) return;
     int64_t hw = log_->log_end_offset();
     for (int32_t b : role_->isr) {
         if (b == role_->self) continue;
-        auto it = std::find_if(followers_.begin(), followers_.end(),
-                               [b](const follower_progress& f) { return f.broker == b; });
+        const follower_progress* f = follower(b);
         // An ISR member not heard from in this term holds the high watermark where it is.
-        const int64_t reached = it == followers_.end() ? -1 : it->log_end_offset;
+        const int64_t reached = f ? f->log_end_offset : -1;
         hw = std::min(hw, reached < 0 ? waits_->high_watermark : reached);
     }
     if (hw <= waits_->high_watermark) return;
@@ -75,9 +83,8 @@ void partition::maybe_advance_high_watermark() {
 protocol::error_code partition::follower_fetched(int32_t broker, int64_t fetch_offset,
                                                  int64_t now_ms) {
     if (!role_ || !role_->leads()) return protocol::error_code::not_leader_or_follower;
-    auto it = std::find_if(followers_.begin(), followers_.end(),
-                           [broker](const follower_progress& f) { return f.broker == broker; });
-    if (it == followers_.end()) return protocol::error_code::not_leader_or_follower;
+    follower_progress* it = follower(broker);
+    if (!it) return protocol::error_code::not_leader_or_follower;
     const int64_t leader_end = log_->log_end_offset();
     it->log_end_offset = std::min(fetch_offset, leader_end);
     if (fetch_offset >= leader_end) {
@@ -108,9 +115,8 @@ std::optional<std::vector<int32_t>> partition::wanted_isr(int64_t now_ms, int64_
             isr.push_back(b);
             continue;
         }
-        auto it = std::find_if(followers_.begin(), followers_.end(),
-                               [b](const follower_progress& f) { return f.broker == b; });
-        if (it == followers_.end()) continue;
+        const follower_progress* it = follower(b);
+        if (!it) continue;
         const bool in = role_->in_isr(b);
         bool keep = in;
         if (in && now_ms - it->last_caught_up_ms > lag_ms) keep = false;

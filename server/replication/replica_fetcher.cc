@@ -64,13 +64,23 @@ std::vector<replica_fetcher::followed> replica_fetcher::partitions_to_fetch(
     std::chrono::steady_clock::time_point now) const {
     std::vector<followed> out;
     cluster_.partitions_on(home_).for_each([&](partition& p) {
-        const auto& role = p.role();
-        if (!role || role->leads() || role->leader != leader_) return;
+        if (!follows_leader(&p)) return;
         auto it = delayed_.find({p.topic_id(), p.index()});
         if (it != delayed_.end() && it->second.until > now) return;
         out.push_back({{p.topic_id(), p.index()}, p.topic()});
     });
     return out;
+}
+
+bool replica_fetcher::follows_leader(const partition* p) const {
+    return p && p->role() && !p->role()->leads() && p->role()->leader == leader_;
+}
+
+bool replica_fetcher::warning_due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_warning_ <= std::chrono::seconds(10)) return false;
+    last_warning_ = now;
+    return true;
 }
 
 asio::awaitable<void> replica_fetcher::pause(std::chrono::milliseconds d) {
@@ -89,9 +99,7 @@ asio::awaitable<bool> replica_fetcher::ensure_connected() {
     auto ec = co_await link_.connect(at->host, at->port,
                                      std::chrono::milliseconds(config.replica_socket_timeout_ms));
     if (ec) {
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_warning_ > std::chrono::seconds(10)) {
-            last_warning_ = now;
+        if (warning_due()) {
             server_log().warn("replica fetcher: cannot reach leader {} at {}:{}: {}", leader_,
                               at->host, at->port, ec.message());
         }
@@ -116,7 +124,7 @@ asio::awaitable<void> replica_fetcher::run() {
             for (auto it = delayed_.begin(); it != delayed_.end();) {
                 partition* p =
                     cluster_.partitions_on(home_).find(it->first.first, it->first.second);
-                if (!p || !p->role() || p->role()->leads() || p->role()->leader != leader_) {
+                if (!follows_leader(p)) {
                     it = delayed_.erase(it);
                 } else {
                     earliest = std::min(earliest, it->second.until);
@@ -176,9 +184,7 @@ asio::awaitable<void> replica_fetcher::run() {
             continue;  // a round with the new partitions, at once
         }
         if (!resp) {
-            const auto t = std::chrono::steady_clock::now();
-            if (t - last_warning_ > std::chrono::seconds(10)) {
-                last_warning_ = t;
+            if (warning_due()) {
                 server_log().warn("replica fetcher: fetch from leader {} failed: {}", leader_,
                                   resp.error().message());
             }
@@ -226,7 +232,7 @@ bool replica_fetcher::apply(
     const protocol::msg::fetch_response::fetchable_topic_response::partition_data& d) {
     partition* p = cluster_.partitions_on(home_).find(f.key.topic_id, f.key.index);
     // Closed, or no longer following this leader, while the fetch was out.
-    if (!p || !p->role() || p->role()->leads() || p->role()->leader != leader_) return true;
+    if (!follows_leader(p)) return true;
     const auto error = static_cast<protocol::error_code>(d.error_code);
     const std::string name = f.topic + "-" + std::to_string(f.key.index);
     if (error != protocol::error_code::none) {

@@ -48,6 +48,10 @@ class replica_fetcher : public std::enable_shared_from_this<replica_fetcher> {
     bool apply(const followed& f,
                const protocol::msg::fetch_response::fetchable_topic_response::partition_data& d);
     asio::awaitable<void> pause(std::chrono::milliseconds d);
+    // Whether `p` (nullptr: closed) is a follower of leader_.
+    bool follows_leader(const partition* p) const;
+    // One warning about the leader per 10 s at most (an unreachable leader fails every round).
+    bool warning_due();
 
     cluster_context& cluster_;
     shard_id home_;
