@@ -12,7 +12,10 @@ OffsetCommit v2, OffsetFetch v1-3, FindCoordinator v0, ListGroups v2, DescribeGr
 DeleteGroups v1 to this broker.
 """
 
+import collections
+import faulthandler
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -86,6 +89,28 @@ from kafka import (KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMeta
 from kafka.admin import NewTopic  # noqa: E402
 import kafka  # noqa: E402
 import kafka.errors as Errors  # noqa: E402
+
+
+class ClientLogTail(logging.Handler):
+    """The last lines kafka-python logged at DEBUG, kept in memory and printed only when a test
+    fails waiting for a group to settle: which request a stuck member was waiting on."""
+
+    def __init__(self, lines=3000):
+        super().__init__(logging.DEBUG)
+        self.lines = collections.deque(maxlen=lines)
+        self.setFormatter(logging.Formatter("%(asctime)s %(threadName)s %(name)s: %(message)s"))
+
+    def emit(self, record):
+        self.lines.append(record)  # formatted only if printed
+
+    def dump(self, out, last=400):
+        out.write("\n[kafka-python debug log, last %d lines]\n" % last)
+        out.write("\n".join(self.format(r) for r in list(self.lines)[-last:]) + "\n")
+
+
+CLIENT_LOG = ClientLogTail()
+logging.getLogger("kafka").addHandler(CLIENT_LOG)
+logging.getLogger("kafka").setLevel(logging.DEBUG)
 
 GROUP_BROKER_PROPERTIES = {
     "offsets.topic.replication.factor": 1,  # one broker (as in Kafka's single-node config)
@@ -365,6 +390,8 @@ class GroupTestCase(BrokerTestCase):
         try:
             return wait_until(balanced, timeout, 0.1, message)
         except AssertionError:
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+            CLIENT_LOG.dump(sys.stderr)
             raise AssertionError("%s; assignments now: %s" % (
                 message, [(getattr(m, "name", "child"), sorted(m.snapshot()[1]))
                           for m in members]))
