@@ -25,7 +25,8 @@ from zookeeper_process import ZooKeeper, four_letter_word  # noqa: E402
 import kafka_wire as kw  # noqa: E402
 from confluent_kafka import (Consumer, KafkaError, KafkaException, Producer,  # noqa: E402
                              TopicPartition)
-from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # noqa: E402
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry,  # noqa: E402
+                                  ConfigResource, NewPartitions, NewTopic, ResourceType)
 from kazoo.client import KazooClient  # noqa: E402
 
 KAFKA_TOOL = os.path.join(REPO_ROOT, "scripts", "kafka-tool.sh")
@@ -281,6 +282,22 @@ class TopicStateTest(TopicTestCase):
         topic_id = self.read_json("/brokers/topics/test")[0]["topic_id"]
         self.assertIn("TopicId: %s" % topic_id, out)
         self.assertIn("test", kafka_topics("--list").split())
+        # More partitions, and a config, with the same tools: the controller and the brokers
+        # take them from ZooKeeper.
+        kafka_topics("--alter", "--topic", "test", "--partitions", "3")
+        self.assertEqual(len(self.wait_state("test", 2)["isr"]), 2)
+        wait_until(lambda: len(self.leaders_seen_by(b2, "test") or {}) == 3, 15,
+                   message="broker 2 serving the third partition")
+        p = subprocess.run([KAFKA_TOOL, "--release", "2.8", "kafka-configs.sh", "--zookeeper", zk,
+                            "--alter", "--entity-type", "topics", "--entity-name", "test",
+                            "--add-config", "cleanup.policy=compact"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        admin = AdminClient({"bootstrap.servers": b1.bootstrap})
+        res = ConfigResource(ResourceType.TOPIC, "test")
+        wait_until(lambda: admin.describe_configs([res], request_timeout=15)[res].result()
+                   ["cleanup.policy"].value == "compact", 15,
+                   message="cleanup.policy=compact in force on broker 1")
         # Asking for more replicas than brokers is refused by the tool itself, as with Kafka.
         p = subprocess.run([KAFKA_TOOL, "--release", "2.8", "kafka-topics.sh", "--zookeeper", zk,
                             "--create", "--replication-factor", "3", "--partitions", "1",
@@ -438,11 +455,89 @@ class TopicAdminTest(TopicTestCase):
                                       request_timeout=15)
         checked["only-checked"].result()
         self.assertIsNone(self.znodes().exists("/brokers/topics/only-checked"))
-        # Changing a cluster's topic through a broker is refused, not half done.
-        more = admin.create_partitions([NewPartitions("made", 8)], request_timeout=15)
+
+    def kafka_error(self, future):
         with self.assertRaises(KafkaException) as caught:
-            more["made"].result()
-        self.assertEqual(caught.exception.args[0].code(), KafkaError.POLICY_VIOLATION)
+            future.result()
+        return caught.exception.args[0]
+
+    def test_grow_and_reconfigure_a_topic_through_any_broker(self):
+        brokers = self.two_brokers()
+        admin = AdminClient({"bootstrap.servers": brokers[2].bootstrap})
+        admin.create_topics([NewTopic("grown", 2, 2)], request_timeout=15)["grown"].result()
+        before, _ = self.read_json("/brokers/topics/grown")
+        admin.create_partitions([NewPartitions("grown", 5)], request_timeout=15)["grown"].result()
+        after, _ = self.read_json("/brokers/topics/grown")
+        self.assertEqual(after["topic_id"], before["topic_id"])
+        self.assertEqual({p: after["partitions"][p] for p in ("0", "1")}, before["partitions"])
+        added = [after["partitions"][str(p)] for p in range(2, 5)]
+        self.assertTrue(all(sorted(r) == [1, 2] for r in added), after)
+        # Answered once served: the other broker leads its share of the new partitions too.
+        for b in brokers.values():
+            wait_until(lambda: len(self.leaders_seen_by(b, "grown") or {}) == 5, 10,
+                       message="5 partitions of grown seen by %s" % b.bootstrap)
+        producer = Producer({"bootstrap.servers": brokers[1].bootstrap, "acks": "all"})
+        for p in range(5):
+            producer.produce("grown", value=b"to-%d" % p, partition=p)
+        self.assertEqual(producer.flush(30), 0)
+        for p in range(5):
+            self.assertEqual(self.latest_offset_of_leader(brokers, "grown", p), 1)
+        # Kafka's refusals, nothing written.
+        err = self.kafka_error(admin.create_partitions([NewPartitions("grown", 3)],
+                                                       request_timeout=15)["grown"])
+        self.assertEqual(err.code(), KafkaError.INVALID_PARTITIONS)
+        self.assertIn("Topic currently has 5 partitions, which is higher than the requested 3",
+                      err.str())
+        err = self.kafka_error(admin.create_partitions([NewPartitions("grown", 5)],
+                                                       request_timeout=15)["grown"])
+        self.assertEqual(err.code(), KafkaError.INVALID_PARTITIONS)
+        err = self.kafka_error(admin.create_partitions(
+            [NewPartitions("grown", 6, replica_assignment=[[1, 7]])], request_timeout=15)["grown"])
+        self.assertEqual(err.code(), KafkaError.INVALID_REPLICA_ASSIGNMENT)
+        err = self.kafka_error(admin.create_partitions(
+            [NewPartitions("grown", 6, replica_assignment=[[1]])], request_timeout=15)["grown"])
+        self.assertEqual(err.code(), KafkaError.INVALID_REPLICA_ASSIGNMENT)
+        admin.create_partitions([NewPartitions("grown", 9)], validate_only=True,
+                                request_timeout=15)["grown"].result()
+        self.assertEqual(len(self.read_json("/brokers/topics/grown")[0]["partitions"]), 5)
+        # The client's own placement of a new partition.
+        admin.create_partitions([NewPartitions("grown", 6, replica_assignment=[[2, 1]])],
+                                request_timeout=15)["grown"].result()
+        self.assertEqual(self.read_json("/brokers/topics/grown")[0]["partitions"]["5"], [2, 1])
+        self.assertEqual(self.wait_state("grown", 5)["leader"], 2)
+
+        # Configs: written to /config/topics, in force on every broker.
+        default_retention = self.topic_config(brokers[1], "grown", "retention.ms")
+        res = ConfigResource(ResourceType.TOPIC, "grown", incremental_configs=[
+            ConfigEntry("retention.ms", "120000",
+                        incremental_operation=AlterConfigOpType.SET)])
+        admin.incremental_alter_configs([res], request_timeout=15)[res].result()
+        self.assertEqual(self.read_json("/config/topics/grown")[0],
+                         {"version": 1, "config": {"retention.ms": "120000"}})
+        for b in brokers.values():
+            self.assertEqual(self.topic_config(b, "grown", "retention.ms"), "120000")
+        bad = ConfigResource(ResourceType.TOPIC, "grown", incremental_configs=[
+            ConfigEntry("retention.ms", "soon", incremental_operation=AlterConfigOpType.SET)])
+        err = self.kafka_error(admin.incremental_alter_configs([bad], request_timeout=15)[bad])
+        self.assertEqual(err.code(), KafkaError.INVALID_CONFIG)
+        self.assertEqual(self.read_json("/config/topics/grown")[0]["config"],
+                         {"retention.ms": "120000"})
+        gone = ConfigResource(ResourceType.TOPIC, "grown", incremental_configs=[
+            ConfigEntry("retention.ms", None, incremental_operation=AlterConfigOpType.DELETE)])
+        admin.incremental_alter_configs([gone], request_timeout=15)[gone].result()
+        self.assertEqual(self.read_json("/config/topics/grown")[0]["config"], {})
+        wait_until(lambda: self.topic_config(brokers[1], "grown", "retention.ms") ==
+                   default_retention, 10, message="the default retention back on broker 1")
+
+    def latest_offset_of_leader(self, brokers, topic, partition):
+        leader = self.leaders_seen_by(brokers[1], topic)[partition][0]
+        with kw.Connection("127.0.0.1", brokers[leader].port) as c:
+            return c.latest_offset(topic, partition)
+
+    def topic_config(self, broker, topic, key):
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        res = ConfigResource(ResourceType.TOPIC, topic)
+        return admin.describe_configs([res], request_timeout=15)[res].result()[key].value
 
     def test_auto_created_topics_are_the_clusters(self):
         brokers = self.two_brokers()

@@ -11,12 +11,14 @@ namespace runnel::server {
 
 using admin_lock = asio::experimental::channel<void(boost::system::error_code)>;
 
-// Releases the admin lock when an operation ends.
+// Releases the admin lock when an operation ends, or earlier by release().
 struct admin_guard {
     admin_lock* lock;
-    ~admin_guard() {
-        lock->try_receive([](boost::system::error_code) {});
+    void release() {
+        if (lock != nullptr) lock->try_receive([](boost::system::error_code) {});
+        lock = nullptr;
     }
+    ~admin_guard() { release(); }
 };
 
 }  // namespace runnel::server

@@ -34,13 +34,6 @@ std::unique_ptr<partition> open_partition(
                                        [&m = b.maintenance()] { m.note_flushed(); });
 }
 
-// A cluster's topic lives in ZooKeeper; changing it there is still to come.
-admin_result not_yet_in_cluster(const std::string& name, const char* what) {
-    return admin_result::fail(error_code::policy_violation,
-                              "Topic '" + name + "' is registered in ZooKeeper; " + what +
-                                  " of a cluster's topic is not supported yet.");
-}
-
 }  // namespace
 
 std::vector<partition_step> steps_for(const topic_metadata& t, int32_t from, int32_t to) {
@@ -308,24 +301,34 @@ std::optional<admin_result> topic_admin::resolve_counts(new_topic& spec) const {
 
 asio::awaitable<admin_result> topic_admin::create_topic(new_topic spec, bool validate_only) {
     if (cluster_topics_ != nullptr && !spec.local) {
-        // A cluster's topic: created in ZooKeeper, then served by the brokers it names.
-        if (auto problem = topic_name_problem(spec.name)) {
-            co_return admin_result::fail(error_code::invalid_topic_exception, *problem);
-        }
-        if (cluster_.topics().snapshot()->find(spec.name)) {
-            co_return admin_result::fail(error_code::topic_already_exists,
-                                         "Topic '" + spec.name + "' already exists.");
-        }
-        if (auto bad = resolve_counts(spec)) co_return *bad;
-        if (auto problem = topic_config::validate_all(spec.configs, *cluster_.live_config())) {
-            co_return admin_result::fail(error_code::invalid_config, *problem);
-        }
-        co_return co_await cluster_topics_->create(std::move(spec), validate_only);
+        auto task = [this, spec = std::move(spec), validate_only]() mutable {
+            return create_in_cluster(std::move(spec), validate_only);
+        };
+        co_return co_await on_shard(cluster_.metadata_shard(), task);
     }
     auto task = [this, spec = std::move(spec), validate_only]() mutable {
         return create_on_controller(std::move(spec), validate_only);
     };
     co_return co_await on_shard(cluster_.metadata_shard(), task);
+}
+
+asio::awaitable<admin_result> topic_admin::create_in_cluster(new_topic spec, bool validate_only) {
+    // A cluster's topic: created in ZooKeeper, then served by the brokers it names.
+    if (auto problem = topic_name_problem(spec.name)) {
+        co_return admin_result::fail(error_code::invalid_topic_exception, *problem);
+    }
+    if (cluster_.topics().snapshot()->find(spec.name)) {
+        co_return admin_result::fail(error_code::topic_already_exists,
+                                     "Topic '" + spec.name + "' already exists.");
+    }
+    if (auto bad = resolve_counts(spec)) co_return *bad;
+    if (auto problem = topic_config::validate_all(spec.configs, *cluster_.live_config())) {
+        co_return admin_result::fail(error_code::invalid_config, *problem);
+    }
+    // The cluster's partitions count against each broker's limit, hosted here or not: a bound
+    // that holds whatever the placement.
+    if (auto refused = check_partition_limit(spec.name, spec.partitions)) co_return *refused;
+    co_return co_await cluster_topics_->create(std::move(spec), validate_only);
 }
 
 asio::awaitable<admin_result> topic_admin::delete_topic(std::string name) {
@@ -363,6 +366,28 @@ asio::awaitable<admin_result> topic_admin::alter_configs(std::string name,
                                            validate_only);
     };
     co_return co_await on_shard(cluster_.metadata_shard(), task);
+}
+
+std::optional<admin_result> topic_admin::check_growth(
+    int32_t current, int32_t count, const std::vector<std::vector<int32_t>>& assignments) const {
+    // Kafka's words (AdminZkClient / ZkAdminManager).
+    if (count < current) {
+        return admin_result::fail(error_code::invalid_partitions,
+                                  "Topic currently has " + std::to_string(current) +
+                                      " partitions, which is higher than the requested " +
+                                      std::to_string(count) + ".");
+    }
+    if (count == current) {
+        return admin_result::fail(error_code::invalid_partitions,
+                                  "Topic already has " + std::to_string(current) + " partitions.");
+    }
+    if (!assignments.empty() && static_cast<int32_t>(assignments.size()) != count - current) {
+        return admin_result::fail(
+            error_code::invalid_replica_assignment,
+            "Increasing the number of partitions by " + std::to_string(count - current) + " but " +
+                std::to_string(assignments.size()) + " assignments provided.");
+    }
+    return std::nullopt;
 }
 
 asio::awaitable<admin_result> topic_admin::create_on_controller(new_topic spec,
@@ -465,7 +490,12 @@ asio::awaitable<admin_result> topic_admin::alter_configs_on_controller(
         co_return admin_result::fail(error_code::unknown_topic_or_partition,
                                      "The topic '" + name + "' does not exist.");
     }
-    if (old->in_cluster) co_return not_yet_in_cluster(name, "altering its configs");
+    if (old->in_cluster && cluster_topics_ != nullptr) {
+        // ZooKeeper's copy is changed (it is the one every broker follows), not this broker's.
+        guard.release();
+        co_return co_await cluster_topics_->alter_configs(name, std::move(changes), replace_all,
+                                                          validate_only);
+    }
     auto applied = apply_topic_config_changes(old->config_overrides, changes, replace_all,
                                               *cluster_.live_config());
     if (auto* e = std::get_if<config_change_error>(&applied)) {
@@ -485,6 +515,11 @@ asio::awaitable<admin_result> topic_admin::alter_configs_on_controller(
             "Cannot store the new configs of '" + name + "': " + ec.message());
     }
     cluster_.topics().publish(next);
+    co_await reconfigure_partitions(t);
+    co_return r;
+}
+
+asio::awaitable<void> topic_admin::reconfigure_partitions(std::shared_ptr<const topic_metadata> t) {
     auto config = std::make_shared<topic_config>(config_of(*t));
     auto apply = [this, t, config](shard_id owner, std::vector<partition_step> mine)
         -> asio::awaitable<std::vector<partition_step>> {
@@ -502,8 +537,8 @@ asio::awaitable<admin_result> topic_admin::alter_configs_on_controller(
     for (const auto& [key, value] : t->config_overrides) {
         summary += (summary.empty() ? "" : ", ") + key + "=" + value;
     }
-    server_log().info("topic '{}' configs now: {}", name, summary.empty() ? "(defaults)" : summary);
-    co_return r;
+    server_log().info("topic '{}' configs now: {}", t->name,
+                      summary.empty() ? "(defaults)" : summary);
 }
 
 asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
@@ -516,29 +551,19 @@ asio::awaitable<admin_result> topic_admin::add_partitions_on_controller(
         co_return admin_result::fail(error_code::unknown_topic_or_partition,
                                      "The topic '" + name + "' does not exist.");
     }
-    if (old->in_cluster) co_return not_yet_in_cluster(name, "adding partitions");
     const int32_t current = old->partition_count();
-    if (count < current) {
-        co_return admin_result::fail(error_code::invalid_partitions,
-                                     "Topic currently has " + std::to_string(current) +
-                                         " partitions, which is higher than the requested " +
-                                         std::to_string(count) + ".");
-    }
-    if (count == current) {
-        co_return admin_result::fail(
-            error_code::invalid_partitions,
-            "Topic already has " + std::to_string(current) + " partitions.");
-    }
-    if (!assignments.empty()) {
-        if (static_cast<int32_t>(assignments.size()) != count - current) {
-            co_return admin_result::fail(
-                error_code::invalid_replica_assignment,
-                "Increasing the number of partitions by " + std::to_string(count - current) +
-                    " but " + std::to_string(assignments.size()) + " assignments provided.");
-        }
+    if (auto bad = check_growth(current, count, assignments)) co_return *bad;
+    if (!old->in_cluster && !assignments.empty()) {
         if (auto bad = check_assignments(assignments, 1)) co_return *bad;
     }
     if (auto refused = check_partition_limit(name, count - current)) co_return *refused;
+    if (old->in_cluster && cluster_topics_ != nullptr) {
+        // Written to the topic's znode; the controller and topic_sync take it from there
+        // (they take the admin lock, so it is let go first).
+        guard.release();
+        co_return co_await cluster_topics_->add_partitions(old, count, std::move(assignments),
+                                                           validate_only);
+    }
     auto t = std::make_shared<topic_metadata>(*old);
     if (validate_only) {
         t->partitions.resize(static_cast<size_t>(count));

@@ -119,6 +119,8 @@ class topic_admin {
     // Every partition applies its topic's configuration as resolved against `broker`.
     asio::awaitable<void> reconfigure_all_partitions(const broker_config& broker);
     asio::awaitable<admin_result> create_on_controller(new_topic spec, bool validate_only);
+    // A cluster's topic: checked here, created in ZooKeeper (cluster_topics_).
+    asio::awaitable<admin_result> create_in_cluster(new_topic spec, bool validate_only);
     asio::awaitable<admin_result> delete_on_controller(std::string name);
     asio::awaitable<admin_result> alter_configs_on_controller(std::string name,
                                                               std::vector<config_change> changes,
@@ -135,6 +137,9 @@ class topic_admin {
     asio::awaitable<std::vector<partition_step>> open_partitions(
         std::shared_ptr<const topic_metadata> t, std::vector<partition_step> steps,
         bool reuse_existing);
+    // Every hosted partition of `t` takes `t`'s configuration (overrides resolved against the
+    // broker's); logged.
+    asio::awaitable<void> reconfigure_partitions(std::shared_ptr<const topic_metadata> t);
     // Hands each hosted partition of cluster topic `t` its partition_role (on its owner shard).
     asio::awaitable<void> apply_roles(std::shared_ptr<const topic_metadata> t);
     // Closes the partitions of `steps` (and with `remove` deletes their logs).
@@ -147,6 +152,10 @@ class topic_admin {
                                            bool remove);
     // POLICY_VIOLATION when `adding` more partitions would pass runnel.max.partitions.
     std::optional<admin_result> check_partition_limit(const std::string& topic, int64_t adding);
+    // INVALID_PARTITIONS unless `count` is more than `current`; INVALID_REPLICA_ASSIGNMENT when
+    // `assignments` (if any) do not name each new partition's replicas.
+    std::optional<admin_result> check_growth(
+        int32_t current, int32_t count, const std::vector<std::vector<int32_t>>& assignments) const;
     std::optional<admin_result> check_assignments(const std::vector<std::vector<int32_t>>& a,
                                                   int16_t replication_factor) const;
     partition_placement place_next_partition(std::map<std::string, size_t>& dir_counts);

@@ -107,6 +107,11 @@ asio::awaitable<void> topic_admin::apply_cluster_topic_on_controller(
             t->partitions[step.slot].leading = false;
         }
     }
+    // Configs changed in ZooKeeper (AlterConfigs through any broker, kafka-configs.sh
+    // --zookeeper) are in force on the partitions already open before the snapshot shows them.
+    if (current && current->config_overrides != t->config_overrides) {
+        co_await reconfigure_partitions(t);
+    }
     // Every hosted partition takes its role (leader or follower, epoch, ISR) before the new
     // snapshot sends clients to it; a demoted leader's writers fail from here on.
     co_await apply_roles(t);

@@ -33,6 +33,15 @@ zk_client::watch_fn active_controller::waker() {
     };
 }
 
+zk_client::watch_fn active_controller::topic_waker(const std::string& name) {
+    return [w = weak_from_this(), name] {
+        auto self = w.lock();
+        if (!self) return;
+        self->changed_topics_.insert(name);
+        self->wake();
+    };
+}
+
 void active_controller::brokers_changed(std::set<int32_t> live) {
     live_ = std::move(live);
     std::erase_if(shutting_down_, [this](int32_t b) { return !live_.contains(b); });
@@ -91,6 +100,7 @@ asio::awaitable<bool> active_controller::pass() {
     if (!names.code.ok()) co_return false;
     std::set<std::string> present(names.names.begin(), names.names.end());
     std::erase_if(topics_, [&](const auto& kv) { return !present.contains(kv.first); });
+    std::erase_if(changed_topics_, [&](const std::string& n) { return !present.contains(n); });
     // Every partition state is checked when the live brokers differ from the last check.
     const std::set<int32_t> live_now = electable();
     const bool check_states = checked_live_ != live_now;
@@ -98,7 +108,9 @@ asio::awaitable<bool> active_controller::pass() {
     for (const auto& name : present) {
         if (resigned()) co_return true;
         auto it = topics_.find(name);
-        if (it == topics_.end()) {
+        // New, or its znode changed (partitions added by CreatePartitions or kafka-topics.sh
+        // --alter): read again.
+        if (it == topics_.end() || changed_topics_.erase(name) > 0) {
             if (!co_await load_topic(name)) {
                 incomplete_ = true;
                 continue;
@@ -165,10 +177,13 @@ asio::awaitable<bool> active_controller::delete_topic(const std::string& name) {
 
 asio::awaitable<bool> active_controller::load_topic(const std::string& name) {
     const std::string path = paths::topic(name);
-    const auto on_change = waker();
+    const auto on_change = topic_waker(name);
     node_data d = co_await zk_.get(path, on_change);
     if (d.code.no_node()) co_return true;  // deleted meanwhile
-    if (!d.code.ok()) co_return false;
+    if (!d.code.ok()) {
+        changed_topics_.insert(name);  // its watch may not be set: read it again next pass
+        co_return false;
+    }
     topic_entry t;
     try {
         t.assignment = topic_assignment::from_json(d.data);
@@ -183,11 +198,21 @@ asio::awaitable<bool> active_controller::load_topic(const std::string& name) {
         std::vector<zk_op> ops;
         ops.push_back(zk_op::set(path, t.assignment.to_json(), t.version));
         multi_result r = co_await fenced(std::move(ops));
-        if (!r.code.ok()) co_return false;  // changed meanwhile: read again next pass
+        if (!r.code.ok()) co_return false;  // changed meanwhile: its watch reads it again
         ++t.version;
         server_log().info("controller: topic {} has id {}", name, *t.assignment.topic_id);
     }
     t.has_state.assign(t.assignment.partitions.size(), false);
+    if (auto known = topics_.find(name); known != topics_.end()) {
+        // Read again: the partitions it had keep what is known of their states.
+        const auto& had = known->second.has_state;
+        for (size_t p = 0; p < std::min(had.size(), t.has_state.size()); ++p)
+            t.has_state[p] = had[p];
+        if (t.has_state.size() > had.size()) {
+            server_log().info("controller: topic {} has {} partitions now", name,
+                              t.has_state.size());
+        }
+    }
     topics_[name] = std::move(t);
     co_return true;
 }

@@ -71,6 +71,8 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     // 12 destroys a lambda temporary there twice, and this one holds a weak_ptr (that broke the
     // controller's reference count and crashed it).
     zookeeper::zk_client::watch_fn waker();
+    // The same for a topic's znode: marks the topic to be read again.
+    zookeeper::zk_client::watch_fn topic_waker(const std::string& name);
     // One reconciliation; false when something could not be read or written (tried again).
     boost::asio::awaitable<bool> pass();
     boost::asio::awaitable<bool> load_topic(const std::string& name);
@@ -102,7 +104,8 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     // The brokers that may lead and stay in ISRs: live_ without those shutting down.
     std::set<int32_t> electable() const;
     std::map<std::string, topic_entry> topics_;
-    bool incomplete_ = false;  // the pass under way left something for the next
+    std::set<std::string> changed_topics_;  // znodes changed since read
+    bool incomplete_ = false;               // the pass under way left something for the next
     reconcile_loop loop_;
 };
 

@@ -6,13 +6,15 @@ namespace runnel::server {
 
 std::vector<std::vector<int32_t>> assign_replicas(const std::vector<int32_t>& brokers,
                                                   int32_t partitions, int32_t replication_factor,
-                                                  uint32_t start, uint32_t shift) {
+                                                  uint32_t start, uint32_t shift,
+                                                  int32_t first_partition) {
     const auto n = static_cast<uint32_t>(brokers.size());
     std::vector<std::vector<int32_t>> out;
     out.reserve(static_cast<size_t>(partitions));
     const uint32_t first_index = start % n;
     uint32_t next_shift = shift % n;
-    for (uint32_t p = 0; p < static_cast<uint32_t>(partitions); ++p) {
+    const auto from = static_cast<uint32_t>(first_partition);
+    for (uint32_t p = from; p < from + static_cast<uint32_t>(partitions); ++p) {
         if (p > 0 && p % n == 0) ++next_shift;
         const uint32_t first = (p + first_index) % n;
         std::vector<int32_t> replicas{brokers[first]};

@@ -11,9 +11,12 @@ namespace runnel::server {
 
 // `brokers` sorted; requires 0 < replication_factor <= brokers.size() and partitions > 0.
 // `start` and `shift` are Kafka's random start index and replica shift (any values; taken
-// modulo the broker count).
+// modulo the broker count). `first_partition` is the id of the first partition placed: the leaders
+// of partitions added to a topic go on round the brokers (Kafka passes the existing count, and as
+// start and shift the index of the broker leading partition 0).
 std::vector<std::vector<int32_t>> assign_replicas(const std::vector<int32_t>& brokers,
                                                   int32_t partitions, int32_t replication_factor,
-                                                  uint32_t start, uint32_t shift);
+                                                  uint32_t start, uint32_t shift,
+                                                  int32_t first_partition = 0);
 
 }  // namespace runnel::server

@@ -49,5 +49,12 @@ TEST(ReplicaAssignmentTest, EveryPartitionHasDistinctReplicasAndLeadersAreEven) 
     }
 }
 
+TEST(ReplicaAssignmentTest, AddedPartitionsContinueTheLeadersRoundRobin) {
+    // Kafka's addPartitions: partitions 6..9 of a topic whose partition 0 is led by broker 0
+    // (start and shift 0): leaders go on round the brokers, the followers' shift starts afresh.
+    auto added = assign_replicas({0, 1, 2, 3, 4}, 4, 3, 0, 0, 6);
+    EXPECT_EQ(added, (assignment{{1, 2, 3}, {2, 3, 4}, {3, 4, 0}, {4, 0, 1}}));
+}
+
 }  // namespace
 }  // namespace runnel::server
