@@ -35,7 +35,7 @@ void coordinator_runtime::start(std::function<asio::awaitable<void>(shard_id)> t
         for (int32_t p = 0; t && p < t->partition_count(); ++p) {
             const auto& placement = t->partitions[static_cast<size_t>(p)];
             if (!placement.hosted || !placement.leading || placement.owner != me) continue;
-            statuses_.on(me)[p] = status::loading;
+            statuses_.on(me)[p] = loaded{status::loading, placement.leader_epoch};
             loaders_.on(me).begin(p);
             mine.push_back(p);
         }
@@ -60,7 +60,7 @@ asio::awaitable<void> coordinator_runtime::load_shard(
             }
         }
         l.finish(index);
-        statuses_.on(id)[index] = status::active;
+        statuses_.on(id)[index].state = status::active;
         // Between partitions too, so requests for those loaded already are served.
         co_await asio::post(cluster_.shards().at(id).executor(), asio::use_awaitable);
     }
@@ -80,27 +80,68 @@ std::error_code coordinator_runtime::load_now(shard_id id, int32_t index) {
     return ec;
 }
 
+std::optional<int32_t> coordinator_runtime::led_here(shard_id owner, int32_t index) const {
+    auto t = cluster_.topics().snapshot()->find(topic_.name());
+    if (!t || index < 0 || index >= t->partition_count()) return std::nullopt;
+    const auto& placement = t->partitions[static_cast<size_t>(index)];
+    if (!placement.hosted || !placement.leading || placement.owner != owner) return std::nullopt;
+    return placement.leader_epoch;
+}
+
 error_code coordinator_runtime::activate(shard_id owner, int32_t index) {
     auto& s = statuses_.on(owner);
-    if (auto it = s.find(index); it != s.end()) {
-        return it->second == status::active ? error_code::none
-                                            : error_code::coordinator_load_in_progress;
+    const auto epoch = led_here(owner, index);
+    if (auto it = s.find(index); it != s.end() && epoch && it->second.leader_epoch == *epoch) {
+        return it->second.state == status::active ? error_code::none
+                                                  : error_code::coordinator_load_in_progress;
     }
     // Created after start-up (so empty), or in a ZooKeeper cluster a partition this broker came
-    // to lead after start-up: replayed now.
+    // to lead after start-up, or leads again after another broker did: replayed now, so that
+    // what the other leaders wrote meanwhile is in the state.
     if (auto ec = load_now(owner, index)) {
         server_log().error("cannot read {}-{}: {}", topic_.name(), index, ec.message());
+        s.erase(index);
         return error_code::coordinator_not_available;
     }
-    s[index] = status::active;
+    s[index] = loaded{status::active, epoch.value_or(-1)};
     return error_code::none;
 }
 
 bool coordinator_runtime::loading(shard_id owner) const {
-    for (const auto& [index, st] : statuses_.on(owner)) {
-        if (st == status::loading) return true;
+    for (const auto& [index, l] : statuses_.on(owner)) {
+        if (l.state == status::loading) return true;
     }
     return false;
+}
+
+bool coordinator_runtime::follow_leadership(shard_id owner) {
+    auto t = cluster_.topics().snapshot()->find(topic_.name());
+    if (!t || !t->in_cluster) return false;
+    auto& s = statuses_.on(owner);
+    auto& l = loaders_.on(owner);
+    for (auto it = s.begin(); it != s.end();) {
+        if (it->second.state == status::active && !led_here(owner, it->first)) {
+            server_log().info("{}-{}: led elsewhere now; its coordinator state here is unloaded",
+                              topic_.name(), it->first);
+            if (l.unload) l.unload(it->first);
+            it = s.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    bool any = false;
+    for (int32_t p = 0; p < t->partition_count(); ++p) {
+        const auto epoch = led_here(owner, p);
+        if (!epoch) continue;
+        auto it = s.find(p);
+        if (it != s.end() && it->second.leader_epoch == *epoch) continue;
+        if (activate(owner, p) == error_code::none) {
+            server_log().info("{}-{}: led here in epoch {}; its coordinator state is loaded",
+                              topic_.name(), p, *epoch);
+            any = true;
+        }
+    }
+    return any;
 }
 
 append_result coordinator_runtime::append(shard_id owner, int32_t index, std::span<uint8_t> batch) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -33,6 +34,8 @@ class coordinator_runtime {
             apply;
         // After the last batch, or after a read error (then logged already).
         std::function<void(int32_t partition)> finish;
+        // The partition is led elsewhere now: its state goes (optional).
+        std::function<void(int32_t partition)> unload;
     };
 
     // `topic` is the coordinators' internal topic (owned by the caller, outliving this);
@@ -56,6 +59,11 @@ class coordinator_runtime {
     protocol::error_code activate(shard_id owner, int32_t partition);
     // On shard `owner`: whether one of its partitions is still loading.
     bool loading(shard_id owner) const;
+    // On shard `owner`, in a ZooKeeper cluster, where leadership of the topic's partitions moves
+    // (Kafka's coordinators load on election and unload on resignation): partitions no longer
+    // led here are unloaded, and those led here in a leader epoch other than the one they were
+    // loaded in are loaded (again). Returns whether anything was loaded.
+    bool follow_leadership(shard_id owner);
 
     // On shard `owner`: appends `batch` (the coordinator origin) to `partition`; then
     // acknowledged() waits for what `acks` requires.
@@ -68,13 +76,19 @@ class coordinator_runtime {
 
   private:
     enum class status { loading, active };
-    using statuses = std::map<int32_t, status>;
+    struct loaded {
+        status state = status::loading;
+        int32_t leader_epoch = -1;  // the partition's when it was loaded
+    };
+    using statuses = std::map<int32_t, loaded>;
 
     partition* partition_on(shard_id owner, int32_t index);
     asio::awaitable<void> load_shard(shard_id id, std::vector<int32_t> partitions,
                                      std::function<asio::awaitable<void>(shard_id)> then);
     // Replays one partition now (a partition created after start-up, which is empty).
     std::error_code load_now(shard_id id, int32_t index);
+    // The partition's leader epoch when this broker leads it on shard `owner`, else nullopt.
+    std::optional<int32_t> led_here(shard_id owner, int32_t index) const;
 
     cluster_context& cluster_;
     internal_topic& topic_;

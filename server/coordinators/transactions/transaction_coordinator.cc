@@ -32,6 +32,11 @@ std::vector<std::string> transaction_coordinator::unfinished() const {
     return out;
 }
 
+void transaction_coordinator::unload(int32_t partition) {
+    std::erase_if(entries_,
+                  [partition](const auto& kv) { return kv.second.partition == partition; });
+}
+
 asio::awaitable<void> transaction_coordinator::resume(const std::string& id) {
     auto it = entries_.find(id);
     if (it == entries_.end() || pending_.count(id)) co_return;
@@ -73,7 +78,7 @@ asio::awaitable<std::error_code> transaction_coordinator::finish(const std::stri
         co_return std::error_code{};
     pending_.insert(id);
     std::error_code ec = co_await hooks_.write_markers(
-        prepared.producer_id, prepared.producer_epoch,
+        partition, prepared.producer_id, prepared.producer_epoch,
         prepared.status == txn_status::prepare_commit, prepared.partitions);
     pending_.erase(id);
     // Without all markers the transaction stays prepared; resume() retries later.

@@ -30,9 +30,10 @@ struct coordinator_hooks {
                                                    std::optional<std::vector<uint8_t>> value)>
         append;
     // Writes a commit or abort marker for the producer to every partition; returns once all are
-    // stored (the first error otherwise).
-    std::function<asio::awaitable<std::error_code>(int64_t producer_id, int16_t producer_epoch,
-                                                   bool commit,
+    // stored (an error otherwise). `partition` is the transaction's __transaction_state
+    // partition (its leader epoch is the markers' coordinator epoch).
+    std::function<asio::awaitable<std::error_code>(int32_t partition, int64_t producer_id,
+                                                   int16_t producer_epoch, bool commit,
                                                    std::set<topic_partition> partitions)>
         write_markers;
     // A new producer id, or an error.
@@ -54,6 +55,9 @@ class transaction_coordinator {
     // Loading: the state of each id as the partition's records left it (latest record wins).
     void load(int32_t partition, const std::string& transactional_id,
               std::optional<transaction_metadata> metadata);
+    // Forgets the ids of `partition` (before it is loaded again, or once another broker leads
+    // it).
+    void unload(int32_t partition);
     // After loading: transactions found half-way (Prepare*) are completed, PrepareEpochFence
     // ones aborted, by the caller's loop through resume().
     std::vector<std::string> unfinished() const;

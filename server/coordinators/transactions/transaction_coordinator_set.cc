@@ -15,6 +15,7 @@
 #include "server/coordinators/transactions/transaction_markers.h"
 #include "server/coordinators/transactions/transaction_state_topic.h"
 #include "server/core/logger.h"
+#include "server/replication/broker_link_pool.h"
 #include "storage/errors.h"
 #include "storage/wall_clock.h"
 
@@ -41,6 +42,9 @@ transaction_coordinator_set::transaction_coordinator_set(cluster_context& cluste
                          make_hooks(i), cluster_.config().transaction_max_timeout_ms);
                      s->timer =
                          std::make_unique<asio::steady_timer>(cluster_.shards().at(i).context());
+                     s->links = std::make_unique<broker_link_pool>(
+                         cluster_, cluster_.shards().at(i),
+                         "runnel-txn-coordinator-" + std::to_string(cluster_.node_id()));
                      return s;
                  }),
       topic_(cluster, transaction_state_topic_spec(cluster.config()),
@@ -59,9 +63,18 @@ coordinator_hooks transaction_coordinator_set::make_hooks(shard_id id) {
                           std::optional<std::vector<uint8_t>> value) {
         return append(id, partition, std::move(key), std::move(value));
     };
-    h.write_markers = [this, id](int64_t producer_id, int16_t epoch, bool commit,
+    h.write_markers = [this, id](int32_t partition, int64_t producer_id, int16_t epoch, bool commit,
                                  std::set<topic_partition> partitions) {
-        return write_transaction_markers(cluster_, groups_, id, producer_id, epoch, commit,
+        transaction_marker marker;
+        marker.producer_id = producer_id;
+        marker.producer_epoch = epoch;
+        marker.commit = commit;
+        // The coordinator's epoch is its partition's leader epoch (Kafka: the partition's
+        // coordinator epoch), so that a deposed coordinator's markers are refused.
+        auto t = cluster_.topics().snapshot()->find(transaction_state_topic_name);
+        if (t && partition >= 0 && partition < t->partition_count())
+            marker.coordinator_epoch = t->partitions[static_cast<size_t>(partition)].leader_epoch;
+        return write_transaction_markers(cluster_, groups_, *per_shard_.on(id).links, id, marker,
                                          std::move(partitions));
     };
     h.new_producer_id = [this](int64_t& pid) { return cluster_.producer_ids().next(pid); };
@@ -88,7 +101,8 @@ coordinator_runtime::loader transaction_coordinator_set::make_loader(shard_id id
     auto skipped = std::make_shared<std::map<int32_t, int64_t>>();
     transaction_coordinator* c = per_shard_.on(id).coordinator.get();
     coordinator_runtime::loader l;
-    l.begin = [](int32_t) {};
+    l.begin = [c](int32_t index) { c->unload(index); };
+    l.unload = [c](int32_t index) { c->unload(index); };
     l.apply = [c, skipped](int32_t index, const protocol::batch_header& h,
                            std::span<const uint8_t> batch) {
         if (h.is_control()) return;  // nothing transactional is written to this topic
@@ -148,6 +162,9 @@ asio::awaitable<void> transaction_coordinator_set::periodic_loop(shard_id id) {
         s.timer->expires_after(std::chrono::milliseconds(abort_every));
         co_await s.timer->async_wait(asio::as_tuple(asio::use_awaitable));
         if (stopping_) break;
+        // In a cluster: partitions of __transaction_state led here now are loaded (their
+        // half-way transactions are then finished below), those led elsewhere unloaded.
+        runtime_.follow_leadership(id);
         co_await s.coordinator->abort_timed_out();
         // Markers that could not be written (a full disk, say) are retried here.
         co_await resume_unfinished(id);

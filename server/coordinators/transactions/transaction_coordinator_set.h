@@ -22,6 +22,7 @@
 #include "server/core/sharded.h"
 
 namespace runnel::server {
+class broker_link_pool;
 class cluster_context;
 namespace groups {
 class coordinator_set;
@@ -69,11 +70,15 @@ class transaction_coordinator_set {
     // On shard `owner`: whether a partition the shard owns is still loading (ListTransactions
     // then answers COORDINATOR_LOAD_IN_PROGRESS, as Kafka does).
     bool loading(shard_id owner) const { return runtime_.loading(owner); }
+    // Shard `id`'s links to the other brokers (use only on that shard).
+    broker_link_pool& links(shard_id id) { return *per_shard_.on(id).links; }
 
   private:
     struct per_shard {
         std::unique_ptr<transaction_coordinator> coordinator;
         std::unique_ptr<asio::steady_timer> timer;
+        // To the leaders of transactions' partitions on other brokers (markers).
+        std::unique_ptr<broker_link_pool> links;
     };
 
     coordinator_hooks make_hooks(shard_id id);

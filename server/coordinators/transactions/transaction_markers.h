@@ -1,17 +1,20 @@
-// Writing a transaction's commit or abort marker to every partition in it (the work Kafka's
-// TransactionMarkerChannelManager sends as WriteTxnMarkers requests; on one node each marker is
-// appended directly on its partition's owner shard).
+// Writing a transaction's commit or abort marker to every partition in it (the work of Kafka's
+// TransactionMarkerChannelManager). The partitions this broker leads get theirs directly, on
+// their owner shards; in a ZooKeeper cluster the others' leaders get a WriteTxnMarkers request.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <system_error>
 
+#include "protocol/errors.h"
 #include "server/coordinators/transactions/transaction_metadata.h"
 #include "server/core/shard.h"
 
 namespace runnel::server {
+class broker_link_pool;
 class cluster_context;
 namespace groups {
 class coordinator_set;
@@ -20,20 +23,37 @@ class coordinator_set;
 
 namespace runnel::server::transactions {
 
-// The coordinator epoch markers carry. It changes in Kafka when a __transaction_state
-// partition moves to another broker; a single node's coordinators never move.
-inline constexpr int32_t coordinator_epoch = 0;
+// A transaction's outcome, as its markers carry it.
+struct transaction_marker {
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+    bool commit = false;
+    // The leader epoch of the coordinator's __transaction_state partition: a partition refuses
+    // markers from a coordinator older than the last it heard from (a deposed coordinator).
+    int32_t coordinator_epoch = 0;
+};
 
-// From shard `home`: writes the markers, the partitions of each owner shard in one hop, and
-// returns once all are stored (synced when the partition's flush policy asks for it), or the
-// first storage error, in which case the caller retries the whole set later (a marker written
-// twice is harmless: the second finds no open transaction). Partitions of deleted topics are
-// skipped, as Kafka skips partitions with no leader. A marker on a __consumer_offsets partition
-// also settles that producer's pending transactional offset commits.
+// From shard `home`: writes `marker` to those of `partitions` this broker leads, each owner
+// shard's in one hop, and answers for every partition: NONE once stored (synced when the
+// partition's flush policy asks, and in every in-sync replica), UNKNOWN_TOPIC_OR_PARTITION,
+// NOT_LEADER_OR_FOLLOWER (led elsewhere), INVALID_PRODUCER_EPOCH (the producer writes with a
+// newer epoch there: a later transaction ended this one), TRANSACTION_COORDINATOR_FENCED, or the
+// storage's error. A marker on a __consumer_offsets partition also settles that producer's
+// pending transactional offset commits. (WriteTxnMarkers; the coordinator for its own leaders.)
+asio::awaitable<std::map<topic_partition, protocol::error_code>> write_markers_here(
+    cluster_context& cluster, groups::coordinator_set& groups, shard_id home,
+    const transaction_marker& marker, const std::set<topic_partition>& partitions);
+
+// The coordinator's part: every partition of the transaction gets `marker`, from here for those
+// this broker leads, from their leaders (WriteTxnMarkers through `links`, a pool of shard
+// `home`) for the others. Partitions of deleted topics are skipped, as Kafka skips them, and so
+// are those where the producer has moved on to a newer epoch. Returns once all are stored, or an
+// error (a leader unreachable or not settled yet, a storage error): the caller retries the whole
+// set later; a marker written twice is harmless (the second finds no open transaction).
 asio::awaitable<std::error_code> write_transaction_markers(cluster_context& cluster,
                                                            groups::coordinator_set& groups,
-                                                           shard_id home, int64_t producer_id,
-                                                           int16_t producer_epoch, bool commit,
+                                                           broker_link_pool& links, shard_id home,
+                                                           transaction_marker marker,
                                                            std::set<topic_partition> partitions);
 
 }  // namespace runnel::server::transactions

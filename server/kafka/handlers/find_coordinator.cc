@@ -1,6 +1,7 @@
 // FindCoordinator (10): on a single node every coordinator is this node; in a ZooKeeper cluster a
-// group's coordinator is the leader of its partition of __consumer_offsets (transactions are
-// still coordinated by the broker asked). v0-3 look up one key, v4+ a batch (CoordinatorKeys).
+// group's coordinator is the leader of its partition of __consumer_offsets, a transactional id's
+// the leader of its partition of __transaction_state. v0-3 look up one key, v4+ a batch
+// (CoordinatorKeys).
 // The first group lookup creates __consumer_offsets, the first transaction lookup
 // __transaction_state.
 #include "protocol/messages/find_coordinator.h"
@@ -47,14 +48,12 @@ asio::awaitable<lookup> find(request_context& ctx, int8_t key_type, std::string_
     }
     if (out.error != error_code::none) co_return out;
     int32_t coordinator = b.node_id();
-    if (key_type == group_key) {
-        const auto loc = b.groups().locate(key);
-        if (loc.error == error_code::not_coordinator) {
-            coordinator = loc.leader;
-        } else if (loc.error != error_code::none) {
-            out.error = loc.error;
-            co_return out;
-        }
+    const auto loc = key_type == group_key ? b.groups().locate(key) : b.transactions().locate(key);
+    if (loc.error == error_code::not_coordinator) {
+        coordinator = loc.leader;
+    } else if (loc.error != error_code::none) {
+        out.error = loc.error;
+        co_return out;
     }
     for (auto& broker : b.brokers_on(ctx.listener)) {
         if (broker.id != coordinator) continue;

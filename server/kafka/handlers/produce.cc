@@ -87,7 +87,7 @@ struct transactional_batches {
         work_index[{topic, index}] = work_position;
     }
 
-    asio::awaitable<void> verify(kafka_services& b,
+    asio::awaitable<void> verify(kafka_services& b, shard_id home,
                                  const std::optional<std::string>& transactional_id,
                                  std::vector<partition_append>& work) {
         std::map<transactions::topic_partition, error_code> refused;
@@ -97,7 +97,7 @@ struct transactional_batches {
                 refused[tp] = error_code::transactional_id_authorization_failed;
         } else {
             refused = co_await transactions::verify_transactional_produce(
-                b.transactions(), *transactional_id, producer_id, epoch, partitions);
+                b.transactions(), home, *transactional_id, producer_id, epoch, partitions);
         }
         for (const auto& [tp, e] : refused) {
             auto& a = work[work_index.at(tp)].result;
@@ -201,7 +201,8 @@ asio::awaitable<std::vector<std::optional<produce_response>>> handle(produce_cal
                 work.push_back(std::move(a));
             }
         }
-        if (!txn.partitions.empty()) co_await txn.verify(b, req.transactional_id, work);
+        if (!txn.partitions.empty())
+            co_await txn.verify(b, ctx->home.id(), req.transactional_id, work);
         note_work_shard(*ctx, std::span<const partition_append>(work).subspan(first_item));
     }
 

@@ -10,6 +10,7 @@
 #include "protocol/errors.h"
 #include "server/coordinators/groups/group_call.h"
 #include "server/coordinators/groups/offsets_topic.h"
+#include "server/coordinators/transactions/produce_verification.h"
 #include "server/coordinators/transactions/transaction_call.h"
 #include "server/kafka/dispatch.h"
 #include "server/kafka/handlers/commit_partitions.h"
@@ -24,22 +25,19 @@ using protocol::to_wire;
 namespace {
 
 // NONE, or why the producer's transaction cannot take offsets of the group's partition.
-asio::awaitable<error_code> verify_in_transaction(kafka_services& b,
+asio::awaitable<error_code> verify_in_transaction(kafka_services& b, shard_id home,
                                                   const txn_offset_commit_request& req,
                                                   int16_t version) {
     const groups::group_location loc = b.groups().locate(req.group_id);
     if (loc.error != error_code::none) co_return loc.error;
     const transactions::topic_partition offsets{std::string(groups::offsets_topic_name),
                                                 loc.partition};
-    auto verify = [&](transactions::transaction_coordinator& c,
-                      int32_t) -> asio::awaitable<error_code> {
-        co_return c
-            .verify_partitions(req.transactional_id, req.producer_id, req.producer_epoch, {offsets})
-            .at(offsets);
-    };
-    auto r = co_await transactions::call_transaction_coordinator<error_code>(
-        b.transactions(), req.transactional_id, verify);
-    const error_code e = r.error != error_code::none ? r.error : r.value;
+    // The transaction coordinator may be on another broker of a cluster. (Named: no braced
+    // temporary in a co_await expression for g++ 12.)
+    const std::set<transactions::topic_partition> asked{offsets};
+    auto answers = co_await transactions::verify_with_coordinator(
+        b.transactions(), home, req.transactional_id, req.producer_id, req.producer_epoch, asked);
+    const error_code e = answers.at(offsets);
     switch (e) {
         case error_code::none:
         case error_code::invalid_producer_id_mapping:
@@ -64,7 +62,7 @@ asio::awaitable<std::optional<txn_offset_commit_response>> handle(request_contex
     if (group_id.empty()) {
         // Kafka's coordinator refuses an empty group id before looking for the group.
         r.error = error_code::invalid_group_id;
-    } else if (auto e = co_await verify_in_transaction(b, req, ctx.api_version);
+    } else if (auto e = co_await verify_in_transaction(b, ctx.home.id(), req, ctx.api_version);
                e != error_code::none) {
         r.error = e;
     } else {

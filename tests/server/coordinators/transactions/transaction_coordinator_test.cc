@@ -41,7 +41,7 @@ class TransactionCoordinatorTest : public ::testing::Test {
             co_return std::error_code{};
         };
         h.write_markers = [this](
-                              int64_t pid, int16_t epoch, bool commit,
+                              int32_t, int64_t pid, int16_t epoch, bool commit,
                               std::set<topic_partition> tps) -> asio::awaitable<std::error_code> {
             if (fail_markers_) co_return std::make_error_code(std::errc::io_error);
             markers_.push_back({pid, epoch, commit, std::move(tps)});
