@@ -109,6 +109,14 @@ class TopicTestCase(ClusterTestCase):
                    message="both listed by both")
         return {1: b1, 2: b2}
 
+    def three_brokers(self, extra=None):
+        """Brokers 1, 2 and 3 with `extra` properties, each listing all three."""
+        brokers = {i: self.start_member(i, extra=extra or {}) for i in (1, 2, 3)}
+        for b in brokers.values():
+            wait_until(lambda: self.broker_ids(b) == [1, 2, 3], 15,
+                       message="every broker listed by %s" % b.bootstrap)
+        return brokers
+
     def leaders_seen_by(self, broker, topic):
         t = self.metadata(broker).topics.get(topic)
         if t is None or t.error is not None:

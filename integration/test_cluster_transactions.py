@@ -28,16 +28,12 @@ TRANSACTION_KEY = 1  # FindCoordinator's key type for transactional ids
 
 class ClusterTransactionTest(TopicTestCase):
 
-    def three_brokers(self):
-        extra = {"replica.lag.time.max.ms": 3000,
-                 # the coordinators look for __transaction_state partitions they came to lead
-                 # (and finish what those hold) at this pace
-                 "transaction.abort.timed.out.transaction.cleanup.interval.ms": 500}
-        brokers = {i: self.start_member(i, extra=extra) for i in (1, 2, 3)}
-        for b in brokers.values():
-            wait_until(lambda: self.broker_ids(b) == [1, 2, 3], 15,
-                       message="every broker listed by %s" % b.bootstrap)
-        return brokers
+    def three_brokers(self, extra=None):
+        return super().three_brokers({
+            "replica.lag.time.max.ms": 3000,
+            # the coordinators look for __transaction_state partitions they came to lead (and
+            # finish what those hold) at this pace
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms": 500})
 
     def create_topic(self, broker, name, partitions):
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})

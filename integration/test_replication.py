@@ -50,13 +50,8 @@ def epochs_file(broker, topic, partition):
 
 class ReplicationTest(TopicTestCase):
 
-    def three_brokers(self):
-        extra = {"replica.lag.time.max.ms": LAG_MS}
-        brokers = {i: self.start_member(i, extra=extra) for i in (1, 2, 3)}
-        for b in brokers.values():
-            wait_until(lambda: self.broker_ids(b) == [1, 2, 3], 15,
-                       message="every broker listed by %s" % b.bootstrap)
-        return brokers
+    def three_brokers(self, extra=None):
+        return super().three_brokers(dict({"replica.lag.time.max.ms": LAG_MS}, **(extra or {})))
 
     def produce(self, broker, topic, count, acks="all", prefix="v", config=None):
         producer = Producer(dict({"bootstrap.servers": broker.bootstrap, "acks": acks,

@@ -94,8 +94,9 @@ class topic_admin {
 
     // In a ZooKeeper cluster (server/controller/topic_sync): `t` is a topic as ZooKeeper has it
     // now (replicas, leader, ISR and leader epoch per partition; placements unset). Opens the
-    // logs of the partitions this broker leads (reusing those it already holds), closes those
-    // it no longer leads (keeping their data), and publishes `t`. Any shard.
+    // logs of the partitions this broker is a replica of (reusing those it already holds),
+    // closes and deletes those it no longer is (moved away by a reassignment), puts config
+    // changes in force, hands out the roles, and publishes `t`. Any shard.
     asio::awaitable<void> apply_cluster_topic(std::shared_ptr<topic_metadata> t);
     // The topic is gone from ZooKeeper: unpublished, its logs here closed and deleted.
     asio::awaitable<void> remove_cluster_topic(std::string name);

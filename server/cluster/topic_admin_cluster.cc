@@ -94,8 +94,14 @@ asio::awaitable<void> topic_admin::apply_cluster_topic_on_controller(
         to_open.push_back({static_cast<size_t>(p), want.owner, {}});
     }
     if (current && !to_close.empty()) {
-        co_await close_steps(current, std::move(to_close), false);
-        server_log().info("topic '{}': no longer a replica of some partitions here", t->name);
+        // Moved to other brokers (a reassignment): the copy here goes, as after Kafka's
+        // StopReplica with deletion.
+        const size_t n = to_close.size();
+        co_await close_steps(current, std::move(to_close), true);
+        server_log().info(
+            "topic '{}': no longer a replica of {} partition(s) here; their logs "
+            "are deleted",
+            t->name, n);
     }
     if (!to_open.empty()) {
         auto opened = co_await open_partitions(t, std::move(to_open), true);

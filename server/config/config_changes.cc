@@ -55,6 +55,14 @@ std::string apply_list_operation(std::string_view current, std::string_view item
     return join_csv(out);
 }
 
+// Kafka's dynamic broker keys for replication throttles (KIP-73), which Runnel does not
+// implement.
+bool is_replication_throttle(const std::string& name) {
+    return name == "leader.replication.throttled.rate" ||
+           name == "follower.replication.throttled.rate" ||
+           name == "replica.alter.log.dirs.io.max.bytes.per.second";
+}
+
 }  // namespace
 
 std::variant<config_map, config_change_error> apply_broker_config_changes(
@@ -68,6 +76,13 @@ std::variant<config_map, config_change_error> apply_broker_config_changes(
         if (c.operation < 0 || c.operation > static_cast<int8_t>(config_operation::subtract)) {
             return invalid_request("Unknown operation type " + std::to_string(c.operation) +
                                    " for config " + c.name);
+        }
+        if (is_replication_throttle(c.name)) {
+            // kafka-reassign-partitions --verify clears these on every broker (DELETE); there
+            // is nothing to clear, since setting them is refused.
+            if (static_cast<config_operation>(c.operation) == config_operation::remove) continue;
+            return invalid_request("Replication throttling (" + c.name +
+                                   ") is not supported by this broker; nothing was changed.");
         }
         const config_key* key = broker_config::find_key(c.name);
         // Kafka stores names it does not know (custom plugin configs); Runnel has no plugins, so
@@ -91,6 +106,7 @@ std::variant<config_map, config_change_error> apply_broker_config_changes(
     }
     config_map out = replace_all ? config_map{} : layer;
     for (const auto& c : changes) {
+        if (is_replication_throttle(c.name)) continue;  // a DELETE of what is never set
         const auto op = static_cast<config_operation>(c.operation);
         const config_key& key = *broker_config::find_key(c.name);
         if (op == config_operation::remove) {

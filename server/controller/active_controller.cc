@@ -120,6 +120,10 @@ asio::awaitable<bool> active_controller::pass() {
         }
         co_await initialize_partitions(name, it->second);
         if (check_states && !co_await follow_live_brokers(name, it->second)) states_done = false;
+        const auto& a = it->second.assignment;
+        if (!a.adding_replicas.empty() || !a.removing_replicas.empty()) {
+            if (!co_await progress_reassignments(name, it->second)) recheck_soon();
+        }
     }
     if (check_states && states_done && !resigned()) checked_live_ = live_now;
     if (!states_done) incomplete_ = true;

@@ -55,6 +55,12 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     // ElectLeaders (cluster_controller::elect_leaders).
     boost::asio::awaitable<elect_leaders_result> elect_leaders(
         bool unclean, std::optional<std::vector<std::pair<std::string, int32_t>>> partitions);
+    // AlterPartitionReassignments / ListPartitionReassignments
+    // (cluster_controller::alter_reassignments, list_reassignments).
+    boost::asio::awaitable<alter_reassignments_result> alter_reassignments(
+        std::vector<reassignment_request> partitions, bool allow_replication_factor_change);
+    list_reassignments_result list_reassignments(
+        const std::optional<std::vector<std::pair<std::string, int32_t>>>& partitions) const;
     void resign() { loop_.stop(); }
     bool resigned() const { return loop_.stopped(); }
     int32_t epoch() const { return term_.epoch; }
@@ -84,6 +90,19 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     // Elects leaders and shrinks ISRs for the live brokers as they are now; false when a state
     // could not be read or written (changed meanwhile: again next pass).
     boost::asio::awaitable<bool> follow_live_brokers(const std::string& name, const topic_entry& t);
+    // Finishes the moves of `t` whose target replicas are all in the ISR (the partition cut to
+    // its target in a new leader epoch, then the topic's znode without the old replicas); false
+    // while some move is still waiting.
+    boost::asio::awaitable<bool> progress_reassignments(const std::string& name, topic_entry& t);
+    // Starts or cancels the moves asked for one topic's partitions, answering each in `out`.
+    boost::asio::awaitable<void> reassign_topic(const std::string& name,
+                                                std::vector<reassignment_request> asked,
+                                                bool allow_replication_factor_change,
+                                                std::vector<reassignment_result>& out);
+    // While moves wait for their replicas to catch up: a pass again in a moment (the leaders'
+    // ISR changes are not watched).
+    void recheck_soon();
+    bool recheck_armed_ = false;
     // `ops` preceded by the check of this term's /controller_epoch version; resigns when the
     // check fails.
     boost::asio::awaitable<zookeeper::multi_result> fenced(std::vector<zookeeper::zk_op> ops);

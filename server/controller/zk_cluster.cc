@@ -233,6 +233,31 @@ asio::awaitable<elect_leaders_result> zk_cluster::elect_leaders(
     co_return co_await on_shard(cluster_.metadata_shard(), task);
 }
 
+asio::awaitable<alter_reassignments_result> zk_cluster::alter_reassignments(
+    std::vector<reassignment_request> partitions, bool allow_replication_factor_change) {
+    auto task = [this, partitions = std::move(partitions),
+                 allow_replication_factor_change]() -> asio::awaitable<alter_reassignments_result> {
+        auto term = active_;
+        if (!term || term->resigned()) {
+            co_return alter_reassignments_result{protocol::error_code::not_controller, {}};
+        }
+        co_return co_await term->alter_reassignments(partitions, allow_replication_factor_change);
+    };
+    co_return co_await on_shard(cluster_.metadata_shard(), task);
+}
+
+asio::awaitable<list_reassignments_result> zk_cluster::list_reassignments(
+    std::optional<std::vector<std::pair<std::string, int32_t>>> partitions) {
+    auto task = [this, partitions]() -> asio::awaitable<list_reassignments_result> {
+        auto term = active_;
+        if (!term || term->resigned()) {
+            co_return list_reassignments_result{protocol::error_code::not_controller, {}};
+        }
+        co_return term->list_reassignments(partitions);
+    };
+    co_return co_await on_shard(cluster_.metadata_shard(), task);
+}
+
 asio::awaitable<controlled_shutdown_result> zk_cluster::ask_controller() {
     const auto members = cluster_.members().snapshot();
     const int32_t controller = members->controller_id;

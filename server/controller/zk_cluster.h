@@ -58,6 +58,11 @@ class zk_cluster : public cluster_controller {
     boost::asio::awaitable<elect_leaders_result> elect_leaders(
         bool unclean,
         std::optional<std::vector<std::pair<std::string, int32_t>>> partitions) override;
+    boost::asio::awaitable<alter_reassignments_result> alter_reassignments(
+        std::vector<reassignment_request> partitions,
+        bool allow_replication_factor_change) override;
+    boost::asio::awaitable<list_reassignments_result> list_reassignments(
+        std::optional<std::vector<std::pair<std::string, int32_t>>> partitions) override;
 
   private:
     void publish();

@@ -175,5 +175,21 @@ TEST(BrokerConfigChangesTest, DynamicLayersWinOverTheFileAndAreDescribedBySource
                  config_error);
 }
 
+TEST(BrokerConfigChangesTest, ReplicationThrottlesCanBeClearedButNotSet) {
+    // kafka-reassign-partitions --verify deletes them on every broker: nothing to delete.
+    auto r = apply_broker_config_changes({{"log.segment.bytes", "1048576"}},
+                                         {{"leader.replication.throttled.rate", 1, {}},
+                                          {"follower.replication.throttled.rate", 1, {}}},
+                                         false, false, broker_config{});
+    ASSERT_TRUE(std::holds_alternative<config_map>(r));
+    EXPECT_EQ(std::get<config_map>(r), (config_map{{"log.segment.bytes", "1048576"}}));
+    // Setting one is refused with a message, nothing changed.
+    r = apply_broker_config_changes({}, {{"leader.replication.throttled.rate", 0, "1000000"}},
+                                    false, false, broker_config{});
+    ASSERT_TRUE(std::holds_alternative<config_change_error>(r));
+    EXPECT_EQ(std::get<config_change_error>(r).code, protocol::error_code::invalid_request);
+    EXPECT_NE(std::get<config_change_error>(r).message.find("not supported"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace runnel::server
