@@ -229,6 +229,42 @@ class ReplicationTest(TopicTestCase):
                    message="broker 1's copy equal to the new leader's")
         self.assertEqual(epochs_file(brokers[1], "kept", 0), "0\n2\n0 0\n1 300\n")
 
+    def test_a_restarted_leader_resumes_its_high_watermark(self):
+        brokers = self.three_brokers({"log.flush.offset.checkpoint.interval.ms": 200})
+        self.create_in_zookeeper("resumed", [[1, 2]])
+        wait_until(lambda: self.leaders_seen_by(brokers[1], "resumed") ==
+                   {0: (1, [1, 2], [1, 2])}, 15, message="resumed set up")
+        self.produce(brokers[1], "resumed", 100)
+        # Kafka's replication-offset-checkpoint in each log dir: the leader's and the follower's.
+        for i in (1, 2):
+            path = os.path.join(brokers[i].data_dir, "replication-offset-checkpoint")
+            wait_until(lambda: os.path.exists(path) and
+                       "resumed 0 100\n" in open(path).read(), 10,
+                       message="broker %d's replication-offset-checkpoint" % i)
+        text = open(os.path.join(brokers[1].data_dir, "replication-offset-checkpoint")).read()
+        lines = text.splitlines()
+        self.assertEqual(lines[0], "0")
+        self.assertEqual(int(lines[1]), len(lines) - 2)
+        # The leader restarts while its follower is frozen (still in the ISR until its session
+        # ends): its high watermark is where it was, not back at the log start.
+        os.kill(brokers[2].pid, signal.SIGSTOP)
+        try:
+            brokers[1].kill()
+            brokers[1].start()
+            first = wait_until(lambda: self.latest_answer(brokers[1], "resumed", 0), 15,
+                               message="broker 1 serving resumed-0 again")
+            self.assertEqual(first, [100])  # its first answer
+        finally:
+            os.kill(brokers[2].pid, signal.SIGCONT)
+
+    def latest_answer(self, broker, topic, partition):
+        """[latest offset] once the broker answers it without an error, else None."""
+        try:
+            with kw.Connection("127.0.0.1", broker.port) as c:
+                return [c.latest_offset(topic, partition)]
+        except (OSError, AssertionError):
+            return None
+
     def test_a_returning_old_leader_truncates_what_the_new_leader_lacks(self):
         brokers = self.three_brokers()
         self.create_in_zookeeper("diverged", [[1, 2]])

@@ -31,6 +31,10 @@ inline constexpr std::string_view log_start_offset_checkpoint_file_name =
     "log-start-offset-checkpoint";
 
 inline constexpr std::string_view cleaner_offset_checkpoint_file_name = "cleaner-offset-checkpoint";
+// Each partition's high watermark (Kafka's replica.high.watermark.checkpoint), so that a restarted
+// leader does not start it back at the log start.
+inline constexpr std::string_view replication_offset_checkpoint_file_name =
+    "replication-offset-checkpoint";
 
 using checkpoint_map = std::map<topic_partition_name, int64_t>;
 

@@ -31,6 +31,7 @@ struct partition_offsets {
     int64_t recovery_point = 0;
     int64_t log_start_offset = 0;
     int64_t cleaner_offset = -1;  // -1: not a compacted topic (no entry)
+    int64_t high_watermark = 0;
 };
 
 std::vector<partition_offsets> offsets_on(partition_store& store) {
@@ -40,7 +41,8 @@ std::vector<partition_offsets> offsets_on(partition_store& store) {
                        {p.topic(), p.index()},
                        p.log().recovery_point(),
                        p.log().log_start_offset(),
-                       p.config().compact() ? p.log().cleaner_offset() : -1});
+                       p.config().compact() ? p.log().cleaner_offset() : -1,
+                       p.high_watermark()});
     });
     return out;
 }
@@ -51,6 +53,7 @@ void add_offsets(Map& per_dir, const partition_offsets& o) {
     d.recovery_points[o.name] = o.recovery_point;
     d.log_start_offsets[o.name] = o.log_start_offset;
     if (o.cleaner_offset >= 0) d.cleaner_offsets[o.name] = o.cleaner_offset;
+    d.high_watermarks[o.name] = o.high_watermark;
 }
 
 // Whether `dir` has any subdirectory (partition directories are its only ones).
@@ -80,6 +83,7 @@ void log_maintenance::read_startup_state() {
         read(storage::recovery_point_checkpoint_file_name, state.recovery_points);
         read(storage::log_start_offset_checkpoint_file_name, state.log_start_offsets);
         read(storage::cleaner_offset_checkpoint_file_name, state.cleaner_offsets);
+        read(storage::replication_offset_checkpoint_file_name, state.high_watermarks);
         if (!state.clean_shutdown && !holds_partitions(d)) {
             // A new log dir: nothing to check, nothing to tell a first start about.
             server_log().debug("log dir {} holds no partitions yet", d);
@@ -110,6 +114,16 @@ storage::open_options log_maintenance::open_options_for(const std::string& log_d
     auto co = s.cleaner_offsets.find(key);
     o.cleaner_offset = co == s.cleaner_offsets.end() ? 0 : co->second;
     return o;
+}
+
+std::optional<int64_t> log_maintenance::high_watermark_for(const std::string& log_dir,
+                                                           const std::string& topic,
+                                                           int32_t partition) const {
+    auto it = dirs_.find(log_dir);
+    if (it == dirs_.end()) return std::nullopt;
+    auto hw = it->second.high_watermarks.find(storage::topic_partition_name{topic, partition});
+    if (hw == it->second.high_watermarks.end()) return std::nullopt;
+    return hw->second;
 }
 
 void log_maintenance::start() {
@@ -206,7 +220,8 @@ std::set<std::string> log_maintenance::write_checkpoint_files(
         for (auto [name, map] :
              {std::pair{storage::recovery_point_checkpoint_file_name, &o.recovery_points},
               std::pair{storage::log_start_offset_checkpoint_file_name, &o.log_start_offsets},
-              std::pair{storage::cleaner_offset_checkpoint_file_name, &o.cleaner_offsets}}) {
+              std::pair{storage::cleaner_offset_checkpoint_file_name, &o.cleaner_offsets},
+              std::pair{storage::replication_offset_checkpoint_file_name, &o.high_watermarks}}) {
             const auto path = (fs::path(d) / name).string();
             if (auto ec = storage::checkpoint_file(path).write(*map)) {
                 all = false;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -32,6 +33,9 @@ class log_maintenance {
     // How to open the log of `topic`-`partition` in `log_dir`.
     storage::open_options open_options_for(const std::string& log_dir, const std::string& topic,
                                            int32_t partition) const;
+    // The partition's high watermark in `log_dir`'s replication-offset-checkpoint at start-up.
+    std::optional<int64_t> high_watermark_for(const std::string& log_dir, const std::string& topic,
+                                              int32_t partition) const;
 
     // Starts the periodic checkpoint writer (shard 0) and the retention checks (every shard).
     void start();
@@ -70,7 +74,8 @@ class log_maintenance {
     // of every log dir. From shard 0.
     asio::awaitable<void> write_checkpoints();
     struct dir_offsets {
-        storage::checkpoint_map recovery_points, log_start_offsets, cleaner_offsets;
+        storage::checkpoint_map recovery_points, log_start_offsets, cleaner_offsets,
+            high_watermarks;
     };
     // Writes the checkpoint files of every log dir; returns the dirs where all were written.
     // A periodic (not final) write is skipped once shutdown has begun.
@@ -83,6 +88,7 @@ class log_maintenance {
         storage::checkpoint_map recovery_points;
         storage::checkpoint_map log_start_offsets;
         storage::checkpoint_map cleaner_offsets;
+        storage::checkpoint_map high_watermarks;
     };
     std::map<std::string, dir_state> dirs_;
     std::atomic<bool> stopping_{false};

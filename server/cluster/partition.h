@@ -153,6 +153,10 @@ class partition {
     append_result append_replicated(std::span<const uint8_t> batches);
     // A follower's side: the leader's high watermark, capped at this log's end.
     void leader_high_watermark(int64_t hw);
+    // Before its first role: the high watermark the log dir's replication-offset-checkpoint
+    // kept for it, where the partition starts (capped at its log end) instead of at its log
+    // start, as Kafka's replicas do after a restart.
+    void restore_high_watermark(int64_t hw) { restored_high_watermark_ = hw; }
     // A follower whose log diverged from the leader's cuts it back (storage's truncate_to).
     storage::result<int64_t> truncate_to(int64_t offset);
 
@@ -220,6 +224,7 @@ class partition {
     std::vector<follower_progress> followers_;  // on the leader: every replica but this one
     int64_t isr_change_since_ms_ = -1;          // when the ISR change being written began
     std::shared_ptr<high_watermark_waits> waits_ = std::make_shared<high_watermark_waits>();
+    std::optional<int64_t> restored_high_watermark_;
 };
 
 struct partition_key {

@@ -15,7 +15,11 @@ void partition::set_role(partition_role r, int64_t now_ms) {
     const bool was_leading = role_ && role_->leads();
     const bool new_term =
         !role_ || role_->leader != r.leader || role_->leader_epoch != r.leader_epoch;
-    if (!role_) waits_->high_watermark = std::min(log_->log_start_offset(), log_->log_end_offset());
+    if (!role_) {
+        const int64_t start = log_->log_start_offset();
+        waits_->high_watermark = std::min(std::max(start, restored_high_watermark_.value_or(start)),
+                                          log_->log_end_offset());
+    }
     if (r.leads() && new_term) {
         // Appends from now on are stamped with the new epoch, which starts at the log end.
         if (auto ec = log_->start_leader_epoch(r.leader_epoch)) {

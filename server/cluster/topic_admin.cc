@@ -631,8 +631,14 @@ asio::awaitable<std::vector<partition_step>> topic_admin::open_partitions(
                                                              placement.log_dir, t->name, p))
                           : storage::partition_log::open(dir, log_config_of(*config));
                 if (log) {
-                    cluster_.partitions_on(owner).add(
-                        open_partition(cluster_, *t, p, *config, std::move(log)));
+                    auto part = open_partition(cluster_, *t, p, *config, std::move(log));
+                    // A log kept from before a restart resumes its high watermark.
+                    if (reuse) {
+                        if (auto hw = cluster_.maintenance().high_watermark_for(placement.log_dir,
+                                                                                t->name, p))
+                            part->restore_high_watermark(*hw);
+                    }
+                    cluster_.partitions_on(owner).add(std::move(part));
                 } else {
                     step.error = log.error();
                 }
