@@ -529,6 +529,30 @@ class TopicAdminTest(TopicTestCase):
         wait_until(lambda: self.topic_config(brokers[1], "grown", "retention.ms") ==
                    default_retention, 10, message="the default retention back on broker 1")
 
+    def test_replicas_are_spread_over_racks(self):
+        racks = {1: "rack-a", 2: "rack-a", 3: "rack-b"}
+        brokers = {i: self.start_member(i, extra={"broker.rack": r}) for i, r in racks.items()}
+        for b in brokers.values():
+            wait_until(lambda: self.broker_ids(b) == [1, 2, 3], 15, message="all three listed")
+        admin = AdminClient({"bootstrap.servers": brokers[1].bootstrap})
+        admin.create_topics([NewTopic("racked", 6, 2)], request_timeout=15)["racked"].result()
+        admin.create_partitions([NewPartitions("racked", 9)],
+                                request_timeout=15)["racked"].result()
+        placed = self.read_json("/brokers/topics/racked")[0]["partitions"]
+        self.assertEqual(len(placed), 9)
+        for p, replicas in placed.items():
+            self.assertEqual({racks[b] for b in replicas}, {"rack-a", "rack-b"},
+                             "racked-%s on %s" % (p, replicas))
+        # A broker without a rack among brokers with one: Kafka refuses to place replicas.
+        b4 = self.start_member(4)
+        wait_until(lambda: self.broker_ids(brokers[1]) == [1, 2, 3, 4], 15, message="4 listed")
+        err = self.kafka_error(admin.create_topics([NewTopic("unplaced", 1, 2)],
+                                                   request_timeout=15)["unplaced"])
+        self.assertEqual(err.code(), KafkaError.INVALID_REPLICA_ASSIGNMENT)
+        self.assertIn("Not all brokers have rack information", err.str())
+        self.assertIsNone(self.znodes().exists("/brokers/topics/unplaced"))
+        b4.stop()
+
     def latest_offset_of_leader(self, brokers, topic, partition):
         leader = self.leaders_seen_by(brokers[1], topic)[partition][0]
         with kw.Connection("127.0.0.1", brokers[leader].port) as c:

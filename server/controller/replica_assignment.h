@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace runnel::server {
@@ -18,5 +20,17 @@ std::vector<std::vector<int32_t>> assign_replicas(const std::vector<int32_t>& br
                                                   int32_t partitions, int32_t replication_factor,
                                                   uint32_t start, uint32_t shift,
                                                   int32_t first_partition = 0);
+
+// Kafka's rack-aware assignment, for brokers that all have a rack: the brokers are listed
+// alternating between racks (each rack's in id order, racks by name), leaders go round that list
+// as above, and each follower goes to the next broker at the partition's shift that is on a rack
+// without a replica of the partition yet (while there is one) and has none itself. `racks` maps
+// each broker to its rack.
+std::vector<std::vector<int32_t>> assign_replicas_rack_aware(
+    const std::map<int32_t, std::string>& racks, int32_t partitions, int32_t replication_factor,
+    uint32_t start, uint32_t shift, int32_t first_partition = 0);
+
+// The rack-alternated broker list the rack-aware assignment goes round.
+std::vector<int32_t> rack_alternated_brokers(const std::map<int32_t, std::string>& racks);
 
 }  // namespace runnel::server

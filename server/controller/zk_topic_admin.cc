@@ -7,6 +7,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <variant>
 
 #include "server/controller/replica_assignment.h"
 #include "server/core/cross_shard.h"
@@ -29,7 +30,33 @@ constexpr auto propagation_patience = std::chrono::seconds(10);
 std::vector<int32_t> live_brokers(cluster_context& cluster) {
     std::vector<int32_t> ids;
     for (const auto& b : cluster.members().snapshot()->brokers) ids.push_back(b.id);
+    std::sort(ids.begin(), ids.end());
     return ids;
+}
+
+// Kafka's placement over the live brokers (AdminUtils.assignReplicasToBrokers): rack-aware when
+// every one has a `broker.rack`, rack-unaware when none has; a mix is refused as Kafka refuses
+// it.
+std::variant<std::vector<std::vector<int32_t>>, admin_result> place_replicas(
+    cluster_context& cluster, int32_t partitions, int32_t replication_factor, uint32_t start,
+    uint32_t shift, int32_t first_partition) {
+    std::vector<int32_t> ids;
+    std::map<int32_t, std::string> racks;
+    for (const auto& b : cluster.members().snapshot()->brokers) {
+        ids.push_back(b.id);
+        if (b.rack) racks[b.id] = *b.rack;
+    }
+    std::sort(ids.begin(), ids.end());
+    if (racks.empty()) {
+        return assign_replicas(ids, partitions, replication_factor, start, shift, first_partition);
+    }
+    if (racks.size() != ids.size()) {
+        return admin_result::fail(
+            error_code::invalid_replica_assignment,
+            "Not all brokers have rack information for replica rack aware assignment.");
+    }
+    return assign_replicas_rack_aware(racks, partitions, replication_factor, start, shift,
+                                      first_partition);
 }
 
 // Named, never a temporary in a co_await expression (g++ 12 destroys those twice).
@@ -119,8 +146,10 @@ asio::awaitable<admin_result> zk_topic_admin::create_here(new_topic spec, bool v
                     " larger than available brokers: " + std::to_string(brokers.size()) + ".");
         }
         std::random_device random;
-        assignment =
-            assign_replicas(brokers, spec.partitions, spec.replication_factor, random(), random());
+        auto placed = place_replicas(cluster_, spec.partitions, spec.replication_factor, random(),
+                                     random(), 0);
+        if (auto* refused = std::get_if<admin_result>(&placed)) co_return *refused;
+        assignment = std::move(std::get<0>(placed));
     }
 
     auto t = std::make_shared<topic_metadata>();
@@ -258,8 +287,10 @@ asio::awaitable<admin_result> zk_topic_admin::add_partitions_here(
         const auto at =
             std::find_if(brokers.begin(), brokers.end(), [first](int32_t b) { return b >= first; });
         const auto start = static_cast<uint32_t>(at == brokers.end() ? 0 : at - brokers.begin());
-        assignments =
-            assign_replicas(brokers, count - current, replication_factor, start, start, current);
+        auto placed =
+            place_replicas(cluster_, count - current, replication_factor, start, start, current);
+        if (auto* refused = std::get_if<admin_result>(&placed)) co_return *refused;
+        assignments = std::move(std::get<0>(placed));
     }
     admin_result result;
     result.replication_factor = static_cast<int16_t>(replication_factor);

@@ -58,3 +58,43 @@ TEST(ReplicaAssignmentTest, AddedPartitionsContinueTheLeadersRoundRobin) {
 
 }  // namespace
 }  // namespace runnel::server
+
+namespace runnel::server {
+namespace {
+
+// Six brokers on three racks, as in Kafka's rack-aware assignment tests.
+const std::map<int32_t, std::string> six_on_three_racks{{0, "rack1"}, {1, "rack3"}, {2, "rack3"},
+                                                        {3, "rack2"}, {4, "rack2"}, {5, "rack1"}};
+
+TEST(RackAwareAssignmentTest, BrokersAlternateBetweenRacks) {
+    EXPECT_EQ(rack_alternated_brokers(six_on_three_racks),
+              (std::vector<int32_t>{0, 3, 1, 5, 4, 2}));
+}
+
+TEST(RackAwareAssignmentTest, KafkasSpreadForSixBrokersOnThreeRacks) {
+    auto a = assign_replicas_rack_aware(six_on_three_racks, 7, 3, 0, 0);
+    EXPECT_EQ(a, (std::vector<std::vector<int32_t>>{
+                     {0, 3, 1}, {3, 1, 5}, {1, 5, 4}, {5, 4, 2}, {4, 2, 0}, {2, 0, 3}, {0, 4, 2}}));
+}
+
+TEST(RackAwareAssignmentTest, EveryPartitionSpansAsManyRacksAsItCan) {
+    for (uint32_t start = 0; start < 6; ++start) {
+        for (uint32_t shift = 0; shift < 6; ++shift) {
+            for (const auto& r :
+                 assign_replicas_rack_aware(six_on_three_racks, 12, 3, start, shift)) {
+                std::set<std::string> racks;
+                for (int32_t b : r) racks.insert(six_on_three_racks.at(b));
+                EXPECT_EQ(racks.size(), 3u);
+                EXPECT_EQ(std::set<int32_t>(r.begin(), r.end()).size(), 3u);
+            }
+            // More replicas than racks: every rack, then distinct brokers.
+            for (const auto& r :
+                 assign_replicas_rack_aware(six_on_three_racks, 6, 4, start, shift)) {
+                EXPECT_EQ(std::set<int32_t>(r.begin(), r.end()).size(), 4u);
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace runnel::server
