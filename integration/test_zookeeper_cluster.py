@@ -741,6 +741,30 @@ class RefusalTest(ClusterTestCase):
         self.addCleanup(twin.cleanup)
         self.expect_start_failure(twin, "broker.id 1 is registered in ZooKeeper")
 
+    def test_brokers_without_an_id_get_one_and_keep_it(self):
+        props = self.member_properties(0)
+        del props["broker.id"]
+        b1 = self.start_broker(properties=dict(props), name="unnamed1")
+        wait_until(lambda: self.broker_ids(b1) == [1001], 15, message="1001 generated")
+        b2 = self.start_broker(properties=dict(props), name="unnamed2")
+        wait_until(lambda: self.broker_ids(b1) == [1001, 1002], 15, message="1002 generated")
+        with open(os.path.join(b1.data_dir, "meta.properties")) as f:
+            self.assertIn("node.id=1001\n", f.read())
+        # Restarted, a broker keeps the id in its log dir rather than taking a new one.
+        b1.stop()
+        b1.start()
+        wait_until(lambda: self.broker_ids(b2) == [1001, 1002], 15,
+                   message="broker 1001 back under its id")
+        # Configured ids must stay below the generated ones, and without generation an id is
+        # needed.
+        high = Broker(properties=self.member_properties(1001), name="high", start=False)
+        self.addCleanup(high.cleanup)
+        self.expect_start_failure(high, "not greater than reserved.broker.max.id (1000)")
+        none = Broker(properties=dict(props, **{"broker.id.generation.enable": "false"}),
+                      name="none", start=False)
+        self.addCleanup(none.cleanup)
+        self.expect_start_failure(none, "broker.id.generation.enable is false")
+
     def test_a_log_dir_of_another_cluster_is_refused(self):
         b1 = self.start_member(1)
         other = Broker(properties=self.member_properties(2), name="other", start=False)

@@ -103,6 +103,18 @@ std::string broker::stored_cluster_id() {
             cluster = it->second;
         }
         if (auto it = meta.find("node.id"); it != meta.end()) {
+            if (!config_.node_id_configured && !config_.zookeeper_connect.empty()) {
+                // A cluster's broker without a configured id keeps the one it had (Kafka reads
+                // broker.id from meta.properties likewise).
+                try {
+                    config_.node_id = std::stoi(it->second);
+                    config_.node_id_configured = true;
+                    server_log().info("broker id {} from {}/meta.properties", config_.node_id, d);
+                } catch (const std::exception&) {
+                    throw std::runtime_error("log dir " + d + ": meta.properties has node.id " +
+                                             it->second + ", not a number");
+                }
+            }
             if (it->second != std::to_string(config_.node_id)) {
                 throw std::runtime_error("log dir " + d + " belongs to node " + it->second +
                                          ", but node.id is " + std::to_string(config_.node_id));
@@ -121,6 +133,21 @@ std::string broker::join_zookeeper(const std::string& stored) {
     auto joined = asio::co_spawn(here, zk_->join(candidate), asio::use_future);
     here.run();
     std::string cluster = joined.get();
+    if (!config_.node_id_configured) {
+        if (!config_.broker_id_generation_enable) {
+            throw std::runtime_error(
+                "no broker id: neither node.id nor broker.id is set, no log dir's "
+                "meta.properties holds one, and broker.id.generation.enable is false");
+        }
+        here.restart();
+        auto generated = asio::co_spawn(
+            here, zk_->generate_broker_id(config_.reserved_broker_max_id), asio::use_future);
+        here.run();
+        config_.node_id = generated.get();
+        config_.node_id_configured = true;
+        server_log().info("generated broker id {} (reserved.broker.max.id {})", config_.node_id,
+                          config_.reserved_broker_max_id);
+    }
     if (!stored.empty() && cluster != stored) {
         // Kafka's InconsistentClusterIdException.
         throw std::runtime_error("the cluster id in ZooKeeper (" + cluster +

@@ -362,6 +362,15 @@ broker_config loader::run() {
     } else {
         c.node_id = broker >= 0 ? broker : 0;
     }
+    c.node_id_configured = node >= 0 || broker >= 0;
+    if (!c.zookeeper_connect.empty() && c.node_id_configured && c.broker_id_generation_enable &&
+        c.node_id > c.reserved_broker_max_id) {
+        // Kafka's words: a configured id must not collide with the generated ones.
+        throw config_error(
+            "broker.id must be greater than or equal to -1 and not greater than "
+            "reserved.broker.max.id (" +
+            std::to_string(c.reserved_broker_max_id) + "): it is " + std::to_string(c.node_id));
+    }
     if (auto id = get_string("cluster.id"); !id.empty()) c.cluster_id = id;
     c.zookeeper_connection_timeout_ms = is_set("zookeeper.connection.timeout.ms")
                                             ? get_i32("zookeeper.connection.timeout.ms")

@@ -54,6 +54,9 @@ struct dynamic_broker_configs {
 struct broker_config {
     // Identity. node.id wins over broker.id; 0 when neither is set (Kafka would require one).
     int32_t node_id = 0;
+    // Whether node.id or broker.id was set; in a ZooKeeper cluster an unset id comes from
+    // meta.properties or is generated (broker::start).
+    bool node_id_configured = false;
     std::optional<std::string> cluster_id;  // cluster.id (Runnel-specific)
     // zookeeper.connection.timeout.ms, else zookeeper.session.timeout.ms (as Kafka)
     int32_t zookeeper_connection_timeout_ms = 18000;

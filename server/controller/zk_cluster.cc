@@ -32,6 +32,16 @@ zk_cluster::zk_cluster(cluster_context& cluster)
 
 zk_cluster::~zk_cluster() = default;
 
+asio::awaitable<int32_t> zk_cluster::generate_broker_id(int32_t reserved_max) {
+    // Kafka's: every write of /brokers/seqid bumps its version, and the new version above the
+    // reserved ids is the broker's id (1001 first), unique for the life of the ensemble.
+    node_data r = co_await zk_->set_and_stat("/brokers/seqid", "", -1);
+    if (!r.code.ok()) {
+        throw std::runtime_error("cannot generate a broker id (/brokers/seqid): " + r.code.text());
+    }
+    co_return reserved_max + r.version;
+}
+
 asio::awaitable<std::string> zk_cluster::join(std::string candidate) {
     const auto& c = cluster_.config();
     co_await zk_->connect(std::chrono::milliseconds(c.zookeeper_connection_timeout_ms));

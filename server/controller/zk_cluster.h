@@ -54,6 +54,9 @@ class zk_cluster : public cluster_controller {
     // leaders to reach this broker. Returns whether everything moved.
     boost::asio::awaitable<bool> hand_over_leadership();
     // cluster_controller: what this broker's controller term does for a broker shutting down.
+    // After join(): a new broker id from /brokers/seqid, above `reserved_max`
+    // (reserved.broker.max.id), as Kafka generates them.
+    boost::asio::awaitable<int32_t> generate_broker_id(int32_t reserved_max);
     boost::asio::awaitable<controlled_shutdown_result> controlled_shutdown(int32_t broker) override;
     boost::asio::awaitable<elect_leaders_result> elect_leaders(
         bool unclean,

@@ -259,6 +259,14 @@ void on_stat(int rc, const struct Stat*, const void* data) { on_void(rc, data); 
 
 void on_string(int rc, const char*, const void* data) { on_void(rc, data); }
 
+// A set whose new version the caller wants (node_data without data).
+void on_set_stat(int rc, const struct Stat* stat, const void* data) {
+    auto* p = static_cast<pending<node_data>*>(const_cast<void*>(data));
+    p->result.code.value = rc;
+    if (rc == ZOK && stat != nullptr) p->result.version = stat->version;
+    finish(p);
+}
+
 void on_data(int rc, const char* value, int len, const struct Stat* stat, const void* data) {
     auto* p = static_cast<pending<node_data>*>(const_cast<void*>(data));
     p->result.code.value = rc;
@@ -472,6 +480,18 @@ asio::awaitable<zk_code> zk_client::set(std::string path, std::string data, int3
         if (h == nullptr) return no_handle;
         return zoo_aset(h, full.c_str(), data.data(), static_cast<int>(data.size()), version,
                         &on_stat, p);
+    });
+}
+
+asio::awaitable<node_data> zk_client::set_and_stat(std::string path, std::string data,
+                                                   int32_t version) {
+    auto s = state_;
+    const std::string full = s->full(path);
+    co_return co_await call<node_data>(home_, [&](pending<node_data>* p) {
+        zhandle_t* h = s->current();
+        if (h == nullptr) return no_handle;
+        return zoo_aset(h, full.c_str(), data.data(), static_cast<int>(data.size()), version,
+                        &on_set_stat, p);
     });
 }
 

@@ -109,6 +109,9 @@ class zk_client {
     boost::asio::awaitable<zk_code> exists(std::string path, watch_fn watch = {});
     boost::asio::awaitable<node_children> children(std::string path, watch_fn watch = {});
     boost::asio::awaitable<zk_code> set(std::string path, std::string data, int32_t version);
+    // The same, answering the node's new data version too (its code and version only).
+    boost::asio::awaitable<node_data> set_and_stat(std::string path, std::string data,
+                                                   int32_t version);
     boost::asio::awaitable<zk_code> remove(std::string path, int32_t version = -1);
     // All of `ops` or none.
     boost::asio::awaitable<multi_result> multi(std::vector<zk_op> ops);
