@@ -7,7 +7,10 @@ hold at the end, and verifies Kafka's guarantees against them:
   - per-partition order: one producer's records keep their send order within a partition;
   - reads are never taken back: a record a consumer read is at the same place at the end
     (consumers only see what is below the high watermark, which survives any failover);
-  - committed offsets never go backwards, and never past the log end.
+  - committed offsets never go backwards, and never past the log end;
+  - transactions are atomic: a committed transaction's records are all there, an aborted
+    one's none (and a read_committed consumer never read one of them), and one whose outcome
+    the producer never learned is there whole or not at all.
 
 Thread-safe: producers, consumers and the fault injector record from their own threads.
 """
@@ -26,6 +29,7 @@ class History:
         self.reads = []         # (partition, offset, value) as consumers saw them
         self.commits = defaultdict(list)  # partition -> [committed offset as observed]
         self.faults = []        # (time, text)
+        self.transactions = []  # (values, "committed" | "aborted" | "unknown")
 
     def send(self, value, producer, seq):
         with self.lock:
@@ -50,6 +54,10 @@ class History:
     def committed(self, partition, offset):
         with self.lock:
             self.commits[partition].append(offset)
+
+    def transaction(self, values, outcome):
+        with self.lock:
+            self.transactions.append((list(values), outcome))
 
     def fault(self, when, text):
         with self.lock:
@@ -101,6 +109,23 @@ def check(history, final_logs):
         if offsets and offsets[-1] > end:
             problems.append("committed offset %d of partition %d past the log end %d" % (
                 offsets[-1], p, end))
+    aborted = set()
+    for values, outcome in history.transactions:
+        there = [v for v in values if v in where]
+        if outcome == "committed" and len(there) < len(values):
+            problems.append("committed transaction lost: %d of its %d records missing, e.g. %r"
+                            % (len(values) - len(there), len(values),
+                               next(v for v in values if v not in where)))
+        elif outcome == "aborted" and there:
+            problems.append("aborted transaction visible: %r" % there[0])
+        elif outcome == "unknown" and 0 < len(there) < len(values):
+            problems.append("transaction partly visible: %d of its %d records, e.g. %r" % (
+                len(there), len(values), there[0]))
+        if outcome == "aborted":
+            aborted.update(values)
+    dirty = [(p, o, v) for p, o, v in history.reads if v in aborted]
+    for p, o, v in dirty[:5]:
+        problems.append("read_committed read aborted data: %r at %d of partition %d" % (v, o, p))
     for text in history.fatal:
         problems.append("producer fatal error: %s" % text)
     unknown = [v for v in where if v not in history.sent]
@@ -115,5 +140,7 @@ def check(history, final_logs):
         "reads": len(history.reads),
         "commits observed": sum(len(v) for v in history.commits.values()),
         "faults": len(history.faults),
+        "transactions": {o: sum(1 for _, out in history.transactions if out == o)
+                         for o in ("committed", "aborted", "unknown")},
     }
     return problems, summary

@@ -3,8 +3,9 @@
 scripts/cluster-faults.sh (a long randomized run, ≥ 100 faults).
 
 The workload: idempotent acks=all producers writing unique values to a topic with three
-replicas and min.insync.replicas=2, and a consumer group reading it (read_committed) and
-committing synchronously. The faults, one broker at a time so that two replicas stay: SIGKILL
+replicas and min.insync.replicas=2, a transactional producer writing transactions of 2-8
+records over the partitions (one in four aborted), and a consumer group reading it
+(read_committed) and committing synchronously. The faults, one broker at a time so that two replicas stay: SIGKILL
 and restart, SIGTERM (controlled shutdown) and restart, SIGSTOP and SIGCONT.
 """
 
@@ -14,7 +15,7 @@ import signal
 import threading
 import time
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from cluster_checker import History, check
@@ -28,12 +29,14 @@ QUIET = 2
 
 
 class Workload:
-    def __init__(self, bootstrap, history, producers=2, rate=150):
+    def __init__(self, bootstrap, history, producers=2, rate=150, seed=0):
         self.bootstrap = bootstrap
         self.history = history
         self.stop_event = threading.Event()
+        self.random = random.Random(seed)
         self.threads = [threading.Thread(target=self._produce, args=(i, rate), daemon=True)
                         for i in range(producers)]
+        self.threads.append(threading.Thread(target=self._transact, daemon=True))
         self.threads.append(threading.Thread(target=self._consume, daemon=True))
         self.errors = []
 
@@ -89,6 +92,55 @@ class Workload:
                     index, left))
         except Exception as e:  # noqa: BLE001 - reported, not swallowed
             self.errors.append("producer %d: %r" % (index, e))
+
+    def _transactional_producer(self):
+        p = Producer({"bootstrap.servers": self.bootstrap, "transactional.id": "checked-txn",
+                      "transaction.timeout.ms": 20000, "linger.ms": 5, "log_level": QUIET})
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                p.init_transactions(30)
+                return p
+            except KafkaException:
+                if time.monotonic() > deadline or self.stop_event.is_set():
+                    raise
+                time.sleep(0.5)
+
+    def _transact(self):
+        """Transactions of 2-8 records, committed or (one in four) aborted; an outcome the
+        producer did not learn (an error while committing) is recorded as unknown, and the
+        producer is replaced (the new one fences the old and ends what it left open)."""
+        history = self.history
+        index = "t"
+        seq = 0
+        txn = 0
+        producer = None
+        try:
+            while not self.stop_event.is_set():
+                if producer is None:
+                    producer = self._transactional_producer()
+                commit = self.random.random() >= 0.25
+                values = ["t%d-%d" % (txn, i) for i in range(self.random.randint(2, 8))]
+                txn += 1
+                try:
+                    producer.begin_transaction()
+                    for v in values:
+                        history.send(v, index, seq)
+                        seq += 1
+                        producer.produce(TOPIC, key=v.encode(), value=v.encode())
+                    if commit:
+                        producer.commit_transaction(30)
+                    else:
+                        producer.flush(30)  # written, so that the abort has something to end
+                        producer.abort_transaction(30)
+                    history.transaction(values, "committed" if commit else "aborted")
+                except KafkaException:
+                    # Whether the commit (or the abort) took effect is not known here.
+                    history.transaction(values, "unknown")
+                    producer = None
+                time.sleep(0.05)
+        except Exception as e:  # noqa: BLE001 - reported, not swallowed
+            self.errors.append("transactional producer: %r" % e)
 
     def _consume(self):
         history = self.history
@@ -167,7 +219,8 @@ def final_logs(bootstrap, timeout=60):
     """Every record of the topic, read from the start (read_committed) once all of it is
     readable."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "final-read",
-                         "enable.auto.commit": False, "isolation.level": "read_committed"})
+                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         "enable.partition.eof": True})
     ends = {}
     deadline = time.monotonic() + timeout
     for p in range(PARTITIONS):
@@ -185,11 +238,15 @@ def final_logs(bootstrap, timeout=60):
     done = {p for p in range(PARTITIONS) if ends[p] == 0}
     while len(done) < PARTITIONS and time.monotonic() < deadline:
         m = consumer.poll(0.5)
-        if m is None or m.error() is not None:
+        if m is None:
+            continue
+        if m.error() is not None:
+            # The end of a partition: with transactions its last offsets may be markers and
+            # aborted records, which a read_committed consumer never gets.
+            if m.error().code() == KafkaError._PARTITION_EOF and m.offset() >= ends[m.partition()]:
+                done.add(m.partition())
             continue
         logs[m.partition()].append((m.offset(), m.value().decode()))
-        if m.offset() + 1 >= ends[m.partition()]:
-            done.add(m.partition())
     consumer.close()
     if len(done) < PARTITIONS:
         raise AssertionError("the final read did not reach the ends %r" % ends)
@@ -203,7 +260,7 @@ def run(brokers, faults, seed, max_seconds, settle=None, log=print):
     history = History()
     bootstrap = ",".join(b.bootstrap for b in brokers)
     create_topic(bootstrap)
-    workload = Workload(bootstrap, history)
+    workload = Workload(bootstrap, history, seed=seed)
     workload.start()
     time.sleep(2)
     nemesis = Nemesis(brokers, history, seed)

@@ -1,8 +1,9 @@
 """A bounded fault run against three brokers, judged by the history checker
-(cluster_faults.py, cluster_checker.py): idempotent acks=all producers and a consumer group on
-a topic with three replicas and min.insync.replicas=2, while brokers are killed, stopped and
-paused one at a time; then no acknowledged record may be lost, none stored twice, none out of
-order, no read taken back, no committed offset gone back. scripts/cluster-faults.sh runs the
+(cluster_faults.py, cluster_checker.py): idempotent acks=all producers, a transactional
+producer and a consumer group on a topic with three replicas and min.insync.replicas=2, while
+brokers are killed, stopped and paused one at a time; then no acknowledged record may be lost,
+none stored twice, none out of order, no read taken back, no committed offset gone back, every
+transaction whole or absent as its outcome says, and no aborted record read. scripts/cluster-faults.sh runs the
 same for longer with more faults.
 
 RUNNEL_FAULTS (default 8) and RUNNEL_FAULT_SEED (default: random, printed) choose the run.
@@ -48,6 +49,8 @@ class ClusterFaultTest(TopicTestCase):
         self.assertEqual(problems, [], "seed %d" % seed)
         self.assertEqual(summary["faults"], FAULTS)
         self.assertGreater(summary["acknowledged"], 1000)
+        self.assertGreater(summary["transactions"]["committed"], 10)
+        self.assertGreater(summary["transactions"]["aborted"], 2)
 
 
 class CheckerTest(unittest.TestCase):
@@ -102,6 +105,27 @@ class CheckerTest(unittest.TestCase):
         stranger = self.logs()
         stranger[0].append((2, "x"))
         self.assertIn("never sent", " ".join(problems_with(logs=stranger)))
+
+    def test_broken_transactions_are_found(self):
+        def with_transaction(outcome, stored, read=None):
+            h = History()
+            values = ["t0-0", "t0-1", "t0-2"]
+            for seq, v in enumerate(values):
+                h.send(v, "t", seq)
+            h.transaction(values, outcome)
+            if read:
+                h.read(0, 0, read)
+            logs = {0: [(i, v) for i, v in enumerate(values[:stored])]}
+            return " ".join(check(h, logs)[0])
+
+        self.assertEqual(with_transaction("committed", 3), "")
+        self.assertEqual(with_transaction("aborted", 0), "")
+        self.assertEqual(with_transaction("unknown", 0), "")
+        self.assertEqual(with_transaction("unknown", 3), "")
+        self.assertIn("committed transaction lost", with_transaction("committed", 2))
+        self.assertIn("aborted transaction visible", with_transaction("aborted", 1))
+        self.assertIn("partly visible", with_transaction("unknown", 1))
+        self.assertIn("read aborted data", with_transaction("aborted", 0, read="t0-1"))
 
 
 if __name__ == "__main__":
