@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -103,6 +104,23 @@ class active_controller : public std::enable_shared_from_this<active_controller>
     // ISR changes are not watched).
     void recheck_soon();
     bool recheck_armed_ = false;
+    // One partition state rewritten by the term (failover, shutdown, elections).
+    struct state_change {
+        // written; left as `decide` chose; missing (no state yet); unreadable (not Kafka's
+        // JSON: logged); failed (ZooKeeper unreachable, or changed on every attempt).
+        enum class outcome { written, left, missing, unreadable, failed } result = outcome::failed;
+        zookeeper::partition_state before;                // as read (the last time)
+        std::optional<zookeeper::partition_state> after;  // as written
+    };
+    using state_decision = std::function<std::optional<zookeeper::partition_state>(
+        const zookeeper::partition_state& current)>;
+    // Reads `topic`-`p`'s state znode, lets `decide` choose the next state (nullopt: leave it),
+    // and writes that conditionally on the version read, inside the term's fenced multi; a state
+    // changed meanwhile (a leader's own ISR write) is read and decided again, `attempts` times
+    // in all. `decide` must be a named object (no temporary in the co_await, for g++ 12).
+    boost::asio::awaitable<state_change> change_state(const std::string& topic, int32_t p,
+                                                      const state_decision& decide,
+                                                      int attempts = 5);
     // `ops` preceded by the check of this term's /controller_epoch version; resigns when the
     // check fails.
     boost::asio::awaitable<zookeeper::multi_result> fenced(std::vector<zookeeper::zk_op> ops);

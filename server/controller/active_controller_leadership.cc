@@ -1,7 +1,7 @@
 // active_controller: where the term moves leadership — failover when brokers go
 // (follow_live_brokers), a broker's controlled shutdown, ElectLeaders, and the automatic leader
 // rebalance. Every write is a conditional set of the partition state inside the term's
-// epoch-fenced multi.
+// epoch-fenced multi (change_state).
 #include <fmt/ranges.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +18,43 @@ namespace runnel::server {
 namespace asio = boost::asio;
 using namespace zookeeper;
 
+asio::awaitable<active_controller::state_change> active_controller::change_state(
+    const std::string& topic, int32_t p, const state_decision& decide, int attempts) {
+    state_change c;
+    const std::string state_path = paths::partition_state(topic, p);
+    for (int attempt = 0; attempt < attempts && !resigned(); ++attempt) {
+        node_data d = co_await zk_.get(state_path);
+        if (d.code.no_node()) {
+            c.result = state_change::outcome::missing;  // not set up yet
+            co_return c;
+        }
+        if (!d.code.ok()) co_return c;
+        try {
+            c.before = partition_state::from_json(d.data);
+        } catch (const znode_format_error& e) {
+            server_log().error("controller: {}: {}", state_path, e.what());
+            c.result = state_change::outcome::unreadable;
+            co_return c;
+        }
+        auto next = decide(c.before);
+        if (!next) {
+            c.result = state_change::outcome::left;
+            co_return c;
+        }
+        std::vector<zk_op> ops;
+        ops.push_back(zk_op::set(state_path, next->to_json(), d.version));
+        multi_result w = co_await fenced(std::move(ops));
+        if (w.code.ok()) {
+            c.result = state_change::outcome::written;
+            c.after = std::move(next);
+            co_return c;
+        }
+        // Changed meanwhile (or fenced: resigned() ends the loop): read it again.
+    }
+    c.result = state_change::outcome::failed;
+    co_return c;
+}
+
 asio::awaitable<controlled_shutdown_result> active_controller::controlled_shutdown(int32_t broker) {
     auto keep = shared_from_this();
     controlled_shutdown_result result;
@@ -31,37 +68,22 @@ asio::awaitable<controlled_shutdown_result> active_controller::controlled_shutdo
     for (const auto& [name, t] : topics_) {
         for (const auto& [p, replicas] : t.assignment.partitions) {
             if (std::find(replicas.begin(), replicas.end(), broker) == replicas.end()) continue;
-            const std::string state_path = paths::partition_state(name, p);
-            // A leader's own ISR change may win the race for the znode: read and try again.
-            for (int attempt = 0; attempt < 5 && !resigned(); ++attempt) {
-                node_data d = co_await zk_.get(state_path);
-                if (!d.code.ok()) break;
-                partition_state current;
-                try {
-                    current = partition_state::from_json(d.data);
-                } catch (const znode_format_error& e) {
-                    break;
-                }
+            bool stays = false;  // no other live ISR replica: it keeps leading until it stops
+            const state_decision decide = [&](const partition_state& current) {
                 auto next =
                     after_brokers_changed(replicas, current, candidates, false, term_.epoch);
-                if (!next) break;
-                if (next->leader < 0) {
-                    // No other live ISR replica: it keeps leading until it stops (Kafka answers
-                    // such partitions as remaining too).
-                    result.remaining.emplace_back(name, p);
-                    break;
-                }
-                std::vector<zk_op> ops;
-                ops.push_back(zk_op::set(state_path, next->to_json(), d.version));
-                multi_result r = co_await fenced(std::move(ops));
-                if (r.code.ok()) {
-                    server_log().info(
-                        "controller: {}-{} led by {} in epoch {}, ISR [{}] (broker {} "
-                        "shutting down)",
-                        name, p, next->leader, next->leader_epoch, fmt::join(next->isr, ","),
-                        broker);
-                    break;
-                }
+                stays = next && next->leader < 0;
+                return stays ? std::nullopt : next;
+            };
+            const state_change c = co_await change_state(name, p, decide);
+            if (stays) {
+                // Kafka answers such partitions as remaining too.
+                result.remaining.emplace_back(name, p);
+            } else if (c.result == state_change::outcome::written) {
+                server_log().info(
+                    "controller: {}-{} led by {} in epoch {}, ISR [{}] (broker {} shutting down)",
+                    name, p, c.after->leader, c.after->leader_epoch, fmt::join(c.after->isr, ","),
+                    broker);
             }
         }
     }
@@ -74,34 +96,22 @@ asio::awaitable<bool> active_controller::follow_live_brokers(const std::string& 
     bool all = true;
     for (const auto& [p, replicas] : t.assignment.partitions) {
         if (resigned()) co_return true;
-        const std::string state_path = paths::partition_state(name, p);
-        node_data d = co_await zk_.get(state_path);
-        if (d.code.no_node()) continue;  // not set up yet: initialize_partitions does it
-        if (!d.code.ok()) {
-            all = false;
-            continue;
-        }
-        partition_state current;
-        try {
-            current = partition_state::from_json(d.data);
-        } catch (const znode_format_error& e) {
-            server_log().error("controller: {}: {}", state_path, e.what());
-            continue;
-        }
-        auto next =
-            after_brokers_changed(replicas, current, electable(), settings_.unclean, term_.epoch);
-        if (!next) continue;
-        // A broker shutting down keeps what no one else can lead until it is gone.
-        if (next->leader < 0 && live_.contains(current.leader)) continue;
-        std::vector<zk_op> ops;
-        ops.push_back(zk_op::set(state_path, next->to_json(), d.version));
-        multi_result r = co_await fenced(std::move(ops));
-        if (!r.code.ok()) {
-            all = false;  // the leader changed its ISR meanwhile: read it again next pass
-            continue;
-        }
-        if (next->leader != current.leader) {
-            if (next->leader < 0) {
+        const state_decision decide =
+            [&](const partition_state& current) -> std::optional<partition_state> {
+            auto next = after_brokers_changed(replicas, current, electable(), settings_.unclean,
+                                              term_.epoch);
+            // A broker shutting down keeps what no one else can lead until it is gone.
+            if (next && next->leader < 0 && live_.contains(current.leader)) return std::nullopt;
+            return next;
+        };
+        // One attempt: a leader changing its ISR meanwhile has this pass read it again next.
+        const state_change c = co_await change_state(name, p, decide, 1);
+        if (c.result == state_change::outcome::failed) all = false;
+        if (c.result != state_change::outcome::written) continue;
+        const partition_state& current = c.before;
+        const partition_state& next = *c.after;
+        if (next.leader != current.leader) {
+            if (next.leader < 0) {
                 server_log().warn(
                     "controller: {}-{} has no leader: no replica of its ISR [{}] is alive{}", name,
                     p, fmt::join(current.isr, ","),
@@ -109,12 +119,12 @@ asio::awaitable<bool> active_controller::follow_live_brokers(const std::string& 
                                       : " (unclean.leader.election.enable is false)");
             } else {
                 server_log().info("controller: {}-{} led by {} in epoch {} (was {}), ISR [{}]",
-                                  name, p, next->leader, next->leader_epoch, current.leader,
-                                  fmt::join(next->isr, ","));
+                                  name, p, next.leader, next.leader_epoch, current.leader,
+                                  fmt::join(next.isr, ","));
             }
         } else {
             server_log().info("controller: {}-{}: offline replicas out of its ISR, now [{}]", name,
-                              p, fmt::join(next->isr, ","));
+                              p, fmt::join(next.isr, ","));
         }
     }
     co_return all;
@@ -166,37 +176,32 @@ asio::awaitable<elect_leaders_result> active_controller::elect_leaders(
             auto pit = it->second.assignment.partitions.find(p);
             if (pit != it->second.assignment.partitions.end()) replicas = &pit->second;
         }
-        const std::string state_path = paths::partition_state(name, p);
-        for (int attempt = 0; replicas && attempt < 5 && !resigned(); ++attempt) {
-            node_data d = co_await zk_.get(state_path);
-            if (!d.code.ok()) {
-                r.error = d.code.no_node() ? protocol::error_code::leader_not_available
-                                           : protocol::error_code::unknown_server_error;
-                break;
+        if (replicas) {
+            protocol::error_code refusal = protocol::error_code::none;
+            const state_decision decide = [&](const partition_state& current) {
+                auto e = elect(*replicas, current, candidates, unclean, term_.epoch);
+                refusal = e.error;
+                return e.next;
+            };
+            const state_change c = co_await change_state(name, p, decide);
+            switch (c.result) {
+                case state_change::outcome::written:
+                    server_log().info("controller: {}-{} led by {} in epoch {} ({} election)", name,
+                                      p, c.after->leader, c.after->leader_epoch,
+                                      unclean ? "unclean" : "preferred");
+                    r.error = protocol::error_code::none;
+                    break;
+                case state_change::outcome::left:
+                    r.error = refusal;
+                    break;
+                case state_change::outcome::missing:
+                    r.error = protocol::error_code::leader_not_available;
+                    break;
+                case state_change::outcome::unreadable:
+                case state_change::outcome::failed:
+                    r.error = protocol::error_code::unknown_server_error;
+                    break;
             }
-            partition_state current;
-            try {
-                current = partition_state::from_json(d.data);
-            } catch (const znode_format_error& e) {
-                r.error = protocol::error_code::unknown_server_error;
-                break;
-            }
-            auto e = elect(*replicas, current, candidates, unclean, term_.epoch);
-            if (!e.next) {
-                r.error = e.error;
-                break;
-            }
-            std::vector<zk_op> ops;
-            ops.push_back(zk_op::set(state_path, e.next->to_json(), d.version));
-            multi_result w = co_await fenced(std::move(ops));
-            if (w.code.ok()) {
-                server_log().info("controller: {}-{} led by {} in epoch {} ({} election)", name, p,
-                                  e.next->leader, e.next->leader_epoch,
-                                  unclean ? "unclean" : "preferred");
-                r.error = protocol::error_code::none;
-                break;
-            }
-            r.error = protocol::error_code::unknown_server_error;  // changed meanwhile: again
         }
         if (!replicas) r.error = protocol::error_code::unknown_topic_or_partition;
         r.message = election_message(r.error, name, p, unclean);
