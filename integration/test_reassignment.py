@@ -21,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from broker_process import REPO_ROOT, wait_until  # noqa: E402
-from cluster_case import TopicTestCase  # noqa: E402
+from cluster_case import CHROOT, TopicTestCase  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from kafka import KafkaAdminClient, TopicPartition as KpTopicPartition  # noqa: E402
@@ -159,6 +159,43 @@ class ReassignmentTest(TopicTestCase):
             self.assertIs(admin.alter_partition_reassignments({tp: bad})[tp],
                           Errors.InvalidReplicationAssignmentError, bad)
         self.assertEqual(self.read_json("/brokers/topics/stuck")[0]["partitions"]["0"], [1, 2])
+
+    def test_the_older_tools_reassign_through_zookeeper(self):
+        """Kafka 2.8's kafka-reassign-partitions --zookeeper (the seeds' release) writes
+        /admin/reassign_partitions; the controller carries it out and removes it."""
+        brokers = self.three_brokers()
+        self.create(brokers[1], "legacy", [[1, 2]])
+        self.produce(brokers[1], "legacy", 60, "l")
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"version": 1, "partitions": [
+                {"topic": "legacy", "partition": 0, "replicas": [2, 3]}]}, f)
+        self.addCleanup(os.unlink, f.name)
+        zk = self.zk.connect + CHROOT
+
+        def tool(action):
+            p = subprocess.run([KAFKA_TOOL, "--release", "2.8", "kafka-reassign-partitions.sh",
+                                "--zookeeper", zk, "--reassignment-json-file", f.name, action],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=120)
+            self.assertEqual(p.returncode, 0, p.stdout)
+            return p.stdout
+
+        self.assertIn("Successfully started", tool("--execute"))
+        wait_until(lambda: self.znodes().exists("/admin/reassign_partitions") is None, 30,
+                   message="/admin/reassign_partitions carried out and removed")
+        self.assertEqual(self.read_json("/brokers/topics/legacy")[0]["partitions"]["0"], [2, 3])
+        self.assertEqual(self.state("legacy", 0)["leader"], 2)
+        self.assertIn("Reassignment of partition legacy-0 is complete",
+                      tool("--verify"))
+        # A znode naming a partition that does not exist: left out, the rest done, removed.
+        self.znodes().create("/admin/reassign_partitions", json.dumps({
+            "version": 1, "partitions": [
+                {"topic": "legacy", "partition": 7, "replicas": [1]},
+                {"topic": "legacy", "partition": 0, "replicas": [3, 2]}]}).encode())
+        wait_until(lambda: self.znodes().exists("/admin/reassign_partitions") is None, 30,
+                   message="the second reassignment carried out")
+        self.assertEqual(self.read_json("/brokers/topics/legacy")[0]["partitions"]["0"], [3, 2])
+        self.assertEqual(self.read_all(brokers[2], "legacy", 60), ["l-%d" % i for i in range(60)])
 
     def test_growing_the_replica_count(self):
         brokers = self.three_brokers()

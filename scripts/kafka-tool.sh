@@ -31,6 +31,8 @@ if [[ "$release" == 2.8 ]]; then
         kafka-console-consumer) main=kafka.tools.ConsoleConsumer ;;
         kafka-consumer-groups) main=kafka.admin.ConsumerGroupCommand ;;
         kafka-configs) main=kafka.admin.ConfigCommand ;;
+        kafka-reassign-partitions) main=kafka.admin.ReassignPartitionsCommand ;;
+        kafka-leader-election) main=kafka.admin.LeaderElectionCommand ;;
         *) echo "scripts/kafka-tool.sh: unknown Kafka 2.8 tool $tool" >&2; exit 2 ;;
     esac
 elif [[ "$release" != 4.4 ]]; then

@@ -125,6 +125,7 @@ asio::awaitable<bool> active_controller::pass() {
             if (!co_await progress_reassignments(name, it->second)) recheck_soon();
         }
     }
+    if (!resigned()) co_await follow_legacy_reassignments();
     if (check_states && states_done && !resigned()) checked_live_ = live_now;
     if (!states_done) incomplete_ = true;
     co_return !incomplete_;

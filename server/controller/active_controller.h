@@ -100,6 +100,11 @@ class active_controller : public std::enable_shared_from_this<active_controller>
                                                 std::vector<reassignment_request> asked,
                                                 bool allow_replication_factor_change,
                                                 std::vector<reassignment_result>& out);
+    // Carries out /admin/reassign_partitions (Kafka's older tools): starts the moves it lists
+    // that have not started, and removes the znode once every one is done (those refused are
+    // logged and left out).
+    boost::asio::awaitable<void> follow_legacy_reassignments();
+    std::set<std::pair<std::string, int32_t>> legacy_refused_;
     // While moves wait for their replicas to catch up: a pass again in a moment (the leaders'
     // ISR changes are not watched).
     void recheck_soon();

@@ -266,6 +266,80 @@ asio::awaitable<bool> active_controller::progress_reassignments(const std::strin
     co_return all_done;
 }
 
+asio::awaitable<void> active_controller::follow_legacy_reassignments() {
+    const std::string path(paths::reassign_partitions);
+    const auto on_change = waker();
+    node_data d = co_await zk_.get(path, on_change);
+    if (d.code.no_node()) {
+        legacy_refused_.clear();
+        // A data watch is not left on a missing node: watch for its creation.
+        const auto on_created = waker();
+        if ((co_await zk_.exists(path, on_created)).ok()) wake();
+        co_return;
+    }
+    if (!d.code.ok()) {
+        incomplete_ = true;
+        co_return;
+    }
+    legacy_reassignment asked;
+    bool readable = true;
+    try {
+        asked = legacy_reassignment::from_json(d.data);
+    } catch (const znode_format_error& e) {
+        server_log().error("controller: {}; removing it", e.what());
+        readable = false;
+    }
+    if (!readable) {
+        std::vector<zk_op> ops;
+        ops.push_back(zk_op::remove(path, d.version));
+        co_await fenced(std::move(ops));
+        co_return;
+    }
+    std::map<std::string, std::vector<reassignment_request>> to_start;
+    bool all_done = true;
+    for (const auto& m : asked.partitions) {
+        if (legacy_refused_.contains({m.topic, m.partition})) continue;
+        auto it = topics_.find(m.topic);
+        if (it == topics_.end() || !it->second.assignment.partitions.contains(m.partition)) {
+            server_log().warn("controller: {} names {}-{}, which does not exist; left out", path,
+                              m.topic, m.partition);
+            legacy_refused_.insert({m.topic, m.partition});
+            continue;
+        }
+        const auto& a = it->second.assignment;
+        auto removing = a.removing_replicas.find(m.partition);
+        const bool moving =
+            removing != a.removing_replicas.end() || a.adding_replicas.contains(m.partition);
+        const auto& replicas = a.partitions.at(m.partition);
+        const std::vector<int32_t> target =
+            removing == a.removing_replicas.end() ? replicas : without(replicas, removing->second);
+        if (target == m.replicas) {
+            if (moving) all_done = false;  // under way
+            continue;
+        }
+        all_done = false;
+        to_start[m.topic].push_back(reassignment_request{m.topic, m.partition, m.replicas});
+    }
+    for (auto& [name, requests] : to_start) {
+        std::vector<reassignment_result> results;
+        co_await reassign_topic(name, std::move(requests), true, results);
+        for (const auto& r : results) {
+            if (r.error == error_code::none) continue;
+            server_log().warn("controller: {} asks to move {}-{}, refused: {}", path, r.topic,
+                              r.partition,
+                              r.message.value_or(std::string(protocol::error_name(r.error))));
+            legacy_refused_.insert({r.topic, r.partition});
+        }
+    }
+    if (!all_done || resigned()) co_return;
+    std::vector<zk_op> ops;
+    ops.push_back(zk_op::remove(path, d.version));
+    if ((co_await fenced(std::move(ops))).code.ok()) {
+        server_log().info("controller: every reassignment in {} is done; removed it", path);
+        legacy_refused_.clear();
+    }
+}
+
 list_reassignments_result active_controller::list_reassignments(
     const std::optional<std::vector<std::pair<std::string, int32_t>>>& partitions) const {
     list_reassignments_result out;

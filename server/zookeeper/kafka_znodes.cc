@@ -336,4 +336,43 @@ std::string parse_cluster_id(std::string_view text) {
     return it->get<std::string>();
 }
 
+std::string legacy_reassignment::to_json() const {
+    json j;
+    j["version"] = 1;
+    j["partitions"] = json::array();
+    for (const auto& m : partitions) {
+        j["partitions"].push_back(
+            {{"topic", m.topic}, {"partition", m.partition}, {"replicas", m.replicas}});
+    }
+    return j.dump();
+}
+
+legacy_reassignment legacy_reassignment::from_json(std::string_view text) {
+    json j = parse_object(text, "/admin/reassign_partitions");
+    legacy_reassignment r;
+    auto ps = j.find("partitions");
+    if (ps == j.end() || !ps->is_array()) {
+        throw znode_format_error("/admin/reassign_partitions has no partitions list");
+    }
+    for (const auto& p : *ps) {
+        if (!p.is_object() || !p.contains("topic") || !p["topic"].is_string() ||
+            !p.contains("partition") || !p["partition"].is_number_integer() ||
+            !p.contains("replicas") || !p["replicas"].is_array()) {
+            throw znode_format_error("/admin/reassign_partitions: malformed entry " +
+                                     p.dump().substr(0, 200));
+        }
+        move m;
+        m.topic = p["topic"].get<std::string>();
+        m.partition = p["partition"].get<int32_t>();
+        for (const auto& b : p["replicas"]) {
+            if (!b.is_number_integer()) {
+                throw znode_format_error("/admin/reassign_partitions: a replica is not a number");
+            }
+            m.replicas.push_back(b.get<int32_t>());
+        }
+        r.partitions.push_back(std::move(m));
+    }
+    return r;
+}
+
 }  // namespace runnel::server::zookeeper

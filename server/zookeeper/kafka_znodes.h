@@ -23,6 +23,7 @@ inline constexpr std::string_view delete_topics = "/admin/delete_topics";
 inline constexpr std::string_view config_topics = "/config/topics";
 inline constexpr std::string_view config_changes = "/config/changes";
 inline constexpr std::string_view producer_id_block = "/latest_producer_id_block";
+inline constexpr std::string_view reassign_partitions = "/admin/reassign_partitions";
 
 std::string broker(int32_t id);
 std::string topic(std::string_view name);
@@ -76,6 +77,22 @@ struct topic_assignment {
 
     std::string to_json() const;
     static topic_assignment from_json(std::string_view json);
+};
+
+// /admin/reassign_partitions: the moves asked for by Kafka's older tools
+// (kafka-reassign-partitions --zookeeper), {"version":1,"partitions":[{"topic":"t",
+// "partition":0,"replicas":[1,2]},...]}; the controller carries them out and removes the znode
+// once all are done.
+struct legacy_reassignment {
+    struct move {
+        std::string topic;
+        int32_t partition = 0;
+        std::vector<int32_t> replicas;
+    };
+    std::vector<move> partitions;
+
+    std::string to_json() const;
+    static legacy_reassignment from_json(std::string_view json);
 };
 
 // /brokers/topics/<topic>/partitions/<p>/state: the partition's leader and ISR, written by the

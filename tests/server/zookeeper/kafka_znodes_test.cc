@@ -113,6 +113,26 @@ TEST(KafkaZnodesTest, ControllerEpochAndClusterId) {
               "hJeNYYtSR8SuW8wmR9ULyA");
 }
 
+TEST(KafkaZnodesTest, LegacyReassignmentAsKafkasOlderToolsWriteIt) {
+    // What Kafka 2.8's kafka-reassign-partitions --zookeeper --execute writes (log_dirs too).
+    auto r = legacy_reassignment::from_json(
+        R"({"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[3,2],)"
+        R"("log_dirs":["any","any"]},{"topic":"u","partition":4,"replicas":[1]}]})");
+    ASSERT_EQ(r.partitions.size(), 2u);
+    EXPECT_EQ(r.partitions[0].topic, "t");
+    EXPECT_EQ(r.partitions[0].partition, 0);
+    EXPECT_EQ(r.partitions[0].replicas, (std::vector<int32_t>{3, 2}));
+    EXPECT_EQ(r.partitions[1].partition, 4);
+    auto again = legacy_reassignment::from_json(r.to_json());
+    EXPECT_EQ(again.partitions.size(), 2u);
+    EXPECT_EQ(again.partitions[1].replicas, (std::vector<int32_t>{1}));
+    EXPECT_THROW(legacy_reassignment::from_json(R"({"version":1})"), znode_format_error);
+    EXPECT_THROW(legacy_reassignment::from_json(
+                     R"({"version":1,"partitions":[{"topic":"t","replicas":[1]}]})"),
+                 znode_format_error);
+    EXPECT_THROW(legacy_reassignment::from_json("[]"), znode_format_error);
+}
+
 }  // namespace
 }  // namespace runnel::server::zookeeper
 
