@@ -253,9 +253,20 @@ def final_logs(bootstrap, timeout=60):
     return logs
 
 
-def run(brokers, faults, seed, max_seconds, settle=None, log=print):
+def rolling_restart(brokers, history, settle):
+    """Kafka's rolling restart: each broker in turn stopped (SIGTERM: controlled shutdown),
+    started again, and the cluster left to become whole before the next."""
+    for b in brokers:
+        history.fault(time.monotonic(), "roll: restart broker %s" % b.name)
+        b.stop()
+        b.start()
+        settle()
+
+
+def run(brokers, faults, seed, max_seconds, settle=None, log=print, inject=None):
     """Runs the workload with `faults` faults (or until max_seconds), heals, reads everything
     back and checks. `settle()` waits for the cluster to be whole again (every ISR full).
+    `inject(history)`, if given, makes the faults instead of the random nemesis.
     Returns (problems, summary, history)."""
     history = History()
     bootstrap = ",".join(b.bootstrap for b in brokers)
@@ -263,9 +274,11 @@ def run(brokers, faults, seed, max_seconds, settle=None, log=print):
     workload = Workload(bootstrap, history, seed=seed)
     workload.start()
     time.sleep(2)
-    nemesis = Nemesis(brokers, history, seed)
     started = time.monotonic()
-    nemesis.run(faults, started + max_seconds)
+    if inject:
+        inject(history)
+    else:
+        Nemesis(brokers, history, seed).run(faults, started + max_seconds)
     for b in brokers:
         if not b.running:
             b.start()

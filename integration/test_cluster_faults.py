@@ -3,7 +3,8 @@
 producer and a consumer group on a topic with three replicas and min.insync.replicas=2, while
 brokers are killed, stopped and paused one at a time; then no acknowledged record may be lost,
 none stored twice, none out of order, no read taken back, no committed offset gone back, every
-transaction whole or absent as its outcome says, and no aborted record read. scripts/cluster-faults.sh runs the
+transaction whole or absent as its outcome says, and no aborted record read. The same workload
+and checks judge a rolling restart (each broker stopped with SIGTERM and started again in turn). scripts/cluster-faults.sh runs the
 same for longer with more faults.
 
 RUNNEL_FAULTS (default 8) and RUNNEL_FAULT_SEED (default: random, printed) choose the run.
@@ -28,23 +29,47 @@ MAX_SECONDS = int(os.environ.get("RUNNEL_FAULT_MAX_SECONDS", "200"))
 class ClusterFaultTest(TopicTestCase):
     test_timeout_seconds = MAX_SECONDS * 2 + 120
 
-    def test_no_guarantee_breaks_under_faults(self):
+    def brokers(self):
         extra = {"replica.lag.time.max.ms": 3000, "offsets.topic.replication.factor": 3,
                  "controlled.shutdown.retry.backoff.ms": 500}
         brokers = [self.start_member(i, extra=extra) for i in (1, 2, 3)]
         for b in brokers:
             wait_until(lambda: self.broker_ids(b) == [1, 2, 3], 15, message="all listed")
+        return brokers
+
+    def settle(self):
+        def whole():
+            return all(sorted((self.state(cluster_faults.TOPIC, p) or {}).get("isr", []))
+                       == [1, 2, 3] for p in range(cluster_faults.PARTITIONS))
+        wait_until(whole, 60, message="every ISR whole again")
+
+    def test_a_rolling_restart_under_load_loses_nothing(self):
+        brokers = self.brokers()
+        seed = random.randrange(1 << 30)
+
+        def roll(history):
+            # The consumer group reads before, and again after, every broker went round.
+            wait_until(lambda: len(history.reads) > 100, 60, message="the group reading")
+            cluster_faults.rolling_restart(brokers, history, self.settle)
+            before = len(history.reads)
+            wait_until(lambda: len(history.reads) > before + 100, 60,
+                       message="the group reading after the roll")
+
+        problems, summary, _ = cluster_faults.run(brokers, 0, seed, max_seconds=MAX_SECONDS,
+                                                  settle=self.settle, inject=roll)
+        print("summary: %r" % summary, flush=True)
+        self.assertEqual(problems, [])
+        self.assertEqual(summary["faults"], 3)
+        self.assertGreater(summary["acknowledged"], 300)
+        self.assertGreater(summary["transactions"]["committed"], 5)
+        self.assertGreater(summary["commits observed"], 0)
+
+    def test_no_guarantee_breaks_under_faults(self):
+        brokers = self.brokers()
         seed = int(os.environ.get("RUNNEL_FAULT_SEED", random.randrange(1 << 30)))
         print("fault seed %d" % seed, flush=True)
-
-        def settle():
-            def whole():
-                return all(sorted((self.state(cluster_faults.TOPIC, p) or {}).get("isr", []))
-                           == [1, 2, 3] for p in range(cluster_faults.PARTITIONS))
-            wait_until(whole, 60, message="every ISR whole again")
-
         problems, summary, _ = cluster_faults.run(brokers, FAULTS, seed, max_seconds=MAX_SECONDS,
-                                                  settle=settle)
+                                                  settle=self.settle)
         print("summary: %r" % summary, flush=True)
         self.assertEqual(problems, [], "seed %d" % seed)
         self.assertEqual(summary["faults"], FAULTS)
