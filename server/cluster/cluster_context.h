@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
 #include <atomic>
 #include <memory>
@@ -59,16 +60,19 @@ class cluster_context {
     server::producer_ids& producer_ids() { return *producer_ids_; }
     // Start-up, once the log dirs exist: reads the reserved producer id block.
     void load_producer_ids();
-    // Replication's hook: called on a shard after partitions there took a new role (leader or
-    // follower of another broker), so that the fetchers their leaders need run. Set once, before
-    // the cluster's topics are applied.
-    void set_roles_changed(std::function<void(shard_id)> f) { roles_changed_ = std::move(f); }
+    // Called on a shard after partitions there took a new role (leader or follower of another
+    // broker): replication starts the fetchers their leaders need, the transaction
+    // coordinators load the __transaction_state partitions they now lead. Added at start-up,
+    // before the cluster's topics are applied.
+    void add_roles_listener(std::function<void(shard_id)> f) {
+        roles_listeners_.push_back(std::move(f));
+    }
     // The cluster's controller as the ControlledShutdown API reaches it (nullptr: a single
     // node). Set once by the controller layer before the listeners open.
     cluster_controller* controller() const { return controller_; }
     void set_controller(cluster_controller* c) { controller_ = c; }
     void roles_changed(shard_id s) {
-        if (roles_changed_) roles_changed_(s);
+        for (const auto& f : roles_listeners_) f(s);
     }
 
   private:
@@ -82,7 +86,7 @@ class cluster_context {
     std::unique_ptr<log_maintenance> maintenance_;
     std::unique_ptr<topic_admin> admin_;
     std::unique_ptr<server::producer_ids> producer_ids_;
-    std::function<void(shard_id)> roles_changed_;
+    std::vector<std::function<void(shard_id)>> roles_listeners_;
     cluster_controller* controller_ = nullptr;
 };
 

@@ -11,7 +11,7 @@ replica_fetchers::replica_fetchers(cluster_context& cluster)
       stopped_(cluster.shards().size(), [](shard_id) { return std::make_unique<bool>(false); }) {}
 
 void replica_fetchers::start() {
-    cluster_.set_roles_changed([this](shard_id s) { reconcile(s); });
+    cluster_.add_roles_listener([this](shard_id s) { reconcile(s); });
 }
 
 void replica_fetchers::reconcile(shard_id s) {

@@ -133,6 +133,14 @@ coordinator_runtime::loader transaction_coordinator_set::make_loader(shard_id id
 void transaction_coordinator_set::start() {
     // Once a shard's partitions are loaded it finishes the transactions a crash left half-way.
     runtime_.start([this](shard_id id) { return resume_unfinished(id); });
+    // In a cluster: a __transaction_state partition this broker comes to lead (its coordinator
+    // died or handed over) is loaded at once and what it holds half-way finished, rather than
+    // at the next periodic round.
+    cluster_.add_roles_listener([this](shard_id id) {
+        if (stopping_ || !runtime_.follow_leadership(id)) return;
+        asio::co_spawn(cluster_.shards().at(id).executor(), resume_unfinished(id),
+                       log_failure("finishing transactions failed"));
+    });
     run_on_every_shard(cluster_.shards(), [&](shard_id me) {
         asio::co_spawn(cluster_.shards().at(me).executor(), periodic_loop(me),
                        log_failure("transaction coordinator task failed"));
