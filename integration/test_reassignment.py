@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from broker_process import REPO_ROOT, wait_until  # noqa: E402
 from cluster_case import CHROOT, TopicTestCase  # noqa: E402
+from test_replication import segment_bytes as segment  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from kafka import KafkaAdminClient, TopicPartition as KpTopicPartition  # noqa: E402
@@ -29,14 +30,6 @@ import kafka.errors as Errors  # noqa: E402
 
 KAFKA_TOOL = os.path.join(REPO_ROOT, "scripts", "kafka-tool.sh")
 KAFKA_TOOL_INSTALL = os.path.join(REPO_ROOT, "scripts", "install-java-clients.sh")
-
-
-def segment(broker, topic, partition):
-    path = os.path.join(broker.data_dir, "%s-%d" % (topic, partition), "%020d.log" % 0)
-    if not os.path.exists(path):
-        return None
-    with open(path, "rb") as f:
-        return f.read()
 
 
 class ReassignmentTest(TopicTestCase):
