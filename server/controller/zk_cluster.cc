@@ -220,52 +220,48 @@ void zk_cluster::stop() {
     if (started_) server_log().info("left the ZooKeeper cluster");
 }
 
-asio::awaitable<controlled_shutdown_result> zk_cluster::controlled_shutdown(int32_t broker) {
-    auto task = [this, broker]() -> asio::awaitable<controlled_shutdown_result> {
-        auto term = active_;
+template <class R, class F>
+asio::awaitable<R> zk_cluster::with_term(F& call) {
+    auto task = [this, &call]() -> asio::awaitable<R> {
+        auto term = active_;  // kept alive while the call runs
         if (!term || term->resigned()) {
-            co_return controlled_shutdown_result{protocol::error_code::not_controller, {}};
+            R refused;
+            refused.error = protocol::error_code::not_controller;
+            co_return refused;
         }
-        co_return co_await term->controlled_shutdown(broker);
+        co_return co_await call(*term);
     };
     co_return co_await on_shard(cluster_.metadata_shard(), task);
+}
+
+asio::awaitable<controlled_shutdown_result> zk_cluster::controlled_shutdown(int32_t broker) {
+    auto call = [broker](active_controller& term) { return term.controlled_shutdown(broker); };
+    co_return co_await with_term<controlled_shutdown_result>(call);
 }
 
 asio::awaitable<elect_leaders_result> zk_cluster::elect_leaders(
     bool unclean, std::optional<std::vector<std::pair<std::string, int32_t>>> partitions) {
-    auto task = [this, unclean, partitions]() -> asio::awaitable<elect_leaders_result> {
-        auto term = active_;
-        if (!term || term->resigned()) {
-            co_return elect_leaders_result{protocol::error_code::not_controller, {}};
-        }
-        co_return co_await term->elect_leaders(unclean, partitions);
+    auto call = [unclean, &partitions](active_controller& term) {
+        return term.elect_leaders(unclean, std::move(partitions));
     };
-    co_return co_await on_shard(cluster_.metadata_shard(), task);
+    co_return co_await with_term<elect_leaders_result>(call);
 }
 
 asio::awaitable<alter_reassignments_result> zk_cluster::alter_reassignments(
     std::vector<reassignment_request> partitions, bool allow_replication_factor_change) {
-    auto task = [this, partitions = std::move(partitions),
-                 allow_replication_factor_change]() -> asio::awaitable<alter_reassignments_result> {
-        auto term = active_;
-        if (!term || term->resigned()) {
-            co_return alter_reassignments_result{protocol::error_code::not_controller, {}};
-        }
-        co_return co_await term->alter_reassignments(partitions, allow_replication_factor_change);
+    auto call = [&partitions, allow_replication_factor_change](active_controller& term) {
+        return term.alter_reassignments(std::move(partitions), allow_replication_factor_change);
     };
-    co_return co_await on_shard(cluster_.metadata_shard(), task);
+    co_return co_await with_term<alter_reassignments_result>(call);
 }
 
 asio::awaitable<list_reassignments_result> zk_cluster::list_reassignments(
     std::optional<std::vector<std::pair<std::string, int32_t>>> partitions) {
-    auto task = [this, partitions]() -> asio::awaitable<list_reassignments_result> {
-        auto term = active_;
-        if (!term || term->resigned()) {
-            co_return list_reassignments_result{protocol::error_code::not_controller, {}};
-        }
-        co_return term->list_reassignments(partitions);
+    auto call =
+        [&partitions](active_controller& term) -> asio::awaitable<list_reassignments_result> {
+        co_return term.list_reassignments(partitions);
     };
-    co_return co_await on_shard(cluster_.metadata_shard(), task);
+    co_return co_await with_term<list_reassignments_result>(call);
 }
 
 asio::awaitable<controlled_shutdown_result> zk_cluster::ask_controller() {

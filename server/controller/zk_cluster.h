@@ -80,6 +80,10 @@ class zk_cluster : public cluster_controller {
     void remember_session();
     // One ControlledShutdown request to the controller (or this broker's own term).
     boost::asio::awaitable<controlled_shutdown_result> ask_controller();
+    // Runs call(term) (an awaitable of R) on the metadata shard while this broker holds the
+    // controllership; R with NOT_CONTROLLER otherwise. `call` must be a named lambda (g++ 12).
+    template <class R, class F>
+    boost::asio::awaitable<R> with_term(F& call);
 
     cluster_context& cluster_;
     std::unique_ptr<zookeeper::zk_client> zk_;

@@ -141,7 +141,8 @@ asio::awaitable<bool> send_markers(broker_link_pool& links, int32_t leader,
             }
         }
     }
-    co_return all&& answered == partitions.size();
+    const bool every_one_answered = answered == partitions.size();
+    co_return all&& every_one_answered;
 }
 
 }  // namespace
