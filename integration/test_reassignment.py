@@ -116,42 +116,47 @@ class ReassignmentTest(TopicTestCase):
 
     def test_a_move_waits_for_its_replicas_and_can_be_cancelled(self):
         brokers = self.three_brokers()
-        self.create(brokers[1], "stuck", [[1, 2]])
-        self.produce(brokers[1], "stuck", 50, "r")
-        admin = self.admin(brokers[1])
+        # The broker to freeze (the move's new replica) must not be the controller, which
+        # answers the requests: `a` and `b` hold the partition, `c` is frozen.
+        controller = self.read_json("/controller")[0]["brokerid"]
+        c = 3 if controller != 3 else 1
+        a, b = sorted(set(brokers) - {c})
+        self.create(brokers[a], "stuck", [[a, b]])
+        self.produce(brokers[a], "stuck", 50, "r")
+        admin = self.admin(brokers[a])
         tp = KpTopicPartition("stuck", 0)
-        os.kill(brokers[3].pid, signal.SIGSTOP)  # the new replica cannot catch up
+        os.kill(brokers[c].pid, signal.SIGSTOP)  # the new replica cannot catch up
         try:
-            self.assertEqual(admin.alter_partition_reassignments({tp: [1, 3]}), {tp: None})
+            self.assertEqual(admin.alter_partition_reassignments({tp: [a, c]}), {tp: None})
             listed = admin.list_partition_reassignments()
-            self.assertEqual(listed, {tp: {"replicas": [1, 3, 2], "adding_replicas": [3],
-                                           "removing_replicas": [2]}})
-            code, out = self.reassign(brokers[1], [{"topic": "stuck", "partition": 0,
-                                                    "replicas": [1, 3]}], "--verify")
+            self.assertEqual(listed, {tp: {"replicas": [a, c, b], "adding_replicas": [c],
+                                           "removing_replicas": [b]}})
+            code, out = self.reassign(brokers[a], [{"topic": "stuck", "partition": 0,
+                                                    "replicas": [a, c]}], "--verify")
             self.assertIn("Reassignment of partition stuck-0 is still in progress", out)
             self.assertEqual(self.read_json("/brokers/topics/stuck")[0]["partitions"]["0"],
-                             [1, 3, 2])
-            # Cancelled: the partition is back on [1,2], nothing in progress.
+                             [a, c, b])
+            # Cancelled: the partition is back on [a,b], nothing in progress.
             self.assertEqual(admin.alter_partition_reassignments({tp: None}), {tp: None})
             topic = self.read_json("/brokers/topics/stuck")[0]
-            self.assertEqual(topic["partitions"]["0"], [1, 2])
+            self.assertEqual(topic["partitions"]["0"], [a, b])
             self.assertEqual(topic["adding_replicas"], {})
             self.assertEqual(admin.list_partition_reassignments(), {})
         finally:
-            os.kill(brokers[3].pid, signal.SIGCONT)
+            os.kill(brokers[c].pid, signal.SIGCONT)
         # Refusals, nothing changed.
         results = admin.alter_partition_reassignments({
             tp: None,                                    # nothing to cancel
-            KpTopicPartition("stuck", 5): [1, 2],        # no such partition
-            KpTopicPartition("none", 0): [1],            # no such topic
+            KpTopicPartition("stuck", 5): [a, b],        # no such partition
+            KpTopicPartition("none", 0): [a],            # no such topic
         })
         self.assertIs(results[tp], Errors.NoReassignmentInProgressError)
         self.assertIs(results[KpTopicPartition("stuck", 5)], Errors.UnknownTopicOrPartitionError)
         self.assertIs(results[KpTopicPartition("none", 0)], Errors.UnknownTopicOrPartitionError)
-        for bad in ([1, 9], [2, 2]):
+        for bad in ([a, 9], [b, b]):
             self.assertIs(admin.alter_partition_reassignments({tp: bad})[tp],
                           Errors.InvalidReplicationAssignmentError, bad)
-        self.assertEqual(self.read_json("/brokers/topics/stuck")[0]["partitions"]["0"], [1, 2])
+        self.assertEqual(self.read_json("/brokers/topics/stuck")[0]["partitions"]["0"], [a, b])
 
     def test_the_older_tools_reassign_through_zookeeper(self):
         """Kafka 2.8's kafka-reassign-partitions --zookeeper (the seeds' release) writes
